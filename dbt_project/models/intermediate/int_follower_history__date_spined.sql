@@ -1,0 +1,39 @@
+-- One row per account per day on a continuous date spine, from the account's first to its last day
+-- with a known follower count. Days without a report (or with "undefined") keep followers null, so
+-- "n rows back" on this spine is always "n days back".
+with follower_history as (
+    select
+        account_handle,
+        metric_date,
+        followers
+    from {{ ref('stg_studio__follower_history') }}
+),
+
+bounds as (
+    -- leading "undefined" days (before the account had data) do not open the spine
+    select
+        account_handle,
+        min(metric_date) as first_date,
+        max(metric_date) as last_date
+    from follower_history
+    where followers is not null
+    group by account_handle
+),
+
+spine as (
+    select
+        bounds.account_handle,
+        days.date_day as metric_date
+    from bounds
+    cross join lateral {{ date_spine('bounds.first_date', 'bounds.last_date') }} as days
+)
+
+select
+    spine.account_handle,
+    spine.metric_date,
+    follower_history.followers,
+    follower_history.metric_date is not null as is_reported
+from spine
+left join follower_history
+    on spine.account_handle = follower_history.account_handle
+    and spine.metric_date = follower_history.metric_date

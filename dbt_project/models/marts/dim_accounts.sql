@@ -1,0 +1,81 @@
+-- One row per account (account_handle) seen in any export: coverage, latest followers and videos seen.
+with daily_metric_days as (
+    -- the daily sections: days the account has account-level numbers for
+    select account_handle, metric_date from {{ ref('stg_studio__overview') }}
+    union all
+    select account_handle, metric_date from {{ ref('stg_studio__viewers') }}
+    union all
+    select account_handle, metric_date from {{ ref('stg_studio__follower_history') }}
+),
+
+metric_coverage as (
+    select
+        account_handle,
+        min(metric_date) as first_metric_date,
+        max(metric_date) as last_metric_date
+    from daily_metric_days
+    group by account_handle
+),
+
+latest_followers as (
+    select
+        account_handle,
+        arg_max(followers, metric_date) filter (where followers is not null) as latest_followers,
+        max(metric_date) filter (where followers is not null) as latest_followers_date
+    from {{ ref('stg_studio__follower_history') }}
+    group by account_handle
+),
+
+videos as (
+    select
+        account_handle,
+        count(distinct video_id) as videos_seen,
+        max(snapshot_date) as last_video_snapshot_date
+    from {{ ref('int_video_snapshots__unioned') }}
+    group by account_handle
+),
+
+documents as (
+    select
+        account_handle,
+        min(export_date) filter (where status = 'loaded') as first_export_date,
+        max(export_date) filter (where status = 'loaded') as last_export_date,
+        count(*) filter (where status = 'loaded') as documents_loaded,
+        count(*) filter (where status = 'quarantined') as documents_quarantined
+    from {{ ref('stg_studio__documents') }}
+    where account_handle is not null
+    group by account_handle
+),
+
+accounts as (
+    -- every handle any mart can reference, so relationships to this dimension always hold
+    select account_handle from metric_coverage
+    union
+    select account_handle from videos
+    union
+    select account_handle from documents
+    union
+    select account_handle from {{ ref('stg_studio__follower_activity') }}
+    union
+    select account_handle from {{ ref('stg_studio__follower_gender') }}
+    union
+    select account_handle from {{ ref('stg_studio__follower_territories') }}
+)
+
+select
+    accounts.account_handle,
+    metric_coverage.first_metric_date,
+    metric_coverage.last_metric_date,
+    latest_followers.latest_followers,
+    latest_followers.latest_followers_date,
+    coalesce(videos.videos_seen, 0) as videos_seen,
+    videos.last_video_snapshot_date,
+    documents.first_export_date,
+    documents.last_export_date,
+    coalesce(documents.documents_loaded, 0) as documents_loaded,
+    coalesce(documents.documents_quarantined, 0) as documents_quarantined
+from accounts
+left join metric_coverage on accounts.account_handle = metric_coverage.account_handle
+left join latest_followers on accounts.account_handle = latest_followers.account_handle
+left join videos on accounts.account_handle = videos.account_handle
+left join documents on accounts.account_handle = documents.account_handle

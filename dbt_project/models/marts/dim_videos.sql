@@ -1,0 +1,64 @@
+-- One row per video (account_handle, video_id): descriptive attributes and the latest lifetime totals.
+with snapshots as (
+    select
+        account_handle,
+        video_id,
+        snapshot_date,
+        post_date,
+        video_title,
+        video_link,
+        views_total,
+        likes_total,
+        comments_total,
+        shares_total
+    from {{ ref('int_video_snapshots__unioned') }}
+),
+
+attributes as (
+    -- titles and links come and go (empty in some exports): keep the latest non-empty value
+    select
+        account_handle,
+        video_id,
+        arg_max(video_title, snapshot_date) filter (where video_title is not null) as video_title,
+        arg_max(video_link, snapshot_date) filter (where video_link is not null) as video_link,
+        arg_max(post_date, snapshot_date) filter (where post_date is not null) as post_date,
+        min(snapshot_date) as first_seen_date,
+        max(snapshot_date) as last_seen_date,
+        count(*) as snapshot_count
+    from snapshots
+    group by account_handle, video_id
+),
+
+latest_snapshot as (
+    -- the totals of the latest snapshot as they are, nulls included (no mixing of days)
+    select
+        account_handle,
+        video_id,
+        views_total,
+        likes_total,
+        comments_total,
+        shares_total
+    from snapshots
+    qualify row_number() over (
+        partition by account_handle, video_id
+        order by snapshot_date desc
+    ) = 1
+)
+
+select
+    attributes.account_handle,
+    attributes.video_id,
+    attributes.video_title,
+    attributes.video_link,
+    attributes.post_date,
+    attributes.first_seen_date,
+    attributes.last_seen_date,
+    attributes.snapshot_count,
+    latest_snapshot.views_total,
+    latest_snapshot.likes_total,
+    latest_snapshot.comments_total,
+    latest_snapshot.shares_total
+from attributes
+inner join latest_snapshot
+    on attributes.account_handle = latest_snapshot.account_handle
+    and attributes.video_id = latest_snapshot.video_id

@@ -1,0 +1,63 @@
+-- One row per video per day on which a snapshot saw it: lifetime totals and the growth since the
+-- video's previous snapshot.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['account_handle', 'video_id', 'metric_date'],
+        on_schema_change='fail'
+    )
+}}
+
+with snapshots as (
+    -- the previous snapshot was attached upstream over the whole history, so filtering here is safe
+    select
+        account_handle,
+        video_id,
+        snapshot_date,
+        post_date,
+        views_total,
+        likes_total,
+        comments_total,
+        shares_total,
+        previous_views_total,
+        previous_likes_total,
+        previous_comments_total,
+        previous_shares_total,
+        days_since_previous_snapshot,
+        is_first_snapshot,
+        -- a first snapshot has no baseline: its totals only count as growth when the video is so new
+        -- (posted that day or the day before) that nearly all of it happened since the last chance to see it
+        is_first_snapshot and post_date >= snapshot_date - 1 as counts_from_zero
+    from {{ ref('int_video_snapshots__with_previous') }}
+    where {{ incremental_window('snapshot_date') }}
+)
+
+select
+    account_handle,
+    video_id,
+    snapshot_date as metric_date,
+    views_total,
+    likes_total,
+    comments_total,
+    shares_total,
+    -- gains since the previous snapshot; decreases stay visible as negative numbers
+    case
+        when not is_first_snapshot then views_total - previous_views_total
+        when counts_from_zero then views_total
+    end as views_gained,
+    case
+        when not is_first_snapshot then likes_total - previous_likes_total
+        when counts_from_zero then likes_total
+    end as likes_gained,
+    case
+        when not is_first_snapshot then comments_total - previous_comments_total
+        when counts_from_zero then comments_total
+    end as comments_gained,
+    case
+        when not is_first_snapshot then shares_total - previous_shares_total
+        when counts_from_zero then shares_total
+    end as shares_gained,
+    days_since_previous_snapshot,
+    {{ safe_divide('likes_total + comments_total + shares_total', 'views_total') }} as engagement_rate
+from snapshots

@@ -1,0 +1,38 @@
+-- One row per account per metric_date: daily unique viewers from the newest export covering the day.
+with source as (
+    select * from {{ source('studio', 'studio_viewers') }}
+),
+
+renamed as (
+    select
+        -- ids and lineage
+        cast(account_handle as varchar) as account_handle,
+        cast(document_id as varchar) as document_id,
+        cast(source_row as integer) as source_row,
+        -- dates
+        cast(metric_date as date) as metric_date,
+        cast(export_date as date) as export_date,
+        cast(exported_at as timestamp) as exported_at,
+        -- metrics (total = new + returning when all are known)
+        cast(total_viewers as bigint) as total_viewers,
+        cast(new_viewers as bigint) as new_viewers,
+        cast(returning_viewers as bigint) as returning_viewers
+    from source
+)
+
+select
+    account_handle,
+    metric_date,
+    total_viewers,
+    new_viewers,
+    returning_viewers,
+    export_date,
+    exported_at,
+    document_id,
+    source_row
+from renamed
+-- the newest export of a day wins (recent days are revised)
+qualify row_number() over (
+    partition by account_handle, metric_date
+    order by exported_at desc, document_id desc, source_row desc
+) = 1

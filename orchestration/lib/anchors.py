@@ -1,0 +1,114 @@
+"""Which account a received file belongs to, and when it was exported.
+
+The @handle is only in the ZIP name (never inside Studio files), so it comes from, in this order: the
+ZIP name, the inbox sub-folder `inbox/<handle>/`, the `@handle` in Content video links.
+The export moment anchors the year of every year-less date. In order of trust: the Overview ZIP name
+(first day of the window + epoch of the export), the ZIP entry timestamps, the Content `Time` column
+(applied in `studio_reader`), a dated inbox folder `inbox/<handle>/<YYYY-MM-DD>/`, the file's mtime.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import PurePosixPath
+
+# Browsers rename repeated downloads: "Content 2.csv", "Viewers (1).csv", "Content_x (3).zip".
+_BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)$")
+_OVERVIEW_ZIP = re.compile(r"^Overview_(\d{4}-\d{2}-\d{2})_(\d{9,11})_(.+)$")
+_SECTION_ZIP = re.compile(r"^(Overview|Content|Followers|Viewers)_(.+)$")
+_DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
+
+
+def strip_browser_repeat(stem: str) -> str:
+    """'Content 2' → 'Content', 'Viewers (1)' → 'Viewers'."""
+    return _BROWSER_REPEAT.sub("", stem)
+
+
+def normalise_handle(raw: str) -> str | None:
+    handle = raw.strip().lstrip("@").lower()
+    return handle if _HANDLE.match(handle) else None
+
+
+@dataclass(frozen=True)
+class NameFacts:
+    """What a received file's name and inbox location say about it."""
+
+    section: str | None = None  # Studio section from a ZIP name
+    handle: str | None = None
+    handle_source: str | None = None  # zip_name | inbox_folder
+    window_start: date | None = None  # Overview ZIP: first day of the window
+    exported_at: datetime | None = None  # Overview ZIP: epoch seconds of the export (UTC)
+    folder_date: date | None = None  # inbox/<handle>/<YYYY-MM-DD>/
+
+
+def facts_from_name(inbox_relative: str) -> NameFacts:
+    """Read handle and dates from `inbox/`-relative path such as `maria/2026-01-03/Content 2.csv`."""
+    path = PurePosixPath(inbox_relative)
+    stem = strip_browser_repeat(path.stem)
+    folders = path.parts[:-1]
+    folder_handle = normalise_handle(folders[0]) if folders and not _DATED_FOLDER.match(folders[0]) else None
+    folder_date = None
+    if folders and _DATED_FOLDER.match(folders[-1]):
+        folder_date = _parse_iso(folders[-1])
+
+    facts = dict(folder_date=folder_date)
+    if path.suffix.lower() == ".zip":
+        if match := _OVERVIEW_ZIP.match(stem):
+            epoch = int(match[2])
+            facts |= dict(
+                section="Overview",
+                handle=normalise_handle(match[3]),
+                window_start=_parse_iso(match[1]),
+                exported_at=datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None),
+            )
+        elif match := _SECTION_ZIP.match(stem):
+            facts |= dict(section=match[1], handle=normalise_handle(match[2]))
+    if facts.get("handle"):
+        facts["handle_source"] = "zip_name"
+    elif folder_handle:
+        facts |= dict(handle=folder_handle, handle_source="inbox_folder")
+    return NameFacts(**facts)
+
+
+_LINK_HANDLE = re.compile(r"tiktok\.com/@([A-Za-z0-9._]+)/video/")
+
+
+def handle_from_video_links(links: list[str]) -> str | None:
+    """The single @handle named by Content video links, or None when absent or ambiguous."""
+    found = {h for link in links if (m := _LINK_HANDLE.search(link or "")) and (h := normalise_handle(m[1]))}
+    return found.pop() if len(found) == 1 else None
+
+
+def _parse_iso(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ExportAnchor:
+    export_date: date
+    exported_at: datetime  # naive, UTC where the source says so
+    source: str  # overview_zip_name | zip_entry_timestamp | content_time | inbox_folder_date | file_mtime
+    window_start: date | None = None
+
+
+def export_anchor(
+    names: NameFacts, zip_entry_time: datetime | None, mtime: datetime
+) -> ExportAnchor:
+    """The best export moment known from outside the file (the Content `Time` column refines it later)."""
+    if names.exported_at is not None:
+        return ExportAnchor(
+            names.exported_at.date(), names.exported_at, "overview_zip_name", names.window_start
+        )
+    if zip_entry_time is not None:
+        return ExportAnchor(zip_entry_time.date(), zip_entry_time, "zip_entry_timestamp")
+    if names.folder_date is not None:
+        return ExportAnchor(
+            names.folder_date, datetime.combine(names.folder_date, datetime.min.time()), "inbox_folder_date"
+        )
+    return ExportAnchor(mtime.date(), mtime, "file_mtime")

@@ -1,0 +1,495 @@
+"""great-expectations checks of the published marts, with Data Docs.
+
+`check_published_marts` validates every published `<marts_dir>/<model>.parquet` with one
+expectation suite per mart and renders the results as a static Data Docs site in `docs_dir`.
+
+Checks (each made of one or more expectations; a check passes when all of them pass):
+- `volume`: the mart has rows.
+- `grain`: one row per grain key (key columns not null, unique together).
+- `schema`: every contract column is published (extra columns are allowed).
+- `ranges`: counts are not negative, ranks and rates stay in bounds, flags are booleans.
+- `reconciles_with_raw`: exact equality with figures computed from the working DuckDB's staging
+  views (which deduplicate overlapping exports, so they are the right "raw total" to compare with).
+- `recency`: the overview mart reaches to within `recency_days` of the newest loaded export.
+
+A mart that was not published yields one failed `volume` result and no other checks.
+
+Design choices:
+- One *ephemeral* GE context per call: suites, validation definitions and the checkpoint are
+  rebuilt from this code every time (the code is the single definition), nothing is persisted but
+  the Data Docs. The docs therefore show the latest check of what is published now, like the marts
+  themselves; pages of earlier runs are removed so that none lingers unlinked.
+- Marts are read through pandas *parquet* assets, not dataframe assets: `Checkpoint.run` takes a
+  single `batch_parameters` for all its validation definitions, so dataframe assets would need one
+  checkpoint (and one Data Docs rebuild) per mart. With file assets one checkpoint validates all
+  marts and one `UpdateDataDocsAction` builds the site.
+- great_expectations is imported inside the function: it takes seconds to import, and importing
+  this module (e.g. from the Dagster definitions) must stay cheap and side-effect free.
+- Offline: GE 1.24 ships no usage-statistics client any more, but analytics are still switched off
+  in the context config and through `GX_ANALYTICS_ENABLED`. Generating the docs needs no network;
+  the pages link Bootstrap/jQuery from public CDNs, so opened offline they render unstyled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from orchestration.lib.paths import DBT_PROJECT_DIR
+
+DOCS_SITE_NAME = "mart_quality"
+
+# Counts that can never be negative, per mart ("gained" deltas can: TikTok revises counters down).
+_OVERVIEW_COUNTS = (
+    "video_views",
+    "profile_views",
+    "likes",
+    "comments",
+    "shares",
+    "total_viewers",
+    "new_viewers",
+    "returning_viewers",
+)
+_VIDEO_TOTALS = ("views_total", "likes_total", "comments_total", "shares_total")
+# An engagement rate is (likes + comments + shares) / views: above 10 means a broken denominator.
+MAX_ENGAGEMENT_RATE = 10
+
+
+@dataclass(frozen=True)
+class MartCheckResult:
+    mart: str  # model name, e.g. "fct_account_overview_daily"
+    check: str  # short stable name: "volume", "grain", "schema", "ranges", "reconciles_with_raw", "recency"
+    passed: bool
+    description: str  # one sentence a user understands
+    details: dict  # JSON-serialisable figures: observed vs expected, unexpected counts, etc.
+
+
+@dataclass(frozen=True)
+class _MartSpec:
+    grain: tuple[str, ...]
+    grain_text: str
+    columns: tuple[str, ...]  # the published contract (at least these columns)
+
+
+MARTS: dict[str, _MartSpec] = {
+    "fct_account_overview_daily": _MartSpec(
+        grain=("account_handle", "metric_date"),
+        grain_text="account per day",
+        columns=(
+            "account_handle",
+            "metric_date",
+            *_OVERVIEW_COUNTS,
+            "is_provisional",
+        ),
+    ),
+    "fct_follower_growth_daily": _MartSpec(
+        grain=("account_handle", "metric_date"),
+        grain_text="account per day",
+        columns=(
+            "account_handle",
+            "metric_date",
+            "followers",
+            "net_follower_change",
+            "net_follower_change_7d",
+            "net_follower_change_28d",
+        ),
+    ),
+    "fct_video_engagement_daily": _MartSpec(
+        grain=("account_handle", "video_id", "metric_date"),
+        grain_text="video per snapshot day",
+        columns=(
+            "account_handle",
+            "video_id",
+            "metric_date",
+            *_VIDEO_TOTALS,
+            "views_gained",
+            "likes_gained",
+            "comments_gained",
+            "shares_gained",
+            "days_since_previous_snapshot",
+            "engagement_rate",
+        ),
+    ),
+    "rpt_trending_videos_7d": _MartSpec(
+        grain=("account_handle", "as_of_date", "video_id"),
+        grain_text="trending video per account per as-of date",
+        columns=(
+            "account_handle",
+            "as_of_date",
+            "trending_rank",
+            "video_id",
+            "views_gained_7d",
+            "views_total",
+            "post_date",
+            "has_full_window",
+        ),
+    ),
+    "dim_videos": _MartSpec(grain=("video_id",), grain_text="video", columns=("video_id",)),
+    "dim_accounts": _MartSpec(
+        grain=("account_handle",), grain_text="account", columns=("account_handle",)
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _RawFigures:
+    """What the marts must reconcile with, read from the working DuckDB."""
+
+    overview_video_views: int
+    content_rows: int
+    max_followers: int | None
+    newest_export_date: dt.date | None
+
+
+def check_published_marts(
+    marts_dir: Path, warehouse_db: Path, docs_dir: Path, *, recency_days: int = 3
+) -> list[MartCheckResult]:
+    """Validate the published marts and write Data Docs to `docs_dir` (`index.html` is the entry).
+
+    Returns one result per mart and check, in a stable order (marts as in `MARTS`, then checks).
+    """
+    marts_dir, docs_dir = Path(marts_dir), Path(docs_dir)
+    raw = _read_raw_figures(Path(warehouse_db))
+    top_n = _dbt_var("trending_top_n", default=9)
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    context = _ephemeral_context(gx, docs_dir)
+    datasource = context.data_sources.add_pandas(name="published_marts")
+
+    results: list[MartCheckResult] = []
+    planned: list[tuple[str, str, str, dict[str, Any]]] = []  # in report order
+    validations = []
+    for mart, spec in MARTS.items():
+        path = marts_dir / f"{mart}.parquet"
+        if not path.is_file():
+            results.append(
+                MartCheckResult(
+                    mart=mart,
+                    check="volume",
+                    passed=False,
+                    description=f"{mart} was not published: {path.name} is missing.",
+                    details={"path": str(path), "exists": False},
+                )
+            )
+            continue
+        batch = datasource.add_parquet_asset(name=mart, path=path).add_batch_definition_whole_dataframe(
+            "whole_file"
+        )
+        suite = context.suites.add(gx.ExpectationSuite(name=mart))
+        for check, description, expectations, check_context in _checks_for(
+            gx, mart, spec, raw, recency_days, top_n
+        ):
+            planned.append((mart, check, description, check_context))
+            for expectation in expectations:
+                expectation.meta = {**(expectation.meta or {}), "check": check}
+                suite.add_expectation(expectation)
+        validations.append(
+            context.validation_definitions.add(gx.ValidationDefinition(name=mart, data=batch, suite=suite))
+        )
+
+    _remove_previous_pages(docs_dir)
+    outcomes: dict[tuple[str, str], list[Any]] = {}
+    if validations:
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name="published_marts",
+                validation_definitions=validations,
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE_NAME])],
+                result_format={"result_format": "SUMMARY"},
+            )
+        )
+        run = checkpoint.run()
+        for suite_result in run.run_results.values():
+            mart = suite_result.suite_name
+            for outcome in suite_result.results:
+                check = outcome.expectation_config.meta["check"]
+                outcomes.setdefault((mart, check), []).append(outcome)
+    else:
+        context.build_data_docs(site_names=[DOCS_SITE_NAME])
+
+    for mart, check, description, check_context in planned:
+        results.append(_summarise(mart, check, description, check_context, outcomes.get((mart, check), [])))
+    order = {mart: i for i, mart in enumerate(MARTS)}
+    return sorted(results, key=lambda r: order[r.mart])  # stable: keeps check order within a mart
+
+
+_Check = tuple[str, str, list[Any], dict[str, Any]]  # (check, description, expectations, context)
+
+
+def _checks_for(
+    gx: Any, mart: str, spec: _MartSpec, raw: _RawFigures, recency_days: int, top_n: int
+) -> Iterable[_Check]:
+    """Yield the checks of one mart; `context` holds the figures they were built from, if any."""
+    e = gx.expectations
+    yield "volume", f"{mart} has at least one row.", [e.ExpectTableRowCountToBeBetween(min_value=1)], {}
+    grain = list(spec.grain)
+    yield (
+        "grain",
+        f"{mart} has exactly one row per {spec.grain_text} ({', '.join(grain)}), with no empty key.",
+        [*(e.ExpectColumnValuesToNotBeNull(column=c) for c in grain), _unique(e, grain)],
+        {},
+    )
+    yield (
+        "schema",
+        f"{mart} publishes every contract column.",
+        [e.ExpectTableColumnsToMatchSet(column_set=list(spec.columns), exact_match=False)],
+        {},
+    )
+
+    if mart == "fct_account_overview_daily":
+        yield (
+            "ranges",
+            "Daily views, likes, comments, shares and viewers are never negative, "
+            "and every day is flagged provisional or not.",
+            [
+                *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in _OVERVIEW_COUNTS),
+                *_boolean(e, "is_provisional"),
+            ],
+            {},
+        )
+        yield (
+            "reconciles_with_raw",
+            "Total video views in the mart equal the total of the deduplicated Studio overview exports.",
+            [
+                e.ExpectColumnSumToBeBetween(
+                    column="video_views",
+                    min_value=raw.overview_video_views,
+                    max_value=raw.overview_video_views,
+                    description=f"Sum of video_views equals the staging total {raw.overview_video_views}.",
+                )
+            ],
+            {"raw": {"sum(video_views)": raw.overview_video_views}},
+        )
+        yield _recency(e, raw, recency_days)
+    elif mart == "fct_follower_growth_daily":
+        yield (
+            "ranges",
+            "Follower totals are never negative.",
+            [e.ExpectColumnValuesToBeBetween(column="followers", min_value=0)],
+            {},
+        )
+        if raw.max_followers is None:
+            followers = e.ExpectColumnValuesToBeNull(
+                column="followers", description="No follower total was exported, so none is published."
+            )
+        else:
+            followers = e.ExpectColumnMaxToBeBetween(
+                column="followers",
+                min_value=raw.max_followers,
+                max_value=raw.max_followers,
+                description=f"Highest follower total equals the exported maximum {raw.max_followers}.",
+            )
+        yield (
+            "reconciles_with_raw",
+            "The highest follower total in the mart equals the highest one in the follower-history exports.",
+            [followers],
+            {"raw": {"max(followers)": raw.max_followers}},
+        )
+    elif mart == "fct_video_engagement_daily":
+        yield (
+            "ranges",
+            "Lifetime video totals are never negative, days between snapshots are at least 1, "
+            f"and engagement rates lie between 0 and {MAX_ENGAGEMENT_RATE} (or are empty).",
+            [
+                *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in _VIDEO_TOTALS),
+                e.ExpectColumnValuesToBeBetween(column="days_since_previous_snapshot", min_value=1),
+                e.ExpectColumnValuesToBeBetween(
+                    column="engagement_rate", min_value=0, max_value=MAX_ENGAGEMENT_RATE
+                ),
+            ],
+            {},
+        )
+        yield (
+            "reconciles_with_raw",
+            "The mart has one row per video snapshot in the deduplicated Studio content exports.",
+            [
+                e.ExpectTableRowCountToEqual(
+                    value=raw.content_rows,
+                    description=f"Row count equals the {raw.content_rows} staged content snapshots.",
+                )
+            ],
+            {"raw": {"row_count": raw.content_rows}},
+        )
+    elif mart == "rpt_trending_videos_7d":
+        yield (
+            "ranges",
+            f"Trending ranks run from 1 to {top_n}, lifetime views are never negative, "
+            "and every row says whether its 7-day window is complete.",
+            [
+                e.ExpectColumnValuesToBeBetween(column="trending_rank", min_value=1, max_value=top_n),
+                e.ExpectColumnValuesToBeBetween(column="views_total", min_value=0),
+                *_boolean(e, "has_full_window"),
+            ],
+            {},
+        )
+
+
+def _unique(e: Any, columns: list[str]) -> Any:
+    if len(columns) == 1:
+        return e.ExpectColumnValuesToBeUnique(column=columns[0])
+    return e.ExpectCompoundColumnsToBeUnique(column_list=columns)
+
+
+def _boolean(e: Any, column: str) -> list[Any]:
+    return [
+        e.ExpectColumnValuesToNotBeNull(column=column),
+        e.ExpectColumnValuesToBeInSet(column=column, value_set=[True, False]),
+    ]
+
+
+def _recency(e: Any, raw: _RawFigures, recency_days: int) -> _Check:
+    newest = raw.newest_export_date
+    context = {"newest_loaded_export_date": newest and newest.isoformat(), "recency_days": recency_days}
+    if newest is None:
+        # Nothing was loaded: there is no date to be recent against. No expectation, so it fails.
+        return "recency", "No export has been loaded, so the overview cannot be up to date.", [], context
+    oldest_allowed = newest - dt.timedelta(days=recency_days)
+    return (
+        "recency",
+        f"The newest day in the overview is at most {recency_days} days older than the newest "
+        f"loaded export ({newest.isoformat()}) and not newer than it.",
+        [
+            e.ExpectColumnMaxToBeBetween(
+                column="metric_date",
+                min_value=oldest_allowed,
+                max_value=newest,
+                description=(
+                    f"Newest metric_date lies between {oldest_allowed.isoformat()} and {newest.isoformat()}."
+                ),
+            )
+        ],
+        context,
+    )
+
+
+def _summarise(
+    mart: str, check: str, description: str, context: dict[str, Any], outcomes: list[Any]
+) -> MartCheckResult:
+    """One result per check: passed only if it had expectations and all of them passed."""
+    records = [_record(outcome) for outcome in outcomes]
+    failed = [record for record in records if not record["success"]]
+    observed = {
+        record["label"]: record["observed_value"] for record in records if "observed_value" in record
+    }
+    details: dict[str, Any] = {**context, "expectations": len(records), "failed": failed}
+    if observed:
+        details["observed"] = observed
+    return MartCheckResult(
+        mart=mart,
+        check=check,
+        passed=bool(records) and not failed,
+        description=description,
+        details=details,
+    )
+
+
+_KWARG_KEYS = ("column", "column_list", "column_set", "min_value", "max_value", "value", "value_set")
+_RESULT_KEYS = ("observed_value", "element_count", "unexpected_count", "unexpected_percent", "missing_count")
+
+
+def _record(outcome: Any) -> dict[str, Any]:
+    """A compact, JSON-ready account of one expectation's outcome."""
+    from great_expectations.util import convert_to_json_serializable
+
+    config = outcome.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k in _KWARG_KEYS and v is not None}
+    result = outcome.result or {}
+    record: dict[str, Any] = {
+        "expectation": config.type,
+        "label": _label(config.type, kwargs),
+        "success": bool(outcome.success),
+        "expected": kwargs,
+    }
+    record.update({k: result[k] for k in _RESULT_KEYS if k in result})
+    if result.get("partial_unexpected_list"):
+        record["unexpected_examples"] = result["partial_unexpected_list"][:5]
+    exception = (outcome.exception_info or {}).get("exception_message")
+    if exception:
+        record["exception"] = exception
+    return convert_to_json_serializable(record)
+
+
+def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
+    """'sum(video_views)', 'row_count', 'max(metric_date)', ... for the `observed` summary."""
+    column = kwargs.get("column")
+    if "row_count" in expectation_type:
+        return "row_count"
+    for aggregate in ("sum", "max", "min", "mean"):
+        if expectation_type.startswith(f"expect_column_{aggregate}_"):
+            return f"{aggregate}({column})"
+    if expectation_type == "expect_table_columns_to_match_set":
+        return "columns"
+    subject = column or ",".join(kwargs.get("column_list", []))
+    return f"{expectation_type.removeprefix('expect_')}({subject})"
+
+
+def _read_raw_figures(warehouse_db: Path) -> _RawFigures:
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+
+        def scalar(sql: str) -> Any:
+            return con.execute(sql).fetchone()[0]
+
+        return _RawFigures(
+            overview_video_views=int(
+                scalar("select coalesce(sum(video_views), 0) from staging.stg_studio__overview")
+            ),
+            content_rows=int(scalar("select count(*) from staging.stg_studio__content")),
+            max_followers=_int_or_none(scalar("select max(followers) from staging.stg_studio__follower_history")),
+            newest_export_date=scalar("select max(export_date) from raw.documents where status = 'loaded'"),
+        )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _dbt_var(name: str, *, default: Any) -> Any:
+    """A knob's default from dbt_project.yml, so a bound like the trending top N has one source."""
+    try:
+        project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+    return (project.get("vars") or {}).get(name, default)
+
+
+def _ephemeral_context(gx: Any, docs_dir: Path) -> Any:
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites={
+            DOCS_SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _remove_previous_pages(docs_dir: Path) -> None:
+    """Drop the pages GE rendered on earlier runs (they would linger, unlinked from the index)."""
+    for folder in ("validations", "expectations"):
+        shutil.rmtree(docs_dir / folder, ignore_errors=True)
+    (docs_dir / "index.html").unlink(missing_ok=True)

@@ -1,0 +1,91 @@
+"""The working DuckDB: raw tables the landing step writes and dbt reads.
+
+Loads are idempotent per document: rows of a document are deleted and re-inserted in one
+transaction, so a rerun or a replay of the archive never doubles anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+_LINEAGE_DDL = "document_id varchar not null, account_handle varchar not null, export_date date not null, " \
+    "exported_at timestamp not null, source_row integer not null"
+
+RAW_TABLE_COLUMNS: dict[str, str] = {
+    "overview": "metric_date date, video_views bigint, profile_views bigint, likes bigint, comments bigint, "
+    "shares bigint",
+    "viewers": "metric_date date, total_viewers bigint, new_viewers bigint, returning_viewers bigint",
+    "follower_history": "metric_date date, followers bigint, follower_difference bigint",
+    "follower_activity": "metric_date date, hour integer, active_followers bigint",
+    "follower_gender": "gender varchar, distribution double",
+    "follower_territories": "territory varchar, distribution double",
+    "content": "snapshot_date date, video_id varchar, video_title varchar, video_link varchar, post_date date, "
+    "likes_total bigint, comments_total bigint, shares_total bigint, views_total bigint",
+}
+
+_DDL = [
+    "create schema if not exists raw",
+    "create schema if not exists landing",
+    *(
+        f"create table if not exists raw.studio_{kind} ({_LINEAGE_DDL}, {columns})"
+        for kind, columns in RAW_TABLE_COLUMNS.items()
+    ),
+    """create table if not exists raw.documents (
+        document_id varchar primary key, archive_sha256 varchar not null, member_name varchar,
+        original_name varchar not null, account_handle varchar, file_kind varchar, export_date date,
+        export_date_source varchar, exported_at timestamp, status varchar not null, row_count integer,
+        quarantine_reason varchar, landed_at timestamp not null, first_metric_date date,
+        last_metric_date date)""",
+    """create table if not exists raw.archive_manifest (
+        sha256 varchar primary key, original_name varchar not null, inbox_path varchar not null,
+        archive_path varchar not null, account_handle varchar, file_kind varchar, export_date date,
+        export_date_source varchar, size_bytes bigint, source_mtime timestamp, received_at timestamp)""",
+    # Remembers inbox files already hashed, so a scan costs a stat per file, not a read.
+    """create table if not exists landing.inbox_files (
+        inbox_path varchar primary key, size_bytes bigint not null, mtime_ns bigint not null,
+        sha256 varchar not null)""",
+]
+
+
+def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(database), read_only=read_only)
+    if not read_only:
+        for statement in _DDL:
+            con.execute(statement)
+    return con
+
+
+def replace_documents(
+    con: duckdb.DuckDBPyConnection,
+    frames: dict[str, pd.DataFrame],
+    documents: pd.DataFrame,
+) -> None:
+    """Replace every row of these documents in raw tables and raw.documents, atomically."""
+    con.execute("begin transaction")
+    try:
+        con.register("incoming_documents", documents)
+        for kind in RAW_TABLE_COLUMNS:
+            con.execute(
+                f"delete from raw.studio_{kind} where document_id in (select document_id from incoming_documents)"
+            )
+        for kind, frame in frames.items():
+            if frame.empty:
+                continue
+            con.register("incoming_rows", frame)
+            con.execute(
+                f"""insert into raw.studio_{kind} by name
+                select d.account_handle, d.export_date, d.exported_at, r.*
+                from incoming_rows r join incoming_documents d using (document_id)"""
+            )
+            con.unregister("incoming_rows")
+        con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
+        con.execute("insert into raw.documents by name select * from incoming_documents")
+        con.unregister("incoming_documents")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

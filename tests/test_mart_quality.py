@@ -1,0 +1,241 @@
+"""great-expectations checks of the published marts, on a hand-built working DuckDB and hand-built marts.
+
+The figures: one account, three days. Staging says 600 video views, a follower maximum of 15 and 4
+content snapshots (2 videos x 2 days); the newest loaded export is 2024-03-04 (a later quarantined
+file must not count). The marts below agree with all of that, so every check passes; each failing
+case then breaks exactly one thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.lib.mart_quality import MARTS, MartCheckResult, check_published_marts
+
+D1, D2, D3 = dt.date(2024, 3, 1), dt.date(2024, 3, 2), dt.date(2024, 3, 3)
+VIDEO_A, VIDEO_B = "7546034661705796877", "7531345990947851551"
+
+
+def _build_warehouse(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw; create schema staging")
+        con.execute(
+            """
+            create table raw.documents as select * from (values
+                ('doc-1', 'alice', 'overview', date '2024-03-04', 'loaded'),
+                ('doc-2', 'alice', 'content', date '2024-03-03', 'loaded'),
+                ('doc-3', 'alice', 'overview', date '2024-03-20', 'quarantined')
+            ) as t(document_id, account_handle, file_kind, export_date, status)
+            """
+        )
+        con.execute(
+            """
+            create table raw.studio_overview as select * from (values
+                ('alice', date '2024-03-01', 100::bigint, 5::bigint, 10::bigint, 1::bigint, 0::bigint),
+                ('alice', date '2024-03-02', 200, 6, 20, 2, 1),
+                ('alice', date '2024-03-03', 300, 7, 30, 3, 2)
+            ) as t(account_handle, metric_date, video_views, profile_views, likes, comments, shares)
+            """
+        )
+        con.execute(
+            """
+            create table raw.studio_follower_history as select * from (values
+                ('alice', date '2024-03-01', 10::bigint), ('alice', date '2024-03-02', 12),
+                ('alice', date '2024-03-03', 15)
+            ) as t(account_handle, metric_date, followers)
+            """
+        )
+        con.execute(
+            f"""
+            create table raw.studio_content as select * from (values
+                ('alice', '{VIDEO_A}', date '2024-03-02', 1000::bigint),
+                ('alice', '{VIDEO_B}', date '2024-03-02', 50::bigint),
+                ('alice', '{VIDEO_A}', date '2024-03-03', 1300::bigint),
+                ('alice', '{VIDEO_B}', date '2024-03-03', 80::bigint)
+            ) as t(account_handle, video_id, snapshot_date, views_total)
+            """
+        )
+        con.execute("create view staging.stg_studio__overview as select * from raw.studio_overview")
+        con.execute(
+            "create view staging.stg_studio__follower_history as select * from raw.studio_follower_history"
+        )
+        con.execute("create view staging.stg_studio__content as select * from raw.studio_content")
+
+
+def _marts() -> dict[str, pd.DataFrame]:
+    days = [D1, D2, D3]
+    return {
+        "fct_account_overview_daily": pd.DataFrame(
+            {
+                "account_handle": ["alice"] * 3,
+                "metric_date": days,
+                "video_views": [100, 200, 300],
+                "profile_views": [5, 6, 7],
+                "likes": [10, 20, 30],
+                "comments": [1, 2, 3],
+                "shares": [0, 1, 2],
+                "total_viewers": [80, None, 150],  # "undefined" in the export: null is fine
+                "new_viewers": [50, None, 90],
+                "returning_viewers": [30, None, 60],
+                "is_provisional": [False, True, True],
+            }
+        ),
+        "fct_follower_growth_daily": pd.DataFrame(
+            {
+                "account_handle": ["alice"] * 3,
+                "metric_date": days,
+                "followers": [10, 12, 15],
+                "net_follower_change": [0, 2, 3],
+                "net_follower_change_7d": [0, 2, 5],
+                "net_follower_change_28d": [0, 2, 5],
+            }
+        ),
+        "fct_video_engagement_daily": pd.DataFrame(
+            {
+                "account_handle": ["alice"] * 4,
+                "video_id": [VIDEO_A, VIDEO_B, VIDEO_A, VIDEO_B],
+                "metric_date": [D2, D2, D3, D3],
+                "views_total": [1000, 50, 1300, 80],
+                "likes_total": [100, 5, 130, 9],
+                "comments_total": [10, 0, 12, 1],
+                "shares_total": [1, 0, 2, 0],
+                "views_gained": [None, None, 300, 30],
+                "likes_gained": [None, None, 30, 4],
+                "comments_gained": [None, None, 2, 1],
+                "shares_gained": [None, None, 1, 0],
+                "days_since_previous_snapshot": [None, None, 1, 1],
+                "engagement_rate": [None, None, 0.11, 0.1667],
+            }
+        ),
+        "rpt_trending_videos_7d": pd.DataFrame(
+            {
+                "account_handle": ["alice"] * 2,
+                "as_of_date": [D3, D3],
+                "trending_rank": [1, 2],
+                "video_id": [VIDEO_A, VIDEO_B],
+                "views_gained_7d": [300, 30],
+                "views_total": [1300, 80],
+                "post_date": [dt.date(2024, 2, 1), dt.date(2024, 2, 20)],
+                "has_full_window": [False, False],
+            }
+        ),
+        "dim_videos": pd.DataFrame(
+            {"video_id": [VIDEO_A, VIDEO_B], "account_handle": ["alice"] * 2, "post_date": [D1, D2]}
+        ),
+        "dim_accounts": pd.DataFrame({"account_handle": ["alice"], "first_metric_date": [D1]}),
+    }
+
+
+def _run(tmp_path: Path, marts: dict[str, pd.DataFrame], **kwargs) -> list[MartCheckResult]:
+    data = tmp_path / "data"
+    marts_dir, warehouse = data / "marts", data / "warehouse" / "pipeline.duckdb"
+    marts_dir.mkdir(parents=True)
+    warehouse.parent.mkdir(parents=True)
+    _build_warehouse(warehouse)
+    for name, frame in marts.items():
+        frame.to_parquet(marts_dir / f"{name}.parquet", index=False)
+    return check_published_marts(marts_dir, warehouse, marts_dir / "quality", **kwargs)
+
+
+def _failing(results: list[MartCheckResult]) -> list[tuple[str, str]]:
+    return [(r.mart, r.check) for r in results if not r.passed]
+
+
+def test_consistent_marts_pass_every_check_and_data_docs_are_written(tmp_path: Path) -> None:
+    results = _run(tmp_path, _marts())
+
+    assert _failing(results) == []
+    checks = {(r.mart, r.check) for r in results}
+    for mart in MARTS:
+        assert {(mart, "volume"), (mart, "grain"), (mart, "schema")} <= checks
+    assert {
+        ("fct_account_overview_daily", "ranges"),
+        ("fct_account_overview_daily", "reconciles_with_raw"),
+        ("fct_account_overview_daily", "recency"),
+        ("fct_follower_growth_daily", "ranges"),
+        ("fct_follower_growth_daily", "reconciles_with_raw"),
+        ("fct_video_engagement_daily", "ranges"),
+        ("fct_video_engagement_daily", "reconciles_with_raw"),
+        ("rpt_trending_videos_7d", "ranges"),
+    } <= checks
+    assert len(checks) == len(results)  # one result per mart and check
+    json.dumps([r.details for r in results])  # details are plain JSON
+
+    by_key = {(r.mart, r.check): r for r in results}
+    reconcile = by_key["fct_account_overview_daily", "reconciles_with_raw"]
+    assert reconcile.details["observed"] == {"sum(video_views)": 600}
+    recency = by_key["fct_account_overview_daily", "recency"]
+    assert recency.details["newest_loaded_export_date"] == "2024-03-04"  # quarantined file ignored
+    assert recency.details["observed"] == {"max(metric_date)": "2024-03-03"}
+
+    docs = tmp_path / "data" / "marts" / "quality"
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "fct_account_overview_daily" in index
+    assert list((docs / "validations").rglob("*.html"))
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["marts", "warehouse"]
+
+
+def test_a_sum_that_does_not_reconcile_fails_only_that_check(tmp_path: Path) -> None:
+    marts = _marts()
+    marts["fct_account_overview_daily"].loc[2, "video_views"] = 301
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [("fct_account_overview_daily", "reconciles_with_raw")]
+    failed = next(r for r in results if not r.passed)
+    assert failed.details["raw"] == {"sum(video_views)": 600}
+    assert failed.details["observed"] == {"sum(video_views)": 601}
+    [expectation] = failed.details["failed"]
+    assert expectation["expectation"] == "expect_column_sum_to_be_between"
+    assert expectation["observed_value"] == 601
+
+
+def test_a_negative_count_fails_the_ranges_check_with_the_offending_value(tmp_path: Path) -> None:
+    marts = _marts()
+    marts["fct_account_overview_daily"].loc[0, "likes"] = -4
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [("fct_account_overview_daily", "ranges")]
+    [expectation] = next(r for r in results if not r.passed).details["failed"]
+    assert expectation["expected"] == {"column": "likes", "min_value": 0}
+    assert expectation["unexpected_count"] == 1
+    assert expectation["unexpected_examples"] == [-4]
+
+
+@pytest.mark.parametrize(("recency_days", "passes"), [(1, True), (0, False)])
+def test_recency_is_measured_from_the_newest_loaded_export(
+    tmp_path: Path, recency_days: int, passes: bool
+) -> None:
+    results = _run(tmp_path, _marts(), recency_days=recency_days)
+
+    [recency] = [r for r in results if r.check == "recency"]
+    assert recency.passed is passes
+    assert _failing(results) == ([] if passes else [("fct_account_overview_daily", "recency")])
+
+
+def test_a_duplicate_grain_row_fails_the_grain_check(tmp_path: Path) -> None:
+    marts = _marts()
+    growth = marts["fct_follower_growth_daily"]
+    growth.loc[2, "metric_date"] = D2
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [("fct_follower_growth_daily", "grain")]
+
+
+def test_a_missing_mart_fails_its_volume_check_and_the_rest_still_runs(tmp_path: Path) -> None:
+    marts = _marts()
+    del marts["dim_accounts"]
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [("dim_accounts", "volume")]
+    assert [r.check for r in results if r.mart == "dim_accounts"] == ["volume"]
+    assert (tmp_path / "data" / "marts" / "quality" / "index.html").is_file()
