@@ -89,3 +89,29 @@ def replace_documents(
     except Exception:
         con.execute("rollback")
         raise
+
+
+# The earliest metric day that landed since dbt last succeeded. Landing lowers it, a successful dbt
+# build clears it, so a failed build is simply retried over the same range next time.
+_WATERMARK_DDL = "create table if not exists landing.pending_rebuild (min_date date)"
+
+
+def record_pending_min_date(con: duckdb.DuckDBPyConnection, min_date) -> None:
+    con.execute(_WATERMARK_DDL)
+    if min_date is None or pd.isna(min_date):
+        return
+    current = con.execute("select min(min_date) from landing.pending_rebuild").fetchone()[0]
+    value = pd.Timestamp(min_date).date()
+    if current is None or value < current:
+        con.execute("delete from landing.pending_rebuild")
+        con.execute("insert into landing.pending_rebuild values (?)", [value])
+
+
+def pending_min_date(con: duckdb.DuckDBPyConnection):
+    con.execute(_WATERMARK_DDL)
+    return con.execute("select min(min_date) from landing.pending_rebuild").fetchone()[0]
+
+
+def clear_pending_min_date(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_WATERMARK_DDL)
+    con.execute("delete from landing.pending_rebuild")

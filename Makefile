@@ -1,0 +1,46 @@
+# The verbs a newcomer needs. Each target installs what it needs by itself (into .venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= $(if $(TIKTOK_DATA_DIR),$(TIKTOK_DATA_DIR),data)
+export TIKTOK_DATA_DIR := $(abspath $(DATA_DIR))
+export DUCKDB_PATH := $(TIKTOK_DATA_DIR)/warehouse/pipeline.duckdb
+export DAGSTER_HOME := $(TIKTOK_DATA_DIR)/warehouse/dagster_home
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+ACCOUNTS ?= 300
+DAYS ?= 90
+
+.PHONY: run test ui bench lint prepare setup clean
+
+run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
+	$(BIN)/python -m orchestration run
+
+test: setup  ## run the test suite
+	$(BIN)/python -m pytest
+
+ui: prepare  ## Dagster UI on http://127.0.0.1:3000
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench: prepare  ## backfill + one more day for ACCOUNTS accounts over DAYS days
+	$(BIN)/python -m orchestration.bench --accounts $(ACCOUNTS) --days $(DAYS)
+
+lint: setup
+	$(BIN)/ruff check orchestration schemas tests
+	$(BIN)/ruff format --check orchestration schemas tests
+
+# dbt's manifest, read by Dagster when it loads the definitions (not at import time).
+prepare: setup
+	mkdir -p $(DAGSTER_HOME)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf dbt_project/target dbt_project/logs

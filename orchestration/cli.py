@@ -1,0 +1,120 @@
+"""Command line: `python -m orchestration run` (what `make run` calls), `replay`, `bench`.
+
+`run` executes the same Dagster job the schedule runs, in this process, with a persistent Dagster
+instance under <data>/warehouse/dagster_home so `make ui` shows the runs afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from orchestration.lib.paths import DataPaths
+
+
+def _seed_demo_if_empty(paths: DataPaths) -> None:
+    has_inbox = any(p.is_file() for p in paths.inbox.rglob("*")) if paths.inbox.exists() else False
+    has_archive = paths.manifest.exists()
+    if has_inbox or has_archive:
+        return
+    from orchestration.lib.demo_exports import generate_demo_inbox
+
+    summary = generate_demo_inbox(paths.inbox)
+    print(
+        f"The data directory was empty: seeded {paths.inbox} with bundled demo exports "
+        f"({summary.files_written} files, accounts {', '.join(summary.accounts)}, "
+        f"{summary.first_day} → {summary.last_day})."
+    )
+
+
+def run_pipeline(paths: DataPaths, *, seed_demo: bool = True):
+    """Run the daily job once, in process; returns the Dagster execution result."""
+    import dagster as dg
+
+    paths.ensure()
+    if seed_demo:
+        _seed_demo_if_empty(paths)
+    os.environ["TIKTOK_DATA_DIR"] = str(paths.root)
+    os.environ["DUCKDB_PATH"] = str(paths.warehouse)
+    os.environ.setdefault("DAGSTER_HOME", str(paths.dagster_home))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+    from orchestration.definitions import defs
+
+    job = defs().resolve_job_def("daily_pipeline")
+    with dg.DagsterInstance.get() as instance:
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+def print_summary(paths: DataPaths) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(paths.analytics_db), read_only=True)
+    try:
+        marts = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()]
+        accounts, first, last = con.execute(
+            "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
+        ).fetchone()
+        print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
+        print("Rows per mart:")
+        for mart in marts:
+            print(f"  {mart:<34} {con.execute(f'select count(*) from {mart}').fetchone()[0]:>9,}")
+        trending = con.execute(
+            """select account_handle, as_of_date, trending_rank, video_id, views_gained_7d, has_full_window
+            from rpt_trending_videos_7d t
+            where as_of_date = (select max(as_of_date) from rpt_trending_videos_7d u
+                                where u.account_handle = t.account_handle)
+              and trending_rank <= 3
+            order by account_handle, trending_rank"""
+        ).fetchall()
+        print("Top trending videos on each account's latest day (top 3 of 9):")
+        for handle, day, rank, video, gained, full in trending:
+            print(f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in 7 days"
+                  + ("" if full else "  (partial window)"))
+    finally:
+        con.close()
+    quarantined = sorted(paths.quarantine.glob("*.json"))
+    print(f"\nQuarantined files: {len(quarantined)}" + (f" (reports in {paths.quarantine})" if quarantined else ""))
+    print(f"Marts (parquet):   {paths.marts}")
+    print(f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})")
+    print(f"Data quality docs: {paths.quality_docs / 'index.html'}")
+    print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the daily job once (seeds demo data into an empty data directory)")
+    run.add_argument("--no-demo", action="store_true", help="never seed demo exports")
+    sub.add_parser("replay", help="re-read every archived file through today's contracts, then run the job")
+    args = parser.parse_args(argv)
+
+    paths = DataPaths.from_env()
+    if args.command == "replay":
+        from orchestration.lib.landing import replay_archive
+        from orchestration.lib.warehouse import connect, record_pending_min_date
+
+        con = connect(paths.ensure().warehouse)
+        try:
+            report = replay_archive(paths, con)
+            record_pending_min_date(con, "1900-01-01")
+        finally:
+            con.close()
+        print(f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined).")
+    result = run_pipeline(paths, seed_demo=not getattr(args, "no_demo", False))
+    failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    failed_checks = [
+        f"{e.event_specific_data.check_name} on {e.event_specific_data.asset_key.to_user_string()}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
+    if failed_steps:
+        print(f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.", file=sys.stderr)
+        return 1
+    print_summary(paths)
+    if failed_checks:
+        print(f"\n{len(failed_checks)} check(s) failed: " + "; ".join(failed_checks[:10]), file=sys.stderr)
+        return 1
+    return 0

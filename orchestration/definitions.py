@@ -1,0 +1,39 @@
+"""The one entry point for Dagster: `dagster dev -m orchestration.definitions`.
+
+Nothing happens at import: the definitions are built when Dagster (or a test) calls `defs()`.
+Cross-cutting policy (the in-process executor, the resources) is applied here, once.
+"""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    from orchestration.defs import automation, landing, publish, transform
+    from orchestration.defs.resources import data_dir_resource
+
+    project = transform.dbt_project()
+    published_marts, published_marts_quality = publish.build_publish_assets(mart_models(project.manifest_path))
+    return dg.Definitions(
+        assets=[landing.inbox, landing.studio_exports, transform.build_dbt_assets(project), published_marts],
+        asset_checks=[published_marts_quality],
+        jobs=[automation.daily_pipeline],
+        schedules=[automation.daily_schedule],
+        sensors=[automation.inbox_sensor],
+        resources={"data_dir": data_dir_resource(), "dbt": transform.dbt_resource(project)},
+        executor=dg.in_process_executor,
+    )
+
+
+def mart_models(manifest_path) -> list[str]:
+    """Models in dbt's marts/ folder, in name order: these are what BI tools get."""
+    manifest = json.loads(manifest_path.read_text())
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1:2] == ["marts"]
+    )

@@ -1,0 +1,74 @@
+"""Published marts (parquet + analytics.duckdb) and their great-expectations checks."""
+
+
+import dagster as dg
+
+from orchestration.defs.resources import DataDirResource
+from orchestration.lib.publish import publish_marts
+
+
+def published_key(model: str) -> dg.AssetKey:
+    return dg.AssetKey(["published", model])
+
+
+def build_publish_assets(mart_models: list[str]) -> list:
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                published_key(model),
+                deps=[dg.AssetKey(["marts", model])],
+                description=f"<data>/marts/{model}.parquet, plus a view of it in <data>/marts/analytics.duckdb.",
+            )
+            for model in mart_models
+        ],
+        group_name="published",
+    )
+    def published_marts(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+        """Copy every mart to parquet atomically and refresh the BI catalog."""
+        paths = data_dir.paths
+        results = publish_marts(paths.warehouse, paths.marts, mart_models)
+        for model, result in results.items():
+            yield dg.MaterializeResult(
+                asset_key=published_key(model),
+                metadata={
+                    "rows": result["rows"],
+                    "file_changed": result["changed"],
+                    "path": dg.MetadataValue.path(result["path"]),
+                    "catalog": dg.MetadataValue.path(str(paths.analytics_db)),
+                },
+            )
+
+    @dg.multi_asset_check(
+        specs=[
+            dg.AssetCheckSpec(
+                "great_expectations",
+                asset=published_key(model),
+                description="great-expectations suite: volume, grain, ranges, reconciliation with raw, recency.",
+            )
+            for model in mart_models
+        ],
+    )
+    def published_marts_quality(context: dg.AssetCheckExecutionContext, data_dir: DataDirResource):
+        """Run every suite once over the published files and write Data Docs under <data>/marts/quality/."""
+        from orchestration.lib.mart_quality import check_published_marts  # imports great_expectations: slow
+
+        paths = data_dir.paths
+        results = check_published_marts(paths.marts, paths.warehouse, paths.quality_docs)
+        for model in mart_models:
+            own = [r for r in results if r.mart == model]
+            lines = ["| check | passed | description |", "|---|---|---|"]
+            lines += [f"| {r.check} | {'yes' if r.passed else '**no**'} | {r.description} |" for r in own]
+            yield dg.AssetCheckResult(
+                asset_key=published_key(model),
+                check_name="great_expectations",
+                passed=all(r.passed for r in own),
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "checks": dg.MetadataValue.md("\n".join(lines)),
+                    "failed": [r.check for r in own if not r.passed],
+                    "details": dg.MetadataValue.json({r.check: r.details for r in own}),
+                    "data_docs": dg.MetadataValue.path(str(paths.quality_docs / "index.html")),
+                },
+            )
+
+    return [published_marts, published_marts_quality]

@@ -1,0 +1,80 @@
+"""dbt models as Dagster assets, their tests as asset checks.
+
+The dbt project object is built lazily (`build_dbt_assets` runs when Dagster loads definitions, not at
+import). Its manifest is prepared by `make` (`dbt parse`) or by `dagster dev` itself.
+"""
+
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.defs.resources import DataDirResource
+from orchestration.lib.paths import DBT_PROJECT_DIR
+from orchestration.lib.warehouse import clear_pending_min_date, connect, pending_min_date
+
+
+class LayeredTranslator(DagsterDbtTranslator):
+    """Asset keys and groups follow the dbt folders: staging/…, intermediate/…, marts/…."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key → raw/…
+        return dg.AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return self._layer(dbt_resource_props)
+
+    @staticmethod
+    def _layer(props: Mapping[str, Any]) -> str:
+        fqn = props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"dbt manifest missing at {project.manifest_path}: run `make prepare` (dbt parse) first"
+        )
+    return project
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=LayeredTranslator())
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource):
+        """Build staging → intermediate → marts; incrementals recompute from the earliest new day."""
+        paths = data_dir.paths
+        os.environ["DUCKDB_PATH"] = str(paths.warehouse)
+        con = connect(paths.warehouse)
+        try:
+            min_date = pending_min_date(con)
+        finally:
+            con.close()
+        dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
+        context.log.info(f"dbt build with vars {dbt_vars or '(none: full recompute of incrementals)'}")
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        con = connect(paths.warehouse)
+        try:
+            clear_pending_min_date(con)
+        finally:
+            con.close()
+
+    return dbt_models
+
+
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    # The dbt installed beside this Python, so the pipeline works without an activated venv.
+    executable = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(executable) if executable.exists() else "dbt",
+    )
