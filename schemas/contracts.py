@@ -54,10 +54,6 @@ def _viewers_add_up(frame: pd.DataFrame) -> pd.Series:
     return ~known | (parts["total_viewers"] == parts["new_viewers"] + parts["returning_viewers"]).fillna(True)
 
 
-def _posted_before_seen(frame: pd.DataFrame) -> pd.Series:
-    return (frame["post_date"] <= frame["snapshot_date"]).fillna(True)
-
-
 def _schema(columns: dict, checks: list) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=True)
 
@@ -135,7 +131,9 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "post_date": _date(nullable=True),
             **{c: _count() for c in ("likes_total", "comments_total", "shares_total", "views_total")},
         },
-        checks=[_unique_within_document("video_id"), pa.Check(_posted_before_seen, name="posted_before_seen")],
+        # No "posted before seen" rule: year-less post dates are resolved as the latest date not after
+        # the snapshot (studio_reader), so it holds by construction.
+        checks=[_unique_within_document("video_id")],
     ),
 }
 
@@ -144,7 +142,6 @@ CHECK_FOCUS = {
     "consecutive_days": "metric_date",
     "total_equals_new_plus_returning": "total_viewers",
     "distribution_sums_to_about_1": "distribution",
-    "posted_before_seen": "post_date",
 }
 
 
@@ -158,7 +155,6 @@ _PLAIN = {
     "consecutive_days": "days are not consecutive (a day is missing or out of order)",
     "total_equals_new_plus_returning": "Total Viewers is not New + Returning Viewers",
     "distribution_sums_to_about_1": f"shares do not sum to 1 (±{DISTRIBUTION_SUM_TOLERANCE})",
-    "posted_before_seen": "Post time is after the snapshot day",
 }
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 
 from orchestration.lib.mart_quality import MARTS, MartCheckResult, check_published_marts
 
@@ -126,9 +125,36 @@ def _marts() -> dict[str, pd.DataFrame]:
             }
         ),
         "dim_videos": pd.DataFrame(
-            {"video_id": [VIDEO_A, VIDEO_B], "account_handle": ["alice"] * 2, "post_date": [D1, D2]}
+            {
+                "account_handle": ["alice"] * 2,
+                "video_id": [VIDEO_A, VIDEO_B],
+                "post_date": [dt.date(2024, 2, 1), dt.date(2024, 2, 20)],
+                "views_total": [1300, 80],
+                "likes_total": [130, 9],
+                "comments_total": [12, 1],
+                "shares_total": [2, 0],
+            }
         ),
         "dim_accounts": pd.DataFrame({"account_handle": ["alice"], "first_metric_date": [D1]}),
+        "fct_follower_activity_hourly": pd.DataFrame(
+            {
+                "account_handle": ["alice"] * 24,
+                "metric_date": [D3] * 24,
+                "hour": list(range(24)),
+                "active_followers": [5] * 20 + [None] * 4,  # trailing hours not computed yet
+            }
+        ),
+        "fct_follower_gender_snapshot": pd.DataFrame(  # small account: headers only
+            {"account_handle": [], "snapshot_date": [], "gender": [], "distribution": []}
+        ),
+        "fct_follower_territory_snapshot": pd.DataFrame(
+            {
+                "account_handle": ["alice"] * 2,
+                "snapshot_date": [D3] * 2,
+                "territory": ["US", "Others"],
+                "distribution": [0.7, 0.3],
+            }
+        ),
     }
 
 
@@ -153,7 +179,8 @@ def test_consistent_marts_pass_every_check_and_data_docs_are_written(tmp_path: P
     assert _failing(results) == []
     checks = {(r.mart, r.check) for r in results}
     for mart in MARTS:
-        assert {(mart, "volume"), (mart, "grain"), (mart, "schema")} <= checks
+        assert {(mart, "grain"), (mart, "schema")} <= checks
+    assert ("fct_follower_gender_snapshot", "volume") not in checks  # may be empty: small accounts
     assert {
         ("fct_account_overview_daily", "ranges"),
         ("fct_account_overview_daily", "reconciles_with_raw"),
@@ -209,33 +236,51 @@ def test_a_negative_count_fails_the_ranges_check_with_the_offending_value(tmp_pa
     assert expectation["unexpected_examples"] == [-4]
 
 
-@pytest.mark.parametrize(("recency_days", "passes"), [(1, True), (0, False)])
-def test_recency_is_measured_from_the_newest_loaded_export(
-    tmp_path: Path, recency_days: int, passes: bool
-) -> None:
-    results = _run(tmp_path, _marts(), recency_days=recency_days)
+def test_an_overview_older_than_the_recency_window_fails_recency(tmp_path: Path) -> None:
+    results = _run(tmp_path, _marts(), recency_days=0)  # newest day 03-03, newest loaded export 03-04
 
+    assert _failing(results) == [("fct_account_overview_daily", "recency")]
     [recency] = [r for r in results if r.check == "recency"]
-    assert recency.passed is passes
-    assert _failing(results) == ([] if passes else [("fct_account_overview_daily", "recency")])
+    assert recency.details["failed"][0]["expected"] == {
+        "column": "metric_date",
+        "min_value": "2024-03-04",
+        "max_value": "2024-03-04",
+    }
+    assert recency.details["observed"] == {"max(metric_date)": "2024-03-03"}
 
 
-def test_a_duplicate_grain_row_fails_the_grain_check(tmp_path: Path) -> None:
+def test_two_videos_sharing_a_trending_rank_fail_the_grain_check(tmp_path: Path) -> None:
     marts = _marts()
-    growth = marts["fct_follower_growth_daily"]
-    growth.loc[2, "metric_date"] = D2
+    marts["rpt_trending_videos_7d"].loc[1, "trending_rank"] = 1
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [("fct_follower_growth_daily", "grain")]
+    assert _failing(results) == [("rpt_trending_videos_7d", "grain")]
+    [failed] = next(r for r in results if not r.passed).details["failed"]
+    assert failed["expected"] == {"column_list": ["account_handle", "as_of_date", "trending_rank"]}
+    assert failed["unexpected_count"] == 2
 
 
-def test_a_missing_mart_fails_its_volume_check_and_the_rest_still_runs(tmp_path: Path) -> None:
+def test_a_rank_beyond_the_dbt_top_n_fails_ranges(tmp_path: Path) -> None:
+    marts = _marts()
+    marts["rpt_trending_videos_7d"].loc[1, "trending_rank"] = 10  # trending_top_n is 9
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [("rpt_trending_videos_7d", "ranges")]
+
+
+def test_a_missing_mart_fails_its_volume_check_and_an_unknown_one_is_still_counted(
+    tmp_path: Path,
+) -> None:
     marts = _marts()
     del marts["dim_accounts"]
+    marts["rpt_new_report"] = pd.DataFrame({"account_handle": []})
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [("dim_accounts", "volume")]
+    assert _failing(results) == [("dim_accounts", "volume"), ("rpt_new_report", "volume")]
     assert [r.check for r in results if r.mart == "dim_accounts"] == ["volume"]
+    assert [r.check for r in results if r.mart == "rpt_new_report"] == ["volume"]
+    assert results[-1].details["observed"] == {"row_count": 0}
     assert (tmp_path / "data" / "marts" / "quality" / "index.html").is_file()

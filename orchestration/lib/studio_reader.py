@@ -65,7 +65,7 @@ class Document:
 
     @property
     def display_name(self) -> str:
-        if self.member_name == self.original_name:
+        if self.member_name in ("", self.original_name):
             return self.original_name
         return f"{self.original_name} › {self.member_name}"
 

@@ -1,0 +1,49 @@
+"""Small helpers to write Studio files in TikTok's exact dialect and land them in a temporary data dir."""
+
+import io
+import os
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from orchestration.lib.landing import land_inbox
+from orchestration.lib.paths import DataPaths
+from orchestration.lib.warehouse import connect
+
+SAMPLES = Path(__file__).parent / "fixtures" / "samples"
+
+
+def studio_csv(header, rows) -> bytes:
+    """UTF-8 with BOM, every field quoted, LF, no newline after the last row."""
+    lines = [",".join(f'"{cell}"' for cell in line) for line in [header, *rows]]
+    return ("\ufeff" + "\n".join(lines)).encode("utf-8")
+
+
+def studio_zip(entries: dict[str, bytes], when: datetime) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, when.timetuple()[:6]), data)
+    return buffer.getvalue()
+
+
+def drop(paths: DataPaths, relative: str, data: bytes, mtime: datetime | None = None) -> Path:
+    target = paths.inbox / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    if mtime is not None:
+        stamp = mtime.timestamp()
+        os.utime(target, (stamp, stamp))
+    return target
+
+
+def land(paths: DataPaths):
+    con = connect(paths.warehouse)
+    try:
+        return land_inbox(paths, con), con.execute
+    finally:
+        pass
+
+
+def new_paths(tmp_path: Path) -> DataPaths:
+    return DataPaths(tmp_path / "data").ensure()

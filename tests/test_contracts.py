@@ -1,0 +1,88 @@
+"""Contract fixtures: one valid and several invalid files per kind, asserting which rule failed."""
+
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from orchestration.lib.landing import land_inbox
+from orchestration.lib.warehouse import connect
+from schemas.studio_files import STUDIO_FILE_KINDS
+from tests.studio_fixtures import drop, new_paths, studio_csv
+
+MTIME = datetime(2026, 1, 4, 10, 0)  # anchors the year: rows end on or before 2026-01-04
+LINK = "https://www.tiktok.com/@acct/video/{}"
+
+VALID = {
+    "overview": [["December 31", "10", "1", "2", "0", "0"], ["January 1", "12", "0", "3", "1", "undefined"]],
+    "viewers": [["December 31", "undefined", "0", "0"], ["January 1", "30", "20", "10"]],
+    "follower_history": [["December 31", "100", "0"], ["January 1", "99", "-1"]],
+    "follower_activity": [["January 1", str(h), str(h * 2)] for h in range(24)],
+    "follower_gender": [["Female", "0.59"], ["Male", "0.40"], ["Other", "0.01"]],
+    "follower_territories": [["US", "0.5"], ["MX", "0.3"], ["Others", "0.2"]],
+    "content": [
+        ["January 3", "A title 🎉", LINK.format("7546034661705796877"), "December 30", "5", "1", "0", "100"],
+        ["January 3", "", LINK.format("7531345990947851551"), "July 26", "1837", "50", "6", "30504"],
+    ],
+}
+
+# (kind, row index to break, column index, bad value, expected rule)
+INVALID = [
+    ("overview", 1, 1, "-5", "greater_than_or_equal_to(0)"),
+    ("overview", 0, 2, "12abc", "dtype('Int64')"),
+    ("overview", 1, 0, "January 2", "consecutive_days"),
+    ("overview", 1, 0, "Janvember 1", "studio_date"),
+    ("viewers", 1, 1, "31", "total_equals_new_plus_returning"),
+    ("follower_history", 0, 1, "-3", "greater_than_or_equal_to(0)"),
+    ("follower_activity", 5, 1, "24", "in_range(0, 23)"),
+    ("follower_gender", 0, 1, "1.59", "in_range(0, 1)"),
+    ("follower_territories", 1, 1, "0.1", "distribution_sums_to_about_1"),
+    ("follower_territories", 0, 0, "USA", "str_matches('^([A-Z]{2}|Others)$')"),
+    ("content", 0, 2, "https://www.tiktok.com/@acct/photo/1", "not_nullable"),
+    ("content", 0, 3, "Smarch 4", "studio_date"),
+    ("content", 1, 7, "3.5", "dtype('Int64')"),
+]
+
+
+def _land_one(tmp_path, kind, rows):
+    spec = STUDIO_FILE_KINDS[kind]
+    paths = new_paths(tmp_path)
+    drop(paths, f"acct/{spec.entry_stem}.csv", studio_csv(spec.header, rows), MTIME)
+    con = connect(paths.warehouse)
+    try:
+        return land_inbox(paths, con), con.execute(f"select count(*) from raw.studio_{kind}").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_valid_file_loads_every_row(tmp_path, kind):
+    report, loaded = _land_one(tmp_path, kind, VALID[kind])
+    assert report.issues == []
+    assert loaded == len(VALID[kind])
+
+
+@pytest.mark.parametrize(("kind", "row", "column", "value", "rule"), INVALID)
+def test_invalid_file_is_quarantined_naming_row_and_rule(tmp_path, kind, row, column, value, rule):
+    rows = [list(r) for r in VALID[kind]]
+    rows[row][column] = value
+    report, loaded = _land_one(tmp_path, kind, rows)
+    assert loaded == 0, "a failing file is quarantined whole"
+    rules = {(issue.rule, issue.row) for issue in report.issues}
+    assert any(r == rule and (n == row + 1 or rule.endswith("sums_to_about_1")) for r, n in rules), rules
+    assert all(issue.file == f"{STUDIO_FILE_KINDS[kind].entry_stem}.csv" for issue in report.issues)
+
+
+def test_header_only_audience_file_is_valid_and_empty(tmp_path):
+    report, loaded = _land_one(tmp_path, "follower_gender", [])
+    assert report.issues == [] and loaded == 0
+    assert report.documents["status"].tolist() == ["loaded"]
+
+
+def test_video_ids_keep_all_19_digits(tmp_path):
+    _land_one(tmp_path, "content", VALID["content"])
+    con = duckdb.connect(str(new_paths(tmp_path).warehouse), read_only=True)
+    ids = sorted(r[0] for r in con.execute("select video_id from raw.studio_content").fetchall())
+    assert ids == ["7531345990947851551", "7546034661705796877"]
+    # Post time without a year: "July 26" seen on 2026-01-03 was July 2025.
+    assert str(con.execute("select min(post_date) from raw.studio_content").fetchone()[0]) == "2025-07-26"
