@@ -16,7 +16,7 @@ DAYS ?= 90
 run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
 	$(BIN)/python -m orchestration run
 
-test: setup  ## run the test suite
+test: prepare  ## run the test suite
 	$(BIN)/python -m pytest
 
 ui: prepare  ## Dagster UI on http://127.0.0.1:3000

@@ -284,3 +284,20 @@ def test_a_missing_mart_fails_its_volume_check_and_an_unknown_one_is_still_count
     assert [r.check for r in results if r.mart == "rpt_new_report"] == ["volume"]
     assert results[-1].details["observed"] == {"row_count": 0}
     assert (tmp_path / "data" / "marts" / "quality" / "index.html").is_file()
+
+
+def test_a_dropped_contract_column_fails_schema_and_the_checks_that_need_it(tmp_path: Path) -> None:
+    marts = _marts()
+    marts["fct_account_overview_daily"] = marts["fct_account_overview_daily"].drop(columns=["video_views"])
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [
+        ("fct_account_overview_daily", "schema"),
+        ("fct_account_overview_daily", "ranges"),
+        ("fct_account_overview_daily", "reconciles_with_raw"),
+    ]
+    by_check = {r.check: r for r in results if r.mart == "fct_account_overview_daily"}
+    assert by_check["schema"].details["failed"][0]["mismatched"] == {"missing": ["video_views"]}
+    [reconcile] = by_check["reconciles_with_raw"].details["failed"]
+    assert reconcile["errors"] == ['Error: The column "video_views" in BatchData does not exist.']

@@ -4,15 +4,19 @@
 expectation suite per mart and renders the results as a static Data Docs site in `docs_dir`.
 
 Checks (each made of one or more expectations; a check passes when all of them pass):
-- `volume`: the mart has rows.
-- `grain`: one row per grain key (key columns not null, unique together).
+- `volume`: the mart has rows. Asked only of the overview mart and dim_accounts: the others are fed by
+  optional Studio sections (a user may never download Followers), and reconciliation still catches a
+  mart left empty while its staging source has rows.
+- `grain`: key columns are never null and each unique key is unique (the dbt grain, re-checked on
+  the published file).
 - `schema`: every contract column is published (extra columns are allowed).
-- `ranges`: counts are not negative, ranks and rates stay in bounds, flags are booleans.
+- `ranges`: counts are not negative, ranks, hours and shares stay in bounds, flags are booleans.
 - `reconciles_with_raw`: exact equality with figures computed from the working DuckDB's staging
   views (which deduplicate overlapping exports, so they are the right "raw total" to compare with).
 - `recency`: the overview mart reaches to within `recency_days` of the newest loaded export.
 
-A mart that was not published yields one failed `volume` result and no other checks.
+A mart of `MARTS` that was not published yields one failed `volume` result and no other checks;
+a published parquet file that `MARTS` does not know still gets its `volume` check.
 
 Design choices:
 - One *ephemeral* GE context per call: suites, validation definitions and the checkpoint are
@@ -21,13 +25,16 @@ Design choices:
   themselves; pages of earlier runs are removed so that none lingers unlinked.
 - Marts are read through pandas *parquet* assets, not dataframe assets: `Checkpoint.run` takes a
   single `batch_parameters` for all its validation definitions, so dataframe assets would need one
-  checkpoint (and one Data Docs rebuild) per mart. With file assets one checkpoint validates all
-  marts and one `UpdateDataDocsAction` builds the site.
+  checkpoint per mart. With file assets one checkpoint validates every mart.
+- The site is built once after the run instead of by `UpdateDataDocsAction`, which rebuilds the
+  whole site, index included, once per validation result (six times the rendering for six marts).
 - great_expectations is imported inside the function: it takes seconds to import, and importing
   this module (e.g. from the Dagster definitions) must stay cheap and side-effect free.
 - Offline: GE 1.24 ships no usage-statistics client any more, but analytics are still switched off
-  in the context config and through `GX_ANALYTICS_ENABLED`. Generating the docs needs no network;
-  the pages link Bootstrap/jQuery from public CDNs, so opened offline they render unstyled.
+  in the context config and through `GX_ANALYTICS_ENABLED`. Generating the docs needs no network.
+  The pages load Bootstrap, jQuery and bootstrap-table from public CDNs: opened without network,
+  the validation pages render unstyled and the index's result tables (drawn by JavaScript) stay
+  empty.
 """
 
 from __future__ import annotations
@@ -46,19 +53,6 @@ import yaml
 from orchestration.lib.paths import DBT_PROJECT_DIR
 
 DOCS_SITE_NAME = "mart_quality"
-
-# Counts that can never be negative, per mart ("gained" deltas can: TikTok revises counters down).
-_OVERVIEW_COUNTS = (
-    "video_views",
-    "profile_views",
-    "likes",
-    "comments",
-    "shares",
-    "total_viewers",
-    "new_viewers",
-    "returning_viewers",
-)
-_VIDEO_TOTALS = ("views_total", "likes_total", "comments_total", "shares_total")
 # An engagement rate is (likes + comments + shares) / views: above 10 means a broken denominator.
 MAX_ENGAGEMENT_RATE = 10
 
@@ -74,25 +68,57 @@ class MartCheckResult:
 
 @dataclass(frozen=True)
 class _MartSpec:
-    grain: tuple[str, ...]
-    grain_text: str
-    columns: tuple[str, ...]  # the published contract (at least these columns)
+    """What one published mart promises (mirrors models/marts/_marts__models.yml)."""
+
+    grain_text: str  # "account per day"
+    keys: tuple[tuple[str, ...], ...]  # unique keys, the grain first
+    columns: tuple[str, ...]  # the contract: these at least (extra columns are allowed)
+    non_negative: tuple[str, ...] = ()  # nulls allowed ("undefined" in the export)
+    # (column, min, max), nulls allowed; max None = unbounded, a str = that dbt var's value
+    bounds: tuple[tuple[str, float, float | str | None], ...] = ()
+    flags: tuple[str, ...] = ()  # booleans, never null
+    ranges_text: str = ""
+    may_be_empty: bool = False  # small accounts get no audience breakdown at all
+
+
+_OVERVIEW_COUNTS = (
+    "video_views",
+    "profile_views",
+    "likes",
+    "comments",
+    "shares",
+    "total_viewers",
+    "new_viewers",
+    "returning_viewers",
+)
+# Lifetime totals never go below 0; the "gained" deltas can (TikTok revises counters down).
+_VIDEO_TOTALS = ("views_total", "likes_total", "comments_total", "shares_total")
+
+
+def _distribution_mart(dimension: str) -> _MartSpec:
+    return _MartSpec(
+        grain_text=f"account per snapshot day per {dimension}",
+        keys=(("account_handle", "snapshot_date", dimension),),
+        columns=("account_handle", "snapshot_date", dimension, "distribution"),
+        bounds=(("distribution", 0, 1),),
+        ranges_text="Audience shares lie between 0 and 1.",
+        may_be_empty=True,
+    )
 
 
 MARTS: dict[str, _MartSpec] = {
     "fct_account_overview_daily": _MartSpec(
-        grain=("account_handle", "metric_date"),
         grain_text="account per day",
-        columns=(
-            "account_handle",
-            "metric_date",
-            *_OVERVIEW_COUNTS,
-            "is_provisional",
-        ),
+        keys=(("account_handle", "metric_date"),),
+        columns=("account_handle", "metric_date", *_OVERVIEW_COUNTS, "is_provisional"),
+        non_negative=_OVERVIEW_COUNTS,
+        flags=("is_provisional",),
+        ranges_text="Daily views, likes, comments, shares and viewers are never negative, "
+        "and every day is flagged provisional or not.",
     ),
     "fct_follower_growth_daily": _MartSpec(
-        grain=("account_handle", "metric_date"),
         grain_text="account per day",
+        keys=(("account_handle", "metric_date"),),
         columns=(
             "account_handle",
             "metric_date",
@@ -101,10 +127,13 @@ MARTS: dict[str, _MartSpec] = {
             "net_follower_change_7d",
             "net_follower_change_28d",
         ),
+        non_negative=("followers",),
+        ranges_text="Follower totals are never negative.",
+        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
     ),
     "fct_video_engagement_daily": _MartSpec(
-        grain=("account_handle", "video_id", "metric_date"),
         grain_text="video per snapshot day",
+        keys=(("account_handle", "video_id", "metric_date"),),
         columns=(
             "account_handle",
             "video_id",
@@ -117,10 +146,21 @@ MARTS: dict[str, _MartSpec] = {
             "days_since_previous_snapshot",
             "engagement_rate",
         ),
+        non_negative=_VIDEO_TOTALS,
+        bounds=(
+            ("days_since_previous_snapshot", 1, None),
+            ("engagement_rate", 0, MAX_ENGAGEMENT_RATE),
+        ),
+        ranges_text="Lifetime video totals are never negative, snapshots are at least a day apart, "
+        f"and engagement rates lie between 0 and {MAX_ENGAGEMENT_RATE} (or are empty).",
+        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
     ),
     "rpt_trending_videos_7d": _MartSpec(
-        grain=("account_handle", "as_of_date", "video_id"),
         grain_text="trending video per account per as-of date",
+        keys=(
+            ("account_handle", "as_of_date", "video_id"),
+            ("account_handle", "as_of_date", "trending_rank"),
+        ),
         columns=(
             "account_handle",
             "as_of_date",
@@ -131,12 +171,36 @@ MARTS: dict[str, _MartSpec] = {
             "post_date",
             "has_full_window",
         ),
+        non_negative=("views_total",),
+        bounds=(("trending_rank", 1, "trending_top_n"),),
+        flags=("has_full_window",),
+        ranges_text="Trending ranks run from 1 to {trending_top_n}, lifetime views are never negative, "
+        "and every row says whether its 7-day window is complete.",
+        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
     ),
-    "dim_videos": _MartSpec(grain=("video_id",), grain_text="video", columns=("video_id",)),
-    "dim_accounts": _MartSpec(
-        grain=("account_handle",), grain_text="account", columns=("account_handle",)
+    "dim_videos": _MartSpec(
+        grain_text="video",
+        keys=(("account_handle", "video_id"),),
+        columns=("account_handle", "video_id", *_VIDEO_TOTALS),
+        non_negative=_VIDEO_TOTALS,
+        ranges_text="Lifetime video totals are never negative.",
+        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
     ),
+    "dim_accounts": _MartSpec(grain_text="account", keys=(("account_handle",),), columns=("account_handle",)),
+    "fct_follower_activity_hourly": _MartSpec(
+        grain_text="account per day per hour",
+        keys=(("account_handle", "metric_date", "hour"),),
+        columns=("account_handle", "metric_date", "hour", "active_followers"),
+        non_negative=("active_followers",),
+        bounds=(("hour", 0, 23),),
+        ranges_text="Hours run from 0 to 23 and active-follower counts are never negative.",
+        may_be_empty=True,  # only accounts whose Followers section was downloaded have any
+    ),
+    "fct_follower_gender_snapshot": _distribution_mart("gender"),
+    "fct_follower_territory_snapshot": _distribution_mart("territory"),
 }
+# Any other published parquet file still gets a volume check.
+_UNKNOWN_MART = _MartSpec(grain_text="", keys=(), columns=())
 
 
 @dataclass(frozen=True)
@@ -154,45 +218,49 @@ def check_published_marts(
 ) -> list[MartCheckResult]:
     """Validate the published marts and write Data Docs to `docs_dir` (`index.html` is the entry).
 
-    Returns one result per mart and check, in a stable order (marts as in `MARTS`, then checks).
+    Returns one result per mart and check, in a stable order: the marts of `MARTS`, then any other
+    published parquet file by name; within a mart, checks in a fixed order.
     """
     marts_dir, docs_dir = Path(marts_dir), Path(docs_dir)
     raw = _read_raw_figures(Path(warehouse_db))
-    top_n = _dbt_var("trending_top_n", default=9)
+    dbt_vars = _dbt_vars()
+    others = sorted(p.stem for p in marts_dir.glob("*.parquet") if p.stem not in MARTS)
+    specs = {**MARTS, **dict.fromkeys(others, _UNKNOWN_MART)}
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
 
     context = _ephemeral_context(gx, docs_dir)
     datasource = context.data_sources.add_pandas(name="published_marts")
 
-    results: list[MartCheckResult] = []
-    planned: list[tuple[str, str, str, dict[str, Any]]] = []  # in report order
+    missing: dict[str, MartCheckResult] = {}
+    planned: list[tuple[str, str, str, dict[str, Any]]] = []  # (mart, check, description, context)
     validations = []
-    for mart, spec in MARTS.items():
+    for mart, spec in specs.items():
         path = marts_dir / f"{mart}.parquet"
         if not path.is_file():
-            results.append(
-                MartCheckResult(
-                    mart=mart,
-                    check="volume",
-                    passed=False,
-                    description=f"{mart} was not published: {path.name} is missing.",
-                    details={"path": str(path), "exists": False},
-                )
+            missing[mart] = MartCheckResult(
+                mart=mart,
+                check="volume",
+                passed=False,
+                description=f"{mart} was not published: {path.name} is missing.",
+                details={"path": str(path), "exists": False},
             )
             continue
         batch = datasource.add_parquet_asset(name=mart, path=path).add_batch_definition_whole_dataframe(
             "whole_file"
         )
-        suite = context.suites.add(gx.ExpectationSuite(name=mart))
+        suite_expectations = []
         for check, description, expectations, check_context in _checks_for(
-            gx, mart, spec, raw, recency_days, top_n
+            gx, mart, spec, raw, recency_days, dbt_vars
         ):
             planned.append((mart, check, description, check_context))
             for expectation in expectations:
                 expectation.meta = {**(expectation.meta or {}), "check": check}
-                suite.add_expectation(expectation)
+                suite_expectations.append(expectation)
+        # Built whole, then added once: `suite.add_expectation` saves the suite on every call.
+        suite = context.suites.add(gx.ExpectationSuite(name=mart, expectations=suite_expectations))
         validations.append(
             context.validation_definitions.add(gx.ValidationDefinition(name=mart, data=batch, suite=suite))
         )
@@ -204,22 +272,21 @@ def check_published_marts(
             gx.Checkpoint(
                 name="published_marts",
                 validation_definitions=validations,
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE_NAME])],
+                actions=[],  # the site is built once below (see the module docstring)
                 result_format={"result_format": "SUMMARY"},
             )
         )
-        run = checkpoint.run()
+        run = checkpoint.run(run_id=RunIdentifier(run_name="published_marts"))
         for suite_result in run.run_results.values():
-            mart = suite_result.suite_name
             for outcome in suite_result.results:
-                check = outcome.expectation_config.meta["check"]
-                outcomes.setdefault((mart, check), []).append(outcome)
-    else:
-        context.build_data_docs(site_names=[DOCS_SITE_NAME])
+                key = (suite_result.suite_name, outcome.expectation_config.meta["check"])
+                outcomes.setdefault(key, []).append(outcome)
+    context.build_data_docs(site_names=[DOCS_SITE_NAME])
 
+    results = list(missing.values())
     for mart, check, description, check_context in planned:
         results.append(_summarise(mart, check, description, check_context, outcomes.get((mart, check), [])))
-    order = {mart: i for i, mart in enumerate(MARTS)}
+    order = {mart: i for i, mart in enumerate(specs)}
     return sorted(results, key=lambda r: order[r.mart])  # stable: keeps check order within a mart
 
 
@@ -227,36 +294,45 @@ _Check = tuple[str, str, list[Any], dict[str, Any]]  # (check, description, expe
 
 
 def _checks_for(
-    gx: Any, mart: str, spec: _MartSpec, raw: _RawFigures, recency_days: int, top_n: int
+    gx: Any, mart: str, spec: _MartSpec, raw: _RawFigures, recency_days: int, dbt_vars: dict[str, Any]
 ) -> Iterable[_Check]:
     """Yield the checks of one mart; `context` holds the figures they were built from, if any."""
     e = gx.expectations
-    yield "volume", f"{mart} has at least one row.", [e.ExpectTableRowCountToBeBetween(min_value=1)], {}
-    grain = list(spec.grain)
-    yield (
-        "grain",
-        f"{mart} has exactly one row per {spec.grain_text} ({', '.join(grain)}), with no empty key.",
-        [*(e.ExpectColumnValuesToNotBeNull(column=c) for c in grain), _unique(e, grain)],
-        {},
-    )
-    yield (
-        "schema",
-        f"{mart} publishes every contract column.",
-        [e.ExpectTableColumnsToMatchSet(column_set=list(spec.columns), exact_match=False)],
-        {},
-    )
-
-    if mart == "fct_account_overview_daily":
+    if not spec.may_be_empty:
+        yield "volume", f"{mart} has at least one row.", [e.ExpectTableRowCountToBeBetween(min_value=1)], {}
+    if spec.keys:
+        key_columns = list(dict.fromkeys(c for key in spec.keys for c in key))
+        keys_text = " and by ".join(f"({', '.join(key)})" for key in spec.keys)
         yield (
-            "ranges",
-            "Daily views, likes, comments, shares and viewers are never negative, "
-            "and every day is flagged provisional or not.",
+            "grain",
+            f"{mart} has exactly one row per {spec.grain_text}, unique by {keys_text}, with no empty key.",
             [
-                *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in _OVERVIEW_COUNTS),
-                *_boolean(e, "is_provisional"),
+                *(e.ExpectColumnValuesToNotBeNull(column=c) for c in key_columns),
+                *(_unique(e, k) for k in spec.keys),
             ],
             {},
         )
+    if spec.columns:
+        yield (
+            "schema",
+            f"{mart} publishes every contract column.",
+            [e.ExpectTableColumnsToMatchSet(column_set=list(spec.columns), exact_match=False)],
+            {},
+        )
+    ranges = [
+        *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.non_negative),
+        *(
+            e.ExpectColumnValuesToBeBetween(
+                column=c, min_value=low, max_value=dbt_vars[high] if isinstance(high, str) else high
+            )
+            for c, low, high in spec.bounds
+        ),
+        *(expectation for c in spec.flags for expectation in _boolean(e, c)),
+    ]
+    if ranges:
+        yield "ranges", spec.ranges_text.format(**dbt_vars), ranges, {}
+
+    if mart == "fct_account_overview_daily":
         yield (
             "reconciles_with_raw",
             "Total video views in the mart equal the total of the deduplicated Studio overview exports.",
@@ -272,12 +348,6 @@ def _checks_for(
         )
         yield _recency(e, raw, recency_days)
     elif mart == "fct_follower_growth_daily":
-        yield (
-            "ranges",
-            "Follower totals are never negative.",
-            [e.ExpectColumnValuesToBeBetween(column="followers", min_value=0)],
-            {},
-        )
         if raw.max_followers is None:
             followers = e.ExpectColumnValuesToBeNull(
                 column="followers", description="No follower total was exported, so none is published."
@@ -297,19 +367,6 @@ def _checks_for(
         )
     elif mart == "fct_video_engagement_daily":
         yield (
-            "ranges",
-            "Lifetime video totals are never negative, days between snapshots are at least 1, "
-            f"and engagement rates lie between 0 and {MAX_ENGAGEMENT_RATE} (or are empty).",
-            [
-                *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in _VIDEO_TOTALS),
-                e.ExpectColumnValuesToBeBetween(column="days_since_previous_snapshot", min_value=1),
-                e.ExpectColumnValuesToBeBetween(
-                    column="engagement_rate", min_value=0, max_value=MAX_ENGAGEMENT_RATE
-                ),
-            ],
-            {},
-        )
-        yield (
             "reconciles_with_raw",
             "The mart has one row per video snapshot in the deduplicated Studio content exports.",
             [
@@ -319,18 +376,6 @@ def _checks_for(
                 )
             ],
             {"raw": {"row_count": raw.content_rows}},
-        )
-    elif mart == "rpt_trending_videos_7d":
-        yield (
-            "ranges",
-            f"Trending ranks run from 1 to {top_n}, lifetime views are never negative, "
-            "and every row says whether its 7-day window is complete.",
-            [
-                e.ExpectColumnValuesToBeBetween(column="trending_rank", min_value=1, max_value=top_n),
-                e.ExpectColumnValuesToBeBetween(column="views_total", min_value=0),
-                *_boolean(e, "has_full_window"),
-            ],
-            {},
         )
 
 
@@ -352,6 +397,7 @@ def _recency(e: Any, raw: _RawFigures, recency_days: int) -> _Check:
     context = {"newest_loaded_export_date": newest and newest.isoformat(), "recency_days": recency_days}
     if newest is None:
         # Nothing was loaded: there is no date to be recent against. No expectation, so it fails.
+        context["reason"] = "raw.documents has no row with status 'loaded'"
         return "recency", "No export has been loaded, so the overview cannot be up to date.", [], context
     oldest_allowed = newest - dt.timedelta(days=recency_days)
     return (
@@ -378,9 +424,7 @@ def _summarise(
     """One result per check: passed only if it had expectations and all of them passed."""
     records = [_record(outcome) for outcome in outcomes]
     failed = [record for record in records if not record["success"]]
-    observed = {
-        record["label"]: record["observed_value"] for record in records if "observed_value" in record
-    }
+    observed = {record["label"]: record["observed_value"] for record in records if "observed_value" in record}
     details: dict[str, Any] = {**context, "expectations": len(records), "failed": failed}
     if observed:
         details["observed"] = observed
@@ -413,10 +457,22 @@ def _record(outcome: Any) -> dict[str, Any]:
     record.update({k: result[k] for k in _RESULT_KEYS if k in result})
     if result.get("partial_unexpected_list"):
         record["unexpected_examples"] = result["partial_unexpected_list"][:5]
-    exception = (outcome.exception_info or {}).get("exception_message")
-    if exception:
-        record["exception"] = exception
+    mismatched = (result.get("details") or {}).get("mismatched")
+    if mismatched:
+        record["mismatched"] = mismatched  # schema: {"missing": [...], "unexpected": [...]}
+    errors = _exception_messages(outcome.exception_info or {})
+    if errors:
+        record["errors"] = errors
     return convert_to_json_serializable(record)
+
+
+def _exception_messages(info: dict[str, Any]) -> list[str]:
+    """GE 1.x nests metric errors per metric id; an expectation's own error sits at the top."""
+    if "exception_message" in info:
+        return [info["exception_message"]] if info.get("raised_exception") else []
+    return sorted(
+        {m for nested in info.values() if isinstance(nested, dict) for m in _exception_messages(nested)}
+    )
 
 
 def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
@@ -444,7 +500,9 @@ def _read_raw_figures(warehouse_db: Path) -> _RawFigures:
                 scalar("select coalesce(sum(video_views), 0) from staging.stg_studio__overview")
             ),
             content_rows=int(scalar("select count(*) from staging.stg_studio__content")),
-            max_followers=_int_or_none(scalar("select max(followers) from staging.stg_studio__follower_history")),
+            max_followers=_int_or_none(
+                scalar("select max(followers) from staging.stg_studio__follower_history")
+            ),
             newest_export_date=scalar("select max(export_date) from raw.documents where status = 'loaded'"),
         )
 
@@ -453,13 +511,10 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _dbt_var(name: str, *, default: Any) -> Any:
-    """A knob's default from dbt_project.yml, so a bound like the trending top N has one source."""
-    try:
-        project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return default
-    return (project.get("vars") or {}).get(name, default)
+def _dbt_vars() -> dict[str, Any]:
+    """The knobs' defaults from dbt_project.yml, so a bound like the trending top N has one source."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return {"trending_top_n": 9, **(project.get("vars") or {})}
 
 
 def _ephemeral_context(gx: Any, docs_dir: Path) -> Any:
