@@ -53,7 +53,12 @@ def print_summary(paths: DataPaths) -> None:
 
     con = duckdb.connect(str(paths.analytics_db), read_only=True)
     try:
-        marts = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()]
+        marts = [
+            r[0]
+            for r in con.execute(
+                "select view_name from duckdb_views() where not internal order by 1"
+            ).fetchall()
+        ]
         accounts, first, last = con.execute(
             "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
         ).fetchone()
@@ -71,14 +76,21 @@ def print_summary(paths: DataPaths) -> None:
         ).fetchall()
         print("Top trending videos on each account's latest day (top 3 of 9):")
         for handle, day, rank, video, gained, full in trending:
-            print(f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in 7 days"
-                  + ("" if full else "  (partial window)"))
+            print(
+                f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in 7 days"
+                + ("" if full else "  (partial window)")
+            )
     finally:
         con.close()
     quarantined = sorted(paths.quarantine.glob("*.json"))
-    print(f"\nQuarantined files: {len(quarantined)}" + (f" (reports in {paths.quarantine})" if quarantined else ""))
+    print(
+        f"\nQuarantined files: {len(quarantined)}"
+        + (f" (reports in {paths.quarantine})" if quarantined else "")
+    )
     print(f"Marts (parquet):   {paths.marts}")
-    print(f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})")
+    print(
+        f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})"
+    )
     print(f"Data quality docs: {paths.quality_docs / 'index.html'}")
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
 
@@ -102,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             record_pending_min_date(con, "1900-01-01")
         finally:
             con.close()
-        print(f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined).")
+        print(
+            f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined)."
+        )
     result = run_pipeline(paths, seed_demo=not getattr(args, "no_demo", False))
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     failed_checks = [
@@ -111,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
     if failed_steps:
-        print(f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.", file=sys.stderr)
+        print(
+            f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.",
+            file=sys.stderr,
+        )
         return 1
     print_summary(paths)
     if failed_checks:

@@ -17,5 +17,7 @@ def dbt_manifest():
     """A manifest parsed from the dbt project as it is now (Dagster loads its assets from it)."""
     env = dict(os.environ, DUCKDB_PATH=os.environ.get("DUCKDB_PATH", "/nonexistent/parse-only.duckdb"))
     dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, env=env, check=True)
+    subprocess.run(
+        [str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, env=env, check=True
+    )
     return DBT_PROJECT_DIR / "target" / "manifest.json"

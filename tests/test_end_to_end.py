@@ -89,7 +89,9 @@ def pipeline_env(tmp_path, monkeypatch, dbt_manifest):
 def _run(paths):
     result = run_pipeline(paths, seed_demo=False)
     assert result.success
-    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
     assert checks and not failed
     return result
@@ -112,10 +114,13 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
     _drop_fixture(paths)
     _run(paths)
 
-    engagement = _mart(paths, """
+    engagement = _mart(
+        paths,
+        """
         select video_id, metric_date::varchar, views_total, views_gained, likes_gained, comments_gained,
                shares_gained, days_since_previous_snapshot, round(engagement_rate, 6)
-        from fct_video_engagement_daily order by video_id, metric_date""")
+        from fct_video_engagement_daily order by video_id, metric_date""",
+    )
     assert engagement == [
         # A, posted the day before its first snapshot: first gains equal the totals; (10+2+1)/100
         (A, "2025-12-28", 100, 100, 10, 2, 1, None, 0.13),
@@ -128,9 +133,12 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
         (C, "2026-01-04", 50, 50, 5, 0, 0, None, 0.1),  # posted that day
     ]
 
-    trending = _mart(paths, """
+    trending = _mart(
+        paths,
+        """
         select as_of_date::varchar, trending_rank, video_id, views_gained_7d, has_full_window
-        from rpt_trending_videos_7d order by as_of_date, trending_rank""")
+        from rpt_trending_videos_7d order by as_of_date, trending_rank""",
+    )
     assert trending == [
         ("2025-12-28", 1, A, 100, True),  # A posted after 21 Dec: baseline 0; B has no baseline
         ("2026-01-02", 1, A, 400, True),  # A posted after 26 Dec: baseline 0
@@ -140,9 +148,12 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
         ("2026-01-04", 3, C, 50, True),  # posted inside the window: baseline 0
     ]
 
-    overview = _mart(paths, """
+    overview = _mart(
+        paths,
+        """
         select metric_date::varchar, video_views, total_viewers, new_viewers, returning_viewers, is_provisional
-        from fct_account_overview_daily order by metric_date""")
+        from fct_account_overview_daily order by metric_date""",
+    )
     assert overview == [
         ("2025-12-30", 10, None, None, None, False),  # newest export covering it: 4 Jan, 5 days later
         ("2025-12-31", 20, None, None, None, False),
@@ -151,9 +162,12 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
         ("2026-01-03", 50, None, 0, 0, True),  # "undefined" total viewers stays unknown
     ]
 
-    growth = _mart(paths, """
+    growth = _mart(
+        paths,
+        """
         select metric_date::varchar, followers, net_follower_change, net_follower_change_7d
-        from fct_follower_growth_daily order by metric_date""")
+        from fct_follower_growth_daily order by metric_date""",
+    )
     assert growth == [
         ("2026-01-01", 100, None, None),  # first known day starts the spine
         ("2026-01-02", 103, 3, None),
@@ -162,9 +176,12 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
         ("2026-01-05", 110, None, None),  # previous day unknown
     ]
 
-    videos = _mart(paths, """
+    videos = _mart(
+        paths,
+        """
         select video_id, post_date::varchar, first_seen_date::varchar, last_seen_date::varchar, views_total
-        from dim_videos order by video_id""")
+        from dim_videos order by video_id""",
+    )
     assert videos == [
         (A, "2025-12-27", "2025-12-28", "2026-01-04", 500),
         (B, "2025-12-01", "2025-12-28", "2026-01-04", 1150),
@@ -180,13 +197,17 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
 def _all_rows(paths):
     con = duckdb.connect(str(paths.analytics_db), read_only=True)
     try:
-        views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()]
+        views = [
+            r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+        ]
         return {v: con.execute(f"select * from {v} order by all").fetchall() for v in sorted(views)}
     finally:
         con.close()
 
 
-def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_path, monkeypatch, dbt_manifest):
+def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(
+    tmp_path, monkeypatch, dbt_manifest
+):
     results = []
     for name, order, split in (("forward", 1, False), ("reverse_in_two_drops", -1, True)):
         paths = new_paths(tmp_path / name)

@@ -34,8 +34,16 @@ def _query(paths, sql):
 def test_real_sample_exports_land_with_years_from_their_anchors(tmp_path):
     paths = new_paths(tmp_path)
     # TikTok's own name for the first sample ZIP (the sample repository renamed it).
-    drop(paths, "Overview_2026-04-16_1777023476_bosszy.zip", (SAMPLES / "studio-overview-7d-export.zip").read_bytes())
-    drop(paths, "bosszy/studio-overview-7d-export-2.zip", (SAMPLES / "studio-overview-7d-export-2.zip").read_bytes())
+    drop(
+        paths,
+        "Overview_2026-04-16_1777023476_bosszy.zip",
+        (SAMPLES / "studio-overview-7d-export.zip").read_bytes(),
+    )
+    drop(
+        paths,
+        "bosszy/studio-overview-7d-export-2.zip",
+        (SAMPLES / "studio-overview-7d-export-2.zip").read_bytes(),
+    )
     drop(paths, "other/Overview.csv", (SAMPLES / "Overview.csv").read_bytes(), datetime(2026, 4, 20, 12))
     drop(paths, "other/Overview.xlsx", (SAMPLES / "Overview.xlsx").read_bytes(), datetime(2026, 4, 20, 12))
     report = _land(paths)
@@ -50,7 +58,10 @@ def test_real_sample_exports_land_with_years_from_their_anchors(tmp_path):
     )
     # bosszy: two ZIPs × 7 days (16–22 April), 1 view in total per ZIP; other: CSV + XLSX × 7 days,
     # 1591+1154+1737+1082+561+310+1484 = 7919 views per file.
-    assert rows == [("bosszy", "2026-04-16", "2026-04-22", 2, 14), ("other", "2026-04-12", "2026-04-18", 15838, 14)]
+    assert rows == [
+        ("bosszy", "2026-04-16", "2026-04-22", 2, 14),
+        ("other", "2026-04-12", "2026-04-18", 15838, 14),
+    ]
 
 
 def test_same_bytes_are_archived_once_and_the_inbox_is_untouched(tmp_path):
@@ -63,9 +74,9 @@ def test_same_bytes_are_archived_once_and_the_inbox_is_untouched(tmp_path):
     assert report.files_new == 1
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (first, second)} == before
     manifest = [json.loads(line) for line in paths.manifest.read_text().splitlines()]
-    assert [(m["original_name"], m["account_handle"], m["file_kind"], m["export_date"]) for m in manifest] == [
-        ("Overview_2026-04-01_1777023476_acct.zip", "acct", "overview", "2026-04-24")
-    ]
+    assert [
+        (m["original_name"], m["account_handle"], m["file_kind"], m["export_date"]) for m in manifest
+    ] == [("Overview_2026-04-01_1777023476_acct.zip", "acct", "overview", "2026-04-24")]
     archived = paths.archive / manifest[0]["archive_path"]
     assert archived.read_bytes() == data
     assert _land(paths).files_new == 0, "a rerun archives nothing"
@@ -99,13 +110,31 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
     good = studio_csv(OVERVIEW, [["April 1", "5", "0", "0", "0", "0"], ["April 2", "7", "0", "0", "0", "0"]])
     drop(paths, "Overview_2026-04-01_1777023476_good.zip", studio_zip({"Overview.csv": good}, WHEN))
     drop(paths, "Content_broken.zip", b"PK\x03\x04 this is not really a zip")
-    drop(paths, "acct/Viewers.csv", studio_csv(("Day", "Total", "New", "Returning"), [["April 1", "1", "1", "0"]]))
+    drop(
+        paths,
+        "acct/Viewers.csv",
+        studio_csv(("Day", "Total", "New", "Returning"), [["April 1", "1", "1", "0"]]),
+    )
     drop(paths, "acct/Overview.csv", b"")
     drop(paths, "acct/Overview 2.csv", studio_csv(OVERVIEW, [["April 1", "many", "0", "0", "0", "0"]]))
     drop(paths, "acct/Overview 3.csv", studio_csv(OVERVIEW, [["April 1", "-2", "0", "0", "0", "0"]]))
-    drop(paths, "Content.csv", studio_csv(("Time", "Video title", "Video link", "Post time", "Total likes",
-                                            "Total comments", "Total shares", "Total views"),
-                                           [["April 1", "t", "no link", "April 1", "1", "1", "1", "1"]]))
+    drop(
+        paths,
+        "Content.csv",
+        studio_csv(
+            (
+                "Time",
+                "Video title",
+                "Video link",
+                "Post time",
+                "Total likes",
+                "Total comments",
+                "Total shares",
+                "Total views",
+            ),
+            [["April 1", "t", "no link", "April 1", "1", "1", "1", "1"]],
+        ),
+    )
     report = _land(paths)
     reasons = {i.file: i.rule for i in report.issues}
     assert reasons == {
@@ -123,5 +152,9 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
     assert len(reports) == 6
     overview_2 = json.loads(next(paths.quarantine.glob("*Overview_2.csv.json")).read_text())
     assert overview_2["issues"][0] | {"message": None} == {
-        "row": 1, "column": "video_views", "rule": "dtype('Int64')", "value": "many", "message": None,
+        "row": 1,
+        "column": "video_views",
+        "rule": "dtype('Int64')",
+        "value": "many",
+        "message": None,
     }

@@ -1,6 +1,5 @@
 """The daily job, its 06:00 UTC schedule and the inbox sensor."""
 
-
 import hashlib
 from pathlib import Path
 

@@ -1,6 +1,5 @@
 """Published marts (parquet + analytics.duckdb) and their great-expectations checks."""
 
-
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource

@@ -4,7 +4,6 @@ The dbt project object is built lazily (`build_dbt_assets` runs when Dagster loa
 import). Its manifest is prepared by `make` (`dbt parse`) or by `dagster dev` itself.
 """
 
-
 import json
 import os
 import sys

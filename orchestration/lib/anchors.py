@@ -97,9 +97,7 @@ class ExportAnchor:
     window_start: date | None = None
 
 
-def export_anchor(
-    names: NameFacts, zip_entry_time: datetime | None, mtime: datetime
-) -> ExportAnchor:
+def export_anchor(names: NameFacts, zip_entry_time: datetime | None, mtime: datetime) -> ExportAnchor:
     """The best export moment known from outside the file (the Content `Time` column refines it later)."""
     if names.exported_at is not None:
         return ExportAnchor(

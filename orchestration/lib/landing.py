@@ -153,8 +153,14 @@ def _record_manifest(
     if not rows:
         return
     if len(documents):
-        dated = documents.sort_values(["archive_sha256", "document_id"]).groupby("archive_sha256").agg(
-            export_date=("export_date", "max"), source=("export_date_source", "first"), handle=("account_handle", "max")
+        dated = (
+            documents.sort_values(["archive_sha256", "document_id"])
+            .groupby("archive_sha256")
+            .agg(
+                export_date=("export_date", "max"),
+                source=("export_date_source", "first"),
+                handle=("account_handle", "max"),
+            )
         )
         for i, row in enumerate(rows):
             if row.sha256 in dated.index:
@@ -163,7 +169,8 @@ def _record_manifest(
                     row,
                     export_date=fact["export_date"].date().isoformat(),
                     export_date_source=fact["source"],
-                    account_handle=row.account_handle or (None if pd.isna(fact["handle"]) else fact["handle"]),
+                    account_handle=row.account_handle
+                    or (None if pd.isna(fact["handle"]) else fact["handle"]),
                 )
     append_manifest(paths.manifest, rows)
     frame = pd.DataFrame([asdict(r) for r in rows])
@@ -209,7 +216,9 @@ def _load(
     return report
 
 
-def _record_failures(kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_id: dict[str, Document]) -> None:
+def _record_failures(
+    kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_id: dict[str, Document]
+) -> None:
     """Attach contract failures to their documents: one issue per (row, rule)."""
     if failures.empty:
         return
@@ -237,7 +246,12 @@ def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) ->
         date_column = "snapshot_date" if kind == "content" else "metric_date"
         if date_column in frame and len(frame):
             grouped = frame.groupby("document_id")[date_column]
-            ranges.update({d: (lo, hi) for d, lo, hi in zip(grouped.min().index, grouped.min(), grouped.max(), strict=True)})
+            ranges.update(
+                {
+                    d: (lo, hi)
+                    for d, lo, hi in zip(grouped.min().index, grouped.min(), grouped.max(), strict=True)
+                }
+            )
     rows = []
     for d in documents:
         first, last = ranges.get(d.document_id, (None, None))
@@ -265,7 +279,9 @@ def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) ->
 
 def _reason(issues: list[Issue]) -> str:
     first = issues[0]
-    where = f" (row {first.row}" + (f", column {first.column}" if first.column else "") + ")" if first.row else ""
+    where = (
+        f" (row {first.row}" + (f", column {first.column}" if first.column else "") + ")" if first.row else ""
+    )
     more = f"; {len(issues) - 1} more issue(s)" if len(issues) > 1 else ""
     return f"{first.rule}: {first.message}{where}{more}"
 
@@ -288,7 +304,8 @@ def _write_quarantine_reports(paths: DataPaths, documents: list[Document], issue
             "what_to_do": "Fix or re-download the file and drop it into the inbox again; the archived "
             "original is kept unchanged.",
             "issues": [
-                {k: v for k, v in issue.__dict__.items() if k not in ("document_id", "file")} for issue in doc.issues
+                {k: v for k, v in issue.__dict__.items() if k not in ("document_id", "file")}
+                for issue in doc.issues
             ],
         }
         target = paths.quarantine / f"{name.rstrip('_')}.json"

@@ -154,7 +154,9 @@ def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
     width = len(kind.header)
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
-            doc.fail("row_width", f"row has {len(row)} fields, expected {width}", row=number, value=",".join(row))
+            doc.fail(
+                "row_width", f"row has {len(row)} fields, expected {width}", row=number, value=",".join(row)
+            )
             return
     doc.rows = rows
     if doc.account_handle is None and kind.kind == "content":
