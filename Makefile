@@ -8,6 +8,7 @@ export DUCKDB_PATH := $(TIKTOK_DATA_DIR)/warehouse/pipeline.duckdb
 export DAGSTER_HOME := $(TIKTOK_DATA_DIR)/warehouse/dagster_home
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+export PATH := $(abspath $(BIN)):$(PATH)
 ACCOUNTS ?= 300
 DAYS ?= 90
 

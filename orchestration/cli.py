@@ -91,7 +91,7 @@ def print_summary(paths: DataPaths) -> None:
     print(
         f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})"
     )
-    print(f"Data quality docs: {paths.quality_docs / 'index.html'}")
+    print(f"Data quality:      {paths.quality_docs / 'checks.html'} (GE Data Docs: index.html beside it)")
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
 
 

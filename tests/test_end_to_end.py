@@ -11,6 +11,7 @@ Every expected figure below is worked out from those rows by hand, in the commen
 """
 
 import hashlib
+import re
 from datetime import UTC, datetime
 
 import duckdb
@@ -188,6 +189,8 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
         (C, "2026-01-04", "2026-01-04", "2026-01-04", 50),
     ]
     assert (paths.quality_docs / "index.html").exists()
+    summary = re.search(r"(\d+) of (\d+) checks passed", (paths.quality_docs / "checks.html").read_text())
+    assert summary and summary[1] == summary[2] and int(summary[1]) > 20
 
     before = _published_digests(paths)
     _run(paths)

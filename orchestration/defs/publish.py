@@ -66,6 +66,7 @@ def build_publish_assets(mart_models: list[str]) -> list:
                     "checks": dg.MetadataValue.md("\n".join(lines)),
                     "failed": [r.check for r in own if not r.passed],
                     "details": dg.MetadataValue.json({r.check: r.details for r in own}),
+                    "summary_page": dg.MetadataValue.path(str(paths.quality_docs / "checks.html")),
                     "data_docs": dg.MetadataValue.path(str(paths.quality_docs / "index.html")),
                 },
             )

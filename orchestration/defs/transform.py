@@ -6,6 +6,7 @@ import). Its manifest is prepared by `make` (`dbt parse`) or by `dagster dev` it
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,10 +71,12 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    # The dbt installed beside this Python, so the pipeline works without an activated venv.
-    executable = Path(sys.executable).with_name("dbt")
-    return DbtCliResource(
-        project_dir=project,
-        profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=str(executable) if executable.exists() else "dbt",
-    )
+    return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+
+
+def dbt_executable() -> str:
+    """The dbt installed with this environment, so nothing depends on an activated venv or PATH."""
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"

@@ -287,7 +287,40 @@ def check_published_marts(
     for mart, check, description, check_context in planned:
         results.append(_summarise(mart, check, description, check_context, outcomes.get((mart, check), [])))
     order = {mart: i for i, mart in enumerate(specs)}
-    return sorted(results, key=lambda r: order[r.mart])  # stable: keeps check order within a mart
+    results = sorted(results, key=lambda r: order[r.mart])  # stable: keeps check order within a mart
+    write_summary_page(results, docs_dir)
+    return results
+
+
+def write_summary_page(results: list[MartCheckResult], docs_dir: Path) -> Path:
+    """`checks.html`: every check in plain HTML, readable offline.
+
+    GE's own index draws its results table with JavaScript from public CDNs, so without network it
+    shows an empty table; this page needs nothing but a browser.
+    """
+    import html
+    import json
+
+    rows = "\n".join(
+        f"<tr class='{'ok' if r.passed else 'fail'}'><td>{html.escape(r.mart)}</td><td>{html.escape(r.check)}</td>"
+        f"<td>{'passed' if r.passed else 'FAILED'}</td><td>{html.escape(r.description)}</td>"
+        f"<td><code>{html.escape(json.dumps(r.details, sort_keys=True, default=str))[:600]}</code></td></tr>"
+        for r in results
+    )
+    failed = sum(not r.passed for r in results)
+    page = f"""<!doctype html><meta charset="utf-8"><title>Mart quality</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px;vertical-align:top}}
+table{{border-collapse:collapse}}.fail{{background:#fdd}}.ok td:nth-child(3){{color:#070}}code{{font-size:80%}}</style>
+<h1>Published marts: {len(results) - failed} of {len(results)} checks passed</h1>
+<p>Full great-expectations Data Docs: <a href="index.html">index.html</a> (its table needs network for its scripts;
+the validation pages it links to do not).</p>
+<table><tr><th>mart</th><th>check</th><th>result</th><th>what it checks</th><th>details</th></tr>
+{rows}
+</table>
+"""
+    target = Path(docs_dir) / "checks.html"
+    target.write_text(page, encoding="utf-8")
+    return target
 
 
 _Check = tuple[str, str, list[Any], dict[str, Any]]  # (check, description, expectations, context)

@@ -1,0 +1,45 @@
+"""The asset graph: importing is free of side effects, and lineage runs unbroken from the inbox to every mart."""
+
+import subprocess
+import sys
+
+import dagster as dg
+
+from orchestration.lib.paths import PROJECT_ROOT
+
+EXPECTED_MARTS = {
+    "dim_accounts",
+    "dim_videos",
+    "fct_account_overview_daily",
+    "fct_follower_activity_hourly",
+    "fct_follower_gender_snapshot",
+    "fct_follower_growth_daily",
+    "fct_follower_territory_snapshot",
+    "fct_video_engagement_daily",
+    "rpt_trending_videos_7d",
+}
+
+
+def test_importing_the_definitions_does_no_work():
+    code = (
+        "import sys, orchestration.definitions; "
+        "assert 'great_expectations' not in sys.modules and 'dagster_dbt' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True)
+
+
+def test_every_published_mart_traces_back_to_the_inbox(dbt_manifest):
+    from orchestration.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    published = {k.removeprefix("published/") for k in keys if k.startswith("published/")}
+    assert EXPECTED_MARTS <= published
+    for mart in EXPECTED_MARTS:
+        upstream = {k.to_user_string() for k in graph.upstream_key_iterator(dg.AssetKey(["published", mart]))}
+        assert f"marts/{mart}" in upstream
+        assert "raw/inbox" in upstream, f"{mart} is not connected to the inbox"
+    # dbt tests appear as asset checks, and each published mart has its great-expectations check
+    check_keys = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert {(f"published/{m}", "great_expectations") for m in EXPECTED_MARTS} <= check_keys
+    assert any(key.startswith("marts/") for key, _ in check_keys)
