@@ -29,7 +29,7 @@ def _seed_demo_if_empty(paths: DataPaths) -> None:
     )
 
 
-def run_pipeline(paths: DataPaths, *, seed_demo: bool = True):
+def run_pipeline(paths: DataPaths, *, seed_demo: bool = True, full_refresh: bool = False):
     """Run the daily job once, in process; returns the Dagster execution result."""
     import dagster as dg
 
@@ -45,7 +45,8 @@ def run_pipeline(paths: DataPaths, *, seed_demo: bool = True):
 
     job = defs().resolve_job_def("daily_pipeline")
     with dg.DagsterInstance.get() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=False)
+        run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}}
+        return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 
 
 def print_summary(paths: DataPaths) -> None:
@@ -100,24 +101,26 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daily job once (seeds demo data into an empty data directory)")
     run.add_argument("--no-demo", action="store_true", help="never seed demo exports")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts from scratch")
     sub.add_parser("replay", help="re-read every archived file through today's contracts, then run the job")
     args = parser.parse_args(argv)
 
     paths = DataPaths.from_env()
     if args.command == "replay":
         from orchestration.lib.landing import replay_archive
-        from orchestration.lib.warehouse import connect, record_pending_min_date
+        from orchestration.lib.warehouse import connect
 
         con = connect(paths.ensure().warehouse)
         try:
             report = replay_archive(paths, con)
-            record_pending_min_date(con, "1900-01-01")
         finally:
             con.close()
         print(
             f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined)."
         )
-    result = run_pipeline(paths, seed_demo=not getattr(args, "no_demo", False))
+    # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
+    full_refresh = args.command == "replay" or args.full_refresh
+    result = run_pipeline(paths, seed_demo=not getattr(args, "no_demo", False), full_refresh=full_refresh)
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     failed_checks = [
         f"{e.event_specific_data.check_name} on {e.event_specific_data.asset_key.to_user_string()}"

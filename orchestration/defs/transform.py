@@ -47,9 +47,17 @@ def dbt_project() -> DbtProject:
     return project
 
 
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt step: `full_refresh` rebuilds every incremental mart from scratch."""
+
+    full_refresh: bool = False
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=LayeredTranslator())
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource):
+    def dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource, config: DbtBuildConfig
+    ):
         """Build staging → intermediate → marts; incrementals recompute from the earliest new day."""
         paths = data_dir.paths
         os.environ["DUCKDB_PATH"] = str(paths.warehouse)
@@ -60,7 +68,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             con.close()
         dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
         context.log.info(f"dbt build with vars {dbt_vars or '(none: full recompute of incrementals)'}")
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        args = ["build", "--vars", json.dumps(dbt_vars)] + (["--full-refresh"] if config.full_refresh else [])
+        yield from dbt.cli(args, context=context).stream()
         con = connect(paths.warehouse)
         try:
             clear_pending_min_date(con)
