@@ -72,6 +72,9 @@ def run_round(paths: DataPaths, label: str) -> dict:
     )
     for stage, seconds in times.items():
         print(f"   {stage:<22} {seconds:8.2f} s")
+        if stage == "landing + validation":
+            for step, step_seconds in report.seconds.items():
+                print(f"     {step:<20} {step_seconds:8.2f} s")
     print(f"   {'total':<22} {sum(times.values()):8.2f} s")
     print(
         f"   landing throughput     {report.files_new / max(landing_s, 1e-9):8.0f} files/s, "
