@@ -158,3 +158,23 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
         "value": "many",
         "message": None,
     }
+
+
+def test_landing_in_small_batches_gives_the_same_raw_tables(tmp_path, monkeypatch):
+    import orchestration.lib.landing as landing
+
+    def land_all(folder):
+        paths = new_paths(folder)
+        drop(paths, "Overview_2026-04-16_1777023476_a.zip", (SAMPLES / "studio-overview-7d-export.zip").read_bytes())
+        drop(paths, "b/Overview.csv", (SAMPLES / "Overview.csv").read_bytes(), datetime(2026, 4, 20, 12))
+        drop(paths, "b/Overview.xlsx", (SAMPLES / "Overview.xlsx").read_bytes(), datetime(2026, 4, 20, 12))
+        drop(paths, "b/Viewers.csv", b"")
+        report = _land(paths)
+        rows = _query(paths, "select * exclude (document_id) from raw.studio_overview order by all")
+        return report, rows
+
+    whole, whole_rows = land_all(tmp_path / "whole")
+    monkeypatch.setattr(landing, "BATCH_FILES", 1)
+    batched, batched_rows = land_all(tmp_path / "batched")
+    assert batched_rows == whole_rows and len(whole_rows) == 21
+    assert sorted(batched.documents["status"]) == sorted(whole.documents["status"]) == ["loaded"] * 3 + ["quarantined"]

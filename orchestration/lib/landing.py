@@ -198,16 +198,31 @@ def _record_manifest(
     con.unregister("incoming_manifest")
 
 
+# Files per batch: big enough that pandera and DuckDB work on large frames, small enough that an
+# agency's 100,000-file backfill never holds all of its rows in memory at once.
+BATCH_FILES = 10_000
+
+
 def _load(
     paths: DataPaths, con: duckdb.DuckDBPyConnection, received: list[Received], report: LandingReport
 ) -> LandingReport:
+    """Read, validate and load in batches; every contract rule is per document, so batching changes nothing."""
+    report.documents = pd.DataFrame()
+    for start in range(0, max(len(received), 1), BATCH_FILES):
+        _load_batch(paths, con, received[start : start + BATCH_FILES], report)
+    return report
+
+
+def _load_batch(
+    paths: DataPaths, con: duckdb.DuckDBPyConnection, received: list[Received], report: LandingReport
+) -> None:
     started = time.perf_counter()
     documents: list[Document] = []
     for item in received:
         names = facts_from_name(item.inbox_path)
         documents.extend(read_received_file(item.sha256, item.original_name, item.stored, names, item.mtime))
     frames, _ = frames_by_kind(documents)
-    report.seconds["read + parse"] = time.perf_counter() - started
+    _add_seconds(report, "read + parse", started)
     started = time.perf_counter()
     by_id = {d.document_id: d for d in documents}
     valid: dict[str, pd.DataFrame] = {}
@@ -222,17 +237,21 @@ def _load(
         bad = {d.document_id for d in documents if d.kind == kind and d.issues}
         valid[kind] = typed[~typed["document_id"].isin(bad)]
 
-    report.seconds["validate (pandera)"] = time.perf_counter() - started
+    _add_seconds(report, "validate (pandera)", started)
     started = time.perf_counter()
     facts = _document_rows(documents, valid)
     if documents:
         replace_documents(con, valid, facts)
-    report.documents = facts
-    report.rows_by_kind = {kind: len(frame) for kind, frame in valid.items()}
-    report.issues = [issue for d in documents for issue in d.issues]
+    report.documents = pd.concat([report.documents, facts], ignore_index=True) if len(report.documents) else facts
+    for kind, frame in valid.items():
+        report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)
+    report.issues += [issue for d in documents for issue in d.issues]
     _write_quarantine_reports(paths, documents, report.issues)
-    report.seconds["load raw tables"] = time.perf_counter() - started
-    return report
+    _add_seconds(report, "load raw tables", started)
+
+
+def _add_seconds(report: LandingReport, step: str, started: float) -> None:
+    report.seconds[step] = report.seconds.get(step, 0.0) + time.perf_counter() - started
 
 
 def _record_failures(
