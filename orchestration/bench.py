@@ -23,8 +23,8 @@ from pathlib import Path
 from orchestration.lib.paths import DBT_PROJECT_DIR, DataPaths
 
 
-def _peak_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def _dbt_build(paths: DataPaths, min_date: str | None) -> None:
@@ -60,16 +60,13 @@ def run_round(paths: DataPaths, label: str) -> dict:
     _stage("landing + validation", land, times)
     report = state["report"]
     min_date = report.earliest_new_date
-    _stage(
-        "dbt build", lambda: _dbt_build(paths, None if label == "backfill" else str(min_date.date())), times
-    )
+    dbt_min_date = None if label == "backfill" else str(min_date.date())
+    _stage("dbt build", lambda: state.update(dbt_mb=_dbt_build(paths, dbt_min_date)), times)
     models = sorted(p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql"))
     _stage("publish", lambda: publish_marts(paths.warehouse, paths.marts, models), times)
     rows = sum(report.rows_by_kind.values())
     landing_s = times["landing + validation"]
-    print(
-        f"\n== {label}: {report.files_new:,} new files, {len(report.documents):,} documents, {rows:,} raw rows"
-    )
+    print(f"\n== {label}: {report.files_new:,} new files, {len(report.documents):,} documents, {rows:,} raw rows")
     for stage, seconds in times.items():
         print(f"   {stage:<22} {seconds:8.2f} s")
         if stage == "landing + validation":
@@ -81,16 +78,14 @@ def run_round(paths: DataPaths, label: str) -> dict:
         f"{rows / max(landing_s, 1e-9):,.0f} rows/s"
     )
     print(
-        f"   peak memory so far     {_peak_mb(resource.RUSAGE_SELF):8.0f} MB (pipeline), "
-        f"{_peak_mb(resource.RUSAGE_CHILDREN):.0f} MB (dbt)"
+        f"   peak memory            {_peak_mb():8.0f} MB (landing + publishing process, so far), "
+        f"{state['dbt_mb']:.0f} MB (dbt build)"
     )
     return times
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--data-dir", type=Path, help="scratch data directory (default: a temporary one)")
@@ -103,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = DataPaths(root.resolve()).ensure()
     staging = root / "generated"
     end = date(2026, 2, 20)
-    print(
-        f"Generating {args.accounts} accounts × {args.days + 1} days of daily Studio drops into {staging} …"
-    )
+    print(f"Generating {args.accounts} accounts × {args.days + 1} days of daily Studio drops into {staging} …")
     started = time.perf_counter()
     generate_demo_inbox(staging, accounts=args.accounts, days=args.days + 1, end_date=end, variety=False)
     files = sorted(p for p in staging.rglob("*") if p.is_file())
