@@ -27,13 +27,33 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def _dbt_build(paths: DataPaths, min_date: str | None) -> None:
+def _dbt_build(paths: DataPaths, min_date: str | None) -> float:
     dbt = Path(sys.executable).with_name("dbt")
     args = [str(dbt), "build", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)]
     if min_date:
         args += ["--vars", f'{{"min_date": "{min_date}"}}']
     env = dict(os.environ, DUCKDB_PATH=str(paths.warehouse))
-    subprocess.run(args, cwd=DBT_PROJECT_DIR, env=env, check=True)
+    return _run_measuring_memory(args, cwd=DBT_PROJECT_DIR, env=env)
+
+
+def _run_measuring_memory(args: list[str], **kwargs) -> float:
+    """Run a command and return its peak resident memory in MB, sampled from /proc every 50 ms.
+
+    (getrusage's RUSAGE_CHILDREN would report the parent's own peak: a forked child inherits it.)
+    dbt runs its models on threads, so the process's own VmRSS covers the whole build.
+    """
+    process = subprocess.Popen(args, **kwargs)
+    peak_kib = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak_kib = max(peak_kib, int(status.split("VmRSS:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.05)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, args)
+    return peak_kib / 1024
 
 
 def _stage(name: str, action, results: dict) -> None:
