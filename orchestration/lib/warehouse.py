@@ -11,8 +11,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-_LINEAGE_DDL = "document_id varchar not null, account_handle varchar not null, export_date date not null, " \
+_LINEAGE_DDL = (
+    "document_id varchar not null, account_handle varchar not null, export_date date not null, "
     "exported_at timestamp not null, source_row integer not null"
+)
 
 RAW_TABLE_COLUMNS: dict[str, str] = {
     "overview": "metric_date date, video_views bigint, profile_views bigint, likes bigint, comments bigint, "
@@ -49,6 +51,43 @@ _DDL = [
         sha256 varchar not null)""",
 ]
 
+# TikTok API pulls (orchestration/lib/api_landing.py). Created always, so dbt staging works on a
+# warehouse that never pulled anything. Lineage columns as above: document_id is the pull_id of one
+# endpoint pull, export_date the account-local day of the pull, exported_at the pull time (UTC).
+API_RAW_TABLE_COLUMNS: dict[str, str] = {
+    "api_user_snapshots": "api varchar, metric_date date, open_id varchar, username varchar, "
+    "display_name varchar, follower_count bigint, following_count bigint, likes_count bigint, "
+    "video_count bigint",
+    "api_video_snapshots": "api varchar, metric_date date, video_id varchar, created_at timestamp, "
+    "post_date date, title varchar, description varchar, duration_s double, share_url varchar, "
+    "views_total bigint, likes_total bigint, comments_total bigint, shares_total bigint, "
+    "favorites_total bigint, reach_total bigint, total_time_watched_s double, "
+    "average_time_watched_s double, full_video_watched_rate double, new_followers_total bigint, "
+    "profile_views_total bigint",
+    "api_video_traffic_sources": "metric_date date, video_id varchar, impression_source varchar, share double",
+    "api_video_audience_countries": "metric_date date, video_id varchar, country varchar, share double",
+    "api_video_audience_types": "metric_date date, video_id varchar, audience_type varchar, share double",
+    "api_business_daily": "metric_date date, video_views bigint, unique_video_views bigint, "
+    "profile_views bigint, likes bigint, comments bigint, shares bigint, bio_link_clicks bigint, "
+    "net_followers bigint, new_followers bigint, lost_followers bigint, followers_count bigint",
+    "api_business_audience_activity": "metric_date date, hour integer, active_followers bigint",
+    "api_account_audience": "metric_date date, dimension varchar, label varchar, share double",
+}
+_DDL += [
+    *(
+        f"create table if not exists raw.{table} ({_LINEAGE_DDL}, {columns})"
+        for table, columns in API_RAW_TABLE_COLUMNS.items()
+    ),
+    # One row per endpoint pull, loaded or not: the API archive's queryable manifest and pull log.
+    """create table if not exists raw.api_pulls (
+        pull_id varchar primary key, account_handle varchar not null, api varchar not null,
+        endpoint varchar not null, purpose varchar not null, metric_date date, requested_start_date date,
+        requested_end_date date, timezone varchar not null, pulled_at timestamp not null,
+        finished_at timestamp, status varchar not null, pages integer, http_requests integer,
+        rows_loaded integer, videos_listed integer, videos_expected integer, reason varchar,
+        archive_path varchar, archive_sha256 varchar, landed_at timestamp not null)""",
+]
+
 
 def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +121,9 @@ def replace_documents(
                 from incoming_rows r join incoming_documents d using (document_id)"""
             )
             con.unregister("incoming_rows")
-        con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
+        con.execute(
+            "delete from raw.documents where document_id in (select document_id from incoming_documents)"
+        )
         con.execute("insert into raw.documents by name select * from incoming_documents")
         con.unregister("incoming_documents")
         con.execute("commit")

@@ -1,0 +1,145 @@
+"""The API pull asset in Dagster: day × account partitions, the daily mode, no-op without config."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.api_pulls import ACCOUNTS_PARTITION_NAME, CHECK_NAME, PULLS, tiktok_api_pulls
+from orchestration.defs.resources import DataDirResource
+
+from .conftest import setup_business, setup_display
+
+
+@pytest.fixture
+def instance():
+    with dg.DagsterInstance.ephemeral() as value:
+        yield value
+
+
+def _materialize(paths, instance, partition_key=None):
+    return dg.materialize(
+        [tiktok_api_pulls],
+        partition_key=partition_key,
+        resources={"data_dir": DataDirResource(data_dir=str(paths.root))},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def _check(result):
+    (evaluation,) = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert evaluation.check_name == CHECK_NAME
+    return evaluation
+
+
+def _today(timezone: str) -> str:
+    return datetime.now(ZoneInfo(timezone)).date().isoformat()
+
+
+def test_without_accounts_yml_the_daily_run_does_nothing_and_passes(fake, paths, instance):
+    result = _materialize(paths, instance)
+    assert result.success
+    assert fake.api_requests() == []
+    evaluation = _check(result)
+    assert evaluation.passed and "no accounts.yml" in evaluation.description
+
+
+def test_a_malformed_accounts_yml_fails_the_check_but_not_the_daily_run(fake, paths, instance):
+    (paths.root / "accounts.yml").write_text("accounts:\n  - handle: x\n    api: display\n    zone: UTC\n")
+    result = _materialize(paths, instance)
+    assert result.success  # the Studio part of the daily job goes on
+    evaluation = _check(result)
+    assert not evaluation.passed and "line 4" in evaluation.description
+
+
+def test_the_daily_run_pulls_every_account_and_marks_its_partition(fake, paths, instance):
+    # an expired access token: the run refreshes it, and no token reaches the run's events
+    setup_display(fake, paths, obtained_at=datetime.now(UTC) - timedelta(days=2))
+    result = _materialize(paths, instance)
+    events = "\n".join(str(event) for event in result.all_events)
+    assert fake.issued_by_refresh and not any(t in events for pair in fake.issued_by_refresh for t in pair)
+    assert result.success and _check(result).passed
+    assert instance.get_dynamic_partitions(ACCOUNTS_PARTITION_NAME) == ["techcreator"]
+    partition = dg.MultiPartitionKey({"day": _today("Europe/Berlin"), "account": "techcreator"})
+    assert instance.get_materialized_partitions(PULLS) == {partition}
+    pulls = result.asset_materializations_for_node("tiktok_api_pulls")
+    metadata = next(m.metadata for m in pulls if m.asset_key == PULLS and m.partition is None)
+    assert metadata["accounts_published"].value == 1
+
+
+def test_one_failing_account_fails_the_check_and_says_why(fake, paths, instance):
+    setup_display(fake, paths, obtained_at=datetime.now(UTC))
+    fake.add_fault("user_info", "envelope")
+    result = _materialize(paths, instance)
+    assert result.success
+    evaluation = _check(result)
+    assert not evaluation.passed and "@techcreator" in evaluation.description
+    assert "unexpected envelope" in json.dumps(evaluation.metadata["failed"].value)
+
+
+def test_todays_partition_repulls_one_account(fake, paths, instance):
+    setup_business(fake, paths, obtained_at=datetime.now(UTC))
+    instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, ["shop"])
+    key = dg.MultiPartitionKey({"day": _today("America/Los_Angeles"), "account": "shop"})
+    result = _materialize(paths, instance, key)
+    assert result.success
+    rows = {
+        m.asset_key.path[-1]: m.metadata["rows_loaded"].value
+        for m in result.asset_materializations_for_node("tiktok_api_pulls")
+        if "rows_loaded" in m.metadata
+    }
+    assert rows["api_video_snapshots"] == 25 and rows["api_video_traffic_sources"] == 75
+
+
+def test_a_past_partition_of_a_snapshot_endpoint_fails_clearly(fake, paths, instance):
+    setup_display(fake, paths, obtained_at=datetime.now(UTC))
+    instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, ["techcreator"])
+    past = (datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(days=3)).date().isoformat()
+    result = _materialize(paths, instance, dg.MultiPartitionKey({"day": past, "account": "techcreator"}))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "cannot fill" in failure.event_specific_data.error.message
+    assert fake.api_requests() == []
+
+
+def test_a_past_partition_of_a_business_account_backfills_daily_metrics(fake, paths, instance):
+    setup_business(fake, paths, obtained_at=datetime.now(UTC))
+    day = (datetime.now(ZoneInfo("UTC")) - timedelta(days=10)).date()
+    fake.business_metrics = [{"date": day.isoformat(), "video_views": 42, "followers_count": 2000}]
+    instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, ["shop"])
+    result = _materialize(paths, instance, dg.MultiPartitionKey({"day": day.isoformat(), "account": "shop"}))
+    assert result.success
+    assert [s.endpoint for s in fake.api_requests()] == ["business_get"]
+
+
+def test_definitions_load_and_api_tables_feed_the_marts(dbt_manifest):
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    assert definitions.resolve_job_def("tiktok_api_repull") is not None
+    graph = definitions.resolve_asset_graph()
+    assert PULLS in graph.get_all_asset_keys()
+    for mart, table in [
+        ("fct_video_engagement_daily", "api_video_snapshots"),
+        ("fct_follower_growth_daily", "api_user_snapshots"),
+        ("fct_follower_growth_daily", "api_business_daily"),
+        ("fct_video_traffic_sources_daily", "api_video_traffic_sources"),
+        ("dim_videos", "api_pulls"),
+    ]:
+        upstream = set(graph.upstream_key_iterator(dg.AssetKey(["published", mart])))
+        assert dg.AssetKey(["raw", table]) in upstream, (mart, table)
+
+
+def test_the_accounts_sensor_adds_partitions_without_pulling(fake, paths, instance):
+    from orchestration.defs.api_pulls import api_accounts_sensor
+
+    assert isinstance(api_accounts_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+    setup_display(fake, paths, obtained_at=datetime.now(UTC))
+    result = api_accounts_sensor(dg.build_sensor_context(instance=instance))
+    assert [r.partition_keys for r in result.dynamic_partitions_requests] == [["techcreator"]]
+    assert fake.api_requests() == []
