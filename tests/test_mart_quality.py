@@ -155,6 +155,29 @@ def _marts() -> dict[str, pd.DataFrame]:
                 "distribution": [0.7, 0.3],
             }
         ),
+        # Business API marts: published but empty when no Business account is configured
+        "fct_video_business_metrics_daily": pd.DataFrame(
+            {
+                "account_handle": pd.Series([], dtype="string"),
+                "video_id": pd.Series([], dtype="string"),
+                "metric_date": pd.Series([], dtype="datetime64[ns]"),
+                **{
+                    c: pd.Series([], dtype="float64")
+                    for c in ("views_total", "reach_total", "total_time_watched_s", "average_time_watched_s",
+                              "full_video_watched_rate")
+                },
+            }
+        ),
+        "fct_video_traffic_sources_daily": pd.DataFrame(
+            {c: pd.Series([], dtype="string") for c in ("account_handle", "video_id", "impression_source")}
+            | {"metric_date": pd.Series([], dtype="datetime64[ns]"), "share": pd.Series([], dtype="float64"),
+               "views_total": pd.Series([], dtype="float64")}
+        ),
+        "fct_video_audience_countries_daily": pd.DataFrame(
+            {c: pd.Series([], dtype="string") for c in ("account_handle", "video_id", "country")}
+            | {"metric_date": pd.Series([], dtype="datetime64[ns]"), "share": pd.Series([], dtype="float64"),
+               "views_total": pd.Series([], dtype="float64")}
+        ),
     }
 
 

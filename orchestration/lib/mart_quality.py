@@ -198,6 +198,41 @@ MARTS: dict[str, _MartSpec] = {
     ),
     "fct_follower_gender_snapshot": _distribution_mart("gender"),
     "fct_follower_territory_snapshot": _distribution_mart("territory"),
+    # TikTok Business API only (docs/api-sources.md): empty without a Business account
+    "fct_video_business_metrics_daily": _MartSpec(
+        grain_text="Business-account video per snapshot day",
+        keys=(("account_handle", "video_id", "metric_date"),),
+        columns=(
+            "account_handle",
+            "video_id",
+            "metric_date",
+            "views_total",
+            "reach_total",
+            "total_time_watched_s",
+            "average_time_watched_s",
+            "full_video_watched_rate",
+        ),
+        non_negative=("views_total", "reach_total", "total_time_watched_s", "average_time_watched_s"),
+        bounds=(("full_video_watched_rate", 0, 1),),
+        ranges_text="Views, reach and watch times are never negative; completion rates lie between 0 and 1.",
+        may_be_empty=True,
+    ),
+    "fct_video_traffic_sources_daily": _MartSpec(
+        grain_text="Business-account video per snapshot day per traffic source",
+        keys=(("account_handle", "video_id", "metric_date", "impression_source"),),
+        columns=("account_handle", "video_id", "metric_date", "impression_source", "share", "views_total"),
+        bounds=(("share", 0, 1),),
+        ranges_text="Traffic-source shares lie between 0 and 1.",
+        may_be_empty=True,
+    ),
+    "fct_video_audience_countries_daily": _MartSpec(
+        grain_text="Business-account video per snapshot day per viewer country",
+        keys=(("account_handle", "video_id", "metric_date", "country"),),
+        columns=("account_handle", "video_id", "metric_date", "country", "share", "views_total"),
+        bounds=(("share", 0, 1),),
+        ranges_text="Audience-country shares lie between 0 and 1.",
+        may_be_empty=True,
+    ),
 }
 # Any other published parquet file still gets a volume check.
 _UNKNOWN_MART = _MartSpec(grain_text="", keys=(), columns=())
@@ -528,13 +563,41 @@ def _read_raw_figures(warehouse_db: Path) -> _RawFigures:
         def scalar(sql: str) -> Any:
             return con.execute(sql).fetchone()[0]
 
+        def exists(relation: str) -> bool:
+            schema, name = relation.split(".")
+            return bool(
+                scalar(
+                    "select count(*) from information_schema.tables"
+                    f" where table_schema = '{schema}' and table_name = '{name}'"
+                )
+            )
+
         return _RawFigures(
             overview_video_views=int(
                 scalar("select coalesce(sum(video_views), 0) from staging.stg_studio__overview")
             ),
-            content_rows=int(scalar("select count(*) from staging.stg_studio__content")),
+            # one row per video and day, whichever source (Studio Content or a TikTok API) saw it
+            content_rows=int(
+                scalar(
+                    "select count(*) from ("
+                    + " union ".join(
+                        f"select account_handle, video_id, snapshot_date from {relation}"
+                        for relation in ("staging.stg_studio__content", "staging.stg_api__video_snapshots")
+                        if exists(relation)
+                    )
+                    + ")"
+                )
+            ),
+            # the follower total of each day from its best source (Studio FollowerHistory, then the APIs)
             max_followers=_int_or_none(
-                scalar("select max(followers) from staging.stg_studio__follower_history")
+                scalar(
+                    "select max(followers) from "
+                    + (
+                        "intermediate.int_follower_counts__unioned"
+                        if exists("intermediate.int_follower_counts__unioned")
+                        else "staging.stg_studio__follower_history"
+                    )
+                )
             ),
             newest_export_date=scalar("select max(export_date) from raw.documents where status = 'loaded'"),
         )

@@ -2,11 +2,12 @@
 -- with a known follower count. Days without a report (or with "undefined") keep followers null, so
 -- "n rows back" on this spine is always "n days back".
 with follower_history as (
+    -- Studio FollowerHistory, else the TikTok APIs' follower totals (int_follower_counts__unioned)
     select
         account_handle,
         metric_date,
         followers
-    from {{ ref('stg_studio__follower_history') }}
+    from {{ ref('int_follower_counts__unioned') }}
 ),
 
 bounds as (

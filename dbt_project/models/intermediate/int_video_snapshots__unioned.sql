@@ -1,9 +1,10 @@
 -- One row per account per video per snapshot_date, across every source of per-video lifetime totals.
 --
--- Today the only source is Studio's Content export. A TikTok API snapshot source joins the union as
--- another CTE with the same columns; when two sources saw the same video on the same day, the lower
--- source_priority wins (DECISIONS.md, "Video snapshot sources"). Mixing sources within a day would
--- otherwise book the gap between Studio and API numbers as growth.
+-- Sources: TikTok's Business API and Display API v2 (daily snapshots of every public video, see
+-- docs/api-sources.md) and Studio's Content export. When two sources saw the same video on the same
+-- day, the lower source_priority wins: api_business (1), api_display (2), studio_content (3)
+-- (DECISIONS.md, "Video snapshot sources"). Mixing sources within a day would otherwise book the gap
+-- between Studio and API numbers as growth.
 with studio_content as (
     select
         -- ids
@@ -22,14 +23,40 @@ with studio_content as (
         shares_total,
         -- lineage and precedence
         'studio_content' as snapshot_source,
-        1 as source_priority,
+        3 as source_priority,
         exported_at as observed_at,
         document_id
     from {{ ref('stg_studio__content') }}
 ),
 
+api_snapshots as (
+    select
+        -- ids
+        account_handle,
+        video_id,
+        -- dates: the account-local day of the pull; the creation day in that zone
+        snapshot_date,
+        post_date,
+        -- attributes
+        video_title,
+        video_link,
+        -- lifetime totals
+        views_total,
+        likes_total,
+        comments_total,
+        shares_total,
+        -- lineage and precedence
+        'api_' || api as snapshot_source,
+        case api when 'business' then 1 else 2 end as source_priority,
+        pulled_at as observed_at,
+        pull_id as document_id
+    from {{ ref('stg_api__video_snapshots') }}
+),
+
 unioned as (
     select * from studio_content
+    union all
+    select * from api_snapshots
 )
 
 select

@@ -18,11 +18,12 @@ metric_coverage as (
 ),
 
 latest_followers as (
+    -- Studio FollowerHistory, else the TikTok APIs (int_follower_counts__unioned)
     select
         account_handle,
         arg_max(followers, metric_date) filter (where followers is not null) as latest_followers,
         max(metric_date) filter (where followers is not null) as latest_followers_date
-    from {{ ref('stg_studio__follower_history') }}
+    from {{ ref('int_follower_counts__unioned') }}
     group by account_handle
 ),
 
@@ -60,6 +61,8 @@ accounts as (
     select account_handle from {{ ref('stg_studio__follower_gender') }}
     union
     select account_handle from {{ ref('stg_studio__follower_territories') }}
+    union
+    select account_handle from latest_followers
 )
 
 select

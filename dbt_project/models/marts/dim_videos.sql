@@ -1,4 +1,5 @@
--- One row per video (account_handle, video_id): descriptive attributes and the latest lifetime totals.
+-- One row per video (account_handle, video_id): descriptive attributes, the latest lifetime totals, and
+-- whether the account's newest API listing still shows it.
 with snapshots as (
     select
         account_handle,
@@ -26,6 +27,28 @@ attributes as (
         max(snapshot_date) as last_seen_date,
         count(*) as snapshot_count
     from snapshots
+    group by account_handle, video_id
+),
+
+api_listings as (
+    -- the newest complete video listing of each API account (also when it listed no video at all)
+    select
+        account_handle,
+        max(snapshot_date) as latest_listing_date
+    from {{ ref('stg_api__pulls') }}
+    where
+        is_published
+        and purpose = 'snapshot'
+        and endpoint in ('video_list', 'business_video_list')
+    group by account_handle
+),
+
+api_listed as (
+    select
+        account_handle,
+        video_id,
+        max(snapshot_date) as last_listed_date
+    from {{ ref('stg_api__video_snapshots') }}
     group by account_handle, video_id
 ),
 
@@ -57,8 +80,20 @@ select
     latest_snapshot.views_total,
     latest_snapshot.likes_total,
     latest_snapshot.comments_total,
-    latest_snapshot.shares_total
+    latest_snapshot.shares_total,
+    api_listed.last_listed_date,
+    -- deleted or made private: gone from the newest listing, history kept. Unknown (null) without API
+    -- listings: Studio's Content export is not the whole catalogue.
+    case
+        when api_listings.account_handle is not null
+            then coalesce(api_listed.last_listed_date >= api_listings.latest_listing_date, false)
+    end as is_still_listed
 from attributes
 inner join latest_snapshot
     on attributes.account_handle = latest_snapshot.account_handle
     and attributes.video_id = latest_snapshot.video_id
+left join api_listed
+    on attributes.account_handle = api_listed.account_handle
+    and attributes.video_id = api_listed.video_id
+left join api_listings
+    on attributes.account_handle = api_listings.account_handle

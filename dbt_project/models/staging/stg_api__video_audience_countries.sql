@@ -1,0 +1,44 @@
+-- One row per account per video per snapshot_date per country: the share of the video's
+-- viewer country (ISO alpha-2 or 'Others'), from the day's newest complete Business pull.
+with source as (
+    select * from {{ source('tiktok_api', 'api_video_audience_countries') }}
+),
+
+renamed as (
+    select
+        -- ids and lineage
+        cast(account_handle as varchar) as account_handle,
+        cast(video_id as varchar) as video_id,
+        cast(document_id as varchar) as pull_id,
+        -- dates: the account-local day of the pull
+        cast(metric_date as date) as snapshot_date,
+        cast(exported_at as timestamp) as pulled_at,
+        -- attributes and metrics
+        cast(country as varchar) as country,
+        cast(share as double) as share
+    from source
+),
+
+newest_pull as (
+    -- shares only add up within one pull: keep every row of the day's newest pull, never mix pulls
+    select
+        account_handle,
+        snapshot_date,
+        arg_max(pull_id, pulled_at) as pull_id
+    from renamed
+    group by account_handle, snapshot_date
+)
+
+select
+    renamed.account_handle,
+    renamed.video_id,
+    renamed.snapshot_date,
+    renamed.country,
+    renamed.share,
+    renamed.pulled_at,
+    renamed.pull_id
+from renamed
+inner join newest_pull
+    on renamed.account_handle = newest_pull.account_handle
+    and renamed.snapshot_date = newest_pull.snapshot_date
+    and renamed.pull_id = newest_pull.pull_id
