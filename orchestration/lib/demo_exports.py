@@ -43,6 +43,8 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_skeleton
 
+from schemas.studio_files import STUDIO_FILE_KINDS
+
 # --------------------------------------------------------------------------------------------------
 # Format facts
 # --------------------------------------------------------------------------------------------------
@@ -50,22 +52,14 @@ from babel.dates import format_skeleton
 BOM = "\ufeff"
 UNDEFINED = "undefined"
 
-OVERVIEW_HEADER = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
-VIEWERS_HEADER = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
-FOLLOWER_HISTORY_HEADER = ("Date", "Followers", "Difference in followers from previous day")
-FOLLOWER_ACTIVITY_HEADER = ("Date", "Hour", "Active followers")
-FOLLOWER_GENDER_HEADER = ("Gender", "Distribution")
-FOLLOWER_TERRITORIES_HEADER = ("Top territories", "Distribution")
-CONTENT_HEADER = (
-    "Time",
-    "Video title",
-    "Video link",
-    "Post time",
-    "Total likes",
-    "Total comments",
-    "Total shares",
-    "Total views",
-)
+# The exact headers, spelled once in the format spec the landing code also reads.
+OVERVIEW_HEADER = STUDIO_FILE_KINDS["overview"].header
+VIEWERS_HEADER = STUDIO_FILE_KINDS["viewers"].header
+FOLLOWER_HISTORY_HEADER = STUDIO_FILE_KINDS["follower_history"].header
+FOLLOWER_ACTIVITY_HEADER = STUDIO_FILE_KINDS["follower_activity"].header
+FOLLOWER_GENDER_HEADER = STUDIO_FILE_KINDS["follower_gender"].header
+FOLLOWER_TERRITORIES_HEADER = STUDIO_FILE_KINDS["follower_territories"].header
+CONTENT_HEADER = STUDIO_FILE_KINDS["content"].header
 
 # UI languages, cycled over accounts (account 1 en_US, 2 es, 3 en_GB, ...).
 LOCALE_CYCLE = ("en_US", "es", "en_GB", "pt_BR", "fr", "de", "it", "ru", "vi", "ja", "ko", "zh", "id", "tr")
@@ -218,9 +212,7 @@ def _zip_bytes(members: Sequence[tuple[str, bytes]], moment: Sequence[int]) -> b
         encoded = name.encode("ascii")
         crc = zlib.crc32(data)
         size = len(data)
-        local = struct.pack(
-            "<4s5H3L2H", b"PK\x03\x04", 10, 0, 0, dos_time, dos_date, crc, size, size, len(encoded), 0
-        )
+        local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 10, 0, 0, dos_time, dos_date, crc, size, size, len(encoded), 0)
         central_parts.append(
             struct.pack(
                 "<4s6H3L5H2L",
@@ -278,8 +270,7 @@ def _xlsx_bytes(sheet_name: str, header: Sequence[str], rows: Sequence[Sequence[
     cells = []
     for r, row in enumerate(all_rows, start=1):
         row_cells = "".join(
-            f'<c r="{_column_letter(c)}{r}" t="str"><v>{_xml_escape(value)}</v></c>'
-            for c, value in enumerate(row)
+            f'<c r="{_column_letter(c)}{r}" t="str"><v>{_xml_escape(value)}</v></c>' for c, value in enumerate(row)
         )
         cells.append(f'<row r="{r}">{row_cells}</row>')
     sheet = (
@@ -537,11 +528,7 @@ def _simulate_account(
     account.post_days = [v.post_day for v in account.videos]
 
     # Moderation sweeps: a few young videos lose likes (and one also views) a couple of days after posting.
-    recent = [
-        v
-        for v in account.videos
-        if first_day + timedelta(days=3) <= v.post_at.date() <= end_date - timedelta(6)
-    ]
+    recent = [v for v in account.videos if first_day + timedelta(days=3) <= v.post_at.date() <= end_date - timedelta(6)]
     for k, video in enumerate(rng.sample(recent, min(3, len(recent)))):
         video.removed_at = video.post_at + timedelta(hours=rng.uniform(36, 96))
         video.removed_likes = rng.uniform(0.4, 0.55)
@@ -579,9 +566,7 @@ def _simulate_account(
     new_share = rng.uniform(0.55, 0.85)
     unique_rate = rng.uniform(0.55, 0.8)
     peak = rng.uniform(18, 21)  # evening peak, circular distance over the day
-    hour_profile = [
-        0.15 + 0.85 * math.exp(-(min(abs(h - peak), 24 - abs(h - peak)) ** 2) / 18.0) for h in range(24)
-    ]
+    hour_profile = [0.15 + 0.85 * math.exp(-(min(abs(h - peak), 24 - abs(h - peak)) ** 2) / 18.0) for h in range(24)]
     active_share = rng.uniform(0.05, 0.2)
     followers: int | None = None
     for i in range(n_days):
@@ -620,9 +605,7 @@ def _simulate_account(
                 lost = int(followers * churn * rng.uniform(0.0, 4.0) + rng.random() * 1.2)
                 followers = max(0, followers + gained - lost)
             account.followers.append(followers)
-            account.activity.append(
-                [int(followers * active_share * p * rng.uniform(0.85, 1.15)) for p in hour_profile]
-            )
+            account.activity.append([int(followers * active_share * p * rng.uniform(0.85, 1.15)) for p in hour_profile])
         account.revise_depth.append(rng.choice((1, 1, 2, 2, 3)))
         account.revise_amount.append(rng.uniform(0.02, 0.12))
     return account
@@ -747,8 +730,7 @@ def _audience_rows(account: _Account, export_day: date) -> tuple[list[list[str]]
     gender = [["Female", _fraction(female)], ["Male", _fraction(male)], ["Other", _fraction(other)]]
     territories = TERRITORIES[account.locale]
     weights = [
-        w * (1.0 + 0.06 * math.sin(account.i(export_day) / 9.0 + k))
-        for k, w in enumerate(account.territory_weights)
+        w * (1.0 + 0.06 * math.sin(account.i(export_day) / 9.0 + k)) for k, w in enumerate(account.territory_weights)
     ]
     total = sum(weights) / 0.82  # the top 10 cover ~75-85% of the audience
     ranked = sorted(zip(weights, territories, strict=True), reverse=True)[:10]
@@ -803,9 +785,7 @@ class _Session:
     bare: list[tuple[str, str, bool]] = field(default_factory=list)  # (section, file name, dated?)
 
 
-def _plan_sessions(
-    account: _Account, first_day: date, end_date: date, seed: int, variety: bool
-) -> list[_Session]:
+def _plan_sessions(account: _Account, first_day: date, end_date: date, seed: int, variety: bool) -> list[_Session]:
     rng = random.Random(f"tiktok-demo:{seed}:{account.handle}:downloads")
     start_day = max(first_day, account.born + timedelta(days=2))
     days = [start_day + timedelta(days=k) for k in range((end_date - start_day).days + 1)]
@@ -814,9 +794,7 @@ def _plan_sessions(
     sessions = []
     if not variety:
         for d in days:
-            start = datetime(
-                d.year, d.month, d.day, rng.randrange(8, 20), rng.randrange(60), rng.randrange(60)
-            )
+            start = datetime(d.year, d.month, d.day, rng.randrange(8, 20), rng.randrange(60), rng.randrange(60))
             sessions.append(_Session(day=d, start=start))
         return sessions
 
@@ -955,9 +933,7 @@ class _Download:
     members: list[tuple[str, bytes]]
 
 
-def _write_session(
-    account: _Account, s: _Session, writer: _Writer, rng: random.Random, dated_folders: bool
-) -> None:
+def _write_session(account: _Account, s: _Session, writer: _Writer, rng: random.Random, dated_folders: bool) -> None:
     """The clicks of one day: Overview (maybe twice), then Followers, Viewers, Content, then repeats."""
     zip_folder = writer.inbox / s.day.isoformat() if dated_folders else writer.inbox
     made: dict[str, _Download] = {}
@@ -1088,9 +1064,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dated_folders=args.dated_folders,
     )
     elapsed = time.perf_counter() - started
-    shown = ", ".join(
-        f"{h} ({loc})" for h, loc in zip(summary.accounts[:5], summary.locales[:5], strict=False)
-    )
+    shown = ", ".join(f"{h} ({loc})" for h, loc in zip(summary.accounts[:5], summary.locales[:5], strict=False))
     more = f" and {len(summary.accounts) - 5} more" if len(summary.accounts) > 5 else ""
     print(
         f"wrote {summary.files_written} files ({summary.bytes_written / 1e6:.1f} MB) into {summary.inbox} "
