@@ -15,6 +15,14 @@ from schemas.studio_files import STUDIO_FILE_KINDS
 
 DISTRIBUTION_SUM_TOLERANCE = 0.05  # shares are rounded to 2–3 decimals by TikTok
 
+# The column a frame-wide check is about, so its failures name one column, and the rule in words.
+CHECK_FOCUS: dict[str, str] = {
+    "consecutive_days": "metric_date",
+    "total_equals_new_plus_returning": "total_viewers",
+    "distribution_sums_to_about_1": "distribution",
+}
+_PLAIN: dict[str, str] = {}
+
 
 def _count(nullable: bool = True, can_be_negative: bool = False) -> pa.Column:
     checks = [] if can_be_negative else [pa.Check.ge(0)]
@@ -40,7 +48,10 @@ def _unique_within_document(*columns: str):
     def check(frame: pd.DataFrame) -> pd.Series:
         return ~frame.duplicated(subset=["document_id", *columns], keep=False)
 
-    return pa.Check(check, name=f"one_row_per_{'_'.join(columns)}_per_file")
+    name = f"one_row_per_{'_'.join(columns)}_per_file"
+    CHECK_FOCUS[name] = columns[0]
+    _PLAIN[name] = f"a repeated {' and '.join(columns)} in one file"
+    return pa.Check(check, name=name)
 
 
 def _sums_to_about_one(frame: pd.DataFrame) -> pd.Series:
@@ -137,30 +148,24 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
     ),
 }
 
-# The column a frame-wide check is about, so its failures name one column.
-CHECK_FOCUS = {
-    "consecutive_days": "metric_date",
-    "total_equals_new_plus_returning": "total_viewers",
-    "distribution_sums_to_about_1": "distribution",
-}
-
-
-_PLAIN = {
-    "dtype('Int64')": "not a whole number",
-    "dtype('Float64')": "not a number",
-    "greater_than_or_equal_to(0)": "a count below zero",
-    "in_range(0, 1)": "a share outside 0..1",
-    "in_range(0, 23)": "an hour outside 0..23",
-    "not_nullable": "a required value is missing",
-    "consecutive_days": "days are not consecutive (a day is missing or out of order)",
-    "total_equals_new_plus_returning": "Total Viewers is not New + Returning Viewers",
-    "distribution_sums_to_about_1": f"shares do not sum to 1 (±{DISTRIBUTION_SUM_TOLERANCE})",
-}
+_PLAIN.update(
+    {
+        "dtype('Int64')": "not a whole number",
+        "dtype('Float64')": "not a number",
+        "greater_than_or_equal_to(0)": "a count below zero",
+        "in_range(0, 1)": "a share outside 0..1",
+        "in_range(0, 23)": "an hour outside 0..23",
+        "not_nullable": "a required value is missing",
+        "consecutive_days": "days are not consecutive (a day is missing or out of order)",
+        "total_equals_new_plus_returning": "Total Viewers is not New + Returning Viewers",
+        "distribution_sums_to_about_1": f"shares do not sum to 1 (±{DISTRIBUTION_SUM_TOLERANCE})",
+    }
+)
 
 
 def describe_failure(check: str, kind: str) -> str:
     """A sentence a user understands for a failed rule of a contract."""
-    plain = _PLAIN.get(check) or ("a repeated row" if check.startswith("one_row_per_") else check)
+    plain = _PLAIN.get(check, check)
     return f"{STUDIO_FILE_KINDS[kind].entry_stem} contract: {plain} [{check}]"
 
 

@@ -6,6 +6,8 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
 from orchestration.lib.landing import land_inbox
 from orchestration.lib.paths import DataPaths
 from orchestration.lib.warehouse import connect
@@ -38,11 +40,20 @@ def drop(paths: DataPaths, relative: str, data: bytes, mtime: datetime | None = 
 
 
 def land(paths: DataPaths):
+    """Land the inbox once; returns the LandingReport."""
     con = connect(paths.warehouse)
     try:
-        return land_inbox(paths, con), con.execute
+        return land_inbox(paths, con)
     finally:
-        pass
+        con.close()
+
+
+def query(paths: DataPaths, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
 
 
 def new_paths(tmp_path: Path) -> DataPaths:

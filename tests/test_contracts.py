@@ -2,13 +2,10 @@
 
 from datetime import datetime
 
-import duckdb
 import pytest
 
-from orchestration.lib.landing import land_inbox
-from orchestration.lib.warehouse import connect
 from schemas.studio_files import STUDIO_FILE_KINDS
-from tests.studio_fixtures import drop, new_paths, studio_csv
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
 MTIME = datetime(2026, 1, 4, 10, 0)  # anchors the year: rows end on or before 2026-01-04
 LINK = "https://www.tiktok.com/@acct/video/{}"
@@ -35,12 +32,14 @@ INVALID = [
     ("viewers", 1, 1, "31", "total_equals_new_plus_returning"),
     ("follower_history", 0, 1, "-3", "greater_than_or_equal_to(0)"),
     ("follower_activity", 5, 1, "24", "in_range(0, 23)"),
+    ("follower_activity", 5, 1, "4", "one_row_per_metric_date_hour_per_file"),
     ("follower_gender", 0, 1, "1.59", "in_range(0, 1)"),
     ("follower_territories", 1, 1, "0.1", "distribution_sums_to_about_1"),
     ("follower_territories", 0, 0, "USA", "str_matches('^([A-Z]{2}|Others)$')"),
     ("content", 0, 2, "https://www.tiktok.com/@acct/photo/1", "not_nullable"),
     ("content", 0, 3, "Smarch 4", "studio_date"),
     ("content", 1, 7, "3.5", "dtype('Int64')"),
+    ("content", 1, 2, LINK.format("7546034661705796877"), "one_row_per_video_id_per_file"),
 ]
 
 
@@ -48,11 +47,7 @@ def _land_one(tmp_path, kind, rows):
     spec = STUDIO_FILE_KINDS[kind]
     paths = new_paths(tmp_path)
     drop(paths, f"acct/{spec.entry_stem}.csv", studio_csv(spec.header, rows), MTIME)
-    con = connect(paths.warehouse)
-    try:
-        return land_inbox(paths, con), con.execute(f"select count(*) from raw.studio_{kind}").fetchone()[0]
-    finally:
-        con.close()
+    return land(paths), query(paths, f"select count(*) from raw.studio_{kind}")[0][0]
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))
@@ -81,8 +76,8 @@ def test_header_only_audience_file_is_valid_and_empty(tmp_path):
 
 def test_video_ids_keep_all_19_digits(tmp_path):
     _land_one(tmp_path, "content", VALID["content"])
-    con = duckdb.connect(str(new_paths(tmp_path).warehouse), read_only=True)
-    ids = sorted(r[0] for r in con.execute("select video_id from raw.studio_content").fetchall())
+    paths = new_paths(tmp_path)
+    ids = sorted(r[0] for r in query(paths, "select video_id from raw.studio_content"))
     assert ids == ["7531345990947851551", "7546034661705796877"]
     # Post time without a year: "July 26" seen on 2026-01-03 was July 2025.
-    assert str(con.execute("select min(post_date) from raw.studio_content").fetchone()[0]) == "2025-07-26"
+    assert str(query(paths, "select min(post_date) from raw.studio_content")[0][0]) == "2025-07-26"

@@ -5,30 +5,10 @@ import json
 import zipfile
 from datetime import datetime
 
-import duckdb
-
-from orchestration.lib.landing import land_inbox
-from orchestration.lib.warehouse import connect
-from tests.studio_fixtures import SAMPLES, drop, new_paths, studio_csv, studio_zip
+from tests.studio_fixtures import SAMPLES, drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 WHEN = datetime(2026, 4, 24, 9, 37, 56)
-
-
-def _land(paths):
-    con = connect(paths.warehouse)
-    try:
-        return land_inbox(paths, con)
-    finally:
-        con.close()
-
-
-def _query(paths, sql):
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_real_sample_exports_land_with_years_from_their_anchors(tmp_path):
@@ -46,12 +26,12 @@ def test_real_sample_exports_land_with_years_from_their_anchors(tmp_path):
     )
     drop(paths, "other/Overview.csv", (SAMPLES / "Overview.csv").read_bytes(), datetime(2026, 4, 20, 12))
     drop(paths, "other/Overview.xlsx", (SAMPLES / "Overview.xlsx").read_bytes(), datetime(2026, 4, 20, 12))
-    report = _land(paths)
+    report = land(paths)
     assert report.issues == []
     docs = report.documents.set_index("original_name")
     assert docs.loc["Overview_2026-04-16_1777023476_bosszy.zip", "export_date_source"] == "overview_zip_name"
     assert docs.loc["studio-overview-7d-export-2.zip", "export_date_source"] == "zip_entry_timestamp"
-    rows = _query(
+    rows = query(
         paths,
         "select account_handle, min(metric_date)::varchar, max(metric_date)::varchar, sum(video_views), count(*)"
         " from raw.studio_overview group by 1 order by 1",
@@ -70,16 +50,16 @@ def test_same_bytes_are_archived_once_and_the_inbox_is_untouched(tmp_path):
     first = drop(paths, "Overview_2026-04-01_1777023476_acct.zip", data)
     second = drop(paths, "acct/Overview_2026-04-01_1777023476_acct (1).zip", data)
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (first, second)}
-    report = _land(paths)
+    report = land(paths)
     assert report.files_new == 1
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (first, second)} == before
     manifest = [json.loads(line) for line in paths.manifest.read_text().splitlines()]
-    assert [
-        (m["original_name"], m["account_handle"], m["file_kind"], m["export_date"]) for m in manifest
-    ] == [("Overview_2026-04-01_1777023476_acct.zip", "acct", "overview", "2026-04-24")]
+    assert [(m["original_name"], m["account_handle"], m["file_kind"], m["export_date"]) for m in manifest] == [
+        ("Overview_2026-04-01_1777023476_acct.zip", "acct", "overview", "2026-04-24")
+    ]
     archived = paths.archive / manifest[0]["archive_path"]
     assert archived.read_bytes() == data
-    assert _land(paths).files_new == 0, "a rerun archives nothing"
+    assert land(paths).files_new == 0, "a rerun archives nothing"
 
 
 def _zip_with(name: str, data: bytes) -> bytes:
@@ -92,7 +72,7 @@ def _zip_with(name: str, data: bytes) -> bytes:
 def test_zip_entries_escaping_their_folder_are_refused(tmp_path):
     paths = new_paths(tmp_path)
     drop(paths, "Content_acct.zip", _zip_with("../../etc/Content.csv", b"x"))
-    report = _land(paths)
+    report = land(paths)
     assert [(i.rule, "escape" in i.message) for i in report.issues] == [("safe_zip", True)]
     assert not (tmp_path / "etc").exists()
 
@@ -100,7 +80,7 @@ def test_zip_entries_escaping_their_folder_are_refused(tmp_path):
 def test_zip_bombs_are_refused(tmp_path):
     paths = new_paths(tmp_path)
     drop(paths, "Content_acct.zip", _zip_with("Content.csv", b"0" * (70 * 1024 * 1024)))
-    report = _land(paths)
+    report = land(paths)
     assert [i.rule for i in report.issues] == ["safe_zip"]
     assert "expands past" in report.issues[0].message
 
@@ -135,7 +115,7 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
             [["April 1", "t", "no link", "April 1", "1", "1", "1", "1"]],
         ),
     )
-    report = _land(paths)
+    report = land(paths)
     reasons = {i.file: i.rule for i in report.issues}
     assert reasons == {
         "Content_broken.zip": "safe_zip",
@@ -145,9 +125,7 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
         "Overview 3.csv": "greater_than_or_equal_to(0)",
         "Content.csv": "account_handle",
     }
-    assert _query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [
-        ("good", 12)
-    ]
+    assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("good", 12)]
     reports = sorted(p.name for p in paths.quarantine.glob("*.json"))
     assert len(reports) == 6
     overview_2 = json.loads(next(paths.quarantine.glob("*Overview_2.csv.json")).read_text())
@@ -169,8 +147,8 @@ def test_landing_in_small_batches_gives_the_same_raw_tables(tmp_path, monkeypatc
         drop(paths, "b/Overview.csv", (SAMPLES / "Overview.csv").read_bytes(), datetime(2026, 4, 20, 12))
         drop(paths, "b/Overview.xlsx", (SAMPLES / "Overview.xlsx").read_bytes(), datetime(2026, 4, 20, 12))
         drop(paths, "b/Viewers.csv", b"")
-        report = _land(paths)
-        rows = _query(paths, "select * exclude (document_id) from raw.studio_overview order by all")
+        report = land(paths)
+        rows = query(paths, "select * exclude (document_id) from raw.studio_overview order by all")
         return report, rows
 
     whole, whole_rows = land_all(tmp_path / "whole")

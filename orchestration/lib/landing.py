@@ -100,8 +100,7 @@ def _remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> 
 def replay_archive(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingReport:
     """Re-read every archived object (idempotent: documents are replaced, never appended)."""
     rows = con.execute(
-        "select sha256, archive_path, original_name, inbox_path, source_mtime from raw.archive_manifest"
-        " order by sha256"
+        "select sha256, archive_path, original_name, inbox_path, source_mtime from raw.archive_manifest order by sha256"
     ).fetchall()
     received = [Received(s, paths.archive / a, o, i, m) for s, a, o, i, m in rows]
     report = LandingReport(files_seen=len(received))
@@ -182,8 +181,7 @@ def _record_manifest(
                     row,
                     export_date=fact["export_date"].date().isoformat(),
                     export_date_source=fact["source"],
-                    account_handle=row.account_handle
-                    or (None if pd.isna(fact["handle"]) else fact["handle"]),
+                    account_handle=row.account_handle or (None if pd.isna(fact["handle"]) else fact["handle"]),
                 )
     append_manifest(paths.manifest, rows)
     frame = pd.DataFrame([asdict(r) for r in rows])
@@ -221,7 +219,7 @@ def _load_batch(
     for item in received:
         names = facts_from_name(item.inbox_path)
         documents.extend(read_received_file(item.sha256, item.original_name, item.stored, names, item.mtime))
-    frames, _ = frames_by_kind(documents)
+    frames = frames_by_kind(documents)
     _add_seconds(report, "read + parse", started)
     started = time.perf_counter()
     by_id = {d.document_id: d for d in documents}
@@ -246,7 +244,7 @@ def _load_batch(
     for kind, frame in valid.items():
         report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)
     report.issues += [issue for d in documents for issue in d.issues]
-    _write_quarantine_reports(paths, documents, report.issues)
+    _write_quarantine_reports(paths, documents)
     _add_seconds(report, "load raw tables", started)
 
 
@@ -254,17 +252,13 @@ def _add_seconds(report: LandingReport, step: str, started: float) -> None:
     report.seconds[step] = report.seconds.get(step, 0.0) + time.perf_counter() - started
 
 
-def _record_failures(
-    kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_id: dict[str, Document]
-) -> None:
+def _record_failures(kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_id: dict[str, Document]) -> None:
     """Attach contract failures to their documents: one issue per (row, rule)."""
     if failures.empty:
         return
     failures = failures[failures["index"].notna()]
     for (index, check), group in failures.groupby(["index", "check"], sort=True):
         focus = CHECK_FOCUS.get(str(check))
-        if focus is None and "one_row_per_" in str(check):
-            focus = str(check).removeprefix("one_row_per_").removesuffix("_per_file").split("_hour")[0]
         hit = group[group["column"] == focus] if focus else group
         row = (hit if len(hit) else group).iloc[0]
         record = frame.loc[int(index)]
@@ -283,13 +277,8 @@ def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) ->
     for kind, frame in valid.items():
         date_column = "snapshot_date" if kind == "content" else "metric_date"
         if date_column in frame and len(frame):
-            grouped = frame.groupby("document_id")[date_column]
-            ranges.update(
-                {
-                    d: (lo, hi)
-                    for d, lo, hi in zip(grouped.min().index, grouped.min(), grouped.max(), strict=True)
-                }
-            )
+            spans = frame.groupby("document_id")[date_column].agg(["min", "max"])
+            ranges.update(zip(spans.index, zip(spans["min"], spans["max"], strict=True), strict=True))
     rows = []
     for d in documents:
         first, last = ranges.get(d.document_id, (None, None))
@@ -317,9 +306,7 @@ def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) ->
 
 def _reason(issues: list[Issue]) -> str:
     first = issues[0]
-    where = (
-        f" (row {first.row}" + (f", column {first.column}" if first.column else "") + ")" if first.row else ""
-    )
+    where = f" (row {first.row}" + (f", column {first.column}" if first.column else "") + ")" if first.row else ""
     more = f"; {len(issues) - 1} more issue(s)" if len(issues) > 1 else ""
     return f"{first.rule}: {first.message}{where}{more}"
 
@@ -327,7 +314,7 @@ def _reason(issues: list[Issue]) -> str:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _write_quarantine_reports(paths: DataPaths, documents: list[Document], issues: list[Issue]) -> None:
+def _write_quarantine_reports(paths: DataPaths, documents: list[Document]) -> None:
     """One JSON report per quarantined document under raw/quarantine/ (rewritten, never appended)."""
     for doc in documents:
         if not doc.issues:
@@ -342,8 +329,7 @@ def _write_quarantine_reports(paths: DataPaths, documents: list[Document], issue
             "what_to_do": "Fix or re-download the file and drop it into the inbox again; the archived "
             "original is kept unchanged.",
             "issues": [
-                {k: v for k, v in issue.__dict__.items() if k not in ("document_id", "file")}
-                for issue in doc.issues
+                {k: v for k, v in issue.__dict__.items() if k not in ("document_id", "file")} for issue in doc.issues
             ],
         }
         target = paths.quarantine / f"{name.rstrip('_')}.json"

@@ -24,11 +24,10 @@ def publish_marts(warehouse_db: Path, marts_dir: Path, models: list[str]) -> dic
         for model in models:
             target = marts_dir / f"{model}.parquet"
             temporary = marts_dir / f".{model}.parquet.{os.getpid()}.tmp"
-            con.execute(
+            (rows,) = con.execute(  # COPY answers with the number of rows it wrote
                 f"copy (select * from marts.{model} order by all) to '{temporary}' "
                 "(format parquet, compression zstd)"
-            )
-            rows = con.execute(f"select count(*) from marts.{model}").fetchone()[0]
+            ).fetchone()
             changed = not target.exists() or _digest(target) != _digest(temporary)
             if changed:
                 os.replace(temporary, target)

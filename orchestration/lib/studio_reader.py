@@ -154,9 +154,7 @@ def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
     width = len(kind.header)
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
-            doc.fail(
-                "row_width", f"row has {len(row)} fields, expected {width}", row=number, value=",".join(row)
-            )
+            doc.fail("row_width", f"row has {len(row)} fields, expected {width}", row=number, value=",".join(row))
             return
     doc.rows = rows
     if doc.account_handle is None and kind.kind == "content":
@@ -164,8 +162,7 @@ def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
     if doc.account_handle is None:
         doc.fail(
             "account_handle",
-            "no account handle: keep TikTok's ZIP name (e.g. Content_<handle>.zip) or put the file "
-            "in inbox/<handle>/",
+            "no account handle: keep TikTok's ZIP name (e.g. Content_<handle>.zip) or put the file in inbox/<handle>/",
         )
 
 
@@ -196,8 +193,8 @@ def _cell_text(value) -> str:
 # --- rows → one DataFrame per kind ------------------------------------------------------------
 
 
-def frames_by_kind(documents: list[Document]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Stack readable documents per kind; returns (frames, document facts).
+def frames_by_kind(documents: list[Document]) -> dict[str, pd.DataFrame]:
+    """Stack readable documents into one frame per kind.
 
     Frames carry `document_id`, `source_row` and the kind's columns, with "undefined" as NA and
     year-less dates resolved; numbers are left as text for the contracts to coerce and judge.
@@ -216,7 +213,7 @@ def frames_by_kind(documents: list[Document]) -> tuple[dict[str, pd.DataFrame], 
         if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
             frame.insert(2, "video_id", frame["video_link"].str.extract(r"/video/(\d+)", expand=False))
         frames[kind.kind] = _resolve_dates(kind, frame, {d.document_id: d for d in docs})
-    return frames, document_facts(documents)
+    return frames
 
 
 def _empty(kind: StudioFileKind) -> pd.DataFrame:
@@ -231,9 +228,9 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: dict[str, Do
         # `Time` is the download day itself: take the candidate year closest to the anchor.
         rules = {d: (nearest, doc.anchor.export_date) for d, doc in docs.items()}
         frame["snapshot_date"] = _dates(frame, "snapshot_date", rules, docs)
-        _refine_export_date_from_content(frame, docs)
-        # A video was posted on or before the day it was seen.
         snapshots = frame.dropna(subset=["snapshot_date"]).groupby("document_id")["snapshot_date"].first()
+        _refine_export_date_from_content(snapshots, docs)
+        # A video was posted on or before the day it was seen.
         rules = {d: (latest_not_after, snapshot.date()) for d, snapshot in snapshots.items()}
         frame["post_date"] = _dates(frame, "post_date", rules, docs)
     return frame
@@ -272,26 +269,9 @@ def _resolve_one(text: str, rule) -> date | None:
         return None
 
 
-def _refine_export_date_from_content(frame: pd.DataFrame, docs: dict[str, Document]) -> None:
+def _refine_export_date_from_content(snapshots: pd.Series, docs: dict[str, Document]) -> None:
     """Content `Time` outranks a dated folder or an mtime as the export date (it is the download day)."""
-    firsts = frame.dropna(subset=["snapshot_date"]).groupby("document_id")["snapshot_date"].first()
-    for document_id, snapshot in firsts.items():
+    for document_id, snapshot in snapshots.items():
         doc = docs[document_id]
         if doc.anchor.source in ("inbox_folder_date", "file_mtime"):
             doc.anchor = replace(doc.anchor, export_date=snapshot.date(), source="content_time")
-
-
-def document_facts(documents: list[Document]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "document_id": [d.document_id for d in documents],
-            "archive_sha256": [d.archive_sha256 for d in documents],
-            "member_name": [d.member_name for d in documents],
-            "original_name": [d.original_name for d in documents],
-            "account_handle": [d.account_handle for d in documents],
-            "file_kind": [d.kind for d in documents],
-            "export_date": pd.to_datetime([d.anchor.export_date for d in documents]),
-            "export_date_source": [d.anchor.source for d in documents],
-            "exported_at": pd.to_datetime([d.anchor.exported_at for d in documents]),
-        }
-    )
