@@ -205,23 +205,23 @@ def _log(context: dg.AssetExecutionContext, result: AccountPull) -> None:
 
 def _register_accounts(context: dg.AssetExecutionContext, config: ApiConfig) -> None:
     """Make every configured account a partition, so the UI can show and re-pull it."""
-    instance = context.instance
-    known = set(instance.get_dynamic_partitions(ACCOUNTS_PARTITION_NAME))
-    new = [handle for handle in config.handles if handle not in known]
+    new = _unregistered_handles(context.instance, config)
     if new:
-        instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, new)
+        context.instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, new)
+
+
+def _unregistered_handles(instance: dg.DagsterInstance, config: ApiConfig) -> list[str]:
+    known = set(instance.get_dynamic_partitions(ACCOUNTS_PARTITION_NAME))
+    return [handle for handle in config.handles if handle not in known]
 
 
 def _mark_partition(context: dg.AssetExecutionContext, result: AccountPull) -> None:
     """Record an unpartitioned daily pull as a materialization of its (local day, account) partition."""
     partition = dg.MultiPartitionKey({"day": result.plan.local_date.isoformat(), "account": result.handle})
+    metadata = {"pull": dg.MetadataValue.json(result.summary())}
     keys = [PULLS, *(api_table_key(t) for t, rows in result.rows_by_table.items() if rows)]
     for key in keys:
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key=key, partition=partition, metadata={"pull": dg.MetadataValue.json(result.summary())}
-            )
-        )
+        context.log_event(dg.AssetMaterialization(asset_key=key, partition=partition, metadata=metadata))
 
 
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -235,8 +235,7 @@ def api_accounts_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason(redact(str(error)))
     if config is None:
         return dg.SkipReason("no accounts.yml: the TikTok APIs are not used")
-    known = set(context.instance.get_dynamic_partitions(ACCOUNTS_PARTITION_NAME))
-    new = [handle for handle in config.handles if handle not in known]
+    new = _unregistered_handles(context.instance, config)
     if not new:
         return dg.SkipReason("every account in accounts.yml is a partition already")
     return dg.SensorResult(dynamic_partitions_requests=[API_ACCOUNTS.build_add_request(new)])

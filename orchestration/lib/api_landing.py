@@ -49,7 +49,6 @@ from orchestration.lib.warehouse import API_RAW_TABLE_COLUMNS, record_pending_mi
 from schemas.api_contracts import validate
 
 ARCHIVE_FORMAT = "tiktok-api-pull/1"
-LINEAGE_COLUMNS = ("document_id", "account_handle", "export_date", "exported_at", "source_row")
 # Tables replaced per (account, snapshot day) vs per (account, TikTok date).
 SNAPSHOT_TABLES = (
     "api_user_snapshots",
@@ -286,7 +285,7 @@ def _parse(account: AccountConfig, plan: PullPlan, result: AccountPull, response
     rows: dict[str, list[dict]] = {table: [] for table in API_RAW_TABLE_COLUMNS}
     videos_listed = videos_expected = None
 
-    def lineage(endpoint: str, metric_date: date | None = None) -> dict:
+    def lineage(endpoint: str) -> dict:
         pull = by_endpoint[endpoint]
         return {
             "document_id": pull.pull_id,
@@ -442,7 +441,6 @@ def _parse(account: AccountConfig, plan: PullPlan, result: AccountPull, response
         frame = pd.DataFrame(table_rows)
         frame["source_row"] = range(1, len(frame) + 1)
         frames[table] = frame
-    for table, frame in frames.items():
         result.rows_by_table[table] = len(frame)
     return frames, videos_listed, videos_expected
 
@@ -610,9 +608,8 @@ def _unexplained_shortfall(
 
 def _load(con, account: AccountConfig, plan: PullPlan, frames: dict, result: AccountPull) -> str:
     """Replace this account's rows for the pulled days in one transaction; 'unchanged' if identical."""
-    daily_dates = sorted(
-        {ts.date() for ts in frames.get("api_business_daily", pd.DataFrame({"metric_date": []}))["metric_date"]}
-    )
+    daily = frames.get("api_business_daily")
+    daily_dates = sorted({ts.date() for ts in daily["metric_date"]}) if daily is not None else []
     result.metric_dates = sorted({*daily_dates, *([plan.snapshot_date] if plan.snapshot_date else [])})
     targets = [(t, [plan.snapshot_date]) for t in SNAPSHOT_TABLES if plan.snapshot_date]
     targets += [(t, daily_dates) for t in DAILY_TABLES if daily_dates]

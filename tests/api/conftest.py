@@ -61,11 +61,6 @@ def sleeps() -> list[float]:
     return []
 
 
-@pytest.fixture
-def fake_sleep(sleeps):
-    return sleeps.append
-
-
 def write_token_file(
     path: Path,
     access: str,
@@ -101,6 +96,39 @@ def write_accounts(paths: DataPaths, accounts: list[dict], **top) -> Path:
     )
     target.write_text(yaml.safe_dump({"accounts": accounts, **top}, sort_keys=False))
     return target
+
+
+def account_entry(fake: FakeTikTok, handle: str, api: str, timezone: str, **extra) -> dict:
+    """One `accounts.yml` entry pointing at the fake, with the token file `secrets/<handle>.json`."""
+    return {
+        "handle": handle,
+        "api": api,
+        "timezone": timezone,
+        "token_file": f"secrets/{handle}.json",
+        "base_url": fake.base_url,
+        **extra,
+    }
+
+
+def write_both_accounts(fake: FakeTikTok, paths: DataPaths) -> ApiConfig:
+    """accounts.yml with the accounts of `setup_display` and `setup_business` (both set up already)."""
+    write_accounts(
+        paths,
+        [
+            account_entry(fake, "techcreator", "display", "Europe/Berlin"),
+            account_entry(fake, "shop", "business", "America/Los_Angeles"),
+        ],
+    )
+    return load_accounts(paths.root)
+
+
+def _issue_token_file(fake: FakeTikTok, paths: DataPaths, handle: str, obtained_at: datetime, **token) -> Path:
+    access, refresh = fake.issue_tokens()
+    token_file = write_token_file(
+        paths.root / "secrets" / f"{handle}.json", access, refresh, obtained_at=obtained_at, **token
+    )
+    fake.watch_token_files.append(token_file)
+    return token_file
 
 
 def display_videos(count: int, *, newest: datetime = T0 - timedelta(days=1), views: int = 1000) -> list[dict]:
@@ -149,22 +177,8 @@ def setup_display(
         "video_count": videos,
     }
     fake.videos = display_videos(videos)
-    access, refresh = fake.issue_tokens()
-    token_file = write_token_file(paths.root / "secrets" / f"{handle}.json", access, refresh, obtained_at=obtained_at)
-    fake.watch_token_files.append(token_file)
-    write_accounts(
-        paths,
-        [
-            {
-                "handle": handle,
-                "api": "display",
-                "timezone": timezone,
-                "token_file": f"secrets/{handle}.json",
-                "base_url": fake.base_url,
-                **account,
-            }
-        ],
-    )
+    token_file = _issue_token_file(fake, paths, handle, obtained_at)
+    write_accounts(paths, [account_entry(fake, handle, "display", timezone, **account)])
     return load_accounts(paths.root), token_file
 
 
@@ -242,7 +256,6 @@ def setup_business(
     videos: int = 25,
     obtained_at: datetime = T0 - timedelta(hours=1),
     timezone: str = "America/Los_Angeles",
-    extra_accounts: list[dict] | None = None,
 ) -> tuple[ApiConfig, Path]:
     fake.business_profile = {
         "username": handle,
@@ -260,28 +273,8 @@ def setup_business(
     }
     fake.business_metrics = business_metrics("2026-03-01", 70)
     fake.business_videos = business_videos(videos)
-    access, refresh = fake.issue_tokens()
-    token_file = write_token_file(
-        paths.root / "secrets" / f"{handle}.json",
-        access,
-        refresh,
-        obtained_at=obtained_at,
-        open_id=fake.business_id,
-    )
-    fake.watch_token_files.append(token_file)
-    write_accounts(
-        paths,
-        [
-            *(extra_accounts or []),
-            {
-                "handle": handle,
-                "api": "business",
-                "timezone": timezone,
-                "token_file": f"secrets/{handle}.json",
-                "base_url": fake.base_url,
-            },
-        ],
-    )
+    token_file = _issue_token_file(fake, paths, handle, obtained_at, open_id=fake.business_id)
+    write_accounts(paths, [account_entry(fake, handle, "business", timezone)])
     return load_accounts(paths.root), token_file
 
 

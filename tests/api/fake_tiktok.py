@@ -339,13 +339,14 @@ class FakeTikTok:
         user = {k: v for k, v in self.user.items() if k in fields}
         return 200, {"data": {"user": user}, "error": {"code": "ok", "message": "", "log_id": "u1"}}
 
-    def _page(self, items: list[dict], cursor) -> tuple[list[dict], int, bool, int]:
+    def _page(self, items: list[dict], cursor) -> tuple[list[dict], int, bool]:
         offset = 0 if cursor in (None, "") else int(cursor) - CURSOR_BASE
-        page = self._page_number(cursor)
-        size = self.page_sizes[page - 1] if page - 1 < len(self.page_sizes) else 20
-        chunk = items[offset : offset + size]
+        chunk = items[offset : offset + self._page_size(self._page_number(cursor))]
         end = offset + len(chunk)
-        return chunk, CURSOR_BASE + end, end < len(items), page
+        return chunk, CURSOR_BASE + end, end < len(items)
+
+    def _page_size(self, page: int) -> int:
+        return self.page_sizes[page - 1] if page - 1 < len(self.page_sizes) else 20
 
     def _page_number(self, cursor) -> int:
         """Pages are numbered by how many cursors deep the request is (1 = no cursor)."""
@@ -354,8 +355,7 @@ class FakeTikTok:
         offset = int(cursor) - CURSOR_BASE
         page, consumed = 1, 0
         while consumed < offset:
-            size = self.page_sizes[page - 1] if page - 1 < len(self.page_sizes) else 20
-            consumed += size
+            consumed += self._page_size(page)
             page += 1
         return page
 
@@ -369,7 +369,7 @@ class FakeTikTok:
                 "error": {"code": "invalid_params", "message": "max_count", "log_id": "v0"},
             }
         fields = query.get("fields", "").split(",")
-        chunk, cursor, has_more, _ = self._page(self.videos, body.get("cursor"))
+        chunk, cursor, has_more = self._page(self.videos, body.get("cursor"))
         videos = [{k: v for k, v in video.items() if k in fields} for video in chunk]
         return 200, {
             "data": {"videos": videos, "cursor": cursor, "has_more": has_more},
@@ -395,7 +395,7 @@ class FakeTikTok:
             return self._business_unauthorised()
         if query.get("business_id") != self.business_id:
             return 200, {"code": 40002, "message": "business_id is invalid", "request_id": "g0", "data": {}}
-        chunk, cursor, has_more, _ = self._page(self.business_videos, query.get("cursor"))
+        chunk, cursor, has_more = self._page(self.business_videos, query.get("cursor"))
         return 200, {
             "code": 0,
             "message": "OK",

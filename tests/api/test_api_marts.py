@@ -24,9 +24,8 @@ import pytest
 
 from orchestration.lib.api_landing import pull_account
 from orchestration.lib.paths import DBT_PROJECT_DIR
-from orchestration.lib.tiktok_api.config import load_accounts
 
-from .conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_accounts
+from .conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
 
 A, B, C = "7500000000000000001", "7500000000000000002", "7500000000000000003"
 
@@ -79,26 +78,7 @@ def marts(tmp_path_factory):
         setup_business(fake, paths, videos=2)
         fake.business_metrics = business_metrics("2026-04-20", 20)
         setup_display(fake, paths)
-        write_accounts(
-            paths,
-            [
-                {
-                    "handle": "techcreator",
-                    "api": "display",
-                    "timezone": "Europe/Berlin",
-                    "token_file": "secrets/techcreator.json",
-                    "base_url": fake.base_url,
-                },
-                {
-                    "handle": "shop",
-                    "api": "business",
-                    "timezone": "America/Los_Angeles",
-                    "token_file": "secrets/shop.json",
-                    "base_url": fake.base_url,
-                },
-            ],
-        )
-        config = load_accounts(paths.root)
+        config = write_both_accounts(fake, paths)
         con = connect(paths.warehouse)
         try:
             for moment, followers, videos in DAYS:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from orchestration.lib.tiktok_api.common import ApiCallError
 from orchestration.lib.tiktok_api.config import HttpSettings
 from orchestration.lib.tiktok_api.display import DisplaySession
 from orchestration.lib.tiktok_api.http import HttpClient, HttpError, RateLimitedError
@@ -54,7 +55,9 @@ def test_429_without_retry_after_backs_off_exponentially(fake, paths, clock, sle
     session, _ = _session(fake, paths, clock, sleeps)
     fake.add_fault("user_info", "429", retry_after=None, times=2)
     session.user_info()
-    assert len(sleeps) == 2 and all(0 <= s <= 2.5 for s in sleeps)
+    assert len(sleeps) == 2
+    for attempt, seconds in enumerate(sleeps, start=1):
+        assert 0 <= seconds <= min(2.5, 1.0 * 2 ** (attempt - 1))
 
 
 def test_a_retry_after_longer_than_the_limit_fails_instead_of_hanging(fake, paths, clock, sleeps):
@@ -126,7 +129,7 @@ def test_a_401_triggers_one_refresh_and_one_retry(fake, paths, clock, sleeps):
 def test_a_second_401_after_the_refresh_fails_without_looping(fake, paths, clock, sleeps):
     session, _ = _session(fake, paths, clock, sleeps)
     fake.add_fault("user_info", "401", times=5)
-    with pytest.raises(Exception, match="rejected again right after a refresh"):
+    with pytest.raises(ApiCallError, match="rejected again right after a refresh"):
         session.user_info()
     assert session.tokens.refreshes == 1 and len(fake.api_requests("user_info")) == 2
 

@@ -9,9 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from orchestration.lib.api_landing import SnapshotDayError, pull_account, pull_all
-from orchestration.lib.tiktok_api.config import load_accounts
 
-from .conftest import T0, business_videos, display_videos, setup_business, setup_display, write_accounts
+from .conftest import T0, business_videos, display_videos, setup_business, setup_display, write_both_accounts
 from .fake_tiktok import CLIENT_KEY, CLIENT_SECRET
 
 DATA_TABLES = (
@@ -112,26 +111,7 @@ def test_a_failure_mid_pagination_publishes_nothing_for_that_account_and_day(fak
 def test_a_bad_body_fails_that_account_only(fake, paths, con, clock, sleeps, fault, words):
     setup_business(fake, paths)
     setup_display(fake, paths)
-    write_accounts(
-        paths,
-        [
-            {
-                "handle": "techcreator",
-                "api": "display",
-                "timezone": "Europe/Berlin",
-                "token_file": "secrets/techcreator.json",
-                "base_url": fake.base_url,
-            },
-            {
-                "handle": "shop",
-                "api": "business",
-                "timezone": "America/Los_Angeles",
-                "token_file": "secrets/shop.json",
-                "base_url": fake.base_url,
-            },
-        ],
-    )
-    config = load_accounts(paths.root)
+    config = write_both_accounts(fake, paths)
     fake.add_fault("user_info", fault)
     results = {r.handle: r for r in pull_all(paths, con, config, now=clock, sleep=sleeps.append)}
     assert results["techcreator"].status == "failed" and words in results["techcreator"].reason
@@ -222,8 +202,6 @@ def test_snapshot_date_is_the_day_in_the_accounts_time_zone(fake, paths, con, cl
         ("la", date(2026, 5, 3)),
     ]
     # post dates are local too: a video created 23:00 UTC on 05-02 was posted on 05-03 in Berlin
-    fake.videos = display_videos(1, newest=datetime(2026, 5, 2, 23, 0, tzinfo=UTC))
-    fake.user["video_count"] = 1
     config, _ = setup_display(fake, paths, handle="berlin2", timezone="Europe/Berlin", videos=1)
     fake.videos = display_videos(1, newest=datetime(2026, 5, 2, 23, 0, tzinfo=UTC))
     _pull(paths, con, config, clock, sleeps)

@@ -85,8 +85,6 @@ AUTH_CODES = {40104, 40105}
 
 
 class BusinessSession(ApiSession):
-    api = "business"
-
     def auth_headers(self, access_token: str) -> dict:
         return {"Access-Token": access_token}
 
@@ -128,10 +126,7 @@ class BusinessSession(ApiSession):
         code, message = payload["code"], str(payload.get("message", ""))
         request_id = str(payload.get("request_id", ""))
         if code == 0 and response.status == 200:
-            data = payload.get("data")
-            if not isinstance(data, dict):
-                raise EnvelopeError(endpoint, "`data` is missing or not an object", http_status=response.status)
-            return Outcome(data=data)
+            return Outcome.of_data(endpoint, payload, response)
         if code in AUTH_CODES or response.status == 401:
             return Outcome(unauthorized=True)
         raise ApiCallError(endpoint, message or "error", code=code, http_status=response.status, log_id=request_id)

@@ -76,6 +76,14 @@ class Outcome:
     data: dict | None = None
     unauthorized: bool = False
 
+    @classmethod
+    def of_data(cls, endpoint: str, payload: dict, response: Response) -> Outcome:
+        """A successful envelope's `data`, which must be an object."""
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise EnvelopeError(endpoint, "`data` is missing or not an object", http_status=response.status)
+        return cls(data=data)
+
 
 @dataclass
 class Listing:
@@ -86,8 +94,6 @@ class Listing:
 
 class ApiSession:
     """One account's authenticated calls; subclasses know their API's envelope."""
-
-    api = ""
 
     def __init__(self, account: AccountConfig, tokens: TokenManager, http: HttpClient):
         self.account = account
@@ -168,7 +174,7 @@ class ApiSession:
                 next_cursor = int(next_cursor)
             if not isinstance(next_cursor, int) or isinstance(next_cursor, bool):
                 raise EnvelopeError(endpoint, f"page {listing.pages}: has_more is true but `data.cursor` is missing")
-            if next_cursor in seen_cursors or next_cursor == cursor:
+            if next_cursor in seen_cursors:  # every cursor sent so far, the current one included
                 raise PaginationError(
                     endpoint,
                     f"page {listing.pages}: the cursor did not advance ({next_cursor}); stopping instead of looping",

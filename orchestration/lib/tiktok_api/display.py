@@ -49,8 +49,6 @@ _SCOPE_ERRORS = ("scope_not_authorized", "scope_permission_missed")
 
 
 class DisplaySession(ApiSession):
-    api = "display"
-
     def auth_headers(self, access_token: str) -> dict:
         return {"Authorization": f"Bearer {access_token}"}
 
@@ -67,10 +65,7 @@ class DisplaySession(ApiSession):
             )
         code, message, log_id = error["code"], str(error.get("message", "")), str(error.get("log_id", ""))
         if code == "ok" and response.status == 200:
-            data = payload.get("data")
-            if not isinstance(data, dict):
-                raise EnvelopeError(endpoint, "`data` is missing or not an object", http_status=response.status)
-            return Outcome(data=data)
+            return Outcome.of_data(endpoint, payload, response)
         if code in _SCOPE_ERRORS:
             raise ApiCallError(
                 endpoint,

@@ -102,9 +102,6 @@ class Response:
     body: bytes
     exchange: Exchange
 
-    def json(self) -> object:
-        return json.loads(self.body.decode("utf-8"))
-
 
 # A hook that looks at a response and says whether to retry: ("rate_limited", wait or None),
 # ("server_error", None) or None (hand the response to the caller).
@@ -150,8 +147,6 @@ class HttpClient:
         self._rng = rng or random.Random()
         self._recorder = recorder
         self._windows: dict[str, deque[float]] = {}
-        self.requests_sent = 0
-        self.waits: list[tuple[str, float]] = []  # (reason, seconds): what the backoff did
 
     def request(
         self,
@@ -163,7 +158,6 @@ class HttpClient:
         json_body: object | None = None,
         form: dict | None = None,
         retry_decision: Callable[[Response], RetryDecision] = default_retry_decision,
-        record_body: object | None = None,
     ) -> Response:
         """Send with retries; returns the first response the policy does not retry."""
         settings = self.settings
@@ -176,9 +170,7 @@ class HttpClient:
         elif form is not None:
             data = urllib.parse.urlencode(form).encode("utf-8")
             send_headers["Content-Type"] = "application/x-www-form-urlencoded"
-        shown_body = (
-            record_body if record_body is not None else redact_value(json_body if form is None else form, oauth=True)
-        )
+        shown_body = redact_value(json_body if form is None else form, oauth=True)
         endpoint = urllib.parse.urlsplit(url).path
         last_problem = "no attempt made"
         for attempt in range(1, settings.max_attempts + 1):
@@ -192,7 +184,6 @@ class HttpClient:
                 sent_at=_now_iso(),
             )
             request = urllib.request.Request(full_url, data=data, method=method, headers=send_headers)
-            self.requests_sent += 1
             try:
                 with _OPENER.open(request, timeout=settings.timeout_seconds) as raw:
                     response = self._response(raw.status, raw.headers, raw.read(), exchange)
@@ -232,9 +223,8 @@ class HttpClient:
                     self._backoff("rate_limited", attempt)
             else:
                 self._backoff(kind, attempt)
-        error_type = (
-            RateLimitedError if last_problem.startswith("HTTP 429") or "rate limited" in last_problem else HttpError
-        )
+        # "HTTP <status> (rate limited)": a 429, or an API-level rate limit answered with another status
+        error_type = RateLimitedError if "rate limited" in last_problem else HttpError
         raise error_type(
             f"{method} {redact(endpoint)}: gave up after {settings.max_attempts} attempts; last: {last_problem}"
         )
@@ -260,7 +250,6 @@ class HttpClient:
 
     def _wait(self, reason: str, seconds: float) -> None:
         seconds = max(0.0, seconds)
-        self.waits.append((reason, seconds))
         log.info("waiting %.2f s before retrying (%s)", seconds, reason)
         if seconds:
             self._sleep(seconds)
@@ -268,15 +257,18 @@ class HttpClient:
     def _throttle(self, endpoint: str) -> None:
         """Sliding one-minute window per endpoint: never send more than requests_per_minute."""
         window = self._windows.setdefault(endpoint, deque())
+        now = self._forget_older_than_a_minute(window)
+        if len(window) >= self.settings.requests_per_minute:
+            self._wait("client_rate_limit", 60 - (now - window[0]))
+            now = self._forget_older_than_a_minute(window)
+        window.append(now)
+
+    def _forget_older_than_a_minute(self, window: deque[float]) -> float:
+        """Drop the sends older than 60 s from `window`; the current monotonic time."""
         now = self._monotonic()
         while window and now - window[0] >= 60:
             window.popleft()
-        if len(window) >= self.settings.requests_per_minute:
-            self._wait("client_rate_limit", 60 - (now - window[0]))
-            now = self._monotonic()
-            while window and now - window[0] >= 60:
-                window.popleft()
-        window.append(now)
+        return now
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

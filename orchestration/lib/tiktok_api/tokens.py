@@ -73,8 +73,7 @@ class TokenSet:
     def from_json(cls, record: object, where: str) -> TokenSet:
         if not isinstance(record, dict):
             raise TokenError(f"{where}: expected a JSON object (TikTok's token response plus obtained_at)")
-        if "refresh_expires_in" not in record and "refresh_token_expires_in" in record:
-            record = {**record, "refresh_expires_in": record["refresh_token_expires_in"]}  # Business naming
+        record = _with_refresh_expires_in(record)
         missing = [
             k
             for k in ("access_token", "refresh_token", "expires_in", "refresh_expires_in", "obtained_at")
@@ -228,26 +227,11 @@ def display_refresher(account: AccountConfig, settings: HttpSettings, **client_o
     """POST /v2/oauth/token/ (form-encoded). OAuth errors: {error, error_description, log_id}."""
 
     def refresh(refresh_token: str) -> dict:
-        key, secret = client_credentials(account)
-        http = HttpClient(settings, **client_options)  # no recorder: token responses are never archived
-        try:
-            response = http.request(
-                "POST",
-                f"{account.base_url}/v2/oauth/token/",
-                form={
-                    "client_key": key,
-                    "client_secret": secret,
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                },
-            )
-        except HttpError as error:
-            raise TokenError(f"token refresh for @{account.handle} failed: {error}") from None
-        payload = _json_object(response.body)
-        if payload is None:
-            raise TokenError(f"token refresh for @{account.handle}: HTTP {response.status}, body is not JSON")
-        if payload.get("error") or response.status != 200 or not payload.get("access_token"):
-            raise _oauth_error(account, response.status, payload)
+        status, payload = _post_refresh(
+            account, settings, client_options, "/v2/oauth/token/", refresh_token, key_field="client_key", as_json=False
+        )
+        if payload.get("error") or status != 200 or not payload.get("access_token"):
+            raise _oauth_error(account, status, payload)
         return _token_fields(payload)
 
     return refresh
@@ -257,24 +241,15 @@ def business_refresher(account: AccountConfig, settings: HttpSettings, **client_
     """POST /open_api/v1.3/tt_user/oauth2/refresh_token/ (JSON); answers in the Business envelope."""
 
     def refresh(refresh_token: str) -> dict:
-        key, secret = client_credentials(account)
-        http = HttpClient(settings, **client_options)
-        try:
-            response = http.request(
-                "POST",
-                f"{account.base_url}/open_api/v1.3/tt_user/oauth2/refresh_token/",
-                json_body={
-                    "client_id": key,
-                    "client_secret": secret,
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                },
-            )
-        except HttpError as error:
-            raise TokenError(f"token refresh for @{account.handle} failed: {error}") from None
-        payload = _json_object(response.body)
-        if payload is None:
-            raise TokenError(f"token refresh for @{account.handle}: HTTP {response.status}, body is not JSON")
+        _, payload = _post_refresh(
+            account,
+            settings,
+            client_options,
+            "/open_api/v1.3/tt_user/oauth2/refresh_token/",
+            refresh_token,
+            key_field="client_id",
+            as_json=True,
+        )
         data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
         if payload.get("code") != 0 or not data.get("access_token"):
             code, message = payload.get("code"), redact(payload.get("message", ""))
@@ -284,11 +259,45 @@ def business_refresher(account: AccountConfig, settings: HttpSettings, **client_
                 f"token refresh for @{account.handle} was refused (code {code}: {message})"
                 + (f"; {BOOTSTRAP_HINT}" if expired else "")
             )
-        if "refresh_expires_in" not in data and "refresh_token_expires_in" in data:
-            data = {**data, "refresh_expires_in": data["refresh_token_expires_in"]}
-        return _token_fields(data)
+        return _token_fields(_with_refresh_expires_in(data))
 
     return refresh
+
+
+def _post_refresh(
+    account: AccountConfig,
+    settings: HttpSettings,
+    client_options: dict,
+    path: str,
+    refresh_token: str,
+    *,
+    key_field: str,
+    as_json: bool,
+) -> tuple[int, dict]:
+    """POST a refresh grant to an OAuth endpoint (JSON body or form): the HTTP status and the JSON object.
+
+    Transport failures and bodies that are not a JSON object raise TokenError.
+    """
+    key, secret = client_credentials(account)
+    body = {key_field: key, "client_secret": secret, "grant_type": "refresh_token", "refresh_token": refresh_token}
+    http = HttpClient(settings, **client_options)  # no recorder: token responses are never archived
+    try:
+        response = http.request(
+            "POST", f"{account.base_url}{path}", **({"json_body": body} if as_json else {"form": body})
+        )
+    except HttpError as error:
+        raise TokenError(f"token refresh for @{account.handle} failed: {error}") from None
+    payload = _json_object(response.body)
+    if payload is None:
+        raise TokenError(f"token refresh for @{account.handle}: HTTP {response.status}, body is not JSON")
+    return response.status, payload
+
+
+def _with_refresh_expires_in(record: dict) -> dict:
+    """Business names the refresh token's lifetime `refresh_token_expires_in`; Display and the file do not."""
+    if "refresh_expires_in" not in record and "refresh_token_expires_in" in record:
+        return {**record, "refresh_expires_in": record["refresh_token_expires_in"]}
+    return record
 
 
 def _token_fields(payload: dict) -> dict:
