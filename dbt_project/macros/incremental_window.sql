@@ -7,9 +7,8 @@
     Apply it to the OUTPUT rows only, after any window function that must still see older history.
 -#}
 {% macro incremental_window(date_column) -%}
-    {%- set min_date = var('min_date', none) -%}
-    {%- if is_incremental() and min_date is not none and min_date | string | trim | length > 0 -%}
-        {{ date_column }} >= cast('{{ min_date }}' as date)
+    {%- if is_incremental() and var('min_date') -%}
+        {{ date_column }} >= cast('{{ var('min_date') }}' as date)
     {%- else -%}
         true
     {%- endif -%}

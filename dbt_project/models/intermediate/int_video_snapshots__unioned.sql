@@ -5,75 +5,36 @@
 -- day, the lower source_priority wins: api_business (1), api_display (2), studio_content (3)
 -- (DECISIONS.md, "Video snapshot sources"). Mixing sources within a day would otherwise book the gap
 -- between Studio and API numbers as growth.
-with studio_content as (
+
+{#- Both sources share these columns (ids, dates, attributes, lifetime totals); only the lineage and
+    precedence columns below differ. -#}
+{%- set shared_columns = [
+    'account_handle', 'video_id', 'snapshot_date', 'post_date', 'video_title', 'video_link',
+    'views_total', 'likes_total', 'comments_total', 'shares_total',
+] %}
+
+with unioned as (
     select
-        -- ids
-        account_handle,
-        video_id,
-        -- dates
-        snapshot_date,
-        post_date,
-        -- attributes
-        video_title,
-        video_link,
-        -- lifetime totals
-        views_total,
-        likes_total,
-        comments_total,
-        shares_total,
-        -- lineage and precedence
+        {{ shared_columns | join(',\n        ') }},
         'studio_content' as snapshot_source,
         3 as source_priority,
         exported_at as observed_at,
         document_id
     from {{ ref('stg_studio__content') }}
-),
 
-api_snapshots as (
+    union all
+
+    -- snapshot_date: the account-local day of the pull; post_date: the creation day in that zone
     select
-        -- ids
-        account_handle,
-        video_id,
-        -- dates: the account-local day of the pull; the creation day in that zone
-        snapshot_date,
-        post_date,
-        -- attributes
-        video_title,
-        video_link,
-        -- lifetime totals
-        views_total,
-        likes_total,
-        comments_total,
-        shares_total,
-        -- lineage and precedence
+        {{ shared_columns | join(',\n        ') }},
         'api_' || api as snapshot_source,
         case api when 'business' then 1 else 2 end as source_priority,
         pulled_at as observed_at,
         pull_id as document_id
     from {{ ref('stg_api__video_snapshots') }}
-),
-
-unioned as (
-    select * from studio_content
-    union all
-    select * from api_snapshots
 )
 
-select
-    account_handle,
-    video_id,
-    snapshot_date,
-    post_date,
-    video_title,
-    video_link,
-    views_total,
-    likes_total,
-    comments_total,
-    shares_total,
-    snapshot_source,
-    source_priority,
-    observed_at,
-    document_id
+select *
 from unioned
 qualify row_number() over (
     partition by account_handle, video_id, snapshot_date

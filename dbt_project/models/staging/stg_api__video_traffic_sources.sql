@@ -17,28 +17,19 @@ renamed as (
         cast(impression_source as varchar) as impression_source,
         cast(share as double) as share
     from source
-),
-
-newest_pull as (
-    -- shares only add up within one pull: keep every row of the day's newest pull, never mix pulls
-    select
-        account_handle,
-        snapshot_date,
-        arg_max(pull_id, pulled_at) as pull_id
-    from renamed
-    group by account_handle, snapshot_date
 )
 
 select
-    renamed.account_handle,
-    renamed.video_id,
-    renamed.snapshot_date,
-    renamed.impression_source,
-    renamed.share,
-    renamed.pulled_at,
-    renamed.pull_id
+    account_handle,
+    video_id,
+    snapshot_date,
+    impression_source,
+    share,
+    pulled_at,
+    pull_id
 from renamed
-inner join newest_pull
-    on renamed.account_handle = newest_pull.account_handle
-    and renamed.snapshot_date = newest_pull.snapshot_date
-    and renamed.pull_id = newest_pull.pull_id
+-- shares only add up within one pull: keep every row of the day's newest pull, never mix pulls
+qualify dense_rank() over (
+    partition by account_handle, snapshot_date
+    order by pulled_at desc, pull_id desc
+) = 1
