@@ -15,6 +15,7 @@ DAYS ?= 90
 .PHONY: run test ui bench lint prepare setup clean
 
 run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
+	$(BIN)/python -m orchestration.devtools.seed_demo
 	$(BIN)/python -m orchestration run
 
 test: prepare  ## run the test suite
@@ -24,7 +25,7 @@ ui: prepare  ## Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 bench: prepare  ## backfill + one more day for ACCOUNTS accounts over DAYS days
-	$(BIN)/python -m orchestration.bench --accounts $(ACCOUNTS) --days $(DAYS)
+	$(BIN)/python -m orchestration.devtools.bench --accounts $(ACCOUNTS) --days $(DAYS)
 
 lint: setup
 	$(BIN)/ruff check orchestration schemas tests

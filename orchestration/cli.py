@@ -11,31 +11,14 @@ import os
 import sys
 from pathlib import Path
 
-from orchestration.lib.paths import DataPaths
+from orchestration.lib.core.paths import DataPaths
 
 
-def _seed_demo_if_empty(paths: DataPaths) -> None:
-    has_inbox = any(p.is_file() for p in paths.inbox.rglob("*")) if paths.inbox.exists() else False
-    has_archive = paths.manifest.exists()
-    if has_inbox or has_archive:
-        return
-    from orchestration.lib.demo_exports import generate_demo_inbox
-
-    summary = generate_demo_inbox(paths.inbox)
-    print(
-        f"The data directory was empty: seeded {paths.inbox} with bundled demo exports "
-        f"({summary.files_written} files, accounts {', '.join(summary.accounts)}, "
-        f"{summary.first_day} → {summary.last_day})."
-    )
-
-
-def run_pipeline(paths: DataPaths, *, seed_demo: bool = True, full_refresh: bool = False):
+def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
     """Run the daily job once, in process; returns the Dagster execution result."""
     import dagster as dg
 
     paths.ensure()
-    if seed_demo:
-        _seed_demo_if_empty(paths)
     os.environ["TIKTOK_DATA_DIR"] = str(paths.root)
     os.environ["DUCKDB_PATH"] = str(paths.warehouse)
     os.environ.setdefault("DAGSTER_HOME", str(paths.dagster_home))
@@ -55,10 +38,7 @@ def print_summary(paths: DataPaths) -> None:
     con = duckdb.connect(str(paths.analytics_db), read_only=True)
     try:
         marts = [
-            r[0]
-            for r in con.execute(
-                "select view_name from duckdb_views() where not internal order by 1"
-            ).fetchall()
+            r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()
         ]
         accounts, first, last = con.execute(
             "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
@@ -84,14 +64,9 @@ def print_summary(paths: DataPaths) -> None:
     finally:
         con.close()
     quarantined = sorted(paths.quarantine.glob("*.json"))
-    print(
-        f"\nQuarantined files: {len(quarantined)}"
-        + (f" (reports in {paths.quarantine})" if quarantined else "")
-    )
+    print(f"\nQuarantined files: {len(quarantined)}" + (f" (reports in {paths.quarantine})" if quarantined else ""))
     print(f"Marts (parquet):   {paths.marts}")
-    print(
-        f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})"
-    )
+    print(f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})")
     print(f"Data quality:      {paths.quality_docs / 'checks.html'} (GE Data Docs: index.html beside it)")
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
 
@@ -99,28 +74,25 @@ def print_summary(paths: DataPaths) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the daily job once (seeds demo data into an empty data directory)")
-    run.add_argument("--no-demo", action="store_true", help="never seed demo exports")
+    run = sub.add_parser("run", help="run the daily job once")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts from scratch")
     sub.add_parser("replay", help="re-read every archived file through today's contracts, then run the job")
     args = parser.parse_args(argv)
 
     paths = DataPaths.from_env()
     if args.command == "replay":
-        from orchestration.lib.landing import replay_archive
-        from orchestration.lib.warehouse import connect
+        from orchestration.lib.core.warehouse import connect
+        from orchestration.lib.studio.landing import replay_archive
 
         con = connect(paths.ensure().warehouse)
         try:
             report = replay_archive(paths, con)
         finally:
             con.close()
-        print(
-            f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined)."
-        )
+        print(f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined).")
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh
-    result = run_pipeline(paths, seed_demo=not getattr(args, "no_demo", False), full_refresh=full_refresh)
+    result = run_pipeline(paths, full_refresh=full_refresh)
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     failed_checks = [
         f"{e.event_specific_data.check_name} on {e.event_specific_data.asset_key.to_user_string()}"

@@ -13,24 +13,24 @@ import dagster as dg
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    from orchestration.defs import api_pulls, automation, landing, publish, transform
+    from orchestration.defs import automation, dbt, publish, studio, tiktok_api
     from orchestration.defs.resources import data_dir_resource
 
-    project = transform.dbt_project()
+    project = dbt.dbt_project()
     published_marts, published_marts_quality = publish.build_publish_assets(mart_models(project.manifest_path))
     return dg.Definitions(
         assets=[
-            landing.inbox,
-            landing.studio_exports,
-            api_pulls.tiktok_api_pulls,
-            transform.build_dbt_assets(project),
+            studio.inbox,
+            studio.studio_exports,
+            tiktok_api.tiktok_api_pulls,
+            dbt.build_dbt_assets(project),
             published_marts,
         ],
         asset_checks=[published_marts_quality],
-        jobs=[automation.daily_pipeline, api_pulls.api_repull_job],
+        jobs=[automation.daily_pipeline, tiktok_api.api_repull_job],
         schedules=[automation.daily_schedule],
-        sensors=[automation.inbox_sensor, api_pulls.api_accounts_sensor],
-        resources={"data_dir": data_dir_resource(), "dbt": transform.dbt_resource(project)},
+        sensors=[automation.inbox_sensor, tiktok_api.api_accounts_sensor],
+        resources={"data_dir": data_dir_resource(), "dbt": dbt.dbt_resource(project)},
         executor=dg.in_process_executor,
     )
 

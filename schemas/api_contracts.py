@@ -1,6 +1,6 @@
 """pandera contracts for rows parsed from TikTok API responses, one per raw `api_*` table.
 
-The parser (`orchestration.lib.api_landing`) already refuses a response with a missing field or a
+The parser (`orchestration.lib.api.landing`) already refuses a response with a missing field or a
 value of the wrong kind, naming the page and the item; these contracts are the second line: types,
 ranges, one row per key within a pull, and "posted before seen". A pull whose rows fail is not
 loaded at all (a partial snapshot would look like deleted videos).

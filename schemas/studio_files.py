@@ -1,7 +1,7 @@
 """The seven TikTok Studio export files: their names, exact headers and the columns we land them as.
 
 Facts about the received format live here (see ../shared/tiktok-formats.md section 1); the pandera
-contracts in `schemas/contracts.py` and the landing code both read them, so a header is spelled once.
+contracts in `schemas/studio_contracts.py` and the landing code both read them, so a header is spelled once.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ STUDIO_FILE_KINDS: dict[str, StudioFileKind] = {
 LINEAGE_COLUMNS = (
     "document_id",  # archive sha256 + ':' + member name: one landed export file
     "account_handle",
-    "export_date",  # DATE the export was taken (anchor, see lib/anchors.py)
+    "export_date",  # DATE the export was taken (anchor, see lib/studio/provenance.py)
     "exported_at",  # TIMESTAMP, the most precise export moment known; orders "newest export wins"
     "source_row",  # 1-based data row in the file (the file's line number minus one for the header)
 )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.lib.paths import DBT_PROJECT_DIR
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 # great-expectations and dbt must never phone home from a test run.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -17,7 +17,5 @@ def dbt_manifest():
     """A manifest parsed from the dbt project as it is now (Dagster loads its assets from it)."""
     env = dict(os.environ, DUCKDB_PATH=os.environ.get("DUCKDB_PATH", "/nonexistent/parse-only.duckdb"))
     dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, env=env, check=True
-    )
+    subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, env=env, check=True)
     return DBT_PROJECT_DIR / "target" / "manifest.json"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.landing import land_inbox
-from orchestration.lib.paths import DataPaths
-from orchestration.lib.warehouse import connect
+from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.warehouse import connect
+from orchestration.lib.studio.landing import land_inbox
 
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from orchestration.lib.anchors import (
+from orchestration.lib.studio.provenance import (
     export_anchor,
     facts_from_name,
     handle_from_video_links,
@@ -46,10 +46,7 @@ def test_handle_comes_from_zip_name_then_inbox_folder(relative, handle, source):
 
 def test_handle_from_content_links_only_when_unambiguous():
     link = "https://www.tiktok.com/@{}/video/7546034661705796877"
-    assert (
-        handle_from_video_links([link.format("haileytupy2.0"), link.format("haileytupy2.0")])
-        == "haileytupy2.0"
-    )
+    assert handle_from_video_links([link.format("haileytupy2.0"), link.format("haileytupy2.0")]) == "haileytupy2.0"
     assert handle_from_video_links([link.format("a"), link.format("b")]) is None
     assert handle_from_video_links(["", "not a link"]) is None
 

@@ -5,7 +5,7 @@ import sys
 
 import dagster as dg
 
-from orchestration.lib.paths import PROJECT_ROOT
+from orchestration.lib.core.paths import PROJECT_ROOT
 
 EXPECTED_MARTS = {
     "dim_accounts",

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from orchestration.lib.demo_exports import generate_demo_inbox, main, yearless_date
+from orchestration.devtools.demo_exports import generate_demo_inbox, main, yearless_date
 
 HEADERS = {
     "Overview": ["Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares"],

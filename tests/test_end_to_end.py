@@ -88,11 +88,9 @@ def pipeline_env(tmp_path, monkeypatch, dbt_manifest):
 
 
 def _run(paths):
-    result = run_pipeline(paths, seed_demo=False)
+    result = run_pipeline(paths)
     assert result.success
-    checks = [
-        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    ]
+    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
     assert checks and not failed
     return result
@@ -200,17 +198,13 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
 def _all_rows(paths):
     con = duckdb.connect(str(paths.analytics_db), read_only=True)
     try:
-        views = [
-            r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
-        ]
+        views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()]
         return {v: con.execute(f"select * from {v} order by all").fetchall() for v in sorted(views)}
     finally:
         con.close()
 
 
-def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(
-    tmp_path, monkeypatch, dbt_manifest
-):
+def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_path, monkeypatch, dbt_manifest):
     results = []
     for name, order, split in (("forward", 1, False), ("reverse_in_two_drops", -1, True)):
         paths = new_paths(tmp_path / name)

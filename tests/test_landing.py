@@ -139,7 +139,7 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
 
 
 def test_landing_in_small_batches_gives_the_same_raw_tables(tmp_path, monkeypatch):
-    import orchestration.lib.landing as landing
+    import orchestration.lib.studio.landing as landing
 
     def land_all(folder):
         paths = new_paths(folder)

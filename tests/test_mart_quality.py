@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib.mart_quality import MARTS, MartCheckResult, check_published_marts
+from orchestration.lib.marts.quality import MARTS, MartCheckResult, check_published_marts
 
 D1, D2, D3 = dt.date(2024, 3, 1), dt.date(2024, 3, 2), dt.date(2024, 3, 3)
 VIDEO_A, VIDEO_B = "7546034661705796877", "7531345990947851551"
@@ -61,9 +61,7 @@ def _build_warehouse(path: Path) -> None:
             """
         )
         con.execute("create view staging.stg_studio__overview as select * from raw.studio_overview")
-        con.execute(
-            "create view staging.stg_studio__follower_history as select * from raw.studio_follower_history"
-        )
+        con.execute("create view staging.stg_studio__follower_history as select * from raw.studio_follower_history")
         con.execute("create view staging.stg_studio__content as select * from raw.studio_content")
 
 
@@ -163,20 +161,31 @@ def _marts() -> dict[str, pd.DataFrame]:
                 "metric_date": pd.Series([], dtype="datetime64[ns]"),
                 **{
                     c: pd.Series([], dtype="float64")
-                    for c in ("views_total", "reach_total", "total_time_watched_s", "average_time_watched_s",
-                              "full_video_watched_rate")
+                    for c in (
+                        "views_total",
+                        "reach_total",
+                        "total_time_watched_s",
+                        "average_time_watched_s",
+                        "full_video_watched_rate",
+                    )
                 },
             }
         ),
         "fct_video_traffic_sources_daily": pd.DataFrame(
             {c: pd.Series([], dtype="string") for c in ("account_handle", "video_id", "impression_source")}
-            | {"metric_date": pd.Series([], dtype="datetime64[ns]"), "share": pd.Series([], dtype="float64"),
-               "views_total": pd.Series([], dtype="float64")}
+            | {
+                "metric_date": pd.Series([], dtype="datetime64[ns]"),
+                "share": pd.Series([], dtype="float64"),
+                "views_total": pd.Series([], dtype="float64"),
+            }
         ),
         "fct_video_audience_countries_daily": pd.DataFrame(
             {c: pd.Series([], dtype="string") for c in ("account_handle", "video_id", "country")}
-            | {"metric_date": pd.Series([], dtype="datetime64[ns]"), "share": pd.Series([], dtype="float64"),
-               "views_total": pd.Series([], dtype="float64")}
+            | {
+                "metric_date": pd.Series([], dtype="datetime64[ns]"),
+                "share": pd.Series([], dtype="float64"),
+                "views_total": pd.Series([], dtype="float64"),
+            }
         ),
     }
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from orchestration.lib.studio_dates import (
+from orchestration.lib.studio.dates import (
     UnknownDateText,
     earliest_not_before,
     latest_not_after,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.lib.archive import is_received_file
-from orchestration.lib.paths import DataPaths
+from orchestration.lib.core.archive import is_received_file
+from orchestration.lib.core.paths import DataPaths
 
 # Every asset, in one run: landing → dbt → publish → checks. One process, because DuckDB allows
 # one writer and the steps run one after another anyway.

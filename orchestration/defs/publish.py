@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.publish import publish_marts
+from orchestration.lib.marts.publish import publish_marts
 
 
 def published_key(model: str) -> dg.AssetKey:
@@ -49,7 +49,7 @@ def build_publish_assets(mart_models: list[str]) -> list:
     )
     def published_marts_quality(context: dg.AssetCheckExecutionContext, data_dir: DataDirResource):
         """Run every suite once over the published files and write Data Docs under <data>/marts/quality/."""
-        from orchestration.lib.mart_quality import check_published_marts  # imports great_expectations: slow
+        from orchestration.lib.marts.quality import check_published_marts  # imports great_expectations: slow
 
         paths = data_dir.paths
         results = check_published_marts(paths.marts, paths.warehouse, paths.quality_docs)

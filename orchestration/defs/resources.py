@@ -1,9 +1,8 @@
 """Resources shared by every asset: where the data lives. Paths come from the environment once."""
 
-
 import dagster as dg
 
-from orchestration.lib.paths import DATA_DIR_ENV, DataPaths
+from orchestration.lib.core.paths import DATA_DIR_ENV, DataPaths
 
 
 class DataDirResource(dg.ConfigurableResource):

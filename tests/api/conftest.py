@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.lib.paths import DataPaths
+from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.warehouse import connect
 from orchestration.lib.tiktok_api.config import ApiConfig, load_accounts
-from orchestration.lib.warehouse import connect
 
 from .fake_tiktok import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.api_landing import pull_account
-from orchestration.lib.paths import DBT_PROJECT_DIR
+from orchestration.lib.api.landing import pull_account
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 from .conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
 
@@ -62,8 +62,8 @@ def marts(tmp_path_factory):
     """Pull three days of both accounts through the fake, then build every dbt model once."""
     from _pytest.monkeypatch import MonkeyPatch
 
-    from orchestration.lib.paths import DataPaths
-    from orchestration.lib.warehouse import connect
+    from orchestration.lib.core.paths import DataPaths
+    from orchestration.lib.core.warehouse import connect
 
     from .fake_tiktok import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
 

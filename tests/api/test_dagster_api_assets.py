@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from orchestration.defs.api_pulls import ACCOUNTS_PARTITION_NAME, CHECK_NAME, PULLS, tiktok_api_pulls
 from orchestration.defs.resources import DataDirResource
+from orchestration.defs.tiktok_api import ACCOUNTS_PARTITION_NAME, CHECK_NAME, PULLS, tiktok_api_pulls
 
 from .conftest import setup_business, setup_display
 
@@ -136,7 +136,7 @@ def test_definitions_load_and_api_tables_feed_the_marts(dbt_manifest):
 
 
 def test_the_accounts_sensor_adds_partitions_without_pulling(fake, paths, instance):
-    from orchestration.defs.api_pulls import api_accounts_sensor
+    from orchestration.defs.tiktok_api import api_accounts_sensor
 
     assert isinstance(api_accounts_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
     setup_display(fake, paths, obtained_at=datetime.now(UTC))

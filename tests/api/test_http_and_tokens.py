@@ -231,7 +231,7 @@ def test_business_api_level_rate_limit_and_auth_codes(fake, paths, clock, sleeps
 
 
 def test_a_missing_token_file_fails_the_pull_with_instructions(fake, paths, con, clock, sleeps):
-    from orchestration.lib.api_landing import pull_account
+    from orchestration.lib.api.landing import pull_account
 
     config, token_file = setup_display(fake, paths)
     token_file.unlink()

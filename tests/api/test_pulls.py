@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from orchestration.lib.api_landing import SnapshotDayError, pull_account, pull_all
+from orchestration.lib.api.landing import SnapshotDayError, pull_account, pull_all
 
 from .conftest import T0, business_videos, display_videos, setup_business, setup_display, write_both_accounts
 from .fake_tiktok import CLIENT_KEY, CLIENT_SECRET

@@ -23,7 +23,7 @@ with candidates as (
         followers_count as followers,
         'api_business_daily' as follower_source,
         2 as source_priority
-    from {{ ref('stg_api__business_daily') }}
+    from {{ ref('stg_tiktok_api__business_daily') }}
     where followers_count is not null
 
     union all
@@ -34,7 +34,7 @@ with candidates as (
         follower_count as followers,
         'api_' || api || '_profile' as follower_source,
         3 as source_priority
-    from {{ ref('stg_api__user_snapshots') }}
+    from {{ ref('stg_tiktok_api__user_snapshots') }}
     where follower_count is not null
 )
 

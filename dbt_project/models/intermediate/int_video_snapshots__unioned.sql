@@ -31,7 +31,7 @@ with unioned as (
         case api when 'business' then 1 else 2 end as source_priority,
         pulled_at as observed_at,
         pull_id as document_id
-    from {{ ref('stg_api__video_snapshots') }}
+    from {{ ref('stg_tiktok_api__video_snapshots') }}
 )
 
 select *

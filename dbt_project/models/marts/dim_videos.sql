@@ -35,7 +35,7 @@ api_listings as (
     select
         account_handle,
         max(snapshot_date) as latest_listing_date
-    from {{ ref('stg_api__pulls') }}
+    from {{ ref('stg_tiktok_api__pulls') }}
     where
         is_published
         and purpose = 'snapshot'
@@ -48,7 +48,7 @@ api_listed as (
         account_handle,
         video_id,
         max(snapshot_date) as last_listed_date
-    from {{ ref('stg_api__video_snapshots') }}
+    from {{ ref('stg_tiktok_api__video_snapshots') }}
     group by account_handle, video_id
 ),
 

@@ -17,8 +17,8 @@ select
     countries.country,
     countries.share,
     videos.views_total
-from {{ ref('stg_api__video_audience_countries') }} as countries
-left join {{ ref('stg_api__video_snapshots') }} as videos
+from {{ ref('stg_tiktok_api__video_audience_countries') }} as countries
+left join {{ ref('stg_tiktok_api__video_snapshots') }} as videos
     on countries.account_handle = videos.account_handle
     and countries.video_id = videos.video_id
     and countries.snapshot_date = videos.snapshot_date

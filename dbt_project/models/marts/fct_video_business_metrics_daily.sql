@@ -21,7 +21,7 @@ select
     favorites_total,
     new_followers_total,
     profile_views_total
-from {{ ref('stg_api__video_snapshots') }}
+from {{ ref('stg_tiktok_api__video_snapshots') }}
 where
     api = 'business'
     and {{ incremental_window('snapshot_date') }}

@@ -17,8 +17,8 @@ select
     traffic.impression_source,
     traffic.share,
     videos.views_total
-from {{ ref('stg_api__video_traffic_sources') }} as traffic
-left join {{ ref('stg_api__video_snapshots') }} as videos
+from {{ ref('stg_tiktok_api__video_traffic_sources') }} as traffic
+left join {{ ref('stg_tiktok_api__video_snapshots') }} as videos
     on traffic.account_handle = videos.account_handle
     and traffic.video_id = videos.video_id
     and traffic.snapshot_date = videos.snapshot_date

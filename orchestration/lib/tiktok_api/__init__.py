@@ -8,5 +8,5 @@ Layers, each importing only the ones above it in this list:
 - `tokens`: the token file (refresh before expiry, rotation persisted atomically before use).
 - `display`, `business`: the endpoint calls, envelopes and cursor pagination.
 
-Nothing here touches the warehouse: `orchestration.lib.api_landing` archives, validates and loads.
+Nothing here touches the warehouse: `orchestration.lib.api.landing` archives, validates and loads.
 """

@@ -37,7 +37,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib.paths import DataPaths
+from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS, record_pending_min_date
 from orchestration.lib.tiktok_api.business import BusinessSession
 from orchestration.lib.tiktok_api.common import ApiSession, Listing
 from orchestration.lib.tiktok_api.config import BUSINESS_MAX_LOOKBACK_DAYS, AccountConfig, ApiConfig
@@ -45,7 +46,6 @@ from orchestration.lib.tiktok_api.display import DisplaySession
 from orchestration.lib.tiktok_api.http import HttpClient
 from orchestration.lib.tiktok_api.redact import contains_secret, redact, redact_value
 from orchestration.lib.tiktok_api.tokens import TokenManager, business_refresher, display_refresher
-from orchestration.lib.warehouse import API_RAW_TABLE_COLUMNS, record_pending_min_date
 from schemas.api_contracts import validate
 
 ARCHIVE_FORMAT = "tiktok-api-pull/1"

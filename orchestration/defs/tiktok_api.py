@@ -24,10 +24,10 @@ from datetime import date
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.api_landing import AccountPull, SnapshotDayError, pull_account, pull_all
+from orchestration.lib.api.landing import AccountPull, SnapshotDayError, pull_account, pull_all
+from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS, connect
 from orchestration.lib.tiktok_api.config import AccountsConfigError, ApiConfig, load_accounts
 from orchestration.lib.tiktok_api.redact import redact
-from orchestration.lib.warehouse import API_RAW_TABLE_COLUMNS, connect
 
 API_PARTITIONS_START = "2026-01-01"
 ACCOUNTS_PARTITION_NAME = "tiktok_api_accounts"
@@ -227,7 +227,7 @@ def _mark_partition(context: dg.AssetExecutionContext, result: AccountPull) -> N
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
 def api_accounts_sensor(context: dg.SensorEvaluationContext):
     """Keep the account partitions in step with accounts.yml (reads one file; no network, no runs)."""
-    from orchestration.lib.paths import DataPaths
+    from orchestration.lib.core.paths import DataPaths
 
     try:
         config = load_accounts(DataPaths.from_env().root)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR_ENV = "TIKTOK_DATA_DIR"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 

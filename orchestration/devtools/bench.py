@@ -1,6 +1,6 @@
 """Benchmark: an agency-sized backfill, then one more daily drop on top of it.
 
-    python -m orchestration.bench --accounts 300 --days 90      (what `make bench` runs)
+    python -m orchestration.devtools.bench --accounts 300 --days 90      (what `make bench` runs)
 
 Generates plain daily Studio drops with the demo generator into a scratch data directory, then times
 each stage (landing + validation, dbt build, publishing) for the backfill and for the next day, and
@@ -20,7 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.lib.paths import DBT_PROJECT_DIR, DataPaths
+from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths
 
 
 def _peak_mb() -> float:
@@ -63,9 +63,9 @@ def _stage(name: str, action, results: dict) -> None:
 
 
 def run_round(paths: DataPaths, label: str) -> dict:
-    from orchestration.lib.landing import land_inbox
-    from orchestration.lib.publish import publish_marts
-    from orchestration.lib.warehouse import connect
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.marts.publish import publish_marts
+    from orchestration.lib.studio.landing import land_inbox
 
     times: dict[str, float] = {}
     state = {}
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch data directory")
     args = parser.parse_args(argv)
 
-    from orchestration.lib.demo_exports import generate_demo_inbox
+    from orchestration.devtools.demo_exports import generate_demo_inbox
 
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="tiktok-bench-"))
     paths = DataPaths(root.resolve()).ensure()

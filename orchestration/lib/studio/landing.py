@@ -19,8 +19,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from orchestration.lib.anchors import facts_from_name, strip_browser_repeat
-from orchestration.lib.archive import (
+from orchestration.lib.core.archive import (
     ManifestRow,
     append_manifest,
     archive_path_for,
@@ -28,10 +27,11 @@ from orchestration.lib.archive import (
     sha256_of,
     store,
 )
-from orchestration.lib.paths import DataPaths
-from orchestration.lib.studio_reader import Document, Issue, frames_by_kind, read_received_file
-from orchestration.lib.warehouse import replace_documents
-from schemas.contracts import CHECK_FOCUS, CONTRACTS, coerce_numbers, describe_failure
+from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.warehouse import replace_documents
+from orchestration.lib.studio.provenance import facts_from_name, strip_browser_repeat
+from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file
+from schemas.studio_contracts import CHECK_FOCUS, CONTRACTS, coerce_numbers, describe_failure
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 _SECTION_KIND = {"Overview": "overview", "Content": "content", "Followers": "followers", "Viewers": "viewers"}

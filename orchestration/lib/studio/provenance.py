@@ -100,9 +100,7 @@ class ExportAnchor:
 def export_anchor(names: NameFacts, zip_entry_time: datetime | None, mtime: datetime) -> ExportAnchor:
     """The best export moment known from outside the file (the Content `Time` column refines it later)."""
     if names.exported_at is not None:
-        return ExportAnchor(
-            names.exported_at.date(), names.exported_at, "overview_zip_name", names.window_start
-        )
+        return ExportAnchor(names.exported_at.date(), names.exported_at, "overview_zip_name", names.window_start)
     if zip_entry_time is not None:
         return ExportAnchor(zip_entry_time.date(), zip_entry_time, "zip_entry_timestamp")
     if names.folder_date is not None:

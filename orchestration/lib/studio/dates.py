@@ -3,7 +3,7 @@
 TikTok Studio writes dates in the UI language without a year. Month names come from CLDR through
 Babel (and, for Vietnamese, the spelled-out month numbers TikTok uses, "tháng Tám", from num2words),
 so a new locale is one entry in SUPPORTED_LOCALES, never a hand-typed table. Years are inferred from an
-anchor (see `lib/anchors.py`): the export date ("latest date not after it") or the first day of the
+anchor (see `provenance.py`): the export date ("latest date not after it") or the first day of the
 export window ("earliest date not before it").
 """
 

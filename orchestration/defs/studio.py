@@ -3,8 +3,8 @@
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.landing import land_inbox
-from orchestration.lib.warehouse import connect, record_pending_min_date
+from orchestration.lib.core.warehouse import connect, record_pending_min_date
+from orchestration.lib.studio.landing import land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 INBOX = dg.AssetKey(["raw", "inbox"])
@@ -26,9 +26,7 @@ def raw_table_key(kind: str) -> dg.AssetKey:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(ARCHIVE, deps=[INBOX], description="Every received file, once, by content hash."),
-        dg.AssetSpec(
-            DOCUMENTS, deps=[ARCHIVE], description="One row per landed export file: loaded or quarantined."
-        ),
+        dg.AssetSpec(DOCUMENTS, deps=[ARCHIVE], description="One row per landed export file: loaded or quarantined."),
         *(
             dg.AssetSpec(
                 raw_table_key(kind),
@@ -54,9 +52,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     for issue in report.issues:
         where = f" row {issue.row}" if issue.row is not None else ""
         where += f" column {issue.column}" if issue.column else ""
-        context.log.warning(
-            f"quarantined {issue.file}:{where} {issue.rule}: {issue.message} (value {issue.value!r})"
-        )
+        context.log.warning(f"quarantined {issue.file}:{where} {issue.rule}: {issue.message} (value {issue.value!r})")
     yield dg.MaterializeResult(
         asset_key=ARCHIVE,
         metadata={"files_seen_in_inbox": report.files_seen, "files_newly_archived": report.files_new},
@@ -88,9 +84,7 @@ def _issues_table(issues) -> str:
     lines = ["| file | row | column | rule | value |", "|---|---|---|---|---|"]
     for issue in issues[:200]:
         value = "" if issue.value is None else str(issue.value).replace("|", "\\|")[:60]
-        lines.append(
-            f"| {issue.file} | {issue.row or ''} | {issue.column or ''} | {issue.message} | {value} |"
-        )
+        lines.append(f"| {issue.file} | {issue.row or ''} | {issue.column or ''} | {issue.message} | {value} |")
     if len(issues) > 200:
         lines.append(f"| … {len(issues) - 200} more in the quarantine folder | | | | |")
     return "\n".join(lines)

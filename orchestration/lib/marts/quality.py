@@ -50,7 +50,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from orchestration.lib.paths import DBT_PROJECT_DIR
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 DOCS_SITE_NAME = "mart_quality"
 # An engagement rate is (likes + comments + shares) / views: above 10 means a broken denominator.
@@ -283,13 +283,9 @@ def check_published_marts(
                 details={"path": str(path), "exists": False},
             )
             continue
-        batch = datasource.add_parquet_asset(name=mart, path=path).add_batch_definition_whole_dataframe(
-            "whole_file"
-        )
+        batch = datasource.add_parquet_asset(name=mart, path=path).add_batch_definition_whole_dataframe("whole_file")
         suite_expectations = []
-        for check, description, expectations, check_context in _checks_for(
-            gx, mart, spec, raw, recency_days, dbt_vars
-        ):
+        for check, description, expectations, check_context in _checks_for(gx, mart, spec, raw, recency_days, dbt_vars):
             planned.append((mart, check, description, check_context))
             for expectation in expectations:
                 expectation.meta = {**(expectation.meta or {}), "check": check}
@@ -477,9 +473,7 @@ def _recency(e: Any, raw: _RawFigures, recency_days: int) -> _Check:
                 column="metric_date",
                 min_value=oldest_allowed,
                 max_value=newest,
-                description=(
-                    f"Newest metric_date lies between {oldest_allowed.isoformat()} and {newest.isoformat()}."
-                ),
+                description=(f"Newest metric_date lies between {oldest_allowed.isoformat()} and {newest.isoformat()}."),
             )
         ],
         context,
@@ -538,9 +532,7 @@ def _exception_messages(info: dict[str, Any]) -> list[str]:
     """GE 1.x nests metric errors per metric id; an expectation's own error sits at the top."""
     if "exception_message" in info:
         return [info["exception_message"]] if info.get("raised_exception") else []
-    return sorted(
-        {m for nested in info.values() if isinstance(nested, dict) for m in _exception_messages(nested)}
-    )
+    return sorted({m for nested in info.values() if isinstance(nested, dict) for m in _exception_messages(nested)})
 
 
 def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
@@ -573,16 +565,14 @@ def _read_raw_figures(warehouse_db: Path) -> _RawFigures:
             )
 
         return _RawFigures(
-            overview_video_views=int(
-                scalar("select coalesce(sum(video_views), 0) from staging.stg_studio__overview")
-            ),
+            overview_video_views=int(scalar("select coalesce(sum(video_views), 0) from staging.stg_studio__overview")),
             # one row per video and day, whichever source (Studio Content or a TikTok API) saw it
             content_rows=int(
                 scalar(
                     "select count(*) from ("
                     + " union ".join(
                         f"select account_handle, video_id, snapshot_date from {relation}"
-                        for relation in ("staging.stg_studio__content", "staging.stg_api__video_snapshots")
+                        for relation in ("staging.stg_studio__content", "staging.stg_tiktok_api__video_snapshots")
                         if exists(relation)
                     )
                     + ")"

@@ -16,8 +16,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.paths import DBT_PROJECT_DIR
-from orchestration.lib.warehouse import clear_pending_min_date, connect, pending_min_date
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.core.warehouse import clear_pending_min_date, connect, pending_min_date
 
 
 class LayeredTranslator(DagsterDbtTranslator):

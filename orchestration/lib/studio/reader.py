@@ -18,20 +18,20 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from orchestration.lib.anchors import (
-    ExportAnchor,
-    NameFacts,
-    export_anchor,
-    handle_from_video_links,
-    strip_browser_repeat,
-)
-from orchestration.lib.archive import RefusedArchive, read_zip_members
-from orchestration.lib.studio_dates import (
+from orchestration.lib.core.archive import RefusedArchive, read_zip_members
+from orchestration.lib.studio.dates import (
     UnknownDateText,
     earliest_not_before,
     latest_not_after,
     nearest,
     parse_month_day,
+)
+from orchestration.lib.studio.provenance import (
+    ExportAnchor,
+    NameFacts,
+    export_anchor,
+    handle_from_video_links,
+    strip_browser_repeat,
 )
 from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
 

@@ -1042,7 +1042,7 @@ def generate_demo_inbox(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m orchestration.lib.demo_exports",
+        prog="python -m orchestration.devtools.demo_exports",
         description="Write simulated TikTok Studio downloads into an inbox folder (deterministic).",
     )
     parser.add_argument("--inbox", type=Path, required=True)

@@ -25,8 +25,7 @@ def publish_marts(warehouse_db: Path, marts_dir: Path, models: list[str]) -> dic
             target = marts_dir / f"{model}.parquet"
             temporary = marts_dir / f".{model}.parquet.{os.getpid()}.tmp"
             (rows,) = con.execute(  # COPY answers with the number of rows it wrote
-                f"copy (select * from marts.{model} order by all) to '{temporary}' "
-                "(format parquet, compression zstd)"
+                f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
             ).fetchone()
             changed = not target.exists() or _digest(target) != _digest(temporary)
             if changed:

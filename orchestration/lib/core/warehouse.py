@@ -51,7 +51,7 @@ _DDL = [
         sha256 varchar not null)""",
 ]
 
-# TikTok API pulls (orchestration/lib/api_landing.py). Created always, so dbt staging works on a
+# TikTok API pulls (orchestration/lib/api/). Created always, so dbt staging works on a
 # warehouse that never pulled anything. Lineage columns as above: document_id is the pull_id of one
 # endpoint pull, export_date the account-local day of the pull, exported_at the pull time (UTC).
 API_RAW_TABLE_COLUMNS: dict[str, str] = {
@@ -121,9 +121,7 @@ def replace_documents(
                 from incoming_rows r join incoming_documents d using (document_id)"""
             )
             con.unregister("incoming_rows")
-        con.execute(
-            "delete from raw.documents where document_id in (select document_id from incoming_documents)"
-        )
+        con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
         con.execute("insert into raw.documents by name select * from incoming_documents")
         con.unregister("incoming_documents")
         con.execute("commit")
