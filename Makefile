@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= $(if $(TIKTOK_DATA_DIR),$(TIKTOK_DATA_DIR),data)
 export TIKTOK_DATA_DIR := $(abspath $(DATA_DIR))
-export DUCKDB_PATH := $(TIKTOK_DATA_DIR)/warehouse/pipeline.duckdb
 export DAGSTER_HOME := $(TIKTOK_DATA_DIR)/warehouse/dagster_home
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1

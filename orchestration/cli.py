@@ -7,9 +7,7 @@ instance under <data>/warehouse/dagster_home so `make ui` shows the runs afterwa
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from orchestration.lib.core.paths import DataPaths
 
@@ -19,15 +17,12 @@ def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
     import dagster as dg
 
     paths.ensure()
-    os.environ["TIKTOK_DATA_DIR"] = str(paths.root)
-    os.environ["DUCKDB_PATH"] = str(paths.warehouse)
-    os.environ.setdefault("DAGSTER_HOME", str(paths.dagster_home))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-
+    paths.dagster_home.mkdir(parents=True, exist_ok=True)
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def("daily_pipeline")
-    with dg.DagsterInstance.get() as instance:
+    # The instance lives in the data directory (not wherever DAGSTER_HOME points), so `make ui` shows these runs.
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
         run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}}
         return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 

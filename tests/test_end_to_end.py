@@ -82,8 +82,6 @@ def _drop_fixture(paths, order=1):
 def pipeline_env(tmp_path, monkeypatch, dbt_manifest):
     paths = new_paths(tmp_path)
     monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
-    monkeypatch.setenv("DAGSTER_HOME", str(paths.dagster_home))
-    monkeypatch.setenv("DUCKDB_PATH", str(paths.warehouse))
     return paths
 
 
@@ -209,7 +207,6 @@ def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_p
     for name, order, split in (("forward", 1, False), ("reverse_in_two_drops", -1, True)):
         paths = new_paths(tmp_path / name)
         monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
-        monkeypatch.setenv("DAGSTER_HOME", str(paths.dagster_home))
         files = _drop_fixture(paths, order)
         if split:  # take the first half back out, run, then re-drop everything (repeats included)
             for name_, _ in files[::order][: len(files) // 2]:

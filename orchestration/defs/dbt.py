@@ -5,7 +5,6 @@ import). Its manifest is prepared by `make` (`dbt parse`) or by `dagster dev` it
 """
 
 import json
-import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -60,7 +59,6 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     ):
         """Build staging → intermediate → marts; incrementals recompute from the earliest new day."""
         paths = data_dir.paths
-        os.environ["DUCKDB_PATH"] = str(paths.warehouse)
         con = connect(paths.warehouse)
         try:
             min_date = pending_min_date(con)

@@ -32,7 +32,7 @@ def _dbt_build(paths: DataPaths, min_date: str | None) -> float:
     args = [str(dbt), "build", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)]
     if min_date:
         args += ["--vars", f'{{"min_date": "{min_date}"}}']
-    env = dict(os.environ, DUCKDB_PATH=str(paths.warehouse))
+    env = dict(os.environ, TIKTOK_DATA_DIR=str(paths.root))
     return _run_measuring_memory(args, cwd=DBT_PROJECT_DIR, env=env)
 
 

@@ -110,7 +110,7 @@ def marts(tmp_path_factory):
             "--log-path",
             str(root / "dbt_logs"),
         ],
-        env={**os.environ, "DUCKDB_PATH": str(paths.warehouse), "DO_NOT_TRACK": "1"},
+        env={**os.environ, "TIKTOK_DATA_DIR": str(paths.root), "DO_NOT_TRACK": "1"},
         capture_output=True,
         text=True,
         timeout=300,

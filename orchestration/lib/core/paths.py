@@ -1,7 +1,10 @@
 """Every path the pipeline touches, derived from one data directory.
 
-`TIKTOK_DATA_DIR` names it (default `./data`). Dagster, dbt (through `DUCKDB_PATH`), the CLI and the
-tests all go through `DataPaths`, so a test only has to point the variable at a temporary folder.
+`TIKTOK_DATA_DIR` names it; this module is the only Python code that reads it (`data_dir_from_env`).
+Unset, it is `<project>/data`; a relative value is taken from the project root, not from the current
+directory, so that dbt (whose `profiles.yml` derives the warehouse path from the same variable, with
+the same rule) and Dagster always agree on one warehouse. A test points the variable at a temporary
+folder and everything follows.
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+def data_dir_from_env() -> Path:
+    """The data directory `TIKTOK_DATA_DIR` names (relative to the project root), absolute."""
+    return (PROJECT_ROOT / os.environ.get(DATA_DIR_ENV, "data")).resolve()
+
+
 @dataclass(frozen=True)
 class DataPaths:
     root: Path
 
     @classmethod
     def from_env(cls) -> DataPaths:
-        return cls(Path(os.environ.get(DATA_DIR_ENV, "data")).resolve())
+        return cls(data_dir_from_env())
 
     # raw/: what was received, kept as received
     @property
