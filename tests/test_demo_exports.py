@@ -14,7 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from orchestration.devtools.demo_exports import generate_demo_inbox, main, yearless_date
+from orchestration.devtools.demo import generate_demo_inbox, yearless_date
+from orchestration.devtools.demo.cli import main
 
 HEADERS = {
     "Overview": ["Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares"],

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch data directory")
     args = parser.parse_args(argv)
 
-    from orchestration.devtools.demo_exports import generate_demo_inbox
+    from orchestration.devtools.demo import generate_demo_inbox
 
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="tiktok-bench-"))
     paths = DataPaths(root.resolve()).ensure()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestration.devtools.demo_exports import generate_demo_inbox
+from orchestration.devtools.demo import generate_demo_inbox
 from orchestration.lib.core.paths import DataPaths
 
 

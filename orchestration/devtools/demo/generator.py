@@ -1,0 +1,64 @@
+"""`generate_demo_inbox`: simulate the accounts, plan their downloads, write them into an inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from orchestration.devtools.demo.sessions import Writer, plan_sessions, write_account
+from orchestration.devtools.demo.simulate import account_handles, simulate_account
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What `generate_demo_inbox` wrote."""
+
+    inbox: Path
+    files_written: int
+    bytes_written: int
+    accounts: tuple[str, ...]
+    locales: tuple[str, ...]  # UI language of each account, same order
+    first_day: date  # first day of the simulated download period
+    last_day: date  # = end_date, the last download day
+
+
+def generate_demo_inbox(
+    inbox: Path,
+    *,
+    accounts: int = 3,
+    days: int = 130,
+    end_date: date = date(2026, 2, 20),
+    seed: int = 7,
+    variety: bool = True,
+    dated_folders: bool = False,
+) -> DemoSummary:
+    """Write `accounts` accounts' worth of `days` days of Studio downloads into `inbox`.
+
+    The default (3 accounts, 130 days to 2026-02-20) runs 2025-10-14 -> 2026-02-20, across New Year.
+    `variety=False` gives plain regular drops for benchmarks: every day, each account, one download of
+    each of the four sections with a 7-day window ending yesterday, CSV only.
+    """
+    if accounts < 1 or days < 1:
+        raise ValueError("accounts and days must be >= 1")
+    inbox = Path(inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
+    first_day = end_date - timedelta(days=days - 1)
+    sim_start = first_day - timedelta(days=40)  # room for a 28-day window on the first day
+    writer = Writer(inbox)
+    handles, locales = [], []
+    for index, (handle, topic) in enumerate(account_handles(accounts)):
+        account = simulate_account(index, handle, topic, seed, sim_start, first_day, end_date)
+        sessions = plan_sessions(account, first_day, end_date, seed, variety)
+        write_account(account, sessions, writer, seed, dated_folders)
+        handles.append(handle)
+        locales.append(account.locale)
+    return DemoSummary(
+        inbox=inbox,
+        files_written=writer.files,
+        bytes_written=writer.bytes,
+        accounts=tuple(handles),
+        locales=tuple(locales),
+        first_day=first_day,
+        last_day=end_date,
+    )
