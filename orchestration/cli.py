@@ -79,11 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.lib.core.warehouse import connect
         from orchestration.lib.studio.landing import replay_archive
 
-        con = connect(paths.ensure().warehouse)
-        try:
+        with connect(paths.ensure().warehouse) as con:
             report = replay_archive(paths, con)
-        finally:
-            con.close()
         print(f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined).")
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh

@@ -135,7 +135,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
     "content": _schema(
         {
             **_LINEAGE,
-            "snapshot_date": _date(),
+            "metric_date": _date(),
             "video_id": pa.Column(str, pa.Check.str_matches(r"^\d{15,20}$")),
             "video_title": pa.Column(str, nullable=True),
             "video_link": pa.Column(str, pa.Check.str_contains("/video/")),

@@ -85,7 +85,7 @@ STUDIO_FILE_KINDS: dict[str, StudioFileKind] = {
                 "Total views",
             ),
             (
-                "snapshot_date",
+                "metric_date",
                 "video_title",
                 "video_link",
                 "post_date",

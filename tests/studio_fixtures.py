@@ -6,8 +6,6 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio.landing import land_inbox
@@ -41,19 +39,13 @@ def drop(paths: DataPaths, relative: str, data: bytes, mtime: datetime | None = 
 
 def land(paths: DataPaths):
     """Land the inbox once; returns the LandingReport."""
-    con = connect(paths.warehouse)
-    try:
+    with connect(paths.warehouse) as con:
         return land_inbox(paths, con)
-    finally:
-        con.close()
 
 
 def query(paths: DataPaths, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
+    with connect(paths.warehouse, read_only=True) as con:
         return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def new_paths(tmp_path: Path) -> DataPaths:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.archive import is_received_file
-from orchestration.lib.core.paths import DataPaths
 
 # Every asset, in one run: landing → dbt → publish → checks. One process, because DuckDB allows
 # one writer and the steps run one after another anyway.
@@ -37,9 +37,9 @@ def inbox_fingerprint(inbox: Path) -> str:
 
 
 @dg.sensor(job=daily_pipeline, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def inbox_sensor(context: dg.SensorEvaluationContext):
+def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource):
     """Start the pipeline when files are dropped into <data>/raw/inbox/."""
-    fingerprint = inbox_fingerprint(DataPaths.from_env().inbox)
+    fingerprint = inbox_fingerprint(data_dir.paths.inbox)
     if fingerprint == context.cursor:
         return dg.SkipReason("no new files in the inbox")
     context.update_cursor(fingerprint)

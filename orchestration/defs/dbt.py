@@ -15,8 +15,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
-from orchestration.lib.core.warehouse import clear_pending_min_date, connect, pending_min_date
+from orchestration.lib.core.paths import DBT_PROJECT_DIR, data_dir_from_env
+from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -58,21 +58,22 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource, config: DbtBuildConfig
     ):
         """Build staging → intermediate → marts; incrementals recompute from the earliest new day."""
-        paths = data_dir.paths
-        con = connect(paths.warehouse)
-        try:
+        if data_dir_from_env() != data_dir.paths.root:
+            # dbt's profile reads TIKTOK_DATA_DIR itself: a resource pointing elsewhere would split the warehouse.
+            raise dg.Failure(
+                f"dbt builds the warehouse under TIKTOK_DATA_DIR ({data_dir_from_env()}) but the data_dir "
+                f"resource is {data_dir.paths.root}: set TIKTOK_DATA_DIR rather than configuring the resource"
+            )
+        with data_dir.warehouse() as con:
             min_date = pending_min_date(con)
-        finally:
-            con.close()
         dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
         context.log.info(f"dbt build with vars {dbt_vars or '(none: full recompute of incrementals)'}")
-        args = ["build", "--vars", json.dumps(dbt_vars)] + (["--full-refresh"] if config.full_refresh else [])
+        # Unit tests check the SQL, not the data: the test suite runs them, production runs skip them.
+        args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
+        args += ["--full-refresh"] if config.full_refresh else []
         yield from dbt.cli(args, context=context).stream()
-        con = connect(paths.warehouse)
-        try:
+        with data_dir.warehouse() as con:
             clear_pending_min_date(con)
-        finally:
-            con.close()
 
     return dbt_models
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.warehouse import connect, record_pending_min_date
+from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.studio.landing import land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -41,12 +41,9 @@ def raw_table_key(kind: str) -> dg.AssetKey:
 def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
-    con = connect(paths.warehouse)
-    try:
+    with data_dir.warehouse() as con:
         report = land_inbox(paths, con)
         record_pending_min_date(con, report.earliest_new_date)
-    finally:
-        con.close()
     docs = report.documents
     quarantined = report.quarantined
     for issue in report.issues:

@@ -99,11 +99,8 @@ def tiktok_api_pulls(context: dg.AssetExecutionContext, data_dir: DataDirResourc
         yield from _results([], note="no accounts.yml: nothing was pulled (the APIs are optional)", passed=True)
         return
     _register_accounts(context, config)
-    con = connect(paths.warehouse)
-    try:
+    with data_dir.warehouse() as con:
         results = pull_all(paths, con, config)
-    finally:
-        con.close()
     for result in results:
         _log(context, result)
         if result.published:
@@ -121,13 +118,11 @@ def _pull_partition(context: dg.AssetExecutionContext, paths):
         account = config.account(handle)
     except AccountsConfigError as error:
         raise dg.Failure(description=redact(str(error))) from None
-    con = connect(paths.warehouse)
     try:
-        result = pull_account(paths, con, config, account, requested_day=day)
+        with connect(paths.warehouse) as con:
+            result = pull_account(paths, con, config, account, requested_day=day)
     except SnapshotDayError as error:
         raise dg.Failure(description=str(error)) from None
-    finally:
-        con.close()
     _log(context, result)
     if not result.published:
         raise dg.Failure(
@@ -225,12 +220,10 @@ def _mark_partition(context: dg.AssetExecutionContext, result: AccountPull) -> N
 
 
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
-def api_accounts_sensor(context: dg.SensorEvaluationContext):
+def api_accounts_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource):
     """Keep the account partitions in step with accounts.yml (reads one file; no network, no runs)."""
-    from orchestration.lib.core.paths import DataPaths
-
     try:
-        config = load_accounts(DataPaths.from_env().root)
+        config = load_accounts(data_dir.paths.root)
     except AccountsConfigError as error:
         return dg.SkipReason(redact(str(error)))
     if config is None:

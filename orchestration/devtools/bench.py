@@ -71,11 +71,8 @@ def run_round(paths: DataPaths, label: str) -> dict:
     state = {}
 
     def land():
-        con = connect(paths.warehouse)
-        try:
+        with connect(paths.warehouse) as con:
             state["report"] = land_inbox(paths, con)
-        finally:
-            con.close()
 
     _stage("landing + validation", land, times)
     report = state["report"]

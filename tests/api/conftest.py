@@ -280,8 +280,5 @@ def setup_business(
 
 @pytest.fixture
 def con(paths):
-    connection = connect(paths.warehouse)
-    try:
+    with connect(paths.warehouse) as connection:
         yield connection
-    finally:
-        connection.close()

@@ -1,4 +1,4 @@
--- One row per account per video per snapshot_date, across every source of per-video lifetime totals.
+-- One row per account per video per metric_date, across every source of per-video lifetime totals.
 --
 -- Sources: TikTok's Business API and Display API v2 (daily snapshots of every public video, see
 -- docs/api-sources.md) and Studio's Content export. When two sources saw the same video on the same
@@ -9,7 +9,7 @@
 {#- Both sources share these columns (ids, dates, attributes, lifetime totals); only the lineage and
     precedence columns below differ. -#}
 {%- set shared_columns = [
-    'account_handle', 'video_id', 'snapshot_date', 'post_date', 'video_title', 'video_link',
+    'account_handle', 'video_id', 'metric_date', 'post_date', 'video_title', 'video_link',
     'views_total', 'likes_total', 'comments_total', 'shares_total',
 ] %}
 
@@ -24,7 +24,7 @@ with unioned as (
 
     union all
 
-    -- snapshot_date: the account-local day of the pull; post_date: the creation day in that zone
+    -- metric_date: the account-local day of the pull; post_date: the creation day in that zone
     select
         {{ shared_columns | join(',\n        ') }},
         'api_' || api as snapshot_source,
@@ -37,6 +37,6 @@ with unioned as (
 select *
 from unioned
 qualify row_number() over (
-    partition by account_handle, video_id, snapshot_date
+    partition by account_handle, video_id, metric_date
     order by source_priority, observed_at desc, document_id desc
 ) = 1

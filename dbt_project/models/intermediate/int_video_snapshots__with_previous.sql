@@ -1,10 +1,10 @@
--- One row per account per video per snapshot_date, next to the same video's previous snapshot.
+-- One row per account per video per metric_date, next to the same video's previous snapshot.
 -- Lifetime counters only turn into growth by comparing snapshots, which may be days apart.
 with snapshots as (
     select
         account_handle,
         video_id,
-        snapshot_date,
+        metric_date,
         post_date,
         views_total,
         likes_total,
@@ -17,7 +17,7 @@ with snapshots as (
 select
     account_handle,
     video_id,
-    snapshot_date,
+    metric_date,
     post_date,
     views_total,
     likes_total,
@@ -25,12 +25,12 @@ select
     shares_total,
     snapshot_source,
     -- the previous snapshot of the same video, whatever the gap
-    lag(snapshot_date) over video_history as previous_snapshot_date,
+    lag(metric_date) over video_history as previous_snapshot_date,
     lag(views_total) over video_history as previous_views_total,
     lag(likes_total) over video_history as previous_likes_total,
     lag(comments_total) over video_history as previous_comments_total,
     lag(shares_total) over video_history as previous_shares_total,
-    snapshot_date - lag(snapshot_date) over video_history as days_since_previous_snapshot,
+    metric_date - lag(metric_date) over video_history as days_since_previous_snapshot,
     row_number() over video_history = 1 as is_first_snapshot
 from snapshots
-window video_history as (partition by account_handle, video_id order by snapshot_date)
+window video_history as (partition by account_handle, video_id order by metric_date)

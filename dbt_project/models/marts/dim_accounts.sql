@@ -31,7 +31,7 @@ videos as (
     select
         account_handle,
         count(distinct video_id) as videos_seen,
-        max(snapshot_date) as last_video_snapshot_date
+        max(metric_date) as last_video_snapshot_date
     from {{ ref('int_video_snapshots__unioned') }}
     group by account_handle
 ),

@@ -4,7 +4,7 @@ with snapshots as (
     select
         account_handle,
         video_id,
-        snapshot_date,
+        metric_date,
         post_date,
         video_title,
         video_link,
@@ -20,11 +20,11 @@ attributes as (
     select
         account_handle,
         video_id,
-        arg_max(video_title, snapshot_date) filter (where video_title is not null) as video_title,
-        arg_max(video_link, snapshot_date) filter (where video_link is not null) as video_link,
-        arg_max(post_date, snapshot_date) filter (where post_date is not null) as post_date,
-        min(snapshot_date) as first_seen_date,
-        max(snapshot_date) as last_seen_date,
+        arg_max(video_title, metric_date) filter (where video_title is not null) as video_title,
+        arg_max(video_link, metric_date) filter (where video_link is not null) as video_link,
+        arg_max(post_date, metric_date) filter (where post_date is not null) as post_date,
+        min(metric_date) as first_seen_date,
+        max(metric_date) as last_seen_date,
         count(*) as snapshot_count
     from snapshots
     group by account_handle, video_id
@@ -34,7 +34,7 @@ api_listings as (
     -- the newest complete video listing of each API account (also when it listed no video at all)
     select
         account_handle,
-        max(snapshot_date) as latest_listing_date
+        max(metric_date) as latest_listing_date
     from {{ ref('stg_tiktok_api__pulls') }}
     where
         is_published
@@ -47,7 +47,7 @@ api_listed as (
     select
         account_handle,
         video_id,
-        max(snapshot_date) as last_listed_date
+        max(metric_date) as last_listed_date
     from {{ ref('stg_tiktok_api__video_snapshots') }}
     group by account_handle, video_id
 ),
@@ -64,7 +64,7 @@ latest_snapshot as (
     from snapshots
     qualify row_number() over (
         partition by account_handle, video_id
-        order by snapshot_date desc
+        order by metric_date desc
     ) = 1
 )
 

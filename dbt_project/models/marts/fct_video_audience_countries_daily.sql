@@ -13,7 +13,7 @@
 select
     countries.account_handle,
     countries.video_id,
-    countries.snapshot_date as metric_date,
+    countries.metric_date,
     countries.country,
     countries.share,
     videos.views_total
@@ -21,5 +21,5 @@ from {{ ref('stg_tiktok_api__video_audience_countries') }} as countries
 left join {{ ref('stg_tiktok_api__video_snapshots') }} as videos
     on countries.account_handle = videos.account_handle
     and countries.video_id = videos.video_id
-    and countries.snapshot_date = videos.snapshot_date
-where {{ incremental_window('countries.snapshot_date') }}
+    and countries.metric_date = videos.metric_date
+where {{ incremental_window('countries.metric_date') }}

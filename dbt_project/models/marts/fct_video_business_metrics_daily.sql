@@ -12,7 +12,7 @@
 select
     account_handle,
     video_id,
-    snapshot_date as metric_date,
+    metric_date,
     views_total,
     reach_total,
     total_time_watched_s,
@@ -24,4 +24,4 @@ select
 from {{ ref('stg_tiktok_api__video_snapshots') }}
 where
     api = 'business'
-    and {{ incremental_window('snapshot_date') }}
+    and {{ incremental_window('metric_date') }}

@@ -14,7 +14,7 @@ with snapshots as (
     select
         account_handle,
         video_id,
-        snapshot_date,
+        metric_date,
         post_date,
         views_total,
         likes_total,
@@ -28,15 +28,15 @@ with snapshots as (
         is_first_snapshot,
         -- a first snapshot has no baseline: its totals only count as growth when the video is so new
         -- (posted that day or the day before) that nearly all of it happened since the last chance to see it
-        is_first_snapshot and post_date >= snapshot_date - 1 as counts_from_zero
+        is_first_snapshot and post_date >= metric_date - 1 as counts_from_zero
     from {{ ref('int_video_snapshots__with_previous') }}
-    where {{ incremental_window('snapshot_date') }}
+    where {{ incremental_window('metric_date') }}
 )
 
 select
     account_handle,
     video_id,
-    snapshot_date as metric_date,
+    metric_date,
     views_total,
     likes_total,
     comments_total,

@@ -13,7 +13,7 @@
 select
     traffic.account_handle,
     traffic.video_id,
-    traffic.snapshot_date as metric_date,
+    traffic.metric_date,
     traffic.impression_source,
     traffic.share,
     videos.views_total
@@ -21,5 +21,5 @@ from {{ ref('stg_tiktok_api__video_traffic_sources') }} as traffic
 left join {{ ref('stg_tiktok_api__video_snapshots') }} as videos
     on traffic.account_handle = videos.account_handle
     and traffic.video_id = videos.video_id
-    and traffic.snapshot_date = videos.snapshot_date
-where {{ incremental_window('traffic.snapshot_date') }}
+    and traffic.metric_date = videos.metric_date
+where {{ incremental_window('traffic.metric_date') }}

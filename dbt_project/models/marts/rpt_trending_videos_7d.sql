@@ -12,13 +12,16 @@
     rows, so a video that dropped out of the top N cannot linger. -#}
 
 {%- set window_days = var('trending_window_days') -%}
+{#- The growth column is named after the window (views_gained_7d by default), so it never claims a
+    window it does not measure when trending_window_days changes. -#}
+{%- set gained_column = 'views_gained_' ~ window_days ~ 'd' -%}
 
 with snapshots as (
     -- a snapshot without a view count can neither be ranked nor serve as a baseline
     select
         account_handle,
         video_id,
-        snapshot_date,
+        metric_date,
         post_date,
         views_total
     from {{ ref('int_video_snapshots__unioned') }}
@@ -29,13 +32,13 @@ candidates as (
     -- every video seen on as_of_date; output rows only, baselines below look at all history
     select
         account_handle,
-        snapshot_date as as_of_date,
-        snapshot_date - {{ window_days }} as window_start_date,
+        metric_date as as_of_date,
+        metric_date - {{ window_days }} as window_start_date,
         video_id,
         post_date,
         views_total
     from snapshots
-    where {{ incremental_window('snapshot_date') }}
+    where {{ incremental_window('metric_date') }}
 ),
 
 exact_baselines as (
@@ -49,7 +52,7 @@ exact_baselines as (
     inner join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
-        and baseline.snapshot_date = candidates.window_start_date
+        and baseline.metric_date = candidates.window_start_date
 ),
 
 mid_window_baselines as (
@@ -58,13 +61,13 @@ mid_window_baselines as (
         candidates.account_handle,
         candidates.as_of_date,
         candidates.video_id,
-        arg_min(baseline.views_total, baseline.snapshot_date) as baseline_views
+        arg_min(baseline.views_total, baseline.metric_date) as baseline_views
     from candidates
     inner join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
-        and baseline.snapshot_date > candidates.window_start_date
-        and baseline.snapshot_date < candidates.as_of_date
+        and baseline.metric_date > candidates.window_start_date
+        and baseline.metric_date < candidates.as_of_date
     group by candidates.account_handle, candidates.as_of_date, candidates.video_id
 ),
 
@@ -103,7 +106,7 @@ ranked as (
         account_handle,
         as_of_date,
         video_id,
-        views_total - baseline_views as views_gained_7d,
+        views_total - baseline_views as {{ gained_column }},
         views_total,
         post_date,
         has_full_window,
@@ -120,7 +123,7 @@ select
     as_of_date,
     trending_rank,
     video_id,
-    views_gained_7d,
+    {{ gained_column }},
     views_total,
     post_date,
     has_full_window

@@ -11,30 +11,50 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from schemas.api_contracts import API_CONTRACTS
+from schemas.studio_contracts import CONTRACTS
+from schemas.studio_files import LINEAGE_COLUMNS
+
+# Every raw data table starts with these, so any row traces back to the received file (or API pull) and line.
 _LINEAGE_DDL = (
     "document_id varchar not null, account_handle varchar not null, export_date date not null, "
     "exported_at timestamp not null, source_row integer not null"
 )
 
-RAW_TABLE_COLUMNS: dict[str, str] = {
-    "overview": "metric_date date, video_views bigint, profile_views bigint, likes bigint, comments bigint, "
-    "shares bigint",
-    "viewers": "metric_date date, total_viewers bigint, new_viewers bigint, returning_viewers bigint",
-    "follower_history": "metric_date date, followers bigint, follower_difference bigint",
-    "follower_activity": "metric_date date, hour integer, active_followers bigint",
-    "follower_gender": "gender varchar, distribution double",
-    "follower_territories": "territory varchar, distribution double",
-    "content": "snapshot_date date, video_id varchar, video_title varchar, video_link varchar, post_date date, "
-    "likes_total bigint, comments_total bigint, shares_total bigint, views_total bigint",
-}
+
+def _sql_type(name: str, dtype: str) -> str:
+    """The DuckDB type of a contract column: the contract is the one definition of a raw table."""
+    if dtype.startswith("datetime64"):
+        return "timestamp" if name.endswith("_at") else "date"
+    return {"Int64": "bigint", "int64": "bigint", "Float64": "double"}.get(dtype, "varchar")
+
+
+def _data_columns(contract) -> dict[str, str]:
+    return {
+        name: _sql_type(name, str(column.dtype))
+        for name, column in contract.columns.items()
+        if name not in LINEAGE_COLUMNS
+    }
+
+
+# Raw tables, generated from the pandera contracts (schemas/): table → {column: SQL type}, lineage excluded.
+# Studio tables are raw.studio_<kind>; TikTok API tables are created always (empty without accounts.yml),
+# so dbt staging works on a warehouse that never pulled anything. For API rows, document_id is the
+# pull_id of one endpoint pull, export_date the account-local day of the pull, exported_at the pull time.
+RAW_TABLE_COLUMNS: dict[str, dict[str, str]] = {kind: _data_columns(c) for kind, c in CONTRACTS.items()}
+API_RAW_TABLE_COLUMNS: dict[str, dict[str, str]] = {t: _data_columns(c) for t, c in API_CONTRACTS.items()}
+
+
+def _create_table(table: str, columns: dict[str, str]) -> str:
+    data = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+    return f"create table if not exists raw.{table} ({_LINEAGE_DDL}, {data})"
+
 
 _DDL = [
     "create schema if not exists raw",
     "create schema if not exists landing",
-    *(
-        f"create table if not exists raw.studio_{kind} ({_LINEAGE_DDL}, {columns})"
-        for kind, columns in RAW_TABLE_COLUMNS.items()
-    ),
+    *(_create_table(f"studio_{kind}", columns) for kind, columns in RAW_TABLE_COLUMNS.items()),
+    *(_create_table(table, columns) for table, columns in API_RAW_TABLE_COLUMNS.items()),
     """create table if not exists raw.documents (
         document_id varchar primary key, archive_sha256 varchar not null, member_name varchar,
         original_name varchar not null, account_handle varchar, file_kind varchar, export_date date,
@@ -49,35 +69,6 @@ _DDL = [
     """create table if not exists landing.inbox_files (
         inbox_path varchar primary key, size_bytes bigint not null, mtime_ns bigint not null,
         sha256 varchar not null)""",
-]
-
-# TikTok API pulls (orchestration/lib/api/). Created always, so dbt staging works on a
-# warehouse that never pulled anything. Lineage columns as above: document_id is the pull_id of one
-# endpoint pull, export_date the account-local day of the pull, exported_at the pull time (UTC).
-API_RAW_TABLE_COLUMNS: dict[str, str] = {
-    "api_user_snapshots": "api varchar, metric_date date, open_id varchar, username varchar, "
-    "display_name varchar, follower_count bigint, following_count bigint, likes_count bigint, "
-    "video_count bigint",
-    "api_video_snapshots": "api varchar, metric_date date, video_id varchar, created_at timestamp, "
-    "post_date date, title varchar, description varchar, duration_s double, share_url varchar, "
-    "views_total bigint, likes_total bigint, comments_total bigint, shares_total bigint, "
-    "favorites_total bigint, reach_total bigint, total_time_watched_s double, "
-    "average_time_watched_s double, full_video_watched_rate double, new_followers_total bigint, "
-    "profile_views_total bigint",
-    "api_video_traffic_sources": "metric_date date, video_id varchar, impression_source varchar, share double",
-    "api_video_audience_countries": "metric_date date, video_id varchar, country varchar, share double",
-    "api_video_audience_types": "metric_date date, video_id varchar, audience_type varchar, share double",
-    "api_business_daily": "metric_date date, video_views bigint, unique_video_views bigint, "
-    "profile_views bigint, likes bigint, comments bigint, shares bigint, bio_link_clicks bigint, "
-    "net_followers bigint, new_followers bigint, lost_followers bigint, followers_count bigint",
-    "api_business_audience_activity": "metric_date date, hour integer, active_followers bigint",
-    "api_account_audience": "metric_date date, dimension varchar, label varchar, share double",
-}
-_DDL += [
-    *(
-        f"create table if not exists raw.{table} ({_LINEAGE_DDL}, {columns})"
-        for table, columns in API_RAW_TABLE_COLUMNS.items()
-    ),
     # One row per endpoint pull, loaded or not: the API archive's queryable manifest and pull log.
     """create table if not exists raw.api_pulls (
         pull_id varchar primary key, account_handle varchar not null, api varchar not null,

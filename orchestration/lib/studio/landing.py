@@ -274,10 +274,9 @@ def _record_failures(kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_
 def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) -> pd.DataFrame:
     landed_at = datetime.now(UTC).replace(tzinfo=None)
     ranges = {}
-    for kind, frame in valid.items():
-        date_column = "snapshot_date" if kind == "content" else "metric_date"
-        if date_column in frame and len(frame):
-            spans = frame.groupby("document_id")[date_column].agg(["min", "max"])
+    for frame in valid.values():
+        if "metric_date" in frame and len(frame):
+            spans = frame.groupby("document_id")["metric_date"].agg(["min", "max"])
             ranges.update(zip(spans.index, zip(spans["min"], spans["max"], strict=True), strict=True))
     rows = []
     for d in documents:

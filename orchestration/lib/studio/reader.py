@@ -227,8 +227,8 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: dict[str, Do
     elif kind.kind == "content":
         # `Time` is the download day itself: take the candidate year closest to the anchor.
         rules = {d: (nearest, doc.anchor.export_date) for d, doc in docs.items()}
-        frame["snapshot_date"] = _dates(frame, "snapshot_date", rules, docs)
-        snapshots = frame.dropna(subset=["snapshot_date"]).groupby("document_id")["snapshot_date"].first()
+        frame["metric_date"] = _dates(frame, "metric_date", rules, docs)
+        snapshots = frame.dropna(subset=["metric_date"]).groupby("document_id")["metric_date"].first()
         _refine_export_date_from_content(snapshots, docs)
         # A video was posted on or before the day it was seen.
         rules = {d: (latest_not_after, snapshot.date()) for d, snapshot in snapshots.items()}

@@ -1,4 +1,4 @@
--- One row per account per video per snapshot_date: lifetime totals of a video observed that day.
+-- One row per account per video per metric_date: lifetime totals of a video observed that day.
 with source as (
     select * from {{ source('studio', 'studio_content') }}
 ),
@@ -11,7 +11,7 @@ renamed as (
         cast(document_id as varchar) as document_id,
         cast(source_row as integer) as source_row,
         -- dates
-        cast(snapshot_date as date) as snapshot_date,
+        cast(metric_date as date) as metric_date,
         cast(post_date as date) as post_date,
         cast(export_date as date) as export_date,
         cast(exported_at as timestamp) as exported_at,
@@ -29,7 +29,7 @@ renamed as (
 select
     account_handle,
     video_id,
-    snapshot_date,
+    metric_date,
     video_title,
     video_link,
     post_date,
@@ -44,6 +44,6 @@ select
 from renamed
 -- several exports on one day: the newest export wins
 qualify row_number() over (
-    partition by account_handle, video_id, snapshot_date
+    partition by account_handle, video_id, metric_date
     order by exported_at desc, document_id desc, source_row desc
 ) = 1

@@ -12,7 +12,7 @@ renamed as (
         cast(endpoint as varchar) as endpoint,
         cast(purpose as varchar) as purpose,
         -- dates and times
-        cast(metric_date as date) as snapshot_date,
+        cast(metric_date as date) as metric_date,
         cast(requested_start_date as date) as requested_start_date,
         cast(requested_end_date as date) as requested_end_date,
         cast(timezone as varchar) as account_timezone,

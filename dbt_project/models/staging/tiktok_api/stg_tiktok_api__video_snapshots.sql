@@ -1,4 +1,4 @@
--- One row per account per video per snapshot_date: lifetime totals observed by the day's newest
+-- One row per account per video per metric_date: lifetime totals observed by the day's newest
 -- complete API pull (Display video/list or Business business/video/list).
 with source as (
     select * from {{ source('tiktok_api', 'api_video_snapshots') }}
@@ -12,8 +12,8 @@ renamed as (
         cast(api as varchar) as api,
         cast(document_id as varchar) as pull_id,
         cast(source_row as integer) as source_row,
-        -- dates: snapshot_date is the account-local day of the pull; post_date the creation day there
-        cast(metric_date as date) as snapshot_date,
+        -- dates: metric_date is the account-local day of the pull; post_date the creation day there
+        cast(metric_date as date) as metric_date,
         cast(post_date as date) as post_date,
         cast(created_at as timestamp) as created_at,
         cast(exported_at as timestamp) as pulled_at,
@@ -40,7 +40,7 @@ renamed as (
 select
     account_handle,
     video_id,
-    snapshot_date,
+    metric_date,
     api,
     video_title,
     video_link,
@@ -64,6 +64,6 @@ select
 from renamed
 -- the newest pull of the day wins
 qualify row_number() over (
-    partition by account_handle, video_id, snapshot_date
+    partition by account_handle, video_id, metric_date
     order by pulled_at desc, pull_id desc, source_row desc
 ) = 1
