@@ -8,6 +8,7 @@ import json
 import shutil
 import sys
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,16 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
+def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list[str]:
+    """The production `dbt build`: incrementals from `min_date` (None: recompute them whole), no unit tests.
+
+    Unit tests check the SQL, not the data: the test suite runs them, production runs skip them.
+    """
+    dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
+    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
+    return args + (["--full-refresh"] if full_refresh else [])
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=LayeredTranslator())
     def dbt_models(
@@ -66,11 +77,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             )
         with data_dir.warehouse() as con:
             min_date = pending_min_date(con)
-        dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
-        context.log.info(f"dbt build with vars {dbt_vars or '(none: full recompute of incrementals)'}")
-        # Unit tests check the SQL, not the data: the test suite runs them, production runs skip them.
-        args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
-        args += ["--full-refresh"] if config.full_refresh else []
+        args = dbt_build_args(min_date, full_refresh=config.full_refresh)
+        context.log.info(f"dbt {' '.join(args)}")
         yield from dbt.cli(args, context=context).stream()
         with data_dir.warehouse() as con:
             clear_pending_min_date(con)

@@ -121,7 +121,13 @@ def test_definitions_load_and_api_tables_feed_the_marts(dbt_manifest):
     from orchestration.definitions import defs
 
     definitions = defs()
-    assert definitions.resolve_job_def("tiktok_api_repull") is not None
+    repull = {
+        k.to_user_string() for k in definitions.resolve_job_def("tiktok_api_repull").asset_layer.selected_asset_keys
+    }
+    # a re-pull lands the API tables and rebuilds what depends on them, but never re-lands Studio files
+    assert {"raw/api_pulls", "raw/api_video_snapshots", "marts/fct_video_engagement_daily"} <= repull
+    assert {"published/fct_video_engagement_daily", "published/rpt_trending_videos_7d"} <= repull
+    assert not {"raw/inbox", "raw/archive_manifest", "raw/studio_content"} & repull
     graph = definitions.resolve_asset_graph()
     assert PULLS in graph.get_all_asset_keys()
     for mart, table in [
@@ -138,8 +144,17 @@ def test_definitions_load_and_api_tables_feed_the_marts(dbt_manifest):
 def test_the_accounts_sensor_adds_partitions_without_pulling(fake, paths, instance):
     from orchestration.defs.tiktok_api import api_accounts_sensor
 
-    assert isinstance(api_accounts_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+    assert isinstance(
+        api_accounts_sensor(
+            dg.build_sensor_context(
+                instance=instance, resources={"data_dir": DataDirResource(data_dir=str(paths.root))}
+            )
+        ),
+        dg.SkipReason,
+    )
     setup_display(fake, paths, obtained_at=datetime.now(UTC))
-    result = api_accounts_sensor(dg.build_sensor_context(instance=instance))
+    result = api_accounts_sensor(
+        dg.build_sensor_context(instance=instance, resources={"data_dir": DataDirResource(data_dir=str(paths.root))})
+    )
     assert [r.partition_keys for r in result.dynamic_partitions_requests] == [["techcreator"]]
     assert fake.api_requests() == []
