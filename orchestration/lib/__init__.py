@@ -1,0 +1,13 @@
+"""The work behind the assets, one folder per source and per layer (none of it imports Dagster):
+
+- `core/`: what every layer shares: paths (the one reader of `TIKTOK_DATA_DIR`), the working DuckDB
+  (raw DDL generated from the contracts), the immutable archive (the only writer of archive objects).
+- `studio/`: TikTok Studio exports: provenance (handle, export date), year-less dates, the reader
+  (ZIP/CSV/XLSX → typed frames per file kind) and landing (archive → contracts → raw tables).
+- `tiktok_api/`: HTTP clients, tokens and config of TikTok's Display and Business APIs.
+- `api/`: pulls through those clients → archive → contracts → raw tables.
+- `marts/`: after dbt: publishing parquet + the BI catalog, great-expectations checks and their page.
+
+Imports point down this list's dependencies only: `core/` imports nothing of ours but `schemas/`;
+`studio/` and `api/` import `core/` and `schemas/`; `api/` imports `tiktok_api/`; `marts/` imports `core/`.
+"""

@@ -4,9 +4,9 @@ Layers, each importing only the ones above it in this list:
 - `redact`: the one place that knows what a secret looks like; everything printed, logged, raised or
   archived goes through it.
 - `config`: `accounts.yml` (which accounts, which API, which time zone, where the token file is).
-- `http`: a small stdlib HTTP client with bounded, jittered retries and rate-limit backoff.
+- `http`: the HTTP client (httpx, retries by tenacity) with bounded, jittered retries and rate-limit backoff.
 - `tokens`: the token file (refresh before expiry, rotation persisted atomically before use).
 - `display`, `business`: the endpoint calls, envelopes and cursor pagination.
 
-Nothing here touches the warehouse: `orchestration.lib.api.landing` archives, validates and loads.
+Nothing here touches the warehouse: `orchestration.lib.api` archives, validates and loads.
 """
