@@ -6,7 +6,9 @@ import json
 import logging
 import random
 import stat
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -94,6 +96,34 @@ def test_timeouts_and_dropped_connections_are_retried(fake, paths, clock, sleeps
     assert session.user_info()["username"] == "techcreator"
     errors = [e.error for _, e in session.exchanges if e.error]
     assert len(errors) == 2 and any("timed out" in e.lower() or "timeout" in e.lower() for e in errors)
+
+
+def test_a_redirect_is_returned_to_the_caller_not_followed(fake, sleeps):
+    # following it would carry the token header to whatever URL the Location names
+    target = f"{fake.base_url}/v2/user/info/"
+
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        response = HttpClient(FAST, sleep=sleeps.append).request(
+            "GET", f"http://{host}:{port}/v2/user/info/", headers={"Authorization": "Bearer act.not-for-elsewhere"}
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status == 302 and response.headers["location"] == target
+    assert fake.api_requests() == [] and sleeps == []
 
 
 # --- tokens -------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""A small HTTP client on the standard library, with the retry policy TikTok's APIs need.
+"""TikTok's HTTP calls: httpx for the requests, tenacity for the retry policy TikTok's APIs need.
 
 - 429 (or an API-level "rate limited" answer): wait what `Retry-After` says (seconds or an HTTP date),
   else an exponential backoff; a demanded wait longer than `max_retry_after_seconds` fails the call
   instead of hanging a run for an hour.
 - 5xx, timeouts and dropped connections: "full jitter" exponential backoff (a random wait between 0
-  and min(cap, base * 2^attempt)), so many accounts retrying at once do not stampede.
+  and min(cap, base * 2^(attempt-1))), so many accounts retrying at once do not stampede.
 - At most `max_attempts` attempts per call; every other status is returned to the caller, which
   reads the API's envelope (a 401 is the token layer's business, not a retry).
+- Redirects are not followed (they would carry the token header elsewhere): the 3xx is returned.
 - A client-side sliding window keeps each endpoint under TikTok's 600 requests per minute.
 
 Nothing here logs or raises a header, a form body or a query string without `redact()`.
@@ -15,18 +16,19 @@ Nothing here logs or raises a header, a form body or a query string without `red
 from __future__ import annotations
 
 import email.utils
-import http.client
-import json
+import itertools
 import logging
 import random
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt
 
 from orchestration.lib.tiktok_api.config import HttpSettings
 from orchestration.lib.tiktok_api.redact import redact, redact_value
@@ -51,6 +53,10 @@ class HttpError(RuntimeError):
 
 class RateLimitedError(HttpError):
     pass
+
+
+class _TransportFailure(Exception):
+    """An attempt that got no response (timeout, dropped connection); the message is redacted."""
 
 
 @dataclass
@@ -147,6 +153,9 @@ class HttpClient:
         self._rng = rng or random.Random()
         self._recorder = recorder
         self._windows: dict[str, deque[float]] = {}
+        # One connection pool per client; redirects are never followed: the 3xx goes back to the caller.
+        self._client = httpx.Client(timeout=self.settings.timeout_seconds, follow_redirects=False)
+        self.close = weakref.finalize(self, self._client.close)  # also closes the pool when collected
 
     def request(
         self,
@@ -161,105 +170,102 @@ class HttpClient:
     ) -> Response:
         """Send with retries; returns the first response the policy does not retry."""
         settings = self.settings
-        full_url = url + ("?" + urllib.parse.urlencode(query) if query else "")
-        data = None
-        send_headers = {"Accept": "application/json", **(headers or {})}
-        if json_body is not None:
-            data = json.dumps(json_body).encode("utf-8")
-            send_headers["Content-Type"] = "application/json"
-        elif form is not None:
-            data = urllib.parse.urlencode(form).encode("utf-8")
-            send_headers["Content-Type"] = "application/x-www-form-urlencoded"
-        shown_body = redact_value(json_body if form is None else form, oauth=True)
         endpoint = urllib.parse.urlsplit(url).path
-        last_problem = "no attempt made"
-        for attempt in range(1, settings.max_attempts + 1):
-            self._throttle(endpoint)
-            exchange = Exchange(
-                method=method,
-                url=redact(url),
-                query=redact_value(query or {}, oauth=True),
-                body=shown_body,
-                attempt=attempt,
-                sent_at=_now_iso(),
-            )
-            request = urllib.request.Request(full_url, data=data, method=method, headers=send_headers)
-            try:
-                with _OPENER.open(request, timeout=settings.timeout_seconds) as raw:
-                    response = self._response(raw.status, raw.headers, raw.read(), exchange)
-            except urllib.error.HTTPError as error:
-                try:
-                    body = error.read() if error.fp is not None else b""
-                except (OSError, http.client.HTTPException):
-                    body = b""
-                response = self._response(error.code, error.headers, body, exchange)
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-                # URLError, timeouts and connection resets are all OSErrors
-                reason = getattr(error, "reason", error)
-                exchange.error = redact(f"{type(error).__name__}: {reason}")
-                self._record(exchange)
-                last_problem = f"transport error ({exchange.error})"
-                if attempt < settings.max_attempts:
-                    self._backoff("transport_error", attempt)
-                continue
-            self._record(exchange)
-            decision = retry_decision(response)
-            if decision is None:
-                return response
-            kind, wait = decision
-            last_problem = f"HTTP {response.status} ({kind.replace('_', ' ')})"
-            if attempt == settings.max_attempts:
-                break
-            if kind == "rate_limited":
-                if wait is not None and wait > settings.max_retry_after_seconds:
+        shown = {
+            "url": redact(url),
+            "query": redact_value(query or {}, oauth=True),
+            "body": redact_value(json_body if form is None else form, oauth=True),
+        }
+        send = {
+            "params": query or None,
+            "headers": {"Accept": "application/json", **(headers or {})},
+            "json": json_body,
+            "data": form if json_body is None else None,
+        }
+        attempts = itertools.count(1)
+
+        def attempt() -> tuple[Response, RetryDecision]:
+            response = self._send(method, url, endpoint, send, shown, next(attempts))
+            return response, retry_decision(response)
+
+        def wait(state: RetryCallState) -> float:
+            """Retry-After when the server demands a wait, else full-jitter backoff."""
+            if state.attempt_number >= settings.max_attempts:
+                return 0.0  # tenacity asks before its stop check: no wait is due, the call gives up
+            kind, demanded = _kind_and_wait(state)
+            if kind == "rate_limited" and demanded is not None:
+                if demanded > settings.max_retry_after_seconds:
                     raise RateLimitedError(
-                        f"{method} {redact(endpoint)}: rate limited and told to wait {wait:.0f} s, "
-                        "longer than "
-                        f"the {settings.max_retry_after_seconds:.0f} s a pull waits; try again later"
+                        f"{method} {redact(endpoint)}: rate limited and told to wait {demanded:.0f} s, "
+                        f"longer than the {settings.max_retry_after_seconds:.0f} s a pull waits; try again later"
                     )
-                if wait is not None:
-                    self._wait("rate_limited", wait)
-                else:
-                    self._backoff("rate_limited", attempt)
+                seconds = max(0.0, demanded)
             else:
-                self._backoff(kind, attempt)
-        # "HTTP <status> (rate limited)": a 429, or an API-level rate limit answered with another status
-        error_type = RateLimitedError if "rate limited" in last_problem else HttpError
-        raise error_type(
-            f"{method} {redact(endpoint)}: gave up after {settings.max_attempts} attempts; last: {last_problem}"
+                ceiling = min(
+                    settings.backoff_cap_seconds, settings.backoff_base_seconds * 2 ** (state.attempt_number - 1)
+                )
+                seconds = self._rng.uniform(0, ceiling)
+            log.info("waiting %.2f s before retrying (%s)", seconds, kind)
+            return seconds
+
+        def give_up(state: RetryCallState) -> None:
+            kind, _ = _kind_and_wait(state)
+            if state.outcome.failed:
+                last = f"transport error ({state.outcome.exception()})"
+            else:
+                last = f"HTTP {state.outcome.result()[0].status} ({kind.replace('_', ' ')})"
+            # "HTTP <status> (rate limited)": a 429, or an API-level rate limit answered with another status
+            error_type = RateLimitedError if kind == "rate_limited" else HttpError
+            raise error_type(
+                f"{method} {redact(endpoint)}: gave up after {state.attempt_number} attempts; last: {last}"
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_TransportFailure) | retry_if_result(lambda sent: sent[1] is not None),
+            stop=stop_after_attempt(settings.max_attempts),
+            wait=wait,
+            sleep=self._pause,
+            retry_error_callback=give_up,
         )
+        response, _ = retrying(attempt)
+        return response
 
     # --- internals ---------------------------------------------------------------------------------
 
-    def _response(self, status: int, headers, body: bytes, exchange: Exchange) -> Response:
-        lowered = {k.lower(): v for k, v in (headers.items() if headers is not None else [])}
-        exchange.status = status
+    def _send(self, method: str, url: str, endpoint: str, send: dict, shown: dict, attempt: int) -> Response:
+        """One attempt, recorded; a transport error raises _TransportFailure with a redacted message."""
+        self._throttle(endpoint)
+        exchange = Exchange(method=method, attempt=attempt, sent_at=_now_iso(), **shown)
+        try:
+            raw = self._client.request(method, url, **send)
+        except httpx.RequestError as error:  # timeouts, refused or dropped connections, bad bodies
+            exchange.error = redact(f"{type(error).__name__}: {error}")
+            self._record(exchange)
+            raise _TransportFailure(exchange.error) from None
+        headers = {key.lower(): value for key, value in raw.headers.items()}
+        exchange.status = raw.status_code
         exchange.received_at = _now_iso()
-        exchange.headers = {k: redact(v) for k, v in lowered.items() if k in KEPT_HEADERS}
-        exchange.body_bytes = body
-        return Response(status=status, headers=lowered, body=body, exchange=exchange)
+        exchange.headers = {key: redact(value) for key, value in headers.items() if key in KEPT_HEADERS}
+        exchange.body_bytes = raw.content
+        self._record(exchange)
+        return Response(status=raw.status_code, headers=headers, body=raw.content, exchange=exchange)
 
     def _record(self, exchange: Exchange) -> None:
         if self._recorder is not None:
             self._recorder(exchange)
 
-    def _backoff(self, reason: str, attempt: int) -> None:
-        settings = self.settings
-        ceiling = min(settings.backoff_cap_seconds, settings.backoff_base_seconds * (2 ** (attempt - 1)))
-        self._wait(reason, self._rng.uniform(0, ceiling))
-
-    def _wait(self, reason: str, seconds: float) -> None:
-        seconds = max(0.0, seconds)
-        log.info("waiting %.2f s before retrying (%s)", seconds, reason)
-        if seconds:
-            self._sleep(seconds)
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(float(seconds))
 
     def _throttle(self, endpoint: str) -> None:
         """Sliding one-minute window per endpoint: never send more than requests_per_minute."""
         window = self._windows.setdefault(endpoint, deque())
         now = self._forget_older_than_a_minute(window)
         if len(window) >= self.settings.requests_per_minute:
-            self._wait("client_rate_limit", 60 - (now - window[0]))
+            seconds = max(0.0, 60 - (now - window[0]))
+            log.info("waiting %.2f s before retrying (%s)", seconds, "client_rate_limit")
+            self._pause(seconds)
             now = self._forget_older_than_a_minute(window)
         window.append(now)
 
@@ -271,14 +277,11 @@ class HttpClient:
         return now
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would carry the token header to another URL: return the 3xx to the caller instead."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
+def _kind_and_wait(state: RetryCallState) -> tuple[str, float | None]:
+    """Why the attempt in `state` is retried: the retry decision, or a transport error."""
+    if state.outcome.failed:
+        return "transport_error", None
+    return state.outcome.result()[1]
 
 
 def _now_iso() -> str:
