@@ -26,9 +26,16 @@ ui: prepare  ## Dagster UI on http://127.0.0.1:3000
 bench: prepare  ## backfill + one more day for ACCOUNTS accounts over DAYS days
 	$(BIN)/python -m orchestration.devtools.bench --accounts $(ACCOUNTS) --days $(DAYS)
 
-lint: setup
+# The dbt templater compiles the project, which opens the profile's warehouse: lint against an empty scratch
+# data dir (.lint/, git-ignored) with its own dbt target path, never the real warehouse or dbt_project/target.
+LINT_DIR := $(abspath .lint)
+
+lint: setup  ## ruff, then sqlfluff (dbt templater, DuckDB dialect; config in pyproject.toml)
 	$(BIN)/ruff check orchestration schemas tests
 	$(BIN)/ruff format --check orchestration schemas tests
+	mkdir -p $(LINT_DIR)/warehouse
+	TIKTOK_DATA_DIR=$(LINT_DIR) DBT_TARGET_PATH=$(LINT_DIR)/target DBT_LOG_PATH=$(LINT_DIR)/logs \
+		$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
 
 # dbt's manifest, read by Dagster when it loads the definitions (not at import time).
 prepare: setup
