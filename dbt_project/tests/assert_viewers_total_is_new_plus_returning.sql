@@ -9,7 +9,8 @@ select
     new_viewers,
     returning_viewers
 from {{ ref('fct_account_overview_daily') }}
-where total_viewers is not null
+where
+    total_viewers is not null
     and new_viewers is not null
     and returning_viewers is not null
     and total_viewers <> new_viewers + returning_viewers

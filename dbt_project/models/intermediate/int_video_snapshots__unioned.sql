@@ -38,5 +38,5 @@ select *
 from unioned
 qualify row_number() over (
     partition by account_handle, video_id, metric_date
-    order by source_priority, observed_at desc, document_id desc
+    order by source_priority asc, observed_at desc, document_id desc
 ) = 1

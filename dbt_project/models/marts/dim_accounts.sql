@@ -1,11 +1,20 @@
 -- One row per account (account_handle) seen in any export: coverage, latest followers and videos seen.
 with daily_metric_days as (
     -- the daily sections: days the account has account-level numbers for
-    select account_handle, metric_date from {{ ref('stg_studio__overview') }}
+    select
+        account_handle,
+        metric_date
+    from {{ ref('stg_studio__overview') }}
     union all
-    select account_handle, metric_date from {{ ref('stg_studio__viewers') }}
+    select
+        account_handle,
+        metric_date
+    from {{ ref('stg_studio__viewers') }}
     union all
-    select account_handle, metric_date from {{ ref('stg_studio__follower_history') }}
+    select
+        account_handle,
+        metric_date
+    from {{ ref('stg_studio__follower_history') }}
 ),
 
 metric_coverage as (

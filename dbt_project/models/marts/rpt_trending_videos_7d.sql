@@ -52,7 +52,7 @@ exact_baselines as (
     inner join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
-        and baseline.metric_date = candidates.window_start_date
+        and candidates.window_start_date = baseline.metric_date
 ),
 
 mid_window_baselines as (
@@ -66,8 +66,8 @@ mid_window_baselines as (
     inner join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
-        and baseline.metric_date > candidates.window_start_date
-        and baseline.metric_date < candidates.as_of_date
+        and candidates.window_start_date < baseline.metric_date
+        and candidates.as_of_date > baseline.metric_date
     group by candidates.account_handle, candidates.as_of_date, candidates.video_id
 ),
 

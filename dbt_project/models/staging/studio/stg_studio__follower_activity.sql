@@ -37,7 +37,8 @@ cleaned as (
         metric_date,
         hour,
         case
-            when metric_date = document_last_date
+            when
+                metric_date = document_last_date
                 and (last_nonzero_hour is null or hour > last_nonzero_hour)
                 then null
             else active_followers
