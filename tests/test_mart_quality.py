@@ -1,113 +1,122 @@
-"""great-expectations checks of the published marts, on a hand-built working DuckDB and hand-built marts.
+"""What a mart promises, checked twice: dbt's singular tests on the working warehouse, great-expectations on
+the published files (with its expectations derived from the dbt manifest).
 
-The figures: one account, three days. Staging says 600 video views, a follower maximum of 15 and 4
-content snapshots (2 videos x 2 days); the newest loaded export is 2024-03-04 (a later quarantined
-file must not count). The marts below agree with all of that, so every check passes; each failing
-case then breaks exactly one thing.
+great-expectations part: a hand-written manifest of four marts (plus a staging model that must be ignored)
+and hand-built parquet files. Two accounts: alice has days 03-01..03-03 and her newest loaded export is
+03-04 (1 day later); bob has days 03-01..03-02 and his newest export is 03-05 (3 days later, exactly the
+allowed lag); carol (API only) has no Studio export and no overview day. Every check passes; each
+failing case then breaks exactly one thing.
+
+dbt part: one account landed from Studio files and built by `dbt run` on a temporary warehouse, every
+dbt call with its own target and log folders under tmp_path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
-from orchestration.lib.marts.quality import MARTS, MartCheckResult, check_published_marts
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.marts.quality import MartCheckResult, check_published_marts, mart_specs
+from tests.studio_fixtures import drop, land, new_paths, studio_csv
 
 D1, D2, D3 = dt.date(2024, 3, 1), dt.date(2024, 3, 2), dt.date(2024, 3, 3)
 VIDEO_A, VIDEO_B = "7546034661705796877", "7531345990947851551"
+OVERVIEW = "fct_account_overview_daily"
 
 
-def _build_warehouse(path: Path) -> None:
-    with duckdb.connect(str(path)) as con:
-        con.execute("create schema raw; create schema staging")
-        con.execute(
-            """
-            create table raw.documents as select * from (values
-                ('doc-1', 'alice', 'overview', date '2024-03-04', 'loaded'),
-                ('doc-2', 'alice', 'content', date '2024-03-03', 'loaded'),
-                ('doc-3', 'alice', 'overview', date '2024-03-20', 'quarantined')
-            ) as t(document_id, account_handle, file_kind, export_date, status)
-            """
-        )
-        con.execute(
-            """
-            create table raw.studio_overview as select * from (values
-                ('alice', date '2024-03-01', 100::bigint, 5::bigint, 10::bigint, 1::bigint, 0::bigint),
-                ('alice', date '2024-03-02', 200, 6, 20, 2, 1),
-                ('alice', date '2024-03-03', 300, 7, 30, 3, 2)
-            ) as t(account_handle, metric_date, video_views, profile_views, likes, comments, shares)
-            """
-        )
-        con.execute(
-            """
-            create table raw.studio_follower_history as select * from (values
-                ('alice', date '2024-03-01', 10::bigint), ('alice', date '2024-03-02', 12),
-                ('alice', date '2024-03-03', 15)
-            ) as t(account_handle, metric_date, followers)
-            """
-        )
-        con.execute(
-            f"""
-            create table raw.studio_content as select * from (values
-                ('alice', '{VIDEO_A}', date '2024-03-02', 1000::bigint),
-                ('alice', '{VIDEO_B}', date '2024-03-02', 50::bigint),
-                ('alice', '{VIDEO_A}', date '2024-03-03', 1300::bigint),
-                ('alice', '{VIDEO_B}', date '2024-03-03', 80::bigint)
-            ) as t(account_handle, video_id, snapshot_date, views_total)
-            """
-        )
-        con.execute("create view staging.stg_studio__overview as select * from raw.studio_overview")
-        con.execute("create view staging.stg_studio__follower_history as select * from raw.studio_follower_history")
-        con.execute("create view staging.stg_studio__content as select * from raw.studio_content")
+# --- great-expectations on the published files ---------------------------------------------------
+
+
+def _model(name: str, columns: list[str], meta: dict | None = None, folder: str = "marts") -> tuple[str, dict]:
+    return f"model.tiktok_warehouse.{name}", {
+        "resource_type": "model",
+        "name": name,
+        "fqn": ["tiktok_warehouse", folder, name],
+        "columns": {c: {"name": c, "description": ""} for c in columns},
+        "config": {"meta": meta or {}},
+    }
+
+
+def _test(model: str, test: str | None, **kwargs) -> tuple[str, dict]:
+    node = {"resource_type": "test", "attached_node": f"model.tiktok_warehouse.{model}"}
+    if test:
+        node["test_metadata"] = {"name": test, "kwargs": kwargs}
+    return f"test.tiktok_warehouse.{test or 'assert'}_{model}_{json.dumps(kwargs, sort_keys=True)}", node
+
+
+def _write_manifest(path: Path) -> Path:
+    nodes = dict(
+        [
+            _model(
+                OVERVIEW,
+                ["account_handle", "metric_date", "video_views", "likes", "is_provisional"],
+                {"recency_column": "metric_date"},
+            ),
+            _test(OVERVIEW, "unique_combination", combination_of_columns=["account_handle", "metric_date"]),
+            _test(OVERVIEW, "not_null", column_name="video_views"),  # not a grain test
+            _test(OVERVIEW, None),  # a singular test: no test_metadata
+            _model("dim_accounts", ["account_handle", "last_export_date"]),
+            _test("dim_accounts", "unique", column_name="account_handle"),
+            _model(
+                "rpt_trending_videos_7d",
+                ["account_handle", "as_of_date", "trending_rank", "video_id"],
+                {"may_be_empty": True},
+            ),  # fmt: skip
+            _test(
+                "rpt_trending_videos_7d",
+                "unique_combination",
+                combination_of_columns=["account_handle", "as_of_date", "video_id"],
+            ),  # fmt: skip
+            _test(
+                "rpt_trending_videos_7d",
+                "unique_combination",
+                combination_of_columns=["account_handle", "as_of_date", "trending_rank"],
+            ),  # fmt: skip
+            _model(
+                "fct_follower_gender_snapshot",
+                ["account_handle", "snapshot_date", "gender", "distribution"],
+                {"may_be_empty": True},
+            ),  # fmt: skip
+            _test(
+                "fct_follower_gender_snapshot",
+                "unique_combination",
+                combination_of_columns=["account_handle", "snapshot_date", "gender"],
+            ),  # fmt: skip
+            # not in the marts folder: no checks at all, even with a grain test
+            _model("stg_studio__overview", ["account_handle", "metric_date"], folder="staging"),
+            _test("stg_studio__overview", "unique_combination", combination_of_columns=["account_handle"]),
+        ]
+    )
+    path.write_text(json.dumps({"metadata": {"project_name": "tiktok_warehouse"}, "nodes": nodes}))
+    return path
 
 
 def _marts() -> dict[str, pd.DataFrame]:
-    days = [D1, D2, D3]
     return {
-        "fct_account_overview_daily": pd.DataFrame(
+        OVERVIEW: pd.DataFrame(
             {
-                "account_handle": ["alice"] * 3,
-                "metric_date": days,
-                "video_views": [100, 200, 300],
-                "profile_views": [5, 6, 7],
-                "likes": [10, 20, 30],
-                "comments": [1, 2, 3],
-                "shares": [0, 1, 2],
-                "total_viewers": [80, None, 150],  # "undefined" in the export: null is fine
-                "new_viewers": [50, None, 90],
-                "returning_viewers": [30, None, 60],
-                "is_provisional": [False, True, True],
+                "account_handle": ["alice"] * 3 + ["bob"] * 2,
+                "metric_date": [D1, D2, D3, D1, D2],
+                "video_views": [100, 200, 300, 5, None],
+                "likes": [10, 20, 30, 1, 2],
+                "is_provisional": [False, True, True, False, True],
+                "extra_column": [1, 2, 3, 4, 5],  # not documented: allowed
             }
         ),
-        "fct_follower_growth_daily": pd.DataFrame(
+        "dim_accounts": pd.DataFrame(
             {
-                "account_handle": ["alice"] * 3,
-                "metric_date": days,
-                "followers": [10, 12, 15],
-                "net_follower_change": [0, 2, 3],
-                "net_follower_change_7d": [0, 2, 5],
-                "net_follower_change_28d": [0, 2, 5],
-            }
-        ),
-        "fct_video_engagement_daily": pd.DataFrame(
-            {
-                "account_handle": ["alice"] * 4,
-                "video_id": [VIDEO_A, VIDEO_B, VIDEO_A, VIDEO_B],
-                "metric_date": [D2, D2, D3, D3],
-                "views_total": [1000, 50, 1300, 80],
-                "likes_total": [100, 5, 130, 9],
-                "comments_total": [10, 0, 12, 1],
-                "shares_total": [1, 0, 2, 0],
-                "views_gained": [None, None, 300, 30],
-                "likes_gained": [None, None, 30, 4],
-                "comments_gained": [None, None, 2, 1],
-                "shares_gained": [None, None, 1, 0],
-                "days_since_previous_snapshot": [None, None, 1, 1],
-                "engagement_rate": [None, None, 0.11, 0.1667],
+                "account_handle": ["alice", "bob", "carol"],
+                "last_export_date": [dt.date(2024, 3, 4), dt.date(2024, 3, 5), None],
             }
         ),
         "rpt_trending_videos_7d": pd.DataFrame(
@@ -116,220 +125,306 @@ def _marts() -> dict[str, pd.DataFrame]:
                 "as_of_date": [D3, D3],
                 "trending_rank": [1, 2],
                 "video_id": [VIDEO_A, VIDEO_B],
-                "views_gained_7d": [300, 30],
-                "views_total": [1300, 80],
-                "post_date": [dt.date(2024, 2, 1), dt.date(2024, 2, 20)],
-                "has_full_window": [False, False],
-            }
-        ),
-        "dim_videos": pd.DataFrame(
-            {
-                "account_handle": ["alice"] * 2,
-                "video_id": [VIDEO_A, VIDEO_B],
-                "post_date": [dt.date(2024, 2, 1), dt.date(2024, 2, 20)],
-                "views_total": [1300, 80],
-                "likes_total": [130, 9],
-                "comments_total": [12, 1],
-                "shares_total": [2, 0],
-            }
-        ),
-        "dim_accounts": pd.DataFrame({"account_handle": ["alice"], "first_metric_date": [D1]}),
-        "fct_follower_activity_hourly": pd.DataFrame(
-            {
-                "account_handle": ["alice"] * 24,
-                "metric_date": [D3] * 24,
-                "hour": list(range(24)),
-                "active_followers": [5] * 20 + [None] * 4,  # trailing hours not computed yet
             }
         ),
         "fct_follower_gender_snapshot": pd.DataFrame(  # small account: headers only
-            {"account_handle": [], "snapshot_date": [], "gender": [], "distribution": []}
-        ),
-        "fct_follower_territory_snapshot": pd.DataFrame(
-            {
-                "account_handle": ["alice"] * 2,
-                "snapshot_date": [D3] * 2,
-                "territory": ["US", "Others"],
-                "distribution": [0.7, 0.3],
-            }
-        ),
-        # Business API marts: published but empty when no Business account is configured
-        "fct_video_business_metrics_daily": pd.DataFrame(
-            {
-                "account_handle": pd.Series([], dtype="string"),
-                "video_id": pd.Series([], dtype="string"),
-                "metric_date": pd.Series([], dtype="datetime64[ns]"),
-                **{
-                    c: pd.Series([], dtype="float64")
-                    for c in (
-                        "views_total",
-                        "reach_total",
-                        "total_time_watched_s",
-                        "average_time_watched_s",
-                        "full_video_watched_rate",
-                    )
-                },
-            }
-        ),
-        "fct_video_traffic_sources_daily": pd.DataFrame(
-            {c: pd.Series([], dtype="string") for c in ("account_handle", "video_id", "impression_source")}
-            | {
-                "metric_date": pd.Series([], dtype="datetime64[ns]"),
-                "share": pd.Series([], dtype="float64"),
-                "views_total": pd.Series([], dtype="float64"),
-            }
-        ),
-        "fct_video_audience_countries_daily": pd.DataFrame(
-            {c: pd.Series([], dtype="string") for c in ("account_handle", "video_id", "country")}
-            | {
-                "metric_date": pd.Series([], dtype="datetime64[ns]"),
-                "share": pd.Series([], dtype="float64"),
-                "views_total": pd.Series([], dtype="float64"),
-            }
+            {c: pd.Series([], dtype="string") for c in ("account_handle", "gender")}
+            | {"snapshot_date": pd.Series([], dtype="datetime64[ns]"), "distribution": pd.Series([], dtype="float64")}
         ),
     }
 
 
 def _run(tmp_path: Path, marts: dict[str, pd.DataFrame], **kwargs) -> list[MartCheckResult]:
-    data = tmp_path / "data"
-    marts_dir, warehouse = data / "marts", data / "warehouse" / "pipeline.duckdb"
+    marts_dir = tmp_path / "data" / "marts"
     marts_dir.mkdir(parents=True)
-    warehouse.parent.mkdir(parents=True)
-    _build_warehouse(warehouse)
     for name, frame in marts.items():
         frame.to_parquet(marts_dir / f"{name}.parquet", index=False)
-    return check_published_marts(marts_dir, warehouse, marts_dir / "quality", **kwargs)
+    manifest = _write_manifest(tmp_path / "manifest.json")
+    return check_published_marts(marts_dir, marts_dir / "quality", manifest_path=manifest, **kwargs)
 
 
 def _failing(results: list[MartCheckResult]) -> list[tuple[str, str]]:
     return [(r.mart, r.check) for r in results if not r.passed]
 
 
-def test_consistent_marts_pass_every_check_and_data_docs_are_written(tmp_path: Path) -> None:
+def _result(results: list[MartCheckResult], mart: str, check: str) -> MartCheckResult:
+    [result] = [r for r in results if (r.mart, r.check) == (mart, check)]
+    return result
+
+
+def test_consistent_marts_pass_the_checks_the_manifest_declares_and_docs_are_written(tmp_path: Path) -> None:
     results = _run(tmp_path, _marts())
 
-    assert _failing(results) == []
-    checks = {(r.mart, r.check) for r in results}
-    for mart in MARTS:
-        assert {(mart, "grain"), (mart, "schema")} <= checks
-    assert ("fct_follower_gender_snapshot", "volume") not in checks  # may be empty: small accounts
-    assert {
-        ("fct_account_overview_daily", "ranges"),
-        ("fct_account_overview_daily", "reconciles_with_raw"),
-        ("fct_account_overview_daily", "recency"),
-        ("fct_follower_growth_daily", "ranges"),
-        ("fct_follower_growth_daily", "reconciles_with_raw"),
-        ("fct_video_engagement_daily", "ranges"),
-        ("fct_video_engagement_daily", "reconciles_with_raw"),
-        ("rpt_trending_videos_7d", "ranges"),
-    } <= checks
-    assert len(checks) == len(results)  # one result per mart and check
+    assert [(r.mart, r.check, r.passed) for r in results] == [
+        ("dim_accounts", "volume", True),
+        ("dim_accounts", "grain", True),
+        ("dim_accounts", "schema", True),
+        (OVERVIEW, "volume", True),
+        (OVERVIEW, "grain", True),
+        (OVERVIEW, "schema", True),
+        (OVERVIEW, "recency", True),
+        ("fct_follower_gender_snapshot", "grain", True),  # may be empty: no volume check
+        ("fct_follower_gender_snapshot", "schema", True),
+        ("rpt_trending_videos_7d", "grain", True),
+        ("rpt_trending_videos_7d", "schema", True),
+    ]
     json.dumps([r.details for r in results])  # details are plain JSON
 
-    by_key = {(r.mart, r.check): r for r in results}
-    reconcile = by_key["fct_account_overview_daily", "reconciles_with_raw"]
-    assert reconcile.details["observed"] == {"sum(video_views)": 600}
-    recency = by_key["fct_account_overview_daily", "recency"]
-    assert recency.details["newest_loaded_export_date"] == "2024-03-04"  # quarantined file ignored
-    assert recency.details["observed"] == {"max(metric_date)": "2024-03-03"}
+    grain = _result(results, "rpt_trending_videos_7d", "grain")
+    assert grain.details["expectations"] == 6  # 4 key columns not null + 2 unique keys
+    recency = _result(results, OVERVIEW, "recency")
+    assert recency.details["accounts"] == 2  # carol has no overview day: nothing to be recent about
+    assert recency.details["observed"] == {
+        "max(metric_date)[alice]": "2024-03-03",
+        "max(metric_date)[bob]": "2024-03-02",  # 3 days before his export of 03-05: the limit, included
+    }
 
     docs = tmp_path / "data" / "marts" / "quality"
     index = (docs / "index.html").read_text(encoding="utf-8")
-    assert "fct_account_overview_daily" in index
+    assert OVERVIEW in index and "stg_studio__overview" not in index
     assert list((docs / "validations").rglob("*.html"))
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["marts", "warehouse"]
+    assert "Published marts: 11 of 11 checks passed" in (docs / "checks.html").read_text(encoding="utf-8")
 
 
-def test_a_sum_that_does_not_reconcile_fails_only_that_check(tmp_path: Path) -> None:
+def test_a_published_file_missing_a_documented_column_fails_schema(tmp_path: Path) -> None:
     marts = _marts()
-    marts["fct_account_overview_daily"].loc[2, "video_views"] = 301
+    marts[OVERVIEW] = marts[OVERVIEW].drop(columns=["likes"])
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [("fct_account_overview_daily", "reconciles_with_raw")]
-    failed = next(r for r in results if not r.passed)
-    assert failed.details["raw"] == {"sum(video_views)": 600}
-    assert failed.details["observed"] == {"sum(video_views)": 601}
-    [expectation] = failed.details["failed"]
-    assert expectation["expectation"] == "expect_column_sum_to_be_between"
-    assert expectation["observed_value"] == 601
+    assert _failing(results) == [(OVERVIEW, "schema")]
+    [failed] = _result(results, OVERVIEW, "schema").details["failed"]
+    # GE lists the undocumented column too; alone it fails nothing (see the consistent case)
+    assert failed["mismatched"] == {"missing": ["likes"], "unexpected": ["extra_column"]}
+    page = (tmp_path / "data" / "marts" / "quality" / "checks.html").read_text(encoding="utf-8")
+    assert "Published marts: 10 of 11 checks passed" in page
 
 
-def test_a_negative_count_fails_the_ranges_check_with_the_offending_value(tmp_path: Path) -> None:
+def test_a_duplicate_key_fails_grain(tmp_path: Path) -> None:
     marts = _marts()
-    marts["fct_account_overview_daily"].loc[0, "likes"] = -4
+    overview = marts[OVERVIEW]
+    marts[OVERVIEW] = pd.concat([overview, overview.iloc[[2]].assign(video_views=301)], ignore_index=True)
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [("fct_account_overview_daily", "ranges")]
-    [expectation] = next(r for r in results if not r.passed).details["failed"]
-    assert expectation["expected"] == {"column": "likes", "min_value": 0}
-    assert expectation["unexpected_count"] == 1
-    assert expectation["unexpected_examples"] == [-4]
+    assert _failing(results) == [(OVERVIEW, "grain")]
+    [failed] = _result(results, OVERVIEW, "grain").details["failed"]
+    assert failed["expected"] == {"column_list": ["account_handle", "metric_date"]}
+    assert failed["unexpected_count"] == 2  # both rows of (alice, 03-03)
 
 
-def test_an_overview_older_than_the_recency_window_fails_recency(tmp_path: Path) -> None:
-    results = _run(tmp_path, _marts(), recency_days=0)  # newest day 03-03, newest loaded export 03-04
-
-    assert _failing(results) == [("fct_account_overview_daily", "recency")]
-    [recency] = [r for r in results if r.check == "recency"]
-    assert recency.details["failed"][0]["expected"] == {
-        "column": "metric_date",
-        "min_value": "2024-03-04",
-        "max_value": "2024-03-04",
-    }
-    assert recency.details["observed"] == {"max(metric_date)": "2024-03-03"}
-
-
-def test_two_videos_sharing_a_trending_rank_fail_the_grain_check(tmp_path: Path) -> None:
+def test_two_videos_sharing_a_trending_rank_fail_grain(tmp_path: Path) -> None:
     marts = _marts()
     marts["rpt_trending_videos_7d"].loc[1, "trending_rank"] = 1
 
     results = _run(tmp_path, marts)
 
     assert _failing(results) == [("rpt_trending_videos_7d", "grain")]
-    [failed] = next(r for r in results if not r.passed).details["failed"]
+    [failed] = _result(results, "rpt_trending_videos_7d", "grain").details["failed"]
     assert failed["expected"] == {"column_list": ["account_handle", "as_of_date", "trending_rank"]}
-    assert failed["unexpected_count"] == 2
 
 
-def test_a_rank_beyond_the_dbt_top_n_fails_ranges(tmp_path: Path) -> None:
+def test_an_account_lagging_its_own_newest_export_fails_recency_while_another_passes(tmp_path: Path) -> None:
+    # bob's newest export is now 03-06: his newest day (03-02) is 4 days older. Over all accounts the
+    # newest day (03-03) is only 3 days older than the newest export, so only a per-account check sees it.
     marts = _marts()
-    marts["rpt_trending_videos_7d"].loc[1, "trending_rank"] = 10  # trending_top_n is 9
+    marts["dim_accounts"].loc[1, "last_export_date"] = dt.date(2024, 3, 6)
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [("rpt_trending_videos_7d", "ranges")]
+    assert _failing(results) == [(OVERVIEW, "recency")]
+    recency = _result(results, OVERVIEW, "recency")
+    [failed] = recency.details["failed"]
+    assert failed["account"] == "bob"
+    assert failed["expected"] == {"column": "metric_date", "min_value": "2024-03-03", "max_value": "2024-03-06"}
+    assert failed["observed_value"] == "2024-03-02"
+    assert recency.details["expectations"] == 2  # alice's passed
 
 
-def test_a_missing_mart_fails_its_volume_check_and_an_unknown_one_is_still_counted(
-    tmp_path: Path,
-) -> None:
+def test_a_tighter_recency_window_fails_both_accounts(tmp_path: Path) -> None:
+    results = _run(tmp_path, _marts(), recency_days=0)  # alice lags 1 day, bob 3
+
+    assert _failing(results) == [(OVERVIEW, "recency")]
+    failed = _result(results, OVERVIEW, "recency").details["failed"]
+    assert [(f["account"], f["expected"]["min_value"]) for f in failed] == [
+        ("alice", "2024-03-04"),
+        ("bob", "2024-03-05"),
+    ]
+
+
+def test_an_account_without_a_known_export_date_fails_recency(tmp_path: Path) -> None:
     marts = _marts()
-    del marts["dim_accounts"]
-    marts["rpt_new_report"] = pd.DataFrame({"account_handle": []})
+    marts["dim_accounts"].loc[1, "last_export_date"] = None
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [("dim_accounts", "volume"), ("rpt_new_report", "volume")]
-    assert [r.check for r in results if r.mart == "dim_accounts"] == ["volume"]
-    assert [r.check for r in results if r.mart == "rpt_new_report"] == ["volume"]
-    assert results[-1].details["observed"] == {"row_count": 0}
+    assert _failing(results) == [(OVERVIEW, "recency")]
+    recency = _result(results, OVERVIEW, "recency")
+    assert recency.details["error"] == "no loaded export date in dim_accounts for: bob"
+    assert recency.details["failed"] == [] and recency.details["expectations"] == 1  # alice still checked
+
+
+def test_a_missing_mart_fails_its_volume_check_and_an_unknown_one_is_still_counted(tmp_path: Path) -> None:
+    marts = _marts()
+    del marts["fct_follower_gender_snapshot"]  # may be empty, but must be published
+    marts["rpt_new_report"] = pd.DataFrame({"account_handle": pd.Series([], dtype="string")})
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [("fct_follower_gender_snapshot", "volume"), ("rpt_new_report", "volume")]
+    assert [r.check for r in results if r.mart == "fct_follower_gender_snapshot"] == ["volume"]
+    assert results[-1].mart == "rpt_new_report" and results[-1].details["observed"] == {"row_count": 0}
     assert (tmp_path / "data" / "marts" / "quality" / "index.html").is_file()
 
 
-def test_a_dropped_contract_column_fails_schema_and_the_checks_that_need_it(tmp_path: Path) -> None:
+def test_without_published_dim_accounts_recency_cannot_pass(tmp_path: Path) -> None:
     marts = _marts()
-    marts["fct_account_overview_daily"] = marts["fct_account_overview_daily"].drop(columns=["video_views"])
+    del marts["dim_accounts"]
 
     results = _run(tmp_path, marts)
 
-    assert _failing(results) == [
-        ("fct_account_overview_daily", "schema"),
-        ("fct_account_overview_daily", "ranges"),
-        ("fct_account_overview_daily", "reconciles_with_raw"),
-    ]
-    by_check = {r.check: r for r in results if r.mart == "fct_account_overview_daily"}
-    assert by_check["schema"].details["failed"][0]["mismatched"] == {"missing": ["video_views"]}
-    [reconcile] = by_check["reconciles_with_raw"].details["failed"]
-    assert reconcile["errors"] == ['Error: The column "video_views" in BatchData does not exist.']
+    assert _failing(results) == [("dim_accounts", "volume"), (OVERVIEW, "recency")]
+    assert "dim_accounts.parquet is not published" in _result(results, OVERVIEW, "recency").details["error"]
+
+
+# --- dbt: the project's manifest and its singular reconciliation tests ------------------------------
+
+RECONCILIATION_TESTS = (
+    "assert_overview_video_views_reconcile_with_staging",
+    "assert_follower_growth_max_followers_reconcile",
+    "assert_video_engagement_has_one_row_per_snapshot",
+)
+CONTENT = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares",
+           "Total views")  # fmt: skip
+
+
+def _dbt(command: list[str], data_dir: Path, work: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """One dbt call with its own target and log folders; returns it and its run_results entries."""
+    target = work / "target"
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            *command,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        env={**os.environ, "TIKTOK_DATA_DIR": str(data_dir), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    run_results = target / "run_results.json"
+    return completed, json.loads(run_results.read_text())["results"] if run_results.is_file() else []
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One account (@acct) landed from Studio files, every model built once; yields (data dir, manifest).
+
+    Overview (exported 5 Jan): 1 Jan 10 views, 2 Jan 20, 3 Jan 30 (total 60). FollowerHistory (5 Jan):
+    100, 103, 101 (highest 103). Content exported 2 Jan (videos A and B) and 4 Jan (A): A has 2
+    snapshots, B has 1.
+    """
+    root = tmp_path_factory.mktemp("dbt_reconciliation")
+    paths = new_paths(root)
+
+    def video(day: str, video_id: str, views: int) -> list[str]:
+        return [day, "t", f"https://www.tiktok.com/@acct/video/{video_id}", "December 1", "1", "0", "0", str(views)]
+
+    overview = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+    drop(paths, "acct/2026-01-05/Overview.csv", studio_csv(overview, [
+        ["January 1", "10", "1", "1", "0", "0"], ["January 2", "20", "2", "2", "0", "0"],
+        ["January 3", "30", "3", "3", "1", "0"],
+    ]))  # fmt: skip
+    drop(paths, "acct/2026-01-05/FollowerHistory.csv", studio_csv(
+        ("Date", "Followers", "Difference in followers from previous day"),
+        [["January 1", "100", "0"], ["January 2", "103", "3"], ["January 3", "101", "-2"]],
+    ))  # fmt: skip
+    drop(paths, "acct/2026-01-02/Content.csv", studio_csv(CONTENT, [
+        video("January 2", VIDEO_A, 100), video("January 2", VIDEO_B, 50),
+    ]))  # fmt: skip
+    drop(paths, "acct/2026-01-04/Content.csv", studio_csv(CONTENT, [video("January 4", VIDEO_A, 150)]))
+    report = land(paths)
+    assert sorted(report.documents["status"]) == ["loaded"] * 4, report.issues
+
+    completed, _ = _dbt(["run"], paths.root, root / "run")
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    return paths.root, root / "run" / "target" / "manifest.json"
+
+
+def test_mart_specs_follow_the_model_yml(built) -> None:
+    specs = mart_specs(built[1])
+
+    assert {
+        "dim_accounts",
+        "dim_videos",
+        OVERVIEW,
+        "fct_follower_activity_hourly",
+        "fct_follower_gender_snapshot",
+        "fct_follower_growth_daily",
+        "fct_follower_territory_snapshot",
+        "fct_video_engagement_daily",
+        "rpt_trending_videos_7d",
+    } <= set(specs)
+    assert not any(name.startswith(("stg_", "int_")) for name in specs)
+    overview = specs[OVERVIEW]
+    assert overview.columns == (  # the README's table, in yml order
+        "account_handle", "metric_date", "video_views", "profile_views", "likes", "comments", "shares",
+        "total_viewers", "new_viewers", "returning_viewers", "is_provisional",
+    )  # fmt: skip
+    assert overview.keys == (("account_handle", "metric_date"),)
+    assert (overview.may_be_empty, overview.recency_column) == (False, "metric_date")
+    assert specs["dim_accounts"].keys == (("account_handle",),)
+    assert "last_export_date" in specs["dim_accounts"].columns
+    assert not specs["dim_accounts"].may_be_empty
+    assert specs["rpt_trending_videos_7d"].keys == (
+        ("account_handle", "as_of_date", "trending_rank"),
+        ("account_handle", "as_of_date", "video_id"),
+    )
+    assert [n for n, s in specs.items() if not s.may_be_empty] == ["dim_accounts", OVERVIEW]
+    assert [n for n, s in specs.items() if s.recency_column] == [OVERVIEW]
+
+
+def _offending_rows(data_dir: Path, result: dict) -> list[tuple]:
+    """Run a test's compiled SQL: the rows it found."""
+    with duckdb.connect(str(data_dir / "warehouse" / "pipeline.duckdb"), read_only=True) as con:
+        return con.execute(f"select * from ({result['compiled_code']}) order by all").fetchall()
+
+
+def test_reconciliation_tests_pass_on_a_consistent_build(built, tmp_path: Path) -> None:
+    completed, results = _dbt(["test", "--select", *RECONCILIATION_TESTS], built[0], tmp_path)
+
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    assert sorted((r["unique_id"].split(".")[-1], r["status"]) for r in results) == sorted(
+        (name, "pass") for name in RECONCILIATION_TESTS
+    )
+
+
+def test_each_reconciliation_test_fails_when_its_mart_drifts_from_its_source(built, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(built[0] / "warehouse", data / "warehouse", ignore=shutil.ignore_patterns("dagster_home"))
+    with duckdb.connect(str(data / "warehouse" / "pipeline.duckdb")) as con:
+        # a day no export has: 60 + 5 views
+        con.execute(f"insert into marts.{OVERVIEW} (account_handle, metric_date, video_views) values "
+                    "('acct', date '2026-01-04', 5)")  # fmt: skip
+        # a follower total above anything exported (103)
+        con.execute("update marts.fct_follower_growth_daily set followers = 120 where metric_date = '2026-01-03'")
+        # a lost snapshot: B's only one
+        con.execute(f"delete from marts.fct_video_engagement_daily where video_id = '{VIDEO_B}'")
+
+    completed, results = _dbt(["test", "--select", *RECONCILIATION_TESTS], data, tmp_path / "dbt")
+
+    assert completed.returncode != 0
+    by_name = {r["unique_id"].split(".")[-1]: r for r in results}
+    assert {name: (r["status"], r["failures"]) for name, r in by_name.items()} == {
+        name: ("fail", 1) for name in RECONCILIATION_TESTS
+    }
+    assert _offending_rows(data, by_name[RECONCILIATION_TESTS[0]]) == [("acct", 65, 60)]
+    assert _offending_rows(data, by_name[RECONCILIATION_TESTS[1]]) == [("acct", 120, 103)]
+    assert _offending_rows(data, by_name[RECONCILIATION_TESTS[2]]) == [("acct", VIDEO_B, 0, 1)]

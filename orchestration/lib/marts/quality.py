@@ -1,45 +1,44 @@
-"""great-expectations checks of the published marts, with Data Docs.
+"""great-expectations checks of the published marts, derived from the dbt manifest, with Data Docs.
 
-`check_published_marts` validates every published `<marts_dir>/<model>.parquet` with one
-expectation suite per mart and renders the results as a static Data Docs site in `docs_dir`.
+dbt is the one definition of what a mart promises: the model yml documents its columns, its `unique` /
+`unique_combination` tests declare its grain, and ranges and reconciliation with the raw totals are dbt
+tests (asset checks on `marts/*` in Dagster). What only the *published* files can tell stays here:
+`check_published_marts` validates every `<marts_dir>/<model>.parquet` with one expectation suite per
+mart, built from dbt's manifest (`mart_specs`: the models of the marts/ folder), and renders the
+results as a static Data Docs site in `docs_dir` plus `checks.html` (quality_page.py).
 
 Checks (each made of one or more expectations; a check passes when all of them pass):
-- `volume`: the mart has rows. Asked only of the overview mart and dim_accounts: the others are fed by
-  optional Studio sections (a user may never download Followers), and reconciliation still catches a
-  mart left empty while its staging source has rows.
-- `grain`: key columns are never null and each unique key is unique (the dbt grain, re-checked on
-  the published file).
-- `schema`: every contract column is published (extra columns are allowed).
-- `ranges`: counts are not negative, ranks, hours and shares stay in bounds, flags are booleans.
-- `reconciles_with_raw`: exact equality with figures computed from the working DuckDB's staging
-  views (which deduplicate overlapping exports, so they are the right "raw total" to compare with).
-- `recency`: the overview mart reaches to within `recency_days` of the newest loaded export.
+- `volume`: the file has rows; skipped when the yml says `config: meta: may_be_empty: true` (a mart
+  fed by an optional Studio section or API; dbt's reconciliation tests catch one left empty wrongly).
+- `grain`: the columns of each unique / unique_combination test are never null and unique together.
+- `schema`: every column the model yml documents is published (extra columns are allowed).
+- `recency` (`config: meta: recency_column: <date column>`): for every account in the mart, its newest
+  date is at most `recency_days` older than its own newest loaded export, and not newer. The export
+  dates are the published `dim_accounts.last_export_date`; an account without one fails the check.
 
-A mart of `MARTS` that was not published yields one failed `volume` result and no other checks;
-a published parquet file that `MARTS` does not know still gets its `volume` check.
+A mart of the manifest that was not published yields one failed `volume` result and no other checks;
+a published parquet file that the manifest does not know still gets its `volume` check.
 
 Design choices:
-- One *ephemeral* GE context per call: suites, validation definitions and the checkpoint are
-  rebuilt from this code every time (the code is the single definition), nothing is persisted but
-  the Data Docs. The docs therefore show the latest check of what is published now, like the marts
-  themselves; pages of earlier runs are removed so that none lingers unlinked.
-- Marts are read through pandas *parquet* assets, not dataframe assets: `Checkpoint.run` takes a
-  single `batch_parameters` for all its validation definitions, so dataframe assets would need one
-  checkpoint per mart. With file assets one checkpoint validates every mart.
-- The site is built once after the run instead of by `UpdateDataDocsAction`, which rebuilds the
-  whole site, index included, once per validation result (six times the rendering for six marts).
+- One *ephemeral* GE context per call, rebuilt from the manifest every time; nothing is persisted but
+  the Data Docs, which therefore show the latest check of what is published now (pages of earlier
+  runs are removed so that none lingers unlinked).
+- Pandas *parquet* assets, not dataframe assets: `Checkpoint.run` takes one `batch_parameters` for
+  all its validation definitions, so one checkpoint can validate every mart only with file assets.
+- Recency is one expectation per account (a row condition on `account_handle`): the Data Docs and
+  the results name each account that lags.
+- The site is built once after the run, not by `UpdateDataDocsAction` (once per validation result).
 - great_expectations is imported inside the function: it takes seconds to import, and importing
   this module (e.g. from the Dagster definitions) must stay cheap and side-effect free.
-- Offline: GE 1.24 ships no usage-statistics client any more, but analytics are still switched off
-  in the context config and through `GX_ANALYTICS_ENABLED`. Generating the docs needs no network.
-  The pages load Bootstrap, jQuery and bootstrap-table from public CDNs: opened without network,
-  the validation pages render unstyled and the index's result tables (drawn by JavaScript) stay
-  empty.
+- Offline: analytics are switched off in the context config and through `GX_ANALYTICS_ENABLED`;
+  generating the docs needs no network. The pages load their scripts and styles from public CDNs,
+  so offline the index's tables stay empty (the validation pages render, unstyled).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -48,219 +47,69 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.marts.quality_page import write_summary_page
 
 DOCS_SITE_NAME = "mart_quality"
-# An engagement rate is (likes + comments + shares) / views: above 10 means a broken denominator.
-MAX_ENGAGEMENT_RATE = 10
+# Where `dbt parse` (make prepare) and Dagster's DbtProject put the manifest.
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+# The published mart and column that say when each account's newest export was loaded.
+EXPORT_DATES = ("dim_accounts", "last_export_date")
+_GRAIN_TESTS = ("unique", "unique_combination")
 
 
 @dataclass(frozen=True)
 class MartCheckResult:
     mart: str  # model name, e.g. "fct_account_overview_daily"
-    check: str  # short stable name: "volume", "grain", "schema", "ranges", "reconciles_with_raw", "recency"
+    check: str  # short stable name: "volume", "grain", "schema", "recency"
     passed: bool
     description: str  # one sentence a user understands
     details: dict  # JSON-serialisable figures: observed vs expected, unexpected counts, etc.
 
 
 @dataclass(frozen=True)
-class _MartSpec:
-    """What one published mart promises (mirrors models/marts/_marts__models.yml)."""
+class MartSpec:
+    """What one published mart promises, as dbt's manifest declares it."""
 
-    grain_text: str  # "account per day"
-    keys: tuple[tuple[str, ...], ...]  # unique keys, the grain first
-    columns: tuple[str, ...]  # the contract: these at least (extra columns are allowed)
-    non_negative: tuple[str, ...] = ()  # nulls allowed ("undefined" in the export)
-    # (column, min, max), nulls allowed; max None = unbounded, a str = that dbt var's value
-    bounds: tuple[tuple[str, float, float | str | None], ...] = ()
-    flags: tuple[str, ...] = ()  # booleans, never null
-    ranges_text: str = ""
-    may_be_empty: bool = False  # small accounts get no audience breakdown at all
+    name: str
+    columns: tuple[str, ...] = ()  # documented in the model yml, in yml order
+    keys: tuple[tuple[str, ...], ...] = ()  # one per unique / unique_combination test
+    may_be_empty: bool = False  # config.meta.may_be_empty
+    recency_column: str | None = None  # config.meta.recency_column
 
 
-_OVERVIEW_COUNTS = (
-    "video_views",
-    "profile_views",
-    "likes",
-    "comments",
-    "shares",
-    "total_viewers",
-    "new_viewers",
-    "returning_viewers",
-)
-# Lifetime totals never go below 0; the "gained" deltas can (TikTok revises counters down).
-_VIDEO_TOTALS = ("views_total", "likes_total", "comments_total", "shares_total")
-
-
-def _distribution_mart(dimension: str) -> _MartSpec:
-    return _MartSpec(
-        grain_text=f"account per snapshot day per {dimension}",
-        keys=(("account_handle", "snapshot_date", dimension),),
-        columns=("account_handle", "snapshot_date", dimension, "distribution"),
-        bounds=(("distribution", 0, 1),),
-        ranges_text="Audience shares lie between 0 and 1.",
-        may_be_empty=True,
-    )
-
-
-MARTS: dict[str, _MartSpec] = {
-    "fct_account_overview_daily": _MartSpec(
-        grain_text="account per day",
-        keys=(("account_handle", "metric_date"),),
-        columns=("account_handle", "metric_date", *_OVERVIEW_COUNTS, "is_provisional"),
-        non_negative=_OVERVIEW_COUNTS,
-        flags=("is_provisional",),
-        ranges_text="Daily views, likes, comments, shares and viewers are never negative, "
-        "and every day is flagged provisional or not.",
-    ),
-    "fct_follower_growth_daily": _MartSpec(
-        grain_text="account per day",
-        keys=(("account_handle", "metric_date"),),
-        columns=(
-            "account_handle",
-            "metric_date",
-            "followers",
-            "net_follower_change",
-            "net_follower_change_7d",
-            "net_follower_change_28d",
-        ),
-        non_negative=("followers",),
-        ranges_text="Follower totals are never negative.",
-        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
-    ),
-    "fct_video_engagement_daily": _MartSpec(
-        grain_text="video per snapshot day",
-        keys=(("account_handle", "video_id", "metric_date"),),
-        columns=(
-            "account_handle",
-            "video_id",
-            "metric_date",
-            *_VIDEO_TOTALS,
-            "views_gained",
-            "likes_gained",
-            "comments_gained",
-            "shares_gained",
-            "days_since_previous_snapshot",
-            "engagement_rate",
-        ),
-        non_negative=_VIDEO_TOTALS,
-        bounds=(
-            ("days_since_previous_snapshot", 1, None),
-            ("engagement_rate", 0, MAX_ENGAGEMENT_RATE),
-        ),
-        ranges_text="Lifetime video totals are never negative, snapshots are at least a day apart, "
-        f"and engagement rates lie between 0 and {MAX_ENGAGEMENT_RATE} (or are empty).",
-        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
-    ),
-    "rpt_trending_videos_7d": _MartSpec(
-        grain_text="trending video per account per as-of date",
-        keys=(
-            ("account_handle", "as_of_date", "video_id"),
-            ("account_handle", "as_of_date", "trending_rank"),
-        ),
-        columns=(
-            "account_handle",
-            "as_of_date",
-            "trending_rank",
-            "video_id",
-            "views_gained_7d",
-            "views_total",
-            "post_date",
-            "has_full_window",
-        ),
-        non_negative=("views_total",),
-        bounds=(("trending_rank", 1, "trending_top_n"),),
-        flags=("has_full_window",),
-        ranges_text="Trending ranks run from 1 to {trending_top_n}, lifetime views are never negative, "
-        "and every row says whether its 7-day window is complete.",
-        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
-    ),
-    "dim_videos": _MartSpec(
-        grain_text="video",
-        keys=(("account_handle", "video_id"),),
-        columns=("account_handle", "video_id", *_VIDEO_TOTALS),
-        non_negative=_VIDEO_TOTALS,
-        ranges_text="Lifetime video totals are never negative.",
-        may_be_empty=True,  # fed by an optional Studio section; reconciliation still applies
-    ),
-    "dim_accounts": _MartSpec(grain_text="account", keys=(("account_handle",),), columns=("account_handle",)),
-    "fct_follower_activity_hourly": _MartSpec(
-        grain_text="account per day per hour",
-        keys=(("account_handle", "metric_date", "hour"),),
-        columns=("account_handle", "metric_date", "hour", "active_followers"),
-        non_negative=("active_followers",),
-        bounds=(("hour", 0, 23),),
-        ranges_text="Hours run from 0 to 23 and active-follower counts are never negative.",
-        may_be_empty=True,  # only accounts whose Followers section was downloaded have any
-    ),
-    "fct_follower_gender_snapshot": _distribution_mart("gender"),
-    "fct_follower_territory_snapshot": _distribution_mart("territory"),
-    # TikTok Business API only (docs/api-sources.md): empty without a Business account
-    "fct_video_business_metrics_daily": _MartSpec(
-        grain_text="Business-account video per snapshot day",
-        keys=(("account_handle", "video_id", "metric_date"),),
-        columns=(
-            "account_handle",
-            "video_id",
-            "metric_date",
-            "views_total",
-            "reach_total",
-            "total_time_watched_s",
-            "average_time_watched_s",
-            "full_video_watched_rate",
-        ),
-        non_negative=("views_total", "reach_total", "total_time_watched_s", "average_time_watched_s"),
-        bounds=(("full_video_watched_rate", 0, 1),),
-        ranges_text="Views, reach and watch times are never negative; completion rates lie between 0 and 1.",
-        may_be_empty=True,
-    ),
-    "fct_video_traffic_sources_daily": _MartSpec(
-        grain_text="Business-account video per snapshot day per traffic source",
-        keys=(("account_handle", "video_id", "metric_date", "impression_source"),),
-        columns=("account_handle", "video_id", "metric_date", "impression_source", "share", "views_total"),
-        bounds=(("share", 0, 1),),
-        ranges_text="Traffic-source shares lie between 0 and 1.",
-        may_be_empty=True,
-    ),
-    "fct_video_audience_countries_daily": _MartSpec(
-        grain_text="Business-account video per snapshot day per viewer country",
-        keys=(("account_handle", "video_id", "metric_date", "country"),),
-        columns=("account_handle", "video_id", "metric_date", "country", "share", "views_total"),
-        bounds=(("share", 0, 1),),
-        ranges_text="Audience-country shares lie between 0 and 1.",
-        may_be_empty=True,
-    ),
-}
-# Any other published parquet file still gets a volume check.
-_UNKNOWN_MART = _MartSpec(grain_text="", keys=(), columns=())
-
-
-@dataclass(frozen=True)
-class _RawFigures:
-    """What the marts must reconcile with, read from the working DuckDB."""
-
-    overview_video_views: int
-    content_rows: int
-    max_followers: int | None
-    newest_export_date: dt.date | None
+def mart_specs(manifest_path: Path) -> dict[str, MartSpec]:
+    """Every model of dbt's marts/ folder (the rule of `definitions.mart_models`), by name."""
+    nodes = json.loads(Path(manifest_path).read_text(encoding="utf-8"))["nodes"]
+    models = {uid: n for uid, n in nodes.items() if n["resource_type"] == "model" and n["fqn"][1:2] == ["marts"]}
+    keys: dict[str, set[tuple[str, ...]]] = {uid: set() for uid in models}
+    for test in nodes.values():
+        kind, kwargs = (test.get("test_metadata") or {}).get("name"), (test.get("test_metadata") or {}).get("kwargs")
+        if test["resource_type"] == "test" and test.get("attached_node") in keys and kind in _GRAIN_TESTS:
+            key = kwargs["combination_of_columns"] if kind == "unique_combination" else [kwargs["column_name"]]
+            keys[test["attached_node"]].add(tuple(key))
+    specs = {}
+    for uid, node in sorted(models.items(), key=lambda item: item[1]["name"]):
+        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
+        columns, may_be_empty = tuple(node.get("columns") or {}), bool(meta.get("may_be_empty"))
+        specs[node["name"]] = MartSpec(
+            node["name"], columns, tuple(sorted(keys[uid])), may_be_empty, meta.get("recency_column")
+        )
+    return specs
 
 
 def check_published_marts(
-    marts_dir: Path, warehouse_db: Path, docs_dir: Path, *, recency_days: int = 3
+    marts_dir: Path, docs_dir: Path, *, manifest_path: Path = DBT_MANIFEST, recency_days: int = 3
 ) -> list[MartCheckResult]:
     """Validate the published marts and write Data Docs to `docs_dir` (`index.html` is the entry).
 
-    Returns one result per mart and check, in a stable order: the marts of `MARTS`, then any other
-    published parquet file by name; within a mart, checks in a fixed order.
+    Returns one result per mart and check, in a stable order: the marts of the manifest by name, then
+    any other published parquet file by name; within a mart, checks in a fixed order.
     """
     marts_dir, docs_dir = Path(marts_dir), Path(docs_dir)
-    raw = _read_raw_figures(Path(warehouse_db))
-    dbt_vars = _dbt_vars()
-    others = sorted(p.stem for p in marts_dir.glob("*.parquet") if p.stem not in MARTS)
-    specs = {**MARTS, **dict.fromkeys(others, _UNKNOWN_MART)}
+    specs = mart_specs(manifest_path)
+    specs |= {p.stem: MartSpec(p.stem) for p in sorted(marts_dir.glob("*.parquet")) if p.stem not in specs}
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -275,17 +124,12 @@ def check_published_marts(
     for mart, spec in specs.items():
         path = marts_dir / f"{mart}.parquet"
         if not path.is_file():
-            missing[mart] = MartCheckResult(
-                mart=mart,
-                check="volume",
-                passed=False,
-                description=f"{mart} was not published: {path.name} is missing.",
-                details={"path": str(path), "exists": False},
-            )
+            description = f"{mart} was not published: {path.name} is missing."
+            missing[mart] = MartCheckResult(mart, "volume", False, description, {"path": str(path), "exists": False})
             continue
         batch = datasource.add_parquet_asset(name=mart, path=path).add_batch_definition_whole_dataframe("whole_file")
         suite_expectations = []
-        for check, description, expectations, check_context in _checks_for(gx, mart, spec, raw, recency_days, dbt_vars):
+        for check, description, expectations, check_context in _checks_for(gx, spec, marts_dir, recency_days):
             planned.append((mart, check, description, check_context))
             for expectation in expectations:
                 expectation.meta = {**(expectation.meta or {}), "check": check}
@@ -323,45 +167,12 @@ def check_published_marts(
     return results
 
 
-def write_summary_page(results: list[MartCheckResult], docs_dir: Path) -> Path:
-    """`checks.html`: every check in plain HTML, readable offline.
-
-    GE's own index draws its results table with JavaScript from public CDNs, so without network it
-    shows an empty table; this page needs nothing but a browser.
-    """
-    import html
-    import json
-
-    rows = "\n".join(
-        f"<tr class='{'ok' if r.passed else 'fail'}'><td>{html.escape(r.mart)}</td><td>{html.escape(r.check)}</td>"
-        f"<td>{'passed' if r.passed else 'FAILED'}</td><td>{html.escape(r.description)}</td>"
-        f"<td><code>{html.escape(json.dumps(r.details, sort_keys=True, default=str))[:600]}</code></td></tr>"
-        for r in results
-    )
-    failed = sum(not r.passed for r in results)
-    page = f"""<!doctype html><meta charset="utf-8"><title>Mart quality</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px;vertical-align:top}}
-table{{border-collapse:collapse}}.fail{{background:#fdd}}.ok td:nth-child(3){{color:#070}}code{{font-size:80%}}</style>
-<h1>Published marts: {len(results) - failed} of {len(results)} checks passed</h1>
-<p>Full great-expectations Data Docs: <a href="index.html">index.html</a> (its table needs network for its scripts;
-the validation pages it links to do not).</p>
-<table><tr><th>mart</th><th>check</th><th>result</th><th>what it checks</th><th>details</th></tr>
-{rows}
-</table>
-"""
-    target = Path(docs_dir) / "checks.html"
-    target.write_text(page, encoding="utf-8")
-    return target
-
-
 _Check = tuple[str, str, list[Any], dict[str, Any]]  # (check, description, expectations, context)
 
 
-def _checks_for(
-    gx: Any, mart: str, spec: _MartSpec, raw: _RawFigures, recency_days: int, dbt_vars: dict[str, Any]
-) -> Iterable[_Check]:
+def _checks_for(gx: Any, spec: MartSpec, marts_dir: Path, recency_days: int) -> Iterable[_Check]:
     """Yield the checks of one mart; `context` holds the figures they were built from, if any."""
-    e = gx.expectations
+    e, mart = gx.expectations, spec.name
     if not spec.may_be_empty:
         yield "volume", f"{mart} has at least one row.", [e.ExpectTableRowCountToBeBetween(min_value=1)], {}
     if spec.keys:
@@ -369,134 +180,94 @@ def _checks_for(
         keys_text = " and by ".join(f"({', '.join(key)})" for key in spec.keys)
         yield (
             "grain",
-            f"{mart} has exactly one row per {spec.grain_text}, unique by {keys_text}, with no empty key.",
+            f"{mart} has exactly one row per {keys_text}, with no empty key column (its dbt grain).",
             [
                 *(e.ExpectColumnValuesToNotBeNull(column=c) for c in key_columns),
-                *(_unique(e, k) for k in spec.keys),
+                *(
+                    e.ExpectCompoundColumnsToBeUnique(column_list=list(key))
+                    if len(key) > 1
+                    else e.ExpectColumnValuesToBeUnique(column=key[0])
+                    for key in spec.keys
+                ),
             ],
             {},
         )
     if spec.columns:
         yield (
             "schema",
-            f"{mart} publishes every contract column.",
+            f"{mart} publishes every column its model yml documents ({len(spec.columns)}).",
             [e.ExpectTableColumnsToMatchSet(column_set=list(spec.columns), exact_match=False)],
             {},
         )
-    ranges = [
-        *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.non_negative),
-        *(
-            e.ExpectColumnValuesToBeBetween(
-                column=c, min_value=low, max_value=dbt_vars[high] if isinstance(high, str) else high
-            )
-            for c, low, high in spec.bounds
-        ),
-        *(expectation for c in spec.flags for expectation in _boolean(e, c)),
-    ]
-    if ranges:
-        yield "ranges", spec.ranges_text.format(**dbt_vars), ranges, {}
-
-    if mart == "fct_account_overview_daily":
-        yield (
-            "reconciles_with_raw",
-            "Total video views in the mart equal the total of the deduplicated Studio overview exports.",
-            [
-                e.ExpectColumnSumToBeBetween(
-                    column="video_views",
-                    min_value=raw.overview_video_views,
-                    max_value=raw.overview_video_views,
-                    description=f"Sum of video_views equals the staging total {raw.overview_video_views}.",
-                )
-            ],
-            {"raw": {"sum(video_views)": raw.overview_video_views}},
-        )
-        yield _recency(e, raw, recency_days)
-    elif mart == "fct_follower_growth_daily":
-        if raw.max_followers is None:
-            followers = e.ExpectColumnValuesToBeNull(
-                column="followers", description="No follower total was exported, so none is published."
-            )
-        else:
-            followers = e.ExpectColumnMaxToBeBetween(
-                column="followers",
-                min_value=raw.max_followers,
-                max_value=raw.max_followers,
-                description=f"Highest follower total equals the exported maximum {raw.max_followers}.",
-            )
-        yield (
-            "reconciles_with_raw",
-            "The highest follower total in the mart equals the highest one in the follower-history exports.",
-            [followers],
-            {"raw": {"max(followers)": raw.max_followers}},
-        )
-    elif mart == "fct_video_engagement_daily":
-        yield (
-            "reconciles_with_raw",
-            "The mart has one row per video snapshot in the deduplicated Studio content exports.",
-            [
-                e.ExpectTableRowCountToEqual(
-                    value=raw.content_rows,
-                    description=f"Row count equals the {raw.content_rows} staged content snapshots.",
-                )
-            ],
-            {"raw": {"row_count": raw.content_rows}},
-        )
+    if spec.recency_column:
+        yield _recency(gx, spec, marts_dir, recency_days)
 
 
-def _unique(e: Any, columns: list[str]) -> Any:
-    if len(columns) == 1:
-        return e.ExpectColumnValuesToBeUnique(column=columns[0])
-    return e.ExpectCompoundColumnsToBeUnique(column_list=columns)
+def _recency(gx: Any, spec: MartSpec, marts_dir: Path, recency_days: int) -> _Check:
+    """Per account of the mart: its newest date within `recency_days` of its newest loaded export."""
+    from great_expectations.expectations.row_conditions import Column
 
-
-def _boolean(e: Any, column: str) -> list[Any]:
-    return [
-        e.ExpectColumnValuesToNotBeNull(column=column),
-        e.ExpectColumnValuesToBeInSet(column=column, value_set=[True, False]),
-    ]
-
-
-def _recency(e: Any, raw: _RawFigures, recency_days: int) -> _Check:
-    newest = raw.newest_export_date
-    context = {"newest_loaded_export_date": newest and newest.isoformat(), "recency_days": recency_days}
-    if newest is None:
-        # Nothing was loaded: there is no date to be recent against. No expectation, so it fails.
-        context["reason"] = "raw.documents has no row with status 'loaded'"
-        return "recency", "No export has been loaded, so the overview cannot be up to date.", [], context
-    oldest_allowed = newest - dt.timedelta(days=recency_days)
-    return (
-        "recency",
-        f"The newest day in the overview is at most {recency_days} days older than the newest "
-        f"loaded export ({newest.isoformat()}) and not newer than it.",
-        [
-            e.ExpectColumnMaxToBeBetween(
-                column="metric_date",
-                min_value=oldest_allowed,
-                max_value=newest,
-                description=(f"Newest metric_date lies between {oldest_allowed.isoformat()} and {newest.isoformat()}."),
-            )
-        ],
-        context,
+    column, (accounts_mart, export_column) = spec.recency_column, EXPORT_DATES
+    description = (
+        f"For every account, the newest {column} in {spec.name} is at most {recency_days} days older than "
+        f"the account's newest loaded export ({accounts_mart}.{export_column}) and not newer."
     )
+    context: dict[str, Any] = {"recency_days": recency_days, "export_dates_from": f"{accounts_mart}.{export_column}"}
+    try:
+        export_dates = _export_dates(marts_dir / f"{spec.name}.parquet", marts_dir / f"{accounts_mart}.parquet")
+    except (duckdb.Error, OSError) as error:
+        context["error"] = f"cannot read the accounts and their export dates: {error}"
+        return "recency", description, [], context
+    unknown = sorted(account for account, newest_export in export_dates.items() if newest_export is None)
+    context["accounts"] = len(export_dates)
+    if unknown:
+        context["error"] = f"no loaded export date in {accounts_mart} for: {', '.join(unknown)}"
+    elif not export_dates:
+        context["error"] = f"{spec.name} has no account, so none can be up to date"
+    expectations = [
+        gx.expectations.ExpectColumnMaxToBeBetween(
+            column=column,
+            min_value=newest_export - dt.timedelta(days=recency_days),
+            max_value=newest_export,
+            row_condition=Column("account_handle") == account,
+            description=f"{account}: newest {column} at most {recency_days} days before its export of {newest_export}.",
+            meta={"account": account},
+        )
+        for account, newest_export in export_dates.items()
+        if newest_export is not None
+    ]
+    return "recency", description, expectations, context
+
+
+def _export_dates(mart_file: Path, accounts_file: Path) -> dict[str, dt.date | None]:
+    """Each account of the mart and its newest loaded export date (None when unknown), by handle."""
+    if not accounts_file.is_file():
+        raise FileNotFoundError(f"{accounts_file.name} is not published")
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"""
+            select mart.account_handle, accounts.{EXPORT_DATES[1]}
+            from (select distinct account_handle from read_parquet($mart)) as mart
+            left join read_parquet($accounts) as accounts on accounts.account_handle = mart.account_handle
+            where mart.account_handle is not null
+            order by mart.account_handle
+            """,
+            {"mart": str(mart_file), "accounts": str(accounts_file)},
+        ).fetchall()
+    return dict(rows)
 
 
 def _summarise(
     mart: str, check: str, description: str, context: dict[str, Any], outcomes: list[Any]
 ) -> MartCheckResult:
-    """One result per check: passed only if it had expectations and all of them passed."""
+    """One result per check: passed only if it had expectations, all passed, and no error was noted."""
     records = [_record(outcome) for outcome in outcomes]
     failed = [record for record in records if not record["success"]]
     observed = {record["label"]: record["observed_value"] for record in records if "observed_value" in record}
     details: dict[str, Any] = {**context, "expectations": len(records), "failed": failed}
     if observed:
         details["observed"] = observed
-    return MartCheckResult(
-        mart=mart,
-        check=check,
-        passed=bool(records) and not failed,
-        description=description,
-        details=details,
-    )
+    return MartCheckResult(mart, check, bool(records) and not failed and "error" not in context, description, details)
 
 
 _KWARG_KEYS = ("column", "column_list", "column_set", "min_value", "max_value", "value", "value_set")
@@ -510,12 +281,14 @@ def _record(outcome: Any) -> dict[str, Any]:
     config = outcome.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k in _KWARG_KEYS and v is not None}
     result = outcome.result or {}
+    account = (config.meta or {}).get("account")
     record: dict[str, Any] = {
         "expectation": config.type,
-        "label": _label(config.type, kwargs),
+        "label": _label(config.type, kwargs) + (f"[{account}]" if account else ""),
         "success": bool(outcome.success),
         "expected": kwargs,
     }
+    record.update({"account": account} if account else {})
     record.update({k: result[k] for k in _RESULT_KEYS if k in result})
     if result.get("partial_unexpected_list"):
         record["unexpected_examples"] = result["partial_unexpected_list"][:5]
@@ -536,7 +309,7 @@ def _exception_messages(info: dict[str, Any]) -> list[str]:
 
 
 def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
-    """'sum(video_views)', 'row_count', 'max(metric_date)', ... for the `observed` summary."""
+    """'row_count', 'max(metric_date)', 'columns', ... for the `observed` summary."""
     column = kwargs.get("column")
     if "row_count" in expectation_type:
         return "row_count"
@@ -549,71 +322,13 @@ def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
     return f"{expectation_type.removeprefix('expect_')}({subject})"
 
 
-def _read_raw_figures(warehouse_db: Path) -> _RawFigures:
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
-
-        def scalar(sql: str) -> Any:
-            return con.execute(sql).fetchone()[0]
-
-        def exists(relation: str) -> bool:
-            schema, name = relation.split(".")
-            return bool(
-                scalar(
-                    "select count(*) from information_schema.tables"
-                    f" where table_schema = '{schema}' and table_name = '{name}'"
-                )
-            )
-
-        return _RawFigures(
-            overview_video_views=int(scalar("select coalesce(sum(video_views), 0) from staging.stg_studio__overview")),
-            # one row per video and day, whichever source (Studio Content or a TikTok API) saw it
-            content_rows=int(
-                scalar(
-                    "select count(*) from ("
-                    + " union ".join(
-                        f"select account_handle, video_id, snapshot_date from {relation}"
-                        for relation in ("staging.stg_studio__content", "staging.stg_tiktok_api__video_snapshots")
-                        if exists(relation)
-                    )
-                    + ")"
-                )
-            ),
-            # the follower total of each day from its best source (Studio FollowerHistory, then the APIs)
-            max_followers=_int_or_none(
-                scalar(
-                    "select max(followers) from "
-                    + (
-                        "intermediate.int_follower_counts__unioned"
-                        if exists("intermediate.int_follower_counts__unioned")
-                        else "staging.stg_studio__follower_history"
-                    )
-                )
-            ),
-            newest_export_date=scalar("select max(export_date) from raw.documents where status = 'loaded'"),
-        )
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _dbt_vars() -> dict[str, Any]:
-    """The knobs' defaults from dbt_project.yml, so a bound like the trending top N has one source."""
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return {"trending_top_n": 9, **(project.get("vars") or {})}
-
-
 def _ephemeral_context(gx: Any, docs_dir: Path) -> Any:
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
+    from great_expectations.data_context.types import base
 
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
+    config = base.DataContextConfig(
+        store_backend_defaults=base.InMemoryStoreBackendDefaults(),
         analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
+        progress_bars=base.ProgressBarsConfig(globally=False),
         data_docs_sites={
             DOCS_SITE_NAME: {
                 "class_name": "SiteBuilder",
