@@ -4,6 +4,9 @@
 `manifest.jsonl` beside it gets one line per archived object. Received files in the inbox are only
 ever read. ZIPs are inspected in memory, never extracted to disk, and refused when an entry would
 escape its folder or the archive would expand to an absurd size.
+
+This module is the only writer of archive objects and manifest lines (Studio files here, API pulls
+through `orchestration.lib.api.archive`): atomic, fsynced, read-only, never overwritten.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 # Real Studio ZIPs are a few KB to a few MB; these limits leave two orders of magnitude of room.
 MAX_ZIP_ENTRIES = 64
@@ -101,14 +107,32 @@ def archive_path_for(archive_dir: Path, sha256: str, original_name: str) -> Path
 
 
 def store(source: Path, destination: Path) -> None:
-    """Copy received bytes into the archive atomically and make the copy read-only."""
+    """Copy received bytes into the archive atomically and make the copy read-only (once per hash)."""
     if destination.exists():
         return
+    with source.open("rb") as reader:
+        _write_read_only(destination, lambda writer: shutil.copyfileobj(reader, writer, 1 << 20))
+
+
+def store_bytes(destination: Path, data: bytes) -> None:
+    """Write `data` to `destination` atomically and read-only; never overwrite a different file.
+
+    A destination that already holds exactly these bytes is left alone (a retried write); one that
+    holds anything else raises FileExistsError.
+    """
+    if destination.exists():
+        if destination.read_bytes() == data:
+            return
+        raise FileExistsError(f"{destination} already exists with other content; the archive never overwrites")
+    _write_read_only(destination, lambda writer: writer.write(data))
+
+
+def _write_read_only(destination: Path, write: Callable[[BinaryIO], object]) -> None:
+    """The one way an archive object is written: temp file, fsync, chmod 0o444, atomic rename."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_name(destination.name + ".incoming")
-    with source.open("rb") as reader, temporary.open("wb") as writer:
-        while chunk := reader.read(1 << 20):
-            writer.write(chunk)
+    with temporary.open("wb") as writer:
+        write(writer)
         writer.flush()
         os.fsync(writer.fileno())
     os.chmod(temporary, 0o444)
@@ -116,11 +140,16 @@ def store(source: Path, destination: Path) -> None:
 
 
 def append_manifest(manifest: Path, rows: list[ManifestRow]) -> None:
+    append_manifest_lines(manifest, [asdict(row) for row in rows])
+
+
+def append_manifest_lines(manifest: Path, rows: list[dict]) -> None:
+    """Append one JSON line per row (keys sorted) to a manifest and fsync it."""
     if not rows:
         return
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with manifest.open("a", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(asdict(row), ensure_ascii=False, sort_keys=True) + "\n")
+            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
