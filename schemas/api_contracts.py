@@ -1,6 +1,6 @@
 """pandera contracts for rows parsed from TikTok API responses, one per raw `api_*` table.
 
-The parser (`orchestration.lib.api.landing`) already refuses a response with a missing field or a
+The parser (`orchestration.lib.api.parse`) already refuses a response with a missing field or a
 value of the wrong kind, naming the page and the item; these contracts are the second line: types,
 ranges, one row per key within a pull, and "posted before seen". A pull whose rows fail is not
 loaded at all (a partial snapshot would look like deleted videos).
@@ -60,6 +60,7 @@ _LINEAGE = {
     "exported_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
     "source_row": pa.Column("int64", pa.Check.ge(1), coerce=True),
 }
+LINEAGE_COLUMNS = tuple(_LINEAGE)  # in every API raw table: which pull, account and row it came from
 _API = pa.Column(str, pa.Check.isin(["display", "business"]), nullable=False)
 _VIDEO_ID = pa.Column(str, pa.Check.str_matches(r"^\d{1,25}$"), nullable=False)
 
@@ -165,6 +166,11 @@ API_CONTRACTS: dict[str, pa.DataFrameSchema] = {
         [_unique_within_pull("dimension", "label"), _shares_sum_to_at_most_one("dimension")],
     ),
 }
+
+
+def data_columns(table: str) -> list[str]:
+    """A raw table's own columns, in order, without the lineage columns every table shares."""
+    return [column for column in API_CONTRACTS[table].columns if column not in LINEAGE_COLUMNS]
 
 
 def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
