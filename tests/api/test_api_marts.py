@@ -13,6 +13,7 @@ followers 500, 520, (no pull), 510. Business account @shop (America/Los_Angeles)
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,12 @@ def marts(tmp_path_factory):
         timeout=300,
     )
     assert completed.returncode == 0, completed.stdout[-4000:]
+    # This build is where the suite runs dbt's unit tests (production builds skip them): all of them ran and passed.
+    manifest = json.loads((target / "manifest.json").read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    unit_results = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert unit_results == dict.fromkeys(manifest["unit_tests"], "pass")
+    assert len(unit_results) >= 10
     connection = duckdb.connect(str(paths.warehouse), read_only=True)
     yield connection
     connection.close()
