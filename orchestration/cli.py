@@ -42,18 +42,22 @@ def print_summary(paths: DataPaths) -> None:
         print("Rows per mart:")
         for mart in marts:
             print(f"  {mart:<34} {con.execute(f'select count(*) from {mart}').fetchone()[0]:>9,}")
-        trending = con.execute(
-            """select account_handle, as_of_date, trending_rank, video_id, views_gained_7d, has_full_window
+        # the growth column is named after the trending window var (views_gained_7d by default)
+        cursor = con.execute(
+            """select account_handle, as_of_date, trending_rank, video_id, columns('^views_gained_\\d+d$'),
+                   has_full_window
             from rpt_trending_videos_7d t
             where as_of_date = (select max(as_of_date) from rpt_trending_videos_7d u
                                 where u.account_handle = t.account_handle)
               and trending_rank <= 3
             order by account_handle, trending_rank"""
-        ).fetchall()
-        print("Top trending videos on each account's latest day (top 3 of 9):")
+        )
+        window = cursor.description[4][0].removeprefix("views_gained_").removesuffix("d")
+        trending = cursor.fetchall()
+        print("Top trending videos on each account's latest day (top 3):")
         for handle, day, rank, video, gained, full in trending:
             print(
-                f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in 7 days"
+                f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in {window} days"
                 + ("" if full else "  (partial window)")
             )
     finally:
