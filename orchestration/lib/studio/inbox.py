@@ -18,10 +18,10 @@ from orchestration.lib.core.archive import (
     ManifestRow,
     append_manifest,
     archive_path_for,
-    is_received_file,
     sha256_of,
     store,
 )
+from orchestration.lib.core.inbox import is_received_file
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.studio.provenance import facts_from_name, strip_browser_repeat
 from schemas.studio_files import STUDIO_FILE_KINDS

@@ -23,6 +23,7 @@ from orchestration.lib.studio.quarantine import quarantine_reason, write_quarant
 from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file
 from orchestration.lib.studio.validation import record_contract_failures
 from schemas.studio_contracts import CONTRACTS, coerce_numbers
+from schemas.studio_files import STUDIO_FILE_KINDS
 
 
 @dataclass
@@ -131,6 +132,10 @@ def _add_seconds(report: LandingReport, step: str, started: float) -> None:
     report.seconds[step] = report.seconds.get(step, 0.0) + time.perf_counter() - started
 
 
+# File kinds without a per-row date: one snapshot of the audience on the export date.
+SNAPSHOT_KINDS = frozenset(k.kind for k in STUDIO_FILE_KINDS.values() if not k.dated and "metric_date" not in k.columns)
+
+
 def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) -> pd.DataFrame:
     landed_at = datetime.now(UTC).replace(tzinfo=None)
     ranges = {}
@@ -140,7 +145,10 @@ def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) ->
             ranges.update(zip(spans.index, zip(spans["min"], spans["max"], strict=True), strict=True))
     rows = []
     for d in documents:
-        first, last = ranges.get(d.document_id, (None, None))
+        # Audience snapshots (gender, territory) have no date column: their day is the export date, and
+        # it must reach min_date like any other, or an incremental build never recomputes them.
+        snapshot_day = pd.Timestamp(d.anchor.export_date) if d.kind in SNAPSHOT_KINDS else None
+        first, last = ranges.get(d.document_id, (snapshot_day, snapshot_day))
         rows.append(
             {
                 "document_id": d.document_id,

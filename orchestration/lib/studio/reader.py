@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from orchestration.lib.core.archive import RefusedArchive, read_zip_members
+from orchestration.lib.core.containers import RefusedArchive, read_zip_members
 from orchestration.lib.studio.dates import (
     UnknownDateText,
     earliest_not_before,
