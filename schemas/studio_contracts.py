@@ -2,11 +2,23 @@
 
 Each contract validates a whole batch of documents of one kind at once (the frame carries
 `document_id` and `source_row`), so a daily drop costs one validation per kind, not one per file.
-Checks that span rows (consecutive days, distributions summing to about 1) run per document and
-flag rows, so every failure names the file, the row, the column and the rule.
+Checks that span rows (consecutive days, one row per key) run per document and flag rows, so every
+failure names the file, the row, the column and the rule.
+
+Severity model (the one place it is decided; README "Severity" has the same table):
+- *structural*: the file is not what we think it is (unreadable container, wrong header, a value that
+  is not a number or not a date, a missing or repeated key, days out of order, a value outside what
+  the column can mean). The pandera contracts below and every rule of the reader are structural: the
+  document is quarantined whole, with the reason.
+- *plausibility*: a well-formed value TikTok really sends that breaks an expectation (net daily counts
+  below zero, shares not summing to 1, Total != New + Returning). Rows land; each flagged row is
+  recorded in `raw.row_flags` (`PLAUSIBILITY_RULES`, `find_plausibility_flags`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
@@ -16,11 +28,7 @@ from schemas.studio_files import STUDIO_FILE_KINDS
 DISTRIBUTION_SUM_TOLERANCE = 0.05  # shares are rounded to 2–3 decimals by TikTok
 
 # The column a frame-wide check is about, so its failures name one column, and the rule in words.
-CHECK_FOCUS: dict[str, str] = {
-    "consecutive_days": "metric_date",
-    "total_equals_new_plus_returning": "total_viewers",
-    "distribution_sums_to_about_1": "distribution",
-}
+CHECK_FOCUS: dict[str, str] = {"consecutive_days": "metric_date"}
 _PLAIN: dict[str, str] = {}
 
 
@@ -54,17 +62,6 @@ def _unique_within_document(*columns: str):
     return pa.Check(check, name=name)
 
 
-def _sums_to_about_one(frame: pd.DataFrame) -> pd.Series:
-    total = frame.groupby("document_id")["distribution"].transform("sum")
-    return (total - 1).abs() <= DISTRIBUTION_SUM_TOLERANCE
-
-
-def _viewers_add_up(frame: pd.DataFrame) -> pd.Series:
-    parts = frame[["total_viewers", "new_viewers", "returning_viewers"]]
-    known = parts.notna().all(axis=1)
-    return ~known | (parts["total_viewers"] == parts["new_viewers"] + parts["returning_viewers"]).fillna(True)
-
-
 def _schema(columns: dict, checks: list) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=True)
 
@@ -74,13 +71,15 @@ _LINEAGE = {
     "source_row": pa.Column("int64", pa.Check.ge(1), coerce=True),
 }
 _CONSECUTIVE = pa.Check(_consecutive_days, name="consecutive_days")
+# Overview's daily figures are net of removals: negatives are TikTok's data (plausibility rule below).
+OVERVIEW_NET_COUNTS = ("video_views", "profile_views", "likes", "comments", "shares")
 
 CONTRACTS: dict[str, pa.DataFrameSchema] = {
     "overview": _schema(
         {
             **_LINEAGE,
             "metric_date": _date(),
-            **{c: _count() for c in ("video_views", "profile_views", "likes", "comments", "shares")},
+            **{c: _count(can_be_negative=True) for c in OVERVIEW_NET_COUNTS},
         },
         checks=[_CONSECUTIVE, _unique_within_document("metric_date")],
     ),
@@ -90,11 +89,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "metric_date": _date(),
             **{c: _count() for c in ("total_viewers", "new_viewers", "returning_viewers")},
         },
-        checks=[
-            _CONSECUTIVE,
-            _unique_within_document("metric_date"),
-            pa.Check(_viewers_add_up, name="total_equals_new_plus_returning"),
-        ],
+        checks=[_CONSECUTIVE, _unique_within_document("metric_date")],
     ),
     "follower_history": _schema(
         {
@@ -116,10 +111,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
     ),
     "follower_gender": _schema(
         {**_LINEAGE, "gender": pa.Column(str, pa.Check.str_length(1, 40)), "distribution": _share()},
-        checks=[
-            _unique_within_document("gender"),
-            pa.Check(_sums_to_about_one, name="distribution_sums_to_about_1"),
-        ],
+        checks=[_unique_within_document("gender")],
     ),
     "follower_territories": _schema(
         {
@@ -127,10 +119,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "territory": pa.Column(str, pa.Check.str_matches(r"^([A-Z]{2}|Others)$")),
             "distribution": _share(),
         },
-        checks=[
-            _unique_within_document("territory"),
-            pa.Check(_sums_to_about_one, name="distribution_sums_to_about_1"),
-        ],
+        checks=[_unique_within_document("territory")],
     ),
     "content": _schema(
         {
@@ -152,13 +141,11 @@ _PLAIN.update(
     {
         "dtype('Int64')": "not a whole number",
         "dtype('Float64')": "not a number",
-        "greater_than_or_equal_to(0)": "a count below zero",
+        "greater_than_or_equal_to(0)": "a total below zero (only net daily figures can be negative)",
         "in_range(0, 1)": "a share outside 0..1",
         "in_range(0, 23)": "an hour outside 0..23",
         "not_nullable": "a required value is missing",
         "consecutive_days": "days are not consecutive (a day is missing or out of order)",
-        "total_equals_new_plus_returning": "Total Viewers is not New + Returning Viewers",
-        "distribution_sums_to_about_1": f"shares do not sum to 1 (±{DISTRIBUTION_SUM_TOLERANCE})",
     }
 )
 
@@ -166,7 +153,7 @@ _PLAIN.update(
 def describe_failure(check: str, kind: str) -> str:
     """A sentence a user understands for a failed rule of a contract."""
     plain = _PLAIN.get(check, check)
-    return f"{STUDIO_FILE_KINDS[kind].entry_stem} contract: {plain} [{check}]"
+    return f"{STUDIO_FILE_KINDS[kind].entry_stem} contract: {plain}"
 
 
 def coerce_numbers(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -191,4 +178,152 @@ def coerce_numbers(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     return typed, pd.DataFrame(failures, columns=["index", "column", "check", "failure_case"])
 
 
+
+# --- severity: which rule quarantines a document, which only flags a row -----------------------------
+
+STRUCTURAL, PLAUSIBILITY = "structural", "plausibility"
+FLAG_SEVERITY = "warn"  # what a plausibility flag is in raw.row_flags and in the asset checks
+
+# Every rule with its severity and why (calibrated on what TikTok really sends, /docs: tiktok-formats).
+# A rule not listed here (e.g. a new reader rule) is structural: unknown means "do not trust the file".
+RULE_SEVERITY: dict[str, tuple[str, str]] = {
+    # the reader (lib/studio/reader.py): the container and the text
+    "safe_zip": (STRUCTURAL, "a ZIP that escapes its folder or expands past the limits is never opened"),
+    "not_empty": (STRUCTURAL, "an empty file or ZIP has nothing to land; TikTok sends at least a header"),
+    "unreadable": (STRUCTURAL, "bytes that cannot be opened have no rows"),
+    "utf8": (STRUCTURAL, "TikTok writes UTF-8; other bytes would land as wrong text"),
+    "known_file": (STRUCTURAL, "a header no Studio kind has: the columns cannot be told"),
+    "header": (STRUCTURAL, "the header decides which column is which: a wrong one mislabels every value"),
+    "row_width": (STRUCTURAL, "a row with too few or too many fields has shifted values"),
+    "studio_date": (STRUCTURAL, "a date that cannot be read has no day to land on"),
+    "account_handle": (STRUCTURAL, "rows without an account belong to nobody"),
+    # the pandera contracts above
+    "dtype('Int64')": (STRUCTURAL, "text where TikTok writes a whole number: the cell is not what the column says"),
+    "dtype('Float64')": (STRUCTURAL, "text where TikTok writes a fraction: the cell is not what the column says"),
+    "not_nullable": (STRUCTURAL, "a row without its key (date, video link, gender, territory) has no identity"),
+    "consecutive_days": (
+        STRUCTURAL,
+        "TikTok always sends consecutive ascending days; a gap or disorder is a cut or edited file, and years "
+        "are inferred from that order",
+    ),
+    "one_row_per_metric_date_per_file": (STRUCTURAL, "two rows for one day: which one is TikTok's cannot be told"),
+    "one_row_per_metric_date_hour_per_file": (STRUCTURAL, "two rows for one hour: which one is right is unknown"),
+    "one_row_per_gender_per_file": (STRUCTURAL, "two shares for one gender: which one is right is unknown"),
+    "one_row_per_territory_per_file": (STRUCTURAL, "two shares for one territory: which one is right is unknown"),
+    "one_row_per_video_id_per_file": (STRUCTURAL, "two rows for one video in one snapshot: which is right is unknown"),
+    "greater_than_or_equal_to(0)": (
+        STRUCTURAL,
+        "a negative total (followers, viewers, active followers, lifetime totals) cannot happen: TikTok only "
+        "sends negatives in net daily figures and the follower difference",
+    ),
+    "in_range(0, 23)": (STRUCTURAL, "an hour outside 0..23 has no slot in the day"),
+    "in_range(0, 1)": (STRUCTURAL, "a share outside 0..1 is in another unit (a percentage?), not TikTok's fraction"),
+    "str_length(1, 40)": (STRUCTURAL, "a gender label longer than 40 characters is not one"),
+    "str_matches('^([A-Z]{2}|Others)$')": (STRUCTURAL, "territories are ISO alpha-2 codes or 'Others'"),
+    "str_matches('^\\d{15,20}$')": (STRUCTURAL, "a video id is 15-20 digits"),
+    "str_contains('/video/')": (STRUCTURAL, "the video id lives only in the link"),
+    # plausibility: rows land, each flagged row is recorded in raw.row_flags
+    "net_daily_count_below_zero": (
+        PLAUSIBILITY,
+        "Overview's daily figures are net of removals: real exports have Comments of -1 and -4 (likes, shares, "
+        "views the same way)",
+    ),
+    "total_equals_new_plus_returning": (
+        PLAUSIBILITY,
+        "TikTok's own arithmetic, not a format: the numbers are what TikTok shows (dbt warns on the mart too)",
+    ),
+    "distribution_sums_to_about_1": (
+        PLAUSIBILITY,
+        f"shares are rounded by TikTok to 2-3 decimals; beyond ±{DISTRIBUTION_SUM_TOLERANCE} they are still "
+        "TikTok's shares, only worth a look",
+    ),
+}
+
+
+def severity_of(rule: str) -> str:
+    return RULE_SEVERITY.get(rule, (STRUCTURAL, ""))[0]
+
+
+@dataclass(frozen=True)
+class PlausibilityRule:
+    """A rule that flags rows and never stops them: `find` returns the flags of a typed frame."""
+
+    name: str
+    find: Callable[[pd.DataFrame], pd.DataFrame]  # → source_row, column_name, value, message (+ index)
+
+
+FLAG_COLUMNS = ["document_id", "source_row", "column_name", "rule", "value", "message"]
+
+
+def _negative_net_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for column in OVERVIEW_NET_COUNTS:
+        below = frame[frame[column].lt(0).fillna(False)]
+        spec = STUDIO_FILE_KINDS["overview"]
+        label = spec.header[spec.columns.index(column)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "document_id": below["document_id"],
+                    "source_row": below["source_row"],
+                    "column_name": column,
+                    "value": below[column].astype(str),
+                    "message": [f"{label} is {v}: a daily figure net of removals, landed as is" for v in below[column]],
+                }
+            )
+        )
+    return pd.concat(parts)
+
+
+def _viewers_not_adding_up(frame: pd.DataFrame) -> pd.DataFrame:
+    total, new, returning = (frame[c] for c in ("total_viewers", "new_viewers", "returning_viewers"))
+    off = frame[(total != new + returning).fillna(False)]  # unknown parts ("undefined") never flag
+    return pd.DataFrame(
+        {
+            "document_id": off["document_id"],
+            "source_row": off["source_row"],
+            "column_name": "total_viewers",
+            "value": off["total_viewers"].astype(str),
+            "message": [
+                f"Total Viewers {t} is not New {n} + Returning {r} (= {n + r})"
+                for t, n, r in zip(off["total_viewers"], off["new_viewers"], off["returning_viewers"], strict=True)
+            ],
+        }
+    )
+
+
+def _distribution_off(frame: pd.DataFrame) -> pd.DataFrame:
+    """One flag per file (no row: every row is part of the sum), valued at the sum."""
+    totals = frame.groupby("document_id", sort=True)["distribution"].sum().round(6)
+    off = totals[(totals - 1).abs() > DISTRIBUTION_SUM_TOLERANCE]
+    return pd.DataFrame(
+        {
+            "document_id": off.index,
+            "source_row": pd.NA,
+            "column_name": "distribution",
+            "value": off.astype(str).to_numpy(),
+            "message": [f"the shares of this file sum to {v:g}, not 1 (±{DISTRIBUTION_SUM_TOLERANCE})" for v in off],
+        }
+    )
+
+
+PLAUSIBILITY_RULES: dict[str, list[PlausibilityRule]] = {
+    "overview": [PlausibilityRule("net_daily_count_below_zero", _negative_net_counts)],
+    "viewers": [PlausibilityRule("total_equals_new_plus_returning", _viewers_not_adding_up)],
+    "follower_gender": [PlausibilityRule("distribution_sums_to_about_1", _distribution_off)],
+    "follower_territories": [PlausibilityRule("distribution_sums_to_about_1", _distribution_off)],
+}
+
+
+def find_plausibility_flags(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The plausibility flags of a typed, structurally valid frame: one row per flag (FLAG_COLUMNS)."""
+    found = [rule.find(frame).assign(rule=rule.name) for rule in PLAUSIBILITY_RULES.get(kind, []) if len(frame)]
+    if not found:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    flags = pd.concat(found, ignore_index=True)[FLAG_COLUMNS]
+    flags["source_row"] = flags["source_row"].astype("Int64")
+    return flags.sort_values(["document_id", "source_row", "column_name"], na_position="first", ignore_index=True)
+
+
 assert set(CONTRACTS) == set(STUDIO_FILE_KINDS), "one contract per Studio file kind"
+assert all(severity_of(r.name) == PLAUSIBILITY for rules in PLAUSIBILITY_RULES.values() for r in rules)

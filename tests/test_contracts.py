@@ -1,9 +1,10 @@
-"""Contract fixtures: one valid and several invalid files per kind, asserting which rule failed."""
+"""Contract fixtures: one valid file per kind, invalid ones asserting which rule failed, flagged ones landing."""
 
 from datetime import datetime
 
 import pytest
 
+from schemas.studio_contracts import PLAUSIBILITY, STRUCTURAL, severity_of
 from schemas.studio_files import STUDIO_FILE_KINDS
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
@@ -23,23 +24,31 @@ VALID = {
     ],
 }
 
-# (kind, row index to break, column index, bad value, expected rule)
+# Structural: the file is quarantined whole. (kind, row index to break, column index, bad value, expected rule)
 INVALID = [
-    ("overview", 1, 1, "-5", "greater_than_or_equal_to(0)"),
     ("overview", 0, 2, "12abc", "dtype('Int64')"),
     ("overview", 1, 0, "January 2", "consecutive_days"),
     ("overview", 1, 0, "Janvember 1", "studio_date"),
-    ("viewers", 1, 1, "31", "total_equals_new_plus_returning"),
     ("follower_history", 0, 1, "-3", "greater_than_or_equal_to(0)"),
     ("follower_activity", 5, 1, "24", "in_range(0, 23)"),
     ("follower_activity", 5, 1, "4", "one_row_per_metric_date_hour_per_file"),
     ("follower_gender", 0, 1, "1.59", "in_range(0, 1)"),
-    ("follower_territories", 1, 1, "0.1", "distribution_sums_to_about_1"),
     ("follower_territories", 0, 0, "USA", "str_matches('^([A-Z]{2}|Others)$')"),
     ("content", 0, 2, "https://www.tiktok.com/@acct/photo/1", "not_nullable"),
     ("content", 0, 3, "Smarch 4", "studio_date"),
     ("content", 1, 7, "3.5", "dtype('Int64')"),
     ("content", 1, 2, LINK.format("7546034661705796877"), "one_row_per_video_id_per_file"),
+]
+
+# Plausibility: every row lands and the flag is recorded. (kind, row index, column index, value,
+# expected flag as (source_row, column_name, rule, value); source_row None = about the whole file)
+FLAGGED = [
+    # a net daily count below zero: TikTok's Overview figures are net of removals
+    ("overview", 1, 1, "-5", (2, "video_views", "net_daily_count_below_zero", "-5")),
+    # 31 != 20 + 10: TikTok's own arithmetic, flagged on that row only
+    ("viewers", 1, 1, "31", (2, "total_viewers", "total_equals_new_plus_returning", "31")),
+    # 0.5 + 0.1 + 0.2 = 0.8, beyond 1 ± 0.05: one flag for the file, valued at the sum
+    ("follower_territories", 1, 1, "0.1", (None, "distribution", "distribution_sums_to_about_1", "0.8")),
 ]
 
 
@@ -53,7 +62,7 @@ def _land_one(tmp_path, kind, rows):
 @pytest.mark.parametrize("kind", sorted(VALID))
 def test_valid_file_loads_every_row(tmp_path, kind):
     report, loaded = _land_one(tmp_path, kind, VALID[kind])
-    assert report.issues == []
+    assert report.issues == [] and report.flags.empty
     assert loaded == len(VALID[kind])
 
 
@@ -66,6 +75,24 @@ def test_invalid_file_is_quarantined_naming_row_and_rule(tmp_path, kind, row, co
     rules = {(issue.rule, issue.row) for issue in report.issues}
     assert (rule, row + 1) in rules, rules
     assert all(issue.file == f"{STUDIO_FILE_KINDS[kind].entry_stem}.csv" for issue in report.issues)
+
+
+@pytest.mark.parametrize(("kind", "row", "column", "value", "flag"), FLAGGED)
+def test_plausibility_problem_lands_every_row_with_its_flag(tmp_path, kind, row, column, value, flag):
+    rows = [list(r) for r in VALID[kind]]
+    rows[row][column] = value
+    report, loaded = _land_one(tmp_path, kind, rows)
+    assert report.issues == [] and loaded == len(rows)
+    recorded = query(
+        new_paths(tmp_path),
+        "select file, source_row, column_name, rule, value, severity from raw.row_flags order by all",
+    )
+    assert recorded == [(f"{STUDIO_FILE_KINDS[kind].entry_stem}.csv", *flag, "warn")]
+
+
+def test_each_rule_has_the_severity_its_fixture_expects():
+    assert {severity_of(rule) for *_, rule in INVALID} == {STRUCTURAL}
+    assert {severity_of(flag[2]) for *_, flag in FLAGGED} == {PLAUSIBILITY}
 
 
 def test_header_only_audience_file_is_valid_and_empty(tmp_path):

@@ -97,7 +97,9 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
     )
     drop(paths, "acct/Overview.csv", b"")
     drop(paths, "acct/Overview 2.csv", studio_csv(OVERVIEW, [["April 1", "many", "0", "0", "0", "0"]]))
-    drop(paths, "acct/Overview 3.csv", studio_csv(OVERVIEW, [["April 1", "-2", "0", "0", "0", "0"]]))
+    # a negative daily count would land with a flag (plausibility); a repeated day is structural
+    repeated_day = [["April 1", "2", "0", "0", "0", "0"], ["April 1", "3", "0", "0", "0", "0"]]
+    drop(paths, "acct/Overview 3.csv", studio_csv(OVERVIEW, repeated_day))
     drop(
         paths,
         "Content.csv",
@@ -122,7 +124,7 @@ def test_bad_files_are_quarantined_while_the_rest_of_the_drop_goes_through(tmp_p
         "Viewers.csv": "header",
         "Overview.csv": "not_empty",
         "Overview 2.csv": "dtype('Int64')",
-        "Overview 3.csv": "greater_than_or_equal_to(0)",
+        "Overview 3.csv": "one_row_per_metric_date_per_file",
         "Content.csv": "account_handle",
     }
     assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("good", 12)]

@@ -65,6 +65,13 @@ _DDL = [
         sha256 varchar primary key, original_name varchar not null, inbox_path varchar not null,
         archive_path varchar not null, account_handle varchar, file_kind varchar, export_date date,
         export_date_source varchar, size_bytes bigint, source_mtime timestamp, received_at timestamp)""",
+    # Plausibility flags of landed rows (schemas/studio_contracts.py, severity model): the rows are in the raw
+    # tables, the flags say what to look at. Replaced per document with its rows. source_row is null for a
+    # flag about the whole file (shares not summing to 1).
+    """create table if not exists raw.row_flags (
+        document_id varchar not null, file varchar not null, source_row integer, column_name varchar,
+        rule varchar not null, value varchar, severity varchar not null, message varchar not null,
+        landed_at timestamp not null)""",
     # Remembers inbox files already hashed, so a scan costs a stat per file, not a read.
     """create table if not exists landing.inbox_files (
         inbox_path varchar primary key, size_bytes bigint not null, mtime_ns bigint not null,
@@ -93,8 +100,13 @@ def replace_documents(
     con: duckdb.DuckDBPyConnection,
     frames: dict[str, pd.DataFrame],
     documents: pd.DataFrame,
+    flags: pd.DataFrame | None = None,
 ) -> None:
-    """Replace every row of these documents in raw tables and raw.documents, atomically."""
+    """Replace every row of these documents in raw tables, raw.documents and raw.row_flags, atomically.
+
+    `flags` carries document_id, file, source_row, column_name, rule, value, severity, message; each flag
+    takes its document's landed_at.
+    """
     con.execute("begin transaction")
     try:
         con.register("incoming_documents", documents)
@@ -112,6 +124,16 @@ def replace_documents(
                 from incoming_rows r join incoming_documents d using (document_id)"""
             )
             con.unregister("incoming_rows")
+        con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
+        if flags is not None and len(flags):
+            con.register("incoming_flags", flags)
+            con.execute(
+                """insert into raw.row_flags by name
+                select f.document_id, f.file, f.source_row, f.column_name, f.rule, f.value, f.severity, f.message,
+                       d.landed_at
+                from incoming_flags f join incoming_documents d using (document_id)"""
+            )
+            con.unregister("incoming_flags")
         con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
         con.execute("insert into raw.documents by name select * from incoming_documents")
         con.unregister("incoming_documents")

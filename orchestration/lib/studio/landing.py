@@ -21,7 +21,7 @@ from orchestration.lib.studio.inbox import Received, archive_new_inbox_files, re
 from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.quarantine import quarantine_reason, write_quarantine_reports
 from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file
-from orchestration.lib.studio.validation import record_contract_failures
+from orchestration.lib.studio.validation import empty_flags, flag_rows, record_contract_failures
 from schemas.studio_contracts import CONTRACTS, coerce_numbers
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -33,6 +33,7 @@ class LandingReport:
     documents: pd.DataFrame = field(default_factory=pd.DataFrame)
     rows_by_kind: dict[str, int] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    flags: pd.DataFrame = field(default_factory=empty_flags)  # plausibility flags of rows that landed
     seconds: dict[str, float] = field(default_factory=dict)  # per landing step, for the benchmark
 
     @property
@@ -85,7 +86,7 @@ def _load(
     paths: DataPaths, con: duckdb.DuckDBPyConnection, received: list[Received], report: LandingReport
 ) -> LandingReport:
     """Read, validate and load in batches; every contract rule is per document, so batching changes nothing."""
-    report.documents = pd.DataFrame()
+    report.documents, report.flags = pd.DataFrame(), empty_flags()
     for start in range(0, max(len(received), 1), BATCH_FILES):
         _load_batch(paths, con, received[start : start + BATCH_FILES], report)
     return report
@@ -104,6 +105,7 @@ def _load_batch(
     started = time.perf_counter()
     by_id = {d.document_id: d for d in documents}
     valid: dict[str, pd.DataFrame] = {}
+    flags = [empty_flags()]
     for kind, frame in frames.items():
         typed, type_failures = coerce_numbers(kind, frame)
         failures = [type_failures]
@@ -114,12 +116,15 @@ def _load_batch(
         record_contract_failures(kind, typed, pd.concat(failures, ignore_index=True), by_id)
         bad = {d.document_id for d in documents if d.kind == kind and d.issues}
         valid[kind] = typed[~typed["document_id"].isin(bad)]
+        flags.append(flag_rows(kind, valid[kind], by_id))  # plausibility: these rows land all the same
 
     _add_seconds(report, "validate (pandera)", started)
     started = time.perf_counter()
     facts = _document_rows(documents, valid)
+    batch_flags = pd.concat(flags, ignore_index=True)
     if documents:
-        replace_documents(con, valid, facts)
+        replace_documents(con, valid, facts, batch_flags)
+    report.flags = pd.concat([report.flags, batch_flags], ignore_index=True) if len(report.flags) else batch_flags
     report.documents = pd.concat([report.documents, facts], ignore_index=True) if len(report.documents) else facts
     for kind, frame in valid.items():
         report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)

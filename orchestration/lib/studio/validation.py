@@ -1,17 +1,23 @@
-"""The pandera contracts applied to a batch: contract failures become issues of their documents."""
+"""The pandera contracts applied to a batch, by severity (schemas/studio_contracts.py decides which is which).
+
+Structural failures become issues of their documents (which are then quarantined whole); plausibility
+rules only flag rows of documents that land, for `raw.row_flags`.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from orchestration.lib.studio.reader import Document
-from schemas.studio_contracts import CHECK_FOCUS, describe_failure
+from schemas.studio_contracts import CHECK_FOCUS, FLAG_SEVERITY, describe_failure, find_plausibility_flags
+
+ROW_FLAG_COLUMNS = ["document_id", "file", "source_row", "column_name", "rule", "value", "severity", "message"]
 
 
 def record_contract_failures(
     kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_id: dict[str, Document]
 ) -> None:
-    """Attach contract failures to their documents: one issue per (row, rule)."""
+    """Attach contract (structural) failures to their documents: one issue per (row, rule)."""
     if failures.empty:
         return
     failures = failures[failures["index"].notna()]
@@ -27,3 +33,15 @@ def record_contract_failures(
             column=None if pd.isna(row["column"]) else str(row["column"]),
             value=None if pd.isna(row["failure_case"]) else str(row["failure_case"]),
         )
+
+
+def flag_rows(kind: str, landing: pd.DataFrame, by_id: dict[str, Document]) -> pd.DataFrame:
+    """Plausibility flags of the rows that land (documents without issues), named by file as the user knows it."""
+    flags = find_plausibility_flags(kind, landing)
+    flags["file"] = [by_id[document_id].display_name for document_id in flags["document_id"]]
+    flags["severity"] = FLAG_SEVERITY
+    return flags[ROW_FLAG_COLUMNS]
+
+
+def empty_flags() -> pd.DataFrame:
+    return pd.DataFrame(columns=ROW_FLAG_COLUMNS)
