@@ -10,6 +10,9 @@ import argparse
 import sys
 
 from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.run_lock import WarehouseBusy, hold_run_lock
+
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
 
 
 def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
@@ -79,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     paths = DataPaths.from_env()
+    try:  # one run at a time: a second one says so in one line instead of failing half-way in DuckDB
+        with hold_run_lock(paths.ensure().warehouse.parent):
+            return _command(args, paths)
+    except WarehouseBusy as busy:
+        print(busy, file=sys.stderr)
+        return EXIT_BUSY
+
+
+def _command(args: argparse.Namespace, paths: DataPaths) -> int:
     if args.command == "replay":
         from orchestration.lib.core.warehouse import connect
         from orchestration.lib.studio.landing import replay_archive

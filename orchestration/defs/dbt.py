@@ -75,13 +75,14 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 f"dbt builds the warehouse under TIKTOK_DATA_DIR ({data_dir_from_env()}) but the data_dir "
                 f"resource is {data_dir.paths.root}: set TIKTOK_DATA_DIR rather than configuring the resource"
             )
-        with data_dir.warehouse() as con:
-            min_date = pending_min_date(con)
-        args = dbt_build_args(min_date, full_refresh=config.full_refresh)
-        context.log.info(f"dbt {' '.join(args)}")
-        yield from dbt.cli(args, context=context).stream()
-        with data_dir.warehouse() as con:
-            clear_pending_min_date(con)
+        with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
+            with data_dir.warehouse() as con:
+                min_date = pending_min_date(con)
+            args = dbt_build_args(min_date, full_refresh=config.full_refresh)
+            context.log.info(f"dbt {' '.join(args)}")
+            yield from dbt.cli(args, context=context).stream()
+            with data_dir.warehouse() as con:
+                clear_pending_min_date(con)
 
     return dbt_models
 

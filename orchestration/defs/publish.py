@@ -25,7 +25,8 @@ def build_publish_assets(mart_models: list[str]) -> list:
     def published_marts(context: dg.AssetExecutionContext, data_dir: DataDirResource):
         """Copy every mart to parquet atomically and refresh the BI catalog."""
         paths = data_dir.paths
-        results = publish_marts(paths.warehouse, paths.marts, mart_models)
+        with data_dir.exclusive():  # DuckDB refuses a reader while another run writes the warehouse
+            results = publish_marts(paths.warehouse, paths.marts, mart_models)
         for model, result in results.items():
             yield dg.MaterializeResult(
                 asset_key=published_key(model),

@@ -1,12 +1,18 @@
 """Resources shared by every asset and sensor: where the data lives, and the working DuckDB."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from orchestration.lib.core.paths import DataPaths, data_dir_from_env
+from orchestration.lib.core.run_lock import WarehouseBusy, hold_run_lock
 from orchestration.lib.core.warehouse import connect
+
+# How long an asset waits for another run (the CLI, or another Dagster run) to release the warehouse.
+RUN_LOCK_WAIT_SECONDS = 30 * 60
 
 
 class DataDirResource(dg.ConfigurableResource):
@@ -18,9 +24,24 @@ class DataDirResource(dg.ConfigurableResource):
     def paths(self) -> DataPaths:
         return DataPaths(Path(self.data_dir).resolve()).ensure()
 
-    def warehouse(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """The working DuckDB, raw tables created; use as `with data_dir.warehouse() as con:` (closes it)."""
-        return connect(self.paths.warehouse, read_only=read_only)
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the run lock (one run at a time), waiting for another run to end; fails clearly after the wait."""
+        try:
+            with hold_run_lock(self.paths.warehouse.parent, wait_seconds=RUN_LOCK_WAIT_SECONDS):
+                yield
+        except WarehouseBusy as busy:
+            raise dg.Failure(description=str(busy)) from None
+
+    @contextmanager
+    def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The working DuckDB, raw tables created, under the run lock: `with data_dir.warehouse() as con:`."""
+        with self.exclusive():
+            con = connect(self.paths.warehouse, read_only=read_only)
+            try:
+                yield con
+            finally:
+                con.close()
 
 
 def data_dir_resource() -> DataDirResource:

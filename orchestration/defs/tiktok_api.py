@@ -25,7 +25,7 @@ import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.api.landing import AccountPull, SnapshotDayError, pull_account, pull_all
-from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS, connect
+from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS
 from orchestration.lib.tiktok_api.config import AccountsConfigError, ApiConfig, load_accounts
 from orchestration.lib.tiktok_api.redact import redact
 
@@ -86,7 +86,7 @@ def tiktok_api_pulls(context: dg.AssetExecutionContext, data_dir: DataDirResourc
     """Pull TikTok's Display / Business APIs, archive the responses, validate and load them."""
     paths = data_dir.paths
     if context.has_partition_key:
-        yield from _pull_partition(context, paths)
+        yield from _pull_partition(context, data_dir)
         return
     try:
         config = load_accounts(paths.root)
@@ -108,7 +108,8 @@ def tiktok_api_pulls(context: dg.AssetExecutionContext, data_dir: DataDirResourc
     yield from _results(results, note=None, passed=all(r.published for r in results))
 
 
-def _pull_partition(context: dg.AssetExecutionContext, paths):
+def _pull_partition(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+    paths = data_dir.paths
     keys = context.partition_key.keys_by_dimension
     day, handle = date.fromisoformat(keys["day"]), keys["account"]
     try:
@@ -119,7 +120,7 @@ def _pull_partition(context: dg.AssetExecutionContext, paths):
     except AccountsConfigError as error:
         raise dg.Failure(description=redact(str(error))) from None
     try:
-        with connect(paths.warehouse) as con:
+        with data_dir.warehouse() as con:
             result = pull_account(paths, con, config, account, requested_day=day)
     except SnapshotDayError as error:
         raise dg.Failure(description=str(error)) from None
