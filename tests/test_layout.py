@@ -22,12 +22,20 @@ ALLOWED = {
         "orchestration.lib.tiktok_api",
         "schemas",
     ),
+    "orchestration.lib.live": ("orchestration.lib.live", "orchestration.lib.core", "schemas"),
     "orchestration.lib.marts": ("orchestration.lib.marts", "orchestration.lib.core"),
     "orchestration.defs": ("orchestration.defs", "orchestration.lib", "schemas"),
     "orchestration.definitions": ("orchestration.defs", "orchestration.lib"),
-    "orchestration.cli": ("orchestration.cli", "orchestration.definitions", "orchestration.lib"),
+    "orchestration.cli": (
+        "orchestration.cli",
+        "orchestration.definitions",
+        "orchestration.lib",
+        "orchestration.live_recorder",
+    ),
     "orchestration.__main__": ("orchestration.cli",),
     "orchestration.devtools": ("orchestration", "schemas"),
+    # The optional LIVE recorder (the `live` extra): only the CLI reaches it, the pipeline never does.
+    "orchestration.live_recorder": ("orchestration.live_recorder", "orchestration.lib.core"),
 }
 
 
@@ -82,3 +90,14 @@ def test_no_module_is_a_grab_bag():
         name: n for name, path in _modules() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_only_the_cli_imports_the_live_recorder():
+    offenders = [
+        name
+        for name, path in _modules()
+        if not name.startswith("orchestration.live_recorder")
+        and name != "orchestration.cli"
+        and any(m.startswith("orchestration.live_recorder") for m in _own_imports(name, path))
+    ]
+    assert offenders == []

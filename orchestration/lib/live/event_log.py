@@ -1,0 +1,236 @@
+"""A `tiktok-live-log/1` event log (docs/live.md section 1) → one frame of events, plus its session.
+
+One log file is one document. Structural problems quarantine it and name the line: a line that is not
+JSON, not an object, lacks a common field, carries another `format`, a value of the wrong kind, or a
+second `session_id`. Two things are not errors: a trailing partial line (the recorder was killed
+mid-write) is dropped with a flag, and an unknown `type` is kept (the contract flags it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from orchestration.lib.core.containers import RefusedArchive
+from orchestration.lib.live.compressed import gunzip_capped
+from orchestration.lib.live.documents import LiveDocument, clip
+from orchestration.lib.live.sessions import empty_connections, empty_sessions, session_frames
+from schemas.live_files import (
+    EVENT_COLUMNS,
+    EVENT_FIELDS,
+    LOG_FORMAT,
+    MAX_EPOCH_MS,
+    NULLABLE_RECORD_FIELDS,
+    REQUIRED_RECORD_FIELDS,
+)
+
+MAX_LINE_ISSUES = 20  # past this many bad lines the file is plainly not a log: stop listing
+
+_INT_COLUMNS = tuple(column for column, kind in EVENT_FIELDS.values() if kind == "int")
+_TIME_COLUMNS = tuple(column for column, kind in EVENT_FIELDS.values() if kind == "epoch_ms")
+_BOOL_COLUMNS = tuple(column for column, kind in EVENT_FIELDS.values() if kind == "bool")
+
+
+@dataclass
+class LiveLog:
+    document: LiveDocument
+    events: pd.DataFrame  # document_id, source_row (the line number), then EVENT_COLUMNS
+    sessions: pd.DataFrame  # one row: the recording (see `sessions`)
+    connections: pd.DataFrame  # one row per websocket connection
+
+
+class _BadLine(ValueError):
+    def __init__(self, rule: str, message: str, column: str | None = None, value: object = None):
+        super().__init__(message)
+        self.rule, self.message, self.column, self.value = rule, message, column, value
+
+
+def read_live_log(
+    data: bytes,
+    *,
+    document_id: str,
+    file_name: str,
+    sidecar: bytes | None = None,
+    sidecar_name: str | None = None,
+) -> LiveLog:
+    """Read one log (plain or `.gz`) and, when given, its `.session.json` sidecar."""
+    doc = LiveDocument(document_id, file_name, kind="live_log")
+    text = _inflate(doc, data)
+    rows = _parse_lines(doc, text) if text is not None else []
+    if not rows and not doc.quarantined:
+        doc.fail("not_empty", "the log holds no records")
+    if doc.quarantined:
+        return LiveLog(doc, empty_events(), empty_sessions(), empty_connections())
+    events = events_frame(document_id, rows)
+    sessions, connections = session_frames(doc, events, sidecar, sidecar_name)
+    if doc.quarantined:
+        return LiveLog(doc, empty_events(), empty_sessions(), empty_connections())
+    return LiveLog(doc, events, sessions, connections)
+
+
+def _inflate(doc: LiveDocument, data: bytes) -> bytes | None:
+    if not doc.file_name.lower().endswith(".gz"):
+        return data
+    try:
+        inflated = gunzip_capped(data)
+    except RefusedArchive as refused:
+        doc.fail("safe_gzip", f"gzip log refused: {refused}")
+        return None
+    if not inflated.complete:
+        doc.flag("gzip_complete", "the gzip stream ends early (the recorder stopped mid-write): read what was written")
+    return inflated.data
+
+
+def _parse_lines(doc: LiveDocument, text: bytes) -> list[dict]:
+    """Typed records keyed by events column, each with its line number as `source_row`."""
+    lines = text.split(b"\n")
+    ends_with_newline = text.endswith(b"\n")
+    rows: list[dict] = []
+    session_id = None
+    bad_lines = 0
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = _parse_line(raw)
+        except _BadLine as bad:
+            if number == len(lines) and not ends_with_newline:
+                doc.flag(
+                    "partial_last_line",
+                    f"the last line is cut short ({bad.message}): dropped, the recorder stopped mid-write",
+                    row=number,
+                    value=clip(raw.decode("utf-8", "replace")),
+                )
+                break
+            doc.fail(bad.rule, f"line {number}: {bad.message}", row=number, column=bad.column, value=_shown(bad))
+            bad_lines += 1
+            if bad_lines >= MAX_LINE_ISSUES:
+                doc.fail("too_many_bad_lines", f"stopped after {MAX_LINE_ISSUES} bad lines: is this a LIVE log?")
+                break
+            continue
+        if session_id is None:
+            session_id = row["session_id"]
+        elif row["session_id"] != session_id:
+            doc.fail(
+                "one_session_per_file",
+                f"line {number}: session_id {row['session_id']!r} after {session_id!r}: one file holds one "
+                "recording (were two logs joined?)",
+                row=number,
+                column="session_id",
+                value=clip(row["session_id"]),
+            )
+            break
+        row["source_row"] = number
+        rows.append(row)
+    return rows
+
+
+def _shown(bad: _BadLine) -> str | None:
+    return None if bad.value is None else clip(bad.value)
+
+
+def _parse_line(raw: bytes) -> dict:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _BadLine("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    try:
+        record = json.loads(line, parse_constant=_no_constant)
+    except (json.JSONDecodeError, ValueError) as error:
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        where = f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise _BadLine("json", f"not valid JSON ({message}{where})", value=line) from None
+    if not isinstance(record, dict):
+        raise _BadLine("json_object", f"a JSON {type(record).__name__}, not an object", value=line)
+    missing = [f for f in REQUIRED_RECORD_FIELDS if record.get(f) is None]
+    missing += [f for f in NULLABLE_RECORD_FIELDS if f not in record]
+    if missing:
+        raise _BadLine(
+            "common_fields",
+            f"lacks the common field(s) {', '.join(missing)} every record carries",
+            column=missing[0],
+            value=line,
+        )
+    if record["format"] != LOG_FORMAT:
+        raise _BadLine(
+            "format", f"format {record['format']!r} is not {LOG_FORMAT!r}", column="format", value=record["format"]
+        )
+    row = {}
+    for field, (column, kind) in EVENT_FIELDS.items():
+        value = record.get(field)
+        row[column] = None if value is None else _READERS[kind](field, value)
+    return row
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _text(field: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise _BadLine("field_type", f"{field} must be a non-empty string", column=field, value=value)
+    return value
+
+
+def _id(field: str, value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # capture tools write TikTok's numeric ids as numbers; JSON integers are exact
+    if isinstance(value, str) and value:
+        return value
+    raise _BadLine("field_type", f"{field} must be an id (a string or an integer)", column=field, value=value)
+
+
+def _int(field: str, value) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JavaScript writers print 12.0 for 12
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _BadLine("field_type", f"{field} must be an integer", column=field, value=value)
+    return value
+
+
+def _epoch_ms(field: str, value) -> int:
+    value = _int(field, value)
+    if not 0 <= value <= MAX_EPOCH_MS:
+        raise _BadLine(
+            "field_type", f"{field} is not epoch milliseconds between 1970 and 2100", column=field, value=value
+        )
+    return value
+
+
+def _bool(field: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise _BadLine("field_type", f"{field} must be true or false", column=field, value=value)
+    return value
+
+
+_READERS = {"text": _text, "id": _id, "int": _int, "epoch_ms": _epoch_ms, "bool": _bool}
+
+
+def events_frame(document_id: str, rows: list[dict]) -> pd.DataFrame:
+    """The typed events frame: the dtypes are the contract's, so nothing is coerced twice."""
+    frame = pd.DataFrame.from_records(rows, columns=["source_row", *EVENT_COLUMNS])
+    frame.insert(0, "document_id", document_id)
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["document_id"] = frame["document_id"].astype("string")
+    frame["source_row"] = frame["source_row"].astype("int64")
+    for column in EVENT_COLUMNS:
+        values = frame[column]
+        if column in _INT_COLUMNS:
+            frame[column] = pd.array(values.tolist(), dtype="Int64")
+        elif column in _TIME_COLUMNS:
+            milliseconds = pd.array(values.tolist(), dtype="Int64")
+            frame[column] = pd.to_datetime(milliseconds, unit="ms").astype("datetime64[ns]")
+        elif column in _BOOL_COLUMNS:
+            frame[column] = pd.array(values.tolist(), dtype="boolean")
+        else:
+            frame[column] = values.astype("string")
+    return frame
+
+
+def empty_events() -> pd.DataFrame:
+    return _typed(pd.DataFrame({c: [] for c in ("document_id", "source_row", *EVENT_COLUMNS)}))
