@@ -14,10 +14,12 @@ from orchestration.lib.studio.reader import Document, Issue
 
 
 def quarantine_reason(issues: list[Issue]) -> str:
+    """One line for raw.documents and the run summary: the first issue's rule, where, what, and how many more."""
     first = issues[0]
-    where = f" (row {first.row}" + (f", column {first.column}" if first.column else "") + ")" if first.row else ""
+    where = (f" at row {first.row}" if first.row else "") + (f", column {first.column}" if first.column else "")
+    value = f" (value {first.value[:40]!r})" if first.value is not None and first.row else ""
     more = f"; {len(issues) - 1} more issue(s)" if len(issues) > 1 else ""
-    return f"{first.rule}: {first.message}{where}{more}"
+    return f"{first.rule}{where}: {first.message}{value}{more}"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
