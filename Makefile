@@ -11,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 ACCOUNTS ?= 300
 DAYS ?= 90
 
-.PHONY: run test ui bench lint prepare setup clean
+.PHONY: run test ui bench lint live-record prepare setup clean
 
 run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
 	$(BIN)/python -m orchestration.devtools.seed_demo
@@ -36,6 +36,16 @@ lint: setup  ## ruff, then sqlfluff (dbt templater, DuckDB dialect; config in py
 	mkdir -p $(LINT_DIR)/warehouse
 	TIKTOK_DATA_DIR=$(LINT_DIR) DBT_TARGET_PATH=$(LINT_DIR)/target DBT_LOG_PATH=$(LINT_DIR)/logs \
 		$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+
+# Optional and off by default: the LIVE recorder's client (TikTokLive: unofficial, AGPL-3.0, talks to tiktok.com and a
+# third-party signing service) is installed by this verb only. Ctrl-C stops and saves. See docs/live.md.
+live-record: $(VENV)/.installed-live  ## record a TikTok LIVE into the inbox: make live-record HANDLE=@name
+	@test -n "$(HANDLE)" || { echo "usage: make live-record HANDLE=@name"; exit 2; }
+	$(BIN)/python -m orchestration.live_recorder record "$(HANDLE)"
+
+$(VENV)/.installed-live: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,live]'
+	touch $@
 
 # dbt's manifest, read by Dagster when it loads the definitions (not at import time).
 prepare: setup
