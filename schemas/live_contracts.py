@@ -5,8 +5,9 @@
 - **plausibility**: the row is odd but may be real; it is flagged and kept (a like event of 40 hearts,
   an unknown record type, an event a day away from its receipt).
 
-`RULES` gives each rule its severity and a one-line why; pandera's own rules (types, nullability,
-columns) are structural. The frames carry `document_id` and `source_row`; the other lineage columns
+`RULES` gives each rule, the readers' included, its severity and a one-line why (the vocabulary of
+`schemas/studio_contracts.py`); pandera's own rules (types, nullability, columns) are structural, and so
+is any rule not listed. The frames carry `document_id` and `source_row`; the other lineage columns
 (account_handle, export_date, exported_at) are added at load, as for the Studio tables. The raw DDL is
 generated from these columns (core/warehouse.py `_sql_type`: a `*_at` datetime is a timestamp, any other
 a date).
@@ -48,6 +49,35 @@ RULES: dict[str, Rule] = {
     "column_in_schema": Rule(_S, "a column the raw table does not have"),
     "column_in_dataframe": Rule(_S, "a column of the raw table is missing"),
     "not_nullable": Rule(_S, "a required value is missing"),
+    # the readers (orchestration/lib/live): the container and the text
+    "not_empty": Rule(_S, "an empty file has nothing to land"),
+    "file_type": Rule(_S, "only .jsonl(.gz), .csv and .xlsx are LIVE files"),
+    "utf8": Rule(_S, "logs and exports are UTF-8; other bytes would land as wrong text"),
+    "safe_gzip": Rule(_S, "a gzip past the ZIP limits (size, ratio) or damaged is never inflated"),
+    "safe_zip": Rule(_S, "an XLSX is a ZIP: past the ZIP limits it is never opened"),
+    "xlsx": Rule(_S, "a workbook openpyxl cannot read has no rows"),
+    "gzip_complete": Rule(_P, "a recorder killed mid-write leaves a cut stream: what was written is real"),
+    "json": Rule(_S, "a complete line that is not JSON: the file is not a log, or was edited"),
+    "json_object": Rule(_S, "every record is a JSON object"),
+    "common_fields": Rule(_S, "every record carries the ten common fields (docs/live.md)"),
+    "format": Rule(_S, "another format tag is another format: its fields may mean other things"),
+    "field_type": Rule(_S, "a value of the wrong kind (text where a number goes) is not what the field says"),
+    "partial_last_line": Rule(_P, "the recorder killed mid-write cuts its last line: dropped, the rest is whole"),
+    "too_many_bad_lines": Rule(_S, "past 20 bad lines the file is plainly not a log: listing stops"),
+    "sidecar_json": Rule(_S, "a sidecar that is not a JSON object cannot describe its session"),
+    "sidecar_format": Rule(_S, "a sidecar of another format may mean other things"),
+    "sidecar_fields": Rule(_S, "a sidecar without session_id, started_at_ms and connections describes nothing"),
+    "sidecar_field_type": Rule(_S, "a sidecar value of the wrong kind is not what the field says"),
+    "sidecar_session": Rule(_S, "a sidecar of another session would attach the wrong facts to the log"),
+    "sidecar_room": Rule(_S, "a sidecar of another room would attach the wrong facts to the log"),
+    "sidecar_event_count": Rule(_P, "the sidecar's count differs from the log's lines: lines lost, or written late"),
+    "header": Rule(_S, "two headers for one column: which one is right cannot be told"),
+    "row_width": Rule(_S, "a row with fewer or more fields than the header has shifted values"),
+    "value_shape": Rule(_S, "a cell that fits none of its column's shapes would land as a guess"),
+    "backstage_header": Rule(_S, "without period, creator id and username it is not a Creator data export"),
+    "unknown_column": Rule(_P, "TikTok adds Backstage columns: an unknown one is ignored, not a reason to stop"),
+    "download_time_in_name": Rule(_P, "the download moment is in TikTok's file name; without it the landing dates it"),
+    "live_center_header": Rule(_S, "the header set is the only way to tell a LIVE Center file's kind"),
     # any table
     "source_row_from_1": Rule(_S, "rows count from 1 (lines of a log, data rows of a sheet)"),
     "non_negative": Rule(_S, "a count below zero is impossible: the value is garbled"),
@@ -103,9 +133,15 @@ def rule_of(check: str) -> Rule:
     return RULES.get(check) or Rule(STRUCTURAL, "the value is not of the column's type")
 
 
+def severity_of(rule: str) -> Severity:
+    """As `schemas.studio_contracts.severity_of`: unknown means structural ("do not trust the file")."""
+    return rule_of(rule).severity
+
+
 def _check(name: str) -> dict:
     assert name in RULES, f"rule {name} needs a severity and a why in RULES"
-    return {"name": name, "description": RULES[name].why}
+    # `error` too: pandera reports a built-in check (ge, in_range, ...) by its error, not its name.
+    return {"name": name, "error": name, "description": RULES[name].why}
 
 
 def _frame_rule(function, name: str, focus: str) -> pa.Check:

@@ -80,9 +80,10 @@ MAX_LIKES_PER_EVENT = 15  # TikTok batches hearts: one LikeEvent carries 1..15
 BACKSTAGE_QUIT_CREATOR_ID = "The creator has quit the network"
 
 # Download moment in the file name: `Creator data 2026_06_02 14_59 UTC+0 (1).xlsx`,
-# `Creator_data_2026_09_16_08_37_UTC0.xlsx`. The offset is what TikTok printed (always 0 so far).
+# `Creator_data_2026_09_16_08_37_UTC0.xlsx`. The offset is what TikTok printed (always 0 so far); a name
+# without one is UTC, as Backstage is.
 BACKSTAGE_NAME_MOMENT = re.compile(
-    r"(?P<y>\d{4})_(?P<mo>\d{2})_(?P<d>\d{2})[ _](?P<h>\d{2})_(?P<mi>\d{2})[ _]UTC(?P<off>[+-]?\d{1,2})?(?![\d])"
+    r"(?P<y>\d{4})_(?P<mo>\d{2})_(?P<d>\d{2})[ _](?P<h>\d{2})_(?P<mi>\d{2})(?:[ _]UTC(?P<off>[+-]?\d{1,2})?)?(?!\d)"
 )
 
 

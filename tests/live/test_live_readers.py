@@ -1,5 +1,6 @@
 """The LIVE event log reader (docs/live.md section 1) and its contracts: logs are built here, line by line."""
 
+import ast
 import gzip
 import json
 from datetime import datetime
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib.core.containers import RefusedArchive
+from orchestration.lib.core.paths import PROJECT_ROOT
 from orchestration.lib.live.compressed import gunzip_capped
 from orchestration.lib.live.event_log import read_live_log
 from orchestration.lib.live.validation import apply_contract
@@ -174,6 +176,11 @@ def test_a_gzip_log_reads_exactly_like_the_plain_one():
     compressed = read(gzip.compress(jsonl(*STREAM)), name="alice_live.jsonl.gz")
     assert compressed.document.issues == []
     pd.testing.assert_frame_equal(compressed.events, plain.events)
+
+
+def test_a_gzip_log_saved_without_its_gz_suffix_is_still_inflated():
+    log = read(gzip.compress(jsonl(*STREAM)), name="alice_live.jsonl")
+    assert log.document.issues == [] and len(log.events) == 10
 
 
 def test_a_gzip_log_in_several_members_reads_them_all():
@@ -370,6 +377,23 @@ def test_every_rule_has_a_severity_and_a_why():
     assert names <= set(RULES)
     assert all(r.severity in ("structural", "plausibility") and r.why for r in RULES.values())
     assert {n for s in LIVE_CONTRACTS.values() for n in (c.name for c in s.checks)} <= set(FOCUS)
+
+
+def test_every_reader_rule_has_the_severity_its_call_site_uses():
+    """`doc.fail("rule", …)` is structural and `doc.flag("rule", …)` plausibility, as RULES says."""
+    used = {}
+    for path in sorted((PROJECT_ROOT / "orchestration" / "lib" / "live").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            severity = {"fail": "structural", "_BadLine": "structural", "_BadSidecar": "structural"}.get(name)
+            severity = "plausibility" if name == "flag" else severity
+            if severity:
+                used[node.args[0].value] = severity
+    assert len(used) >= 25  # the walk found the readers' rules
+    assert set(used) <= set(RULES)
+    assert {rule: RULES[rule].severity for rule in used} == used
 
 
 def test_timestamps_are_named_at_and_days_are_not():

@@ -81,6 +81,8 @@ def test_value_shapes_refuse_what_they_cannot_read_exactly(reader, cell):
     [
         ("Creator data 2026_06_02 14_59 UTC+0 (1).xlsx", datetime(2026, 6, 2, 14, 59)),
         ("Creator_data_2026_09_16_08_37_UTC0.xlsx", datetime(2026, 9, 16, 8, 37)),
+        ("Creator data 2026_06_02 14_59 UTC+8.xlsx", datetime(2026, 6, 2, 6, 59)),  # local time 8 h ahead
+        ("Creator data 2026_06_02 14_59.xlsx", datetime(2026, 6, 2, 14, 59)),  # no zone: Backstage is UTC
         ("Creator data.xlsx", None),
     ],
 )
@@ -201,6 +203,11 @@ def test_a_backstage_file_name_without_a_date_loads_with_a_flag():
     assert export.document.exported_at is None
     assert rules(export.document) == [("download_time_in_name", None, None)]
     assert not export.document.quarantined and len(export.creators) == 1
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_before_any_xml_is_parsed():
+    export = read_backstage_export(b"PK\x03\x04 not really a zip", document_id="b9", file_name=DATED[:-3] + "xlsx")
+    assert [(i.rule, i.severity) for i in export.document.issues] == [("safe_zip", "structural")]
 
 
 def test_an_unknown_backstage_column_is_flagged_and_ignored():

@@ -70,8 +70,12 @@ def read_live_log(
     return LiveLog(doc, events, sessions, connections)
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _inflate(doc: LiveDocument, data: bytes) -> bytes | None:
-    if not doc.file_name.lower().endswith(".gz"):
+    """A `.gz` name or gzip's magic bytes (a compressed log saved as `.jsonl`) mean gzip."""
+    if not (doc.file_name.lower().endswith(".gz") or data[:2] == _GZIP_MAGIC):
         return data
     try:
         inflated = gunzip_capped(data)
@@ -137,7 +141,7 @@ def _parse_line(raw: bytes) -> dict:
     except UnicodeDecodeError as error:
         raise _BadLine("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     try:
-        record = json.loads(line, parse_constant=_no_constant)
+        record = _DECODER.decode(line)
     except (json.JSONDecodeError, ValueError) as error:
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         where = f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
@@ -157,15 +161,19 @@ def _parse_line(raw: bytes) -> dict:
         raise _BadLine(
             "format", f"format {record['format']!r} is not {LOG_FORMAT!r}", column="format", value=record["format"]
         )
-    row = {}
-    for field, (column, kind) in EVENT_FIELDS.items():
-        value = record.get(field)
-        row[column] = None if value is None else _READERS[kind](field, value)
+    row = dict.fromkeys(EVENT_COLUMNS)
+    for field, value in record.items():
+        known = EVENT_FIELDS.get(field)
+        if known is not None and value is not None:
+            row[known[0]] = _READERS[known[1]](field, value)
     return row
 
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # NaN and Infinity are not JSON: refuse them
 
 
 def _text(field: str, value) -> str:

@@ -42,10 +42,11 @@ def _record_failures(
     counts: Counter = Counter()
     for (index, check), group in failures[failures["index"].notna()].groupby(["index", "check"], sort=True):
         check = str(check)
-        focus = FOCUS.get(check)
-        hit = group[group["column"] == focus] if focus else group
-        failure = (hit if len(hit) else group).iloc[0]
         record = frame.loc[int(index)]
+        # A frame-wide rule reports every non-null cell of the row: name the column it is about instead.
+        focus = FOCUS.get(check)
+        column = focus or _text(group["column"].iloc[0])
+        value = _text(record[focus]) if focus else _text(group["failure_case"].iloc[0])
         doc = documents[record["document_id"]]
         counts[(doc.document_id, check)] += 1
         if counts[(doc.document_id, check)] > MAX_ISSUES_PER_RULE:
@@ -55,8 +56,8 @@ def _record_failures(
             check,
             describe_failure(table, check),
             row=int(record["source_row"]),
-            column=_text(failure["column"]) or focus,
-            value=_text(failure["failure_case"]),
+            column=column,
+            value=value,
         )
     for (document_id, check), count in sorted(counts.items()):
         if count > MAX_ISSUES_PER_RULE:

@@ -129,6 +129,8 @@ def read_day(cell) -> date | None:
 
 def read_period(cell) -> tuple[date, date] | None:
     """`2026-07-01 ~ 2026-07-07` → (first day, last day); a single day is a one-day period."""
+    if isinstance(cell, date):  # an XLSX date cell (datetime is a date too)
+        return read_day(cell), read_day(cell)
     text = _text(cell)
     if text is None:
         return None
