@@ -220,6 +220,12 @@ def test_a_truncated_last_line_is_dropped_with_a_flag_not_a_quarantine():
     assert len(log.events) == 10
 
 
+def test_a_whole_last_line_without_its_newline_is_judged_not_dropped():
+    assert len(read(jsonl(*STREAM)[:-1]).events) == 10  # valid: kept
+    wrong_format = json.dumps({**STREAM[2], "seq": 11, "format": "other/1"}).encode()
+    assert rules(read(jsonl(*STREAM, tail=wrong_format)).document) == [("format", 11)]
+
+
 def test_a_bad_json_line_in_the_middle_quarantines_naming_its_line():
     data = jsonl(*STREAM[:2]) + b'{"format": "tiktok-live-log/1", "seq": 3,,}\n' + jsonl(*STREAM[3:])
     log = read(data)

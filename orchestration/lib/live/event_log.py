@@ -100,7 +100,8 @@ def _parse_lines(doc: LiveDocument, text: bytes) -> list[dict]:
         try:
             row = _parse_line(raw)
         except _BadLine as bad:
-            if number == len(lines) and not ends_with_newline:
+            # Cut short = the last line, no newline, and not even JSON; a whole record with a bad field is bad.
+            if number == len(lines) and not ends_with_newline and bad.rule in ("json", "utf8"):
                 doc.flag(
                     "partial_last_line",
                     f"the last line is cut short ({bad.message}): dropped, the recorder stopped mid-write",
