@@ -1,6 +1,12 @@
-"""Landing assets: the inbox, the immutable archive and one validated raw table per Studio file kind."""
+"""Landing assets: the inbox, the immutable archive and one validated raw table per Studio file kind.
+
+Asset checks say what the severity model (schemas/studio_contracts.py) did in this run, both WARN:
+`no_structural_problems` on raw/documents (files quarantined whole, with the reason) and `flagged_rows`
+on each raw table (rows that landed with a plausibility flag, recorded in raw.row_flags).
+"""
 
 import dagster as dg
+import pandas as pd
 
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.warehouse import record_pending_min_date
@@ -10,6 +16,8 @@ from schemas.studio_files import STUDIO_FILE_KINDS
 INBOX = dg.AssetKey(["raw", "inbox"])
 ARCHIVE = dg.AssetKey(["raw", "archive_manifest"])
 DOCUMENTS = dg.AssetKey(["raw", "documents"])
+ROW_FLAGS = dg.AssetKey(["raw", "row_flags"])
+TABLE_ROWS = 200  # rows of a markdown table in the UI; the rest stay queryable (quarantine folder, raw.row_flags)
 
 inbox = dg.AssetSpec(
     INBOX,
@@ -27,13 +35,36 @@ def raw_table_key(kind: str) -> dg.AssetKey:
     specs=[
         dg.AssetSpec(ARCHIVE, deps=[INBOX], description="Every received file, once, by content hash."),
         dg.AssetSpec(DOCUMENTS, deps=[ARCHIVE], description="One row per landed export file: loaded or quarantined."),
+        dg.AssetSpec(
+            ROW_FLAGS,
+            deps=[ARCHIVE],
+            description="One row per plausibility flag of a row that landed (README: Severity).",
+        ),
         *(
             dg.AssetSpec(
                 raw_table_key(kind),
                 deps=[ARCHIVE],
-                description=f"Rows of {spec.entry_stem} files that passed the `{kind}` pandera contract.",
+                description=f"Rows of {spec.entry_stem} files that passed the `{kind}` pandera contract "
+                "(plausibility flags in raw.row_flags).",
             )
             for kind, spec in STUDIO_FILE_KINDS.items()
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_structural_problems",
+            asset=DOCUMENTS,
+            description="No file of this run was quarantined for a structural problem (unreadable, wrong header, "
+            "not a number or a date, a missing or repeated key, days not consecutive).",
+        ),
+        *(
+            dg.AssetCheckSpec(
+                "flagged_rows",
+                asset=raw_table_key(kind),
+                description="No row of this run landed with a plausibility flag (negative net daily count, shares "
+                "not summing to 1, Total != New + Returning); flagged rows land and are listed in raw.row_flags.",
+            )
+            for kind in STUDIO_FILE_KINDS
         ),
     ],
     group_name="landing",
@@ -44,12 +75,22 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     with data_dir.warehouse() as con:
         report = land_inbox(paths, con)
         record_pending_min_date(con, report.earliest_new_date)
+        flags_now = dict(
+            con.execute(
+                "select d.file_kind, count(*) from raw.row_flags f join raw.documents d using (document_id) group by 1"
+            ).fetchall()
+        )
     docs = report.documents
     quarantined = report.quarantined
     for issue in report.issues:
         where = f" row {issue.row}" if issue.row is not None else ""
         where += f" column {issue.column}" if issue.column else ""
         context.log.warning(f"quarantined {issue.file}:{where} {issue.rule}: {issue.message} (value {issue.value!r})")
+    flags = report.flags
+    kind_of = dict(zip(docs["document_id"], docs["file_kind"], strict=True)) if len(docs) else {}
+    flags = flags.assign(file_kind=flags["document_id"].map(kind_of))
+    for rule, count in flags["rule"].value_counts().sort_index().items():
+        context.log.warning(f"{count} row(s) landed with plausibility flag {rule} (see raw.row_flags)")
     yield dg.MaterializeResult(
         asset_key=ARCHIVE,
         metadata={"files_seen_in_inbox": report.files_seen, "files_newly_archived": report.files_new},
@@ -59,29 +100,75 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         metadata={
             "documents_read": len(docs),
             "documents_quarantined": len(quarantined),
+            "rows_flagged": len(flags),
             "quarantine_folder": dg.MetadataValue.path(str(paths.quarantine)),
             "quarantined": dg.MetadataValue.md(_issues_table(report.issues)),
         },
     )
+    yield dg.MaterializeResult(
+        asset_key=ROW_FLAGS,
+        metadata={"flags_this_run": len(report.flags), "flags_in_total": sum(flags_now.values())},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=DOCUMENTS,
+        check_name="no_structural_problems",
+        passed=quarantined.empty,
+        severity=dg.AssetCheckSeverity.WARN,  # the file waits in quarantine; the rest of the drop went through
+        metadata={
+            "files_quarantined": len(quarantined),
+            "issues": dg.MetadataValue.md(_issues_table(report.issues)),
+        },
+    )
     for kind in STUDIO_FILE_KINDS:
         of_kind = docs[docs["file_kind"] == kind] if len(docs) else docs
+        kind_flags = flags[flags["file_kind"] == kind]
         yield dg.MaterializeResult(
             asset_key=raw_table_key(kind),
             metadata={
                 "rows_loaded": report.rows_by_kind.get(kind, 0),
+                "rows_flagged": len(kind_flags),
                 "files_loaded": int((of_kind["status"] == "loaded").sum()) if len(of_kind) else 0,
                 "files_quarantined": int((of_kind["status"] == "quarantined").sum()) if len(of_kind) else 0,
             },
         )
+        yield dg.AssetCheckResult(
+            asset_key=raw_table_key(kind),
+            check_name="flagged_rows",
+            passed=kind_flags.empty,
+            severity=dg.AssetCheckSeverity.WARN,  # plausibility: the rows landed, worth a look
+            metadata={
+                "flags_this_run": len(kind_flags),
+                "flags_in_total": int(flags_now.get(kind, 0)),
+                "flags": dg.MetadataValue.md(_flags_table(kind_flags)),
+            },
+        )
+
+
+def _cell(value) -> str:
+    return "" if value is None or pd.isna(value) else str(value).replace("|", "\\|")[:60]
 
 
 def _issues_table(issues) -> str:
     if not issues:
         return "No file was quarantined in this run."
     lines = ["| file | row | column | rule | value |", "|---|---|---|---|---|"]
-    for issue in issues[:200]:
-        value = "" if issue.value is None else str(issue.value).replace("|", "\\|")[:60]
-        lines.append(f"| {issue.file} | {issue.row or ''} | {issue.column or ''} | {issue.message} | {value} |")
-    if len(issues) > 200:
-        lines.append(f"| … {len(issues) - 200} more in the quarantine folder | | | | |")
+    for issue in issues[:TABLE_ROWS]:
+        where = f"| {issue.file} | {issue.row or ''} | {issue.column or ''}"
+        lines.append(f"{where} | {issue.message} | {_cell(issue.value)} |")
+    if len(issues) > TABLE_ROWS:
+        lines.append(f"| … {len(issues) - TABLE_ROWS} more in the quarantine folder | | | | |")
+    return "\n".join(lines)
+
+
+def _flags_table(flags: pd.DataFrame) -> str:
+    if flags.empty:
+        return "No row of this run was flagged."
+    lines = ["| file | row | column | rule | value | message |", "|---|---|---|---|---|---|"]
+    for flag in flags.head(TABLE_ROWS).itertuples():
+        lines.append(
+            f"| {_cell(flag.file)} | {_cell(flag.source_row) or 'whole file'} | {_cell(flag.column_name)} | "
+            f"{flag.rule} | {_cell(flag.value)} | {_cell(flag.message)} |"
+        )
+    if len(flags) > TABLE_ROWS:
+        lines.append(f"| … {len(flags) - TABLE_ROWS} more: select * from raw.row_flags | | | | | |")
     return "\n".join(lines)
