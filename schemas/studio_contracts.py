@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -156,12 +158,29 @@ def describe_failure(check: str, kind: str) -> str:
     return f"{STUDIO_FILE_KINDS[kind].entry_stem} contract: {plain}"
 
 
+# No real TikTok figure comes near 10^12 (the most-viewed videos have a few billion views, the largest
+# accounts a few hundred million followers), and millions of such counts still sum inside a signed
+# 64-bit integer (9.2 × 10^18) in dbt: anything larger is a broken file, not data.
+MAX_COUNT = 10**12
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_NAN_TEXT = r"[+-]?nan"  # pandas reads these as missing, not as a number (inf it reads as inf)
+
+# Rules judged on one cell's text while coercing, before pandera (structural, like the contracts).
+NUMBER_RULES = {
+    "finite_number": "not a finite number (inf, -inf and NaN are never Studio figures)",
+    "within_int64": "a whole number outside the 64-bit integer range",
+    "at_most_1e12": f"a number beyond ±{MAX_COUNT:,} (10^12): far above any real TikTok figure",
+}
+_PLAIN.update(NUMBER_RULES)
+
+
 def coerce_numbers(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn the text of numeric columns into the contract's dtypes.
 
-    Returns the typed frame and the cells that are not numbers of that type (index, column, value),
-    which fail the contract's type rule. Coercing here rather than with pandera's `coerce=True` keeps
-    one clear failure per bad cell instead of a cascade of range checks on untyped text.
+    Returns the typed frame and the cells that fail a number rule (index, column, rule, value): not
+    a number of the column's type, not finite, outside int64, or beyond ±MAX_COUNT. Coercing here
+    rather than with pandera's `coerce=True` keeps one clear failure per bad cell instead of a cascade
+    of range checks on untyped text, and no value is rounded, wrapped or turned into NULL on the way.
     """
     typed = frame.copy()
     failures = []
@@ -170,13 +189,32 @@ def coerce_numbers(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
         if dtype not in ("Int64", "Float64") or name == "source_row":
             continue
         text = frame[name]
-        number = pd.to_numeric(text.str.strip(), errors="coerce")
-        bad = text.notna() & (number.isna() | ((number % 1 != 0) if dtype == "Int64" else False))
-        for index in frame.index[bad]:
-            failures.append((index, name, f"dtype('{dtype}')", text[index]))
-        typed[name] = number.where(~bad).astype(dtype)
+        number = pd.to_numeric(text.str.strip(), errors="coerce")  # Float64, exact far above MAX_COUNT
+        rules = _failed_number_rules(text.str.strip(), number, dtype)
+        for index, rule in rules.dropna().items():
+            failures.append((index, name, rule, text[index]))
+        typed[name] = number.where(rules.isna()).astype(dtype)
     return typed, pd.DataFrame(failures, columns=["index", "column", "check", "failure_case"])
 
+
+def _failed_number_rules(text: pd.Series, number: pd.Series, dtype: str) -> pd.Series:
+    """The one rule each cell fails, the most basic first (NA when it passes or is missing)."""
+    rules = pd.Series(pd.NA, index=text.index, dtype="string")
+
+    def mark(mask: pd.Series, rule: str) -> None:
+        rules[mask.fillna(False).astype(bool) & rules.isna()] = rule
+
+    present = text.notna()
+    mark(present & (np.isinf(number) | text.str.fullmatch(_NAN_TEXT, case=False)), "finite_number")
+    mark(present & number.isna(), f"dtype('{dtype}')")
+    if dtype == "Int64":
+        mark(number % 1 != 0, "dtype('Int64')")
+        # Near the int64 edge a float is not exact: decide those few cells on the exact text.
+        for index in rules.index[rules.isna() & (number.abs() >= 2**62).fillna(False)]:
+            if not _INT64_MIN <= int(Decimal(text[index])) <= _INT64_MAX:
+                rules[index] = "within_int64"
+    mark(number.abs() > MAX_COUNT, "at_most_1e12")
+    return rules
 
 
 # --- severity: which rule quarantines a document, which only flags a row -----------------------------

@@ -14,8 +14,8 @@ SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 
 
 def studio_csv(header, rows) -> bytes:
-    """UTF-8 with BOM, every field quoted, LF, no newline after the last row."""
-    lines = [",".join(f'"{cell}"' for cell in line) for line in [header, *rows]]
+    """UTF-8 with BOM, every field quoted (a quote inside doubled), LF, no newline after the last row."""
+    lines = [",".join('"' + cell.replace('"', '""') + '"' for cell in line) for line in [header, *rows]]
     return ("\ufeff" + "\n".join(lines)).encode("utf-8")
 
 

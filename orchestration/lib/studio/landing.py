@@ -18,9 +18,9 @@ import pandera.pandas as pa
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.warehouse import replace_documents
 from orchestration.lib.studio.inbox import Received, archive_new_inbox_files, record_manifest, remember_inbox_files
-from orchestration.lib.studio.provenance import facts_from_name
+from orchestration.lib.studio.provenance import NameFacts, facts_from_name
 from orchestration.lib.studio.quarantine import quarantine_reason, write_quarantine_reports
-from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file
+from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file, unreadable_file
 from orchestration.lib.studio.validation import empty_flags, flag_rows, record_contract_failures
 from schemas.studio_contracts import CONTRACTS, coerce_numbers
 from schemas.studio_files import STUDIO_FILE_KINDS
@@ -98,8 +98,12 @@ def _load_batch(
     started = time.perf_counter()
     documents: list[Document] = []
     for item in received:
-        names = facts_from_name(item.inbox_path)
-        documents.extend(read_received_file(item.sha256, item.original_name, item.stored, names, item.mtime))
+        names = NameFacts()
+        try:  # isolation: whatever goes wrong reading one file quarantines that file, never the drop
+            names = facts_from_name(item.inbox_path)
+            documents.extend(read_received_file(item.sha256, item.original_name, item.stored, names, item.mtime))
+        except Exception as error:
+            documents.append(unreadable_file(item.sha256, item.original_name, names, item.mtime, error))
     frames = frames_by_kind(documents)
     _add_seconds(report, "read + parse", started)
     started = time.perf_counter()

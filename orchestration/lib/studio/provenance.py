@@ -4,7 +4,9 @@ The @handle is only in the ZIP name (never inside Studio files), so it comes fro
 ZIP name, the inbox sub-folder `inbox/<handle>/`, the `@handle` in Content video links.
 The export moment anchors the year of every year-less date. In order of trust: the Overview ZIP name
 (first day of the window + epoch of the export), the ZIP entry timestamps, the Content `Time` column
-(applied in `studio_reader`), a dated inbox folder `inbox/<handle>/<YYYY-MM-DD>/`, the file's mtime.
+(applied in `reader`), a dated inbox folder `inbox/<handle>/<YYYY-MM-DD>/`, the file's mtime.
+A ZIP entry that records no date (1980-01-01, the format's epoch, or impossible fields such as month 0;
+see `core.containers.entry_timestamp`) is no anchor: the next one in the order is used.
 """
 
 from __future__ import annotations
@@ -98,7 +100,10 @@ class ExportAnchor:
 
 
 def export_anchor(names: NameFacts, zip_entry_time: datetime | None, mtime: datetime) -> ExportAnchor:
-    """The best export moment known from outside the file (the Content `Time` column refines it later)."""
+    """The best export moment known from outside the file (the Content `Time` column refines it later).
+
+    `zip_entry_time` is None for a bare file and for a ZIP whose entries record no date.
+    """
     if names.exported_at is not None:
         return ExportAnchor(names.exported_at.date(), names.exported_at, "overview_zip_name", names.window_start)
     if zip_entry_time is not None:

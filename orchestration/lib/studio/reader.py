@@ -5,12 +5,17 @@ being read (corrupt ZIP, empty file, wrong header, ragged row, unknown date text
 becomes an `Issue` naming the file, row, column and rule, and the document is quarantined whole.
 Work is batched per kind: rows are gathered as lists and turned into one DataFrame per kind, and
 year-less dates are resolved per distinct value, not per row.
+
+Reading is bounded (entry size, rows, cells: see the limits below and `core.containers`) and isolated:
+any other failure while reading one document, of whatever type, quarantines that document with the
+rule `unreadable` instead of stopping the batch.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -18,7 +23,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from orchestration.lib.core.containers import RefusedArchive, read_zip_members
+from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
 from orchestration.lib.studio.dates import (
     UnknownDateText,
     earliest_not_before,
@@ -38,6 +43,15 @@ from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
 MISSING = "undefined"  # TikTok's literal for a missing value
 _BY_STEM = {k.entry_stem.lower(): k for k in STUDIO_FILE_KINDS.values()}
 _BY_HEADER = {k.header: k for k in STUDIO_FILE_KINDS.values()}
+
+# Real Studio files hold at most a few thousand rows (Overview: 365 days; FollowerActivity: 24 hours ×
+# 60 days = 1,440; Content: a few hundred videos). The caps leave two orders of magnitude and are
+# enforced while reading, so a hostile file stops being read at the cap instead of being loaded whole.
+MAX_ROWS = 200_000
+MAX_CELLS = 2_000_000  # the widest kind (Content, 8 columns) at MAX_ROWS fits
+# A field cannot be larger than the file holding it (a 1 MB video title is data, not an error).
+csv.field_size_limit(MAX_ENTRY_BYTES)
+_MESSAGE_CHARS = 300  # longest message or value quoted in an issue (an exception text, a cell)
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,13 @@ class Document:
         return f"{self.original_name} › {self.member_name}"
 
     def fail(self, rule: str, message: str, **where) -> None:
-        self.issues.append(Issue(self.document_id, self.display_name, rule, message, **where))
+        if where.get("value") is not None:  # a 1 MB cell or a 16,384-column header stays readable
+            where["value"] = _shortened(where["value"])
+        self.issues.append(Issue(self.document_id, self.display_name, rule, _shortened(message), **where))
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= _MESSAGE_CHARS else text[:_MESSAGE_CHARS] + "…"
 
 
 def read_received_file(
@@ -85,12 +105,12 @@ def read_received_file(
             doc = Document(sha256 + ":", sha256, "", original_name, names.handle, None, anchor)
             doc.fail("safe_zip", f"ZIP refused: {refused}")
             return [doc]
-        entry_time = max((m.modified for m in members), default=None)
+        entry_time = max((m.modified for m in members if m.modified is not None), default=None)
         anchor = export_anchor(names, entry_time, mtime)
         sources = [(m.name, m.data) for m in members]
     else:
         anchor = export_anchor(names, None, mtime)
-        sources = [(original_name, stored.read_bytes())]
+        sources = [(original_name, _read_at_most(stored, MAX_ENTRY_BYTES + 1))]
 
     documents = []
     for member_name, data in sources:
@@ -112,9 +132,45 @@ def read_received_file(
     return documents
 
 
+def unreadable_file(
+    sha256: str, original_name: str, names: NameFacts, mtime: datetime, error: BaseException
+) -> Document:
+    """The whole received file as one quarantined document, when reading it failed unexpectedly."""
+    anchor = export_anchor(names, None, mtime)
+    doc = Document(sha256 + ":", sha256, "", original_name, names.handle, None, anchor)
+    fail_unreadable(doc, error)
+    return doc
+
+
+def fail_unreadable(doc: Document, error: BaseException) -> None:
+    doc.fail("unreadable", f"the file could not be read ({describe_exception(error)})")
+
+
+def describe_exception(error: BaseException) -> str:
+    """`Type: text`, the text cut short: what a quarantine reason quotes of an unexpected failure."""
+    return f"{type(error).__name__}: {_shortened(str(error))}"
+
+
+def _read_at_most(stored: Path, limit: int) -> bytes:
+    with stored.open("rb") as stream:
+        return stream.read(limit)
+
+
 def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
+    """Read one document's rows; a failure nobody foresaw quarantines this document only."""
+    try:
+        _parse_rows(doc, member_name, data)
+    except Exception as error:  # isolation: one bad file never stops the drop
+        doc.rows = []
+        fail_unreadable(doc, error)
+
+
+def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
     path = PurePosixPath(member_name)
     suffix = path.suffix.lower()
+    if len(data) > MAX_ENTRY_BYTES:
+        doc.fail("file_size", f"larger than {MAX_ENTRY_BYTES} bytes: not a Studio export")
+        return
     if not data.strip():
         doc.fail("not_empty", "the file is empty (0 bytes or only whitespace): download it again")
         return
@@ -126,12 +182,15 @@ def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
         except UnicodeDecodeError as error:
             doc.fail("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})")
             return
-        table = list(csv.reader(io.StringIO(text, newline="")))
+        # strict: a field cut before its closing quote is an error, not a shorter value
+        table = _bounded_rows(doc, csv.reader(io.StringIO(text, newline=""), strict=True))
     else:
         doc.fail("file_type", f"{member_name!r} is not a Studio export (.csv or .xlsx expected)")
         return
     if table is None:
         return
+    while table and not any(cell.strip() for cell in table[-1]):
+        table.pop()  # trailing blank lines are not rows
     if not table:
         doc.fail("not_empty", "the file has no header row")
         return
@@ -166,20 +225,61 @@ def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
         )
 
 
+def _bounded_rows(doc: Document, rows: Iterable[list[str]]) -> list[list[str]] | None:
+    """Header and rows, read until MAX_ROWS data rows or MAX_CELLS cells, never further."""
+    table: list[list[str]] = []
+    cells = 0
+    try:
+        for row in rows:
+            cells += len(row)
+            if len(table) > MAX_ROWS or cells > MAX_CELLS:
+                what = f"{MAX_ROWS:,} rows" if len(table) > MAX_ROWS else f"{MAX_CELLS:,} cells"
+                doc.fail("size_limit", f"more than {what}: far larger than any Studio export", row=len(table))
+                return None
+            table.append(row)
+    except csv.Error as error:  # row 0 is the header, as for the header rule
+        doc.fail("csv_structure", f"malformed CSV ({error})", row=len(table))
+        return None
+    return table
+
+
 def _xlsx_rows(doc: Document, data: bytes) -> list[list[str]] | None:
     """Studio XLSX: one sheet, every cell stored as text; read cells back as the CSV would show them."""
     import openpyxl
 
     try:
+        check_xlsx_container(data)
+    except RefusedArchive as refused:
+        doc.fail("safe_xlsx", f"XLSX refused: {refused}")
+        return None
+    try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a broken workbook
-        doc.fail("xlsx", f"not a readable XLSX workbook ({type(error).__name__}: {error})")
+        doc.fail("xlsx", f"not a readable XLSX workbook ({describe_exception(error)})")
         return None
     try:
         sheet = book.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True) if row is not None]
+        # The declared size (<dimension>) is the file's word: it would cut rows past it and pad every
+        # row to it. Read the cells the sheet holds instead, bounded by our caps.
+        sheet.reset_dimensions()
+        table = _bounded_rows(doc, sheet.iter_rows(values_only=True))
+    except Exception as error:  # a sheet broken past its first rows
+        doc.fail("xlsx", f"not a readable XLSX workbook ({describe_exception(error)})")
+        return None
     finally:
         book.close()
+    if table is None:
+        return None
+    # A missing cell and an empty one are the same in XLSX: rows are as wide as the header.
+    texts = [_without_trailing_empty([_cell_text(v) for v in row]) for row in table]
+    width = len(texts[0]) if texts else 0
+    return [row + [""] * (width - len(row)) for row in texts]
+
+
+def _without_trailing_empty(cells: list[str]) -> list[str]:
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
 
 
 def _cell_text(value) -> str:
@@ -205,15 +305,53 @@ def frames_by_kind(documents: list[Document]) -> dict[str, pd.DataFrame]:
         docs = [d for d in documents if d.kind == kind.kind and not d.issues]
         if not docs:
             continue
-        rows = [row for d in docs for row in d.rows]
-        frame = pd.DataFrame(rows, columns=list(kind.columns), dtype="string") if rows else _empty(kind)
-        frame.insert(0, "document_id", np.repeat([d.document_id for d in docs], [len(d.rows) for d in docs]))
-        frame.insert(1, "source_row", np.concatenate([np.arange(1, len(d.rows) + 1) for d in docs]))
-        frame = frame.replace({MISSING: pd.NA})
-        if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
-            frame.insert(2, "video_id", frame["video_link"].str.extract(r"/video/(\d+)", expand=False))
-        frames[kind.kind] = _resolve_dates(kind, frame, {d.document_id: d for d in docs})
+        saved = {id(d): (len(d.issues), d.anchor) for d in docs}
+        try:
+            frames[kind.kind] = _kind_frame(kind, docs)
+        except Exception as error:  # rare: find the documents that break the batch, build the rest again
+            docs = _set_aside_unreadable(kind, docs, saved)
+            try:
+                if docs:
+                    frames[kind.kind] = _kind_frame(kind, docs)
+            except Exception:  # they fail only together: none of them can be trusted
+                for doc in docs:
+                    _restore(doc, saved)
+                    fail_unreadable(doc, error)
     return frames
+
+
+def _kind_frame(kind: StudioFileKind, docs: list[Document]) -> pd.DataFrame:
+    rows = [row for d in docs for row in d.rows]
+    frame = pd.DataFrame(rows, columns=list(kind.columns), dtype="string") if rows else _empty(kind)
+    frame.insert(0, "document_id", np.repeat([d.document_id for d in docs], [len(d.rows) for d in docs]))
+    frame.insert(1, "source_row", np.concatenate([np.arange(1, len(d.rows) + 1) for d in docs]))
+    frame = frame.replace({MISSING: pd.NA})
+    if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
+        frame.insert(2, "video_id", frame["video_link"].str.extract(r"/video/(\d+)", expand=False))
+    return _resolve_dates(kind, frame, {d.document_id: d for d in docs})
+
+
+def _set_aside_unreadable(kind: StudioFileKind, docs: list[Document], saved: dict) -> list[Document]:
+    """Quarantine the documents whose own frame fails; return the others, as they were before."""
+    readable = []
+    for doc in docs:
+        _restore(doc, saved)  # undo what the failed batch attempt added
+        try:
+            _kind_frame(kind, [doc])
+        except Exception as error:
+            _restore(doc, saved)
+            fail_unreadable(doc, error)
+        else:
+            _restore(doc, saved)  # the batch build below adds its date issues again
+            readable.append(doc)
+    return readable
+
+
+def _restore(doc: Document, saved: dict) -> None:
+    """Undo what a failed frame build added to a document (date issues, a refined anchor)."""
+    count, anchor = saved[id(doc)]
+    del doc.issues[count:]
+    doc.anchor = anchor
 
 
 def _empty(kind: StudioFileKind) -> pd.DataFrame:

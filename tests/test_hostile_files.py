@@ -1,0 +1,400 @@
+"""Hostile received files: each one is quarantined with its rule, and the good files next to it land.
+
+Every hostile file is built here, small: a damaged or password-protected ZIP, ZIP entries without a
+date, an XLSX bomb, a sheet that claims a million rows, numbers past int64 or infinite, a cut quote.
+"""
+
+import io
+import zipfile
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from orchestration.lib.core.containers import entry_timestamp
+from orchestration.lib.studio import landing, reader
+from schemas.studio_contracts import coerce_numbers
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
+from tests.test_end_to_end import _land_and_build
+
+WHEN = datetime(2026, 4, 24, 9, 37, 56)  # mtime of every dropped file
+OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+VIEWERS = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
+HISTORY = ("Date", "Followers", "Difference in followers from previous day")
+ACTIVITY = ("Date", "Hour", "Active followers")
+GENDER = ("Gender", "Distribution")
+CONTENT = ("Time", "Video title", "Video link", "Post time") + ("Total likes", "Total comments", "Total shares")
+CONTENT += ("Total views",)
+VIDEO = "https://www.tiktok.com/@good/video/{}"
+UNREADABLE = "the file could not be read"
+LONG_TITLE = "t" * 1_000_000  # a 1 MB title is data (csv's default field limit is 128 KiB)
+
+
+def _overview(views: str) -> bytes:
+    return studio_csv(OVERVIEW, [["April 1", views, "0", "0", "0", "0"]])
+
+
+def _zip_dated(name: str, data: bytes, date_time: tuple) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(name, date_time), data)
+    return buffer.getvalue()
+
+
+def _damaged_zip() -> bytes:
+    """A deflated entry whose compressed stream is overwritten in the middle (headers intact)."""
+    rows = [[f"April {day}", str(day), "0", "0", "0", "0"] for day in range(1, 29)]
+    buffer = io.BytesIO()
+    entry = zipfile.ZipInfo("Overview.csv", WHEN.timetuple()[:6])
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(entry, studio_csv(OVERVIEW, rows))
+    data = bytearray(buffer.getvalue())
+    start = 30 + len("Overview.csv")  # local header, then the name, then the deflate stream
+    data[start + 5 : start + 25] = bytes(b ^ 0xFF for b in data[start + 5 : start + 25])
+    return bytes(data)
+
+
+def _password_protected_zip() -> bytes:
+    """Python cannot encrypt: set the 'encrypted' flag bit in the local and central headers."""
+    data = bytearray(studio_zip({"Overview.csv": _overview("1")}, WHEN))
+    data[6] |= 1
+    data[data.rfind(b"PK\x01\x02") + 8] |= 1
+    return bytes(data)
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _with_sheet(xlsx: bytes, write) -> bytes:
+    """The same workbook with its sheet written by `write(stream, original_sheet_xml)`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            body = source.read(info)
+            entry = zipfile.ZipInfo(info.filename, WHEN.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(entry, "w") as stream:
+                write(stream, body) if info.filename == SHEET else stream.write(body)
+    return buffer.getvalue()
+
+
+def _replaced(old: bytes, new: bytes):
+    def write(stream, xml: bytes) -> None:
+        assert old in xml, "the workbook openpyxl writes changed: the hostile edit would be a no-op"
+        stream.write(xml.replace(old, new))
+
+    return write
+
+
+def _xlsx_bomb() -> bytes:
+    """128 MiB of sheet XML deflated to about 130 KB (written in 1 MiB chunks, never held whole)."""
+
+    def write(stream, _xml: bytes) -> None:
+        for _ in range(128):
+            stream.write(b" " * (1 << 20))
+
+    return _with_sheet(_xlsx([list(OVERVIEW)]), write)
+
+
+def _xlsx_claiming_a_million_rows() -> bytes:
+    """5 KB: one header row and a cell on row 1,048,576; a reader fills in the rows between."""
+    last = b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    return _with_sheet(_xlsx([list(OVERVIEW)]), _replaced(b"</sheetData>", last))
+
+
+def _xlsx_declaring_fewer_rows_than_it_holds(rows: list[list[str]]) -> bytes:
+    """The sheet's <dimension> says 2 rows of 4; openpyxl stopped reading there and dropped the rest."""
+    return _with_sheet(_xlsx(rows), _replaced(b'<dimension ref="A1:B4" />', b'<dimension ref="A1:B2" />'))
+
+
+# account → (file dropped, bytes, the rule it must fail, the value or row named)
+HOSTILE = {
+    "damaged": ("Overview_2026-04-01_1777023476_damaged.zip", _damaged_zip, "safe_zip", "is damaged (zlib.error"),
+    "locked": ("Overview_2026-04-01_1777023476_locked.zip", _password_protected_zip, "safe_zip", "password-protected"),
+    "bomb": ("bomb/Overview.xlsx", _xlsx_bomb, "safe_xlsx", "expands past 67108864 bytes"),
+    "sparse": ("sparse/Overview.xlsx", _xlsx_claiming_a_million_rows, "size_limit", "more than 200,000 rows"),
+    "wide": (
+        "wide/Overview.csv",
+        lambda: studio_csv(OVERVIEW, []) + b"\n" + b"," * 2_000_000,
+        "size_limit",
+        "more than 2,000,000 cells",
+    ),
+    "overflow": ("overflow/Overview.csv", lambda: _overview(str(2**63 - 1)), "at_most_1e12", "9223372036854775807"),
+    "wrapped": ("wrapped/Overview.csv", lambda: _overview(str(2**63 + 5)), "within_int64", "9223372036854775813"),
+    "infinite": ("infinite/Overview.csv", lambda: _overview("inf"), "finite_number", "inf"),
+    "minus_inf": ("minus_inf/Overview.csv", lambda: _overview("-inf"), "finite_number", "-inf"),
+    "not_a_number": (
+        "not_a_number/FollowerGender.csv",
+        lambda: studio_csv(GENDER, [["Female", "NaN"], ["Male", "1"]]),
+        "finite_number",
+        "NaN",
+    ),
+    "cut": (
+        "cut/Overview.csv",
+        lambda: _overview("1") + b'\n"April 2","4',  # the file ends inside the quoted 47
+        "csv_structure",
+        "unexpected end of data",
+    ),
+}
+
+
+def _drop_good_files(paths) -> None:
+    overview = [["April 1", "5", "1", "2", "0", "0"], ["April 2", "7", "1", "2", "0", "0"]]
+    overview += [["April 3", "11", "1", "2", "0", "0"]]
+    drop(
+        paths,
+        "Overview_2026-04-01_1777023476_good.zip",
+        studio_zip({"Overview.csv": studio_csv(OVERVIEW, overview)}, WHEN),
+    )
+    content = [
+        ["April 24", LONG_TITLE, VIDEO.format("7546034661705796877"), "April 20", "3", "1", "0", "120"],
+        ["April 24", "short", VIDEO.format("7546034661705796878"), "April 23", "1", "0", "0", "40"],
+    ]
+    drop(paths, "good/Content.csv", studio_csv(CONTENT, content), WHEN)
+    history = [["April 21", "100", "2"], ["April 22", "103", "3"], ["April 23", "110", "7"]]
+    # Entries dated 1980-01-01 00:00 (ZIP's "no date") and all-zero: the anchor falls back to the mtime.
+    followers = _zip_dated("FollowerHistory.csv", studio_csv(HISTORY, history), (1980, 1, 1, 0, 0, 0))
+    drop(paths, "Followers_good.zip", followers, WHEN)
+    viewers = _zip_dated("Viewers.csv", studio_csv(VIEWERS, [["April 23", "9", "4", "5"]]), (1980, 0, 0, 0, 0, 0))
+    drop(paths, "Viewers_good.zip", viewers, WHEN)
+    activity = studio_csv(ACTIVITY, [["April 23", "0", "12"], ["April 23", "1", "8"]]) + b"\n\n\n"
+    drop(paths, "good/FollowerActivity.csv", activity, WHEN)
+    genders = [list(GENDER), ["Female", "0.5"], ["Male", "0.4"], ["Other", "0.1"]]
+    drop(paths, "good/FollowerGender.xlsx", _xlsx_declaring_fewer_rows_than_it_holds(genders), WHEN)
+
+
+def _drop_hostile_files(paths) -> None:
+    for name, build, _, _ in HOSTILE.values():
+        drop(paths, name, build(), WHEN)
+
+
+GOOD_ROWS = {
+    "overview": 3,
+    "content": 2,
+    "follower_history": 3,
+    "viewers": 1,
+    "follower_activity": 2,
+    "follower_gender": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    """Every good and every hostile file in one inbox, landed once."""
+    paths = new_paths(tmp_path_factory.mktemp("hostile"))
+    _drop_good_files(paths)
+    _drop_hostile_files(paths)
+    return paths, land(paths)
+
+
+def test_each_hostile_file_is_quarantined_with_its_rule_and_the_good_files_land(landed):
+    paths, report = landed
+    documents = report.documents.set_index("document_id")
+    issues = {}
+    for issue in report.issues:
+        issues.setdefault(documents.loc[issue.document_id, "account_handle"], []).append(issue)
+    assert sorted(issues) == sorted(HOSTILE), "exactly the hostile files fail"
+    for account, (_, _, rule, named) in HOSTILE.items():
+        issue = issues[account][0]  # a NaN share is also a missing one (not_nullable): the first issue is ours
+        assert (issue.rule, named in f"{issue.message} {issue.value}") == (rule, True), account
+    assert issues["cut"][0].row == 2  # the second data row is the cut one
+    assert issues["wrapped"][0].column == "video_views"
+
+    statuses = report.documents.groupby("account_handle")["status"].agg(sorted).to_dict()
+    assert statuses == {"good": ["loaded"] * 6} | {account: ["quarantined"] for account in HOSTILE}
+    for kind, count in GOOD_ROWS.items():
+        assert query(paths, f"select account_handle, count(*) from raw.studio_{kind} group by 1") == [("good", count)]
+    assert report.rows_by_kind == GOOD_ROWS
+    # Every quarantine report stays small whatever the file held (messages and values are cut short).
+    reports = list(paths.quarantine.glob("*.json"))
+    assert len(reports) == len(HOSTILE)
+    assert max(p.stat().st_size for p in reports) < 4_000
+
+
+def test_good_files_keep_their_exact_values_next_to_hostile_ones(landed):
+    paths, report = landed
+    assert query(paths, "select metric_date::varchar, video_views from raw.studio_overview order by 1") == [
+        ("2026-04-01", 5),
+        ("2026-04-02", 7),
+        ("2026-04-03", 11),
+    ]
+    assert query(paths, "select video_id, length(video_title), views_total from raw.studio_content order by 1") == [
+        ("7546034661705796877", 1_000_000, 120),
+        ("7546034661705796878", 5, 40),
+    ]
+    # ZIP entries without a date are no anchor: the mtime (2026-04-24) is, so April is April 2026, not 1979.
+    anchors = report.documents.set_index("original_name")
+    for name in ("Followers_good.zip", "Viewers_good.zip"):
+        assert (anchors.loc[name, "export_date_source"], anchors.loc[name, "export_date"]) == (
+            "file_mtime",
+            pd.Timestamp("2026-04-24"),
+        )
+    assert query(paths, "select metric_date::varchar, followers from raw.studio_follower_history order by 1") == [
+        ("2026-04-21", 100),
+        ("2026-04-22", 103),
+        ("2026-04-23", 110),
+    ]
+    assert query(paths, "select metric_date::varchar, total_viewers from raw.studio_viewers") == [("2026-04-23", 9)]
+    # All four rows of the sheet, not the two its <dimension> declares.
+    assert query(paths, "select gender, distribution from raw.studio_follower_gender order by 1") == [
+        ("Female", 0.5),
+        ("Male", 0.4),
+        ("Other", 0.1),
+    ]
+
+
+def test_good_rows_reach_the_marts_despite_hostile_files(tmp_path):
+    paths = new_paths(tmp_path / "run")
+    _drop_good_files(paths)
+    _drop_hostile_files(paths)
+    _land_and_build(paths, tmp_path / "target")
+    accounts = "select account_handle, documents_loaded, documents_quarantined from marts.dim_accounts order by 1"
+    assert query(paths, accounts) == sorted([("good", 6, 0)] + [(account, 0, 1) for account in HOSTILE])
+    for mart in ("fct_account_overview_daily", "fct_follower_growth_daily", "fct_video_engagement_daily"):
+        assert query(paths, f"select distinct account_handle from marts.{mart}") == [("good",)], mart
+    overview = "select metric_date::varchar, video_views, total_viewers from marts.fct_account_overview_daily"
+    assert query(paths, overview + " order by 1") == [
+        ("2026-04-01", 5, None),
+        ("2026-04-02", 7, None),
+        ("2026-04-03", 11, None),
+        ("2026-04-23", None, 9),
+    ]
+    followers = "select metric_date::varchar, followers from marts.fct_follower_growth_daily order by 1"
+    assert query(paths, followers) == [("2026-04-21", 100), ("2026-04-22", 103), ("2026-04-23", 110)]
+    assert query(paths, "select video_id, length(video_title) from marts.dim_videos order by 1") == [
+        ("7546034661705796877", 1_000_000),
+        ("7546034661705796878", 5),
+    ]
+
+
+# --- failures nobody foresaw --------------------------------------------------------------------
+
+
+def test_an_unforeseen_error_quarantines_only_the_file_or_document_it_hit(tmp_path, monkeypatch):
+    """Stand-ins for bugs we have not imagined, at each stage a received file passes through."""
+    paths = new_paths(tmp_path)
+    history = studio_csv(HISTORY, [["April 21", "100", "2"], ["April 22", "103", "3"]])
+    genders = studio_csv(GENDER, [["Female", "0.6"], ["Male", "0.4"]])
+    drop(paths, "Followers_acct.zip", studio_zip({"FollowerHistory.csv": history, "FollowerGender.csv": genders}, WHEN))
+    drop(paths, "boom/Overview.csv", _overview("1"), WHEN)  # fails while its name is read
+    drop(paths, "dates/Overview.csv", studio_csv(OVERVIEW, [["April 9", "1", "0", "0", "0", "0"]]), WHEN)
+    drop(paths, "acct/Overview.csv", studio_csv(OVERVIEW, [["April 8", "4", "0", "0", "0", "0"]]), WHEN)
+
+    real_stem, real_names, real_parse = reader.strip_browser_repeat, landing.facts_from_name, reader.parse_month_day
+
+    def stem(text):
+        if text == "FollowerGender":
+            raise KeyError("a bug reading one ZIP entry")
+        return real_stem(text)
+
+    def names(relative):
+        if relative.startswith("boom/"):
+            raise RuntimeError("a bug reading a name")
+        return real_names(relative)
+
+    def parse(text):
+        if text == "April 9":
+            raise ZeroDivisionError("a bug resolving a date")
+        return real_parse(text)
+
+    monkeypatch.setattr(reader, "strip_browser_repeat", stem)
+    monkeypatch.setattr(landing, "facts_from_name", names)
+    monkeypatch.setattr(reader, "parse_month_day", parse)
+    report = land(paths)
+
+    assert sorted((i.file, i.rule, i.message) for i in report.issues) == [
+        (
+            "Followers_acct.zip › FollowerGender.csv",
+            "unreadable",
+            f"{UNREADABLE} (KeyError: 'a bug reading one ZIP entry')",
+        ),
+        ("Overview.csv", "unreadable", f"{UNREADABLE} (RuntimeError: a bug reading a name)"),
+        ("Overview.csv", "unreadable", f"{UNREADABLE} (ZeroDivisionError: a bug resolving a date)"),
+    ]
+    documents = report.documents[["original_name", "member_name", "status"]].itertuples(index=False, name=None)
+    assert sorted(documents) == [
+        ("Followers_acct.zip", "FollowerGender.csv", "quarantined"),
+        ("Followers_acct.zip", "FollowerHistory.csv", "loaded"),  # its sibling in the same ZIP
+        ("Overview.csv", "", "quarantined"),  # boom/: the whole file, before it was split into documents
+        ("Overview.csv", "Overview.csv", "loaded"),  # acct/
+        ("Overview.csv", "Overview.csv", "quarantined"),  # dates/: set aside, then the batch built again
+    ]
+    assert query(paths, "select account_handle, metric_date::varchar, video_views from raw.studio_overview") == [
+        ("acct", "2026-04-08", 4)
+    ]
+    assert query(paths, "select count(*) from raw.studio_follower_history") == [(2,)]
+
+
+# --- the rules themselves -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("date_time", "expected"),
+    [
+        ((2026, 4, 24, 9, 37, 56), datetime(2026, 4, 24, 9, 37, 56)),
+        ((1980, 1, 1, 0, 0, 0), None),  # the DOS epoch: no date recorded
+        ((1980, 0, 0, 0, 0, 0), None),  # all-zero DOS date: month 0
+        ((2026, 2, 30, 0, 0, 0), None),
+        ((2026, 4, 24, 24, 0, 0), None),
+    ],
+)
+def test_zip_entry_timestamps_without_a_real_date_are_none(date_time, expected):
+    assert entry_timestamp(date_time) == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "rule"),
+    [
+        ("video_views", "1000000000000", None),  # 10^12 is the largest count accepted
+        ("video_views", "1000000000001", "at_most_1e12"),
+        ("video_views", "9223372036854775807", "at_most_1e12"),  # int64's max: sums of it overflow
+        ("video_views", "9223372036854775808", "within_int64"),
+        ("video_views", "-9223372036854775809", "within_int64"),
+        ("video_views", "1e999", "finite_number"),
+        ("video_views", "Infinity", "finite_number"),
+        ("video_views", "nan", "finite_number"),
+        ("video_views", "1.5", "dtype('Int64')"),
+        ("video_views", "many", "dtype('Int64')"),
+        ("video_views", "12", None),
+    ],
+)
+def test_numbers_that_cannot_be_a_count_fail_with_their_rule(column, text, rule):
+    frame = pd.DataFrame(
+        {"document_id": ["d"], "source_row": [1], "metric_date": [pd.Timestamp("2026-04-01")]}
+        | {c: pd.Series(["0"], dtype="string") for c in OVERVIEW_COLUMNS}
+    )
+    frame[column] = pd.Series([text], dtype="string")
+    typed, failures = coerce_numbers("overview", frame)
+    assert failures[["column", "check", "failure_case"]].values.tolist() == ([[column, rule, text]] if rule else [])
+    assert typed[column].isna().iat[0] == (rule is not None)
+
+
+OVERVIEW_COLUMNS = ("video_views", "profile_views", "likes", "comments", "shares")
+
+
+def test_a_share_that_is_not_finite_fails():
+    frame = pd.DataFrame(
+        {
+            "document_id": ["d", "d", "d"],
+            "source_row": [1, 2, 3],
+            "gender": ["Female", "Male", "Other"],
+            "distribution": pd.Series(["-inf", "0.4", "NaN"], dtype="string"),
+        }
+    )
+    _, failures = coerce_numbers("follower_gender", frame)
+    assert failures[["index", "check", "failure_case"]].values.tolist() == [
+        [0, "finite_number", "-inf"],
+        [2, "finite_number", "NaN"],
+    ]
