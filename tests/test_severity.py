@@ -1,14 +1,24 @@
-"""Severity: plausibility problems land every row and record a flag; structural ones quarantine the file.
+"""Severity: plausibility problems land every row and record a flag; structural ones quarantine the file
+(API pulls too: shares past 1 land and a dbt test warns).
 
 The 365-day Overview is shaped like the real one (tiktok-formats.md): a ZIP named
 `Overview_<first day>_<epoch>_<handle>.zip`, one row per day from "February 28" to "February 27" across
 New Year, every field quoted, and Comments net of removals: -1 and -4 on a few days.
 """
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import pandas as pd
+
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio.landing import replay_archive
+from schemas.api_contracts import validate
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -126,3 +136,41 @@ def test_a_gender_file_summing_to_0_8_lands_with_one_flag_for_the_file(tmp_path)
     assert query(paths, "select file, source_row, column_name, rule, value from raw.row_flags") == [
         ("FollowerGender.csv", None, "distribution", "distribution_sums_to_about_1", "0.8")
     ]
+
+
+def test_api_shares_summing_past_1_land_and_dbt_warns(tmp_path):
+    """Plausibility for the APIs too: the contract lets the pull land; the dbt test warns on the group."""
+
+    def rows(pull, video, shares):
+        return [
+            {"document_id": pull, "account_handle": "shop", "export_date": "2026-05-04",
+             "exported_at": "2026-05-04 06:00:00", "source_row": i + 1, "metric_date": "2026-05-04",
+             "video_id": video, "impression_source": source, "share": share}
+            for i, (source, share) in enumerate(shares.items())
+        ]  # fmt: skip
+
+    # 0.9 + 0.4 = 1.3 for video 1 (past 1.05); 0.6 + 0.42 = 1.02 for video 2 (TikTok's rounding: fine)
+    frame = pd.DataFrame(
+        rows("api-1", "71", {"For You": 0.9, "Search": 0.4}) + rows("api-1", "72", {"For You": 0.6, "Follow": 0.42})
+    )
+    typed, problems = validate("api_video_traffic_sources", frame)
+    assert problems == [], "a sum past 1 no longer refuses the pull"
+    _, problems = validate("api_video_traffic_sources", frame.assign(share=[0.9, 1.4, 0.6, 0.42]))
+    assert problems and problems[0].startswith("in_range(0, 1) on share"), "a share outside 0..1 still does"
+
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con:
+        con.register("incoming", typed)
+        con.execute("insert into raw.api_video_traffic_sources by name select * from incoming")
+    target = tmp_path / "dbt_target"
+    env = dict(os.environ, TIKTOK_DATA_DIR=str(paths.root))
+    dbt = Path(sys.executable).with_name("dbt")
+    build = subprocess.run(
+        [str(dbt), "build", "--select", "stg_tiktok_api__video_traffic_sources", "--exclude-resource-type",
+         "unit_test", "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(tmp_path / "dbt_logs")],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout[-2000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    shares = [r for r in results if "shares_sum_to_at_most" in r["unique_id"]]
+    assert [(r["status"], r["failures"]) for r in shares] == [("warn", 1)]  # video 71 only
