@@ -73,6 +73,26 @@ def print_summary(paths: DataPaths) -> None:
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
 
 
+def replay(paths: DataPaths) -> None:
+    """Rebuild the raw tables from the archive alone: Studio receipts from manifest.jsonl, API pulls from
+    their archived responses (a deleted warehouse/ included); the caller then full-refreshes dbt."""
+    from orchestration.lib.api.replay import replay_api_archive
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.landing import replay_archive
+
+    with connect(paths.ensure().warehouse) as con:
+        studio = replay_archive(paths, con)
+        api = replay_api_archive(paths, con)
+    print(f"Replayed {studio.files_seen} Studio receipts ({len(studio.quarantined)} documents quarantined).")
+    if studio.manifest_lines_unreadable:
+        print(f"  skipped {studio.manifest_lines_unreadable} torn or unreadable line(s) of {paths.manifest}")
+    statuses = ", ".join(f"{count} {status}" for status, count in sorted(api.by_status.items())) or "none"
+    print(f"Replayed {len(api.pulls)} API account pulls ({statuses}).")
+    for problem, files in (("not a pull wrapper", api.unreadable), ("listed but missing", api.missing)):
+        if files:
+            print(f"  {len(files)} API archive file(s) {problem}, e.g. {files[0]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,12 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace, paths: DataPaths) -> int:
     if args.command == "replay":
-        from orchestration.lib.core.warehouse import connect
-        from orchestration.lib.studio.landing import replay_archive
-
-        with connect(paths.ensure().warehouse) as con:
-            report = replay_archive(paths, con)
-        print(f"Replayed {report.files_seen} archived files ({len(report.quarantined)} documents quarantined).")
+        replay(paths)
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh
     result = run_pipeline(paths, full_refresh=full_refresh)

@@ -101,7 +101,7 @@ STUDIO_FILE_KINDS: dict[str, StudioFileKind] = {
 
 # Columns every raw table carries, so any row traces back to the received file and line.
 LINEAGE_COLUMNS = (
-    "document_id",  # archive sha256 + ':' + member name: one landed export file
+    "document_id",  # one export file of one receipt: sha256, inbox-path tag, member (archive.document_id_for)
     "account_handle",
     "export_date",  # DATE the export was taken (anchor, see lib/studio/provenance.py)
     "exported_at",  # TIMESTAMP, the most precise export moment known; orders "newest export wins"

@@ -44,21 +44,23 @@ def test_real_sample_exports_land_with_years_from_their_anchors(tmp_path):
     ]
 
 
-def test_same_bytes_are_archived_once_and_the_inbox_is_untouched(tmp_path):
+def test_same_bytes_are_archived_once_each_receipt_is_recorded_and_the_inbox_is_untouched(tmp_path):
     paths = new_paths(tmp_path)
     data = studio_zip({"Overview.csv": studio_csv(OVERVIEW, [["April 1", "1", "0", "0", "0", "0"]])}, WHEN)
     first = drop(paths, "Overview_2026-04-01_1777023476_acct.zip", data)
     second = drop(paths, "acct/Overview_2026-04-01_1777023476_acct (1).zip", data)
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (first, second)}
     report = land(paths)
-    assert report.files_new == 1
+    assert report.files_new == 2, "two receipts of the same bytes"
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (first, second)} == before
     manifest = [json.loads(line) for line in paths.manifest.read_text().splitlines()]
-    assert [(m["original_name"], m["account_handle"], m["file_kind"], m["export_date"]) for m in manifest] == [
-        ("Overview_2026-04-01_1777023476_acct.zip", "acct", "overview", "2026-04-24")
+    assert [(m["inbox_path"], m["account_handle"], m["file_kind"], m["export_date"]) for m in manifest] == [
+        ("Overview_2026-04-01_1777023476_acct.zip", "acct", "overview", "2026-04-24"),
+        ("acct/Overview_2026-04-01_1777023476_acct (1).zip", "acct", "overview", "2026-04-24"),
     ]
-    archived = paths.archive / manifest[0]["archive_path"]
-    assert archived.read_bytes() == data
+    assert manifest[0]["archive_path"] == manifest[1]["archive_path"]
+    assert [p for p in paths.archive.rglob("*.zip")] == [paths.archive / manifest[0]["archive_path"]]
+    assert (paths.archive / manifest[0]["archive_path"]).read_bytes() == data
     assert land(paths).files_new == 0, "a rerun archives nothing"
 
 

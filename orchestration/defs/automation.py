@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.archive import is_received_file
+from orchestration.lib.core.inbox import walk_inbox
 
 # Every asset, in one run: landing → dbt → publish → checks. One process, because DuckDB allows
 # one writer and the steps run one after another anyway.
@@ -27,12 +27,12 @@ daily_schedule = dg.ScheduleDefinition(
 
 
 def inbox_fingerprint(inbox: Path) -> str:
-    """Changes whenever a received file appears, disappears or changes (stat only, no reads)."""
+    """Changes whenever a received file appears, disappears or changes (lstat only, no reads).
+
+    The same walk as landing: litter, links and special files never start a run."""
     digest = hashlib.sha256()
-    if inbox.exists():
-        for path in sorted(p for p in inbox.rglob("*") if p.is_file() and is_received_file(p)):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(inbox)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for file in walk_inbox(inbox).files:
+        digest.update(f"{file.relative}\0{file.size}\0{file.mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

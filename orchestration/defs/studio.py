@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.defs.resources import DataDirResource
+from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.studio.landing import land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
@@ -80,6 +81,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
                 "select d.file_kind, count(*) from raw.row_flags f join raw.documents d using (document_id) group by 1"
             ).fetchall()
         )
+    for level, line in describe_skipped(report.inbox):  # litter: one line with a count; each refusal
+        getattr(context.log, level)(line)
     docs = report.documents
     quarantined = report.quarantined
     for issue in report.issues:

@@ -3,7 +3,10 @@
 Each file wraps every exchange of one endpoint pull exactly as received (tokens masked; a body that
 contains a secret is masked too, a secret beats byte-exactness) with the request parameters, pull
 times and outcome, under `<data>/raw/archive/api/<api>/<handle>/<endpoint>/<local date>/`. Bytes and
-manifest lines are written by `orchestration.lib.core.archive`, the archive's only writer.
+manifest lines are written by `orchestration.lib.core.archive`, the archive's only writer. A wrapper
+holds everything a replay needs (`replay.replay_api_archive`): the account's handle, API, time zone
+and business id, the plan, the outcome, and `account_pull_id` tying the endpoint pulls of one
+account pull together.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ def archive_pulls(
     """Archive every endpoint pull of `result` (sets its archive_path and archive_sha256), then list them."""
     folder = api_archive_dir(paths)
     manifest_rows = []
+    # the endpoint pulls of one account pull are parsed together again on replay
+    account_pull_id = result.endpoints[0].pull_id if result.endpoints else None
     for pull in result.endpoints:
-        wrapper = _wrapper(account, plan, result, pull, session)
+        wrapper = _wrapper(account, plan, result, pull, session) | {"account_pull_id": account_pull_id}
         data = (json.dumps(wrapper, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         relative = Path(
             account.api,
@@ -54,6 +59,7 @@ def archive_pulls(
                 "sha256": pull.archive_sha256,
                 "archive_path": pull.archive_path,
                 "pull_id": pull.pull_id,
+                "account_pull_id": account_pull_id,
                 "account_handle": account.handle,
                 "api": account.api,
                 "endpoint": pull.endpoint,
@@ -87,6 +93,7 @@ def _wrapper(
         "endpoint": pull.endpoint,
         "purpose": plan.purpose,
         "timezone": account.timezone,
+        "business_id": account.business_id,  # as configured (None: the token's open_id was used)
         "local_date": plan.local_date.isoformat(),
         "snapshot_date": plan.snapshot_date.isoformat() if plan.snapshot_date else None,
         "requested_metrics_window": [plan.metrics_start.isoformat(), plan.metrics_end.isoformat()]

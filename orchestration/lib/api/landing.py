@@ -129,7 +129,7 @@ def pull_account(
     responses: dict[str, object] = {}
     current: EndpointPull | None = None
     try:
-        for endpoint, fetch in _steps(session, plan):
+        for endpoint, fetch in pull_steps(session, plan):
             current = _begin(result, account, endpoint, now())
             before = len(session.exchanges)
             try:
@@ -192,7 +192,7 @@ def _session(account: AccountConfig, config: ApiConfig, now, sleep) -> ApiSessio
     return session
 
 
-def _steps(session: ApiSession, plan: PullPlan) -> list[tuple[str, Callable[[], object]]]:
+def pull_steps(session: ApiSession, plan: PullPlan) -> list[tuple[str, Callable[[], object]]]:
     if isinstance(session, DisplaySession):
         # video/list first: a video posted between the two calls then raises the count, never lowers it
         return [("video_list", session.video_list), ("user_info", session.user_info)]

@@ -1,11 +1,14 @@
-"""The immutable archive: every received file, stored once under its content hash.
+"""The immutable archive: every received file's bytes stored once, every receipt recorded.
 
 `<data>/raw/archive/<sha[:2]>/<sha256><ext>` holds the bytes exactly as received (read-only), and
-`manifest.jsonl` beside it gets one line per archived object. Received files in the inbox are only
-ever read.
+`manifest.jsonl` beside it gets one line per *receipt*: the same bytes received at two inbox paths
+(two dated folders, two account folders) are stored once and recorded twice, each receipt with its
+own account and export date. Received files in the inbox are only ever read.
 
 This module is the only writer of archive objects and manifest lines (Studio files here, API pulls
-through `orchestration.lib.api.archive`): atomic, fsynced, read-only, never overwritten.
+through `orchestration.lib.api.archive`): atomic, fsynced, read-only, never overwritten. Manifest
+appends survive a crash: a torn last line (a `kill -9` mid-append) is repaired before the next append,
+and rows whose key is already present are not written again, so a rerun never duplicates a receipt.
 """
 
 from __future__ import annotations
@@ -13,26 +16,68 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-from collections.abc import Callable
+import stat
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the run lock alone serialises writers
+    fcntl = None
+
+# Opening a received file never follows a link and never blocks on a FIFO (checked again after open).
+_SAFE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_CHUNK = 1 << 20
+
+
+class ChangedWhileReading(OSError):
+    """A received file's bytes changed between hashing and copying (still being written)."""
+
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+    return hash_received(path)[0]
+
+
+@contextmanager
+def _open_received(path: Path) -> Iterator[BinaryIO]:
+    """A received file opened for reading, only if it is a regular file and not a link."""
+    descriptor = os.open(path, _SAFE_OPEN)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(f"{path.name}: not a regular file")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        yield handle
+
+
+def hash_received(path: Path) -> tuple[str, int]:
+    """sha256 and size of a received file (one read; links and special files raise OSError)."""
+    digest, size = hashlib.sha256(), 0
+    with _open_received(path) as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def document_id_for(sha256: str, receipt_path: str, member: str) -> str:
+    """One export file of one receipt: a function of the bytes, the inbox path and the ZIP member only,
+    so any drop order gives the same ids. `<sha256>:<12 hex of the inbox path's sha256>:<member>`."""
+    path_tag = hashlib.sha256(receipt_path.encode("utf-8")).hexdigest()[:12]
+    return f"{sha256}:{path_tag}:{member}"
 
 
 @dataclass(frozen=True)
 class ManifestRow:
     sha256: str
     original_name: str
-    inbox_path: str  # relative to the inbox, as first received
+    inbox_path: str  # relative to the inbox: with sha256, the key of a receipt
     archive_path: str  # relative to the archive folder
     account_handle: str | None
     file_kind: str  # Studio section for ZIPs (overview, followers, ...) or the file kind of a bare file
@@ -43,17 +88,33 @@ class ManifestRow:
     received_at: str  # ISO timestamp (UTC) of landing
 
 
+RECEIPT_KEY = ("sha256", "inbox_path")
+
+
 def archive_path_for(archive_dir: Path, sha256: str, original_name: str) -> Path:
     suffix = Path(original_name).suffix.lower()
     return archive_dir / sha256[:2] / f"{sha256}{suffix}"
 
 
-def store(source: Path, destination: Path) -> None:
-    """Copy received bytes into the archive atomically and make the copy read-only (once per hash)."""
+def store_received(source: Path, destination: Path, sha256: str) -> None:
+    """Copy a received file into the archive (once per object), checking the copy has hash `sha256`.
+
+    Opens the source like `hash_received` (no link, no special file); raises ChangedWhileReading, and
+    keeps nothing, when the bytes changed since they were hashed.
+    """
     if destination.exists():
         return
-    with source.open("rb") as reader:
-        _write_read_only(destination, lambda writer: shutil.copyfileobj(reader, writer, 1 << 20))
+    digest = hashlib.sha256()
+
+    def copy(writer: BinaryIO) -> None:
+        with _open_received(source) as reader:
+            for chunk in iter(lambda: reader.read(_CHUNK), b""):
+                digest.update(chunk)
+                writer.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
+
+    _write_read_only(destination, copy)
 
 
 def store_bytes(destination: Path, data: bytes) -> None:
@@ -72,26 +133,149 @@ def store_bytes(destination: Path, data: bytes) -> None:
 def _write_read_only(destination: Path, write: Callable[[BinaryIO], object]) -> None:
     """The one way an archive object is written: temp file, fsync, chmod 0o444, atomic rename."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(destination.name + ".incoming")
-    with temporary.open("wb") as writer:
-        write(writer)
-        writer.flush()
-        os.fsync(writer.fileno())
-    os.chmod(temporary, 0o444)
-    os.replace(temporary, destination)
+    temporary = destination.with_name(f"{destination.name}.{uuid.uuid4().hex[:8]}.incoming")
+    try:
+        with temporary.open("wb") as writer:
+            write(writer)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.chmod(temporary, 0o444)
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
-def append_manifest(manifest: Path, rows: list[ManifestRow]) -> None:
-    append_manifest_lines(manifest, [asdict(row) for row in rows])
+# --- manifests -------------------------------------------------------------------------------------
 
 
-def append_manifest_lines(manifest: Path, rows: list[dict]) -> None:
-    """Append one JSON line per row (keys sorted) to a manifest and fsync it."""
+def append_manifest(manifest: Path, rows: list[ManifestRow]) -> int:
+    """Record receipts; one already in the manifest (same bytes, same inbox path) is not written again."""
+    return append_manifest_lines(manifest, [asdict(row) for row in rows], key=RECEIPT_KEY)
+
+
+def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...] | None = None) -> int:
+    """Append one JSON line per row (keys sorted) and fsync; returns the number of lines written.
+
+    Under an exclusive lock (`.<manifest>.lock` beside it): a torn last line is first repaired (completed if it is
+    whole JSON without its newline, else cut off: its row is being written again). With `key`, rows whose
+    key is already in the manifest (or earlier in `rows`) are skipped, and lines repeating an earlier
+    line's key (left by a crash before this version) are removed, so each key appears once.
+    """
     if not rows:
-        return
+        return 0
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    with manifest.open("a", encoding="utf-8") as handle:
+    with _locked(manifest):
+        with manifest.open("a+b") as handle:
+            _repair_torn_tail(handle)
+        present = _deduplicate(manifest, key) if key is not None else set()
+        lines = []
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+            if key is not None:
+                if _key(row, key) in present:
+                    continue
+                present.add(_key(row, key))
+            lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+        if lines:
+            with manifest.open("ab") as handle:
+                handle.write("".join(lines).encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+    return len(lines)
+
+
+@contextmanager
+def _locked(manifest: Path) -> Iterator[None]:
+    """An exclusive lock beside the manifest (not on it: a rewrite replaces the manifest's inode)."""
+    with manifest.with_name(f".{manifest.name}.lock").open("a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def _deduplicate(manifest: Path, key: tuple[str, ...]) -> set[tuple]:
+    """The keys in the manifest; if a key appears twice, the file is rewritten (atomically) with its
+    first line only. Lines that are not JSON are kept as they are: they are skipped by every reader."""
+    present, kept, repeated = set(), [], False
+    for line in manifest.read_bytes().splitlines(keepends=True):
+        rows, _ = _parse_lines(line)
+        if rows and all(k in rows[0] for k in key):
+            if _key(rows[0], key) in present:
+                repeated = True
+                continue
+            present.add(_key(rows[0], key))
+        kept.append(line)
+    if repeated:
+        temporary = manifest.with_name(f"{manifest.name}.{uuid.uuid4().hex[:8]}.incoming")
+        with temporary.open("wb") as handle:
+            handle.write(b"".join(kept))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, manifest)
+    return present
+
+
+def read_manifest(manifest: Path, key: tuple[str, ...] = RECEIPT_KEY) -> tuple[list[dict], int]:
+    """The manifest's rows, first occurrence per key, in file order; and how many lines were unreadable
+    (torn or garbled lines, e.g. left by an older version after a crash, are skipped)."""
+    if not manifest.exists():
+        return [], 0
+    rows, bad = _parse_lines(manifest.read_bytes())
+    seen, unique = set(), []
+    for row in rows:
+        if all(k in row for k in key) and _key(row, key) not in seen:
+            seen.add(_key(row, key))
+            unique.append(row)
+    return unique, bad
+
+
+def _key(row: dict, key: tuple[str, ...]) -> tuple:
+    return tuple(row.get(k) for k in key)
+
+
+def _parse_lines(data: bytes) -> tuple[list[dict], int]:
+    rows, bad = [], 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            bad += 1
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+        else:
+            bad += 1
+    return rows, bad
+
+
+def _repair_torn_tail(handle: BinaryIO) -> None:
+    """Make the file end with a newline: complete a whole last line, or cut a partial one off."""
+    end = handle.seek(0, os.SEEK_END)
+    if end == 0:
+        return
+    handle.seek(end - 1)
+    if handle.read(1) == b"\n":
+        return
+    # Find the start of the last line (tails are short: read backwards in chunks).
+    start, position = 0, end
+    while position > 0:
+        position = max(0, position - 65536)
+        handle.seek(position)
+        newline = handle.read(end - position).rfind(b"\n")
+        if newline >= 0:
+            start = position + newline + 1
+            break
+    handle.seek(start)
+    tail = handle.read()
+    try:
+        whole = isinstance(json.loads(tail), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        whole = False
+    if whole:
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"\n")
+    else:
+        handle.truncate(start)
+    handle.flush()
+    os.fsync(handle.fileno())

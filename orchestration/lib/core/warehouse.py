@@ -61,10 +61,12 @@ _DDL = [
         export_date_source varchar, exported_at timestamp, status varchar not null, row_count integer,
         quarantine_reason varchar, landed_at timestamp not null, first_metric_date date,
         last_metric_date date)""",
+    # One row per receipt (the same bytes at two inbox paths are two rows), as in manifest.jsonl.
     """create table if not exists raw.archive_manifest (
-        sha256 varchar primary key, original_name varchar not null, inbox_path varchar not null,
+        sha256 varchar not null, inbox_path varchar not null, original_name varchar not null,
         archive_path varchar not null, account_handle varchar, file_kind varchar, export_date date,
-        export_date_source varchar, size_bytes bigint, source_mtime timestamp, received_at timestamp)""",
+        export_date_source varchar, size_bytes bigint, source_mtime timestamp, received_at timestamp,
+        primary key (sha256, inbox_path))""",
     # Plausibility flags of landed rows (schemas/studio_contracts.py, severity model): the rows are in the raw
     # tables, the flags say what to look at. Replaced per document with its rows. source_row is null for a
     # flag about the whole file (shares not summing to 1).
@@ -91,9 +93,40 @@ def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     database.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(database), read_only=read_only)
     if not read_only:
+        _migrate_archive_manifest(con)
         for statement in _DDL:
             con.execute(statement)
     return con
+
+
+def _migrate_archive_manifest(con: duckdb.DuckDBPyConnection) -> None:
+    """Before receipts, raw.archive_manifest had one row per sha256 and a second receipt of the same bytes
+    was dropped: re-key it, and forget which inbox files were hashed so the next scan records those receipts."""
+    old_key = con.execute(
+        """select 1 from duckdb_constraints() where schema_name = 'raw' and table_name = 'archive_manifest'
+        and constraint_type = 'PRIMARY KEY' and constraint_column_names = ['sha256']"""
+    ).fetchone()
+    if old_key:
+        con.execute("alter table raw.archive_manifest rename to archive_manifest_by_sha256")
+        con.execute(next(s for s in _DDL if "raw.archive_manifest" in s))
+        con.execute("insert into raw.archive_manifest by name select * from raw.archive_manifest_by_sha256")
+        con.execute("drop table raw.archive_manifest_by_sha256")
+        con.execute("delete from landing.inbox_files")
+
+
+def forget_studio_documents(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty every raw table of Studio documents (raw.documents and each raw table with a document_id that
+    is not an API table) and raw.archive_manifest: a replay then rebuilds them from the archive."""
+    tables = con.execute(
+        """select distinct table_name from duckdb_columns()
+        where schema_name = 'raw' and column_name = 'document_id'"""
+    ).fetchall()
+    con.execute("begin transaction")
+    for (table,) in tables:
+        if table not in API_RAW_TABLE_COLUMNS:
+            con.execute(f"delete from raw.{table}")
+    con.execute("delete from raw.archive_manifest")
+    con.execute("commit")
 
 
 def replace_documents(

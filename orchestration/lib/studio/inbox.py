@@ -1,15 +1,21 @@
-"""Inbox → immutable archive: find what is new in the inbox, store its bytes once, record the receipt.
+"""Inbox → immutable archive: find what is new in the inbox, store its bytes once, record each receipt.
 
-A scan costs a stat per file: inbox files already seen are recognised by (path, size, mtime) without
-being read, and archived bytes by their hash. The manifest lines (`manifest.jsonl` and
+A *receipt* is one inbox path holding some bytes: the same bytes at two paths (the unchanged
+FollowerGender.csv of two dated folders, one CSV in two account folders) are stored once but are two
+receipts, two sets of documents, each with the account and export date its own path gives. The same
+bytes at the same path again (a re-drop, a touched file) are no new receipt.
+
+A scan costs a stat per file (the walk is `core.inbox.walk_inbox`: litter skipped, links and special
+files refused): inbox files already seen are recognised by (path, size, mtime) without being read,
+known receipts by (sha256, inbox path). The manifest lines (`manifest.jsonl` and
 `raw.archive_manifest`) are written only after the documents are loaded (see `landing.land_inbox`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import pandas as pd
@@ -18,10 +24,11 @@ from orchestration.lib.core.archive import (
     ManifestRow,
     append_manifest,
     archive_path_for,
-    sha256_of,
-    store,
+    document_id_for,
+    hash_received,
+    store_received,
 )
-from orchestration.lib.core.inbox import is_received_file
+from orchestration.lib.core.inbox import InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.studio.provenance import facts_from_name, strip_browser_repeat
 from schemas.studio_files import STUDIO_FILE_KINDS
@@ -31,59 +38,62 @@ _SECTION_KIND = {"Overview": "overview", "Content": "content", "Followers": "fol
 
 @dataclass(frozen=True)
 class Received:
-    """A file to land: where its bytes are and what its name and inbox place say."""
+    """A receipt to land: where its bytes are and what its name and inbox place say."""
 
     sha256: str
     stored: Path  # archive copy
     original_name: str
-    inbox_path: str
+    inbox_path: str  # inbox-relative, valid UTF-8: with sha256, the receipt's key
     mtime: datetime
 
 
 @dataclass
 class InboxScan:
     files_seen: int = 0
-    received: list[Received] = field(default_factory=list)  # newly archived, to be read
+    received: list[Received] = field(default_factory=list)  # new receipts, to be read
     manifest_rows: list[ManifestRow] = field(default_factory=list)  # their manifest lines, once read
     seen_rows: list[tuple] = field(default_factory=list)  # (path, size, mtime_ns, sha) of hashed files
+    walk: InboxWalk = field(default_factory=InboxWalk)  # what was ignored, refused or renamed
 
 
 def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> InboxScan:
-    """Store the bytes of every new inbox file in the archive; the files to read and their receipts."""
-    scan = InboxScan()
-    seen_rows, manifest_rows, received = scan.seen_rows, scan.manifest_rows, scan.received
+    """Store the bytes of every new receipt in the archive; the receipts to read and their manifest rows."""
+    walk = walk_inbox(paths.inbox)
+    scan = InboxScan(files_seen=len(walk.files), walk=walk)
     known = {p: (s, m, h) for p, s, m, h in con.execute("select * from landing.inbox_files").fetchall()}
-    archived = {h for (h,) in con.execute("select sha256 from raw.archive_manifest").fetchall()}
+    receipts = set(con.execute("select sha256, inbox_path from raw.archive_manifest").fetchall())
     now = datetime.now(UTC).replace(tzinfo=None)
-    # Sorted so that, within one drop, the same bytes under two names are recorded under the first name.
-    for path in sorted(p for p in paths.inbox.rglob("*") if p.is_file() and is_received_file(p)):
-        scan.files_seen += 1
-        relative = path.relative_to(paths.inbox).as_posix()
-        stat = path.stat()
-        cached = known.get(relative)
-        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+    for file in walk.files:  # sorted by path: the same drop always lands in the same order
+        cached = known.get(file.relative)
+        if cached and cached[0] == file.size and cached[1] == file.mtime_ns:
             continue
-        sha = sha256_of(path)
-        seen_rows.append((relative, stat.st_size, stat.st_mtime_ns, sha))
-        if sha in archived:
-            continue  # the same bytes were received before: recorded once
-        archived.add(sha)
-        destination = archive_path_for(paths.archive, sha, path.name)
-        store(path, destination)
-        mtime = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-        received.append(Received(sha, destination, path.name, relative, mtime))
-        names = facts_from_name(relative)
-        manifest_rows.append(
+        name = PurePosixPath(file.relative).name
+        try:
+            sha, size = hash_received(file.path)
+            if (sha, file.relative) in receipts:  # the same bytes at the same path: received before
+                scan.seen_rows.append((file.relative, file.size, file.mtime_ns, sha))
+                continue
+            destination = archive_path_for(paths.archive, sha, name)
+            store_received(file.path, destination, sha)  # a no-op when these bytes are archived already
+        except OSError as error:  # swapped for a link, vanished or still being written: not this run
+            walk.refused.append((file.relative, f"could not be read safely ({error})"))
+            continue
+        scan.seen_rows.append((file.relative, file.size, file.mtime_ns, sha))
+        receipts.add((sha, file.relative))
+        mtime = _timestamp(file.mtime_ns)
+        scan.received.append(Received(sha, destination, name, file.relative, mtime))
+        names = facts_from_name(file.relative)
+        scan.manifest_rows.append(
             ManifestRow(
                 sha256=sha,
-                original_name=path.name,
-                inbox_path=relative,
+                original_name=name,
+                inbox_path=file.relative,
                 archive_path=destination.relative_to(paths.archive).as_posix(),
                 account_handle=names.handle,
-                file_kind=_file_kind(path.name, names.section),
+                file_kind=_file_kind(name, names.section),
                 export_date=None,  # filled from the documents once read (anchors need the contents)
                 export_date_source=None,
-                size_bytes=stat.st_size,
+                size_bytes=size,
                 source_mtime=mtime.isoformat(),
                 received_at=now.isoformat(),
             )
@@ -91,11 +101,31 @@ def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) ->
     return scan
 
 
+def _timestamp(mtime_ns: int) -> datetime:
+    """Naive UTC, exact to the microsecond (a float timestamp can be off by one)."""
+    seconds, nanoseconds = divmod(mtime_ns, 1_000_000_000)
+    return datetime(1970, 1, 1) + timedelta(seconds=seconds, microseconds=nanoseconds // 1000)
+
+
 def _file_kind(name: str, section: str | None) -> str:
     if section:
         return _SECTION_KIND[section]
     stem = strip_browser_repeat(Path(name).stem).lower()
     return next((k.kind for k in STUDIO_FILE_KINDS.values() if k.entry_stem.lower() == stem), "unknown")
+
+
+def received_from_manifest(paths: DataPaths, rows: list[dict]) -> list[Received]:
+    """The receipts of manifest lines, to be read again (replay)."""
+    return [
+        Received(
+            r["sha256"],
+            paths.archive / r["archive_path"],
+            r["original_name"],
+            r["inbox_path"],
+            datetime.fromisoformat(r["source_mtime"]),
+        )
+        for r in rows
+    ]
 
 
 def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
@@ -109,38 +139,60 @@ def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
 
 
 def record_manifest(
-    paths: DataPaths, con: duckdb.DuckDBPyConnection, rows: list[ManifestRow], documents: pd.DataFrame
+    paths: DataPaths,
+    con: duckdb.DuckDBPyConnection,
+    rows: list[ManifestRow],
+    documents: pd.DataFrame,
+    *,
+    append_to_file: bool = True,
 ) -> None:
-    """Append new archive objects to manifest.jsonl and raw.archive_manifest, with their export date."""
+    """Record receipts in manifest.jsonl and raw.archive_manifest, each with the export date its documents got.
+
+    Replay passes `append_to_file=False`: it rebuilds the table from the file and never rewrites it.
+    """
     if not rows:
         return
-    if len(documents):
-        dated = (
-            documents.sort_values(["archive_sha256", "document_id"])
-            .groupby("archive_sha256")
-            .agg(
-                export_date=("export_date", "max"),
-                source=("export_date_source", "first"),
-                handle=("account_handle", "max"),
-            )
-        )
-        for i, row in enumerate(rows):
-            if row.sha256 in dated.index:
-                fact = dated.loc[row.sha256]
-                rows[i] = replace(
-                    row,
-                    export_date=fact["export_date"].date().isoformat(),
-                    export_date_source=fact["source"],
-                    account_handle=row.account_handle or (None if pd.isna(fact["handle"]) else fact["handle"]),
-                )
-    append_manifest(paths.manifest, rows)
+    rows = _with_document_facts(rows, documents)
+    if append_to_file:
+        append_manifest(paths.manifest, rows)
     frame = pd.DataFrame([asdict(r) for r in rows])
     con.register("incoming_manifest", frame)
     con.execute(
-        """insert or ignore into raw.archive_manifest
-        select sha256, original_name, inbox_path, archive_path, account_handle, file_kind,
+        """insert or replace into raw.archive_manifest
+        select sha256, inbox_path, original_name, archive_path, account_handle, file_kind,
                cast(export_date as date), export_date_source, size_bytes,
                cast(source_mtime as timestamp), cast(received_at as timestamp)
         from incoming_manifest"""
     )
     con.unregister("incoming_manifest")
+
+
+def _with_document_facts(rows: list[ManifestRow], documents: pd.DataFrame) -> list[ManifestRow]:
+    """Each receipt's export date (the latest of its documents) and, when its name gave none, its handle."""
+    if not len(documents):
+        return rows
+    # document ids are `<sha>:<path tag>:<member>`: the receipt is everything before the member
+    receipt = documents["document_id"].str.split(":", n=2).str[:2].str.join(":") + ":"
+    dated = (
+        documents.assign(receipt=receipt)
+        .sort_values(["receipt", "document_id"])
+        .groupby("receipt")
+        .agg(
+            export_date=("export_date", "max"),
+            source=("export_date_source", "first"),
+            handle=("account_handle", "max"),
+        )
+    )
+    result = []
+    for row in rows:
+        key = document_id_for(row.sha256, row.inbox_path, "")
+        if key in dated.index:
+            fact = dated.loc[key]
+            row = replace(
+                row,
+                export_date=None if pd.isna(fact["export_date"]) else fact["export_date"].date().isoformat(),
+                export_date_source=fact["source"],
+                account_handle=row.account_handle or (None if pd.isna(fact["handle"]) else fact["handle"]),
+            )
+        result.append(row)
+    return result

@@ -1,8 +1,9 @@
 """Inbox → immutable archive → validated raw tables, as one batch.
 
 The cost of a run is proportional to what is new (see `inbox`), and each file kind is validated once
-per batch. `replay_archive` re-reads everything already archived (after a contract change, or to
-rebuild a lost working database) through the same path.
+per batch. `replay_archive` re-reads every receipt listed in `manifest.jsonl` from the archive (after a
+contract change, or to rebuild a lost working database) through the same path: it never reads the
+list of files from the working database it rebuilds.
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from orchestration.lib.core.archive import ManifestRow, read_manifest
+from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.core.warehouse import replace_documents
-from orchestration.lib.studio.inbox import Received, archive_new_inbox_files, record_manifest, remember_inbox_files
+from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
+from orchestration.lib.studio.inbox import (
+    Received,
+    archive_new_inbox_files,
+    received_from_manifest,
+    record_manifest,
+    remember_inbox_files,
+)
 from orchestration.lib.studio.provenance import NameFacts, facts_from_name
 from orchestration.lib.studio.quarantine import quarantine_reason, write_quarantine_reports
 from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file, unreadable_file
@@ -35,6 +44,8 @@ class LandingReport:
     issues: list[Issue] = field(default_factory=list)
     flags: pd.DataFrame = field(default_factory=empty_flags)  # plausibility flags of rows that landed
     seconds: dict[str, float] = field(default_factory=dict)  # per landing step, for the benchmark
+    inbox: InboxWalk = field(default_factory=InboxWalk)  # litter ignored, entries refused (log them once a run)
+    manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
 
     @property
     def quarantined(self) -> pd.DataFrame:
@@ -57,7 +68,7 @@ def land_inbox(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingRepor
     report = LandingReport()
     started = time.perf_counter()
     scan = archive_new_inbox_files(paths, con)
-    report.files_seen, report.files_new = scan.files_seen, len(scan.received)
+    report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
     report.seconds["scan + archive"] = time.perf_counter() - started
     _load(paths, con, scan.received, report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
@@ -67,14 +78,27 @@ def land_inbox(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingRepor
     return report
 
 
+class ReplayError(RuntimeError):
+    """The archive cannot be replayed as it is (nothing was changed)."""
+
+
 def replay_archive(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingReport:
-    """Re-read every archived object (idempotent: documents are replaced, never appended)."""
-    rows = con.execute(
-        "select sha256, archive_path, original_name, inbox_path, source_mtime from raw.archive_manifest order by sha256"
-    ).fetchall()
-    received = [Received(s, paths.archive / a, o, i, m) for s, a, o, i, m in rows]
-    report = LandingReport(files_seen=len(received))
-    return _load(paths, con, received, report)
+    """Rebuild the Studio raw tables and raw.archive_manifest from manifest.jsonl and the archive alone.
+
+    Every receipt is read again with its original inbox path and mtime, so documents get the same ids
+    and anchors as when they landed; rows of documents no receipt produces any more are removed.
+    """
+    rows, unreadable = read_manifest(paths.manifest)
+    if not rows and any(paths.archive.glob("[0-9a-f][0-9a-f]/*")):
+        raise ReplayError(f"{paths.manifest} lists no receipt but the archive holds files: nothing was replayed")
+    forget_studio_documents(con)
+    received = received_from_manifest(paths, rows)
+    report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
+    _load(paths, con, received, report)
+    fields = ManifestRow.__dataclass_fields__
+    receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
+    record_manifest(paths, con, receipts, report.documents, append_to_file=False)
+    return report
 
 
 # Files per batch: big enough that pandera and DuckDB work on large frames, small enough that an
@@ -101,9 +125,15 @@ def _load_batch(
         names = NameFacts()
         try:  # isolation: whatever goes wrong reading one file quarantines that file, never the drop
             names = facts_from_name(item.inbox_path)
-            documents.extend(read_received_file(item.sha256, item.original_name, item.stored, names, item.mtime))
+            documents.extend(
+                read_received_file(
+                    item.sha256, item.original_name, item.stored, names, item.mtime, receipt_path=item.inbox_path
+                )
+            )
         except Exception as error:
-            documents.append(unreadable_file(item.sha256, item.original_name, names, item.mtime, error))
+            documents.append(
+                unreadable_file(item.sha256, item.original_name, names, item.mtime, error, receipt_path=item.inbox_path)
+            )
     frames = frames_by_kind(documents)
     _add_seconds(report, "read + parse", started)
     started = time.perf_counter()

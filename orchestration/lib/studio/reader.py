@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
 from orchestration.lib.studio.dates import (
     UnknownDateText,
@@ -94,7 +95,7 @@ def _shortened(text: str) -> str:
 
 
 def read_received_file(
-    sha256: str, original_name: str, stored: Path, names: NameFacts, mtime: datetime
+    sha256: str, original_name: str, stored: Path, names: NameFacts, mtime: datetime, *, receipt_path: str
 ) -> list[Document]:
     """Split one archived object into documents and read their rows."""
     if stored.suffix.lower() == ".zip":
@@ -102,7 +103,9 @@ def read_received_file(
             members = read_zip_members(stored)
         except RefusedArchive as refused:
             anchor = export_anchor(names, None, mtime)
-            doc = Document(sha256 + ":", sha256, "", original_name, names.handle, None, anchor)
+            doc = Document(
+                document_id_for(sha256, receipt_path, ""), sha256, "", original_name, names.handle, None, anchor
+            )
             doc.fail("safe_zip", f"ZIP refused: {refused}")
             return [doc]
         entry_time = max((m.modified for m in members if m.modified is not None), default=None)
@@ -115,7 +118,7 @@ def read_received_file(
     documents = []
     for member_name, data in sources:
         doc = Document(
-            f"{sha256}:{member_name if member_name != original_name else ''}",
+            document_id_for(sha256, receipt_path, member_name if member_name != original_name else ""),
             sha256,
             member_name,
             original_name,
@@ -126,18 +129,18 @@ def read_received_file(
         _read_rows(doc, member_name, data)
         documents.append(doc)
     if not documents:
-        doc = Document(sha256 + ":", sha256, "", original_name, names.handle, None, anchor)
+        doc = Document(document_id_for(sha256, receipt_path, ""), sha256, "", original_name, names.handle, None, anchor)
         doc.fail("not_empty", "the ZIP holds no files")
         documents.append(doc)
     return documents
 
 
 def unreadable_file(
-    sha256: str, original_name: str, names: NameFacts, mtime: datetime, error: BaseException
+    sha256: str, original_name: str, names: NameFacts, mtime: datetime, error: BaseException, *, receipt_path: str
 ) -> Document:
     """The whole received file as one quarantined document, when reading it failed unexpectedly."""
     anchor = export_anchor(names, None, mtime)
-    doc = Document(sha256 + ":", sha256, "", original_name, names.handle, None, anchor)
+    doc = Document(document_id_for(sha256, receipt_path, ""), sha256, "", original_name, names.handle, None, anchor)
     fail_unreadable(doc, error)
     return doc
 

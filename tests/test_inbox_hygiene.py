@@ -1,0 +1,166 @@
+"""Inbox hygiene: OS/browser litter is skipped quietly, links, FIFOs and hidden folders are refused and
+never read, and a file name that is not UTF-8 lands under a safe name instead of crashing the run."""
+
+import json
+import os
+import threading
+
+import pytest
+
+from orchestration.defs.automation import inbox_fingerprint
+from orchestration.lib.core.inbox import (
+    REFUSED_HIDDEN_FOLDER,
+    REFUSED_LINK,
+    REFUSED_SPECIAL,
+    describe_skipped,
+    walk_inbox,
+)
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
+
+OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+
+
+def _overview(views: int) -> bytes:
+    """A valid Overview.csv whose views tell which file a landed row came from."""
+    return studio_csv(OVERVIEW, [["April 1", str(views), "0", "0", "0", "0"]])
+
+
+GOOD = _overview(1)
+# Each would land (or be quarantined) if it were read: its views say which one leaked.
+LITTER = {
+    ".DS_Store": _overview(2),
+    "._Overview.csv": _overview(3),
+    "__MACOSX/acct/._Overview.csv": _overview(4),
+    "acct/desktop.ini": _overview(5),
+    "acct/Thumbs.db": _overview(6),
+    "acct/Overview.csv:Zone.Identifier": _overview(7),
+    "acct/Overview 2.csv.crdownload": _overview(8),
+    "acct/Overview 3.csv.part": _overview(9),
+    "acct/Overview 4.csv.download/Overview 4.csv": _overview(10),
+    "acct/~$Overview.xlsx": _overview(11),
+    "acct/.~lock.Overview.csv#": _overview(12),
+}
+
+
+def _build_inbox(tmp_path):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", GOOD)
+    for name, data in LITTER.items():
+        drop(paths, name, data)
+    # outside the inbox, a valid export and a secret: a followed link would land or copy them
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "Overview.csv").write_bytes(_overview(100))
+    (outside / "secret.txt").write_bytes(b"SECRET-BYTES-NEVER-ARCHIVED")
+    os.symlink(outside / "Overview.csv", paths.inbox / "acct" / "Overview 5.csv")  # file link, out
+    os.symlink(outside, paths.inbox / "linked_account")  # folder link, out
+    os.symlink(paths.inbox / "acct" / "Overview.csv", paths.inbox / "acct" / "Overview 6.csv")  # link, inside
+    os.symlink(outside / "secret.txt", paths.inbox / "Content.csv")
+    os.mkfifo(paths.inbox / "acct" / "Overview 7.csv")  # opening it for reading would block forever
+    drop(paths, ".hidden/Overview.csv", _overview(200))
+    drop(paths, "acct/.snapshots/Overview.csv", _overview(300))
+    return paths
+
+
+def _land_with_deadline(paths, seconds=60):
+    """Land in a thread: a FIFO opened by mistake would hang the test instead of failing it."""
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(report=land(paths)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "landing blocked (a FIFO was opened?)"
+    return outcome["report"]
+
+
+def test_only_the_good_file_lands_litter_is_quiet_and_refused_entries_are_never_read(tmp_path):
+    paths = _build_inbox(tmp_path)
+    report = _land_with_deadline(paths)
+
+    assert query(paths, "select account_handle, video_views from raw.studio_overview") == [("acct", 1)]
+    assert query(paths, "select inbox_path from raw.archive_manifest") == [("acct/Overview.csv",)]
+    assert [json.loads(line)["inbox_path"] for line in paths.manifest.read_text().splitlines()] == ["acct/Overview.csv"]
+    assert report.files_seen == 1 and report.issues == []
+    assert list(paths.quarantine.iterdir()) == [], "no quarantine report for litter or refused entries"
+
+    # litter: skipped without a report, counted once (a litter folder counts once)
+    assert sorted(report.inbox.ignored) == sorted(
+        [".DS_Store", "._Overview.csv", "__MACOSX/", "acct/desktop.ini", "acct/Thumbs.db",
+         "acct/Overview.csv:Zone.Identifier", "acct/Overview 2.csv.crdownload", "acct/Overview 3.csv.part",
+         "acct/Overview 4.csv.download/", "acct/~$Overview.xlsx", "acct/.~lock.Overview.csv#"]
+    )  # fmt: skip
+    assert sorted(report.inbox.refused) == [
+        (".hidden/", REFUSED_HIDDEN_FOLDER),
+        ("Content.csv", REFUSED_LINK),
+        ("acct/.snapshots/", REFUSED_HIDDEN_FOLDER),
+        ("acct/Overview 5.csv", REFUSED_LINK),
+        ("acct/Overview 6.csv", REFUSED_LINK),
+        ("acct/Overview 7.csv", REFUSED_SPECIAL),
+        ("linked_account", REFUSED_LINK),
+    ]
+    log = describe_skipped(report.inbox)
+    assert log[0] == (
+        "info",
+        "ignored 11 OS/browser leftover(s) in the inbox (e.g. .DS_Store, ._Overview.csv, __MACOSX/, ...)",
+    )
+    assert [level for level, _ in log[1:]] == ["warning"] * 7
+
+    # nothing of a refused or ignored file was copied anywhere in the data directory
+    archived = [
+        p for p in paths.archive.rglob("*") if p.is_file() and p.name not in ("manifest.jsonl", ".manifest.jsonl.lock")
+    ]
+    assert [p.read_bytes() for p in archived] == [GOOD]
+    for path in paths.root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and paths.inbox not in path.parents:
+            data = path.read_bytes()
+            assert b"SECRET-BYTES" not in data, path
+    assert (tmp_path / "elsewhere" / "secret.txt").read_bytes() == b"SECRET-BYTES-NEVER-ARCHIVED"
+    assert land(paths).files_new == 0, "a rerun refuses the same entries and lands nothing new"
+
+
+def test_the_sensor_sees_the_same_files_as_landing(tmp_path):
+    paths = _build_inbox(tmp_path)
+    before = inbox_fingerprint(paths.inbox)
+    drop(paths, "acct/Thumbs.db", b"changed litter")
+    os.symlink(tmp_path / "elsewhere" / "Overview.csv", paths.inbox / "acct" / "Overview 8.csv")
+    drop(paths, ".hidden/Overview 2.csv", _overview(400))
+    assert inbox_fingerprint(paths.inbox) == before, "litter, links and hidden folders never start a run"
+    drop(paths, "acct/Viewers.csv", b"anything")
+    assert inbox_fingerprint(paths.inbox) != before
+    assert inbox_fingerprint(paths.inbox / "missing") == inbox_fingerprint(paths.inbox / "also_missing")
+
+
+@pytest.fixture
+def bytes_names_supported(tmp_path):
+    try:
+        (tmp_path / os.fsdecode(b"probe\xff")).write_bytes(b"")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+
+
+def test_a_file_name_that_is_not_utf8_lands_under_a_safe_name(tmp_path, bytes_names_supported):
+    paths = new_paths(tmp_path)
+    inbox = os.fsencode(paths.inbox)
+    os.makedirs(inbox + b"/acct", exist_ok=True)
+    with open(inbox + b"/acct/Overview\xff.csv", "wb") as handle:  # Latin-1 ÿ, not UTF-8
+        handle.write(GOOD)
+    os.makedirs(inbox + b"/\xe9quipe", exist_ok=True)  # Latin-1 "équipe": no usable handle
+    with open(inbox + b"/\xe9quipe/Overview.csv", "wb") as handle:
+        handle.write(_overview(2))
+
+    report = land(paths)
+
+    safe = "acct/Overview\ufffd.csv"
+    assert sorted(report.inbox.renamed) == [safe, "\ufffdquipe/Overview.csv"]
+    assert query(paths, "select account_handle, video_views from raw.studio_overview") == [("acct", 1)]
+    assert sorted(query(paths, "select inbox_path from raw.archive_manifest")) == [
+        ("acct/Overview\ufffd.csv",),
+        ("\ufffdquipe/Overview.csv",),
+    ]
+    # the manifest is valid UTF-8 JSON naming the safe paths
+    lines = [json.loads(line) for line in paths.manifest.read_bytes().decode("utf-8").splitlines()]
+    assert sorted(line["inbox_path"] for line in lines) == ["acct/Overview\ufffd.csv", "\ufffdquipe/Overview.csv"]
+    # the folder gives no handle: quarantined with the usual message, not a crash
+    assert [(issue.file, issue.rule) for issue in report.issues] == [("Overview.csv", "account_handle")]
+    assert len(list(paths.quarantine.glob("*.json"))) == 1
+    assert [f.relative for f in walk_inbox(paths.inbox).files] == [safe, "\ufffdquipe/Overview.csv"]
+    assert land(paths).files_new == 0, "the safe name is stable: a rerun recognises both files"

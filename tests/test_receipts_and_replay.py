@@ -1,0 +1,213 @@
+"""Every receipt counts (the same bytes received for two days or two accounts are two documents), the
+manifest survives a crash mid-append, and `replay` rebuilds a deleted warehouse from the archive alone."""
+
+import hashlib
+import json
+import shutil
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from orchestration.cli import main, run_pipeline
+from orchestration.lib.api.landing import pull_account
+from orchestration.lib.core.archive import ManifestRow, append_manifest, append_manifest_lines
+from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.warehouse import connect
+from tests.api.conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
+from tests.api.fake_tiktok import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
+from tests.test_end_to_end import _drop_fixture, _land_and_build, _mart_tables, _published_digests
+
+GENDER = studio_csv(("Gender", "Distribution"), [["Female", "0.6"], ["Male", "0.4"]])
+GENDER_RECEIPTS = ("acct/2026-01-05/FollowerGender.csv", "acct/2026-01-06/FollowerGender.csv")
+
+
+def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp_path):
+    paths = new_paths(tmp_path)
+    for relative in (*GENDER_RECEIPTS, "other/2026-01-05/FollowerGender.csv"):
+        drop(paths, relative, GENDER)
+    _land_and_build(paths, tmp_path / "target-1")
+
+    marts = _mart_tables(paths)
+    assert marts["fct_follower_gender_snapshot"] == [
+        ("acct", date(2026, 1, 5), "Female", 0.6),
+        ("acct", date(2026, 1, 5), "Male", 0.4),
+        ("acct", date(2026, 1, 6), "Female", 0.6),
+        ("acct", date(2026, 1, 6), "Male", 0.4),
+        ("other", date(2026, 1, 5), "Female", 0.6),
+        ("other", date(2026, 1, 5), "Male", 0.4),
+    ]
+    sha = hashlib.sha256(GENDER).hexdigest()
+    assert query(
+        paths, "select archive_sha256, account_handle, export_date::varchar from raw.documents order by 2, 3"
+    ) == [
+        (sha, "acct", "2026-01-05"),
+        (sha, "acct", "2026-01-06"),
+        (sha, "other", "2026-01-05"),
+    ]
+    assert len({d for (d,) in query(paths, "select document_id from raw.documents")}) == 3
+    assert [p.read_bytes() for p in paths.archive.rglob("*.csv")] == [GENDER], "the bytes are stored once"
+    receipts = [json.loads(line) for line in paths.manifest.read_text().splitlines()]
+    assert sorted((r["inbox_path"], r["account_handle"], r["export_date"]) for r in receipts) == [
+        ("acct/2026-01-05/FollowerGender.csv", "acct", "2026-01-05"),
+        ("acct/2026-01-06/FollowerGender.csv", "acct", "2026-01-06"),
+        ("other/2026-01-05/FollowerGender.csv", "other", "2026-01-05"),
+    ]
+
+    # re-dropping the same path with the same bytes (a new mtime) is no new receipt and changes nothing
+    manifest_before, documents_before = paths.manifest.read_bytes(), query(paths, "select * from raw.documents")
+    drop(paths, GENDER_RECEIPTS[1], GENDER)
+    assert land(paths).files_new == 0
+    _land_and_build(paths, tmp_path / "target-2")
+    assert _mart_tables(paths) == marts
+    assert paths.manifest.read_bytes() == manifest_before
+    assert query(paths, "select * from raw.documents") == documents_before
+
+
+def test_document_ids_do_not_depend_on_drop_order(tmp_path):
+    def documents(folder, relatives):
+        paths = new_paths(folder)
+        for relative in relatives:  # one drop per file
+            drop(paths, relative, GENDER)
+            land(paths)
+        return query(paths, "select document_id, account_handle, export_date from raw.documents order by 1")
+
+    relatives = (*GENDER_RECEIPTS, "other/FollowerGender.csv", "Followers_third.zip")
+    forward = documents(tmp_path / "forward", relatives)
+    assert forward == documents(tmp_path / "reverse", relatives[::-1])
+    assert len(forward) == 4
+
+
+def _receipt(inbox_path: str) -> ManifestRow:
+    return ManifestRow("ab" * 32, "x.csv", inbox_path, "ab/x.csv", "acct", "overview", None, None, 1, "t", "t")
+
+
+def test_a_torn_or_repeated_manifest_tail_leaves_each_receipt_once(tmp_path):
+    paths = new_paths(tmp_path)
+    for relative in (*GENDER_RECEIPTS, "other/FollowerGender.csv"):
+        drop(paths, relative, GENDER)
+    land(paths)
+    lines = paths.manifest.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 3
+    # a kill -9 after the lines were written but before the database committed them, and one in the middle
+    # of a second append: the last line repeated, then half of a line
+    paths.manifest.write_bytes(b"".join(lines) + lines[-1] + lines[0][: len(lines[0]) // 2])
+    shutil.rmtree(paths.warehouse.parent)  # the working database never saw those receipts
+
+    report = land(paths)
+
+    assert report.files_new == 3, "every receipt is landed again"
+    rows = [json.loads(line) for line in paths.manifest.read_text().splitlines()]  # every line whole JSON
+    assert sorted(r["inbox_path"] for r in rows) == sorted([*GENDER_RECEIPTS, "other/FollowerGender.csv"])
+    assert len(rows) == 3, "the repeated line is gone, nothing was added twice"
+    assert query(paths, "select count(*) from raw.archive_manifest") == [(3,)]
+
+
+def test_manifest_appends_repair_a_torn_line_and_skip_known_keys(tmp_path):
+    manifest = tmp_path / "manifest.jsonl"
+    assert append_manifest(manifest, [_receipt("a.csv"), _receipt("a.csv"), _receipt("b.csv")]) == 2
+    whole = manifest.read_bytes()
+    manifest.write_bytes(whole + b'{"sha256": "ab')  # torn: cut off
+    assert append_manifest(manifest, [_receipt("b.csv"), _receipt("c.csv")]) == 1
+    assert [json.loads(line)["inbox_path"] for line in manifest.read_text().splitlines()] == ["a.csv", "b.csv", "c.csv"]
+    # a whole line whose newline was not written yet is kept, not cut
+    manifest.write_bytes(manifest.read_bytes() + json.dumps({"archive_path": "api/x.json"}).encode())
+    assert append_manifest_lines(manifest, [{"archive_path": "api/y.json"}]) == 1
+    assert manifest.read_text().splitlines()[-2:] == [
+        '{"archive_path": "api/x.json"}',
+        '{"archive_path": "api/y.json"}',
+    ]
+
+
+# --- replay -------------------------------------------------------------------------------------------
+
+
+def _raw_tables(paths: DataPaths) -> dict[str, list[tuple]]:
+    """Every raw table, row for row, without the moment the rows were written."""
+    tables = {}
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        names = con.execute("select table_name from duckdb_tables() where schema_name = 'raw' order by 1").fetchall()
+        for (table,) in names:
+            columns = [d[0] for d in con.execute(f"select * from raw.{table} limit 0").description]
+            written = " exclude (landed_at)" if "landed_at" in columns else ""
+            tables[table] = con.execute(f"select *{written} from raw.{table} order by all").fetchall()
+    return tables
+
+
+def _pull_api_history(paths: DataPaths) -> dict[str, str]:
+    """Pulls of both accounts through the fake TikTok, retries and failures included; their statuses."""
+    fake = FakeTikTok().start()
+    try:
+        setup_business(fake, paths, videos=2)
+        fake.business_metrics = business_metrics("2026-04-20", 20)
+        setup_display(fake, paths, videos=25)
+        config = write_both_accounts(fake, paths)
+        display, business = config.account("techcreator"), config.account("shop")
+        statuses = {}
+        with connect(paths.warehouse) as con:
+
+            def pull(name, account, moment):
+                result = pull_account(paths, con, config, account, now=lambda: moment, sleep=lambda s: None)
+                statuses[name] = result.status
+
+            fake.add_fault("video_list", "429", page=2)  # retried
+            fake.add_fault("user_info", "401")  # refreshed, asked again
+            pull("display day 1", display, T0)
+            fake.videos[0]["view_count"] += 500
+            fake.user["follower_count"] += 7
+            pull("display day 2", display, T0 + timedelta(days=1))
+            pull("display day 2 again", display, T0 + timedelta(days=1, hours=2))
+            fake.add_fault("video_list", "500", page=2, times=99)
+            pull("display day 3 broken off", display, T0 + timedelta(days=2))
+            fake.faults.clear()
+            fake.business_videos = business_videos(2)
+            pull("business day 1", business, T0)
+            fake.business_profile["videos_count"] = 9  # 2 listed: an unexplained shortfall
+            pull("business day 2 short", business, T0 + timedelta(days=1))
+        return statuses
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def replay_env(tmp_path, monkeypatch, dbt_manifest):
+    paths = new_paths(tmp_path)
+    monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
+    monkeypatch.setenv("TIKTOK_CLIENT_KEY", CLIENT_KEY)
+    monkeypatch.setenv("TIKTOK_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.delenv("TIKTOK_ACCOUNTS_FILE", raising=False)
+    return paths
+
+
+def test_replay_rebuilds_a_deleted_warehouse_from_the_archive_with_identical_marts(replay_env, capsys):
+    paths = replay_env
+    _drop_fixture(paths)
+    for relative in GENDER_RECEIPTS:
+        drop(paths, relative, GENDER)
+    statuses = _pull_api_history(paths)
+    assert statuses == {
+        "display day 1": "complete",
+        "display day 2": "complete",
+        "display day 2 again": "unchanged",
+        "display day 3 broken off": "incomplete",
+        "business day 1": "complete",
+        "business day 2 short": "incomplete",
+    }
+    (paths.root / "accounts.yml").unlink()  # the job must not pull again (the fake is gone)
+    assert run_pipeline(paths).success
+    digests, raw = _published_digests(paths), _raw_tables(paths)
+    assert (
+        len(digests) == 12
+        and len(raw["api_video_snapshots"]) == 25 + 25 + 2
+        and len(raw["studio_follower_gender"]) == 4
+    )
+
+    shutil.rmtree(paths.root / "warehouse")
+    assert main(["replay"]) == 0
+
+    assert _published_digests(paths) == digests
+    assert _raw_tables(paths) == raw
+    out = capsys.readouterr().out
+    assert "Replayed 10 Studio receipts" in out
+    assert "Replayed 6 API account pulls (3 complete, 2 incomplete, 1 unchanged)" in out
