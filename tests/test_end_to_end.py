@@ -172,7 +172,8 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
         from fct_follower_growth_daily order by metric_date""",
     )
     assert growth == [
-        ("2026-01-01", 100, None, None),  # first known day starts the spine
+        ("2025-12-31", None, None, None),  # listed as "undefined": every listed day has a row, and opens the spine
+        ("2026-01-01", 100, None, None),  # previous day unknown
         ("2026-01-02", 103, 3, None),
         ("2026-01-03", 101, -2, None),
         ("2026-01-04", None, None, None),  # the newer export says "undefined"
@@ -199,19 +200,28 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
     assert _published_digests(paths) == before, "a rerun changes no published byte"
 
 
-def _land_and_build(paths, target):
-    """What the daily job does to the data, without Dagster and great-expectations: land, then dbt build."""
+def _land_and_build(paths, target, dbt=None):
+    """What the daily job does to the data, without Dagster and great-expectations: land, then dbt build.
+
+    `dbt(paths, args, target)` runs dbt (default: the dbt executable, as Dagster does). Returns the
+    min_date the build recomputed from (None: everything).
+    """
     with connect(paths.warehouse) as con:
         record_pending_min_date(con, land_inbox(paths, con).earliest_new_date)
         min_date = pending_min_date(con)
+    (dbt or _dbt_executable)(paths, dbt_build_args(min_date), target)
+    with connect(paths.warehouse) as con:
+        clear_pending_min_date(con)
+    return min_date
+
+
+def _dbt_executable(paths, args, target):
     dbt = Path(sys.executable).with_name("dbt")
     subprocess.run(
-        [str(dbt), *dbt_build_args(min_date), "--quiet", "--profiles-dir", ".", "--target-path", str(target),
+        [str(dbt), *args, "--quiet", "--profiles-dir", ".", "--target-path", str(target),
          "--log-path", str(target / "logs")],
         cwd=DBT_PROJECT_DIR, env={**os.environ, "TIKTOK_DATA_DIR": str(paths.root)}, check=True,
     )  # fmt: skip
-    with connect(paths.warehouse) as con:
-        clear_pending_min_date(con)
 
 
 def _mart_tables(paths):
@@ -236,5 +246,5 @@ def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_p
         results.append(_mart_tables(paths))
     assert len(results[0]) == 12
     assert results[0] == results[1]
-    # 7 engagement + 6 trending + 5 overview + 5 follower days + 3 videos + 1 account (see the test above)
-    assert sum(len(rows) for rows in results[0].values()) == 27
+    # 7 engagement + 6 trending + 5 overview + 6 follower days + 3 videos + 1 account (see the test above)
+    assert sum(len(rows) for rows in results[0].values()) == 28

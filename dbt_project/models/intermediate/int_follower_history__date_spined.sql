@@ -1,6 +1,6 @@
--- One row per account per day on a continuous date spine, from the account's first to its last day
--- with a known follower count. Days without a report (or with "undefined") keep followers null, so
--- "n rows back" on this spine is always "n days back".
+-- One row per account per day on a continuous date spine, from the first to the last day any follower
+-- source listed for the account (a Studio "undefined" day included). Days without a report (or with
+-- "undefined") keep followers null, so "n rows back" on this spine is always "n days back".
 with follower_history as (
     -- Studio FollowerHistory, else the TikTok APIs' follower totals (int_follower_counts__unioned)
     select
@@ -11,13 +11,13 @@ with follower_history as (
 ),
 
 bounds as (
-    -- leading "undefined" days (before the account had data) do not open the spine
+    -- every listed day gets a row, known or not: the bounds only widen as files arrive, so an
+    -- incremental build never has to remove a day a newer export turned "undefined"
     select
         account_handle,
         min(metric_date) as first_date,
         max(metric_date) as last_date
     from follower_history
-    where followers is not null
     group by account_handle
 ),
 

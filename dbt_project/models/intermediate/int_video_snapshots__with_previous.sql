@@ -24,8 +24,9 @@ select
     comments_total,
     shares_total,
     snapshot_source,
-    -- the previous snapshot of the same video, whatever the gap
+    -- the previous snapshot of the same video, whatever the gap and whichever source won its day
     lag(metric_date) over video_history as previous_snapshot_date,
+    lag(snapshot_source) over video_history as previous_snapshot_source,
     lag(views_total) over video_history as previous_views_total,
     lag(likes_total) over video_history as previous_likes_total,
     lag(comments_total) over video_history as previous_comments_total,

@@ -1,4 +1,4 @@
--- One row per account per day on a continuous date spine (first to last day with a known follower count).
+-- One row per account per day on a continuous date spine (first to last day any follower source listed).
 {{
     config(
         materialized='incremental',
@@ -16,6 +16,18 @@ with spined as (
     from {{ ref('int_follower_history__date_spined') }}
 ),
 
+{% if is_incremental() %}
+    already_built as (
+        -- a drop after a gap also creates the spine days between the account's last built day and the
+        -- drop's first day, all older than min_date: every day after the last built one is recomputed too
+        select
+            account_handle,
+            max(metric_date) as last_built_date
+        from {{ this }}
+        group by account_handle
+    ),
+{% endif %}
+
 changes as (
     -- over the whole history: the lags must see days before min_date. The spine has no gaps, so
     -- n rows back is n days back; an unknown end (null) gives a null change, never a guess.
@@ -31,11 +43,17 @@ changes as (
 )
 
 select
-    account_handle,
-    metric_date,
-    followers,
-    net_follower_change,
-    net_follower_change_7d,
-    net_follower_change_28d
+    changes.account_handle,
+    changes.metric_date,
+    changes.followers,
+    changes.net_follower_change,
+    changes.net_follower_change_7d,
+    changes.net_follower_change_28d
 from changes
-where {{ incremental_window('metric_date') }}
+{% if is_incremental() %}
+    left join already_built on changes.account_handle = already_built.account_handle
+    where
+        {{ incremental_window('changes.metric_date') }}
+        or already_built.last_built_date is null
+        or changes.metric_date > already_built.last_built_date
+{% endif %}

@@ -25,10 +25,16 @@ with snapshots as (
         previous_comments_total,
         previous_shares_total,
         days_since_previous_snapshot,
-        is_first_snapshot,
-        -- a first snapshot has no baseline: its totals only count as growth when the video is so new
-        -- (posted that day or the day before) that nearly all of it happened since the last chance to see it
-        is_first_snapshot and post_date >= metric_date - 1 as counts_from_zero
+        -- what the gains are measured against. A first snapshot has no baseline: its totals only count as
+        -- growth when the video is so new (posted that day or the day before) that nearly all of it
+        -- happened since the last chance to see it. Two sources never match exactly (Studio lags the API),
+        -- so the day a video's snapshots switch source has no baseline either: the gap is not growth.
+        case
+            when is_first_snapshot and post_date >= metric_date - 1 then 'zero_new_video'
+            when is_first_snapshot then 'none_first_snapshot'
+            when snapshot_source <> previous_snapshot_source then 'none_source_changed'
+            else 'previous_snapshot'
+        end as gains_baseline
     from {{ ref('int_video_snapshots__with_previous') }}
     where {{ incremental_window('metric_date') }}
 )
@@ -41,23 +47,24 @@ select
     likes_total,
     comments_total,
     shares_total,
-    -- gains since the previous snapshot; decreases stay visible as negative numbers
-    case
-        when not is_first_snapshot then views_total - previous_views_total
-        when counts_from_zero then views_total
+    -- gains since the baseline; decreases stay visible as negative numbers
+    case gains_baseline
+        when 'previous_snapshot' then views_total - previous_views_total
+        when 'zero_new_video' then views_total
     end as views_gained,
-    case
-        when not is_first_snapshot then likes_total - previous_likes_total
-        when counts_from_zero then likes_total
+    case gains_baseline
+        when 'previous_snapshot' then likes_total - previous_likes_total
+        when 'zero_new_video' then likes_total
     end as likes_gained,
-    case
-        when not is_first_snapshot then comments_total - previous_comments_total
-        when counts_from_zero then comments_total
+    case gains_baseline
+        when 'previous_snapshot' then comments_total - previous_comments_total
+        when 'zero_new_video' then comments_total
     end as comments_gained,
-    case
-        when not is_first_snapshot then shares_total - previous_shares_total
-        when counts_from_zero then shares_total
+    case gains_baseline
+        when 'previous_snapshot' then shares_total - previous_shares_total
+        when 'zero_new_video' then shares_total
     end as shares_gained,
     days_since_previous_snapshot,
-    {{ safe_divide('likes_total + comments_total + shares_total', 'views_total') }} as engagement_rate
+    {{ safe_divide('likes_total + comments_total + shares_total', 'views_total') }} as engagement_rate,
+    gains_baseline  -- added last: the published column order stays as it was
 from snapshots

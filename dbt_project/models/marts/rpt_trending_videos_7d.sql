@@ -23,7 +23,8 @@ with snapshots as (
         video_id,
         metric_date,
         post_date,
-        views_total
+        views_total,
+        snapshot_source
     from {{ ref('int_video_snapshots__unioned') }}
     where views_total is not null
 ),
@@ -36,13 +37,15 @@ candidates as (
         metric_date - {{ window_days }} as window_start_date,
         video_id,
         post_date,
-        views_total
+        views_total,
+        snapshot_source
     from snapshots
     where {{ incremental_window('metric_date') }}
 ),
 
 exact_baselines as (
-    -- the snapshot exactly window_days earlier: a full window
+    -- the snapshot exactly window_days earlier: a full window. Every baseline comes from the same source
+    -- as the as_of_date snapshot: Studio and API numbers never match exactly, and their gap is not growth
     select
         candidates.account_handle,
         candidates.as_of_date,
@@ -52,11 +55,12 @@ exact_baselines as (
     inner join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
+        and candidates.snapshot_source = baseline.snapshot_source
         and candidates.window_start_date = baseline.metric_date
 ),
 
 mid_window_baselines as (
-    -- otherwise the earliest snapshot strictly inside the window: a shorter window
+    -- otherwise the earliest snapshot (same source) strictly inside the window: a shorter window
     select
         candidates.account_handle,
         candidates.as_of_date,
@@ -66,6 +70,7 @@ mid_window_baselines as (
     inner join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
+        and candidates.snapshot_source = baseline.snapshot_source
         and candidates.window_start_date < baseline.metric_date
         and candidates.as_of_date > baseline.metric_date
     group by candidates.account_handle, candidates.as_of_date, candidates.video_id
