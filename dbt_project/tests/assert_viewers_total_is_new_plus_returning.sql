@@ -1,5 +1,6 @@
 -- Identity: total viewers = new + returning, wherever all three are known.
--- It checks TikTok's arithmetic, not ours, so it warns instead of blocking the marts.
+-- It checks TikTok's arithmetic, not ours, so it warns instead of blocking the marts: a plausibility
+-- rule (README "Severity"), the same rows landed with a flag in raw.row_flags (total_equals_new_plus_returning).
 {{ config(severity='warn') }}
 
 select

@@ -1,0 +1,117 @@
+"""What a run did, read back from the working DuckDB: new files per account, quarantine, flags.
+
+"This run" is every document landed at or after the run's start (`raw.documents.landed_at`, UTC):
+landing stamps each batch when it loads it. "Quarantined now" counts documents whose status is
+quarantined and whose receipt is still the latest at its inbox path: dropping a corrected file at the
+same path supersedes the bad one, and a JSON report left in the quarantine folder is not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import duckdb
+
+from orchestration.lib.core.archive import document_id_for
+
+
+@dataclass(frozen=True)
+class AccountFiles:
+    account_handle: str
+    files: int
+    files_by_kind: dict[str, int]
+    first_day: date | None
+    last_day: date | None
+    days: int  # distinct days the files cover (gaps between files are not counted)
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    file: str
+    account_handle: str | None
+    reason: str
+
+
+@dataclass
+class RunSummary:
+    new_files: list[AccountFiles] = field(default_factory=list)
+    quarantined_this_run: list[QuarantinedFile] = field(default_factory=list)
+    flags_this_run: dict[str, int] = field(default_factory=dict)  # rule → flags
+    flags_in_total: int = 0
+    quarantined_now: int = 0
+
+
+def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> RunSummary:
+    """The run that started at `since` (naive UTC); None: only the standing figures (totals, quarantine now)."""
+    summary = RunSummary()
+    summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
+    summary.quarantined_now = len(quarantined_now(con))
+    if since is None:
+        return summary
+    summary.new_files = _new_files(con, since)
+    rows = con.execute(
+        """select original_name, member_name, account_handle, quarantine_reason from raw.documents
+        where status = 'quarantined' and landed_at >= ? order by original_name, member_name, document_id""",
+        [since],
+    ).fetchall()
+    summary.quarantined_this_run = [
+        QuarantinedFile(_display_name(original, member), handle, reason) for original, member, handle, reason in rows
+    ]
+    summary.flags_this_run = dict(
+        con.execute(
+            "select rule, count(*) from raw.row_flags where landed_at >= ? group by rule order by rule", [since]
+        ).fetchall()
+    )
+    return summary
+
+
+def _display_name(original: str, member: str | None) -> str:
+    return original if member in (None, "", original) else f"{original} › {member}"
+
+
+def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountFiles]:
+    loaded = """select * from raw.documents where status = 'loaded' and landed_at >= $since"""
+    kinds = con.execute(
+        f"select account_handle, file_kind, count(*) from ({loaded}) group by all order by all", {"since": since}
+    ).fetchall()
+    spans = con.execute(
+        f"""with days as (
+            select distinct account_handle, unnest(generate_series(first_metric_date, last_metric_date,
+                                                                   interval 1 day)) as day
+            from ({loaded}) where first_metric_date is not null)
+        select account_handle, min(day)::date, max(day)::date, count(*) from days group by 1""",
+        {"since": since},
+    ).fetchall()
+    by_account: dict[str, dict[str, int]] = {}
+    for handle, kind, count in kinds:
+        by_account.setdefault(handle, {})[kind] = count
+    covered = {handle: (first, last, days) for handle, first, last, days in spans}
+    return [
+        AccountFiles(handle, sum(counts.values()), counts, *covered.get(handle, (None, None, 0)))
+        for handle, counts in sorted(by_account.items())
+    ]
+
+
+def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Ids of quarantined documents no later receipt at the same inbox path superseded."""
+    quarantined = con.execute(
+        "select document_id, archive_sha256 from raw.documents where status = 'quarantined'"
+    ).fetchall()
+    if not quarantined:
+        return []
+    receipts = con.execute(
+        """select sha256, inbox_path, received_at,
+               max(received_at) over (partition by inbox_path) as latest_at_path,
+               count(distinct sha256) over (partition by inbox_path) as versions_at_path
+        from raw.archive_manifest
+        where inbox_path in (select inbox_path from raw.archive_manifest
+                             where sha256 in (select archive_sha256 from raw.documents where status = 'quarantined'))"""
+    ).fetchall()
+    superseded = {
+        document_id_for(sha, path, "")
+        for sha, path, received_at, latest, versions in receipts
+        if versions > 1 and received_at < latest
+    }
+    # A document id starts with its receipt (`<sha>:<path tag>:<member>`); one no receipt matches stays counted.
+    return [doc for doc, _ in quarantined if ":".join(doc.split(":", 2)[:2]) + ":" not in superseded]

@@ -1,0 +1,109 @@
+"""The run says what happened: new files per account with their days, this run's quarantine with the
+rule and row, flagged rows (this run and in total), and what is quarantined now."""
+
+import os
+from datetime import UTC, datetime
+
+import duckdb
+
+from orchestration.cli import main, print_run
+from tests.studio_fixtures import drop, land, new_paths, studio_csv, studio_zip
+
+OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+VIEWERS = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
+GENDER = ("Gender", "Distribution")
+EXPORTED = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
+NOON = datetime(2025, 3, 5, 12, 0)  # mtime of the bare files: their export day is 2025-03-05
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _drop_two_accounts(paths):
+    """@a: a 3-day Overview ZIP (Comments -1 on March 2: one flag) and Viewers for 2 days.
+    @b: an Overview with text in a count on row 2 (quarantined) and a gender file summing to 0.8 (one flag)."""
+    overview = [
+        ["March 1", "10", "1", "1", "0", "0"],
+        ["March 2", "20", "2", "2", "-1", "0"],
+        ["March 3", "30", "3", "3", "1", "1"],
+    ]
+    zip_name = f"Overview_2025-03-01_{int(EXPORTED.timestamp())}_a.zip"
+    drop(paths, zip_name, studio_zip({"Overview.csv": studio_csv(OVERVIEW, overview)}, NOON))
+    viewers = [["March 1", "30", "20", "10"], ["March 2", "12", "7", "5"]]
+    drop(paths, "a/Viewers.csv", studio_csv(VIEWERS, viewers), NOON)
+    bad = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "many", "0", "0", "0", "0"]]
+    drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, bad), NOON)
+    gender = [["Female", "0.59"], ["Male", "0.20"], ["Other", "0.01"]]
+    drop(paths, "b/FollowerGender.csv", studio_csv(GENDER, gender), NOON)
+    return zip_name
+
+
+def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, capsys):
+    paths = new_paths(tmp_path)
+    _drop_two_accounts(paths)
+    since = _now()
+    land(paths)
+    print_run(paths, since)
+    assert capsys.readouterr().out.splitlines() == [
+        "",
+        "New export files this run: 3 (2 account(s))",
+        "  @a: 2 file(s), covering 2025-03-01 → 2025-03-03 (3 days)",
+        "      overview 1, viewers 1",
+        "  @b: 1 file(s), covering 2025-03-05 → 2025-03-05 (1 days)",  # the gender snapshot: its export day
+        "      follower_gender 1",
+        "Quarantined in this run: 1",
+        "  Overview.csv (@b): dtype('Int64') at row 2, column video_views: Overview contract: not a whole number "
+        "(value 'many')",
+        "Flagged rows (landed, worth a look): 2 this run (distribution_sums_to_about_1 1, net_daily_count_below_zero 1)"
+        ", 2 in total (select * from raw.row_flags)",
+        f"Quarantined files now: 1 (reports in {paths.quarantine})",
+    ]
+
+
+def test_a_corrected_file_at_the_same_path_ends_its_quarantine(tmp_path, capsys):
+    paths = new_paths(tmp_path)
+    _drop_two_accounts(paths)
+    land(paths)
+    fixed = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "6", "0", "0", "0", "0"]]
+    drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, fixed), datetime(2025, 3, 6, 12))  # same path, new bytes
+    since = _now()
+    land(paths)
+    print_run(paths, since)
+    assert capsys.readouterr().out.splitlines() == [
+        "",
+        "New export files this run: 1 (1 account(s))",
+        "  @b: 1 file(s), covering 2025-03-01 → 2025-03-02 (2 days)",
+        "      overview 1",
+        "Quarantined in this run: none",
+        "Flagged rows (landed, worth a look): 0 this run, 2 in total (select * from raw.row_flags)",
+        "Quarantined files now: 0",
+    ]
+    # the old report stays in the folder (reports are never deleted), so counting files there would say 1
+    assert len(list(paths.quarantine.glob("*.json"))) == 1
+
+
+def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
+    tmp_path, monkeypatch, capsys, dbt_manifest
+):
+    paths = new_paths(tmp_path)
+    monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
+    monkeypatch.setitem(os.environ, "DAGSTER_HOME", str(paths.dagster_home))
+    zip_name = _drop_two_accounts(paths)
+    assert main(["run"]) == 0, "a quarantined file and flagged rows are warnings, not a failed run"
+    out = capsys.readouterr().out
+    assert "New export files this run: 3 (2 account(s))" in out
+    assert "  Overview.csv (@b): dtype('Int64') at row 2, column video_views" in out
+    assert "Flagged rows (landed, worth a look): 2 this run" in out
+    assert "Quarantined files now: 1" in out
+    warned = next(line for line in out.splitlines() if "check(s) warned" in line)
+    assert "no_structural_problems on raw/documents" in warned
+    assert "flagged_rows on raw/studio_overview" in warned and "flagged_rows on raw/studio_follower_gender" in warned
+    # the mart keeps TikTok's net figure; dbt's range test on it only warns
+    assert "on marts/fct_account_overview_daily" in warned
+    with duckdb.connect(str(paths.analytics_db), read_only=True) as con:
+        comments = con.execute(
+            "select metric_date::varchar, comments from fct_account_overview_daily "
+            "where account_handle = 'a' order by 1"
+        ).fetchall()
+    assert comments == [("2025-03-01", 0), ("2025-03-02", -1), ("2025-03-03", 1)], zip_name
