@@ -233,6 +233,12 @@ RULE_SEVERITY: dict[str, tuple[str, str]] = {
     "known_file": (STRUCTURAL, "a header no Studio kind has: the columns cannot be told"),
     "header": (STRUCTURAL, "the header decides which column is which: a wrong one mislabels every value"),
     "row_width": (STRUCTURAL, "a row with too few or too many fields has shifted values"),
+    "csv_structure": (STRUCTURAL, "a cut quote or malformed CSV: where one value ends is unknown"),
+    "xlsx": (STRUCTURAL, "a workbook that cannot be opened has no rows"),
+    "safe_xlsx": (STRUCTURAL, "a workbook past the ZIP limits is never opened"),
+    "file_size": (STRUCTURAL, "far larger than any Studio export: not one"),
+    "size_limit": (STRUCTURAL, "more rows or cells than any Studio export: not one"),
+    "file_type": (STRUCTURAL, "neither .csv nor .xlsx: not a Studio export"),
     "studio_date": (STRUCTURAL, "a date that cannot be read has no day to land on"),
     "account_handle": (STRUCTURAL, "rows without an account belong to nobody"),
     # the pandera contracts above
@@ -254,12 +260,14 @@ RULE_SEVERITY: dict[str, tuple[str, str]] = {
         "a negative total (followers, viewers, active followers, lifetime totals) cannot happen: TikTok only "
         "sends negatives in net daily figures and the follower difference",
     ),
+    "greater_than_or_equal_to(1)": (STRUCTURAL, "source_row is 1-based: the reader writes it, a file cannot break it"),
     "in_range(0, 23)": (STRUCTURAL, "an hour outside 0..23 has no slot in the day"),
     "in_range(0, 1)": (STRUCTURAL, "a share outside 0..1 is in another unit (a percentage?), not TikTok's fraction"),
     "str_length(1, 40)": (STRUCTURAL, "a gender label longer than 40 characters is not one"),
     "str_matches('^([A-Z]{2}|Others)$')": (STRUCTURAL, "territories are ISO alpha-2 codes or 'Others'"),
     "str_matches('^\\d{15,20}$')": (STRUCTURAL, "a video id is 15-20 digits"),
     "str_contains('/video/')": (STRUCTURAL, "the video id lives only in the link"),
+    **{rule: (STRUCTURAL, "no real TikTok figure looks like this: " + plain) for rule, plain in NUMBER_RULES.items()},
     # plausibility: rows land, each flagged row is recorded in raw.row_flags
     "net_daily_count_below_zero": (
         PLAUSIBILITY,

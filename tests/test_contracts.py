@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from schemas.studio_contracts import PLAUSIBILITY, STRUCTURAL, severity_of
+from schemas.studio_contracts import CONTRACTS, PLAUSIBILITY, RULE_SEVERITY, STRUCTURAL, severity_of
 from schemas.studio_files import STUDIO_FILE_KINDS
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
@@ -93,6 +93,16 @@ def test_plausibility_problem_lands_every_row_with_its_flag(tmp_path, kind, row,
 def test_each_rule_has_the_severity_its_fixture_expects():
     assert {severity_of(rule) for *_, rule in INVALID} == {STRUCTURAL}
     assert {severity_of(flag[2]) for *_, flag in FLAGGED} == {PLAUSIBILITY}
+
+
+def test_every_contract_check_is_in_the_severity_table():
+    """RULE_SEVERITY is the one place severity is decided: a new pandera check must be listed with its why."""
+    checks = set()
+    for contract in CONTRACTS.values():
+        checks |= {check.error or check.name for column in contract.columns.values() for check in column.checks}
+        checks |= {check.error or check.name for check in contract.checks}
+    assert checks - set(RULE_SEVERITY) == set()
+    assert {severity_of(check) for check in checks} == {STRUCTURAL}, "pandera contracts hold structural rules only"
 
 
 def test_header_only_audience_file_is_valid_and_empty(tmp_path):
