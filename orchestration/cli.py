@@ -107,7 +107,8 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
         label = "Export files replayed" if replayed else "New export files this run"
         print(f"\n{label}: {files or 'none'}" + (f" ({len(run.new_files)} account(s))" if files else ""))
         for account in run.new_files[:SUMMARY_LINES]:
-            span = f"{account.first_day} → {account.last_day} ({account.days} days)" if account.days else "no days"
+            days = f"{account.days} day" + ("s" if account.days != 1 else "")
+            span = f"{account.first_day} → {account.last_day} ({days})" if account.days else "no days"
             print(f"  @{account.account_handle}: {account.files} file(s), covering {span}")
             print("      " + ", ".join(f"{kind} {count}" for kind, count in sorted(account.files_by_kind.items())))
         _more(run.new_files, "account(s)")

@@ -50,7 +50,7 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
         "New export files this run: 3 (2 account(s))",
         "  @a: 2 file(s), covering 2025-03-01 → 2025-03-03 (3 days)",
         "      overview 1, viewers 1",
-        "  @b: 1 file(s), covering 2025-03-05 → 2025-03-05 (1 days)",  # the gender snapshot: its export day
+        "  @b: 1 file(s), covering 2025-03-05 → 2025-03-05 (1 day)",  # the gender snapshot: its export day
         "      follower_gender 1",
         "Quarantined in this run: 1",
         "  Overview.csv (@b): dtype('Int64') at row 2, column video_views: Overview contract: not a whole number "
