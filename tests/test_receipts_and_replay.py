@@ -211,3 +211,100 @@ def test_replay_rebuilds_a_deleted_warehouse_from_the_archive_with_identical_mar
     out = capsys.readouterr().out
     assert "Replayed 10 Studio receipts" in out
     assert "Replayed 6 API account pulls (3 complete, 2 incomplete, 1 unchanged)" in out
+
+
+def _api_tables(paths: DataPaths) -> dict[str, list[tuple]]:
+    raw = _raw_tables(paths)
+    return {t: rows for t, rows in raw.items() if t.startswith("api_")}
+
+
+def test_api_replay_of_archives_without_pull_ids_or_manifest_lines_gives_the_same_tables(replay_env):
+    """Archives written before `account_pull_id`, and pull files whose manifest line a crash lost."""
+    from orchestration.lib.api.replay import replay_api_archive
+
+    paths = replay_env
+    _pull_api_history(paths)
+    before = _api_tables(paths)
+    manifest = paths.archive / "api" / "manifest.jsonl"
+    for wrapper_file in (paths.archive / "api").rglob("*.json"):
+        wrapper = json.loads(wrapper_file.read_text())
+        del wrapper["account_pull_id"], wrapper["business_id"]
+        wrapper_file.chmod(0o644)
+        wrapper_file.write_text(json.dumps(wrapper, ensure_ascii=False, indent=1) + "\n")
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join(lines[:-3]) + "\n" + lines[-3][:40])  # the last pull's lines lost, one torn
+    shutil.rmtree(paths.warehouse.parent)
+
+    with connect(paths.warehouse) as con:
+        report = replay_api_archive(paths, con)
+
+    assert [(p.handle, p.status) for p in report.pulls] == [
+        ("techcreator", "complete"),
+        ("techcreator", "complete"),
+        ("techcreator", "unchanged"),
+        ("techcreator", "incomplete"),
+        ("shop", "complete"),
+        ("shop", "incomplete"),
+    ]
+    assert report.manifest_lines_added == 3 and report.unreadable == [] and report.missing == []
+    columns = {t: _columns(paths, t) for t in before}
+
+    def without_sha(tables):  # the wrappers were rewritten above: their hashes changed, nothing else
+        return {
+            t: [tuple(v for c, v in zip(columns[t], row, strict=True) if c != "archive_sha256") for row in rows]
+            for t, rows in tables.items()
+        }
+
+    assert without_sha(_api_tables(paths)) == without_sha(before)
+    listed = [json.loads(line)["archive_path"] for line in manifest.read_text().splitlines()]
+    assert sorted(listed) == sorted(
+        p.relative_to(paths.archive).as_posix() for p in (paths.archive / "api").rglob("*.json")
+    )
+
+
+def _columns(paths: DataPaths, table: str) -> list[str]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        columns = [d[0] for d in con.execute(f"select * from raw.{table} limit 0").description]
+    return [c for c in columns if c != "landed_at"]
+
+
+def test_replay_refuses_an_archive_without_its_manifest(tmp_path):
+    from orchestration.lib.studio.landing import ReplayError, replay_archive
+
+    paths = new_paths(tmp_path)
+    drop(paths, GENDER_RECEIPTS[0], GENDER)
+    land(paths)
+    paths.manifest.unlink()
+    with connect(paths.warehouse) as con, pytest.raises(ReplayError, match="lists no receipt"):
+        replay_archive(paths, con)
+    assert query(paths, "select count(*) from raw.studio_follower_gender") == [(2,)], "nothing was emptied"
+
+
+def test_a_warehouse_keyed_by_sha256_is_migrated_and_the_lost_receipt_is_recorded(tmp_path):
+    paths = new_paths(tmp_path)
+    for relative in GENDER_RECEIPTS:
+        drop(paths, relative, GENDER)
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.warehouse)) as con:  # as the warehouse was before receipts
+        con.execute("create schema raw")
+        con.execute("create schema landing")
+        con.execute(
+            """create table raw.archive_manifest (
+            sha256 varchar primary key, original_name varchar not null, inbox_path varchar not null,
+            archive_path varchar not null, account_handle varchar, file_kind varchar, export_date date,
+            export_date_source varchar, size_bytes bigint, source_mtime timestamp, received_at timestamp)"""
+        )
+        con.execute(
+            "insert into raw.archive_manifest values (?, 'FollowerGender.csv', ?, 'x', 'acct', 'follower_gender',"
+            " '2026-01-05', 'inbox_folder_date', 1, '2026-01-05', '2026-01-05')",
+            [hashlib.sha256(GENDER).hexdigest(), GENDER_RECEIPTS[0]],
+        )
+        con.execute("create table landing.inbox_files (inbox_path varchar primary key, size_bytes bigint not null,"
+                    " mtime_ns bigint not null, sha256 varchar not null)")  # fmt: skip
+
+    land(paths)
+
+    assert query(paths, "select inbox_path from raw.archive_manifest order by 1") == [(r,) for r in GENDER_RECEIPTS]
+    assert query(paths, "select export_date::varchar from raw.documents") == [("2026-01-06",)], (
+        "the first receipt was landed before; the second, lost then, lands now"
+    )
