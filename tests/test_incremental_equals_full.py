@@ -9,7 +9,7 @@ them. Export days are drawn at random, so later drops bring late files and revis
 After EACH drop the daily job's steps run on the warehouse (landing, `record_pending_min_date`, `dbt
 build` from `min_date`: `_land_and_build`), then a copy of that warehouse is rebuilt with
 `--full-refresh`: every mart table must equal the copy's, row for row. dbt runs in this process with
-the project parsed once (`InProcessDbt`): a step then costs about 4 s instead of 10.
+the project parsed once (`InProcessDbt`): a step costs a few seconds instead of about ten.
 
 Seeds are fixed, so a failure reproduces; `test_the_seeds_cover_every_kind_of_drop` checks that they
 exercise each thing an incremental build can get wrong.
@@ -105,12 +105,12 @@ class Drop:
             f"{self.kind}({self.account.handle}, at {self.moment:%m-%d %H:%M}, days {days[0]:%m-%d}..{days[-1]:%m-%d})"
         )
 
-    def _videos(self) -> list[str]:
+    def videos_posted(self) -> list[str]:
         return [v for v, post in self.account.videos.items() if post <= self.day]
 
     def files(self) -> dict[str, bytes]:
         """ZIP entries of the export (empty for an API pull)."""
-        account, rng = self.account, random.Random(self.noise)
+        account, rng = self.account, random.Random(f"{self.moment}:{self.noise}")  # str seeds are stable
         if self.kind in ("followers", "audience"):
             entries = {}
             if self.kind == "followers":
@@ -148,7 +148,7 @@ class Drop:
             }
         if self.kind == "content":
             rows = []
-            for video in self._videos():
+            for video in self.videos_posted():
                 views = max(0, account.views[video, self.day] - self.noise)  # Studio lags the API a little
                 link = f"https://www.tiktok.com/@{account.handle}/video/{video}"
                 post = _label(account.videos[video])
@@ -159,7 +159,7 @@ class Drop:
 
     def api_rows(self, pull_id: str) -> pd.DataFrame:
         rows = []
-        for n, video in enumerate(self._videos(), start=1):
+        for n, video in enumerate(self.videos_posted(), start=1):
             views = self.account.views[video, self.day] + self.noise
             rows.append(
                 dict(
@@ -233,7 +233,7 @@ def coverage(plan: Scenario) -> set[str]:
             listed.setdefault((drop_.account.handle, drop_.kind), set()).update(drop_.listed_days)
             exported[drop_.account.handle] = max(exported.get(drop_.account.handle, drop_.day), drop_.day)
             if drop_.kind in ("content", "api"):
-                for video in drop_._videos():
+                for video in drop_.videos_posted():
                     key = (drop_.account.handle, video, drop_.day)
                     source = "api" if drop_.kind == "api" or snapshots.get(key) == "api" else "studio"
                     snapshots[key] = source
