@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from schemas.api_contracts import API_CONTRACTS
+from schemas.live_contracts import LIVE_CONTRACTS
 from schemas.studio_contracts import CONTRACTS
 from schemas.studio_files import LINEAGE_COLUMNS
 
@@ -26,7 +27,9 @@ def _sql_type(name: str, dtype: str) -> str:
     """The DuckDB type of a contract column: the contract is the one definition of a raw table."""
     if dtype.startswith("datetime64"):
         return "timestamp" if name.endswith("_at") else "date"
-    return {"Int64": "bigint", "int64": "bigint", "Float64": "double"}.get(dtype, "varchar")
+    return {"Int64": "bigint", "int64": "bigint", "Float64": "double", "boolean": "boolean", "bool": "boolean"}.get(
+        dtype, "varchar"
+    )
 
 
 def _data_columns(contract) -> dict[str, str]:
@@ -43,6 +46,8 @@ def _data_columns(contract) -> dict[str, str]:
 # pull_id of one endpoint pull, export_date the account-local day of the pull, exported_at the pull time.
 RAW_TABLE_COLUMNS: dict[str, dict[str, str]] = {kind: _data_columns(c) for kind, c in CONTRACTS.items()}
 API_RAW_TABLE_COLUMNS: dict[str, dict[str, str]] = {t: _data_columns(c) for t, c in API_CONTRACTS.items()}
+# TikTok LIVE (docs/live.md): event logs and their sessions, Backstage creator exports, LIVE Center daily files.
+LIVE_RAW_TABLE_COLUMNS: dict[str, dict[str, str]] = {t: _data_columns(c) for t, c in LIVE_CONTRACTS.items()}
 
 
 def _create_table(table: str, columns: dict[str, str]) -> str:
@@ -55,6 +60,7 @@ _DDL = [
     "create schema if not exists landing",
     *(_create_table(f"studio_{kind}", columns) for kind, columns in RAW_TABLE_COLUMNS.items()),
     *(_create_table(table, columns) for table, columns in API_RAW_TABLE_COLUMNS.items()),
+    *(_create_table(table, columns) for table, columns in LIVE_RAW_TABLE_COLUMNS.items()),
     """create table if not exists raw.documents (
         document_id varchar primary key, archive_sha256 varchar not null, member_name varchar,
         original_name varchar not null, account_handle varchar, file_kind varchar, export_date date,
