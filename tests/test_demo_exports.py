@@ -50,9 +50,14 @@ def _files(inbox: Path) -> list[Path]:
     return sorted(p for p in inbox.rglob("*") if p.is_file())
 
 
+def _studio_files(inbox: Path) -> list[Path]:
+    """The Studio downloads: not the LIVE side (`<handle>/live/` logs, the agency's Backstage folder)."""
+    return [p for p in _files(inbox) if "live" not in p.relative_to(inbox).parts[:-1] and p.parent.name != "backstage"]
+
+
 def _csv_members(inbox: Path):
-    """(path, member stem, raw bytes) for every CSV, inside ZIPs and bare."""
-    for path in _files(inbox):
+    """(path, member stem, raw bytes) for every Studio CSV, inside ZIPs and bare."""
+    for path in _studio_files(inbox):
         if path.suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
                 for info in archive.infolist():
@@ -270,12 +275,12 @@ def test_variety_quirks_are_present(demo):
     assert list(values[0]) == HEADERS["Viewers"]
     assert all(isinstance(v, str) for row in values for v in row)
     # a week without downloads for one account (its FollowerActivity for those days is lost)
-    days = sorted({_utc(os.stat(p).st_mtime).date() for p in _files(inbox) if "maria.cocina" in p.name})
+    days = sorted({_utc(os.stat(p).st_mtime).date() for p in _studio_files(inbox) if "maria.cocina" in p.name})
     assert max((b - a).days for a, b in zip(days, days[1:], strict=False)) > 7
 
 
 def test_plain_mode_is_one_download_per_section_per_day(tmp_path):
-    summary = generate_demo_inbox(tmp_path, accounts=5, days=10, variety=False)
+    summary = generate_demo_inbox(tmp_path, accounts=5, days=10, variety=False, live=False)
     assert summary.accounts[3:] == ("acct0001", "acct0002")
     per_day = defaultdict(int)
     for path in _files(tmp_path):
@@ -291,7 +296,7 @@ def test_plain_mode_is_one_download_per_section_per_day(tmp_path):
 
 
 def test_dated_folders_keep_the_real_zip_names(tmp_path):
-    generate_demo_inbox(tmp_path, accounts=1, days=3, variety=False, dated_folders=True)
+    generate_demo_inbox(tmp_path, accounts=1, days=3, variety=False, dated_folders=True, live=False)
     names = sorted(p.relative_to(tmp_path).as_posix() for p in _files(tmp_path))
     assert len(names) == 12
     assert "2026-02-20/Content_techcreator.zip" in names
@@ -299,6 +304,23 @@ def test_dated_folders_keep_the_real_zip_names(tmp_path):
 
 
 def test_cli_prints_what_it_wrote(tmp_path, capsys):
-    assert main(["--inbox", str(tmp_path), "--accounts", "2", "--days", "5", "--plain"]) == 0
+    assert main(["--inbox", str(tmp_path / "a"), "--accounts", "2", "--days", "5", "--plain", "--no-live"]) == 0
     out = capsys.readouterr().out
-    assert "wrote 40 files" in out and "maria.cocina (es)" in out
+    assert "wrote 40 files" in out and "maria.cocina (es)" in out and "LIVE" not in out
+    # with the LIVE side, over 30 days: 2 x 30 x 4 Studio files, 2 accounts x 4 LIVEs (log + sidecar),
+    # 31 Backstage downloads (30 days, one of them twice)
+    assert main(["--inbox", str(tmp_path / "b"), "--accounts", "2", "--days", "30", "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote 287 files" in out
+    assert "LIVE: 8 recorded LIVEs (log + sidecar), 31 Backstage downloads from 2026-01-22 to 2026-02-20" in out
+
+
+def test_the_live_side_has_its_own_folders(demo):
+    inbox, summary = demo
+    live = [p.relative_to(inbox).as_posix() for p in _files(inbox) if p not in _studio_files(inbox)]
+    # 3 accounts x 4 LIVEs, each a log and its sidecar; 30 daily Backstage downloads + one repeated
+    assert (summary.live_logs, summary.backstage_files) == (12, 31)
+    assert (summary.backstage_first, summary.backstage_last) == (date(2026, 1, 22), date(2026, 2, 20))
+    assert len(live) == 12 * 2 + 31
+    assert sum(n.endswith(".session.json") for n in live) == 12
+    assert all(re.fullmatch(r"(techcreator|maria\.cocina|le_petit_chef)/live/[^/]+|backstage/[^/]+", n) for n in live)

@@ -21,7 +21,13 @@ def seed_if_empty(paths: DataPaths) -> bool:
     print(
         f"The data directory was empty: seeded {paths.inbox} with bundled demo exports "
         f"({summary.files_written} files, accounts {', '.join(summary.accounts)}, "
-        f"{summary.first_day} → {summary.last_day})."
+        f"{summary.first_day} → {summary.last_day}"
+        + (
+            f"; LIVE: {summary.live_logs} recorded LIVEs, {summary.backstage_files} Backstage downloads"
+            if summary.live_logs
+            else ""
+        )
+        + ")."
     )
     return True
 

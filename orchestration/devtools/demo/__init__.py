@@ -1,5 +1,8 @@
 """Deterministic generator of realistic TikTok Studio "Download data" exports, for demos and benchmarks.
 
+With `live=True` (the default) it also writes the LIVE inputs of docs/live.md for the named accounts:
+recorded LIVE event logs with their session sidecars, and an agency's month of Backstage downloads.
+
 `generate_demo_inbox()` simulates a few creator accounts (their daily numbers, followers, videos) and a
 user downloading the four Studio sections on most days, then writes the files exactly as they would
 land in the inbox: ZIPs named the way TikTok names them, every quirk of the real format included (see
@@ -28,6 +31,10 @@ Modules, by job:
 - `simulate`: the account history (videos, daily numbers, followers), independent of any download.
 - `files`: one download of one section -> CSV lines / ZIP members.
 - `sessions`: which sections get downloaded when, and writing them (browser-style names, mtimes).
+- `live_sim`: one LIVE as the events TikTok sends (viewer samples, likes, streaks, a battle), and its facts.
+- `live_logs`: a simulated LIVE recorded: `tiktok-live-log/1` lines (a reconnect replaying 50 events) + sidecar.
+- `live_backstage`: an agency's daily Backstage "Creator data" downloads over a month, across the 1st.
+- `live`: which LIVEs the named accounts have (`plan_lives`), and writing the LIVE side (`write_live`).
 - `generator`: `generate_demo_inbox` ties them together; `cli` / `__main__`: `python -m orchestration.devtools.demo`.
 """
 

@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--plain", action="store_true", help="regular daily drops, no quirks (benchmarks)")
     parser.add_argument("--dated-folders", action="store_true", help="ZIPs in inbox/<YYYY-MM-DD>/")
+    parser.add_argument("--no-live", action="store_true", help="Studio exports only: no LIVE logs, no Backstage")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     summary = generate_demo_inbox(
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         variety=not args.plain,
         dated_folders=args.dated_folders,
+        live=not args.no_live,
     )
     elapsed = time.perf_counter() - started
     shown = ", ".join(f"{h} ({loc})" for h, loc in zip(summary.accounts[:5], summary.locales[:5], strict=False))
@@ -42,4 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"in {elapsed:.1f}s\naccounts: {shown}{more}\n"
         f"downloads from {summary.first_day} to {summary.last_day}"
     )
+    if summary.live_logs or summary.backstage_files:
+        print(
+            f"LIVE: {summary.live_logs} recorded LIVEs (log + sidecar), {summary.backstage_files} Backstage "
+            f"downloads from {summary.backstage_first} to {summary.backstage_last}"
+        )
     return 0

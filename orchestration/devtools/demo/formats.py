@@ -116,16 +116,23 @@ _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
-def xlsx_bytes(sheet_name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
-    """A workbook shaped like Studio's (SheetJS): one sheet named after the file, every cell text."""
+def _cell(ref: str, value: str | int | float | None) -> str:
+    if value is None:
+        return ""  # an empty cell is simply not written
+    if isinstance(value, str):
+        return f'<c r="{ref}" t="str"><v>{_xml_escape(value)}</v></c>'
+    return f'<c r="{ref}"><v>{value!r}</v></c>'  # a number cell (Backstage counts, fractions)
+
+
+def xlsx_bytes(sheet_name: str, header: Sequence[str], rows: Sequence[Sequence[str | int | float | None]]) -> bytes:
+    """A workbook shaped like Studio's (SheetJS): one sheet named after the file. Studio writes every cell as
+    text; a number (int, float) becomes a number cell and None an absent cell."""
     all_rows = (header, *rows)
     width = len(header)
     ref = f"A1:{_column_letter(width - 1)}{len(all_rows)}"
     cells = []
     for r, row in enumerate(all_rows, start=1):
-        row_cells = "".join(
-            f'<c r="{_column_letter(c)}{r}" t="str"><v>{_xml_escape(value)}</v></c>' for c, value in enumerate(row)
-        )
+        row_cells = "".join(_cell(f"{_column_letter(c)}{r}", value) for c, value in enumerate(row))
         cells.append(f'<row r="{r}">{row_cells}</row>')
     sheet = (
         f'{_XML_DECL}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><dimension ref="{ref}"/>'

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from orchestration.devtools.demo.live import plan_lives, write_live
+from orchestration.devtools.demo.live_sim import LivePlan
 from orchestration.devtools.demo.sessions import Writer, plan_sessions, write_account
 from orchestration.devtools.demo.simulate import account_handles, simulate_account
 
@@ -21,6 +23,10 @@ class DemoSummary:
     locales: tuple[str, ...]  # UI language of each account, same order
     first_day: date  # first day of the simulated download period
     last_day: date  # = end_date, the last download day
+    live_logs: int = 0  # recorded LIVEs (each a log and its .session.json sidecar)
+    backstage_files: int = 0  # the agency's Backstage "Creator data" downloads
+    backstage_first: date | None = None  # first and last Backstage download day
+    backstage_last: date | None = None
 
 
 def generate_demo_inbox(
@@ -32,12 +38,15 @@ def generate_demo_inbox(
     seed: int = 7,
     variety: bool = True,
     dated_folders: bool = False,
+    live: bool = True,
 ) -> DemoSummary:
     """Write `accounts` accounts' worth of `days` days of Studio downloads into `inbox`.
 
     The default (3 accounts, 130 days to 2026-02-20) runs 2025-10-14 -> 2026-02-20, across New Year.
     `variety=False` gives plain regular drops for benchmarks: every day, each account, one download of
     each of the four sections with a 7-day window ending yesterday, CSV only.
+    `live=True` adds the LIVE side for the named accounts (at most three): recorded LIVE logs with their
+    sidecars in `inbox/<handle>/live/` and an agency's month of Backstage downloads (see `live`).
     """
     if accounts < 1 or days < 1:
         raise ValueError("accounts and days must be >= 1")
@@ -47,12 +56,16 @@ def generate_demo_inbox(
     sim_start = first_day - timedelta(days=40)  # room for a 28-day window on the first day
     writer = Writer(inbox)
     handles, locales = [], []
+    lives: list[LivePlan] = []
     for index, (handle, topic) in enumerate(account_handles(accounts)):
         account = simulate_account(index, handle, topic, seed, sim_start, first_day, end_date)
         sessions = plan_sessions(account, first_day, end_date, seed, variety)
         write_account(account, sessions, writer, seed, dated_folders)
         handles.append(handle)
         locales.append(account.locale)
+        if live:
+            lives += plan_lives(account, first_day, end_date, seed)
+    written = write_live(lives, writer, end_date, seed)
     return DemoSummary(
         inbox=inbox,
         files_written=writer.files,
@@ -61,4 +74,8 @@ def generate_demo_inbox(
         locales=tuple(locales),
         first_day=first_day,
         last_day=end_date,
+        live_logs=len(written.recorded),
+        backstage_files=written.backstage_files,
+        backstage_first=written.backstage_first,
+        backstage_last=written.backstage_last,
     )
