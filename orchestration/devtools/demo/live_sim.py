@@ -212,7 +212,7 @@ def simulate_live(plan: LivePlan, seed: int) -> tuple[list[tuple[int, dict]], Li
         group = str(start_ms + int(t * 1000) + rng.randrange(1000)) if gift_type == 1 else None
         counts = list(range(1, repeats + 1)) if gift_type == 1 else [1]
         if len(counts) > 15:  # long combos skip counts: TikTok sends the running count, not every step
-            counts = sorted({*rng.sample(counts[:-1], 12), counts[-1]})
+            counts = sorted({1, *rng.sample(counts[1:-1], 11), counts[-1]})
         at = t
         for k, count in enumerate(counts):
             at += rng.uniform(0.15, 0.4) if k else 0.0
