@@ -1,0 +1,239 @@
+"""What the report shows, read from the published marts only (`<data>/marts/<mart>.parquet`).
+
+Never the working warehouse: the report is what BI tools see. A mart whose file does not exist yet (a new
+mart not published, no LIVE recorded) is simply absent and its section says "no data yet". Every query
+orders its rows fully so the same marts give the same pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+# Marts the report can use; any of them may be missing.
+MARTS = (
+    "dim_accounts",
+    "dim_videos",
+    "fct_account_overview_daily",
+    "fct_follower_growth_daily",
+    "fct_video_engagement_daily",
+    "rpt_trending_videos_7d",
+    "fct_follower_activity_hourly",
+    "fct_follower_gender_snapshot",
+    "fct_follower_territory_snapshot",
+    "fct_live_sessions",
+)
+WINDOW_DAYS = 28  # the portfolio's views and engagement rate: the account's last 28 days
+TOP_VIDEOS = 5  # growth curves drawn per account
+TOP_TERRITORIES = 8
+BREAKOUTS = 10
+
+
+@dataclass
+class Marts:
+    """An in-memory DuckDB with one view per published parquet file that exists."""
+
+    marts_dir: Path
+    con: duckdb.DuckDBPyConnection = field(init=False)
+    present: set[str] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.con = duckdb.connect(":memory:")
+        for mart in MARTS:
+            path = self.marts_dir / f"{mart}.parquet"
+            if path.is_file():
+                literal = str(path).replace("'", "''")
+                self.con.execute(f"create view {mart} as select * from read_parquet('{literal}')")
+                self.present.add(mart)
+
+    def has(self, *marts: str) -> bool:
+        return all(m in self.present for m in marts)
+
+    def columns(self, mart: str) -> list[str]:
+        return [d[0] for d in self.con.execute(f"select * from {mart} limit 0").description]
+
+    def rows(self, sql: str, params: list | None = None) -> list[dict]:
+        cursor = self.con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def accounts(m: Marts) -> list[str]:
+    sources = [s for s in ("dim_accounts", "fct_account_overview_daily", "fct_follower_growth_daily") if m.has(s)]
+    if not sources:
+        return []
+    union = " union ".join(f"select account_handle from {s}" for s in sources)
+    return [r["account_handle"] for r in m.rows(f"select distinct account_handle from ({union}) order by 1")]
+
+
+def newest_data_date(m: Marts) -> date | None:
+    """The newest day any mart knows: 'N days ago' counts from here, not from the clock (same marts, same page)."""
+    candidates = []
+    if m.has("dim_accounts"):
+        candidates.append("select max(greatest(last_export_date, last_metric_date)) as d from dim_accounts")
+    if m.has("fct_account_overview_daily"):
+        candidates.append("select max(metric_date) as d from fct_account_overview_daily")
+    if not candidates:
+        return None
+    return m.rows(f"select max(d) as d from ({' union all '.join(candidates)})")[0]["d"]
+
+
+def portfolio(m: Marts) -> list[dict]:
+    """One row per account: followers, 7/28-day growth, views and engagement rate over its last 28 days, last export."""
+    newest = newest_data_date(m)
+    rows = {h: {"account_handle": h} for h in accounts(m)}
+    if m.has("fct_follower_growth_daily"):
+        for r in m.rows(
+            """select account_handle, metric_date, followers, net_follower_change_7d, net_follower_change_28d
+            from fct_follower_growth_daily
+            where followers is not null
+            qualify row_number() over (partition by account_handle order by metric_date desc) = 1"""
+        ):
+            rows[r["account_handle"]].update(
+                followers=r["followers"],
+                followers_date=r["metric_date"],
+                growth_7d=r["net_follower_change_7d"],
+                growth_28d=r["net_follower_change_28d"],
+            )
+    if m.has("fct_account_overview_daily"):
+        for r in m.rows(
+            f"""select account_handle, sum(video_views) as views_28d,
+                (sum(likes) + sum(comments) + sum(shares)) / nullif(sum(video_views), 0) as engagement_rate_28d
+            from fct_account_overview_daily o
+            where metric_date > (select max(metric_date) from fct_account_overview_daily p
+                                 where p.account_handle = o.account_handle) - {WINDOW_DAYS}
+            group by 1"""
+        ):
+            rows[r["account_handle"]].update(views_28d=r["views_28d"], engagement_rate_28d=r["engagement_rate_28d"])
+    if m.has("dim_accounts"):
+        for r in m.rows("select account_handle, last_export_date, documents_quarantined from dim_accounts"):
+            last = r["last_export_date"]
+            rows[r["account_handle"]].update(
+                last_export_date=last,
+                last_export_days_ago=(newest - last).days if last and newest else None,
+                documents_quarantined=r["documents_quarantined"],
+            )
+    return list(rows.values())
+
+
+def breakouts(m: Marts) -> list[dict]:
+    """The week's biggest movers across accounts: each account's trending list on its newest day, by 7-day growth."""
+    if not m.has("rpt_trending_videos_7d"):
+        return []
+    title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
+    join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
+    return m.rows(
+        f"""select t.account_handle, t.as_of_date, t.trending_rank, t.video_id, t.views_gained_7d, t.views_total,
+            t.has_full_window, {title}
+        from rpt_trending_videos_7d t {join}
+        where t.as_of_date = (select max(as_of_date) from rpt_trending_videos_7d u
+                              where u.account_handle = t.account_handle)
+        order by t.views_gained_7d desc, t.account_handle, t.video_id
+        limit {BREAKOUTS}"""
+    )
+
+
+def account_page(m: Marts, handle: str) -> dict:
+    """Everything one account's page shows; a missing mart leaves its key empty."""
+    p = [handle]
+    page: dict = {"handle": handle}
+    if m.has("fct_follower_growth_daily"):
+        page["followers"] = m.rows(
+            """select metric_date, followers, net_follower_change from fct_follower_growth_daily
+            where account_handle = ? order by metric_date""",
+            p,
+        )
+    if m.has("fct_account_overview_daily"):
+        page["overview"] = m.rows(
+            """select metric_date, video_views, likes, comments, shares, is_provisional
+            from fct_account_overview_daily where account_handle = ? order by metric_date""",
+            p,
+        )
+    if m.has("rpt_trending_videos_7d"):
+        title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
+        join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
+        page["trending"] = m.rows(
+            f"""select t.as_of_date, t.trending_rank, t.video_id, t.views_gained_7d, t.views_total, t.post_date,
+                t.has_full_window, {title}
+            from rpt_trending_videos_7d t {join}
+            where t.account_handle = ? and t.as_of_date = (select max(as_of_date) from rpt_trending_videos_7d
+                                                           where account_handle = t.account_handle)
+            order by t.trending_rank""",
+            p,
+        )
+    if page.get("trending") and m.has("fct_video_engagement_daily"):
+        top = [r["video_id"] for r in page["trending"][:TOP_VIDEOS]]
+        page["curves"] = m.rows(
+            f"""select video_id, metric_date, views_total from fct_video_engagement_daily
+            where account_handle = ? and video_id in ({", ".join("?" * len(top))})
+            order by video_id, metric_date""",
+            [handle, *top],
+        )
+    if m.has("fct_follower_activity_hourly"):
+        # isodow: 1 = Monday … 7 = Sunday; hours TikTok had not computed yet are null and left out of the mean
+        page["activity"] = m.rows(
+            """select isodow(metric_date) as weekday, hour, avg(active_followers) as active_followers
+            from fct_follower_activity_hourly
+            where account_handle = ? and active_followers is not null
+            group by 1, 2 order by 1, 2""",
+            p,
+        )
+    if m.has("fct_follower_gender_snapshot"):
+        page["gender"] = m.rows(
+            """select snapshot_date, gender, distribution from fct_follower_gender_snapshot
+            where account_handle = ? order by gender, snapshot_date""",
+            p,
+        )
+    if m.has("fct_follower_territory_snapshot"):
+        page["territories"] = m.rows(
+            f"""with top as (
+                select territory from fct_follower_territory_snapshot where account_handle = ?
+                group by 1 order by avg(distribution) desc, territory limit {TOP_TERRITORIES})
+            select snapshot_date, territory, distribution from fct_follower_territory_snapshot
+            where account_handle = ? and territory in (select territory from top)
+            order by territory, snapshot_date""",
+            [handle, handle],
+        )
+    if m.has("fct_live_sessions"):
+        wanted = ["metric_date", "started_at", "duration_s", "peak_viewers", "avg_viewers", "hearts", "diamonds"]
+        cols = [c for c in wanted if c in m.columns("fct_live_sessions")]
+        if "metric_date" in cols:
+            page["live"] = m.rows(
+                f"""select {", ".join(cols)} from fct_live_sessions where account_handle = ?
+                order by {", ".join(c for c in ("metric_date", "started_at") if c in cols)}""",
+                p,
+            )
+    page["freshness"] = freshness(m, handle)
+    return page
+
+
+def freshness(m: Marts, handle: str) -> dict:
+    out: dict = {}
+    newest = newest_data_date(m)
+    if m.has("dim_accounts"):
+        found = m.rows(
+            """select first_metric_date, last_metric_date, first_export_date, last_export_date,
+                documents_loaded, documents_quarantined
+            from dim_accounts where account_handle = ?""",
+            [handle],
+        )
+        if found:
+            out.update(found[0])
+            last = out["last_export_date"]
+            out["last_export_days_ago"] = (newest - last).days if last and newest else None
+    if m.has("fct_account_overview_daily"):
+        out.update(
+            m.rows(
+                """select count(*) as days_covered, count(*) filter (where is_provisional) as provisional_days,
+                    min(metric_date) filter (where is_provisional) as provisional_from
+                from fct_account_overview_daily where account_handle = ?""",
+                [handle],
+            )[0]
+        )
+    return out

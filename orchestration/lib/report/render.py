@@ -1,0 +1,140 @@
+"""Writes the report: `<marts>/report/index.html` (the portfolio), `accounts/<handle>.html`, and `assets/`.
+
+Pages are Jinja2 templates with autoescaping on (titles are user text); figures are JSON in
+`<script type="application/json">` blocks with `<`, `>` and `&` escaped, drawn by plotly.js from
+`assets/plotly.min.js` (copied from the plotly wheel: MIT, nothing fetched at run or view time). The same
+marts give byte-identical pages: no clock anywhere, "N days ago" counts from the newest data date. The new
+report is written beside the old one and swapped in, so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+
+from orchestration.lib.report import charts
+from orchestration.lib.report.data import Marts, account_page, accounts, breakouts, newest_data_date, portfolio
+
+PACKAGE_DIR = Path(__file__).parent
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def page_name(handle: str) -> str:
+    """A file name for an account's page: TikTok handles are letters, digits, `_` and `.`; anything else is `_`."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", handle).lstrip(".")
+    return f"{safe or '_'}.html"
+
+
+def _default(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"not JSON serialisable in a figure: {value!r}")
+
+
+def figure_json(figure: dict) -> str:
+    text = json.dumps(figure, default=_default, ensure_ascii=False, separators=(",", ":"))
+    # safe inside <script>: no "</script>", no "<!--"
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _fmt_int(value) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def _fmt_signed(value) -> str:
+    return "–" if value is None else f"{int(value):+,}"
+
+
+def _fmt_pct(value) -> str:
+    return "–" if value is None else f"{float(value) * 100:.2f}%"
+
+
+_ENV.filters.update(int=_fmt_int, signed=_fmt_signed, pct=_fmt_pct, page=page_name, fig=figure_json)
+
+
+def build_report(marts_dir: Path, report_dir: Path | None = None) -> Path:
+    """Render the report from the published marts in `marts_dir`; returns the path of index.html."""
+    marts_dir = Path(marts_dir)
+    report_dir = Path(report_dir) if report_dir else marts_dir / "report"
+    staging = report_dir.with_name(report_dir.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "accounts").mkdir(parents=True)
+    (staging / "assets").mkdir()
+    _write_assets(staging / "assets")
+
+    m = Marts(marts_dir)
+    try:
+        handles = accounts(m)
+        newest = newest_data_date(m)
+        _write(
+            staging / "index.html",
+            _ENV.get_template("index.html").render(
+                root="",
+                newest=newest,
+                portfolio=portfolio(m),
+                breakouts=breakouts(m),
+                has_trending=m.has("rpt_trending_videos_7d"),
+            ),
+        )
+        for handle in handles:
+            _write(staging / "accounts" / page_name(handle), _account_html(m, handle, newest))
+    finally:
+        m.close()
+
+    old = report_dir.with_name(report_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if report_dir.exists():
+        report_dir.rename(old)
+    staging.rename(report_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return report_dir / "index.html"
+
+
+def _account_html(m: Marts, handle: str, newest: date | None) -> str:
+    page = account_page(m, handle)
+    figures: dict[str, dict] = {}
+    if page.get("followers"):
+        figures["followers"] = charts.followers(page["followers"])
+    if page.get("overview"):
+        figures["engagement"] = charts.engagement(page["overview"])
+    if page.get("trending"):
+        figures["trending"] = charts.trending(page["trending"])
+    if page.get("curves"):
+        titles = {r["video_id"]: charts.short_title(r["video_title"], r["video_id"]) for r in page["trending"]}
+        figures["curves"] = charts.curves(page["curves"], titles)
+    if page.get("activity"):
+        figures["activity"] = charts.activity(page["activity"])
+    if page.get("gender"):
+        figures["gender"] = charts.shares_over_time(page["gender"], "gender", "Audience gender over time")
+    if page.get("territories"):
+        figures["territories"] = charts.shares_over_time(
+            page["territories"], "territory", "Top audience territories over time"
+        )
+    if page.get("live"):
+        figures["live"] = charts.live(page["live"])
+    return _ENV.get_template("account.html").render(root="../", newest=newest, page=page, figures=figures, has=m.has)
+
+
+def _write_assets(assets: Path) -> None:
+    from plotly.offline import get_plotlyjs  # the plotly.min.js the wheel bundles
+
+    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    shutil.copyfile(PACKAGE_DIR / "templates" / "report.js", assets / "report.js")
+    shutil.copyfile(PACKAGE_DIR / "templates" / "report.css", assets / "report.css")
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,150 @@
+"""The HTML report from a hand-made set of published marts: values, escaping, missing marts, determinism.
+
+The browser test (tests/test_report_browser.py) builds the same marts and checks the pages in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.report import build_report
+from orchestration.lib.report.render import figure_json, page_name
+
+# A video title a creator could type: rendered as text, never as markup.
+HOSTILE_TITLE = '<img src=x onerror="window.__xss=1"> & "cook"'
+
+
+def write_marts(marts: Path, *, with_activity: bool = True) -> Path:
+    """Two accounts over 2026-01-01..10 (alpha) and 01-03..05 (beta); every figure below is chosen by hand."""
+    marts.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    tables = {
+        "dim_accounts": """select * from (values
+            ('alpha', date '2026-01-01', date '2026-01-10', 190, date '2026-01-10', 2, date '2026-01-10',
+             date '2026-01-02', date '2026-01-10', 12, 1),
+            ('beta', date '2026-01-03', date '2026-01-05', 4980, date '2026-01-05', 1, date '2026-01-05',
+             date '2026-01-04', date '2026-01-07', 3, 0))
+            t(account_handle, first_metric_date, last_metric_date, latest_followers, latest_followers_date,
+              videos_seen, last_video_snapshot_date, first_export_date, last_export_date, documents_loaded,
+              documents_quarantined)""",
+        # alpha: 100, 110, ..., 190 (+10 a day; 7-day change 70 at the last day); beta: 5000, 4990, 4980
+        "fct_follower_growth_daily": """
+            select 'alpha' as account_handle, date '2026-01-01' + i::integer as metric_date, 100 + 10 * i as followers,
+                case when i > 0 then 10 end as net_follower_change,
+                case when i >= 7 then 70 end as net_follower_change_7d, null::bigint as net_follower_change_28d
+            from range(10) r(i)
+            union all
+            select 'beta', date '2026-01-03' + i::integer, 5000 - 10 * i, case when i > 0 then -10 end, null, null
+            from range(3) r(i)""",
+        # alpha: 1000 views, 50 + 10 + 40 = 100 interactions a day → 10,000 views, 10.00%; the last 3 days provisional
+        # beta: 200 views, 10 likes a day → 600 views, 5.00%
+        "fct_account_overview_daily": """
+            select 'alpha' as account_handle, date '2026-01-01' + i::integer as metric_date, 1000 as video_views,
+                20 as profile_views, 50 as likes, 10 as comments, 40 as shares, 300 as total_viewers,
+                200 as new_viewers, 100 as returning_viewers, i >= 7 as is_provisional
+            from range(10) r(i)
+            union all
+            select 'beta', date '2026-01-03' + i::integer, 200, 5, 10, 0, 0, 50, 40, 10, false from range(3) r(i)""",
+        "dim_videos": f"""select * from (values
+            ('alpha', '1', '{HOSTILE_TITLE.replace("'", "''")}', 'https://www.tiktok.com/@alpha/video/1'),
+            ('alpha', '2', 'Plain title', 'https://www.tiktok.com/@alpha/video/2'),
+            ('beta', '3', 'Beta hit', 'https://www.tiktok.com/@beta/video/3'))
+            t(account_handle, video_id, video_title, video_link)""",
+        # the older day (alpha, 01-09) must not show: "this week" is each account's newest day
+        "rpt_trending_videos_7d": """select * from (values
+            ('alpha', date '2026-01-10', 1, '1', 900, 1500, date '2026-01-02', true),
+            ('alpha', date '2026-01-10', 2, '2', 300, 800, date '2026-01-01', true),
+            ('alpha', date '2026-01-09', 1, '2', 5000, 700, date '2026-01-01', true),
+            ('beta', date '2026-01-05', 1, '3', 500, 500, date '2026-01-04', false))
+            t(account_handle, as_of_date, trending_rank, video_id, views_gained_7d, views_total, post_date,
+              has_full_window)""",
+        "fct_video_engagement_daily": """select * from (values
+            ('alpha', '1', date '2026-01-03', 600), ('alpha', '1', date '2026-01-10', 1500),
+            ('alpha', '2', date '2026-01-03', 500), ('alpha', '2', date '2026-01-10', 800),
+            ('beta', '3', date '2026-01-05', 500))
+            t(account_handle, video_id, metric_date, views_total)""",
+        "fct_follower_gender_snapshot": """select * from (values
+            ('alpha', date '2026-01-05', 'Female', 0.6), ('alpha', date '2026-01-05', 'Male', 0.4),
+            ('alpha', date '2026-01-10', 'Female', 0.5), ('alpha', date '2026-01-10', 'Male', 0.5))
+            t(account_handle, snapshot_date, gender, distribution)""",
+        "fct_follower_territory_snapshot": """select * from (values
+            ('alpha', date '2026-01-05', 'US', 0.7), ('alpha', date '2026-01-05', 'GB', 0.3),
+            ('alpha', date '2026-01-10', 'US', 0.6), ('alpha', date '2026-01-10', 'GB', 0.4))
+            t(account_handle, snapshot_date, territory, distribution)""",
+    }
+    if with_activity:  # 2026-01-05 is a Monday: 24 hours, hour h has 10 h active followers
+        tables["fct_follower_activity_hourly"] = """
+            select 'alpha' as account_handle, date '2026-01-05' as metric_date, h as hour,
+                10 * h as active_followers from range(24) r(h)"""
+    for name, sql in tables.items():
+        con.execute(f"copy ({sql}) to '{marts / name}.parquet' (format parquet)")
+    con.close()
+    return marts
+
+
+def test_portfolio_shows_each_account_with_figures_worked_out_by_hand(tmp_path):
+    index = build_report(write_marts(tmp_path / "marts"))
+    assert index == tmp_path / "marts" / "report" / "index.html"
+    html = index.read_text()
+    alpha = html[html.index('<tr data-account="alpha">') : html.index('<tr data-account="beta">')]
+    beta = html[html.index('<tr data-account="beta">') : html.index("</tbody>")]
+    for shown in ('data-value="190">190<', 'data-value="70">+70<', ">10,000<", ">10.00%<", "0 day(s) ago (2026-01-10)"):
+        assert shown in alpha, shown
+    # beta's last export 2026-01-07 is 3 days before the newest data day (alpha's 2026-01-10), whatever today is
+    for shown in (">4,980<", ">600<", ">5.00%<", "3 day(s) ago (2026-01-07)"):
+        assert shown in beta, shown
+    # breakouts: each account's newest trending day, by 7-day growth: alpha 1 (900), beta 3 (500), alpha 2 (300)
+    breakouts = html[html.index('id="breakouts"') :]
+    assert breakouts.index(">900<") < breakouts.index(">Beta hit<") < breakouts.index(">Plain title<")
+    assert "5,000" not in breakouts  # alpha's older day
+    assert '<a href="accounts/alpha.html">@alpha</a>' in html
+
+
+def test_titles_are_escaped_in_tables_and_figures(tmp_path):
+    build_report(write_marts(tmp_path / "marts"))
+    for page in ("index.html", "accounts/alpha.html"):
+        html = (tmp_path / "marts" / "report" / page).read_text()
+        assert "<img" not in html
+        assert "&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt; &amp; &#34;cook&#34;" in html
+    # inside a figure the title is HTML-escaped (plotly shows it literally) and the JSON cannot close its <script>
+    assert figure_json({"t": "</script><b>"}) == '{"t":"\\u003c/script\\u003e\\u003cb\\u003e"}'
+    assert json.loads(figure_json({"t": "a & <b>"})) == {"t": "a & <b>"}
+
+
+def test_account_page_sections_and_missing_marts_say_no_data_yet(tmp_path):
+    build_report(write_marts(tmp_path / "marts", with_activity=False))
+    alpha = (tmp_path / "marts" / "report" / "accounts" / "alpha.html").read_text()
+    for chart in ("followers", "engagement", "trending", "curves", "gender", "territories"):
+        assert f'id="chart-{chart}"' in alpha, chart
+    assert 'id="nodata-activity"' in alpha and 'id="nodata-live"' in alpha  # no such mart published
+    assert "2026-01-02 → 2026-01-10" not in alpha  # days covered are metric days, not export days
+    assert "2026-01-01 → 2026-01-10 (10 day(s) of overview)" in alpha
+    assert "3 (from 2026-01-08: TikTok may still revise them)" in alpha  # provisional days
+    assert '<dd id="quarantined">1</dd>' in alpha
+    # trending this week: the newest day's two videos in rank order, with links
+    trending = alpha[alpha.index('<table id="trending">') : alpha.index("</table>", alpha.index('id="trending"'))]
+    assert trending.index("https://www.tiktok.com/@alpha/video/1") < trending.index(">Plain title<")
+    assert ">900<" in trending and ">300<" in trending and ">5,000<" not in trending
+
+
+def test_no_marts_at_all_gives_an_empty_portfolio(tmp_path):
+    (tmp_path / "marts").mkdir()
+    html = build_report(tmp_path / "marts").read_text()
+    assert "0 account(s)" in html and html.count("No data yet.") == 2
+    assert (tmp_path / "marts" / "report" / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_same_marts_give_byte_identical_pages(tmp_path):
+    marts = write_marts(tmp_path / "marts")
+    first = {p.relative_to(marts): p.read_bytes() for p in sorted(build_report(marts).parent.rglob("*.html"))}
+    second = {p.relative_to(marts): p.read_bytes() for p in sorted(build_report(marts).parent.rglob("*.html"))}
+    assert first == second and len(first) == 3
+    assert not (marts / "report.new").exists() and not (marts / "report.old").exists()
+
+
+def test_page_names_keep_handles_and_neutralise_anything_else():
+    assert page_name("maria.cocina") == "maria.cocina.html"
+    assert page_name("../evil/x") == "_evil_x.html"
