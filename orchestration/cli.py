@@ -66,6 +66,7 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
                 f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in {window} days"
                 + ("" if full else "  (partial window)")
             )
+        print_latest_lives(con)
     finally:
         con.close()
     print_run(paths, since, replayed=replayed)
@@ -73,6 +74,32 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
     print(f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})")
     print(f"Data quality:      {paths.quality_docs / 'checks.html'} (GE Data Docs: index.html beside it)")
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
+
+
+def print_latest_lives(con) -> None:
+    """Each account's latest LIVE from the published `fct_live_sessions`; nothing when it is absent or empty."""
+    from zoneinfo import ZoneInfo
+
+    if not con.execute("select count(*) from duckdb_views() where view_name = 'fct_live_sessions'").fetchone()[0]:
+        return
+    latest = con.execute(
+        """select account_handle, started_at, coalesce(account_timezone, 'UTC'), duration_s, peak_viewers, hearts,
+               diamonds
+        from fct_live_sessions
+        qualify row_number() over (partition by account_handle order by started_at desc, room_id desc) = 1
+        order by account_handle"""
+    ).fetchall()
+    if latest:
+        print("Latest LIVE per account (start in the account's time zone):")
+    for handle, started, zone, duration_s, peak, hearts, diamonds in latest:
+        local = started.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+        minutes = round(duration_s or 0) // 60
+        duration = f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+        print(
+            f"  @{handle:<18} {local:%Y-%m-%d %H:%M} {zone:<16} {duration:>7}  "
+            + ("peak ? viewers" if peak is None else f"peak {peak:,} viewers")
+            + f"  {hearts:,} hearts  {diamonds:,} diamonds"
+        )
 
 
 def replay(paths: DataPaths) -> None:
