@@ -1,0 +1,40 @@
+-- One row per account per metric_date: LIVE Center daily engagement figures, newest file wins.
+with source as (
+    select * from {{ source('live', 'live_center_engagement') }}
+),
+
+renamed as (
+    select
+        -- ids and lineage
+        cast(account_handle as varchar) as account_handle,
+        cast(document_id as varchar) as document_id,
+        cast(source_row as integer) as source_row,
+        -- dates (the day as printed, probably the account's local day)
+        cast(metric_date as date) as metric_date,
+        cast(exported_at as timestamp) as exported_at,
+        -- metrics
+        cast(gifters as bigint) as gifters,
+        cast(new_followers as bigint) as new_followers,
+        cast(viewers_commented as bigint) as viewers_commented,
+        cast(likes as bigint) as likes,
+        cast(shares as bigint) as shares
+    from source
+)
+
+select
+    account_handle,
+    metric_date,
+    gifters,
+    new_followers,
+    viewers_commented,
+    likes,
+    shares,
+    exported_at,
+    document_id,
+    source_row
+from renamed
+-- daily files overlap: the newest file covering the day wins
+qualify row_number() over (
+    partition by account_handle, metric_date
+    order by exported_at desc, document_id desc, source_row desc
+) = 1
