@@ -28,7 +28,7 @@ def _layout(title: str, **extra) -> dict:
 def short_title(title: str | None, video_id: str, limit: int = 40) -> str:
     text = (title or "").strip() or f"video {video_id}"
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return html.escape(text)
+    return html.escape(text, quote=False)
 
 
 def followers(rows: list[dict]) -> dict:
@@ -120,7 +120,7 @@ def curves(rows: list[dict], titles: dict[str, str]) -> dict:
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": titles.get(video, html.escape(video)),
+            "name": titles.get(video, html.escape(video, quote=False)),
             "x": [r["metric_date"] for r in points],
             "y": [r["views_total"] for r in points],
             "line": {"color": COLORS[i % len(COLORS)]},
@@ -142,6 +142,7 @@ def activity(rows: list[dict]) -> dict:
                 "y": WEEKDAYS,
                 "z": grid,
                 "colorscale": "YlOrRd",
+                "reversescale": True,  # more active followers: darker
                 "hovertemplate": "%{y} %{x}:00<br>%{z} active followers<extra></extra>",
             }
         ],
@@ -163,7 +164,7 @@ def shares_over_time(rows: list[dict], key: str, title: str) -> dict:
             "type": "scatter",
             "mode": "lines",
             "stackgroup": "one" if key == "gender" else None,
-            "name": html.escape(str(name)),
+            "name": html.escape(str(name), quote=False),
             "x": [r["snapshot_date"] for r in points],
             "y": [r["distribution"] for r in points],
             "line": {"color": COLORS[i % len(COLORS)]},
