@@ -308,19 +308,23 @@ def test_cli_prints_what_it_wrote(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "wrote 40 files" in out and "maria.cocina (es)" in out and "LIVE" not in out
     # with the LIVE side, over 30 days: 2 x 30 x 4 Studio files, 2 accounts x 4 LIVEs (log + sidecar),
-    # 31 Backstage downloads (30 days, one of them twice)
+    # 31 Backstage downloads (30 days, one of them twice), 2 x 4 LIVE Center files
     assert main(["--inbox", str(tmp_path / "b"), "--accounts", "2", "--days", "30", "--plain"]) == 0
     out = capsys.readouterr().out
-    assert "wrote 287 files" in out
-    assert "LIVE: 8 recorded LIVEs (log + sidecar), 31 Backstage downloads from 2026-01-22 to 2026-02-20" in out
+    assert "wrote 295 files" in out
+    assert (
+        "LIVE: 8 recorded LIVEs (log + sidecar), 31 Backstage downloads from 2026-01-22 to 2026-02-20, "
+        "8 LIVE Center files"
+    ) in out
 
 
 def test_the_live_side_has_its_own_folders(demo):
     inbox, summary = demo
     live = [p.relative_to(inbox).as_posix() for p in _files(inbox) if p not in _studio_files(inbox)]
-    # 3 accounts x 4 LIVEs, each a log and its sidecar; 30 daily Backstage downloads + one repeated
-    assert (summary.live_logs, summary.backstage_files) == (12, 31)
+    # 3 accounts x 4 LIVEs, each a log and its sidecar; 30 daily Backstage downloads + one repeated;
+    # 2 downloads of the 4 LIVE Center kinds
+    assert (summary.live_logs, summary.backstage_files, summary.live_center_files) == (12, 31, 8)
     assert (summary.backstage_first, summary.backstage_last) == (date(2026, 1, 22), date(2026, 2, 20))
-    assert len(live) == 12 * 2 + 31
+    assert len(live) == 12 * 2 + 31 + 8
     assert sum(n.endswith(".session.json") for n in live) == 12
     assert all(re.fullmatch(r"(techcreator|maria\.cocina|le_petit_chef)/live/[^/]+|backstage/[^/]+", n) for n in live)

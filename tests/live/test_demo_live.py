@@ -18,6 +18,7 @@ import pytest
 from orchestration.devtools.demo import generate_demo_inbox
 from orchestration.lib.live.backstage import read_backstage_export
 from orchestration.lib.live.event_log import read_live_log
+from orchestration.lib.live.live_center import read_live_center_file
 from orchestration.lib.live.validation import apply_contract
 
 RECONNECT_LOG = "techcreator_20260131T025536Z_7601353714512628025.jsonl"
@@ -40,6 +41,10 @@ def inbox(tmp_path_factory) -> Path:
 
 def _logs(inbox: Path) -> dict[str, Path]:
     return {p.name: p for p in sorted(inbox.glob("*/live/*.jsonl*"))}
+
+
+def _live_center(inbox: Path) -> dict[str, Path]:
+    return {p.name: p for p in sorted(inbox.glob("*/live/*.csv"))}
 
 
 def _records(path: Path) -> list[dict]:
@@ -277,3 +282,40 @@ def test_a_download_clicked_twice_is_the_same_bytes_under_a_browser_copy_name(in
     again = files["Creator data 2026_02_01 15_27 UTC+0 (1).xlsx"]
     assert again.read_bytes() == files["Creator data 2026_02_01 15_27 UTC+0.xlsx"].read_bytes()
     assert all(BACKSTAGE_NAME.match(name) for name in files)
+
+
+def test_live_center_files_read_with_no_issue_and_match_the_recorded_live(inbox):
+    files = _live_center(inbox)
+    assert sorted(files) == sorted(
+        f"LIVE Center {kind}{copy}.csv"
+        for kind in ("viewers", "engagement", "revenue", "activity")
+        for copy in ("", " (1)")
+    )
+    read = {}
+    for name, path in files.items():
+        daily = read_live_center_file(path.read_bytes(), document_id=name, file_name=name)
+        assert (daily.language, daily.document.issues) == ("en", []), name
+        apply_contract(daily.table, daily.days, {name: daily.document})
+        assert daily.document.issues == [], name
+        read[(daily.kind, "(1)" in name)] = daily.days.set_index("metric_date")
+    # 28 days to the day before the first download (2026-02-13), 14 to the day before the second (02-20)
+    first, second = read[("viewers", False)], read[("viewers", True)]
+    assert (first.index.min(), first.index.max(), len(first)) == (
+        pd.Timestamp("2026-01-16"),
+        pd.Timestamp("2026-02-12"),
+        28,
+    )
+    assert (second.index.min(), second.index.max(), len(second)) == (
+        pd.Timestamp("2026-02-06"),
+        pd.Timestamp("2026-02-19"),
+        14,
+    )
+    # the LIVE that began at 00:19 UTC on the 15th is the 14th in New York: its figures are that day's
+    records = _records(_logs(inbox)["techcreator_20260215T001940Z_7606879830824724574.jsonl"])
+    day = pd.Timestamp("2026-02-14")
+    assert (
+        second.loc[day, "top_viewer_count"] == max(r["viewer_count"] for r in records if r["type"] == "viewers") == 189
+    )
+    assert read[("revenue", True)].loc[day, "diamonds"] == _host_diamonds(records) == 985
+    assert tuple(read[("activity", True)].loc[day, ["live_duration_s", "live_count"]]) == (3_153, 1)
+    assert read[("engagement", True)].loc[day, "likes"] == max(r["total_likes"] for r in records if r["type"] == "like")

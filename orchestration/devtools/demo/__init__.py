@@ -1,7 +1,8 @@
 """Deterministic generator of realistic TikTok Studio "Download data" exports, for demos and benchmarks.
 
 With `live=True` (the default) it also writes the LIVE inputs of docs/live.md for the named accounts:
-recorded LIVE event logs with their session sidecars, and an agency's month of Backstage downloads.
+recorded LIVE event logs with their session sidecars, an agency's month of Backstage downloads, and
+LIVE Center daily files for one account.
 
 `generate_demo_inbox()` simulates a few creator accounts (their daily numbers, followers, videos) and a
 user downloading the four Studio sections on most days, then writes the files exactly as they would
@@ -34,6 +35,7 @@ Modules, by job:
 - `live_sim`: one LIVE as the events TikTok sends (viewer samples, likes, streaks, a battle), and its facts.
 - `live_logs`: a simulated LIVE recorded: `tiktok-live-log/1` lines (a reconnect replaying 50 events) + sidecar.
 - `live_backstage`: an agency's daily Backstage "Creator data" downloads over a month, across the 1st.
+- `live_center`: LIVE Center daily files (English) for one account, from its LIVEs.
 - `live`: which LIVEs the named accounts have (`plan_lives`), and writing the LIVE side (`write_live`).
 - `generator`: `generate_demo_inbox` ties them together; `cli` / `__main__`: `python -m orchestration.devtools.demo`.
 """

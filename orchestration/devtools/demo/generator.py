@@ -27,6 +27,7 @@ class DemoSummary:
     backstage_files: int = 0  # the agency's Backstage "Creator data" downloads
     backstage_first: date | None = None  # first and last Backstage download day
     backstage_last: date | None = None
+    live_center_files: int = 0  # LIVE Center daily files (English, one account)
 
 
 def generate_demo_inbox(
@@ -46,7 +47,8 @@ def generate_demo_inbox(
     `variety=False` gives plain regular drops for benchmarks: every day, each account, one download of
     each of the four sections with a 7-day window ending yesterday, CSV only.
     `live=True` adds the LIVE side for the named accounts (at most three): recorded LIVE logs with their
-    sidecars in `inbox/<handle>/live/` and an agency's month of Backstage downloads (see `live`).
+    sidecars in `inbox/<handle>/live/`, an agency's month of Backstage downloads and techcreator's LIVE
+    Center daily files (see `live`).
     """
     if accounts < 1 or days < 1:
         raise ValueError("accounts and days must be >= 1")
@@ -78,4 +80,5 @@ def generate_demo_inbox(
         backstage_files=written.backstage_files,
         backstage_first=written.backstage_first,
         backstage_last=written.backstage_last,
+        live_center_files=written.live_center_files,
     )

@@ -1,15 +1,17 @@
-"""The demo's LIVE side: recorded LIVEs of the named accounts and an agency's month of Backstage downloads.
+"""The demo's LIVE side: recorded LIVEs of the named accounts, an agency's Backstage month, LIVE Center files.
 
 `plan_lives` decides each named account's LIVEs over the demo period (four each, most in its last five
-weeks); `write_live` simulates them (`live_sim`), records them (`live_logs`) into
-`inbox/<handle>/live/` with their sidecars, and writes the agency's Backstage downloads
-(`live_backstage`) into `inbox/<BACKSTAGE_FOLDER>/`. Fixed quirks, so every pitfall of docs/live.md is in
-the demo: techcreator's third LIVE reconnects and TikTok replays 50 events; maria.cocina's third starts
-at 23:15-23:35 Madrid time and runs past midnight (local and UTC); le_petit_chef's last has a battle
-with one gift to the guest; le_petit_chef's logs and techcreator's second are gzip. Every LIVE has a
-streak of 10 roses from the account's top fan, and ends with `live_end`, `disconnect`, `session_end`.
+weeks); `write_live` simulates them (`live_sim`), records them (`live_logs`) into `inbox/<handle>/live/`
+with their sidecars, writes the agency's Backstage downloads (`live_backstage`) into
+`inbox/<BACKSTAGE_FOLDER>/` and techcreator's LIVE Center daily files (`live_center`) beside its logs.
+Fixed quirks, so every pitfall of docs/live.md is in the demo: techcreator's third LIVE reconnects and
+TikTok replays 50 events; maria.cocina's third starts at 23:15-23:35 Madrid time and runs past midnight
+(local and UTC); le_petit_chef's last has a battle with one gift to the guest; le_petit_chef's logs and
+techcreator's second are gzip. Every LIVE has a streak of 10 roses from the account's top fan, and ends
+with `live_end`, `disconnect`, `session_end`.
 
-The time zones are the demo's choice for its accounts (the logs, like TikTok, carry UTC only).
+The time zones are the demo's choice for its accounts (the logs, like TikTok, carry UTC only); the
+warehouse learns them from the dbt var `live_account_timezones` (else it uses UTC).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from orchestration.devtools.demo.live_backstage import backstage_files, download_days, simulate_agency
+from orchestration.devtools.demo.live_center import LIVE_CENTER_ACCOUNT, live_center_files
 from orchestration.devtools.demo.live_logs import RecordedLive, record_live
 from orchestration.devtools.demo.live_sim import LiveFacts, LivePlan, simulate_live
 from orchestration.devtools.demo.sessions import Writer
@@ -43,6 +46,7 @@ class LiveDemo:
     backstage_files: int
     backstage_first: date | None
     backstage_last: date | None
+    live_center_files: int = 0
 
 
 def plan_lives(account: Account, first_day: date, end_date: date, seed: int) -> list[LivePlan]:
@@ -114,4 +118,8 @@ def write_live(plans: list[LivePlan], writer: Writer, end_date: date, seed: int)
     files = backstage_files(creators, days, seed)
     for file in files:
         writer.write(writer.inbox / BACKSTAGE_FOLDER, file.name, file.data, file.at)
-    return LiveDemo(recorded, len(files), days[0], days[-1])
+    member = next((c for c in creators if c.username == LIVE_CENTER_ACCOUNT), None)
+    daily = live_center_files([pf for pfs in by_handle.values() for pf in pfs], member, end_date, seed)
+    for file in daily:
+        writer.write(writer.inbox / LIVE_CENTER_ACCOUNT / "live", file.name, file.data, file.at)
+    return LiveDemo(recorded, len(files), days[0], days[-1], len(daily))

@@ -77,6 +77,11 @@ class LiveFacts:
     streak_events: int = 0
     top_fan: str = ""
     gifters: set[str] = field(default_factory=set)
+    total_viewers: int = 0  # the highest total_user
+    viewer_seconds: float = 0.0  # viewers x seconds, each sample held until the next: for the average
+    comments: int = 0
+    commenters: set[str] = field(default_factory=set)
+    shares: int = 0
 
 
 def audience(handle: str, seed: int, size: int) -> list[str]:
@@ -169,8 +174,10 @@ def simulate_live(plan: LivePlan, seed: int) -> tuple[list[tuple[int, dict]], Li
         total_user = max(total_user + now * (t - last_t) / stay, now * 1.3) if last_t else now * 1.4
         count = max(1, round(now * rng.uniform(0.97, 1.03)))
         facts.peak_viewers = max(facts.peak_viewers, count)
+        facts.total_viewers = max(facts.total_viewers, count, round(total_user))
         add(t, {**common("viewers", t, None), "viewer_count": count, "total_user": max(count, round(total_user))})
         last_t, t = t, t + rng.uniform(5, 20)
+        facts.viewer_seconds += count * (min(t, t_to) - last_t)
 
     # Hearts: the room's total grows continuously; a like event carries at most 15 of them, and TikTok
     # drops some events outright (busy rooms), so only `total_likes` keeps every heart.
@@ -191,14 +198,18 @@ def simulate_live(plan: LivePlan, seed: int) -> tuple[list[tuple[int, dict]], Li
         facts.hearts, facts.hearts_in_events = total, facts.hearts_in_events + count
         add(last_t, {**common("like", last_t, someone()), "like_count": count, "total_likes": total})
 
-    def process(kind: str, per_viewer: float, cap: float, among: list[str] | None = None) -> list[float]:
+    def process(kind: str, per_viewer: float, cap: float) -> list[str]:
         times = _poisson(rng, t_from, t_to, lambda x: min(cap, viewers(x) * per_viewer), cap)
+        users = []
         for x in times:
-            add(x, common(kind, x, someone(among)))
-        return times
+            users.append(someone())
+            add(x, common(kind, x, users[-1]))
+        return users
 
-    process("comment", 0.0012, 0.2)
-    process("share", 0.00003, 0.05)
+    commenters = process("comment", 0.0012, 0.2)
+    facts.comments, facts.commenters = len(commenters), set(commenters)
+    facts.shares = len(process("share", 0.00003, 0.05))
+
     process("join", 0.3 / stay, 0.25)
     followers = [u for u in pool[12:] if rng.random() < 0.5]
     rng.shuffle(followers)
