@@ -24,6 +24,7 @@ ALLOWED = {
     ),
     "orchestration.lib.live": ("orchestration.lib.live", "orchestration.lib.core", "schemas"),
     "orchestration.lib.marts": ("orchestration.lib.marts", "orchestration.lib.core"),
+    "orchestration.lib.alerts": ("orchestration.lib.alerts", "orchestration.lib.core"),
     # the HTML report reads published marts only: no Dagster, no warehouse code beyond core
     "orchestration.lib.report": ("orchestration.lib.report", "orchestration.lib.core"),
     "orchestration.defs": ("orchestration.defs", "orchestration.lib", "schemas"),

@@ -1,0 +1,286 @@
+"""`alerts.yml`: which rules are on and where their messages go (format: this package's docstring).
+
+Parsed on YAML nodes, as `accounts.yml` is, so every error names the file and the line; unknown keys are
+errors. Secret parts of a destination URL come from the environment (`${NAME}`) or from a file under the
+data directory readable by its owner only (`url_file:`); the resolved values are registered with the
+config's `Redactor` and never appear in a message, a log line or the state file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALERTS_FILE_ENV = "TIKTOK_ALERTS_FILE"
+ALERTS_FILE_NAME = "alerts.yml"
+MASK = "[REDACTED]"
+_ENV_REF = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DEST_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words in messages
+_MIN_PART_LENGTH = 8  # parts of a secret URL file: tokens are long, path words ("alerts", "hooks") are short
+# Loggers that may print a destination URL while apprise sends (apprise's own; requests' urllib3 logs paths).
+_URL_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
+
+# rule → {parameter: (kind, low, high, default)}; a default of None makes the parameter required.
+RULE_PARAMS: dict[str, dict[str, tuple[str, float, float, Any]]] = {
+    "no_new_export": {"days": ("int", 1, 365, None)},
+    "followers_drop": {"percent": ("float", 0.01, 100, None), "lookback_days": ("int", 1, 365, 7)},
+    "breakout_video": {
+        "min_score": ("float", 1, 1000, 3.0),
+        "min_views": ("int", 0, 10**12, 1000),
+        "lookback_days": ("int", 1, 365, 7),
+    },
+    "files_quarantined": {},
+    "run_failed": {},
+}
+
+
+class AlertsConfigError(ValueError):
+    """alerts.yml cannot be used; the message names the file and line and never holds a secret."""
+
+
+class Redactor:
+    """Masks the secret values one config resolved (environment values, secret files, whole URLs)."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, value: str) -> None:
+        if len(value) >= _MIN_SECRET_LENGTH:
+            self._secrets.add(value)
+
+    def __call__(self, text: Any) -> str:
+        result = "" if text is None else str(text)
+        for secret in sorted(self._secrets, key=len, reverse=True):  # a URL before the token inside it
+            result = result.replace(secret, MASK)
+        return result
+
+
+@dataclass(frozen=True)
+class Destination:
+    name: str
+    url: str = field(repr=False)  # holds secrets: never printed
+    line: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    to: tuple[str, ...]  # destination names
+    params: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    path: Path
+    destinations: dict[str, Destination]
+    rules: dict[str, Rule]
+    redact: Redactor = field(repr=False)
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Redactor):
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), ()
+        return True
+
+
+@contextmanager
+def redacted_logs(redact: Redactor) -> Iterator[None]:
+    """While apprise works: its log lines, and those of the HTTP library under it, pass through `redact`."""
+    redacting = _RedactingFilter(redact)
+    loggers = [logging.getLogger(name) for name in _URL_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(redacting)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(redacting)
+
+
+def alerts_file(data_dir: Path) -> Path:
+    configured = os.environ.get(ALERTS_FILE_ENV, "").strip()
+    return Path(configured).expanduser().resolve() if configured else Path(data_dir) / ALERTS_FILE_NAME
+
+
+def load_alerts(data_dir: Path) -> AlertsConfig | None:
+    """The alerts configuration, or None when there is no alerts file (then nothing is sent)."""
+    path = alerts_file(data_dir)
+    if not path.is_file():
+        if os.environ.get(ALERTS_FILE_ENV, "").strip():
+            raise AlertsConfigError(f"{ALERTS_FILE_ENV} names {path}, which does not exist")
+        return None
+    return parse_alerts(path.read_text(encoding="utf-8"), path=path, data_dir=Path(data_dir))
+
+
+class _Doc:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, node: yaml.Node | None, message: str) -> AlertsConfigError:
+        where = f"line {node.start_mark.line + 1}" if node is not None else "top"
+        return AlertsConfigError(f"{self.path}, {where}: {message}")
+
+
+def parse_alerts(text: str, *, path: Path, data_dir: Path) -> AlertsConfig:
+    doc = _Doc(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f"line {mark.line + 1}" if mark else "somewhere"
+        raise AlertsConfigError(f"{path}, {line}: not valid YAML ({error.problem or error.context})") from None
+    except yaml.YAMLError as error:
+        raise AlertsConfigError(f"{path}: not valid YAML ({type(error).__name__})") from None
+    if root is None:
+        raise AlertsConfigError(f"{path}: the file is empty; declare `destinations:` and `rules:` or delete it")
+    top = _mapping(doc, root, "the file", {"destinations", "rules"})
+    for required in ("destinations", "rules"):
+        if required not in top:
+            raise doc.fail(root, f"missing `{required}:`")
+    redactor = Redactor()
+    destinations_node = top["destinations"][1]
+    destinations: dict[str, Destination] = {}
+    for name, (key_node, value_node) in _mapping(doc, destinations_node, "`destinations`", None).items():
+        if not _DEST_NAME.match(name):
+            raise doc.fail(key_node, "a destination name may hold letters, digits, '.', '_' and '-' only")
+        destinations[name] = _destination(doc, name, value_node, data_dir, redactor)
+    if not destinations:
+        raise doc.fail(destinations_node, "`destinations` must name at least one destination")
+    rules: dict[str, Rule] = {}
+    for name, (key_node, value_node) in _mapping(doc, top["rules"][1], "`rules`", set(RULE_PARAMS)).items():
+        rules[name] = _rule(doc, name, key_node, value_node, destinations)
+    return AlertsConfig(path=path, destinations=destinations, rules=rules, redact=redactor)
+
+
+def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor: Redactor) -> Destination:
+    fields = _mapping(doc, node, f"destination {name!r}", {"url", "url_file"})
+    if len(fields) != 1:
+        raise doc.fail(node, f"destination {name!r} needs exactly one of `url` or `url_file`")
+    if "url" in fields:
+        url_node = fields["url"][1]
+        url = _substitute(doc, url_node, _str(doc, url_node, "url"), redactor)
+    else:
+        file_node = fields["url_file"][1]
+        file = Path(_str(doc, file_node, "url_file")).expanduser()
+        file = file if file.is_absolute() else data_dir / file
+        if not file.is_file():
+            raise doc.fail(file_node, f"url_file {file} does not exist")
+        if stat.S_IMODE(file.stat().st_mode) & 0o077:
+            raise doc.fail(file_node, f"url_file {file} is readable by others: chmod 600 it")
+        url = file.read_text(encoding="utf-8").strip()
+        redactor.add(url)
+        # the whole file is secret: mask each part too (a Slack token is the URL's "host", a webhook's its path)
+        for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
+            if len(part) >= _MIN_PART_LENGTH:
+                redactor.add(part)
+        url_node = file_node
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if not re.fullmatch(r"[A-Za-z0-9+]{2,32}", scheme):
+        raise doc.fail(url_node, f"destination {name!r}: not an apprise URL (scheme://...)")
+    import apprise  # only when alerts are configured
+
+    with redacted_logs(redactor):  # apprise logs the URL it loaded
+        accepted = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if accepted is None:
+        raise doc.fail(url_node, f"destination {name!r}: apprise does not accept this {scheme}:// URL")
+    return Destination(name=name, url=url, line=node.start_mark.line + 1)
+
+
+def _substitute(doc: _Doc, node: yaml.Node, url: str, redactor: Redactor) -> str:
+    """`${NAME}` → the environment value, registered as a secret; a missing variable is named, not guessed."""
+
+    def value(match: re.Match) -> str:
+        env = match.group(1)
+        if not _ENV_NAME.match(env):
+            raise doc.fail(node, f"`${{{env}}}` is not an environment variable name")
+        if not os.environ.get(env):
+            raise doc.fail(node, f"environment variable {env} is not set (the URL uses ${{{env}}})")
+        redactor.add(os.environ[env])
+        return os.environ[env]
+
+    resolved = _ENV_REF.sub(value, url)
+    if resolved != url:
+        redactor.add(resolved)
+    return resolved
+
+
+def _rule(doc: _Doc, name: str, key_node: yaml.Node, node: yaml.Node, destinations: dict) -> Rule:
+    spec = RULE_PARAMS[name]
+    is_empty = isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+    fields = {} if is_empty else _mapping(doc, node, f"rule {name!r}", {*spec, "to"})
+    params: dict[str, Any] = {}
+    for param, (kind, low, high, default) in spec.items():
+        if param not in fields:
+            if default is None:
+                raise doc.fail(key_node, f"rule {name!r} needs `{param}`")
+            params[param] = default
+            continue
+        value = _scalar(doc, fields[param][1], param)
+        ok_type = int if kind == "int" else int | float
+        if isinstance(value, bool) or not isinstance(value, ok_type) or not low <= value <= high:
+            what = "a whole number" if kind == "int" else "a number"
+            raise doc.fail(fields[param][1], f"`{param}` of rule {name!r} must be {what} from {low:g} to {high:g}")
+        params[param] = value
+    to = tuple(destinations)
+    if "to" in fields:
+        to_node = fields["to"][1]
+        if isinstance(to_node, yaml.ScalarNode):
+            to = (_str(doc, to_node, "to"),)
+        elif isinstance(to_node, yaml.SequenceNode) and to_node.value:
+            to = tuple(_str(doc, item, "to") for item in to_node.value)
+        else:
+            raise doc.fail(to_node, "`to` must be a destination name or a list of them")
+        for target in to:
+            if target not in destinations:
+                raise doc.fail(to_node, f"rule {name!r} sends to {target!r}, which is not under `destinations`")
+    return Rule(name=name, to=to, params=params, line=key_node.start_mark.line + 1)
+
+
+def _mapping(doc: _Doc, node: yaml.Node, what: str, allowed: set[str] | None) -> dict[str, tuple]:
+    if not isinstance(node, yaml.MappingNode):
+        raise doc.fail(node, f"{what} must be a mapping of `key: value` lines")
+    fields: dict[str, tuple] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if key is None or (allowed is not None and key not in allowed):
+            listed = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
+            raise doc.fail(key_node, f"unknown key {key!r} in {what}{listed}")
+        if key in fields:
+            raise doc.fail(key_node, f"key {key!r} appears twice in {what}")
+        fields[key] = (key_node, value_node)
+    return fields
+
+
+def _scalar(doc: _Doc, node: yaml.Node, key: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise doc.fail(node, f"`{key}` must be a single value")
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node)
+    finally:
+        loader.dispose()
+
+
+def _str(doc: _Doc, node: yaml.Node, key: str) -> str:
+    value = _scalar(doc, node, key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise doc.fail(node, f"`{key}` is empty")
+    if not isinstance(value, str):
+        raise doc.fail(node, f"`{key}` must be text")
+    return value.strip()

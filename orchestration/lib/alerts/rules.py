@@ -1,0 +1,195 @@
+"""The rules: events found in the published marts (`<data>/marts/*.parquet`, read-only), the quarantine
+reports (`<data>/raw/quarantine/*.json`) and a failed run. Each event has a stable key (rule, account,
+day or video or file or run) so that it is sent once, whatever the number of runs that see it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.core.paths import DataPaths
+
+BREAKOUT_BASELINE_DAYS = 28  # the account's median 7-day growth is taken over this many days of trending rows
+_GAINED = re.compile(r"^views_gained_(\d+)d$")
+
+
+@dataclass(frozen=True)
+class Event:
+    rule: str
+    key: str  # stable: the same event seen by another run has the same key
+    title: str
+    body: str
+
+
+def _read(con: duckdb.DuckDBPyConnection, marts: Path, model: str, sql: str, params: list) -> list[tuple]:
+    """Rows of `sql` over one published mart (as table `m`); none when the mart is not published."""
+    file = marts / f"{model}.parquet"
+    if not file.is_file():
+        return []
+    return con.execute(f"with m as (select * from read_parquet(?)) {sql}", [str(file), *params]).fetchall()
+
+
+def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
+    """Accounts whose newest export (Studio) or API follower day is `days` or more days before the run date.
+
+    The run date, not the newest day across accounts: when every account stops exporting, that is news too.
+    Keyed by the account and that newest date, so one stall sends one message and a later stall another."""
+    rows = _read(
+        con,
+        marts,
+        "dim_accounts",
+        """select account_handle, greatest(last_export_date, latest_followers_date) as newest
+        from m where newest is not null and date_diff('day', newest, ?::date) >= ? order by account_handle""",
+        [today, days],
+    )
+    events = []
+    for handle, newest in rows:
+        gap = (today - newest).days
+        events.append(
+            Event(
+                "no_new_export",
+                f"no_new_export:{handle}:{newest}",
+                f"@{handle}: no new export for {gap} days",
+                f"The newest export of @{handle} is dated {newest}, {gap} days before {today} "
+                f"(rule no_new_export: {days} days or more). Download the account's files from TikTok Studio "
+                "and drop them into the inbox.",
+            )
+        )
+    return events
+
+
+def followers_drop(con, marts: Path, *, percent: float, lookback_days: int) -> list[Event]:
+    """Days on which followers fell by more than `percent`% from the day before (fct_follower_growth_daily),
+    within the last `lookback_days` days of each account's data (late exports still count; old history
+    does not flood the first run)."""
+    rows = _read(
+        con,
+        marts,
+        "fct_follower_growth_daily",
+        """select account_handle, metric_date, followers - net_follower_change as before, followers
+        from m
+        where net_follower_change < 0 and followers - net_follower_change > 0
+          and -net_follower_change * 100.0 / (followers - net_follower_change) > ?
+          and metric_date > (select max(metric_date) from m n where n.account_handle = m.account_handle) - ?::int
+        order by account_handle, metric_date""",
+        [percent, lookback_days],
+    )
+    events = []
+    for handle, day, before, after in rows:
+        fall = before - after
+        events.append(
+            Event(
+                "followers_drop",
+                f"followers_drop:{handle}:{day}",
+                f"@{handle}: followers fell {fall * 100 / before:.1f}% on {day}",
+                f"Followers of @{handle} went from {before:,} the day before to {after:,} on {day}: "
+                f"-{fall:,} (-{fall * 100 / before:.1f}%; rule followers_drop: more than {percent:g}% in a day).",
+            )
+        )
+    return events
+
+
+def breakout_video(con, marts: Path, *, min_score: float, min_views: int, lookback_days: int) -> list[Event]:
+    """Videos whose 7-day view growth is at least `min_score` times the account's median 7-day growth.
+
+    Source: `rpt_trending_videos_7d` (TikTok's top nine by 7-day growth, every day). The median is over
+    the account's trending rows of the last 28 days up to that day, so it is the median of the account's
+    best videos, a conservative baseline. Only days within `lookback_days` of the account's newest trending
+    day count. Keyed by video: a breakout is announced once, on its highest score in the window."""
+    file = marts / "rpt_trending_videos_7d.parquet"
+    if not file.is_file():
+        return []
+    columns = [r[0] for r in con.execute("describe select * from read_parquet(?)", [str(file)]).fetchall()]
+    gained = next((c for c in columns if _GAINED.match(c)), None)
+    if gained is None:
+        return []
+    window = _GAINED.match(gained).group(1)
+    rows = _read(
+        con,
+        marts,
+        "rpt_trending_videos_7d",
+        f"""
+        , scored as (
+            select t.account_handle, t.as_of_date, t.video_id, t.{gained} as gained,
+                (select median(b.{gained}) from m b
+                 where b.account_handle = t.account_handle
+                   and b.as_of_date between t.as_of_date - {BREAKOUT_BASELINE_DAYS - 1} and t.as_of_date) as baseline
+            from m t
+            where t.as_of_date > (select max(as_of_date) from m n where n.account_handle = t.account_handle) - ?::int
+        )
+        select account_handle, video_id, arg_max(as_of_date, gained / baseline), max(gained / baseline),
+            arg_max(gained, gained / baseline), arg_max(baseline, gained / baseline)
+        from scored
+        where baseline > 0 and gained >= ? and gained / baseline >= ?
+        group by account_handle, video_id
+        order by account_handle, video_id""",
+        [lookback_days, min_views, min_score],
+    )
+    titles = {
+        (r[0], r[1]): r[2:]
+        for r in _read(con, marts, "dim_videos", "select account_handle, video_id, video_title, video_link from m", [])
+    }
+    events = []
+    for handle, video, day, score, views, baseline in rows:
+        title, link = titles.get((handle, video), (None, None))
+        name = f'"{title}"' if title else f"video {video}"
+        events.append(
+            Event(
+                "breakout_video",
+                f"breakout_video:{handle}:{video}",
+                f"@{handle}: breakout video {name}",
+                f"{name} (video {video}) gained {views:,.0f} views in the {window} days to {day}, "
+                f"{score:.1f}x the account's median {window}-day growth ({baseline:,.0f}) "
+                f"(rule breakout_video: at least {min_score:g}x and {min_views:,} views)."
+                + (f"\n{link}" if link else ""),
+            )
+        )
+    return events
+
+
+def files_quarantined(paths: DataPaths) -> list[Event]:
+    """One event per quarantine report (`<data>/raw/quarantine/*.json`): the reports are what a user reads
+    about a quarantined file, and they exist for every source; raw.documents is not published. Keyed by
+    the report's name (archive hash + file name): the same bytes quarantined again are not news."""
+    events = []
+    for report_file in sorted(paths.quarantine.glob("*.json")):
+        try:
+            report = json.loads(report_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a report being rewritten: the next run sees it whole
+        issues = report.get("issues") or []
+        handle = report.get("account_handle")
+        first = issues[0] if issues else {}
+        where = (f" row {first['row']}" if first.get("row") else "") + (
+            f", column {first['column']}" if first.get("column") else ""
+        )
+        more = f" ({len(issues) - 1} more issue(s))" if len(issues) > 1 else ""
+        events.append(
+            Event(
+                "files_quarantined",
+                f"files_quarantined:{report_file.stem}",
+                f"Quarantined: {report.get('file')}" + (f" (@{handle})" if handle else ""),
+                f"{report.get('file')} ({report.get('file_kind') or 'unknown kind'}) was quarantined: "
+                f"{first.get('rule')}{where}: {first.get('message')}{more}.\n"
+                f"{report.get('what_to_do', '')}\nReport: {report_file}",
+            )
+        )
+    return events
+
+
+def run_failed(*, run_id: str, job_name: str, failed_steps: list[str], error: str, when: str) -> Event:
+    steps = ", ".join(failed_steps) or "unknown step"
+    error = error.strip()
+    cut = error[:600] + (" …" if len(error) > 600 else "")
+    return Event(
+        "run_failed",
+        f"run_failed:{run_id}",
+        f"Pipeline run failed: {job_name}",
+        f"Run {run_id} of {job_name} failed at {when} in: {steps}.\n{cut}\nSee `make ui` (Runs) for the whole log.",
+    )

@@ -1,0 +1,295 @@
+"""Alerts: each rule fires once (not on the next run), a failed delivery is retried, no secret leaks anywhere.
+
+Delivery goes through apprise's `json://` plugin to an HTTP receiver on 127.0.0.1 in a thread; the marts are
+hand-made parquet files whose events are worked out below, at each rule.
+"""
+
+import json
+import logging
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import duckdb
+import pytest
+
+from orchestration.lib.alerts import AlertsConfigError, alert_run_failed, load_alerts, run_alerts
+from orchestration.lib.alerts.dispatch import state_path
+from orchestration.lib.core.paths import DataPaths
+
+TOKEN = "tok-3f9a1c77e2b84d05"  # in the environment, used in the URL's path
+FILE_SECRET = "filed-8d1e6b2a90c4"  # inside the url_file only
+TODAY = date(2026, 3, 10)
+
+
+class Receiver:
+    """A local webhook: records every POST (path and JSON body) and answers `status`."""
+
+    def __init__(self):
+        self.requests: list[tuple[str, dict]] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.status == 200:
+                    receiver.requests.append((self.path, json.loads(body)))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def titles(self, path_part: str = "") -> list[str]:
+        return [body["title"] for path, body in self.requests if path_part in path]
+
+    def body_of(self, title: str) -> str:
+        (body,) = [b["message"] for _, b in self.requests if b["title"] == title]
+        return body
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def _parquet(paths: DataPaths, model: str, select: str) -> None:
+    duckdb.execute(f"copy ({select}) to '{paths.marts / model}.parquet' (format parquet)")
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch, receiver):
+    monkeypatch.setenv("ALERTS_TEST_TOKEN", TOKEN)
+    monkeypatch.delenv("TIKTOK_ALERTS_FILE", raising=False)
+    paths = DataPaths(tmp_path).ensure()
+    # no_new_export (days: 3, run date 2026-03-10): beta 5 days (export 03-05), gamma 3 days (API only,
+    # follower day 03-07: the boundary fires); alpha 1 day and delta 2 days do not.
+    _parquet(
+        paths,
+        "dim_accounts",
+        """select * from (values
+            ('alpha', date '2026-03-09', date '2026-03-08'), ('beta', date '2026-03-05', date '2026-03-04'),
+            ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'))
+            t(account_handle, last_export_date, latest_followers_date)""",
+    )
+    # followers_drop (percent: 5, lookback 7 days of alpha's data, i.e. after 03-02):
+    # 03-01 -16.7% (outside the window), 03-03 -110/1010 = -10.9%, 03-04 -20/900 = -2.2% (below),
+    # 03-05/06 unknown, 03-07 -50/850 = -5.9%, 03-08 -80/800 = -10.0%, 03-09 -20/720 = -2.8% (below).
+    _parquet(
+        paths,
+        "fct_follower_growth_daily",
+        """select 'alpha' as account_handle, d::date as metric_date, f as followers,
+            f - lag(f) over (order by d) as net_follower_change
+        from (values ('2026-02-28', 1200), ('2026-03-01', 1000), ('2026-03-02', 1010), ('2026-03-03', 900),
+                     ('2026-03-04', 880), ('2026-03-05', null), ('2026-03-06', 850), ('2026-03-07', 800),
+                     ('2026-03-08', 720), ('2026-03-09', 700)) t(d, f)""",
+    )
+    # breakout_video (min_score 3, min_views 1000, lookback 7 days: only beta's 03-08 rows count).
+    # Median of beta's 7-day gains over 28 days up to 03-08: {100,200,300,400,3000,5000,100,200,300} → 300;
+    # v5: 5000 / 300 = 16.7x. v6's 3000 on 03-01 is outside the lookback; v1..v3 are far below 3x.
+    _parquet(
+        paths,
+        "rpt_trending_videos_7d",
+        """select 'beta' as account_handle, d::date as as_of_date, rank as trending_rank, v as video_id,
+            g as views_gained_7d, g * 2 as views_total, date '2026-02-01' as post_date, true as has_full_window
+        from (values ('2026-03-01', 1, 'v6', 3000), ('2026-03-01', 2, 'v4', 400), ('2026-03-01', 3, 'v3', 300),
+                     ('2026-03-01', 4, 'v2', 200), ('2026-03-01', 5, 'v1', 100), ('2026-03-08', 1, 'v5', 5000),
+                     ('2026-03-08', 2, 'v3', 300), ('2026-03-08', 3, 'v2', 200), ('2026-03-08', 4, 'v1', 100))
+            t(d, rank, v, g)""",
+    )
+    _parquet(
+        paths,
+        "dim_videos",
+        """select 'beta' as account_handle, 'v5' as video_id, 'Sourdough in 5 minutes' as video_title,
+            'https://www.tiktok.com/@beta/video/5' as video_link""",
+    )
+    (paths.quarantine / "abc123def456_Content.csv.json").write_text(
+        json.dumps(
+            {
+                "file": "Content.csv",
+                "account_handle": "beta",
+                "file_kind": "content",
+                "what_to_do": "Fix or re-download the file.",
+                "issues": [
+                    {"rule": "header", "message": "the header is not Content's", "row": None, "column": None},
+                    {"rule": "row_width", "message": "3 cells, expected 9", "row": 4, "column": None},
+                ],
+            }
+        )
+    )
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "hook.url").write_text(f"json://127.0.0.1:{receiver.port}/filed/{FILE_SECRET}\n")
+    (secrets / "hook.url").chmod(0o600)
+    (tmp_path / "alerts.yml").write_text(
+        f"""destinations:
+  hook:
+    url: "json://127.0.0.1:{receiver.port}/alerts/${{ALERTS_TEST_TOKEN}}"
+  filed:
+    url_file: secrets/hook.url
+rules:
+  no_new_export: {{days: 3, to: hook}}
+  followers_drop: {{percent: 5, to: [hook]}}
+  breakout_video: {{min_score: 3, min_views: 1000, to: hook}}
+  files_quarantined: {{to: filed}}
+  run_failed: {{to: hook}}
+"""
+    )
+    return paths
+
+
+EXPECTED_TITLES = [
+    "@beta: no new export for 5 days",
+    "@gamma: no new export for 3 days",
+    "@alpha: followers fell 10.9% on 2026-03-03",
+    "@alpha: followers fell 5.9% on 2026-03-07",
+    "@alpha: followers fell 10.0% on 2026-03-08",
+    '@beta: breakout video "Sourdough in 5 minutes"',
+]
+
+
+def test_each_rule_fires_once_with_its_numbers(data, receiver):
+    first = run_alerts(data, today=TODAY)
+    assert receiver.titles("/alerts/") == EXPECTED_TITLES
+    assert receiver.titles("/filed/") == ["Quarantined: Content.csv (@beta)"]
+    assert receiver.body_of("@beta: no new export for 5 days").startswith(
+        "The newest export of @beta is dated 2026-03-05, 5 days before 2026-03-10 (rule no_new_export: 3 days"
+    )
+    assert receiver.body_of("@alpha: followers fell 10.9% on 2026-03-03") == (
+        "Followers of @alpha went from 1,010 the day before to 900 on 2026-03-03: -110 (-10.9%; "
+        "rule followers_drop: more than 5% in a day)."
+    )
+    assert receiver.body_of('@beta: breakout video "Sourdough in 5 minutes"') == (
+        '"Sourdough in 5 minutes" (video v5) gained 5,000 views in the 7 days to 2026-03-08, 16.7x the '
+        "account's median 7-day growth (300) (rule breakout_video: at least 3x and 1,000 views).\n"
+        "https://www.tiktok.com/@beta/video/5"
+    )
+    assert receiver.body_of("Quarantined: Content.csv (@beta)").startswith(
+        "Content.csv (content) was quarantined: header: the header is not Content's (1 more issue(s)).\n"
+    )
+    assert (first.events, len(first.sent), first.failed, first.already_sent) == (7, 7, [], 0)
+
+    second = run_alerts(data, today=TODAY)
+    assert len(receiver.requests) == 7, "a second run sends nothing"
+    assert (second.events, second.sent, second.already_sent) == (7, [], 7)
+
+    # a new fact is a new event: a second quarantine report is sent, and only it
+    (data.quarantine / "0123456789ab_Viewers.csv.json").write_text(json.dumps({"file": "Viewers.csv", "issues": []}))
+    third = run_alerts(data, today=TODAY)
+    assert third.sent == ["files_quarantined:0123456789ab_Viewers.csv -> filed"]
+    assert receiver.titles()[-1] == "Quarantined: Viewers.csv"
+
+
+def test_a_failed_run_is_sent_once_and_its_error_carries_no_secret(data, receiver):
+    for _ in range(2):
+        alert_run_failed(
+            data, run_id="run-42", job_name="daily_pipeline", failed_steps=["dbt_models"], error=f"boom near {TOKEN}"
+        )
+    assert receiver.titles() == ["Pipeline run failed: daily_pipeline"]
+    body = receiver.body_of("Pipeline run failed: daily_pipeline")
+    assert (
+        body.startswith("Run run-42 of daily_pipeline failed at ")
+        and " in: dbt_models.\nboom near [REDACTED]\n" in body
+    )
+
+
+def test_a_failed_delivery_is_retried_by_the_next_run(data, receiver):
+    receiver.status = 500
+    failed = run_alerts(data, today=TODAY)
+    assert (len(failed.failed), failed.sent, receiver.requests) == (7, [], [])
+    alert_run_failed(data, run_id="run-7", job_name="daily_pipeline", failed_steps=["x"], error="e")
+    receiver.status = 200
+    retried = run_alerts(data, today=TODAY)
+    # the six mart events, the quarantine report and the failed run kept as pending
+    assert len(retried.sent) == 8 and retried.failed == []
+    assert receiver.titles("/alerts/") == [*EXPECTED_TITLES, "Pipeline run failed: daily_pipeline"]
+    assert run_alerts(data, today=TODAY).sent == []
+    assert json.loads(state_path(data).read_text())["pending"] == {}
+
+
+def test_no_secret_in_logs_state_or_messages(data, receiver, caplog):
+    caplog.set_level(logging.DEBUG)
+    receiver.status = 500  # failures log the most
+    run_alerts(data, today=TODAY)
+    receiver.status = 200
+    run_alerts(data, today=TODAY)
+    alert_run_failed(data, run_id="r", job_name="j", failed_steps=[], error=f"{TOKEN} {FILE_SECRET}")
+    # the secrets were really used: the receiver saw them in the URL path
+    assert any(TOKEN in path for path, _ in receiver.requests)
+    assert any(FILE_SECRET in path for path, _ in receiver.requests)
+    assert "apprise" in caplog.text  # apprise did log (at DEBUG, with the URL it posted to)
+    for text in (caplog.text, state_path(data).read_text(), json.dumps([b for _, b in receiver.requests])):
+        assert TOKEN not in text and FILE_SECRET not in text
+    config = load_alerts(data.root)
+    assert TOKEN not in repr(config) and FILE_SECRET not in repr(config)
+
+
+def test_without_alerts_yml_nothing_happens(tmp_path, receiver, monkeypatch):
+    monkeypatch.delenv("TIKTOK_ALERTS_FILE", raising=False)
+    paths = DataPaths(tmp_path).ensure()
+    assert run_alerts(paths).configured is False
+    assert alert_run_failed(paths, run_id="r", job_name="j", failed_steps=[], error="e").configured is False
+    assert receiver.requests == [] and not state_path(paths).exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("destinations:\n  a: {url: 'json://127.0.0.1/'}\nrules:\n  run_failed:\n  speling: {}\n", 5, "unknown key"),
+        ("destinations:\n  a: {url: 'json://127.0.0.1/${NOT_SET_ANYWHERE}'}\nrules: {}\n", 2, "NOT_SET_ANYWHERE"),
+        ("destinations:\n  a: {url: 'json://127.0.0.1/'}\nrules:\n  run_failed: {to: b}\n", 4, "'b'"),
+        ("destinations:\n  a: {url: 'json://127.0.0.1/'}\nrules:\n  followers_drop: {}\n", 4, "needs `percent`"),
+        ("destinations:\n  a: {url: 'json://x/'}\nrules:\n  no_new_export: {days: 0}\n", 4, "from 1 to 365"),
+        ("destinations:\n  a: {url: 'nosuchscheme://x/'}\nrules: {}\n", 2, "apprise does not accept"),
+        ("destinations:\n  a: {url_file: secrets/open.url}\nrules: {}\n", 2, "chmod 600"),
+        ("destinations:\n  a: {url: 'json://x/'}\nrules:\n  - run_failed\n", 4, "must be a mapping"),
+    ],
+)
+def test_config_errors_name_the_file_and_line(tmp_path, monkeypatch, text, line, message):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "open.url").write_text(f"json://127.0.0.1/{FILE_SECRET}")
+    (tmp_path / "secrets" / "open.url").chmod(0o644)
+    (tmp_path / "alerts.yml").write_text(text)
+    with pytest.raises(AlertsConfigError) as error:
+        load_alerts(tmp_path)
+    assert f"{tmp_path / 'alerts.yml'}, line {line}: " in str(error.value) and message in str(error.value)
+    assert FILE_SECRET not in str(error.value)
+
+
+def test_the_run_failure_sensor_sends_the_failed_step_and_error(data, receiver):
+    import dagster as dg
+
+    from orchestration.defs.alerts import alert_on_run_failure
+    from orchestration.defs.resources import DataDirResource
+
+    @dg.op
+    def explode():
+        raise ValueError(f"exploded with {TOKEN}")
+
+    @dg.job
+    def doomed():
+        explode()
+
+    with dg.instance_for_test() as instance:
+        result = doomed.execute_in_process(instance=instance, raise_on_error=False)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
+        alert_on_run_failure(context, data_dir=DataDirResource(data_dir=str(data.root)))
+    assert receiver.titles() == ["Pipeline run failed: doomed"]
+    body = receiver.body_of("Pipeline run failed: doomed")
+    assert f"Run {result.run_id} of doomed failed at " in body
+    assert " in: explode.\nValueError: exploded with [REDACTED]\n" in body
