@@ -11,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 ACCOUNTS ?= 300
 DAYS ?= 90
 
-.PHONY: run test ui bench lint live-record prepare setup clean
+.PHONY: run test ui bench lint live-record report prepare setup clean
 
 run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
 	$(BIN)/python -m orchestration.devtools.seed_demo
@@ -19,6 +19,9 @@ run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
 
 test: prepare  ## run the test suite
 	$(BIN)/python -m pytest
+
+report: setup  ## rebuild <data>/marts/report/ (HTML) from the published marts, without running the pipeline
+	$(BIN)/python -m orchestration report
 
 ui: prepare  ## Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

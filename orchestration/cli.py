@@ -73,6 +73,7 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
     print(f"Marts (parquet):   {paths.marts}")
     print(f"BI catalog:        {paths.analytics_db}  (open read-only, e.g. duckdb -readonly {paths.analytics_db})")
     print(f"Data quality:      {paths.quality_docs / 'checks.html'} (GE Data Docs: index.html beside it)")
+    print(f"Report:            {paths.marts / 'report' / 'index.html'} (open it in a browser; make report rebuilds it)")
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
 
 
@@ -100,6 +101,17 @@ def print_latest_lives(con) -> None:
             + ("peak ? viewers" if peak is None else f"peak {peak:,} viewers")
             + f"  {hearts:,} hearts  {diamonds:,} diamonds"
         )
+
+
+def report(paths: DataPaths) -> int:
+    """Rebuild <data>/marts/report/ from the published marts and say where it is."""
+    from orchestration.lib.report import build_report
+
+    if not any(paths.marts.glob("*.parquet")):
+        print(f"No published marts in {paths.marts} yet: run `make run` first.", file=sys.stderr)
+        return 1
+    print(f"Report: {build_report(paths.marts)}")
+    return 0
 
 
 def replay(paths: DataPaths) -> None:
@@ -168,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the daily job once")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts from scratch")
     sub.add_parser("replay", help="re-read every archived file through today's contracts, then run the job")
+    sub.add_parser("report", help="rebuild the HTML report from the published marts (no pipeline run)")
     args = parser.parse_args(argv)
+
+    if args.command == "report":  # reads the published marts only (replaced atomically): no run lock
+        return report(DataPaths.from_env())
 
     paths = DataPaths.from_env()
     try:  # one run at a time: a second one says so in one line instead of failing half-way in DuckDB

@@ -13,11 +13,12 @@ import dagster as dg
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    from orchestration.defs import automation, dbt, publish, studio, tiktok_api
+    from orchestration.defs import automation, dbt, publish, report, studio, tiktok_api
     from orchestration.defs.resources import data_dir_resource
 
     project = dbt.dbt_project()
-    published_marts, published_marts_quality = publish.build_publish_assets(mart_models(project.manifest_path))
+    models = mart_models(project.manifest_path)
+    published_marts, published_marts_quality = publish.build_publish_assets(models)
     return dg.Definitions(
         assets=[
             studio.inbox,
@@ -25,6 +26,7 @@ def defs() -> dg.Definitions:
             tiktok_api.tiktok_api_pulls,
             dbt.build_dbt_assets(project),
             published_marts,
+            report.build_report_asset(models),
         ],
         asset_checks=[published_marts_quality],
         jobs=[automation.daily_pipeline, tiktok_api.api_repull_job],

@@ -142,9 +142,37 @@ def test_same_marts_give_byte_identical_pages(tmp_path):
     first = {p.relative_to(marts): p.read_bytes() for p in sorted(build_report(marts).parent.rglob("*.html"))}
     second = {p.relative_to(marts): p.read_bytes() for p in sorted(build_report(marts).parent.rglob("*.html"))}
     assert first == second and len(first) == 3
-    assert not (marts / "report.new").exists() and not (marts / "report.old").exists()
+    assert sorted(p.name for p in marts.iterdir() if p.is_dir()) == ["report"]  # no staging folder left
 
 
 def test_page_names_keep_handles_and_neutralise_anything_else():
     assert page_name("maria.cocina") == "maria.cocina.html"
     assert page_name("../evil/x") == "_evil_x.html"
+
+
+def test_make_report_rebuilds_from_the_published_marts_and_prints_the_path(tmp_path, monkeypatch, capsys):
+    from orchestration.cli import main
+
+    monkeypatch.setenv("TIKTOK_DATA_DIR", str(tmp_path))
+    assert main(["report"]) == 1  # nothing published yet
+    assert "run `make run` first" in capsys.readouterr().err
+    write_marts(tmp_path / "marts")
+    assert main(["report"]) == 0
+    assert capsys.readouterr().out == f"Report: {tmp_path / 'marts' / 'report' / 'index.html'}\n"
+    assert (tmp_path / "marts" / "report" / "accounts" / "beta.html").is_file()
+    assert not (tmp_path / "warehouse" / "pipeline.duckdb").exists()  # the working warehouse is never opened
+
+
+def test_the_report_asset_follows_every_published_mart_in_the_daily_job(dbt_manifest):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    key = dg.AssetKey(["report", "index"])
+    published = {k for k in graph.get_all_asset_keys() if k.path[0] == "published"}
+    assert dg.AssetKey(["published", "fct_account_overview_daily"]) in published
+    assert set(graph.get(key).parent_keys) == published
+    assert graph.get(key).group_name == "report"
+    assert key in definitions.resolve_job_def("daily_pipeline").asset_layer.selected_asset_keys

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -69,12 +70,23 @@ def build_report(marts_dir: Path, report_dir: Path | None = None) -> Path:
     """Render the report from the published marts in `marts_dir`; returns the path of index.html."""
     marts_dir = Path(marts_dir)
     report_dir = Path(report_dir) if report_dir else marts_dir / "report"
-    staging = report_dir.with_name(report_dir.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "accounts").mkdir(parents=True)
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    # a build of its own (make report while a run rebuilds it): never two writers in one folder
+    staging = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}.new-"))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server or another user
+    try:
+        _render(marts_dir, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap_in(staging, report_dir)
+    return report_dir / "index.html"
+
+
+def _render(marts_dir: Path, staging: Path) -> None:
+    (staging / "accounts").mkdir()
     (staging / "assets").mkdir()
     _write_assets(staging / "assets")
-
     m = Marts(marts_dir)
     try:
         handles = accounts(m)
@@ -94,13 +106,22 @@ def build_report(marts_dir: Path, report_dir: Path | None = None) -> Path:
     finally:
         m.close()
 
-    old = report_dir.with_name(report_dir.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if report_dir.exists():
-        report_dir.rename(old)
-    staging.rename(report_dir)
-    shutil.rmtree(old, ignore_errors=True)
-    return report_dir / "index.html"
+
+def _swap_in(staging: Path, report_dir: Path) -> None:
+    """Replace report_dir by staging: two renames, so a reader sees the old report or the new one."""
+    for _ in range(5):  # another build may swap its report in between our two renames: take its place
+        old = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}.old-"))
+        try:
+            if report_dir.exists():
+                report_dir.replace(old / "report")
+            staging.rename(report_dir)
+            return
+        except OSError:
+            continue
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    raise RuntimeError(f"could not replace {report_dir}: other report builds kept replacing it")
 
 
 def _account_html(m: Marts, handle: str, newest: date | None) -> str:

@@ -1,0 +1,27 @@
+"""The HTML report as an asset: rebuilt from the published marts after every publish (`report/index`)."""
+
+import dagster as dg
+
+from orchestration.defs.publish import published_key
+from orchestration.defs.resources import DataDirResource
+
+REPORT_KEY = dg.AssetKey(["report", "index"])
+
+
+def build_report_asset(mart_models: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=REPORT_KEY,
+        deps=[published_key(model) for model in mart_models],
+        group_name="report",
+        description="<data>/marts/report/index.html (the portfolio) and one page per account, from the published "
+        "marts only; opens from disk with no network (plotly.js is written beside the pages).",
+    )
+    def report_index(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
+        from orchestration.lib.report import build_report
+
+        # no run lock: it reads the published files (replaced atomically) and writes only its own folder
+        index = build_report(data_dir.paths.marts)
+        pages = sorted(p.name for p in (index.parent / "accounts").glob("*.html"))
+        return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(index)), "account_pages": len(pages)})
+
+    return report_index
