@@ -17,6 +17,10 @@ STUDIO_MARTS = {
     "fct_follower_territory_snapshot",
     "fct_video_engagement_daily",
     "rpt_trending_videos_7d",
+    # behind the HTML report and the alerts (issue 9)
+    "rpt_account_freshness",
+    "rpt_account_scorecard_daily",
+    "rpt_video_outliers_daily",
 }
 # TikTok Business API only (empty without a Business account, published all the same)
 API_ONLY_MARTS = {

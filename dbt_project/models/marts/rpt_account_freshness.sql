@@ -1,0 +1,52 @@
+-- One row per account per source of exports (Studio files, LIVE files, each TikTok API): the newest
+-- export or pull, and how far it lags the newest one anywhere in the warehouse.
+with documents as (
+    -- raw.documents holds every received file, Studio and LIVE (file kinds live_*)
+    select
+        account_handle,
+        case when file_kind like 'live%' then 'live' else 'studio' end as export_source,
+        export_date,
+        status = 'loaded' as is_loaded
+    from {{ ref('stg_studio__documents') }}
+    where account_handle is not null
+),
+
+pulls as (
+    -- metric_date: the account-local day the pull ran
+    select
+        account_handle,
+        'api_' || api as export_source,
+        coalesce(metric_date, cast(pulled_at as date)) as export_date,
+        is_published as is_loaded
+    from {{ ref('stg_tiktok_api__pulls') }}
+),
+
+exports as (
+    select * from documents
+    union all
+    select * from pulls
+),
+
+per_source as (
+    select
+        account_handle,
+        export_source,
+        min(export_date) filter (where is_loaded) as first_export_date,
+        max(export_date) filter (where is_loaded) as last_export_date,
+        count(*) filter (where is_loaded) as exports_loaded,
+        count(*) filter (where not is_loaded) as exports_not_loaded
+    from exports
+    group by account_handle, export_source
+)
+
+select
+    account_handle,
+    export_source,
+    first_export_date,
+    last_export_date,
+    exports_loaded,
+    exports_not_loaded,
+    -- the newest export anywhere, not today: the same inputs must give the same mart
+    max(last_export_date) over () as reference_date,
+    max(last_export_date) over () - last_export_date as days_behind_reference
+from per_source
