@@ -17,7 +17,7 @@ from orchestration.lib.report.render import figure_json, page_name
 HOSTILE_TITLE = '<img src=x onerror="window.__xss=1"> & "cook"'
 
 
-def write_marts(marts: Path, *, with_activity: bool = True) -> Path:
+def write_marts(marts: Path, *, with_activity: bool = True, with_report_marts: bool = False) -> Path:
     """Two accounts over 2026-01-01..10 (alpha) and 01-03..05 (beta); every figure below is chosen by hand."""
     marts.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
@@ -79,10 +79,40 @@ def write_marts(marts: Path, *, with_activity: bool = True) -> Path:
         tables["fct_follower_activity_hourly"] = """
             select 'alpha' as account_handle, date '2026-01-05' as metric_date, h as hour,
                 10 * h as active_followers from range(24) r(h)"""
+    if with_report_marts:
+        tables.update(REPORT_MARTS)
     for name, sql in tables.items():
         con.execute(f"copy ({sql}) to '{marts / name}.parquet' (format parquet)")
     con.close()
     return marts
+
+
+# The marts issue 9 adds for the report, and a LIVE: the report uses them when they are published.
+REPORT_MARTS = {
+    # alpha's 7-day growth rate at its last day: 70 / 120 = 58.33 %
+    "rpt_account_scorecard_daily": """select * from (values
+        ('alpha', date '2026-01-09', 180, 0.5, null::double, 0.1, 100 / 180, null::double),
+        ('alpha', date '2026-01-10', 190, 70 / 120, null::double, 0.1, 100 / 190, null::double),
+        ('beta', date '2026-01-05', 4980, null::double, null::double, 0.05, 10 / 4980, null::double))
+        t(account_handle, metric_date, followers, follower_growth_rate_7d, follower_growth_rate_28d,
+          engagement_rate_by_views, engagement_rate_by_followers, engagement_rate_by_reach)""",
+    # the week to 2026-01-10 is 01-04..01-10: alpha 1 at its best day (4.5 on 01-08), beta 3 at 2.5 (01-05);
+    # beta 3's 9.0 on 01-02 is older, alpha 2 is no breakout
+    "rpt_video_outliers_daily": """select * from (values
+        ('alpha', '1', date '2026-01-10', 1500, 900, 3.0, 300, '0-7d', true),
+        ('alpha', '1', date '2026-01-08', 1200, 900, 4.5, 200, '0-7d', true),
+        ('alpha', '2', date '2026-01-10', 800, 300, 1.0, 300, '8-30d', false),
+        ('beta', '3', date '2026-01-02', 100, 90, 9.0, 10, '0-7d', true),
+        ('beta', '3', date '2026-01-05', 500, 500, 2.5, 200, '0-7d', true))
+        t(account_handle, video_id, metric_date, views_total, views_gained_7d, outlier_score,
+          peer_median_views_gained_7d, age_bucket, is_breakout)""",
+    "rpt_account_freshness": """select * from (values
+        ('alpha', 'studio', date '2026-01-10', 0, 12, 1), ('alpha', 'api_display', date '2026-01-08', 2, 5, 0))
+        t(account_handle, export_source, last_export_date, days_behind_reference, exports_loaded,
+          exports_not_loaded)""",
+    "fct_live_sessions": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,
+        timestamp '2026-01-06 20:00:00' as started_at, 3600 as duration_s, 250 as peak_viewers""",
+}
 
 
 def test_portfolio_shows_each_account_with_figures_worked_out_by_hand(tmp_path):
@@ -176,3 +206,22 @@ def test_the_report_asset_follows_every_published_mart_in_the_daily_job(dbt_mani
     assert set(graph.get(key).parent_keys) == published
     assert graph.get(key).group_name == "report"
     assert key in definitions.resolve_job_def("daily_pipeline").asset_layer.selected_asset_keys
+
+
+def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_path):
+    marts = write_marts(tmp_path / "marts", with_report_marts=True)
+    html = build_report(marts).read_text()
+    alpha = html[html.index('<tr data-account="alpha">') : html.index('<tr data-account="beta">')]
+    assert ">58.33%<" in alpha
+    breakouts = html[html.index('id="breakouts"') :]
+    assert breakouts.index(">4.5×<") < breakouts.index(">2.5×<")
+    assert "9.0×" not in breakouts and "Plain title" not in breakouts
+    page = (marts / "report" / "accounts" / "alpha.html").read_text()
+    for chart in ("rates", "live"):
+        assert f'id="chart-{chart}"' in page, chart
+    sources = page[page.index('<table id="sources">') : page.index("</table>", page.index('id="sources"'))]
+    assert '<tr><td>api_display</td><td>2026-01-08</td><td class="num">2</td>' in sources
+    mine = page[page.index('<table id="breakouts">') :]
+    assert ">4.5×<" in mine and "2026-01-08" in mine and "Beta hit" not in mine[: mine.index("</table>")]
+    beta = (marts / "report" / "accounts" / "beta.html").read_text()
+    assert 'id="nodata-live"' in beta  # the LIVE mart exists, beta has no LIVE

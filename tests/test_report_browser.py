@@ -219,3 +219,16 @@ def test_account_pages_draw_every_chart(browser, report):
     # the activity heatmap: Monday's 23:00 holds 230 active followers (10 × hour), drawn from the page's own data
     z = browser.js("document.getElementById('chart-activity').data[0].z[0][23]")
     assert z == 230
+
+
+def test_report_marts_and_a_live_draw_too(browser, tmp_path):
+    index = build_report(write_marts(tmp_path / "marts", with_report_marts=True))
+    browser.open(index)
+    assert browser.js("document.querySelectorAll('#breakouts tbody tr').length") == 2
+    _check_clean(browser, "index-report-marts")
+    browser.open(index.parent / "accounts" / "alpha.html")
+    browser.wait_for("[...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))")
+    drawn = _charts_drawn(browser)
+    assert {"chart-rates", "chart-live"} <= set(drawn) and all(drawn.values()), drawn
+    assert browser.js("document.getElementById('chart-live').data[0].y") == [250]
+    _check_clean(browser, "alpha-report-marts")

@@ -190,3 +190,24 @@ def live(rows: list[dict]) -> dict:
         ],
         "layout": _layout("LIVE sessions: peak viewers", hovermode="closest"),
     }
+
+
+def rates(rows: list[dict]) -> dict:
+    days = [r["metric_date"] for r in rows]
+    names = {"by_views": "by views", "by_followers": "by followers", "by_reach": "by reach (Business API)"}
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": label,
+            "x": days,
+            "y": [r[f"engagement_rate_{key}"] for r in rows],
+            "line": {"color": COLORS[i]},
+        }
+        for i, (key, label) in enumerate(names.items())
+        if any(r[f"engagement_rate_{key}"] is not None for r in rows)
+    ]
+    return {
+        "data": traces,
+        "layout": _layout("Engagement rates: (likes + comments + shares) / …", yaxis={"tickformat": ".1%"}),
+    }

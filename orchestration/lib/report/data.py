@@ -25,6 +25,10 @@ MARTS = (
     "fct_follower_gender_snapshot",
     "fct_follower_territory_snapshot",
     "fct_live_sessions",
+    # issue 9's report marts: used when published, the base marts stand in until then
+    "rpt_account_scorecard_daily",
+    "rpt_video_outliers_daily",
+    "rpt_account_freshness",
 )
 WINDOW_DAYS = 28  # the portfolio's views and engagement rate: the account's last 28 days
 TOP_VIDEOS = 5  # growth curves drawn per account
@@ -111,6 +115,17 @@ def portfolio(m: Marts) -> list[dict]:
             group by 1"""
         ):
             rows[r["account_handle"]].update(views_28d=r["views_28d"], engagement_rate_28d=r["engagement_rate_28d"])
+    if m.has("rpt_account_scorecard_daily"):
+        for r in m.rows(
+            """select account_handle, follower_growth_rate_7d, follower_growth_rate_28d
+            from rpt_account_scorecard_daily
+            where followers is not null
+            qualify row_number() over (partition by account_handle order by metric_date desc) = 1"""
+        ):
+            if r["account_handle"] in rows:
+                rows[r["account_handle"]].update(
+                    growth_rate_7d=r["follower_growth_rate_7d"], growth_rate_28d=r["follower_growth_rate_28d"]
+                )
     if m.has("dim_accounts"):
         for r in m.rows("select account_handle, last_export_date, documents_quarantined from dim_accounts"):
             last = r["last_export_date"]
@@ -122,9 +137,12 @@ def portfolio(m: Marts) -> list[dict]:
     return list(rows.values())
 
 
-def breakouts(m: Marts) -> list[dict]:
-    """The week's biggest movers across accounts: each account's trending list on its newest day, by 7-day growth."""
-    if not m.has("rpt_trending_videos_7d"):
+def breakouts(m: Marts, handle: str | None = None) -> list[dict]:
+    """The week's breakout videos (rpt_video_outliers_daily: flagged in the 7 days to the newest data day, each at
+    its best score); without that mart, each account's trending list on its newest day, by 7-day growth."""
+    if m.has("rpt_video_outliers_daily"):
+        return _outlier_breakouts(m, handle)
+    if handle is not None or not m.has("rpt_trending_videos_7d"):
         return []
     title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
     join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
@@ -209,6 +227,14 @@ def account_page(m: Marts, handle: str) -> dict:
                 order by {", ".join(c for c in ("metric_date", "started_at") if c in cols)}""",
                 p,
             )
+    if m.has("rpt_account_scorecard_daily"):
+        page["rates"] = m.rows(
+            """select metric_date, engagement_rate_by_views, engagement_rate_by_followers, engagement_rate_by_reach
+            from rpt_account_scorecard_daily where account_handle = ? order by metric_date""",
+            p,
+        )
+    page["breakouts"] = breakouts(m, handle)
+    page["sources"] = sources(m, handle)
     page["freshness"] = freshness(m, handle)
     return page
 
@@ -237,3 +263,34 @@ def freshness(m: Marts, handle: str) -> dict:
             )[0]
         )
     return out
+
+
+def _outlier_breakouts(m: Marts, handle: str | None) -> list[dict]:
+    newest = newest_data_date(m)
+    if newest is None:
+        return []
+    title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
+    join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
+    where = "and o.account_handle = ?" if handle is not None else ""
+    return m.rows(
+        f"""select o.account_handle, o.metric_date as as_of_date, o.video_id, o.views_gained_7d, o.views_total,
+            o.outlier_score, o.peer_median_views_gained_7d, o.age_bucket, true as has_full_window, {title}
+        from rpt_video_outliers_daily o {join}
+        where o.is_breakout and o.metric_date > ?::date - 7 {where}
+        qualify row_number() over (partition by o.account_handle, o.video_id
+                                   order by o.outlier_score desc, o.metric_date desc) = 1
+        order by o.outlier_score desc, o.account_handle, o.video_id
+        limit {BREAKOUTS}""",
+        [newest, handle] if handle is not None else [newest],
+    )
+
+
+def sources(m: Marts, handle: str) -> list[dict]:
+    """Freshness per export source (Studio, LIVE, each API) from rpt_account_freshness."""
+    if not m.has("rpt_account_freshness"):
+        return []
+    return m.rows(
+        """select export_source, last_export_date, days_behind_reference, exports_loaded, exports_not_loaded
+        from rpt_account_freshness where account_handle = ? order by export_source""",
+        [handle],
+    )

@@ -63,7 +63,11 @@ def _fmt_pct(value) -> str:
     return "–" if value is None else f"{float(value) * 100:.2f}%"
 
 
-_ENV.filters.update(int=_fmt_int, signed=_fmt_signed, pct=_fmt_pct, page=page_name, fig=figure_json)
+def _fmt_times(value) -> str:
+    return "–" if value is None else f"{float(value):.1f}×"
+
+
+_ENV.filters.update(int=_fmt_int, signed=_fmt_signed, pct=_fmt_pct, times=_fmt_times, page=page_name, fig=figure_json)
 
 
 def build_report(marts_dir: Path, report_dir: Path | None = None) -> Path:
@@ -98,7 +102,8 @@ def _render(marts_dir: Path, staging: Path) -> None:
                 newest=newest,
                 portfolio=portfolio(m),
                 breakouts=breakouts(m),
-                has_trending=m.has("rpt_trending_videos_7d"),
+                has_scorecard=m.has("rpt_account_scorecard_daily"),
+                has_outliers=m.has("rpt_video_outliers_daily"),
             ),
         )
         for handle in handles:
@@ -131,6 +136,8 @@ def _account_html(m: Marts, handle: str, newest: date | None) -> str:
         figures["followers"] = charts.followers(page["followers"])
     if page.get("overview"):
         figures["engagement"] = charts.engagement(page["overview"])
+    if page.get("rates"):
+        figures["rates"] = charts.rates(page["rates"])
     if page.get("trending"):
         figures["trending"] = charts.trending(page["trending"])
     if page.get("curves"):
