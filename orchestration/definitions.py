@@ -13,7 +13,7 @@ import dagster as dg
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    from orchestration.defs import automation, dbt, publish, report, studio, tiktok_api
+    from orchestration.defs import alerts, automation, dbt, publish, report, studio, tiktok_api
     from orchestration.defs.resources import data_dir_resource
 
     project = dbt.dbt_project()
@@ -27,11 +27,12 @@ def defs() -> dg.Definitions:
             dbt.build_dbt_assets(project),
             published_marts,
             report.build_report_asset(models),
+            alerts.build_alerts_asset([publish.published_key(m) for m in models]),
         ],
         asset_checks=[published_marts_quality],
         jobs=[automation.daily_pipeline, tiktok_api.api_repull_job],
         schedules=[automation.daily_schedule],
-        sensors=[automation.inbox_sensor, tiktok_api.api_accounts_sensor],
+        sensors=[automation.inbox_sensor, tiktok_api.api_accounts_sensor, alerts.alert_on_run_failure],
         resources={"data_dir": data_dir_resource(), "dbt": dbt.dbt_resource(project)},
         executor=dg.in_process_executor,
     )

@@ -169,8 +169,9 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
         "rule followers_drop: more than 5% in a day)."
     )
     assert receiver.body_of('@beta: breakout video "Sourdough in 5 minutes"') == (
-        '"Sourdough in 5 minutes" (video v5) gained 5,000 views in the 7 days to 2026-03-08, 16.7x the '
-        "account's median 7-day growth (300) (rule breakout_video: at least 3x and 1,000 views).\n"
+        '"Sourdough in 5 minutes" (video v5) gained 5,000 views in the 7 days to 2026-03-08, 16.7x the median '
+        "7-day growth (300) of the account's trending videos (28 days) (rule breakout_video: at least 3x and "
+        "1,000 views).\n"
         "https://www.tiktok.com/@beta/video/5"
     )
     assert receiver.body_of("Quarantined: Content.csv (@beta)").startswith(
@@ -187,6 +188,29 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     third = run_alerts(data, today=TODAY)
     assert third.sent == ["files_quarantined:0123456789ab_Viewers.csv -> filed"]
     assert receiver.titles()[-1] == "Quarantined: Viewers.csv"
+
+
+def test_breakout_comes_from_the_outlier_mart_once_it_is_published(data, receiver):
+    # beta's outlier rows; lookback 7 days before the newest day (03-08): after 03-01.
+    # v5: 03-07 4000/400 = 10.0x, 03-08 5000/400 = 12.5x (its best day: the one announced); v1 2.0x (below 3);
+    # v7 9.0x on 02-20 (outside the window); v8 9.0x but 900 views (below min_views 1000).
+    _parquet(
+        data,
+        "rpt_video_outliers_daily",
+        """select 'beta' as account_handle, v as video_id, d::date as metric_date, s as outlier_score,
+            g as views_gained_7d, m as peer_median_views_gained_7d, '0-7d' as age_bucket, 3 as peer_videos
+        from (values ('v5', '2026-03-07', 10.0, 4000, 400), ('v5', '2026-03-08', 12.5, 5000, 400),
+                     ('v1', '2026-03-08', 2.0, 800, 400), ('v7', '2026-02-20', 9.0, 3600, 400),
+                     ('v8', '2026-03-08', 9.0, 900, 100)) t(v, d, s, g, m)""",
+    )
+    run_alerts(data, today=TODAY)
+    assert receiver.titles("/alerts/")[-1] == '@beta: breakout video "Sourdough in 5 minutes"'
+    assert receiver.body_of('@beta: breakout video "Sourdough in 5 minutes"') == (
+        '"Sourdough in 5 minutes" (video v5) gained 5,000 views in the 7 days to 2026-03-08, 12.5x the median '
+        "7-day growth (400) of the account's videos of the same age (0-7d old, 3 videos) (rule breakout_video: "
+        "at least 3x and 1,000 views).\nhttps://www.tiktok.com/@beta/video/5"
+    )
+    assert [t for t in receiver.titles() if "breakout" in t] == ['@beta: breakout video "Sourdough in 5 minutes"']
 
 
 def test_a_failed_run_is_sent_once_and_its_error_carries_no_secret(data, receiver):
@@ -293,3 +317,43 @@ def test_the_run_failure_sensor_sends_the_failed_step_and_error(data, receiver):
     body = receiver.body_of("Pipeline run failed: doomed")
     assert f"Run {result.run_id} of doomed failed at " in body
     assert " in: explode.\nValueError: exploded with [REDACTED]\n" in body
+
+
+def test_the_cli_sends_its_failed_run_once(data, receiver, capsys):
+    import dagster as dg
+
+    from orchestration.cli import alert_failed_run
+
+    @dg.op
+    def land():
+        raise RuntimeError("disk full")
+
+    @dg.job
+    def daily_pipeline():
+        land()
+
+    with dg.instance_for_test() as instance:
+        result = daily_pipeline.execute_in_process(instance=instance, raise_on_error=False)
+    capsys.readouterr()  # Dagster's own log of the run
+    for _ in range(2):
+        alert_failed_run(data, result, ["land"])
+    assert receiver.titles() == ["Pipeline run failed: daily_pipeline"]
+    assert f"Run {result.run_id} of daily_pipeline failed at " in receiver.requests[0][1]["message"]
+    assert " in: land.\nRuntimeError: disk full\n" in receiver.requests[0][1]["message"]
+    assert capsys.readouterr().err == ""
+
+
+def test_the_alerts_asset_follows_every_published_mart_and_the_sensor_is_on(dbt_manifest):
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    published = {k for k in graph.get_all_asset_keys() if k.path[0] == "published"}
+    assert len(published) >= 9 and set(graph.get(dg.AssetKey(["alerts", "sent"])).parent_keys) == published
+    assert (
+        dg.AssetKey(["alerts", "sent"]) in definitions.resolve_job_def("daily_pipeline").asset_layer.selected_asset_keys
+    )
+    sensor = definitions.resolve_sensor_def("alert_on_run_failure")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -8,7 +8,7 @@ same broken destination). An alerts.yml that cannot be used fails the asset with
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.alerts import AlertsConfigError, alert_run_failed, run_alerts
+from orchestration.lib.alerts import AlertsConfigError, alert_run_failed, innermost_error, run_alerts
 
 ALERTS = dg.AssetKey(["alerts", "sent"])
 
@@ -55,10 +55,7 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, data_dir: DataDirR
     error = context.failure_event.message or ""
     for event in context.get_step_failure_events():
         if event.event_specific_data and event.event_specific_data.error:
-            cause = event.event_specific_data.error
-            while cause.cause is not None:  # Dagster wraps the exception the step raised: report that one
-                cause = cause.cause
-            error = cause.message
+            error = innermost_error(event.event_specific_data.error)
             break
     try:
         outcome = alert_run_failed(

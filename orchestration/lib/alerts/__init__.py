@@ -32,5 +32,6 @@ Modules: `config` (alerts.yml), `rules` (the events), `dispatch` (send once, sta
 
 from orchestration.lib.alerts.config import AlertsConfigError, load_alerts
 from orchestration.lib.alerts.dispatch import AlertsOutcome, alert_run_failed, run_alerts
+from orchestration.lib.alerts.rules import innermost_error
 
-__all__ = ["AlertsConfigError", "AlertsOutcome", "alert_run_failed", "load_alerts", "run_alerts"]
+__all__ = ["AlertsConfigError", "AlertsOutcome", "alert_run_failed", "innermost_error", "load_alerts", "run_alerts"]

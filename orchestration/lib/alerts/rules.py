@@ -15,6 +15,7 @@ import duckdb
 
 from orchestration.lib.core.paths import DataPaths
 
+OUTLIERS = "rpt_video_outliers_daily"  # the outlier mart; rpt_trending_videos_7d is the fallback
 BREAKOUT_BASELINE_DAYS = 28  # the account's median 7-day growth is taken over this many days of trending rows
 _GAINED = re.compile(r"^views_gained_(\d+)d$")
 
@@ -96,47 +97,24 @@ def followers_drop(con, marts: Path, *, percent: float, lookback_days: int) -> l
 
 
 def breakout_video(con, marts: Path, *, min_score: float, min_views: int, lookback_days: int) -> list[Event]:
-    """Videos whose 7-day view growth is at least `min_score` times the account's median 7-day growth.
+    """Videos whose 7-day view growth is at least `min_score` times a median growth of the account.
 
-    Source: `rpt_trending_videos_7d` (TikTok's top nine by 7-day growth, every day). The median is over
-    the account's trending rows of the last 28 days up to that day, so it is the median of the account's
-    best videos, a conservative baseline. Only days within `lookback_days` of the account's newest trending
-    day count. Keyed by video: a breakout is announced once, on its highest score in the window."""
-    file = marts / "rpt_trending_videos_7d.parquet"
-    if not file.is_file():
-        return []
-    columns = [r[0] for r in con.execute("describe select * from read_parquet(?)", [str(file)]).fetchall()]
-    gained = next((c for c in columns if _GAINED.match(c)), None)
-    if gained is None:
-        return []
-    window = _GAINED.match(gained).group(1)
-    rows = _read(
-        con,
-        marts,
-        "rpt_trending_videos_7d",
-        f"""
-        , scored as (
-            select t.account_handle, t.as_of_date, t.video_id, t.{gained} as gained,
-                (select median(b.{gained}) from m b
-                 where b.account_handle = t.account_handle
-                   and b.as_of_date between t.as_of_date - {BREAKOUT_BASELINE_DAYS - 1} and t.as_of_date) as baseline
-            from m t
-            where t.as_of_date > (select max(as_of_date) from m n where n.account_handle = t.account_handle) - ?::int
-        )
-        select account_handle, video_id, arg_max(as_of_date, gained / baseline), max(gained / baseline),
-            arg_max(gained, gained / baseline), arg_max(baseline, gained / baseline)
-        from scored
-        where baseline > 0 and gained >= ? and gained / baseline >= ?
-        group by account_handle, video_id
-        order by account_handle, video_id""",
-        [lookback_days, min_views, min_score],
-    )
+    Source: `rpt_video_outliers_daily` when published (its `outlier_score`: growth over the median of the
+    account's videos of the same age that day); else `rpt_trending_videos_7d`, where the median is over the
+    account's trending rows of the last 28 days up to that day: the median of its best videos, a conservative
+    baseline. Only days within `lookback_days` of the account's newest day in the source count. Keyed by
+    video: a breakout is announced once, on its highest score in the window, whichever source found it."""
+    if (marts / f"{OUTLIERS}.parquet").is_file():
+        rows, window, median_of = _outlier_rows(con, marts, min_views=min_views, lookback_days=lookback_days)
+    else:
+        rows, window, median_of = _trending_rows(con, marts, min_views=min_views, lookback_days=lookback_days)
+    rows = [row for row in rows if row[3] >= min_score]
     titles = {
         (r[0], r[1]): r[2:]
         for r in _read(con, marts, "dim_videos", "select account_handle, video_id, video_title, video_link from m", [])
     }
     events = []
-    for handle, video, day, score, views, baseline in rows:
+    for handle, video, day, score, views, baseline, peers in rows:
         title, link = titles.get((handle, video), (None, None))
         name = f'"{title}"' if title else f"video {video}"
         events.append(
@@ -145,12 +123,67 @@ def breakout_video(con, marts: Path, *, min_score: float, min_views: int, lookba
                 f"breakout_video:{handle}:{video}",
                 f"@{handle}: breakout video {name}",
                 f"{name} (video {video}) gained {views:,.0f} views in the {window} days to {day}, "
-                f"{score:.1f}x the account's median {window}-day growth ({baseline:,.0f}) "
+                f"{score:.1f}x the median {window}-day growth ({baseline:,.0f}) of {median_of}{peers} "
                 f"(rule breakout_video: at least {min_score:g}x and {min_views:,} views)."
                 + (f"\n{link}" if link else ""),
             )
         )
     return events
+
+
+# (handle, video, day, score, views gained, baseline, peers label) of each video's best day in the window
+_BEST_PER_VIDEO = """
+    select account_handle, video_id, arg_max(day, score), max(score), arg_max(gained, score),
+        arg_max(baseline, score), arg_max(peers, score)
+    from scored
+    where baseline > 0 and gained >= ?
+    group by account_handle, video_id
+    order by account_handle, video_id"""
+
+
+def _outlier_rows(con, marts: Path, *, min_views: int, lookback_days: int) -> tuple[list, str, str]:
+    rows = _read(
+        con,
+        marts,
+        OUTLIERS,
+        """, scored as (
+            select account_handle, video_id, metric_date as day, outlier_score as score, views_gained_7d as gained,
+                peer_median_views_gained_7d as baseline,
+                ' (' || age_bucket || ' old, ' || peer_videos || ' videos)' as peers
+            from m
+            where outlier_score is not null
+              and metric_date > (select max(metric_date) from m n where n.account_handle = m.account_handle) - ?::int
+        )"""
+        + _BEST_PER_VIDEO,
+        [lookback_days, min_views],
+    )
+    return rows, "7", "the account's videos of the same age"
+
+
+def _trending_rows(con, marts: Path, *, min_views: int, lookback_days: int) -> tuple[list, str, str]:
+    file = marts / "rpt_trending_videos_7d.parquet"
+    if not file.is_file():
+        return [], "7", ""
+    columns = [r[0] for r in con.execute("describe select * from read_parquet(?)", [str(file)]).fetchall()]
+    gained = next((c for c in columns if _GAINED.match(c)), None)
+    if gained is None:
+        return [], "7", ""
+    rows = _read(
+        con,
+        marts,
+        "rpt_trending_videos_7d",
+        f""", medians as (
+            select t.account_handle, t.as_of_date as day, t.video_id, t.{gained} as gained, '' as peers,
+                (select median(b.{gained}) from m b
+                 where b.account_handle = t.account_handle
+                   and b.as_of_date between t.as_of_date - {BREAKOUT_BASELINE_DAYS - 1} and t.as_of_date) as baseline
+            from m t
+            where t.as_of_date > (select max(as_of_date) from m n where n.account_handle = t.account_handle) - ?::int
+        ), scored as (select *, gained / baseline as score from medians)"""
+        + _BEST_PER_VIDEO,
+        [lookback_days, min_views],
+    )
+    return rows, _GAINED.match(gained).group(1), "the account's trending videos (28 days)"
 
 
 def files_quarantined(paths: DataPaths) -> list[Event]:
@@ -181,6 +214,13 @@ def files_quarantined(paths: DataPaths) -> list[Event]:
             )
         )
     return events
+
+
+def innermost_error(error) -> str:
+    """The message of the exception a step raised, under the errors Dagster wraps it in (`.cause` chain)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return getattr(error, "message", "") or ""
 
 
 def run_failed(*, run_id: str, job_name: str, failed_steps: list[str], error: str, when: str) -> Event:
