@@ -216,6 +216,7 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.",
             file=sys.stderr,
         )
+        alert_failed_run(paths, result, failed_steps)
         return 1
     print_summary(paths, started, replayed=args.command == "replay")
     if warned_checks:
@@ -224,3 +225,23 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         print(f"\n{len(failed_checks)} check(s) failed: " + "; ".join(failed_checks[:10]), file=sys.stderr)
         return 1
     return 0
+
+def alert_failed_run(paths: DataPaths, result, failed_steps: list[str]) -> None:
+    """alerts.yml's run_failed rule for this run (Dagster's run-failure sensor only runs beside `make ui`;
+    when both see the run, the alert's key, the run id, sends it once)."""
+    from orchestration.lib.alerts import AlertsConfigError, alert_run_failed, innermost_error
+
+    errors = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    try:
+        outcome = alert_run_failed(
+            paths,
+            run_id=result.run_id,
+            job_name=result.job_def.name,
+            failed_steps=failed_steps,
+            error=innermost_error(errors[0]) if errors and errors[0] else "",
+        )
+    except AlertsConfigError as error:
+        print(f"Alert not sent: {error}", file=sys.stderr)
+        return
+    if outcome.failed:
+        print(f"Alert not delivered (the next run tries again): {', '.join(outcome.failed)}", file=sys.stderr)
