@@ -221,6 +221,8 @@ def marts(tmp_path_factory):
     assert built.returncode == 0, built.stdout[-4000:]
     results = json.loads((root / "dbt_target" / "run_results.json").read_text())["results"]
     assert not [r["unique_id"] for r in results if r["status"] not in ("success", "pass")]
+    # the LIVE models' dbt unit tests (hand-computed fixtures in _*live*_unit_tests.yml) ran in this build
+    assert len([r for r in results if r["unique_id"].startswith("unit_test.") and "live" in r["unique_id"]]) >= 10
     connection = duckdb.connect(str(root / "data" / "warehouse" / "pipeline.duckdb"), read_only=True)
     yield connection
     connection.close()
