@@ -225,3 +225,20 @@ def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_pat
     assert ">4.5×<" in mine and "2026-01-08" in mine and "Beta hit" not in mine[: mine.index("</table>")]
     beta = (marts / "report" / "accounts" / "beta.html").read_text()
     assert 'id="nodata-live"' in beta  # the LIVE mart exists, beta has no LIVE
+
+
+def test_an_account_missing_from_some_marts_shows_dashes(tmp_path):
+    marts = write_marts(tmp_path / "marts")
+    (marts / "fct_follower_growth_daily.parquet").unlink()  # e.g. an account with LIVE files only
+    html = build_report(marts).read_text()
+    beta = html[html.index('<tr data-account="beta">') : html.index("</tbody>")]
+    assert '<td class="num" data-value="">–</td>' in beta and ">600<" in beta
+    assert 'id="nodata-followers"' in (marts / "report" / "accounts" / "beta.html").read_text()
+
+
+def test_every_page_builds_with_any_one_mart_missing(tmp_path):
+    for gone in sorted(p.stem for p in write_marts(tmp_path / "all", with_report_marts=True).glob("*.parquet")):
+        marts = write_marts(tmp_path / gone, with_report_marts=True)
+        (marts / f"{gone}.parquet").unlink()
+        assert "@alpha" in build_report(marts).read_text(), gone
+        assert "Portfolio" in (marts / "report" / "accounts" / "alpha.html").read_text(), gone

@@ -30,6 +30,19 @@ MARTS = (
     "rpt_video_outliers_daily",
     "rpt_account_freshness",
 )
+PORTFOLIO_FIELDS = (
+    "followers",
+    "followers_date",
+    "growth_7d",
+    "growth_28d",
+    "growth_rate_7d",
+    "growth_rate_28d",
+    "views_28d",
+    "engagement_rate_28d",
+    "last_export_date",
+    "last_export_days_ago",
+    "documents_quarantined",
+)
 WINDOW_DAYS = 28  # the portfolio's views and engagement rate: the account's last 28 days
 TOP_VIDEOS = 5  # growth curves drawn per account
 TOP_TERRITORIES = 8
@@ -91,7 +104,8 @@ def newest_data_date(m: Marts) -> date | None:
 def portfolio(m: Marts) -> list[dict]:
     """One row per account: followers, 7/28-day growth, views and engagement rate over its last 28 days, last export."""
     newest = newest_data_date(m)
-    rows = {h: {"account_handle": h} for h in accounts(m)}
+    empty = dict.fromkeys(PORTFOLIO_FIELDS)  # an account a mart does not know shows "–", never fails the page
+    rows = {h: {**empty, "account_handle": h} for h in accounts(m)}
     if m.has("fct_follower_growth_daily"):
         for r in m.rows(
             """select account_handle, metric_date, followers, net_follower_change_7d, net_follower_change_28d
@@ -160,7 +174,8 @@ def breakouts(m: Marts, handle: str | None = None) -> list[dict]:
 def account_page(m: Marts, handle: str) -> dict:
     """Everything one account's page shows; a missing mart leaves its key empty."""
     p = [handle]
-    page: dict = {"handle": handle}
+    sections = ("followers", "overview", "trending", "curves", "activity", "gender", "territories", "live", "rates")
+    page: dict = {"handle": handle, **{section: [] for section in sections}}
     if m.has("fct_follower_growth_daily"):
         page["followers"] = m.rows(
             """select metric_date, followers, net_follower_change from fct_follower_growth_daily
@@ -240,7 +255,9 @@ def account_page(m: Marts, handle: str) -> dict:
 
 
 def freshness(m: Marts, handle: str) -> dict:
-    out: dict = {}
+    keys = ("first_metric_date", "last_metric_date", "first_export_date", "last_export_date", "documents_loaded")
+    keys += ("documents_quarantined", "last_export_days_ago", "days_covered", "provisional_days", "provisional_from")
+    out: dict = dict.fromkeys(keys)
     newest = newest_data_date(m)
     if m.has("dim_accounts"):
         found = m.rows(
