@@ -28,7 +28,16 @@ API_ONLY_MARTS = {
     "fct_video_traffic_sources_daily",
     "fct_video_audience_countries_daily",
 }
-EXPECTED_MARTS = STUDIO_MARTS | API_ONLY_MARTS
+# TikTok LIVE (issue 8): LIVE logs, Backstage and LIVE Center files land from the inbox like the Studio exports
+# (empty without LIVE data, published all the same); each mart names the raw LIVE table it must reach.
+LIVE_MARTS = {
+    "fct_live_sessions": "raw/live_events",
+    "fct_live_viewers_minutely": "raw/live_events",
+    "fct_live_gifts": "raw/live_events",
+    "fct_live_backstage_daily": "raw/live_backstage_creators",
+    "fct_live_account_daily": "raw/live_center_activity",
+}
+EXPECTED_MARTS = STUDIO_MARTS | API_ONLY_MARTS | set(LIVE_MARTS)
 
 
 def test_importing_the_definitions_does_no_work():
@@ -51,6 +60,8 @@ def test_every_published_mart_traces_back_to_where_its_data_lands(dbt_manifest):
         assert f"marts/{mart}" in upstream
         if mart in STUDIO_MARTS:
             assert "raw/inbox" in upstream, f"{mart} is not connected to the inbox"
+        elif mart in LIVE_MARTS:
+            assert {"raw/inbox", LIVE_MARTS[mart]} <= upstream, f"{mart} is not connected to the inbox"
         else:
             assert "raw/api_video_snapshots" in upstream and "raw/inbox" not in upstream, upstream
     # dbt tests appear as asset checks, and each published mart has its great-expectations check
