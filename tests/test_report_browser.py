@@ -182,6 +182,9 @@ def test_portfolio_renders_and_sorts(browser, report):
     assert browser.js("document.querySelector('#breakouts a[href$=\"/video/1\"]').textContent") == HOSTILE_TITLE
     assert browser.js("window.__xss === undefined")
     assert browser.js("document.querySelectorAll('#breakouts img').length") == 0
+    browser.wait_for("document.querySelector('#chart-portfolio svg.main-svg')")
+    # the bars follow the accounts' followers: alpha 190, beta 4,980
+    assert browser.js("document.getElementById('chart-portfolio').data[0].y") == [190, 4980]
     assert (report.parent / "assets" / "plotly.min.js").is_file()
     assert _check_clean(browser, "index").stat().st_size > 10_000
 

@@ -211,3 +211,34 @@ def rates(rows: list[dict]) -> dict:
         "data": traces,
         "layout": _layout("Engagement rates: (likes + comments + shares) / …", yaxis={"tickformat": ".1%"}),
     }
+
+
+def portfolio(rows: list[dict]) -> dict:
+    """Accounts side by side: followers (bars) and their 7-day growth (markers, right axis)."""
+    handles = [html.escape("@" + r["account_handle"], quote=False) for r in rows]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": "followers",
+                "x": handles,
+                "y": [r["followers"] for r in rows],
+                "marker": {"color": COLORS[0]},
+            },
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "7-day growth",
+                "x": handles,
+                "y": [r["growth_7d"] for r in rows],
+                "yaxis": "y2",
+                "marker": {"color": COLORS[1], "size": 12},
+            },
+        ],
+        "layout": _layout(
+            "Followers and 7-day growth per account",
+            yaxis={"title": {"text": "followers"}},
+            yaxis2={"title": {"text": "7-day growth"}, "overlaying": "y", "side": "right", "showgrid": False},
+            hovermode="closest",
+        ),
+    }

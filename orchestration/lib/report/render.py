@@ -95,12 +95,14 @@ def _render(marts_dir: Path, staging: Path) -> None:
     try:
         handles = accounts(m)
         newest = newest_data_date(m)
+        rows = portfolio(m)
         _write(
             staging / "index.html",
             _ENV.get_template("index.html").render(
                 root="",
                 newest=newest,
-                portfolio=portfolio(m),
+                portfolio=rows,
+                figures={"portfolio": charts.portfolio(rows)} if rows else {},
                 breakouts=breakouts(m),
                 has_scorecard=m.has("rpt_account_scorecard_daily"),
                 has_outliers=m.has("rpt_video_outliers_daily"),
