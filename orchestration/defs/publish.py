@@ -16,14 +16,15 @@ def build_publish_assets(mart_models: list[str]) -> list:
             dg.AssetSpec(
                 published_key(model),
                 deps=[dg.AssetKey(["marts", model])],
-                description=f"<data>/marts/{model}.parquet, plus a view of it in <data>/marts/analytics.duckdb.",
+                description=f"<data>/marts/versions/{model}/ (newest first; {model}.parquet links the newest), "
+                "and its view in <data>/marts/analytics.duckdb.",
             )
             for model in mart_models
         ],
         group_name="published",
     )
     def published_marts(context: dg.AssetExecutionContext, data_dir: DataDirResource):
-        """Copy every mart to parquet atomically and refresh the BI catalog."""
+        """Publish a new parquet version of each changed mart; the catalog views pick the newest at query time."""
         paths = data_dir.paths
         with data_dir.exclusive():  # DuckDB refuses a reader while another run writes the warehouse
             results = publish_marts(paths.warehouse, paths.marts, mart_models)

@@ -1,60 +1,180 @@
 """Publish marts where BI tools read them, without ever touching the pipeline's working database.
 
-Each mart becomes `<data>/marts/<model>.parquet`, written to a temporary file and renamed into place,
-so a reader sees the old file or the new one, never half of one. Rows are written in a total order,
-so the same marts give the same bytes and an unchanged mart is not rewritten at all.
-`analytics.duckdb` is a tiny catalog of views over those files that BI tools open read-only.
+Each mart is written as an immutable version, `<data>/marts/versions/<model>/v<key>-<hash>.parquet`,
+whose key counts down (`999999999 - n` for the n-th version), so the newest version sorts first. A path is
+never reused for other bytes: DuckDB opens a parquet file at bind time and again while scanning, and a
+file replaced in between is decoded half old, half new ("TProtocolException: Invalid data").
+
+`analytics.duckdb` is a tiny catalog of one view per mart, stored in DuckDB's v1.0.0 storage format so
+DuckDB 1.x readers (CLI, BI drivers) open it. A view selects the newest version *at query time* (the
+first file of the folder's listing, which DuckDB opens at bind; older files are pruned by the filename
+filter and never opened), so a BI tool that keeps one connection open sees each new publication, and
+the catalog itself is rewritten only when the set of marts or the data directory changes.
+
+An unchanged mart (same bytes: rows are written in a total order) gets no new version. An old version
+is deleted once the version that replaced it has been current for `grace` (15 minutes by default), so a
+query that began before the switch has had time to finish; the newest version is never deleted.
+
+`<data>/marts/<model>.parquet` is a hard link to the newest version (replaced atomically), for tools
+that read a parquet file once from start to end (pandas, Polars, Power BI). Code in this repository
+finds the current file with `current_parquet(marts_dir, model)`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
+GRACE = timedelta(minutes=15)
+CATALOG_STORAGE_VERSION = "v1.0.0"  # the oldest DuckDB whose readers should open the catalog
+_TOP_KEY = 999_999_999
+_VERSION = re.compile(r"^v(\d{9})-([0-9a-f]{16})\.parquet$")
 
-def publish_marts(warehouse_db: Path, marts_dir: Path, models: list[str]) -> dict[str, dict]:
-    """Write one parquet file per mart; returns per-model row counts and whether the file changed."""
+
+def versions_dir(marts_dir: Path, model: str) -> Path:
+    return Path(marts_dir) / "versions" / model
+
+
+def list_versions(marts_dir: Path, model: str) -> list[Path]:
+    """The model's published versions, newest first."""
+    folder = versions_dir(marts_dir, model)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if _VERSION.match(p.name))
+
+
+def current_parquet(marts_dir: Path, model: str) -> Path | None:
+    """The newest published version of `model` (an immutable file), or None if it was never published."""
+    versions = list_versions(marts_dir, model)
+    return versions[0] if versions else None
+
+
+def publish_marts(
+    warehouse_db: Path, marts_dir: Path, models: list[str], *, grace: timedelta = GRACE
+) -> dict[str, dict]:
+    """Publish one new version per changed mart; returns per-model rows, whether it changed, and its path."""
+    marts_dir = Path(marts_dir)
     marts_dir.mkdir(parents=True, exist_ok=True)
     results = {}
     con = duckdb.connect(str(warehouse_db), read_only=True)
     try:
         for model in models:
-            target = marts_dir / f"{model}.parquet"
-            temporary = marts_dir / f".{model}.parquet.{os.getpid()}.tmp"
+            folder = versions_dir(marts_dir, model)
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary = folder / f".{model}.{os.getpid()}.tmp"
             (rows,) = con.execute(  # COPY answers with the number of rows it wrote
                 f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
             ).fetchone()
-            changed = not target.exists() or _digest(target) != _digest(temporary)
+            digest = _digest(temporary)[:16]
+            current = current_parquet(marts_dir, model)
+            changed = current is None or _VERSION.match(current.name).group(2) != digest
             if changed:
-                os.replace(temporary, target)
+                key = _TOP_KEY if current is None else int(_VERSION.match(current.name).group(1)) - 1
+                current = folder / f"v{key:09d}-{digest}.parquet"
+                os.replace(temporary, current)  # a new name: no reader has it open yet
             else:
                 temporary.unlink()
-            results[model] = {"rows": rows, "changed": changed, "path": str(target)}
+            _link_stable(current, marts_dir / f"{model}.parquet")
+            remove_old_versions(marts_dir, model, grace=grace)
+            results[model] = {"rows": rows, "changed": changed, "path": str(current)}
     finally:
         con.close()
     write_catalog(marts_dir, models)
     return results
 
 
+def remove_old_versions(
+    marts_dir: Path, model: str, *, grace: timedelta = GRACE, now: float | None = None
+) -> list[Path]:
+    """Delete each version whose successor was published more than `grace` ago; never the newest."""
+    now = time.time() if now is None else now
+    versions = list_versions(marts_dir, model)
+    removed = []
+    published = [v.stat().st_mtime for v in versions]  # a version's mtime: when it replaced the one after it
+    for replaced_at, older in zip(published, versions[1:], strict=False):
+        if now - replaced_at > grace.total_seconds():
+            older.unlink(missing_ok=True)
+            removed.append(older)
+    return removed
+
+
+def view_sql(marts_dir: Path, model: str) -> str:
+    """The catalog view: the newest version, chosen when a query runs (DuckDB 1.0 SQL)."""
+    # Absolute paths: a view must resolve wherever the BI tool's working directory is.
+    pattern = f"{versions_dir(marts_dir, model).resolve()}/v*.parquet"
+    # The newest file is chosen before read_parquet lists the folder (FROM items bind left to right), so a
+    # version published in between is simply not seen yet by this query, never a reason for zero rows.
+    return (
+        f"select v.* exclude (filename) from (select min(file) as newest from glob('{pattern}')) as c, "
+        f"read_parquet('{pattern}', filename = true) as v where v.filename = c.newest"
+    )
+
+
 def write_catalog(marts_dir: Path, models: list[str]) -> Path:
-    """(Re)build analytics.duckdb: one view per published parquet file, swapped in atomically."""
+    """(Re)build analytics.duckdb when its views differ from what `models` need, swapped in atomically."""
+    marts_dir = Path(marts_dir)
     catalog = marts_dir / "analytics.duckdb"
+    wanted = {model: view_sql(marts_dir, model) for model in models}
+    if _catalog_views(catalog) == _wanted_views(wanted):
+        return catalog  # keep the file: readers with an open connection keep working and see new versions
     temporary = marts_dir / f".analytics.{os.getpid()}.duckdb.tmp"
     temporary.unlink(missing_ok=True)
-    con = duckdb.connect(str(temporary))
+    con = duckdb.connect(str(temporary), config={"storage_compatibility_version": CATALOG_STORAGE_VERSION})
     try:
-        for model in models:
-            # Absolute paths: a view must resolve wherever the BI tool's working directory is.
-            parquet = (marts_dir / f"{model}.parquet").resolve()
-            con.execute(f"create or replace view {model} as select * from read_parquet('{parquet}')")
+        for model, sql in wanted.items():
+            con.execute(f"create or replace view {model} as {sql}")
         con.execute("checkpoint")
     finally:
         con.close()
     os.replace(temporary, catalog)
     return catalog
+
+
+def _catalog_views(catalog: Path) -> dict[str, str] | None:
+    """The catalog's views as DuckDB stores them (name → sql); None when it cannot be read."""
+    if not catalog.exists():
+        return None
+    try:
+        con = duckdb.connect(str(catalog), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return _views(con)
+    finally:
+        con.close()
+
+
+def _wanted_views(wanted: dict[str, str]) -> dict[str, str]:
+    """The same views as DuckDB would store them (its own normalisation of the SQL), for comparison."""
+    con = duckdb.connect()
+    try:
+        for model, sql in wanted.items():
+            con.execute(f"create view {model} as {sql}")
+        return _views(con)
+    finally:
+        con.close()
+
+
+def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("select view_name, sql from duckdb_views() where not internal").fetchall())
+
+
+def _link_stable(version: Path, stable: Path) -> None:
+    """Point `<model>.parquet` at `version` atomically: a hard link, or a copy where links are refused."""
+    temporary = stable.with_name(f".{stable.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(version, temporary)
+    except OSError:
+        shutil.copyfile(version, temporary)
+    os.replace(temporary, stable)
 
 
 def _digest(path: Path) -> str:

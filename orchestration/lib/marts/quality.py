@@ -3,9 +3,9 @@
 dbt is the one definition of what a mart promises: the model yml documents its columns, its `unique` /
 `unique_combination` tests declare its grain, and ranges and reconciliation with the raw totals are dbt
 tests (asset checks on `marts/*` in Dagster). What only the *published* files can tell stays here:
-`check_published_marts` validates every `<marts_dir>/<model>.parquet` with one expectation suite per
-mart, built from dbt's manifest (`mart_specs`: the models of the marts/ folder), and renders the
-results as a static Data Docs site in `docs_dir` plus `checks.html` (quality_page.py).
+`check_published_marts` validates the current version of every mart (`publish.current_parquet`) with
+one expectation suite per mart, built from dbt's manifest (`mart_specs`: the models of the marts/
+folder), and renders the results as a static Data Docs site in `docs_dir` plus `checks.html` (quality_page.py).
 
 Checks (each made of one or more expectations; a check passes when all of them pass):
 - `volume`: the file has rows; skipped when the yml says `config: meta: may_be_empty: true` (a mart
@@ -49,6 +49,7 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.marts.publish import current_parquet
 from orchestration.lib.marts.quality_page import write_summary_page
 
 DOCS_SITE_NAME = "mart_quality"
@@ -122,7 +123,7 @@ def check_published_marts(
     planned: list[tuple[str, str, str, dict[str, Any]]] = []  # (mart, check, description, context)
     validations = []
     for mart, spec in specs.items():
-        path = marts_dir / f"{mart}.parquet"
+        path = _published(marts_dir, mart)
         if not path.is_file():
             description = f"{mart} was not published: {path.name} is missing."
             missing[mart] = MartCheckResult(mart, "volume", False, description, {"path": str(path), "exists": False})
@@ -203,6 +204,11 @@ def _checks_for(gx: Any, spec: MartSpec, marts_dir: Path, recency_days: int) -> 
         yield _recency(gx, spec, marts_dir, recency_days)
 
 
+def _published(marts_dir: Path, mart: str) -> Path:
+    """The mart's current immutable version (see publish.py), else `<model>.parquet` as written by hand."""
+    return current_parquet(marts_dir, mart) or marts_dir / f"{mart}.parquet"
+
+
 def _recency(gx: Any, spec: MartSpec, marts_dir: Path, recency_days: int) -> _Check:
     """Per account of the mart: its newest date within `recency_days` of its newest loaded export."""
     from great_expectations.expectations.row_conditions import Column
@@ -214,7 +220,7 @@ def _recency(gx: Any, spec: MartSpec, marts_dir: Path, recency_days: int) -> _Ch
     )
     context: dict[str, Any] = {"recency_days": recency_days, "export_dates_from": f"{accounts_mart}.{export_column}"}
     try:
-        export_dates = _export_dates(marts_dir / f"{spec.name}.parquet", marts_dir / f"{accounts_mart}.parquet")
+        export_dates = _export_dates(_published(marts_dir, spec.name), _published(marts_dir, accounts_mart))
     except (duckdb.Error, OSError) as error:
         context["error"] = f"cannot read the accounts and their export dates: {error}"
         return "recency", description, [], context

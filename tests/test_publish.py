@@ -1,0 +1,149 @@
+"""Publishing marts for BI: versioned parquet files, a catalog DuckDB 1.x opens, reads during republishing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import venv
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.lib.marts.publish import (
+    current_parquet,
+    list_versions,
+    publish_marts,
+    remove_old_versions,
+)
+
+
+def _warehouse(path: Path, n: int) -> Path:
+    """A working database whose mart `m` has 1000 + n rows, each carrying n."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute(f"create or replace table marts.m as select range as a, {n} as n from range({1000 + n})")
+        con.execute("create or replace table marts.titles as select 'v1' as video_id, 'First dance' as title")
+    finally:
+        con.close()
+    return path
+
+
+def test_versions_are_new_files_and_an_unchanged_mart_is_not_rewritten(tmp_path):
+    warehouse, marts = _warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts"
+    first = publish_marts(warehouse, marts, ["m", "titles"])
+    assert first["m"]["changed"] and first["m"]["rows"] == 1000
+    assert Path(first["m"]["path"]).name.startswith("v999999999-")
+    catalog_inode = (marts / "analytics.duckdb").stat().st_ino
+
+    again = publish_marts(warehouse, marts, ["m", "titles"])
+    assert not again["m"]["changed"] and again["m"]["path"] == first["m"]["path"]
+    assert len(list_versions(marts, "m")) == 1
+    # same views: the catalog file is kept, so an open connection is never left on a replaced file
+    assert (marts / "analytics.duckdb").stat().st_ino == catalog_inode
+
+    _warehouse(warehouse, 5)
+    third = publish_marts(warehouse, marts, ["m", "titles"])
+    assert third["m"]["changed"] and third["m"]["rows"] == 1005
+    assert Path(third["m"]["path"]).name.startswith("v999999998-")  # newest sorts first
+    assert current_parquet(marts, "m") == Path(third["m"]["path"])
+    assert [p.name[:10] for p in list_versions(marts, "m")] == ["v999999998", "v999999999"]
+    # the stable name is the newest version (a hard link), for tools that read a file once
+    assert os.path.samefile(marts / "m.parquet", third["m"]["path"])
+    assert current_parquet(marts, "never_published") is None
+
+
+def test_old_versions_go_after_the_grace_period_never_the_newest(tmp_path):
+    warehouse, marts = _warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts"
+    for n in range(3):
+        _warehouse(warehouse, n)
+        publish_marts(warehouse, marts, ["m"], grace=timedelta(minutes=15))
+    newest, middle, oldest = list_versions(marts, "m")
+    now = time.time()
+    # middle replaced oldest 20 minutes ago; newest replaced middle 5 minutes ago
+    os.utime(middle, (now - 20 * 60, now - 20 * 60))
+    os.utime(newest, (now - 5 * 60, now - 5 * 60))
+    assert remove_old_versions(marts, "m", grace=timedelta(minutes=15), now=now) == [oldest]
+    assert list_versions(marts, "m") == [newest, middle]
+    # 16 minutes after the last switch the middle one goes too; the newest stays, however old
+    assert remove_old_versions(marts, "m", grace=timedelta(minutes=15), now=now + 11 * 60) == [middle]
+    assert remove_old_versions(marts, "m", grace=timedelta(0), now=now + 10**6) == []
+    assert list_versions(marts, "m") == [newest]
+
+
+def test_a_reader_never_fails_while_publishing_and_sees_new_data_on_one_connection(tmp_path):
+    warehouse, marts = _warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts"
+    publish_marts(warehouse, marts, ["m"])
+    reader = duckdb.connect(str(marts / "analytics.duckdb"), read_only=True)
+    errors, seen, reads, stop = [], set(), [0], threading.Event()
+
+    def read_in_a_loop():
+        while not stop.is_set():
+            try:
+                rows, n, versions = reader.execute("select count(*), max(n), count(distinct n) from m").fetchone()
+                assert versions == 1 and rows == 1000 + n, (rows, n, versions)  # one whole version, never a mix
+                seen.add(n)
+                reads[0] += 1
+            except Exception as error:  # noqa: BLE001 - every failure is the finding
+                errors.append(repr(error))
+
+    thread = threading.Thread(target=read_in_a_loop)
+    thread.start()
+    try:
+        for n in range(1, 25):
+            _warehouse(warehouse, n)
+            publish_marts(warehouse, marts, ["m"], grace=timedelta(seconds=2))
+            time.sleep(0.02)
+        deadline = time.time() + 10
+        while 24 not in seen and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+        reader.close()
+    assert errors == []
+    assert reads[0] > 24 and 24 in seen  # the same connection saw the last publication
+
+
+def _old_duckdb_python(cache_dir: Path) -> Path:
+    """A throwaway venv with a DuckDB 1.x wheel, kept in pytest's cache so CI installs it once."""
+    python = cache_dir / "bin" / "python"
+    if python.exists() and subprocess.run([python, "-c", "import duckdb"], capture_output=True).returncode == 0:
+        return python
+    venv.create(cache_dir, with_pip=True, clear=True)
+    pip = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "duckdb>=1.0,<1.5"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if pip.returncode != 0:
+        pytest.skip(f"pip could not install a DuckDB 1.x wheel (no package registry?): {pip.stderr.strip()[-300:]}")
+    return python
+
+
+def test_the_catalog_opens_with_duckdb_1x(tmp_path, request):
+    warehouse, marts = _warehouse(tmp_path / "w.duckdb", 3), tmp_path / "marts"
+    publish_marts(warehouse, marts, ["m", "titles"])
+    python = _old_duckdb_python(Path(request.config.cache.mkdir("duckdb-1x-venv")))
+    script = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(duckdb.__version__, con.execute('select count(*), max(n) from m').fetchone(), "
+        "con.execute('select title from titles').fetchone()[0])"
+    )
+    out = subprocess.run(
+        [python, "-c", script, str(marts / "analytics.duckdb")], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    version, rest = out.stdout.split(" ", 1)
+    assert version.startswith("1.")
+    assert rest.strip() == "(1003, 3) First dance"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
