@@ -190,6 +190,26 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert receiver.titles()[-1] == "Quarantined: Viewers.csv"
 
 
+def test_files_quarantined_together_go_out_as_one_list(data, receiver):
+    for name in ("0123456789ab_Viewers.csv", "ba9876543210_Overview.zip"):
+        report = {"file": name[13:], "account_handle": "alpha", "file_kind": "viewers", "issues": []}
+        (data.quarantine / f"{name}.json").write_text(json.dumps(report))
+    first = run_alerts(data, today=TODAY)
+    assert receiver.titles("/filed/") == ["3 files quarantined"]
+    assert receiver.body_of("3 files quarantined") == (
+        "- Viewers.csv (viewers) was quarantined: see its report.\n"
+        "- Content.csv (content) was quarantined: header: the header is not Content's (1 more issue(s)).\n"
+        "- Overview.zip (viewers) was quarantined: see its report.\n"
+        f"Fix or re-download each file and drop it into the inbox again. Reports: {data.quarantine}"
+    )
+    assert sorted(d for d in first.sent if d.startswith("files_quarantined")) == [
+        "files_quarantined:0123456789ab_Viewers.csv -> filed",
+        "files_quarantined:abc123def456_Content.csv -> filed",
+        "files_quarantined:ba9876543210_Overview.zip -> filed",
+    ]
+    assert run_alerts(data, today=TODAY).sent == [] and len(receiver.titles("/filed/")) == 1
+
+
 def test_breakout_comes_from_the_outlier_mart_once_it_is_published(data, receiver):
     # beta's outlier rows; lookback 7 days before the newest day (03-08): after 03-01.
     # v5: 03-07 4000/400 = 10.0x, 03-08 5000/400 = 12.5x (its best day: the one announced); v1 2.0x (below 3);
@@ -216,7 +236,11 @@ def test_breakout_comes_from_the_outlier_mart_once_it_is_published(data, receive
 def test_a_failed_run_is_sent_once_and_its_error_carries_no_secret(data, receiver):
     for _ in range(2):
         alert_run_failed(
-            data, run_id="run-42", job_name="daily_pipeline", failed_steps=["dbt_models"], error=f"boom near {TOKEN}"
+            data,
+            run_id="run-42",
+            job_name="daily_pipeline",
+            failed_steps=["dbt_models"],
+            error=f"\x1b[31mboom\x1b[0m near {TOKEN}",  # dbt's colours are dropped
         )
     assert receiver.titles() == ["Pipeline run failed: daily_pipeline"]
     body = receiver.body_of("Pipeline run failed: daily_pipeline")

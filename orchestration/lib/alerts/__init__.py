@@ -13,7 +13,7 @@ rules:                              # a rule listed is on; `to:` defaults to eve
   no_new_export: {days: 3}          # newest export (or API follower day) 3+ days before the run date
   followers_drop: {percent: 5}      # followers fell more than 5% from one day to the next
   breakout_video: {min_score: 3, min_views: 1000}   # 7-day growth ≥ 3x the account's median
-  files_quarantined: {to: [ops]}    # a file was quarantined (one message per quarantine report)
+  files_quarantined: {to: [ops]}    # files quarantined (new reports; one message per run lists them)
   run_failed: {to: [ops]}           # a pipeline run failed
 ```
 

@@ -98,27 +98,44 @@ def _dispatch(paths: DataPaths, config: AlertsConfig, find) -> AlertsOutcome:
         sent, pending = _load_state(state_file)
         found = {event.key for event in events}
         events += [rules.Event(key=key, **item) for key, item in pending.items() if key not in found]
-        for found_event in events:
-            if found_event.rule not in config.rules:
-                continue  # a pending event whose rule was switched off since
-            # a failed run's error text could quote anything: mask this config's secrets in every message
-            event = replace(found_event, title=config.redact(found_event.title), body=config.redact(found_event.body))
-            for destination in config.rules[event.rule].to:
-                delivery = f"{event.key} -> {destination}"
-                if delivery in sent:
-                    outcome.already_sent += 1
-                    continue
-                if _send(config, destination, event):
-                    sent[delivery] = {"rule": event.rule, "sent_at": datetime.now(UTC).isoformat(timespec="seconds")}
-                    outcome.sent.append(delivery)
-                else:
-                    outcome.failed.append(delivery)
-                    log.warning("alert %s to %s not delivered; the next run tries again", event.key, destination)
-                    if event.rule == "run_failed":  # no rule finds a failed run again: keep it
-                        pending[event.key] = {"rule": event.rule, "title": event.title, "body": event.body}
-                # saved after each delivery: a crash later never repeats this one
+        events = [event for event in events if event.rule in config.rules]  # a pending rule may be off since
+        for destination in config.destinations:
+            for message, covered in _messages(events, destination, config, sent, outcome):
+                # a failed run's error text could quote anything: mask this config's secrets in every message
+                message = replace(message, title=config.redact(message.title), body=config.redact(message.body))
+                delivered = _send(config, destination, message)
+                for event in covered:
+                    delivery = f"{event.key} -> {destination}"
+                    if delivered:
+                        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                        sent[delivery] = {"rule": event.rule, "sent_at": stamp}
+                        outcome.sent.append(delivery)
+                    else:
+                        outcome.failed.append(delivery)
+                        log.warning("alert %s to %s not delivered; the next run tries again", event.key, destination)
+                        if event.rule == "run_failed":  # no rule finds a failed run again: keep it
+                            pending[event.key] = {"rule": event.rule, "title": event.title, "body": event.body}
+                # saved after each message: a crash later never repeats this one
                 _save_state(state_file, sent, {k: v for k, v in pending.items() if not _done(k, sent, config)})
     return outcome
+
+
+def _messages(events, destination: str, config: AlertsConfig, sent: dict, outcome: AlertsOutcome) -> list:
+    """(message, events it covers) for one destination: one message per event, except that the files a
+    run quarantined go out as one list (a bad batch of downloads is one piece of news, not sixty)."""
+    single, quarantined = [], []
+    for event in events:
+        if destination not in config.rules[event.rule].to:
+            continue
+        if f"{event.key} -> {destination}" in sent:
+            outcome.already_sent += 1
+            continue
+        (quarantined if event.rule == "files_quarantined" else single).append(event)
+    messages = [(event, [event]) for event in single]
+    if quarantined:
+        digest = quarantined[0] if len(quarantined) == 1 else rules.quarantine_digest(quarantined)
+        messages.append((digest, quarantined))
+    return messages
 
 
 def _done(key: str, sent: dict, config: AlertsConfig) -> bool:

@@ -18,6 +18,7 @@ from orchestration.lib.core.paths import DataPaths
 OUTLIERS = "rpt_video_outliers_daily"  # the outlier mart; rpt_trending_videos_7d is the fallback
 BREAKOUT_BASELINE_DAYS = 28  # the account's median 7-day growth is taken over this many days of trending rows
 _GAINED = re.compile(r"^views_gained_(\d+)d$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def breakout_video(con, marts: Path, *, min_score: float, min_views: int, lookba
     events = []
     for handle, video, day, score, views, baseline, peers in rows:
         title, link = titles.get((handle, video), (None, None))
-        name = f'"{title}"' if title else f"video {video}"
+        name = f'"{title.strip()}"' if title and title.strip() else f"video {video}"
         events.append(
             Event(
                 "breakout_video",
@@ -203,17 +204,32 @@ def files_quarantined(paths: DataPaths) -> list[Event]:
             f", column {first['column']}" if first.get("column") else ""
         )
         more = f" ({len(issues) - 1} more issue(s))" if len(issues) > 1 else ""
+        reason = f"{first.get('rule')}{where}: {first.get('message')}{more}" if issues else "see its report"
         events.append(
             Event(
                 "files_quarantined",
                 f"files_quarantined:{report_file.stem}",
                 f"Quarantined: {report.get('file')}" + (f" (@{handle})" if handle else ""),
                 f"{report.get('file')} ({report.get('file_kind') or 'unknown kind'}) was quarantined: "
-                f"{first.get('rule')}{where}: {first.get('message')}{more}.\n"
+                f"{reason}.\n"
                 f"{report.get('what_to_do', '')}\nReport: {report_file}",
             )
         )
     return events
+
+
+def quarantine_digest(events: list[Event], shown: int = 30) -> Event:
+    """One message for several quarantined files: each file's line, then where the reports are."""
+    lines = [f"- {event.body.splitlines()[0]}" for event in events[:shown]]
+    if len(events) > shown:
+        lines.append(f"... and {len(events) - shown} more")
+    folder = events[0].body.rsplit("\nReport: ", 1)[-1].rsplit("/", 1)[0]
+    return Event(
+        "files_quarantined",
+        "files_quarantined:digest",
+        f"{len(events)} files quarantined",
+        "\n".join(lines) + f"\nFix or re-download each file and drop it into the inbox again. Reports: {folder}",
+    )
 
 
 def innermost_error(error) -> str:
@@ -225,7 +241,7 @@ def innermost_error(error) -> str:
 
 def run_failed(*, run_id: str, job_name: str, failed_steps: list[str], error: str, when: str) -> Event:
     steps = ", ".join(failed_steps) or "unknown step"
-    error = error.strip()
+    error = _ANSI.sub("", error).strip()  # dbt colours its output; a message is plain text
     cut = error[:600] + (" …" if len(error) > 600 else "")
     return Event(
         "run_failed",
