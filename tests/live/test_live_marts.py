@@ -16,6 +16,10 @@ The rows (inserted into the raw LIVE tables of a warehouse made by `connect()`, 
   second time. alice (id 7001): diamonds 1000, 1200, 100, 90 (goes down on 2 Mar: restated). bob (id 7002)
   quits on 1 March (listed by username only from then): 10, 30, 5, 8. carol quit before the first
   download and is in the 2 Mar file only.
+- Later (the incremental test): the recorder restarted on R2, a second recording 21:10 → 21:30 UTC (a
+  sample of 80, a 30-diamond Doughnut); another recorder's log of R1 that began earlier, 04:20 → 04:35
+  UTC (a follow), so R1 now starts at 23:20 on 1 March in New York; a Backstage download of 3 March.
+  Landing reports min_date 2 March (the UTC day of the new logs), one day after R1's day.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.defs.dbt import dbt_build_args
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect
 
@@ -201,6 +206,40 @@ def _fill(con) -> None:
     )
 
 
+def _fill_late(con) -> None:
+    start, end = datetime(2026, 3, 2, 21, 10), datetime(2026, 3, 2, 21, 30)
+    log = _Log("s3", R2)
+    log.add("session_start", start, "c1", handle="alice")
+    log.add("viewers", start + timedelta(seconds=30), "c1", "r2v2", viewer_count=80, total_user=150)
+    doughnut = dict(gift_id="5879", gift_name="Doughnut", gift_type=2, diamond_per_gift=30, repeat_count=1)
+    log.add("gift", start + timedelta(seconds=40), "c1", "dn1", user_id="777", repeat_end=True, **doughnut)
+    log.add("session_end", end, "c1", ended_by="interrupted")
+    _insert(con, "live_events", _lineage("d3", "alice", end, log.lines))
+    _insert(con, "live_sessions", _lineage("d3", "alice", end, [
+        dict(session_id="s3", room_id=R2, handle="alice", started_at=start, ended_at=end, ended_by="interrupted",
+             end_seen=False, connection_count=1, reconnects=0, events_written=4, session_source="log"),
+    ]))  # fmt: skip
+    _insert(con, "live_connections", _lineage("d3", "alice", end, [
+        dict(session_id="s3", connection_id="c1", connected_at=start, disconnected_at=end),
+    ]))  # fmt: skip
+    early = _Log("s4", R1)  # a second recorder, started before the first one
+    early.add("session_start", T0 - timedelta(minutes=10), "k1", handle="alice")
+    early.add("follow", T0 - timedelta(minutes=5), "k1", "f0", user_id="700")
+    early.add("session_end", T0 + timedelta(minutes=5), "k1", ended_by="interrupted")
+    _insert(con, "live_events", _lineage("d4", "alice", T0 + timedelta(minutes=5), early.lines))
+    _insert(con, "live_sessions", _lineage("d4", "alice", T0 + timedelta(minutes=5), [
+        dict(session_id="s4", room_id=R1, handle="alice", started_at=T0 - timedelta(minutes=10),
+             ended_at=T0 + timedelta(minutes=5), ended_by="interrupted", end_seen=False, connection_count=1,
+             reconnects=0, events_written=3, session_source="log"),
+    ]))  # fmt: skip
+    _insert(con, "live_connections", _lineage("d4", "alice", T0 + timedelta(minutes=5), [
+        dict(session_id="s4", connection_id="k1", connected_at=T0 - timedelta(minutes=10),
+             disconnected_at=T0 + timedelta(minutes=5)),
+    ]))  # fmt: skip
+    _insert(con, "live_backstage_creators", _lineage("b5", "agency", datetime(2026, 3, 3, 15), _backstage(
+        "2026-03-03", [("7001", "alice", 150, 10800, 3, 12, 3, 1)])))  # fmt: skip
+
+
 def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -352,3 +391,61 @@ def test_account_daily_takes_one_source_per_day_and_names_it(marts):
         ("bob", "2026-03-01", "backstage", 1, 60.0, None, None, 5, 0, None, None, None, 5),
         ("bob", "2026-03-02", "backstage", 1, 60.0, None, None, 3, 1, None, None, None, 3),
     ]
+
+
+LIVE_MARTS = ("fct_live_sessions", "fct_live_viewers_minutely", "fct_live_gifts", "fct_live_backstage_daily",
+              "fct_live_account_daily")  # fmt: skip
+
+
+def _live_marts(database: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {m: con.execute(f"select * from marts.{m} order by all").fetchall() for m in LIVE_MARTS}
+
+
+def test_a_later_recording_of_a_live_rebuilds_it_incrementally_as_a_full_refresh_would(tmp_path):
+    database = tmp_path / "data" / "warehouse" / "pipeline.duckdb"
+    select = ["--select", *(f"+{m}" for m in LIVE_MARTS)]
+    with connect(database) as con:
+        _fill(con)
+    # `dbt run` (the models only: the module fixture's build runs their tests) with the production build's vars
+    assert _dbt(tmp_path, "run", *dbt_build_args(None)[1:3], *select).returncode == 0
+    with connect(database) as con:
+        _fill_late(con)
+    # what the daily job runs after landing them: incrementals from min_date (R2's new log starts on 2 March)
+    built = _dbt(tmp_path, "run", *dbt_build_args(date(2026, 3, 2))[1:3], *select)
+    assert built.returncode == 0, built.stdout[-4000:]
+    incremental = _live_marts(database)
+    refreshed = _dbt(tmp_path, "run", "--full-refresh", *select)
+    assert refreshed.returncode == 0, refreshed.stdout[-4000:]
+    assert incremental == _live_marts(database)
+    with duckdb.connect(str(database), read_only=True) as con:
+        r2 = _one(con, f"select * from marts.fct_live_sessions where room_id = '{R2}'")
+        daily = dict(
+            (row[0].isoformat(), row[1:])
+            for row in con.execute(
+                """select metric_date, figures_source, minutes_live, new_followers, diamonds, log_minutes_live,
+                log_diamonds from marts.fct_live_account_daily where account_handle = 'alice'"""
+            ).fetchall()
+        )
+        r1 = _one(con, f"select * from marts.fct_live_sessions where room_id = '{R1}'")
+        first_minute = con.execute(f"select min(minute_at) from marts.fct_live_viewers_minutely where room_id = '{R1}'")
+        first_minute = first_minute.fetchone()[0]
+    # R2 now runs 20:00 -> 21:30 (5400 s) over two recordings, with a gap 21:00 -> 21:10 (600 s)
+    assert (r2["ended_at"], r2["duration_s"], r2["recordings"], r2["gap_count"], r2["gap_s"]) == (
+        datetime(2026, 3, 2, 21, 30), 5400.0, 2, 1, 600.0)  # fmt: skip
+    assert r2["coverage"] == pytest.approx(1 - 600 / 5400)
+    # viewers: 50 from 20:01 to 21:10:30 (4170 s), then 80 until 21:30 (1170 s) -> 302100 / 5340
+    assert (r2["peak_viewers"], r2["diamonds"], r2["top_gifter_user_id"]) == (80, 30, "777")
+    assert r2["avg_viewers"] == pytest.approx((50 * 4170 + 80 * 1170) / 5340)
+    # R1 now starts 10 minutes earlier (23:20 on 1 March in New York): 4200 s, one more follow, minutes from 04:20
+    assert (r1["metric_date"].isoformat(), r1["started_at"], r1["duration_s"], r1["follows"], r1["gap_s"]) == (
+        "2026-03-01", T0 - timedelta(minutes=10), 4200.0, 3, 30.0)  # fmt: skip
+    assert first_minute == T0 - timedelta(minutes=10)
+    # 1 March (a day before min_date) was recomputed from R1: 70 minutes, 3 follows. 2 March keeps LIVE Center's
+    # figures; the log's beside them now count R2's second recording (90 minutes, 30 diamonds). 3 March: Backstage
+    assert daily == {
+        "2026-02-28": ("backstage", 60.0, 5, 200, None, None),
+        "2026-03-01": ("event_log", 70.0, 3, 1010, 70.0, 1010),
+        "2026-03-02": ("live_center", 60.0, 7, 300, 90.0, 30),
+        "2026-03-03": ("backstage", 60.0, 3, 60, None, None),
+    }
