@@ -11,11 +11,12 @@ export PATH := $(abspath $(BIN)):$(PATH)
 ACCOUNTS ?= 300
 DAYS ?= 90
 
-.PHONY: run test ui bench lint live-record report prepare setup clean
+.PHONY: run test ui bench lint live-record report prepare setup clean FORCE
 
-run: prepare  ## run the main job once on ./data (seeds demo exports when empty)
-	$(BIN)/python -m orchestration.devtools.seed_demo
-	$(BIN)/python -m orchestration run
+# Until ./data/raw/inbox holds a file, the bundled demo runs in its own data directory, ./data/demo (seed_demo.py).
+run: prepare  ## run the main job once on ./data (the demo in ./data/demo while ./data has no export)
+	@data="$$($(BIN)/python -m orchestration.devtools.seed_demo)" && \
+		TIKTOK_DATA_DIR="$$data" DAGSTER_HOME="$$data/warehouse/dagster_home" $(BIN)/python -m orchestration run
 
 test: prepare  ## run the test suite
 	$(BIN)/python -m pytest
@@ -51,13 +52,21 @@ $(VENV)/.installed-live: $(VENV)/.installed
 	touch $@
 
 # dbt's manifest, read by Dagster when it loads the definitions (not at import time).
-prepare: setup
-	mkdir -p $(DAGSTER_HOME)
+prepare: setup  ## the Dagster home, with telemetry and the UI's sign-up dialog off (dagster_home.py)
+	$(BIN)/python -m orchestration.lib.core.dagster_home $(DAGSTER_HOME)
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Python 3.11 or 3.12 (pyproject's requires-python). A .venv made by another Python, or broken, is rebuilt.
+PYTHON_OK := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))
+VENV_STALE := $(shell test -e $(VENV) && ! $(BIN)/python -c '$(PYTHON_OK)' >/dev/null 2>&1 && echo yes)
+
+$(VENV)/.installed: pyproject.toml $(if $(VENV_STALE),FORCE)
+	@$(PYTHON) -c '$(PYTHON_OK)' >/dev/null 2>&1 || { echo "This project needs Python 3.11 or 3.12, and $(PYTHON) is \
+	$$($(PYTHON) --version 2>&1 || echo 'not installed'): run make PYTHON=python3.11 $(or $(MAKECMDGOALS),run)" >&2; exit 2; }
+	@if test -e $(VENV) && ! $(BIN)/python -c '$(PYTHON_OK)' >/dev/null 2>&1; then \
+		echo "$(VENV) was made by another Python or is broken: rebuilding it with $(PYTHON)"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -65,3 +74,5 @@ $(VENV)/.installed: pyproject.toml
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs
+
+FORCE:

@@ -21,8 +21,10 @@ def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
     """Run the daily job once, in process; returns the Dagster execution result."""
     import dagster as dg
 
+    from orchestration.lib.core.dagster_home import ensure_dagster_home
+
     paths.ensure()
-    paths.dagster_home.mkdir(parents=True, exist_ok=True)
+    ensure_dagster_home(paths.dagster_home)  # telemetry and the UI's sign-up dialog off
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def("daily_pipeline")
@@ -50,20 +52,21 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
             print(f"  {mart:<34} {con.execute(f'select count(*) from {mart}').fetchone()[0]:>9,}")
         # the growth column is named after the trending window var (views_gained_7d by default)
         cursor = con.execute(
-            """select account_handle, as_of_date, trending_rank, video_id, columns('^views_gained_\\d+d$'),
-                   has_full_window
+            """select t.account_handle, as_of_date, trending_rank, t.video_id, columns('^views_gained_\\d+d$'),
+                   has_full_window, v.video_title
             from rpt_trending_videos_7d t
+            left join dim_videos v on v.account_handle = t.account_handle and v.video_id = t.video_id
             where as_of_date = (select max(as_of_date) from rpt_trending_videos_7d u
                                 where u.account_handle = t.account_handle)
               and trending_rank <= 3
-            order by account_handle, trending_rank"""
+            order by t.account_handle, trending_rank"""
         )
         window = cursor.description[4][0].removeprefix("views_gained_").removesuffix("d")
         trending = cursor.fetchall()
         print("Top trending videos on each account's latest day (top 3):")
-        for handle, day, rank, video, gained, full in trending:
+        for handle, day, rank, video, gained, full, title in trending:
             print(
-                f"  @{handle:<18} {day}  #{rank}  video {video}  +{gained:,} views in {window} days"
+                f"  @{handle:<18} {day}  #{rank}  {_title(title, video)}  +{gained:,} views in {window} days"
                 + ("" if full else "  (partial window)")
             )
         print_latest_lives(con)
@@ -169,6 +172,14 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
     )
 
 
+def _title(title: str | None, video_id: str) -> str:
+    """A trending line names the video by its title (one line, cut at 50 characters), its id when untitled."""
+    title = " ".join((title or "").split())
+    if not title:
+        return f"video {video_id}"
+    return f'"{title[:49] + "…" if len(title) > 50 else title}" ({video_id})'
+
+
 def _more(items: list, what: str) -> None:
     if len(items) > SUMMARY_LINES:
         print(f"  … {len(items) - SUMMARY_LINES} more {what}")
@@ -225,6 +236,7 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         print(f"\n{len(failed_checks)} check(s) failed: " + "; ".join(failed_checks[:10]), file=sys.stderr)
         return 1
     return 0
+
 
 def alert_failed_run(paths: DataPaths, result, failed_steps: list[str]) -> None:
     """alerts.yml's run_failed rule for this run (Dagster's run-failure sensor only runs beside `make ui`;

@@ -1,0 +1,115 @@
+"""Newcomer paths: Dagster stays quiet, the demo keeps to its own folder, make explains a wrong Python,
+the run summary names videos by title."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestration.cli import _title
+from orchestration.devtools.seed_demo import choose_data_dir, demo_paths
+from orchestration.lib.core.dagster_home import ensure_dagster_home
+from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths
+
+
+def test_a_new_dagster_home_has_telemetry_and_the_signup_dialog_off(tmp_path):
+    config = ensure_dagster_home(tmp_path / "home")
+    assert yaml.safe_load(config.read_text()) == {"telemetry": {"enabled": False}, "nux": {"enabled": False}}
+
+
+def test_a_users_dagster_yaml_is_merged_not_overwritten(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        "# my runs\nrun_queue:\n  max_concurrent_runs: 2\nnux:\n  enabled: true  # I want to see it\n"
+    )
+    ensure_dagster_home(home)
+    text = (home / "dagster.yaml").read_text()
+    assert text.startswith("# my runs\n")  # only a section was appended: the file as the user wrote it stays
+    assert yaml.safe_load(text) == {
+        "run_queue": {"max_concurrent_runs": 2},
+        "nux": {"enabled": True},  # an explicit choice is kept
+        "telemetry": {"enabled": False},
+    }
+    # a section without `enabled` is merged into; a second call changes nothing
+    (home / "dagster.yaml").write_text("telemetry:\n  note: x\nnux:\n")
+    ensure_dagster_home(home)
+    once = (home / "dagster.yaml").read_text()
+    assert yaml.safe_load(once) == {"telemetry": {"enabled": False, "note": "x"}, "nux": {"enabled": False}}
+    ensure_dagster_home(home)
+    assert (home / "dagster.yaml").read_text() == once
+
+
+def test_the_demo_runs_in_its_own_data_dir_until_the_user_drops_a_file(tmp_path, capsys):
+    real = DataPaths(tmp_path / "data")
+    demo = demo_paths(real)
+    assert choose_data_dir(real) == tmp_path / "data" / "demo"
+    assert "running the bundled demo in" in capsys.readouterr().err
+    demo_files = sorted(p.relative_to(demo.inbox) for p in demo.inbox.rglob("*") if p.is_file())
+    assert demo_files  # seeded once
+    assert not real.inbox.exists() or not any(real.inbox.rglob("*"))  # nothing written into the user's inbox
+
+    # the user's first file: from now on make run uses their data dir, and the demo is left as it was
+    (real.inbox / "me").mkdir(parents=True)
+    (real.inbox / "me" / "Content.csv").write_text("Time,Video title\n")
+    assert choose_data_dir(real) == tmp_path / "data"
+    assert sorted(p.relative_to(demo.inbox) for p in demo.inbox.rglob("*") if p.is_file()) == demo_files
+    # archive, warehouse and marts of the two never overlap
+    for mine, theirs in ((real.archive, demo.archive), (real.warehouse, demo.warehouse), (real.marts, demo.marts)):
+        assert not mine.is_relative_to(theirs) and not theirs.is_relative_to(mine)
+    # and the user's inbox walk never reaches the demo's folder
+    assert not demo.root.is_relative_to(real.inbox)
+
+
+def _fake_python(path: Path, version: str, ok: bool) -> Path:
+    """A `python` that reports `version` and answers the Makefile's version check with `ok`."""
+    path.write_text(
+        f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python {version}"; exit 0; fi\nexit {0 if ok else 1}\n'
+    )
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def makefile_dir(tmp_path):
+    """The Makefile beside a pyproject.toml, in a scratch folder: never the project's own .venv."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(PROJECT_ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_make_says_which_python_to_use_when_the_default_is_too_old(makefile_dir):
+    old = _fake_python(makefile_dir / "python3.9", "3.9.18", ok=False)
+    out = subprocess.run(["make", "run", f"PYTHON={old}"], cwd=makefile_dir, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert f"This project needs Python 3.11 or 3.12, and {old} is Python 3.9.18: run make PYTHON=python3.11 run" in (
+        out.stderr
+    )
+    assert not (makefile_dir / ".venv").exists()
+
+
+def test_a_venv_made_by_another_python_is_rebuilt(makefile_dir):
+    venv_bin = makefile_dir / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (makefile_dir / ".venv" / ".installed").touch()  # newer than pyproject.toml: up to date, by its stamp
+    _fake_python(venv_bin / "python", "3.11.7", ok=True)
+    fresh = subprocess.run(["make", "-n", "setup"], cwd=makefile_dir, capture_output=True, text=True)
+    assert "Nothing to be done" in fresh.stdout
+
+    _fake_python(venv_bin / "python", "3.9.18", ok=False)  # the same stamp, but the venv's Python is wrong
+    stale = subprocess.run(["make", "-n", "setup"], cwd=makefile_dir, capture_output=True, text=True)
+    assert "was made by another Python or is broken: rebuilding it" in stale.stdout
+    assert "-m venv .venv" in stale.stdout
+
+
+def test_the_summary_names_trending_videos_by_title():
+    assert _title("First dance  of\nthe year", "7301") == '"First dance of the year" (7301)'
+    assert _title("x" * 60, "7302") == '"' + "x" * 49 + '…" (7302)'  # 50 characters shown
+    assert _title("", "7303") == "video 7303"
+    assert _title(None, "7304") == "video 7304"
