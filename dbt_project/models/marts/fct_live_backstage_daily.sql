@@ -68,10 +68,11 @@ select
     -- the days the deltas cover: since the previous snapshot, or the whole period for its first one
     coalesce(period_end - previous_period_end, period_end - period_start + 1) as days_covered,
     previous_period_end is null as counters_reset,
-    -- TikTok restated a month-to-date counter downwards (removed diamonds, a corrected duration)
+    -- TikTok restated a month-to-date counter downwards (removed diamonds, a corrected duration). A
+    -- duration printed in decimal hours ("88.46h") is rounded to 36 s: a smaller drop is that rounding.
     coalesce(
         diamonds_delta < 0
-        or live_duration_delta_s < 0
+        or live_duration_delta_s < -{{ var('backstage_duration_rounding_s') }}
         or valid_live_days_delta < 0
         or new_followers_delta < 0
         or live_streams_delta < 0
