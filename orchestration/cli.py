@@ -1,4 +1,4 @@
-"""Command line: `python -m orchestration run` (what `make run` calls), `replay`, `bench`.
+"""Command line: `python -m orchestration run` (what `make run` calls), `replay`, `live record @handle`.
 
 `run` executes the same Dagster job the schedule runs, in this process, with a persistent Dagster
 instance under <data>/warehouse/dagster_home so `make ui` shows the runs afterwards.
@@ -118,16 +118,22 @@ def report(paths: DataPaths) -> int:
 
 
 def replay(paths: DataPaths) -> None:
-    """Rebuild the raw tables from the archive alone: Studio receipts from manifest.jsonl, API pulls from
-    their archived responses (a deleted warehouse/ included); the caller then full-refreshes dbt."""
+    """Rebuild the raw tables from the archive alone: Studio and LIVE receipts from manifest.jsonl, API pulls
+    from their archived responses (a deleted warehouse/ included); the caller then full-refreshes dbt."""
     from orchestration.lib.api.replay import replay_api_archive
     from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.live.landing import LiveSource
     from orchestration.lib.studio.landing import replay_archive
 
     with connect(paths.ensure().warehouse) as con:
-        studio = replay_archive(paths, con)
+        studio = replay_archive(paths, con, sources=[LiveSource()])
         api = replay_api_archive(paths, con)
-    print(f"Replayed {studio.files_seen} Studio receipts ({len(studio.quarantined)} documents quarantined).")
+    live = sum(source.receipts for source in studio.sources)
+    print(
+        f"Replayed {studio.files_seen - live} Studio receipts"
+        + (f" and {live} LIVE receipts" if live else "")
+        + f" ({len(studio.quarantined)} documents quarantined)."
+    )
     if studio.manifest_lines_unreadable:
         print(f"  skipped {studio.manifest_lines_unreadable} torn or unreadable line(s) of {paths.manifest}")
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(api.by_status.items())) or "none"
@@ -192,7 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts from scratch")
     sub.add_parser("replay", help="re-read every archived file through today's contracts, then run the job")
     sub.add_parser("report", help="rebuild the HTML report from the published marts (no pipeline run)")
+    live = sub.add_parser("live", help="record a TikTok LIVE (the optional `live` extra): live record @handle")
+    live.add_argument("recorder_args", nargs=argparse.REMAINDER, help="record @handle [--out DIR] [--gzip]")
     args = parser.parse_args(argv)
+    if args.command == "live":  # writes into the inbox only: no run lock, the pipeline lands it later
+        from orchestration.live_recorder.__main__ import main as record_main
+
+        return record_main(args.recorder_args)
 
     if args.command == "report":  # reads the published marts only (replaced atomically): no run lock
         return report(DataPaths.from_env())
@@ -236,7 +248,6 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         print(f"\n{len(failed_checks)} check(s) failed: " + "; ".join(failed_checks[:10]), file=sys.stderr)
         return 1
     return 0
-
 
 def alert_failed_run(paths: DataPaths, result, failed_steps: list[str]) -> None:
     """alerts.yml's run_failed rule for this run (Dagster's run-failure sensor only runs beside `make ui`;

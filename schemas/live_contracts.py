@@ -78,6 +78,10 @@ RULES: dict[str, Rule] = {
     "unknown_column": Rule(_P, "TikTok adds Backstage columns: an unknown one is ignored, not a reason to stop"),
     "download_time_in_name": Rule(_P, "the download moment is in TikTok's file name; without it the landing dates it"),
     "live_center_header": Rule(_S, "the header set is the only way to tell a LIVE Center file's kind"),
+    # the landing (orchestration/lib/live/landing.py)
+    "account_handle": Rule(_S, "a row must belong to an account: the log's handle or the folder inbox/<handle>/"),
+    "file_size": Rule(_S, "past 256 MiB (a log) or 64 MiB (a sheet) it is no LIVE file: never read whole"),
+    "unreadable": Rule(_S, "any unforeseen failure reading one file quarantines that file, never the drop"),
     # any table
     "source_row_from_1": Rule(_S, "rows count from 1 (lines of a log, data rows of a sheet)"),
     "non_negative": Rule(_S, "a count below zero is impossible: the value is garbled"),

@@ -1,4 +1,5 @@
-"""Landing assets: the inbox, the immutable archive and one validated raw table per Studio file kind.
+"""Landing assets: the inbox, the immutable archive and one validated raw table per Studio file kind and per
+LIVE table (`defs/live.py`): one batch lands every receipt, LIVE inputs through `lib/live/landing.LiveSource`.
 
 Asset checks say what the severity model (schemas/studio_contracts.py) did in this run, both WARN:
 `no_structural_problems` on raw/documents (files quarantined whole, with the reason) and `flagged_rows`
@@ -8,9 +9,11 @@ on each raw table (rows that landed with a plausibility flag, recorded in raw.ro
 import dagster as dg
 import pandas as pd
 
+from orchestration.defs.live import live_asset_specs, live_check_specs, live_results
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
+from orchestration.lib.live.landing import LiveSource, flag_table
 from orchestration.lib.studio.landing import land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -50,6 +53,7 @@ def raw_table_key(kind: str) -> dg.AssetKey:
             )
             for kind, spec in STUDIO_FILE_KINDS.items()
         ),
+        *live_asset_specs(ARCHIVE),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -67,6 +71,7 @@ def raw_table_key(kind: str) -> dg.AssetKey:
             )
             for kind in STUDIO_FILE_KINDS
         ),
+        *live_check_specs(),
     ],
     group_name="landing",
 )
@@ -74,15 +79,23 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
     with data_dir.warehouse() as con:
-        report = land_inbox(paths, con)
+        report = land_inbox(paths, con, sources=[LiveSource()])
         record_pending_min_date(con, report.earliest_new_date)
-        flags_now = dict(
-            con.execute(
-                "select d.file_kind, count(*) from raw.row_flags f join raw.documents d using (document_id) group by 1"
-            ).fetchall()
-        )
+        by_kind_and_rule = con.execute(
+            """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
+            group by 1, 2"""
+        ).fetchall()
+    flags_now: dict[str, int] = {}
+    live_flags_now: dict[str, int] = {}
+    for kind, rule, count in by_kind_and_rule:
+        flags_now[kind] = flags_now.get(kind, 0) + count
+        if (table := flag_table(kind, rule)) is not None:
+            live_flags_now[table] = live_flags_now.get(table, 0) + count
     for level, line in describe_skipped(report.inbox):  # litter: one line with a count; each refusal
         getattr(context.log, level)(line)
+    for source in report.sources:
+        for note in source.notes:  # a sidecar waiting for its log
+            context.log.info(note)
     docs = report.documents
     quarantined = report.quarantined
     for issue in report.issues:
@@ -145,6 +158,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
                 "flags": dg.MetadataValue.md(_flags_table(kind_flags)),
             },
         )
+    yield from live_results(report, live_flags_now, _flags_table)
 
 
 def _cell(value) -> str:

@@ -121,8 +121,8 @@ def _migrate_archive_manifest(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def forget_studio_documents(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty every raw table of Studio documents (raw.documents and each raw table with a document_id that
-    is not an API table) and raw.archive_manifest: a replay then rebuilds them from the archive."""
+    """Empty every raw table of received documents, Studio and LIVE (raw.documents and each raw table with a
+    document_id that is not an API table) and raw.archive_manifest: a replay then rebuilds them from the archive."""
     tables = con.execute(
         """select distinct table_name from duckdb_columns()
         where schema_name = 'raw' and column_name = 'document_id'"""
@@ -140,25 +140,28 @@ def replace_documents(
     frames: dict[str, pd.DataFrame],
     documents: pd.DataFrame,
     flags: pd.DataFrame | None = None,
+    *,
+    tables: dict[str, str] | None = None,
 ) -> None:
     """Replace every row of these documents in raw tables, raw.documents and raw.row_flags, atomically.
 
+    `frames` are keyed by Studio file kind (table raw.studio_<kind>), or by the keys of `tables` (frame key →
+    raw table: every table of that source is cleared of these documents, e.g. the LIVE tables).
     `flags` carries document_id, file, source_row, column_name, rule, value, severity, message; each flag
     takes its document's landed_at.
     """
+    tables = tables if tables is not None else {kind: f"studio_{kind}" for kind in RAW_TABLE_COLUMNS}
     con.execute("begin transaction")
     try:
         con.register("incoming_documents", documents)
-        for kind in RAW_TABLE_COLUMNS:
-            con.execute(
-                f"delete from raw.studio_{kind} where document_id in (select document_id from incoming_documents)"
-            )
-        for kind, frame in frames.items():
+        for table in tables.values():
+            con.execute(f"delete from raw.{table} where document_id in (select document_id from incoming_documents)")
+        for key, frame in frames.items():
             if frame.empty:
                 continue
             con.register("incoming_rows", frame)
             con.execute(
-                f"""insert into raw.studio_{kind} by name
+                f"""insert into raw.{tables[key]} by name
                 select d.account_handle, d.export_date, d.exported_at, r.*
                 from incoming_rows r join incoming_documents d using (document_id)"""
             )

@@ -9,7 +9,12 @@
 - `tables`: CSV / XLSX cells, for the two spreadsheet inputs;
 - `backstage`: a LIVE Backstage "Creator data" export → one row per creator;
 - `live_center`: a LIVE Center daily file → its kind and one row per day;
-- `validation`: the pandera contracts of `schemas/live_contracts.py` applied, failures as issues.
+- `validation`: the pandera contracts of `schemas/live_contracts.py` applied, failures as issues;
+- `routing`: which received files are LIVE inputs (path first, header when the name cannot say), and
+  which log each session sidecar belongs to;
+- `landing`: `LiveSource`, the receipts source that lands them into `raw.live_*`, `raw.documents`,
+  `raw.row_flags` and the quarantine folder (plugged into the Studio landing's batch from above).
 
-Nothing here touches the inbox, the archive or the warehouse. Imports `core/` and `schemas/` only.
+The readers touch neither the inbox, the archive nor the warehouse; `landing` (and `routing`'s lookup of
+earlier receipts) reads the archive and writes the warehouse. Imports `core/` and `schemas/` only.
 """

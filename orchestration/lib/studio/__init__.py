@@ -4,10 +4,11 @@
   folder, ZIP entry times, Content `Time`, dated folder, mtime);
 - `dates`: year-less Studio dates in every supported UI language (CLDR month names);
 - `reader`: a received file (ZIP, CSV, XLSX) → documents → one typed frame per file kind;
-- `inbox`: what is new in the inbox, its bytes stored once in the archive, its receipt;
 - `validation`: the pandera contracts over a batch, failures as issues of their documents;
-- `quarantine`: the report a user reads about a document that did not load;
-- `landing`: the batch: inbox → archive → reader → contracts → raw tables; replay of the archive.
+- `landing`: the batch: inbox → archive (`core.receipts`) → each receipt to its reader (LIVE sources
+  plugged in from above claim theirs, Studio reads the rest) → contracts → raw tables (quarantine
+  reports: `core.quarantine`); replay of the archive through the same routing;
+- `run_summary`: what a run did, read back from raw.documents, raw.row_flags and the manifest.
 
 Imports `core/` and `schemas/` (the file kinds and their contracts), nothing else of ours.
 """

@@ -1,16 +1,20 @@
 """Inbox → immutable archive → validated raw tables, as one batch.
 
-The cost of a run is proportional to what is new (see `inbox`), and each file kind is validated once
-per batch. `replay_archive` re-reads every receipt listed in `manifest.jsonl` from the archive (after a
-contract change, or to rebuild a lost working database) through the same path: it never reads the
-list of files from the working database it rebuilds.
+The cost of a run is proportional to what is new (see `core.receipts`), and each file kind is validated
+once per batch. Each new receipt goes to the first `ReceiptSource` that claims it (the LIVE inputs,
+passed in by the caller: lib/studio may not import lib/live), and Studio reads the rest. `replay_archive`
+re-reads every receipt listed in `manifest.jsonl` from the archive (after a contract change, or to
+rebuild a lost working database) through the same routing: it never reads the list of files from the
+working database it rebuilds.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -19,18 +23,21 @@ import pandera.pandas as pa
 from orchestration.lib.core.archive import ManifestRow, read_manifest
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
-from orchestration.lib.studio.inbox import (
+from orchestration.lib.core.quarantine import quarantine_reason, write_quarantine_report
+from orchestration.lib.core.receipts import (
+    ReceiptSource,
     Received,
+    SourceLanding,
     archive_new_inbox_files,
     received_from_manifest,
     record_manifest,
     remember_inbox_files,
+    strip_browser_repeat,
 )
+from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.provenance import NameFacts, facts_from_name
-from orchestration.lib.studio.quarantine import quarantine_reason, write_quarantine_reports
 from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file, unreadable_file
-from orchestration.lib.studio.validation import empty_flags, flag_rows, record_contract_failures
+from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags, flag_rows, record_contract_failures
 from schemas.studio_contracts import CONTRACTS, coerce_numbers
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -46,6 +53,8 @@ class LandingReport:
     seconds: dict[str, float] = field(default_factory=dict)  # per landing step, for the benchmark
     inbox: InboxWalk = field(default_factory=InboxWalk)  # litter ignored, entries refused (log them once a run)
     manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
+    # What each plugged-in source (LIVE) landed; its documents, issues, rows and flags are merged in above.
+    sources: list[SourceLanding] = field(default_factory=list)
 
     @property
     def quarantined(self) -> pd.DataFrame:
@@ -57,23 +66,27 @@ class LandingReport:
     def earliest_new_date(self):
         """The earliest metric day touched by this batch: dbt recomputes incrementals from here."""
         loaded = self.documents[self.documents["status"] == "loaded"] if len(self.documents) else None
-        if loaded is None or loaded.empty:
-            return None
-        return loaded["first_metric_date"].min()
+        days = [] if loaded is None or loaded.empty else [loaded["first_metric_date"].min()]
+        days += [pd.Timestamp(s.earliest_new_date) for s in self.sources if s.earliest_new_date is not None]
+        days = [day for day in days if not pd.isna(day)]
+        return min(days) if days else None
 
 
-def land_inbox(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingReport:
-    """Archive every new file in the inbox and load what passes its contract."""
+def land_inbox(
+    paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource] = ()
+) -> LandingReport:
+    """Archive every new file in the inbox and load what passes its contract; `sources` (the LIVE inputs)
+    land the receipts they claim, Studio the rest."""
     paths.ensure()
     report = LandingReport()
     started = time.perf_counter()
     scan = archive_new_inbox_files(paths, con)
     report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
     report.seconds["scan + archive"] = time.perf_counter() - started
-    _load(paths, con, scan.received, report)
+    rows = _land_routed(paths, con, scan.received, scan.manifest_rows, sources, report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
-    record_manifest(paths, con, scan.manifest_rows, report.documents)
+    record_manifest(paths, con, rows, report.documents)
     remember_inbox_files(con, scan.seen_rows)
     return report
 
@@ -82,11 +95,15 @@ class ReplayError(RuntimeError):
     """The archive cannot be replayed as it is (nothing was changed)."""
 
 
-def replay_archive(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingReport:
-    """Rebuild the Studio raw tables and raw.archive_manifest from manifest.jsonl and the archive alone.
+def replay_archive(
+    paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource] = ()
+) -> LandingReport:
+    """Rebuild the Studio (and, with `sources`, the LIVE) raw tables and raw.archive_manifest from
+    manifest.jsonl and the archive alone.
 
     Every receipt is read again with its original inbox path and mtime, so documents get the same ids
-    and anchors as when they landed; rows of documents no receipt produces any more are removed.
+    and anchors as when they landed, and goes to the reader today's routing picks; rows of documents no
+    receipt produces any more are removed. Manifest lines are kept as they were written.
     """
     rows, unreadable = read_manifest(paths.manifest)
     if not rows and any(paths.archive.glob("[0-9a-f][0-9a-f]/*")):
@@ -94,11 +111,76 @@ def replay_archive(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> LandingR
     forget_studio_documents(con)
     received = received_from_manifest(paths, rows)
     report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
-    _load(paths, con, received, report)
+    _land_routed(paths, con, received, [], sources, report)
     fields = ManifestRow.__dataclass_fields__
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
     return report
+
+
+def _land_routed(
+    paths: DataPaths,
+    con: duckdb.DuckDBPyConnection,
+    received: list[Received],
+    rows: list[ManifestRow],
+    sources: Sequence[ReceiptSource],
+    report: LandingReport,
+) -> list[ManifestRow]:
+    """Each receipt to the first source claiming it, the rest to Studio; the manifest rows (when given,
+    aligned with `received`) get the account and file kind their reader gives them."""
+    studio: list[Received] = []
+    claimed: list[list[Received]] = [[] for _ in sources]
+    described = []
+    for position, item in enumerate(received):
+        claim = None
+        for index, source in enumerate(sources):
+            if (claim := source.claims(item)) is not None:
+                claimed[index].append(item)
+                break
+        if claim is None:
+            studio.append(item)
+            claim = _studio_claim(item)
+        if position < len(rows):
+            described.append(replace(rows[position], file_kind=claim[0], account_handle=claim[1]))
+    _load(paths, con, studio, report)
+    for source, items in zip(sources, claimed, strict=True):
+        if items:
+            _merge(report, source.land(paths, con, items))
+    return described
+
+
+def _studio_claim(item: Received) -> tuple[str, str | None]:
+    """The manifest's file kind and account of a Studio receipt, from its name (the reader judges the rest)."""
+    try:
+        names = facts_from_name(item.inbox_path)
+    except Exception:  # isolation: the reader quarantines this file with the reason; the manifest still records it
+        return _file_kind(item.original_name, None), None
+    return _file_kind(item.original_name, names.section), names.handle
+
+
+def _merge(report: LandingReport, landed: SourceLanding) -> None:
+    report.sources.append(landed)
+    frames = [frame for frame in (report.documents, landed.documents) if len(frame)]
+    report.documents = pd.concat(frames, ignore_index=True) if frames else report.documents
+    report.issues += landed.issues
+    if landed.flags is not None and len(landed.flags):
+        flags = landed.flags[ROW_FLAG_COLUMNS]
+        report.flags = pd.concat([report.flags, flags], ignore_index=True) if len(report.flags) else flags
+    for table, count in landed.rows_by_table.items():
+        report.rows_by_kind[table] = report.rows_by_kind.get(table, 0) + count
+    for step, seconds in landed.seconds.items():
+        report.seconds[step] = report.seconds.get(step, 0.0) + seconds
+
+
+_SECTION_KIND = {"Overview": "overview", "Content": "content", "Followers": "followers", "Viewers": "viewers"}
+
+
+def _file_kind(name: str, section: str | None) -> str:
+    """The manifest's file kind of a Studio receipt: the ZIP's section, or the bare file's kind by name."""
+    if section:
+        return _SECTION_KIND[section]
+    stem = strip_browser_repeat(Path(name).stem).lower()
+    return next((k.kind for k in STUDIO_FILE_KINDS.values() if k.entry_stem.lower() == stem), "unknown")
 
 
 # Files per batch: big enough that pandera and DuckDB work on large frames, small enough that an
@@ -163,7 +245,18 @@ def _load_batch(
     for kind, frame in valid.items():
         report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)
     report.issues += [issue for d in documents for issue in d.issues]
-    write_quarantine_reports(paths, documents)
+    for doc in documents:
+        if doc.issues:
+            write_quarantine_report(
+                paths,
+                archive_sha256=doc.archive_sha256,
+                original_name=doc.original_name,
+                member_name=doc.member_name,
+                display_name=doc.display_name,
+                account_handle=doc.account_handle,
+                file_kind=doc.kind,
+                issues=doc.issues,
+            )
     _add_seconds(report, "load raw tables", started)
 
 

@@ -16,22 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 
-# Browsers rename repeated downloads: "Content 2.csv", "Viewers (1).csv", "Content_x (3).zip".
-_BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)$")
+from orchestration.lib.core.receipts import (
+    inbox_folder_date,
+    inbox_folder_handle,
+    normalise_handle,
+    strip_browser_repeat,
+)
+
 _OVERVIEW_ZIP = re.compile(r"^Overview_(\d{4}-\d{2}-\d{2})_(\d{9,11})_(.+)$")
 _SECTION_ZIP = re.compile(r"^(Overview|Content|Followers|Viewers)_(.+)$")
-_DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
-
-
-def strip_browser_repeat(stem: str) -> str:
-    """'Content 2' → 'Content', 'Viewers (1)' → 'Viewers'."""
-    return _BROWSER_REPEAT.sub("", stem)
-
-
-def normalise_handle(raw: str) -> str | None:
-    handle = raw.strip().lstrip("@").lower()
-    return handle if _HANDLE.match(handle) else None
 
 
 @dataclass(frozen=True)
@@ -50,13 +43,8 @@ def facts_from_name(inbox_relative: str) -> NameFacts:
     """Read handle and dates from `inbox/`-relative path such as `maria/2026-01-03/Content 2.csv`."""
     path = PurePosixPath(inbox_relative)
     stem = strip_browser_repeat(path.stem)
-    folders = path.parts[:-1]
-    folder_handle = normalise_handle(folders[0]) if folders and not _DATED_FOLDER.match(folders[0]) else None
-    folder_date = None
-    if folders and _DATED_FOLDER.match(folders[-1]):
-        folder_date = _parse_iso(folders[-1])
-
-    facts = dict(folder_date=folder_date)
+    folder_handle = inbox_folder_handle(inbox_relative)
+    facts = dict(folder_date=inbox_folder_date(inbox_relative))
     if path.suffix.lower() == ".zip":
         if match := _OVERVIEW_ZIP.match(stem):
             epoch = int(match[2])

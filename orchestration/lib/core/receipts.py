@@ -1,21 +1,27 @@
-"""Inbox → immutable archive: find what is new in the inbox, store its bytes once, record each receipt.
+"""Inbox → immutable archive, for every source: what is new in the inbox, its bytes stored once, its receipt.
 
 A *receipt* is one inbox path holding some bytes: the same bytes at two paths (the unchanged
-FollowerGender.csv of two dated folders, one CSV in two account folders) are stored once but are two
+FollowerGender.csv of two dated folders, one log in two account folders) are stored once but are two
 receipts, two sets of documents, each with the account and export date its own path gives. The same
 bytes at the same path again (a re-drop, a touched file) are no new receipt.
 
 A scan costs a stat per file (the walk is `core.inbox.walk_inbox`: litter skipped, links and special
 files refused): inbox files already seen are recognised by (path, size, mtime) without being read,
 known receipts by (sha256, inbox path). The manifest lines (`manifest.jsonl` and
-`raw.archive_manifest`) are written only after the documents are loaded (see `landing.land_inbox`).
+`raw.archive_manifest`) are written only after the documents are loaded (see `studio.landing.land_inbox`).
+
+This step does not know what a file is: a `ReceiptSource` (the LIVE inputs) claims the receipts it
+reads, the Studio reader takes the rest. Sources plug in from above (Dagster wiring, the CLI), since
+`lib/studio` and `lib/live` may not import each other.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -30,10 +36,6 @@ from orchestration.lib.core.archive import (
 )
 from orchestration.lib.core.inbox import InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.studio.provenance import facts_from_name, strip_browser_repeat
-from schemas.studio_files import STUDIO_FILE_KINDS
-
-_SECTION_KIND = {"Overview": "overview", "Content": "content", "Followers": "followers", "Viewers": "viewers"}
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,33 @@ class InboxScan:
     walk: InboxWalk = field(default_factory=InboxWalk)  # what was ignored, refused or renamed
 
 
+class ReceiptSource(Protocol):
+    """A kind of received file read by its own reader (the LIVE inputs); Studio takes what none claims."""
+
+    def claims(self, item: Received) -> tuple[str, str | None] | None:
+        """(file kind, account handle or None) for the manifest when this source reads `item`, else None."""
+
+    def land(self, paths: DataPaths, con: duckdb.DuckDBPyConnection, items: list[Received]) -> SourceLanding:
+        """Read, validate and load the claimed receipts (in manifest order)."""
+
+
+@dataclass
+class SourceLanding:
+    """What a source landed: the shapes of the Studio landing report, merged into it."""
+
+    documents: pd.DataFrame  # raw.documents rows (loaded and quarantined)
+    receipts: int = 0  # receipts claimed (a sidecar is one, and no document)
+    issues: list = field(default_factory=list)  # of quarantined documents: file, row, column, rule, message, value
+    flags: pd.DataFrame | None = None  # raw.row_flags rows, plus `table`: the raw table each flag is about
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    earliest_new_date: date | None = None  # the incremental marts recompute from here
+    notes: list[str] = field(default_factory=list)  # log lines (e.g. a sidecar waiting for its log)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
 def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> InboxScan:
-    """Store the bytes of every new receipt in the archive; the receipts to read and their manifest rows."""
+    """Store the bytes of every new receipt in the archive; the receipts to read and their manifest rows
+    (account and file kind still unknown: the landing fills them in once it knows who reads each receipt)."""
     walk = walk_inbox(paths.inbox)
     scan = InboxScan(files_seen=len(walk.files), walk=walk)
     known = {p: (s, m, h) for p, s, m, h in con.execute("select * from landing.inbox_files").fetchall()}
@@ -82,15 +109,14 @@ def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) ->
         receipts.add((sha, file.relative))
         mtime = _timestamp(file.mtime_ns)
         scan.received.append(Received(sha, destination, name, file.relative, mtime))
-        names = facts_from_name(file.relative)
         scan.manifest_rows.append(
             ManifestRow(
                 sha256=sha,
                 original_name=name,
                 inbox_path=file.relative,
                 archive_path=destination.relative_to(paths.archive).as_posix(),
-                account_handle=names.handle,
-                file_kind=_file_kind(name, names.section),
+                account_handle=None,
+                file_kind="unknown",
                 export_date=None,  # filled from the documents once read (anchors need the contents)
                 export_date_source=None,
                 size_bytes=size,
@@ -107,22 +133,15 @@ def _timestamp(mtime_ns: int) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=seconds, microseconds=nanoseconds // 1000)
 
 
-def _file_kind(name: str, section: str | None) -> str:
-    if section:
-        return _SECTION_KIND[section]
-    stem = strip_browser_repeat(Path(name).stem).lower()
-    return next((k.kind for k in STUDIO_FILE_KINDS.values() if k.entry_stem.lower() == stem), "unknown")
-
-
 def received_from_manifest(paths: DataPaths, rows: list[dict]) -> list[Received]:
-    """The receipts of manifest lines, to be read again (replay)."""
+    """The receipts of manifest lines (or raw.archive_manifest rows), to be read again."""
     return [
         Received(
             r["sha256"],
             paths.archive / r["archive_path"],
             r["original_name"],
             r["inbox_path"],
-            datetime.fromisoformat(r["source_mtime"]),
+            r["source_mtime"] if isinstance(r["source_mtime"], datetime) else datetime.fromisoformat(r["source_mtime"]),
         )
         for r in rows
     ]
@@ -196,3 +215,38 @@ def _with_document_facts(rows: list[ManifestRow], documents: pd.DataFrame) -> li
             )
         result.append(row)
     return result
+
+
+# --- what an inbox path says, whatever the source ------------------------------------------------
+
+# Browsers rename repeated downloads: "Content 2.csv", "Viewers (1).csv", "Content_x (3).zip".
+_BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)$")
+_DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
+
+
+def strip_browser_repeat(stem: str) -> str:
+    """'Content 2' → 'Content', 'Viewers (1)' → 'Viewers'."""
+    return _BROWSER_REPEAT.sub("", stem)
+
+
+def normalise_handle(raw: str) -> str | None:
+    handle = raw.strip().lstrip("@").lower()
+    return handle if _HANDLE.match(handle) else None
+
+
+def inbox_folder_handle(inbox_relative: str) -> str | None:
+    """The account folder `inbox/<handle>/...` (a dated folder `inbox/<YYYY-MM-DD>/` is no handle)."""
+    folders = PurePosixPath(inbox_relative).parts[:-1]
+    return normalise_handle(folders[0]) if folders and not _DATED_FOLDER.match(folders[0]) else None
+
+
+def inbox_folder_date(inbox_relative: str) -> date | None:
+    """The day of a dated folder `inbox/<handle>/<YYYY-MM-DD>/` holding the file."""
+    folders = PurePosixPath(inbox_relative).parts[:-1]
+    if not folders or not _DATED_FOLDER.match(folders[-1]):
+        return None
+    try:
+        return date.fromisoformat(folders[-1])
+    except ValueError:
+        return None

@@ -1,0 +1,59 @@
+"""Quarantine: what a user reads about a document that did not load, for every source (Studio, LIVE).
+
+One JSON report per quarantined document under `<data>/raw/quarantine/` (rewritten, never appended),
+listing every issue with file, row, column, rule and value, and one line for `raw.documents`. An issue is
+anything with `rule, message, row, column, value` (and `file`, named in the report when it is not the
+document itself, e.g. a LIVE log's sidecar).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from orchestration.lib.core.paths import DataPaths
+
+
+def quarantine_reason(issues: Sequence) -> str:
+    """One line for raw.documents and the run summary: the first issue's rule, where, what, and how many more."""
+    first = issues[0]
+    where = (f" at row {first.row}" if first.row else "") + (f", column {first.column}" if first.column else "")
+    value = f" (value {first.value[:40]!r})" if first.value is not None and first.row else ""
+    more = f"; {len(issues) - 1} more issue(s)" if len(issues) > 1 else ""
+    return f"{first.rule}{where}: {first.message}{value}{more}"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def write_quarantine_report(
+    paths: DataPaths,
+    *,
+    archive_sha256: str,
+    original_name: str,
+    member_name: str,
+    display_name: str,
+    account_handle: str | None,
+    file_kind: str | None,
+    issues: Sequence,
+) -> None:
+    """The JSON report of one quarantined document (rewritten only when its text changes)."""
+    member = member_name if member_name != original_name else ""
+    name = _UNSAFE.sub("_", f"{archive_sha256[:12]}_{original_name}_{member}")
+    report = {
+        "file": display_name,
+        "archive_sha256": archive_sha256,
+        "account_handle": account_handle,
+        "file_kind": file_kind,
+        "what_to_do": "Fix or re-download the file and drop it into the inbox again; the archived "
+        "original is kept unchanged.",
+        "issues": [
+            {k: v for k, v in issue.__dict__.items() if k != "document_id" and (k != "file" or v != display_name)}
+            for issue in issues
+        ],
+    }
+    target = paths.quarantine / f"{name.rstrip('_')}.json"
+    text = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
