@@ -422,3 +422,32 @@ def test_the_run_summary_counts_live_files_per_account_with_their_days(tmp_path,
         "Quarantined in this run: 1",
     ]
     assert lines[13].startswith("  broken.jsonl (@alice): json at row 3: line 3: not valid JSON")
+
+
+def test_an_unforeseen_error_reading_one_live_file_quarantines_only_that_file(tmp_path, monkeypatch):
+    from orchestration.lib.live import landing
+
+    def boom(data, **kwargs):
+        raise KeyError("a bug reading a Backstage export")
+
+    monkeypatch.setattr(landing, "read_backstage_export", boom)
+    monkeypatch.setattr(landing, "MAX_TOTAL_BYTES", 1_000)  # the alice log (10 lines, ~2.5 kB) is now too big
+    paths = new_paths(tmp_path)
+    _drop_everything(paths)
+    _land(paths)
+    quarantined = query(
+        paths,
+        "select original_name, quarantine_reason from raw.documents where status = 'quarantined' order by 1",
+    )
+    assert quarantined == [
+        ("Creator data 2026_07_08 09_00 UTC+0.xlsx",
+         "unreadable: the file could not be read (KeyError: 'a bug reading a Backstage export')"),
+        ("Creator_data_2026_09_16_08_37_UTC0.csv",
+         "unreadable: the file could not be read (KeyError: 'a bug reading a Backstage export')"),
+        ("alice_live.jsonl", "file_size: larger than 1,000 bytes: far larger than any LIVE file of this kind"),
+        ("broken.jsonl", "file_size: larger than 1,000 bytes: far larger than any LIVE file of this kind"),
+    ]  # fmt: skip
+    # everything else still lands: bob's gzip log (compressed below the cap), LIVE Center, Studio
+    assert query(paths, "select count(*) from raw.live_events") == [(9,)]
+    assert query(paths, "select count(*) from raw.live_center_viewers") == [(3,)]
+    assert query(paths, "select count(*) from raw.studio_viewers") == [(2,)]

@@ -4,6 +4,12 @@
 landing stamps each batch when it loads it. "Quarantined now" counts documents whose status is
 quarantined and whose receipt is still the latest at its inbox path: dropping a corrected file at the
 same path supersedes the bad one, and a JSON report left in the quarantine folder is not counted.
+
+LIVE files are documents of raw.documents like Studio exports (file kinds `live_log`, `live_backstage`,
+`live_center_<kind>`), so they count the same way: per account (a Backstage export's account is its inbox
+folder, `backstage` at the root), with the days they cover (a log's UTC days, a Backstage period, LIVE
+Center days). A session sidecar is no document: it is never counted. A log landed again because its
+sidecar arrived counts in the run that re-landed it.
 """
 
 from __future__ import annotations
