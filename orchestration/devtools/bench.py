@@ -64,6 +64,7 @@ def _stage(name: str, action, results: dict) -> None:
 
 def run_round(paths: DataPaths, label: str) -> dict:
     from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.live.landing import LiveSource
     from orchestration.lib.marts.publish import publish_marts
     from orchestration.lib.studio.landing import land_inbox
 
@@ -72,7 +73,7 @@ def run_round(paths: DataPaths, label: str) -> dict:
 
     def land():
         with connect(paths.warehouse) as con:
-            state["report"] = land_inbox(paths, con)
+            state["report"] = land_inbox(paths, con, sources=[LiveSource()])  # as the Dagster asset does
 
     _stage("landing + validation", land, times)
     report = state["report"]

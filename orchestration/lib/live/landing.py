@@ -124,16 +124,16 @@ def land_live(
         started = time.perf_counter()
         for unit in chunk:
             _read(unit)
-        _add_seconds(result, "live: read", started)
+        _add_seconds(result, "LIVE read", started)
         started = time.perf_counter()
         valid = _validate(chunk)
-        _add_seconds(result, "live: validate (pandera)", started)
+        _add_seconds(result, "LIVE validate", started)
         started = time.perf_counter()
         documents = _document_rows(chunk)
         flags = _flag_rows(chunk)
         replace_documents(con, valid, documents, flags[ROW_FLAG_COLUMNS], tables={t: t for t in LIVE_TABLES})
         _write_reports(paths, chunk)
-        _add_seconds(result, "live: load raw tables", started)
+        _add_seconds(result, "LIVE load raw tables", started)
         result.documents = (
             pd.concat([result.documents, documents], ignore_index=True) if len(result.documents) else documents
         )
