@@ -249,6 +249,7 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         return 1
     return 0
 
+
 def alert_failed_run(paths: DataPaths, result, failed_steps: list[str]) -> None:
     """alerts.yml's run_failed rule for this run (Dagster's run-failure sensor only runs beside `make ui`;
     when both see the run, the alert's key, the run id, sends it once)."""
