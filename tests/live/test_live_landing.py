@@ -437,15 +437,17 @@ def test_an_unforeseen_error_reading_one_live_file_quarantines_only_that_file(tm
     _land(paths)
     quarantined = query(
         paths,
-        "select original_name, quarantine_reason from raw.documents where status = 'quarantined' order by 1",
+        """select original_name, account_handle, quarantine_reason from raw.documents
+        where status = 'quarantined' order by 1""",
     )
     assert quarantined == [
-        ("Creator data 2026_07_08 09_00 UTC+0.xlsx",
+        ("Creator data 2026_07_08 09_00 UTC+0.xlsx", "agency",
          "unreadable: the file could not be read (KeyError: 'a bug reading a Backstage export')"),
-        ("Creator_data_2026_09_16_08_37_UTC0.csv",
+        ("Creator_data_2026_09_16_08_37_UTC0.csv", "backstage",
          "unreadable: the file could not be read (KeyError: 'a bug reading a Backstage export')"),
-        ("alice_live.jsonl", "file_size: larger than 1,000 bytes: far larger than any LIVE file of this kind"),
-        ("broken.jsonl", "file_size: larger than 1,000 bytes: far larger than any LIVE file of this kind"),
+        ("alice_live.jsonl", "alice",
+         "file_size: larger than 1,000 bytes: far larger than any LIVE file of this kind"),
+        ("broken.jsonl", "alice", "file_size: larger than 1,000 bytes: far larger than any LIVE file of this kind"),
     ]  # fmt: skip
     # everything else still lands: bob's gzip log (compressed below the cap), LIVE Center, Studio
     assert query(paths, "select count(*) from raw.live_events") == [(9,)]

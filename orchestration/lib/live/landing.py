@@ -9,7 +9,8 @@ reason), plausibility flags in `raw.row_flags`, a JSON report per quarantined fi
 - A **sidecar** is read with its log, never alone: a log is read with the newest sidecar received at
   `<name>.session.json` (in this batch, else from `raw.archive_manifest`); a sidecar received after its
   log re-lands that log (same document, replaced), so the order of arrival does not matter. A sidecar
-  without a log waits, unreported (a note in the log). A log without one lands, its session derived.
+  without a log waits, never quarantined (a note in the run's log). A log without one lands, its
+  session derived from its records.
 - **Account**: a log's own handle (sidecar `handle`, else `session_start`), else its folder
   `inbox/<handle>/`; a LIVE Center file its folder (at the inbox root: quarantined, `account_handle`); a
   Backstage export is agency-wide: its folder, or `backstage` at the inbox root (creators are rows).
@@ -175,34 +176,33 @@ def _read(unit: _Unit) -> None:
     """Read one document; whatever goes wrong quarantines this file only."""
     item = unit.item
     try:
-        if unit.kind == routing.LOG:
-            _read_log(unit)
-        else:
-            data = _bytes(unit, MAX_ENTRY_BYTES)
-            if data is None:
-                return
-            if unit.kind == routing.BACKSTAGE:
-                export = read_backstage_export(data, document_id=unit.document_id, file_name=item.original_name)
-                unit.doc, unit.frames = export.document, {"live_backstage_creators": export.creators}
-                unit.doc.kind = routing.BACKSTAGE
-                unit.handle = inbox_folder_handle(item.inbox_path) or routing.BACKSTAGE_AT_INBOX_ROOT
-            else:
-                center = read_live_center_file(data, document_id=unit.document_id, file_name=item.original_name)
-                unit.doc, unit.frames = center.document, ({center.table: center.days} if center.table else {})
-                unit.doc.kind = unit.doc.kind or routing.LIVE_CENTER
-                unit.handle = inbox_folder_handle(item.inbox_path)
-                if unit.handle is None and not unit.doc.quarantined:
-                    unit.doc.fail(
-                        "account_handle",
-                        "a LIVE Center file does not name its account: put it in inbox/<handle>/",
-                    )
-            _date_sheet(unit)
+        (_read_log if unit.kind == routing.LOG else _read_sheet)(unit)
     except Exception as error:  # isolation: one bad file never stops the drop
         unit.doc = LiveDocument(unit.document_id, item.original_name, kind=unit.kind)
         unit.frames = {}
         unit.doc.fail("unreadable", f"the file could not be read ({type(error).__name__}: {clip(str(error), 300)})")
     if unit.doc.quarantined and unit.handle is None:  # named by its folder in the summary and the report
         unit.handle = inbox_folder_handle(item.inbox_path)
+
+
+def _read_sheet(unit: _Unit) -> None:
+    item = unit.item
+    data = _bytes(unit, MAX_ENTRY_BYTES)
+    if data is None:
+        return
+    if unit.kind == routing.BACKSTAGE:
+        unit.handle = inbox_folder_handle(item.inbox_path) or routing.BACKSTAGE_AT_INBOX_ROOT
+        export = read_backstage_export(data, document_id=unit.document_id, file_name=item.original_name)
+        unit.doc, unit.frames = export.document, {"live_backstage_creators": export.creators}
+        unit.doc.kind = routing.BACKSTAGE
+    else:
+        center = read_live_center_file(data, document_id=unit.document_id, file_name=item.original_name)
+        unit.doc, unit.frames = center.document, ({center.table: center.days} if center.table else {})
+        unit.doc.kind = unit.doc.kind or routing.LIVE_CENTER
+        unit.handle = inbox_folder_handle(item.inbox_path)
+        if unit.handle is None and not unit.doc.quarantined:
+            unit.doc.fail("account_handle", "a LIVE Center file does not name its account: put it in inbox/<handle>/")
+    _date_sheet(unit)
 
 
 def _read_log(unit: _Unit) -> None:
