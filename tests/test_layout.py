@@ -14,7 +14,7 @@ MAX_LINES = 450
 ALLOWED = {
     "schemas": ("schemas",),
     "orchestration.lib.core": ("orchestration.lib.core", "schemas"),
-    "orchestration.lib.tiktok_api": ("orchestration.lib.tiktok_api",),
+    "orchestration.lib.tiktok_api": ("orchestration.lib.tiktok_api", "orchestration.lib.core"),
     "orchestration.lib.studio": ("orchestration.lib.studio", "orchestration.lib.core", "schemas"),
     "orchestration.lib.api": (
         "orchestration.lib.api",

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from orchestration.lib.core.yaml_config import ConfigDoc, config_file, existing_config_file
+
 ALERTS_FILE_ENV = "TIKTOK_ALERTS_FILE"
 ALERTS_FILE_NAME = "alerts.yml"
 MASK = "[REDACTED]"
@@ -114,62 +116,48 @@ def redacted_logs(redact: Redactor) -> Iterator[None]:
 
 
 def alerts_file(data_dir: Path) -> Path:
-    configured = os.environ.get(ALERTS_FILE_ENV, "").strip()
-    return Path(configured).expanduser().resolve() if configured else Path(data_dir) / ALERTS_FILE_NAME
+    return config_file(data_dir, ALERTS_FILE_ENV, ALERTS_FILE_NAME)
 
 
 def load_alerts(data_dir: Path) -> AlertsConfig | None:
     """The alerts configuration, or None when there is no alerts file (then nothing is sent)."""
-    path = alerts_file(data_dir)
-    if not path.is_file():
-        if os.environ.get(ALERTS_FILE_ENV, "").strip():
-            raise AlertsConfigError(f"{ALERTS_FILE_ENV} names {path}, which does not exist")
+    path = existing_config_file(data_dir, ALERTS_FILE_ENV, ALERTS_FILE_NAME, AlertsConfigError)
+    if path is None:
         return None
     return parse_alerts(path.read_text(encoding="utf-8"), path=path, data_dir=Path(data_dir))
 
 
-class _Doc:
+class _Doc(ConfigDoc):
     def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, node: yaml.Node | None, message: str) -> AlertsConfigError:
-        where = f"line {node.start_mark.line + 1}" if node is not None else "top"
-        return AlertsConfigError(f"{self.path}, {where}: {message}")
+        super().__init__(path, AlertsConfigError)
 
 
 def parse_alerts(text: str, *, path: Path, data_dir: Path) -> AlertsConfig:
     doc = _Doc(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f"line {mark.line + 1}" if mark else "somewhere"
-        raise AlertsConfigError(f"{path}, {line}: not valid YAML ({error.problem or error.context})") from None
-    except yaml.YAMLError as error:
-        raise AlertsConfigError(f"{path}: not valid YAML ({type(error).__name__})") from None
+    root = doc.compose(text)
     if root is None:
         raise AlertsConfigError(f"{path}: the file is empty; declare `destinations:` and `rules:` or delete it")
-    top = _mapping(doc, root, "the file", {"destinations", "rules"})
+    top = doc.mapping(root, "the file", {"destinations", "rules"})
     for required in ("destinations", "rules"):
         if required not in top:
             raise doc.fail(root, f"missing `{required}:`")
     redactor = Redactor()
     destinations_node = top["destinations"][1]
     destinations: dict[str, Destination] = {}
-    for name, (key_node, value_node) in _mapping(doc, destinations_node, "`destinations`", None).items():
+    for name, (key_node, value_node) in doc.mapping(destinations_node, "`destinations`", None).items():
         if not _DEST_NAME.match(name):
             raise doc.fail(key_node, "a destination name may hold letters, digits, '.', '_' and '-' only")
         destinations[name] = _destination(doc, name, value_node, data_dir, redactor)
     if not destinations:
         raise doc.fail(destinations_node, "`destinations` must name at least one destination")
     rules: dict[str, Rule] = {}
-    for name, (key_node, value_node) in _mapping(doc, top["rules"][1], "`rules`", set(RULE_PARAMS)).items():
+    for name, (key_node, value_node) in doc.mapping(top["rules"][1], "`rules`", set(RULE_PARAMS)).items():
         rules[name] = _rule(doc, name, key_node, value_node, destinations)
     return AlertsConfig(path=path, destinations=destinations, rules=rules, redact=redactor)
 
 
 def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor: Redactor) -> Destination:
-    fields = _mapping(doc, node, f"destination {name!r}", {"url", "url_file"})
+    fields = doc.mapping(node, f"destination {name!r}", {"url", "url_file"})
     if len(fields) != 1:
         raise doc.fail(node, f"destination {name!r} needs exactly one of `url` or `url_file`")
     if "url" in fields:
@@ -223,7 +211,7 @@ def _substitute(doc: _Doc, node: yaml.Node, url: str, redactor: Redactor) -> str
 def _rule(doc: _Doc, name: str, key_node: yaml.Node, node: yaml.Node, destinations: dict) -> Rule:
     spec = RULE_PARAMS[name]
     is_empty = isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
-    fields = {} if is_empty else _mapping(doc, node, f"rule {name!r}", {*spec, "to"})
+    fields = {} if is_empty else doc.mapping(node, f"rule {name!r}", {*spec, "to"})
     params: dict[str, Any] = {}
     for param, (kind, low, high, default) in spec.items():
         if param not in fields:
@@ -231,7 +219,7 @@ def _rule(doc: _Doc, name: str, key_node: yaml.Node, node: yaml.Node, destinatio
                 raise doc.fail(key_node, f"rule {name!r} needs `{param}`")
             params[param] = default
             continue
-        value = _scalar(doc, fields[param][1], param)
+        value = doc.scalar(fields[param][1], param)
         ok_type = int if kind == "int" else int | float
         if isinstance(value, bool) or not isinstance(value, ok_type) or not low <= value <= high:
             what = "a whole number" if kind == "int" else "a number"
@@ -252,33 +240,8 @@ def _rule(doc: _Doc, name: str, key_node: yaml.Node, node: yaml.Node, destinatio
     return Rule(name=name, to=to, params=params, line=key_node.start_mark.line + 1)
 
 
-def _mapping(doc: _Doc, node: yaml.Node, what: str, allowed: set[str] | None) -> dict[str, tuple]:
-    if not isinstance(node, yaml.MappingNode):
-        raise doc.fail(node, f"{what} must be a mapping of `key: value` lines")
-    fields: dict[str, tuple] = {}
-    for key_node, value_node in node.value:
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-        if key is None or (allowed is not None and key not in allowed):
-            listed = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
-            raise doc.fail(key_node, f"unknown key {key!r} in {what}{listed}")
-        if key in fields:
-            raise doc.fail(key_node, f"key {key!r} appears twice in {what}")
-        fields[key] = (key_node, value_node)
-    return fields
-
-
-def _scalar(doc: _Doc, node: yaml.Node, key: str) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise doc.fail(node, f"`{key}` must be a single value")
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node)
-    finally:
-        loader.dispose()
-
-
 def _str(doc: _Doc, node: yaml.Node, key: str) -> str:
-    value = _scalar(doc, node, key)
+    value = doc.scalar(node, key)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise doc.fail(node, f"`{key}` is empty")
     if not isinstance(value, str):

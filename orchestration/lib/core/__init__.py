@@ -2,5 +2,5 @@
 `warehouse` (the working DuckDB: raw tables generated from the pandera contracts, the rebuild
 watermark), `archive` (the immutable, content-addressed archive and its manifests; the only module
 that writes archive objects), `inbox` (what counts as a received file) and `containers` (ZIP-based
-files opened safely in memory). Imports only `schemas/` and third-party libraries.
+files opened safely in memory) and `yaml_config` (line-numbered YAML configs: accounts.yml, alerts.yml). Imports only `schemas/` and third-party libraries.
 """

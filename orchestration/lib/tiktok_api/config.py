@@ -21,7 +21,6 @@ could be a secret.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+
+from orchestration.lib.core.yaml_config import ConfigDoc, config_file, existing_config_file
 
 ACCOUNTS_FILE_ENV = "TIKTOK_ACCOUNTS_FILE"
 ACCOUNTS_FILE_NAME = "accounts.yml"
@@ -95,16 +96,13 @@ class ApiConfig:
 
 
 def accounts_file(data_dir: Path) -> Path:
-    configured = os.environ.get(ACCOUNTS_FILE_ENV, "").strip()
-    return Path(configured).expanduser().resolve() if configured else Path(data_dir) / ACCOUNTS_FILE_NAME
+    return config_file(data_dir, ACCOUNTS_FILE_ENV, ACCOUNTS_FILE_NAME)
 
 
 def load_accounts(data_dir: Path) -> ApiConfig | None:
     """The API configuration, or None when no accounts file exists (then nothing is pulled)."""
-    path = accounts_file(data_dir)
-    if not path.is_file():
-        if os.environ.get(ACCOUNTS_FILE_ENV, "").strip():
-            raise AccountsConfigError(f"{ACCOUNTS_FILE_ENV} names {path}, which does not exist")
+    path = existing_config_file(data_dir, ACCOUNTS_FILE_ENV, ACCOUNTS_FILE_NAME, AccountsConfigError)
+    if path is None:
         return None
     return parse_accounts(path.read_text(encoding="utf-8"), path=path, data_dir=Path(data_dir))
 
@@ -112,28 +110,17 @@ def load_accounts(data_dir: Path) -> ApiConfig | None:
 # --- parsing, on YAML nodes so every message can name a line -----------------------------------
 
 
-class _Doc:
+class _Doc(ConfigDoc):
     def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, node: yaml.Node | None, message: str) -> AccountsConfigError:
-        where = f"line {node.start_mark.line + 1}" if node is not None else "top"
-        return AccountsConfigError(f"{self.path}, {where}: {message}")
+        super().__init__(path, AccountsConfigError)
 
 
 def parse_accounts(text: str, *, path: Path, data_dir: Path) -> ApiConfig:
     doc = _Doc(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f"line {mark.line + 1}" if mark else "somewhere"
-        raise AccountsConfigError(f"{path}, {line}: not valid YAML ({error.problem or error.context})") from None
-    except yaml.YAMLError as error:
-        raise AccountsConfigError(f"{path}: not valid YAML ({type(error).__name__})") from None
+    root = doc.compose(text)
     if root is None:
         raise AccountsConfigError(f"{path}: the file is empty; list accounts under `accounts:` or delete it")
-    top = _mapping(doc, root, "the file", {"accounts", "business_lookback_days", "http"})
+    top = doc.mapping(root, "the file", {"accounts", "business_lookback_days", "http"})
     if "accounts" not in top:
         raise doc.fail(root, "missing `accounts:` (a list of accounts)")
     accounts_node = top["accounts"][1]
@@ -176,7 +163,7 @@ _ACCOUNT_KEYS = {
 
 
 def _account(doc: _Doc, node: yaml.Node, data_dir: Path) -> AccountConfig:
-    fields = _mapping(doc, node, "an account entry", _ACCOUNT_KEYS)
+    fields = doc.mapping(node, "an account entry", _ACCOUNT_KEYS)
     for required in ("handle", "api", "timezone", "token_file"):
         if required not in fields:
             raise doc.fail(node, f"account entry is missing `{required}`")
@@ -243,7 +230,7 @@ def _http(doc: _Doc, node: yaml.Node) -> HttpSettings:
         "max_retry_after_seconds": (0.0, 3600.0),
         "requests_per_minute": (1, 100_000),
     }
-    fields = _mapping(doc, node, "`http`", set(numbers))
+    fields = doc.mapping(node, "`http`", set(numbers))
     values: dict[str, Any] = {}
     for key, (low, high) in numbers.items():
         if key in fields:
@@ -255,36 +242,8 @@ def _http(doc: _Doc, node: yaml.Node) -> HttpSettings:
     return HttpSettings(**values)
 
 
-def _mapping(doc: _Doc, node: yaml.Node, what: str, allowed: set[str]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise doc.fail(node, f"{what} must be a mapping of `key: value` lines")
-    fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-    for key_node, value_node in node.value:
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-        if key not in allowed:
-            raise doc.fail(key_node, f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})")
-        if key in fields:
-            raise doc.fail(key_node, f"key {key!r} appears twice in {what}")
-        fields[key] = (key_node, value_node)
-    return fields
-
-
-def _scalar(doc: _Doc, node: yaml.Node, key: str) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise doc.fail(node, f"`{key}` must be a single value")
-    return _construct(node)
-
-
-def _construct(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node)
-    finally:
-        loader.dispose()
-
-
 def _str(doc: _Doc, node: yaml.Node, key: str) -> str:
-    value = _scalar(doc, node, key)
+    value = doc.scalar(node, key)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise doc.fail(node, f"`{key}` is empty")
     if not isinstance(value, str | int):
@@ -293,14 +252,14 @@ def _str(doc: _Doc, node: yaml.Node, key: str) -> str:
 
 
 def _int(doc: _Doc, node: yaml.Node, key: str, low: int, high: int) -> int:
-    value = _scalar(doc, node, key)
+    value = doc.scalar(node, key)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise doc.fail(node, f"`{key}` must be a whole number from {low} to {high}")
     return value
 
 
 def _float(doc: _Doc, node: yaml.Node, key: str, low: float, high: float) -> float:
-    value = _scalar(doc, node, key)
+    value = doc.scalar(node, key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise doc.fail(node, f"`{key}` must be a number from {low:g} to {high:g}")
     return float(value)
