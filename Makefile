@@ -11,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 ACCOUNTS ?= 300
 DAYS ?= 90
 
-.PHONY: run test ui bench lint live-record report prepare setup clean FORCE
+.PHONY: run test ui bench lint live-record report prepare setup lock clean FORCE
 
 # Until ./data/raw/inbox holds a file, the bundled demo runs in its own data directory, ./data/demo (seed_demo.py).
 run: prepare  ## run the main job once on ./data (the demo in ./data/demo while ./data has no export)
@@ -48,7 +48,9 @@ live-record: $(VENV)/.installed-live  ## record a TikTok LIVE into the inbox: ma
 	$(BIN)/python -m orchestration.live_recorder record "$(HANDLE)"
 
 $(VENV)/.installed-live: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,live]'
+	@$(UV_BOOTSTRAP)
+	@$(UV_LOCK_CHECK)
+	$(UV_SYNC) --extra live
 	touch $@
 
 # dbt's manifest, read by Dagster when it loads the definitions (not at import time).
@@ -58,18 +60,40 @@ prepare: setup  ## the Dagster home, with telemetry and the UI's sign-up dialog 
 
 setup: $(VENV)/.installed
 
+# uv installs exactly the pinned set in uv.lock (the same for CI and users) into .venv. uv itself is a pinned
+# wheel from PyPI in a git-ignored bootstrap venv (.tools/), never installed globally. uv sends no telemetry.
+UV_VERSION := 0.13.9
+UV_HOME := .tools/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV_HOME)"; \
+	$(PYTHON) -m venv --clear $(UV_HOME) && \
+	$(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+# A uv.lock that no longer matches pyproject.toml is an error (--locked), never silently re-resolved.
+UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \
+	(uv lock; UPGRADE=package moves one package), then commit uv.lock" >&2; exit 1; }
+UV_SYNC = $(UV) sync --locked --quiet --extra dev
+
+lock: ## re-resolve uv.lock after editing pyproject.toml; make lock UPGRADE=dagster moves one package
+	@$(UV_BOOTSTRAP)
+	$(UV) lock $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+
 # Python 3.11 or 3.12 (pyproject's requires-python). A .venv made by another Python, or broken, is rebuilt.
 PYTHON_OK := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))
 VENV_STALE := $(shell test -e $(VENV) && ! $(BIN)/python -c '$(PYTHON_OK)' >/dev/null 2>&1 && echo yes)
 
-$(VENV)/.installed: pyproject.toml $(if $(VENV_STALE),FORCE)
+# The venv is made by $(PYTHON) itself, so uv installs into the interpreter the version check accepted (an
+# existing .venv, from uv or from the former pip install, is synced in place). A missing uv.lock is uv's error.
+$(VENV)/.installed: pyproject.toml $(wildcard uv.lock) $(if $(VENV_STALE),FORCE)
 	@$(PYTHON) -c '$(PYTHON_OK)' >/dev/null 2>&1 || { echo "This project needs Python 3.11 or 3.12, and $(PYTHON) is \
 	$$($(PYTHON) --version 2>&1 || echo 'not installed'): run make PYTHON=python3.11 $(or $(MAKECMDGOALS),run)" >&2; exit 2; }
 	@if test -e $(VENV) && ! $(BIN)/python -c '$(PYTHON_OK)' >/dev/null 2>&1; then \
 		echo "$(VENV) was made by another Python or is broken: rebuilding it with $(PYTHON)"; rm -rf $(VENV); fi
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) --without-pip
+	@$(UV_BOOTSTRAP)
+	@$(UV_LOCK_CHECK)
+	$(UV_SYNC)
 	touch $@
 
 clean:
