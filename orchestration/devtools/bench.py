@@ -1,143 +1,234 @@
-"""Benchmark: an agency-sized backfill, then one more daily drop on top of it.
+"""Benchmark: where `make run` stands against the floor, for an agency backfill and for one more day.
 
     python -m orchestration.devtools.bench --accounts 300 --days 90      (what `make bench` runs)
+    ... --history-compare 7,90    the same one-day increment on 7 and on 90 days of history
+    ... --data-dir /tmp/x --keep  keep the scratch data directory (then `make ui DATA_DIR=/tmp/x`)
 
-Generates plain daily Studio drops with the demo generator into a scratch data directory, then times
-each stage (landing + validation, dbt build, publishing) for the backfill and for the next day, and
-prints files/s, seconds per stage and peak memory. Figures are printed, never asserted.
+Generates plain daily Studio drops with the demo generator (`variety=False`: every account downloads the four
+sections every day, ZIPs; no LIVE files unless `--live`), `--days` days of history and one more day. The
+history lands first, then the last day, each through what `make run` runs (`make prepare`, then
+`python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`). For each it
+prints files/s, rows/s, seconds per stage from the run's own event log, total wall and peak memory of the
+pipeline and of dbt; then the floor (`bench_floor`: the four contract marts by bare DuckDB SQL over the same
+files, measured in the same run), the ratio `make run` / floor, and the floor's rows against the published
+marts (a difference is printed loudly: the floor would not be computing the same thing). Finally the
+one-day increment on other lengths of history (`--history-compare`, 7 days by default, against --days).
+The landing steps (scan + archive, read, validate, load) come from the landing asset's `landing_seconds`
+metadata; while the asset does not record it, the same files are landed again in process into a side data
+directory to time them (`--no-landing-split` skips that). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import resource
+import calendar
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths
+from orchestration.devtools.bench_floor import compare_with_marts, run_floor
+from orchestration.devtools.bench_run import LANDING_SECONDS_KEY, RunFigures, timed_make_run
+from orchestration.lib.core.paths import DataPaths
+
+END_DATE = date(2026, 2, 20)  # the last generated day: the "one more day"
+RUN_TO_FLOOR_TARGET = 4.0  # issue 10's targets, printed beside the figures
+HISTORY_RATIO_TARGET = 1.5
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+def generate(staging: Path, accounts: int, days: int, live: bool) -> int:
+    """`days` days of history and one more day of daily drops into `staging`; the number of files."""
+    from orchestration.devtools.demo import generate_demo_inbox
 
-
-def _dbt_build(paths: DataPaths, min_date: str | None) -> float:
-    dbt = Path(sys.executable).with_name("dbt")
-    args = [str(dbt), "build", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)]
-    if min_date:
-        args += ["--vars", f'{{"min_date": "{min_date}"}}']
-    env = dict(os.environ, TIKTOK_DATA_DIR=str(paths.root))
-    return _run_measuring_memory(args, cwd=DBT_PROJECT_DIR, env=env)
-
-
-def _run_measuring_memory(args: list[str], **kwargs) -> float:
-    """Run a command and return its peak resident memory in MB, sampled from /proc every 50 ms.
-
-    (getrusage's RUSAGE_CHILDREN would report the parent's own peak: a forked child inherits it.)
-    dbt runs its models on threads, so the process's own VmRSS covers the whole build.
-    """
-    process = subprocess.Popen(args, **kwargs)
-    peak_kib = 0
-    while process.poll() is None:
-        try:
-            status = Path(f"/proc/{process.pid}/status").read_text()
-            peak_kib = max(peak_kib, int(status.split("VmRSS:")[1].split()[0]))
-        except (OSError, IndexError, ValueError):
-            pass
-        time.sleep(0.05)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, args)
-    return peak_kib / 1024
-
-
-def _stage(name: str, action, results: dict) -> None:
-    started = time.perf_counter()
-    action()
-    results[name] = time.perf_counter() - started
-
-
-def run_round(paths: DataPaths, label: str) -> dict:
-    from orchestration.lib.core.warehouse import connect
-    from orchestration.lib.live.landing import LiveSource
-    from orchestration.lib.marts.publish import publish_marts
-    from orchestration.lib.studio.landing import land_inbox
-
-    times: dict[str, float] = {}
-    state = {}
-
-    def land():
-        with connect(paths.warehouse) as con:
-            state["report"] = land_inbox(paths, con, sources=[LiveSource()])  # as the Dagster asset does
-
-    _stage("landing + validation", land, times)
-    report = state["report"]
-    min_date = report.earliest_new_date
-    dbt_min_date = None if label == "backfill" else str(min_date.date())
-    _stage("dbt build", lambda: state.update(dbt_mb=_dbt_build(paths, dbt_min_date)), times)
-    models = sorted(p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql"))
-    _stage("publish", lambda: publish_marts(paths.warehouse, paths.marts, models), times)
-    rows = sum(report.rows_by_kind.values())
-    landing_s = times["landing + validation"]
-    print(f"\n== {label}: {report.files_new:,} new files, {len(report.documents):,} documents, {rows:,} raw rows")
-    for stage, seconds in times.items():
-        print(f"   {stage:<22} {seconds:8.2f} s")
-        if stage == "landing + validation":
-            for step, step_seconds in report.seconds.items():
-                print(f"     {step:<20} {step_seconds:8.2f} s")
-    print(f"   {'total':<22} {sum(times.values()):8.2f} s")
-    print(
-        f"   landing throughput     {report.files_new / max(landing_s, 1e-9):8.0f} files/s, "
-        f"{rows / max(landing_s, 1e-9):,.0f} rows/s"
+    summary = generate_demo_inbox(
+        staging, accounts=accounts, days=days + 1, end_date=END_DATE, variety=False, live=live
     )
+    return summary.files_written
+
+
+def move_into_inbox(staging: Path, inbox: Path, before: float | None) -> list[Path]:
+    """Move generated files exported before `before` (epoch seconds; None: all) into the inbox, mtimes kept."""
+    moved = []
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        if before is not None and path.stat().st_mtime >= before:
+            continue
+        target = inbox / path.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        moved.append(target)
+    return moved
+
+
+class LandingSplit:
+    """The landing steps timed the old way (`land_inbox` in process) in a side data directory, for as long as
+    the landing asset does not record its `landing_seconds`: the same files, landed again after each run."""
+
+    def __init__(self, root: Path) -> None:
+        self.paths = DataPaths(root).ensure()
+
+    def land(self, files: list[Path], inbox: Path) -> dict[str, float]:
+        from orchestration.lib.core.warehouse import connect
+        from orchestration.lib.live.landing import LiveSource
+        from orchestration.lib.studio.landing import land_inbox
+
+        for path in files:  # copies, not links: the pipeline's archive may link to the inbox's inodes
+            target = self.paths.inbox / path.relative_to(inbox)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        with connect(self.paths.warehouse) as con:
+            return dict(land_inbox(self.paths, con, sources=[LiveSource()]).seconds)
+
+
+def _rate(count: int, seconds: float | None) -> str:
+    if not seconds:
+        return "?"
+    return f"{count / seconds:,.0f}" if count / seconds >= 10 else f"{count / seconds:.2f}"
+
+
+def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> None:
     print(
-        f"   peak memory            {_peak_mb():8.0f} MB (landing + publishing process, so far), "
-        f"{state['dbt_mb']:.0f} MB (dbt build)"
+        f"\n== {figures.label}: {figures.files_new:,} new files, {figures.rows_loaded:,} raw rows landed "
+        f"(all Studio file kinds); load average {figures.load_before:.1f} before the run (2 cores)"
     )
-    return times
+    if figures.exit_code:
+        print(f"   !! make run exited {figures.exit_code}: see {figures.log}")
+        print("   " + "\n   ".join(figures.log.read_text(errors="replace").splitlines()[-25:]))
+        return
+    print(f"   make run wall                       {figures.wall_s:8.2f} s")
+    for stage, seconds in figures.stages.items():
+        note = ""
+        if stage == "dbt build" and figures.dbt_first_result_s is not None:
+            note = f"   (its first model done after {figures.dbt_first_result_s:.2f} s: dbt start-up)"
+        print(f"     {stage:<33} {seconds:8.2f} s{note}")
+        if stage == "landing":
+            steps, source = figures.landing_steps, "from the run's metadata"
+            if not steps and landing_split:
+                steps, source = landing_split, f"landed again in process: the run records no {LANDING_SECONDS_KEY}"
+            for step, step_seconds in steps.items():
+                print(f"       {step:<31} {step_seconds:8.2f} s")
+            print(
+                f"       ({source})" if steps else f"       (steps not recorded by the run: no {LANDING_SECONDS_KEY})"
+            )
+    landing = figures.stages.get("landing")
+    print(
+        f"   throughput   {_rate(figures.files_new, figures.wall_s)} files/s, "
+        f"{_rate(figures.rows_loaded, figures.wall_s)} rows/s end to end; landing step "
+        f"{_rate(figures.files_new, landing)} files/s, {_rate(figures.rows_loaded, landing)} rows/s"
+    )
+    peaks = figures.peaks
+    print(
+        f"   peak memory  pipeline {peaks.root_mb:,.0f} MiB, dbt {peaks.dbt_mb:,.0f} MiB, "
+        f"process tree {peaks.tree_mb:,.0f} MiB (sampled every 50 ms)"
+    )
+
+
+def print_floor(paths: DataPaths, figures: RunFigures, work: Path) -> None:
+    floor = run_floor(paths.inbox, work)
+    phases = ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in floor.seconds.items())
+    print(
+        f"   floor        {floor.total_seconds:8.2f} s  bare DuckDB over all {floor.files_read:,} files in the inbox "
+        f"({floor.rows_read:,} rows; {phases})"
+    )
+    if floor.files_skipped:
+        print(f"   !! the floor skipped {floor.files_skipped} inbox file(s) that are not Studio ZIPs")
+    ratio = figures.wall_s / floor.total_seconds
+    note = f"issue 10's target for a backfill: <= {RUN_TO_FLOOR_TARGET:g}x"
+    if figures.label != "backfill":  # the floor has no history to build on: it recomputes every file
+        note = "the floor recomputes the whole history; a daily run should cost well under it"
+    print(f"   make run / floor  {ratio:6.1f}x   ({note})")
+    for check in compare_with_marts(floor, paths.marts):
+        if check.matches:
+            print(f"     {check.mart:<28} floor {check.floor_rows:>9,} rows = marts {check.mart_rows:>9,}, identical")
+        else:
+            print(
+                f"     !! MISMATCH {check.mart}: floor {check.floor_rows:,} rows, published mart "
+                f"{'missing' if check.mart_rows is None else f'{check.mart_rows:,}'} rows; {check.only_in_floor:,} "
+                f"rows only in the floor, {check.only_in_mart:,} only in the mart: the floor is not computing the "
+                "same thing"
+            )
+    floor.con.close()
+
+
+def bench_history(root: Path, accounts: int, days: int, live: bool) -> tuple[RunFigures, RunFigures | None]:
+    """Land `days` days of history (not printed in detail), then time one more day on top of it."""
+    paths = DataPaths(root).ensure()
+    staging = root / "generated"
+    generate(staging, accounts, days, live)
+    move_into_inbox(staging, paths.inbox, calendar.timegm(END_DATE.timetuple()))
+    history = timed_make_run(paths, f"history of {days} days", root / "bench-logs")
+    if history.exit_code:
+        return history, None
+    move_into_inbox(staging, paths.inbox, None)
+    return history, timed_make_run(paths, f"one more day on {days} days", root / "bench-logs")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=300)
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--days", type=int, default=90, help="days of history before the one more day")
     parser.add_argument("--data-dir", type=Path, help="scratch data directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch data directory")
+    parser.add_argument(
+        "--history-compare",
+        default="7",
+        help="other history lengths (days, comma-separated) for the same one-day increment, compared with "
+        "--days; 'none' skips it (default: 7)",
+    )
+    parser.add_argument("--live", action="store_true", help="also generate the demo's LIVE files (no floor)")
+    parser.add_argument("--no-landing-split", action="store_true", help="do not land again in process")
     args = parser.parse_args(argv)
+    compare = [] if args.history_compare in ("", "none") else [int(d) for d in args.history_compare.split(",")]
 
-    from orchestration.devtools.demo import generate_demo_inbox
-
-    root = args.data_dir or Path(tempfile.mkdtemp(prefix="tiktok-bench-"))
-    paths = DataPaths(root.resolve()).ensure()
+    root = (args.data_dir or Path(tempfile.mkdtemp(prefix="tiktok-bench-"))).resolve()
+    paths = DataPaths(root).ensure()
     staging = root / "generated"
-    end = date(2026, 2, 20)
-    print(f"Generating {args.accounts} accounts × {args.days + 1} days of daily Studio drops into {staging} …")
+    print(f"Generating {args.accounts} accounts × {args.days} days + 1 of daily Studio drops into {staging} …")
     started = time.perf_counter()
-    generate_demo_inbox(staging, accounts=args.accounts, days=args.days + 1, end_date=end, variety=False)
-    files = sorted(p for p in staging.rglob("*") if p.is_file())
-    print(f"   {len(files):,} files in {time.perf_counter() - started:.1f} s")
+    files = generate(staging, args.accounts, args.days, args.live)
+    print(f"   {files:,} files in {time.perf_counter() - started:.1f} s; scratch data directory {root}")
 
-    # Files exported on the last day are "tomorrow's drop"; the rest is the backfill.
-    last_day_start = time.mktime((end - timedelta(days=0)).timetuple())
-    for path in files:
-        target = paths.inbox / path.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.stat().st_mtime < last_day_start:
-            shutil.move(path, target)
-    run_round(paths, "backfill")
-    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
-        target = paths.inbox / path.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, target)
-    run_round(paths, "one more day")
+    split = None if args.no_landing_split else LandingSplit(root / "landing-split")
+    last_day = calendar.timegm(END_DATE.timetuple())  # files exported on the last day are "tomorrow's drop"
+    one_more_day: dict[int, RunFigures] = {}
+    for label, before in (("backfill", last_day), ("one more day", None)):
+        moved = move_into_inbox(staging, paths.inbox, before)
+        figures = timed_make_run(paths, label, root / "bench-logs")
+        landing_split = None
+        if split is not None and not figures.landing_steps and not figures.exit_code:
+            landing_split = split.land(moved, paths.inbox)
+        print_round(figures, landing_split)
+        if figures.exit_code:
+            return 1
+        print_floor(paths, figures, root / "floor-work")
+    one_more_day[args.days] = figures
+
+    for days in sorted(set(compare) - {args.days}):
+        print(f"\nLanding {args.accounts} accounts × {days} days of history for the comparison …")
+        history, day = bench_history(root / f"history-{days}d", args.accounts, days, args.live)
+        if day is None or day.exit_code:
+            print_round(day or history, None)
+            return 1
+        one_more_day[days] = day
+    if len(one_more_day) > 1:
+        print_history_comparison(args.accounts, one_more_day)
     if not args.keep and not args.data_dir:
         shutil.rmtree(root)
     return 0
+
+
+def print_history_comparison(accounts: int, by_days: dict[int, RunFigures]) -> None:
+    shortest, longest = min(by_days), max(by_days)
+    stages = [s for s in by_days[longest].stages if s in by_days[shortest].stages]
+    print(f"\n== the same one-day increment for {accounts} accounts on {' vs '.join(map(str, sorted(by_days)))} days")
+    print(f"   {'history':<33}" + "".join(f"{f'{days} days':>11}" for days in sorted(by_days)))
+    print(f"   {'new files':<33}" + "".join(f"{by_days[d].files_new:>11,}" for d in sorted(by_days)))
+    print(f"   {'make run wall (s)':<33}" + "".join(f"{by_days[d].wall_s:>11.2f}" for d in sorted(by_days)))
+    for stage in stages:
+        print(f"     {stage:<31}" + "".join(f"{by_days[d].stages.get(stage, 0.0):>11.2f}" for d in sorted(by_days)))
+    ratio = by_days[longest].wall_s / by_days[shortest].wall_s
+    print(f"   {longest} days / {shortest} days: {ratio:.2f}x   (issue 10's target: <= {HISTORY_RATIO_TARGET:g}x)")
 
 
 if __name__ == "__main__":

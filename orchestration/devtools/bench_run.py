@@ -1,0 +1,206 @@
+"""One timed `make run` for the benchmark: `make prepare`, then `python -m orchestration run` in a subprocess.
+
+    figures = timed_make_run(data_dir, "backfill", log_dir)
+
+The pipeline runs exactly as the Makefile's `run` target runs it (TIKTOK_DATA_DIR and DAGSTER_HOME on the
+scratch data directory), so whatever speeds up `make run` shows here. While it runs, the process tree is
+sampled from /proc every 50 ms: the peak resident memory of the pipeline process and of dbt (a subprocess
+of the pipeline; VmHWM, each process's own high-water mark) and of the whole tree (VmRSS summed per
+sample). Afterwards the seconds per stage come from the run itself: Dagster's STEP_START / STEP_SUCCESS
+events in the run's event log, the files and rows from the landing asset's materialization metadata, and
+the landing steps from its `landing_seconds` metadata when the asset records it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths
+
+# Dagster step key -> stage name, in the order the job runs them; other steps print under their key.
+STEP_STAGES = {
+    "studio_exports": "landing",
+    "tiktok_api_pulls": "API pulls",
+    "dbt_models": "dbt build",
+    "published_marts": "publish",
+    "alerts__sent": "alerts",
+    "published_marts_quality": "quality (great-expectations)",
+    "report__index": "report",
+}
+LANDING_SECONDS_KEY = "landing_seconds"  # JSON {step: seconds} on a studio_exports materialization
+SAMPLE_EVERY_S = 0.05
+
+
+@dataclass
+class TreePeaks:
+    """Peak memory in MiB of a process tree: the root, dbt, and the whole tree at one moment."""
+
+    root_mb: float = 0.0
+    dbt_mb: float = 0.0
+    tree_mb: float = 0.0
+
+
+@dataclass
+class RunFigures:
+    label: str
+    exit_code: int
+    log: Path
+    wall_s: float = 0.0  # prepare + run, as `make run` pays them
+    stages: dict[str, float] = field(default_factory=dict)  # in order
+    landing_steps: dict[str, float] = field(default_factory=dict)  # from the run's metadata, if recorded
+    dbt_first_result_s: float | None = None  # dbt's start-up, roughly: its step start to its first model done
+    files_new: int = 0
+    rows_loaded: int = 0
+    peaks: TreePeaks = field(default_factory=TreePeaks)
+    load_before: float = 0.0  # 1-minute load average when the round started: other work on the machine
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _status_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) in KiB; (0, 0) once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            fields = dict(line.split(":", 1) for line in handle if line.startswith(("VmRSS", "VmHWM")))
+    except OSError:
+        return 0, 0
+    return tuple(int(fields.get(key, "0 kB").split()[0]) for key in ("VmRSS", "VmHWM"))
+
+
+def _is_dbt(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            argv = handle.read().split(b"\0")[:2]
+    except OSError:
+        return False
+    return any(os.path.basename(arg) == b"dbt" for arg in argv)
+
+
+def run_sampled(args: list[str], *, log: Path, **popen) -> tuple[int, float, float, TreePeaks]:
+    """Run a command (output to `log`), sampling its process tree; (exit code, started, ended, peaks)."""
+    peaks = TreePeaks()
+    with log.open("ab") as out:
+        started = time.time()
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **popen)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                tree, frontier, total = [], [process.pid], 0
+                while frontier:
+                    pid = frontier.pop()
+                    tree.append(pid)
+                    frontier += _children(pid)
+                for pid in tree:
+                    rss, hwm = _status_kib(pid)
+                    total += rss
+                    if pid == process.pid:
+                        peaks.root_mb = max(peaks.root_mb, hwm / 1024)
+                    elif _is_dbt(pid):
+                        peaks.dbt_mb = max(peaks.dbt_mb, hwm / 1024)
+                peaks.tree_mb = max(peaks.tree_mb, total / 1024)
+                done.wait(SAMPLE_EVERY_S)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        ended = time.time()
+        done.set()
+        sampler.join()
+    return code, started, ended, peaks
+
+
+def pipeline_env(paths: DataPaths) -> dict[str, str]:
+    """The environment the Makefile gives `python -m orchestration run`."""
+    return dict(
+        os.environ,
+        TIKTOK_DATA_DIR=str(paths.root),
+        DAGSTER_HOME=str(paths.dagster_home),
+        GX_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+
+
+def timed_make_run(paths: DataPaths, label: str, log_dir: Path) -> RunFigures:
+    """`make prepare` (what `make run` runs first, skipped without make) then the pipeline, both timed."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    figures = RunFigures(label, 0, log_dir / f"{label.replace(' ', '-')}.log", load_before=os.getloadavg()[0])
+    env = pipeline_env(paths)
+    if shutil.which("make") and (PROJECT_ROOT / "Makefile").exists():
+        make = ["make", "--no-print-directory", "-s", "prepare", f"DATA_DIR={paths.root}"]
+        code, started, ended, _ = run_sampled(make, log=figures.log, cwd=PROJECT_ROOT, env=env)
+        figures.stages["prepare (make prepare)"] = ended - started
+        if code:
+            figures.exit_code = code
+            return figures
+    args = [sys.executable, "-m", "orchestration", "run"]
+    code, started, ended, figures.peaks = run_sampled(args, log=figures.log, cwd=PROJECT_ROOT, env=env)
+    figures.exit_code = code
+    figures.wall_s = sum(figures.stages.values()) + ended - started
+    _read_run(paths, figures, started, ended)
+    return figures
+
+
+def _read_run(paths: DataPaths, figures: RunFigures, started: float, ended: float) -> None:
+    """Stages, files, rows and landing steps from the newest Dagster run of `paths` (started after `started`)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            figures.stages["run (no Dagster run recorded)"] = ended - started
+            return
+        records = instance.all_logs(runs[0].run_id)
+    events = [(r.timestamp, r.step_key, r.dagster_event) for r in records if r.dagster_event is not None]
+    run_start = next((t for t, _, e in events if e.event_type_value in ("RUN_START", "PIPELINE_START")), None)
+    if run_start is None or run_start < started:
+        figures.stages["run (its events not found)"] = ended - started
+        return
+    run_end = max(t for t, _, _ in events)
+    figures.stages["start-up (imports, definitions)"] = run_start - started
+    step_started: dict[str, float] = {}
+    in_steps = 0.0
+    for timestamp, step, event in events:
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            step_started[step] = timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in step_started:
+            seconds = timestamp - step_started[step]
+            figures.stages[STEP_STAGES.get(step, step)] = seconds
+            in_steps += seconds
+        elif kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION") and step == "dbt_models":
+            if figures.dbt_first_result_s is None and step in step_started:
+                figures.dbt_first_result_s = timestamp - step_started[step]
+        if kind == "ASSET_MATERIALIZATION" and step == "studio_exports":
+            _landing_metadata(event.event_specific_data.materialization.metadata, figures)
+    figures.stages["Dagster between steps"] = max(0.0, run_end - run_start - in_steps)
+    figures.stages["summary + exit"] = ended - run_end
+
+
+def _landing_metadata(metadata: dict, figures: RunFigures) -> None:
+    def value(key):
+        entry = metadata.get(key)
+        return getattr(entry, "value", entry)
+
+    figures.files_new += int(value("files_newly_archived") or 0)
+    figures.rows_loaded += int(value("rows_loaded") or 0)
+    steps = value(LANDING_SECONDS_KEY)
+    if isinstance(steps, dict):
+        for step, seconds in steps.items():
+            figures.landing_steps[step] = figures.landing_steps.get(step, 0.0) + float(seconds)
