@@ -73,7 +73,9 @@ UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV
 # A uv.lock that no longer matches pyproject.toml is an error (--locked), never silently re-resolved.
 UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \
 	(uv lock; UPGRADE=package moves one package), then commit uv.lock" >&2; exit 1; }
-UV_SYNC = $(UV) sync --locked --quiet --extra dev
+# --compile-bytecode, as pip did: without .pyc files every process (run, dbt, tests) compiles the Dagster, dbt and
+# great-expectations sources again whenever PYTHONDONTWRITEBYTECODE is set, and the first run always does.
+UV_SYNC = $(UV) sync --locked --quiet --compile-bytecode --extra dev
 
 lock: ## re-resolve uv.lock after editing pyproject.toml; make lock UPGRADE=dagster moves one package
 	@$(UV_BOOTSTRAP)
