@@ -11,7 +11,8 @@ repeated snapshots keep the newest export; year-less dates take the latest date 
 not after the export (snapshot) date, their month and day looked up in a table of the generator's UI
 languages (`demo.catalog.LOCALE_CYCLE`, rendered by babel as the generator renders them). So it reads the
 benchmark's generated drops (ZIPs named as TikTok names them), not any inbox: bare files and other ZIPs
-are counted as skipped. The row counts and values are compared with the published marts
+are counted as skipped. The members are unzipped (zipfile) into one CSV per kind, which DuckDB's read_csv
+parses in one call (see `unzip_members`). The row counts and values are compared with the published marts
 (`compare_with_marts`): a difference means the floor does not compute the same thing.
 """
 
@@ -74,24 +75,35 @@ def dbt_vars() -> dict:
 
 
 def unzip_members(inbox: Path, workdir: Path) -> tuple[int, int]:
-    """Write each Studio ZIP's mart member to workdir/<kind>/<export epoch>_<n>_<handle>.csv; (read, skipped).
+    """Append each Studio ZIP's mart member to workdir/<kind>.csv; (files read, files skipped).
 
-    The export moment is the ZIP entry's timestamp (UTC wall clock, as the pipeline's anchor), the handle
-    the ZIP name's (a browser's " (1)" dropped)."""
-    for kind, _ in ZIP_MEMBERS.values():
-        (workdir / kind).mkdir(parents=True, exist_ok=True)
+    Each line gets its export's epoch and handle in front, by one bytes.replace per member (no per-row
+    Python): one CSV per kind lets DuckDB parse a kind in one parallel scan, where read_csv over a glob of
+    one file per member pays about half a millisecond per file (9-14 s for 24,000 members here, against
+    under 2 s this way). The header line goes; the generated files have no line break inside a field (a
+    title with one would shift columns, and the check against the marts would say so). The export moment
+    is the ZIP entry's timestamp (UTC wall clock, as the pipeline's anchor), the handle the ZIP name's (a
+    browser's " (1)" dropped)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    outputs = {kind: (workdir / f"{kind}.csv").open("wb") for kind, _ in ZIP_MEMBERS.values()}
     read = skipped = 0
-    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
-        match = _ZIP_NAME.match(path.name)
-        if match is None:
-            skipped += 1
-            continue
-        kind, member = ZIP_MEMBERS[match[1]]
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo(member)
-            epoch = calendar.timegm((*info.date_time, 0, 0, 0))
-            (workdir / kind / f"{epoch}_{read}_{match[2]}.csv").write_bytes(archive.read(info))
-        read += 1
+    try:
+        for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+            match = _ZIP_NAME.match(path.name)
+            if match is None:
+                skipped += 1
+                continue
+            kind, member = ZIP_MEMBERS[match[1]]
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo(member)
+                rows = archive.read(info).split(b"\n", 1)[1:]  # [] for a header-only file
+            read += 1
+            if rows and rows[0].strip():
+                prefix = b'"%d","%s",' % (calendar.timegm((*info.date_time, 0, 0, 0)), match[2].encode())
+                outputs[kind].write(prefix + rows[0].rstrip(b"\n").replace(b"\n", b"\n" + prefix) + b"\n")
+    finally:
+        for output in outputs.values():
+            output.close()
     return read, skipped
 
 
@@ -115,19 +127,12 @@ def _date_labels(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _read_kind(con: duckdb.DuckDBPyConnection, workdir: Path, kind: str) -> int:
-    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in COLUMNS[kind])
-    con.execute(
-        f"""create or replace table raw_{kind} as
-        select * exclude (filename),
-            regexp_extract(filename, '(\\d+)_(\\d+)_([^/]+)\\.csv$', ['epoch', 'n', 'handle']) as f
-        from read_csv('{workdir / kind}/*.csv', header = true, auto_detect = false, delim = ',', quote = '"',
-                      escape = '"', columns = {{{columns}}}, filename = true)"""
-    )
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in ("epoch", "account_handle", *COLUMNS[kind]))
     con.execute(
         f"""create or replace table {kind} as
-        select * exclude (f), f.handle as account_handle,
-            make_timestamp(cast(f.epoch as bigint) * 1000000) as exported_at
-        from raw_{kind}"""
+        select * exclude (epoch), make_timestamp(cast(epoch as bigint) * 1000000) as exported_at
+        from read_csv('{workdir / kind}.csv', header = false, auto_detect = false, delim = ',', quote = '"',
+                      escape = '"', columns = {{{columns}}})"""
     )
     return con.execute(f"select count(*) from {kind}").fetchone()[0]
 
