@@ -197,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = timed_make_run(paths, label, root / "bench-logs")
         landing_split = None
         if split is not None and not figures.landing_steps and not figures.exit_code:
-            landing_split = split.land(moved, paths.inbox)
+            try:
+                landing_split = split.land(moved, paths.inbox)
+            except Exception as error:  # a figure lost, not the benchmark
+                print(f"   !! landing again in process failed ({type(error).__name__}: {error}); no landing steps")
         print_round(figures, landing_split)
         if figures.exit_code:
             return 1
@@ -210,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         if day is None or day.exit_code:
             print_round(day or history, None)
             return 1
+        print(f"   history: {history.files_new:,} files in {history.wall_s:.1f} s; one more day: {day.wall_s:.1f} s")
         one_more_day[days] = day
     if len(one_more_day) > 1:
         print_history_comparison(args.accounts, one_more_day)
