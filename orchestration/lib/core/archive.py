@@ -3,12 +3,14 @@
 `<data>/raw/archive/<sha[:2]>/<sha256><ext>` holds the bytes exactly as received (read-only), and
 `manifest.jsonl` beside it gets one line per *receipt*: the same bytes received at two inbox paths
 (two dated folders, two account folders) are stored once and recorded twice, each receipt with its
-own account and export date. Received files in the inbox are only ever read.
+own account and export date. Received files in the inbox are only ever read: their bytes, names and
+modification times never change.
 
-This module is the only writer of archive objects and manifest lines (Studio files here, API pulls
-through `orchestration.lib.api.archive`): atomic, fsynced, read-only, never overwritten. Manifest
-appends survive a crash: a torn last line (a `kill -9` mid-append) is repaired before the next append,
-and rows whose key is already present are not written again, so a rerun never duplicates a receipt.
+This module and `core.archive_batch` (received files: hard links where possible, see there) are the
+only writers of archive objects and manifest lines (API pulls go through `orchestration.lib.api.archive`):
+atomic, durable, read-only, never overwritten. Manifest appends survive a crash: a torn last line (a
+`kill -9` mid-append) is repaired before the next append, and rows whose key is already present are not
+written again, so a rerun never duplicates a receipt.
 """
 
 from __future__ import annotations
@@ -30,12 +32,22 @@ except ImportError:  # pragma: no cover - Windows: the run lock alone serialises
     fcntl = None
 
 # Opening a received file never follows a link and never blocks on a FIFO (checked again after open).
-_SAFE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+SAFE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CHUNK = 1 << 20
+ARCHIVE_MODE_ENV = "TIKTOK_ARCHIVE_MODE"
+
+
+def archive_mode_from_env() -> str:
+    """`link` (the default: a hard link when possible, else a copy) or `copy` (always copy), from
+    `TIKTOK_ARCHIVE_MODE`; this is the only code that reads the variable."""
+    mode = os.environ.get(ARCHIVE_MODE_ENV, "").strip().lower() or "link"
+    if mode not in ("link", "copy"):
+        raise ValueError(f"{ARCHIVE_MODE_ENV}={mode!r}: use 'link' (the default) or 'copy'")
+    return mode
 
 
 class ChangedWhileReading(OSError):
-    """A received file's bytes changed between hashing and copying (still being written)."""
+    """A received file's bytes changed between hashing and storing (still being written)."""
 
 
 def sha256_of(path: Path) -> str:
@@ -45,7 +57,7 @@ def sha256_of(path: Path) -> str:
 @contextmanager
 def _open_received(path: Path) -> Iterator[BinaryIO]:
     """A received file opened for reading, only if it is a regular file and not a link."""
-    descriptor = os.open(path, _SAFE_OPEN)
+    descriptor = os.open(path, SAFE_OPEN)
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise OSError(f"{path.name}: not a regular file")
@@ -94,27 +106,6 @@ RECEIPT_KEY = ("sha256", "inbox_path")
 def archive_path_for(archive_dir: Path, sha256: str, original_name: str) -> Path:
     suffix = Path(original_name).suffix.lower()
     return archive_dir / sha256[:2] / f"{sha256}{suffix}"
-
-
-def store_received(source: Path, destination: Path, sha256: str) -> None:
-    """Copy a received file into the archive (once per object), checking the copy has hash `sha256`.
-
-    Opens the source like `hash_received` (no link, no special file); raises ChangedWhileReading, and
-    keeps nothing, when the bytes changed since they were hashed.
-    """
-    if destination.exists():
-        return
-    digest = hashlib.sha256()
-
-    def copy(writer: BinaryIO) -> None:
-        with _open_received(source) as reader:
-            for chunk in iter(lambda: reader.read(_CHUNK), b""):
-                digest.update(chunk)
-                writer.write(chunk)
-        if digest.hexdigest() != sha256:
-            raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
-
-    _write_read_only(destination, copy)
 
 
 def store_bytes(destination: Path, data: bytes) -> None:

@@ -5,10 +5,16 @@ FollowerGender.csv of two dated folders, one log in two account folders) are sto
 receipts, two sets of documents, each with the account and export date its own path gives. The same
 bytes at the same path again (a re-drop, a touched file) are no new receipt.
 
-A scan costs a stat per file (the walk is `core.inbox.walk_inbox`: litter skipped, links and special
-files refused): inbox files already seen are recognised by (path, size, mtime) without being read,
-known receipts by (sha256, inbox path). The manifest lines (`manifest.jsonl` and
-`raw.archive_manifest`) are written only after the documents are loaded (see `studio.landing.land_inbox`).
+A scan costs what is new, not what is known (the walk is `core.inbox.walk_inbox`: litter skipped, links
+and special files refused). A folder unchanged since the last scan (its stamp: inode, mtime, ctime) is
+not listed again and its files are not stat'ed, when it was cached: listed at least `SETTLE_NS` after its
+last change, with every file received and none quarantined now (a corrected file is dropped at the same
+path). Other inbox files already seen are recognised by (path, size, mtime) without being read, known
+receipts by (sha256, inbox path); only new files are hashed and stored (`core.archive_batch`).
+The trade-off: a known file rewritten in place (same name, e.g. by `cp`) inside an unchanged cached
+folder is noticed by the next full scan: `TIKTOK_FULL_SCAN=1`, or when the cache is lost with the
+working database. The manifest lines (`manifest.jsonl` and `raw.archive_manifest`) and the caches are
+written only after the documents are loaded (see `studio.landing.land_inbox`).
 
 This step does not know what a file is: a `ReceiptSource` (the LIVE inputs) claims the receipts it
 reads, the Studio reader takes the rest. Sources plug in from above (Dagster wiring, the CLI), since
@@ -17,7 +23,9 @@ reads, the Studio reader takes the rest. Sources plug in from above (Dagster wir
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -26,15 +34,9 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from orchestration.lib.core.archive import (
-    ManifestRow,
-    append_manifest,
-    archive_path_for,
-    document_id_for,
-    hash_received,
-    store_received,
-)
-from orchestration.lib.core.inbox import InboxWalk, walk_inbox
+from orchestration.lib.core.archive import ManifestRow, append_manifest, archive_mode_from_env, document_id_for
+from orchestration.lib.core.archive_batch import ArchiveBatch
+from orchestration.lib.core.inbox import FolderCache, FolderListing, InboxFile, InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
 
 
@@ -56,6 +58,8 @@ class InboxScan:
     manifest_rows: list[ManifestRow] = field(default_factory=list)  # their manifest lines, once read
     seen_rows: list[tuple] = field(default_factory=list)  # (path, size, mtime_ns, sha) of hashed files
     walk: InboxWalk = field(default_factory=InboxWalk)  # what was ignored, refused or renamed
+    unsettled: set[str] = field(default_factory=set)  # folders (cache keys) holding a file not read this time
+    stored: dict[str, int] = field(default_factory=dict)  # linked / copied / present: how new bytes were stored
 
 
 class ReceiptSource(Protocol):
@@ -82,49 +86,159 @@ class SourceLanding:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+FULL_SCAN_ENV = "TIKTOK_FULL_SCAN"
+
+
+def full_scan_from_env() -> bool:
+    """`TIKTOK_FULL_SCAN=1`: list every folder and stat every file (the folder cache is rebuilt)."""
+    return os.environ.get(FULL_SCAN_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> InboxScan:
     """Store the bytes of every new receipt in the archive; the receipts to read and their manifest rows
     (account and file kind still unknown: the landing fills them in once it knows who reads each receipt)."""
-    walk = walk_inbox(paths.inbox)
+    now_ns = time.time_ns()
+    walk = walk_inbox(paths.inbox, None if full_scan_from_env() else _folder_cache(con), now_ns=now_ns)
     scan = InboxScan(files_seen=len(walk.files), walk=walk)
-    known = {p: (s, m, h) for p, s, m, h in con.execute("select * from landing.inbox_files").fetchall()}
-    receipts = set(con.execute("select sha256, inbox_path from raw.archive_manifest").fetchall())
+    new = _not_seen_before(con, [file for file in walk.files if not file.unchanged])
+    receipts = _receipts_at(con, new)
     now = datetime.now(UTC).replace(tzinfo=None)
-    for file in walk.files:  # sorted by path: the same drop always lands in the same order
-        cached = known.get(file.relative)
-        if cached and cached[0] == file.size and cached[1] == file.mtime_ns:
-            continue
-        name = PurePosixPath(file.relative).name
-        try:
-            sha, size = hash_received(file.path)
-            if (sha, file.relative) in receipts:  # the same bytes at the same path: received before
-                scan.seen_rows.append((file.relative, file.size, file.mtime_ns, sha))
+    with ArchiveBatch(paths.archive, link=archive_mode_from_env() == "link", now_ns=now_ns) as batch:
+        for file in new:  # sorted by path: the same drop always lands in the same order
+            name = PurePosixPath(file.relative).name
+            try:
+                stored = batch.receive(file.path, name)
+            except OSError as error:  # swapped for a link, vanished or still being written: not this run
+                walk.refused.append((file.relative, f"could not be read safely ({error})"))
+                scan.unsettled.add(file.folder)
                 continue
-            destination = archive_path_for(paths.archive, sha, name)
-            store_received(file.path, destination, sha)  # a no-op when these bytes are archived already
-        except OSError as error:  # swapped for a link, vanished or still being written: not this run
-            walk.refused.append((file.relative, f"could not be read safely ({error})"))
-            continue
-        scan.seen_rows.append((file.relative, file.size, file.mtime_ns, sha))
-        receipts.add((sha, file.relative))
-        mtime = _timestamp(file.mtime_ns)
-        scan.received.append(Received(sha, destination, name, file.relative, mtime))
-        scan.manifest_rows.append(
-            ManifestRow(
-                sha256=sha,
-                original_name=name,
-                inbox_path=file.relative,
-                archive_path=destination.relative_to(paths.archive).as_posix(),
-                account_handle=None,
-                file_kind="unknown",
-                export_date=None,  # filled from the documents once read (anchors need the contents)
-                export_date_source=None,
-                size_bytes=size,
-                source_mtime=mtime.isoformat(),
-                received_at=now.isoformat(),
+            scan.seen_rows.append((file.relative, file.size, file.mtime_ns, stored.sha256))
+            if (stored.sha256, file.relative) in receipts:  # the same bytes at the same path: received before
+                continue
+            receipts.add((stored.sha256, file.relative))
+            mtime = _timestamp(file.mtime_ns)
+            scan.received.append(Received(stored.sha256, stored.destination, name, file.relative, mtime))
+            scan.manifest_rows.append(
+                ManifestRow(
+                    sha256=stored.sha256,
+                    original_name=name,
+                    inbox_path=file.relative,
+                    archive_path=stored.destination.relative_to(paths.archive).as_posix(),
+                    account_handle=None,
+                    file_kind="unknown",
+                    export_date=None,  # filled from the documents once read (anchors need the contents)
+                    export_date_source=None,
+                    size_bytes=stored.size,
+                    source_mtime=mtime.isoformat(),
+                    received_at=now.isoformat(),
+                )
             )
-        )
+        batch.commit()  # named and durable before anything reads them or a manifest line names them
+        scan.stored = dict(batch.counts)
     return scan
+
+
+def _not_seen_before(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> list[InboxFile]:
+    """The files not hashed before with this size and mtime (`landing.inbox_files`), in order."""
+    if not files:
+        return []
+    frame = pd.DataFrame({"inbox_path": [f.relative for f in files], "size_bytes": [f.size for f in files]}).assign(
+        mtime_ns=[f.mtime_ns for f in files]
+    )
+    con.register("walked_inbox_files", frame)
+    try:
+        seen = con.execute(
+            """select w.inbox_path from walked_inbox_files w join landing.inbox_files f
+            on f.inbox_path = w.inbox_path and f.size_bytes = w.size_bytes and f.mtime_ns = w.mtime_ns"""
+        ).fetchall()
+    finally:
+        con.unregister("walked_inbox_files")
+    seen_paths = {path for (path,) in seen}
+    return [f for f in files if f.relative not in seen_paths]
+
+
+def _receipts_at(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> set[tuple[str, str]]:
+    """The receipts (sha256, inbox path) recorded at these files' paths."""
+    if not files:
+        return set()
+    con.register("new_inbox_paths", pd.DataFrame({"inbox_path": [f.relative for f in files]}))
+    try:
+        rows = con.execute(
+            """select sha256, inbox_path from raw.archive_manifest
+            where inbox_path in (select inbox_path from new_inbox_paths)"""
+        ).fetchall()
+    finally:
+        con.unregister("new_inbox_paths")
+    return set(rows)
+
+
+def _folder_cache(con: duckdb.DuckDBPyConnection) -> FolderCache:
+    """The folders listed by earlier scans; none while no inbox file is known (a cleared or new warehouse)."""
+    if not con.execute("select exists (select 1 from landing.inbox_files)").fetchall()[0][0]:
+        return {}
+    rows = con.execute("select folder, stamp, entries from landing.inbox_folders").fetchall()
+    return {
+        _decoded(folder): FolderListing(stamp, _unpacked(entries), listed=False, settled=True)
+        for folder, stamp, entries in rows
+    }
+
+
+# On-disk names may hold bytes that are not UTF-8 (surrogate escapes in Python): stored as bytes.
+def _encoded(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _decoded(data: bytes) -> str:
+    return bytes(data).decode("utf-8", "surrogateescape")
+
+
+def _packed(entries) -> bytes:
+    """name, kind, size, mtime_ns of each entry, NUL-separated (no file name holds a NUL)."""
+    return _encoded("\0".join(f"{name}\0{kind}\0{size}\0{mtime}" for name, kind, size, mtime in entries))
+
+
+def _unpacked(data: bytes) -> list[tuple[str, str, int, int]]:
+    if not data:
+        return []
+    fields = _decoded(data).split("\0")
+    sizes, mtimes = map(int, fields[2::4]), map(int, fields[3::4])
+    return list(zip(fields[0::4], fields[1::4], sizes, mtimes, strict=True))
+
+
+def remember_scan(con: duckdb.DuckDBPyConnection, scan: InboxScan) -> None:
+    """After the landing: the files hashed, and the folders a next scan need not list again."""
+    remember_inbox_files(con, scan.seen_rows)
+    keep = _cacheable_folders(con, scan)
+    con.register("kept_inbox_folders", pd.DataFrame({"folder": [_encoded(key) for key in keep]}, dtype="object"))
+    try:
+        con.execute("delete from landing.inbox_folders where folder not in (select folder from kept_inbox_folders)")
+    finally:
+        con.unregister("kept_inbox_folders")
+    listed = [
+        (_encoded(key), listing.stamp, _packed(listing.entries)) for key, listing in keep.items() if listing.listed
+    ]
+    if listed:
+        con.register("listed_inbox_folders", pd.DataFrame(listed, columns=["folder", "stamp", "entries"]))
+        try:
+            con.execute("insert or replace into landing.inbox_folders select * from listed_inbox_folders")
+        finally:
+            con.unregister("listed_inbox_folders")
+
+
+def _cacheable_folders(con: duckdb.DuckDBPyConnection, scan: InboxScan) -> dict[str, FolderListing]:
+    """Folders listed settled, whose files were all read and none is quarantined now."""
+    quarantined = {
+        path
+        for (path,) in con.execute(
+            """with latest as (
+                select inbox_path, arg_max(sha256, received_at) as sha256 from raw.archive_manifest group by inbox_path)
+            select distinct l.inbox_path from latest l join raw.documents d
+            on d.archive_sha256 = l.sha256 and d.status = 'quarantined'
+            and starts_with(d.document_id, l.sha256 || ':' || left(sha256(l.inbox_path), 12) || ':')"""
+        ).fetchall()
+    }
+    unsettled = scan.unsettled | {f.folder for f in scan.walk.files if f.relative in quarantined}
+    return {key: listing for key, listing in scan.walk.folders.items() if listing.settled and key not in unsettled}
 
 
 def _timestamp(mtime_ns: int) -> datetime:

@@ -84,6 +84,10 @@ _DDL = [
     """create table if not exists landing.inbox_files (
         inbox_path varchar primary key, size_bytes bigint not null, mtime_ns bigint not null,
         sha256 varchar not null)""",
+    # The inbox folders a scan need not list again (core.receipts): on-disk relative path, stamp when
+    # listed, and entries (name, kind, size, mtime_ns, NUL-separated: names are bytes, maybe not UTF-8).
+    """create table if not exists landing.inbox_folders (
+        folder blob primary key, stamp varchar not null, entries blob not null)""",
     # One row per endpoint pull, loaded or not: the API archive's queryable manifest and pull log.
     """create table if not exists raw.api_pulls (
         pull_id varchar primary key, account_handle varchar not null, api varchar not null,

@@ -31,7 +31,7 @@ from orchestration.lib.core.receipts import (
     archive_new_inbox_files,
     received_from_manifest,
     record_manifest,
-    remember_inbox_files,
+    remember_scan,
     strip_browser_repeat,
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
@@ -87,7 +87,7 @@ def land_inbox(
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
     record_manifest(paths, con, rows, report.documents)
-    remember_inbox_files(con, scan.seen_rows)
+    remember_scan(con, scan)
     return report
 
 

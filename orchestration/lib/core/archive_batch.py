@@ -1,0 +1,196 @@
+"""Received files into the immutable archive (`core.archive`), at the cost of a hash and a link each.
+
+An `ArchiveBatch` stores each new received file:
+- **Linked, not copied**, when the inbox and the archive share a file system: the archive object is a
+  hard link to the received file, which was opened once (never through a link, regular files only),
+  hashed through that descriptor, and linked only if the name still leads to the same inode with the
+  same size and mtime (else it is being written: taken on the next run). A link shares the inode, so
+  the archive's read-only mode is the inode's: the write permission bits of the received file are
+  removed (its read bits are kept, never widened). That is deliberate: it keeps an editor or a `cp`
+  (not root's) from rewriting the inbox file in place, which would change archived bytes under their
+  hash. Bytes, name and mtime of the received file are untouched; it may still be deleted, renamed, or
+  replaced by a new file at its name (the archive keeps the old inode).
+- **Copied** (the bytes hashed again while copied) when linking fails (another file system, a file
+  owned by another user, ...), for a file changed less than `inbox.SETTLE_NS` ago (it may still be
+  being written: a copy cannot be changed later, a link could), or with `TIKTOK_ARCHIVE_MODE=copy`.
+- **Durable before named**: objects get their final name only in `commit()`, after one `syncfs` of the
+  archive's file system (per batch, not an fsync per file) has made their bytes durable, and a second
+  makes the names durable before any manifest line can name them; where `syncfs` is missing each copy
+  and each touched folder is fsynced instead. So an object under its hash always holds those bytes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import os
+import stat
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.lib.core.archive import SAFE_OPEN, ChangedWhileReading, archive_path_for
+
+_CHUNK = 1 << 20
+_SETTLE_NS = 2_000_000_000  # as `core.inbox.SETTLE_NS`: a file changed more recently may still be written
+
+
+@dataclass(frozen=True)
+class Stored:
+    sha256: str
+    size: int
+    destination: Path  # its name once the batch is committed
+    how: str  # linked | copied | present (these bytes were archived already)
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+class ArchiveBatch:
+    """Received files stored into the archive (see the module docstring); use as a context manager and
+    `commit()` before reading any `Stored.destination`: what was not committed is removed on exit."""
+
+    def __init__(self, archive_dir: Path, *, link: bool = True, now_ns: int | None = None):
+        self.archive_dir = archive_dir
+        self.link = link
+        self.settled_before_ns = (time.time_ns() if now_ns is None else now_ns) - _SETTLE_NS
+        self.fsync_each = _syncfs() is None
+        self.pending: dict[Path, Path] = {}  # destination → temporary name
+        self.counts = {"linked": 0, "copied": 0, "present": 0}
+
+    def __enter__(self) -> ArchiveBatch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for temporary in self.pending.values():
+            temporary.unlink(missing_ok=True)
+        self.pending.clear()
+
+    def receive(self, source: Path, original_name: str) -> Stored:
+        """Hash a received file and store its bytes (once per object); raises OSError (a link, a special
+        file, a vanished file) or ChangedWhileReading, and then keeps nothing."""
+        descriptor = os.open(source, SAFE_OPEN)
+        try:
+            before = os.fstat(descriptor)
+            if not stat.S_ISREG(before.st_mode):
+                raise OSError(f"{source.name}: not a regular file")
+            digest, size, want = hashlib.sha256(), 0, min(_CHUNK, before.st_size + 1)
+            while chunk := os.read(descriptor, want):
+                digest.update(chunk)
+                size += len(chunk)
+            after = os.fstat(descriptor)
+            if _identity(before) != _identity(after) or size != after.st_size:
+                raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
+            sha = digest.hexdigest()
+            destination = archive_path_for(self.archive_dir, sha, original_name)
+            if destination in self.pending or destination.exists():
+                how = "present"
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                temporary = destination.with_name(f"{destination.name}.{uuid.uuid4().hex[:8]}.incoming")
+                how = "linked" if self._link(source, temporary, descriptor, after) else "copied"
+                if how == "copied":
+                    self._copy(descriptor, temporary, sha, source.name)
+                self.pending[destination] = temporary
+        finally:
+            os.close(descriptor)
+        self.counts[how] += 1
+        return Stored(sha, size, destination, how)
+
+    def _link(self, source: Path, temporary: Path, descriptor: int, hashed: os.stat_result) -> bool:
+        """Hard-link the hashed inode under `temporary`; False when it must be copied instead."""
+        if not self.link or max(hashed.st_mtime_ns, hashed.st_ctime_ns) > self.settled_before_ns:
+            return False
+        try:
+            os.link(source, temporary, follow_symlinks=False)
+        except (OSError, NotImplementedError) as error:
+            if isinstance(error, NotImplementedError) or error.errno == errno.EXDEV:
+                self.link = False  # another file system: every file of this batch is copied
+            return False
+        try:
+            if _identity(os.lstat(temporary)) != _identity(hashed):  # the name now leads elsewhere
+                raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
+            os.fchmod(descriptor, stat.S_IMODE(hashed.st_mode) & ~0o222)  # the shared inode becomes read-only
+        except ChangedWhileReading:
+            temporary.unlink(missing_ok=True)
+            raise
+        except OSError:  # not our file to chmod: copy it
+            temporary.unlink(missing_ok=True)
+            return False
+        return True
+
+    def _copy(self, descriptor: int, temporary: Path, sha256: str, name: str) -> None:
+        """Copy from the hashed descriptor, hashing again: the copy must have hash `sha256`."""
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        digest = hashlib.sha256()
+        writer = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            while chunk := os.read(descriptor, _CHUNK):
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(writer, view) :]
+            if self.fsync_each:
+                os.fsync(writer)
+        except BaseException:
+            os.close(writer)
+            temporary.unlink(missing_ok=True)
+            raise
+        os.close(writer)
+        if digest.hexdigest() != sha256:
+            temporary.unlink(missing_ok=True)
+            raise ChangedWhileReading(f"{name} changed while it was read; it is taken on the next run")
+        os.chmod(temporary, 0o444)
+
+    def commit(self) -> None:
+        """Give every stored object its name, durably (bytes first, then names)."""
+        if not self.pending:
+            return
+        if not self.fsync_each:
+            _sync_filesystem(self.archive_dir)
+        for destination, temporary in sorted(self.pending.items()):
+            os.replace(temporary, destination)
+        if self.fsync_each:
+            for folder in {d.parent for d in self.pending} | {self.archive_dir}:
+                _fsync_folder(folder)
+        else:
+            _sync_filesystem(self.archive_dir)
+        self.pending.clear()
+
+
+_SYNCFS: list = []
+
+
+def _syncfs():
+    """libc's syncfs (Linux): flushes one file system and waits for it; None elsewhere."""
+    if not _SYNCFS:
+        function = None
+        if sys.platform.startswith("linux"):
+            try:
+                function = ctypes.CDLL(None, use_errno=True).syncfs
+            except (OSError, AttributeError):
+                function = None
+        _SYNCFS.append(function)
+    return _SYNCFS[0]
+
+
+def _sync_filesystem(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        if _syncfs()(descriptor) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, f"syncfs of {folder} failed: {os.strerror(code)}")
+    finally:
+        os.close(descriptor)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

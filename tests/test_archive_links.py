@@ -1,0 +1,206 @@
+"""Received files are archived by a hard link where possible: the bytes linked are the bytes hashed, the
+shared inode becomes read-only (read bits kept), the received file's bytes, name and mtime never change;
+a copy is made instead on another file system, for a file not ours to chmod, for a file changed less
+than 2 s ago, or with TIKTOK_ARCHIVE_MODE=copy."""
+
+import errno
+import os
+import stat
+import time
+from datetime import datetime
+
+import pytest
+
+from orchestration.lib.core import archive_batch
+from orchestration.lib.core.archive import ChangedWhileReading, archive_mode_from_env
+from orchestration.lib.core.archive_batch import ArchiveBatch
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
+
+OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+LAST_WEEK = datetime(2026, 4, 2, 9, 30)
+
+
+def _overview(views: int) -> bytes:
+    return studio_csv(OVERVIEW, [["April 1", str(views), "0", "0", "0", "0"]])
+
+
+@pytest.fixture
+def settled_now(monkeypatch):
+    """Every file counts as settled (a test cannot age a file's ctime by 2 s without waiting)."""
+    monkeypatch.setattr(archive_batch, "_SETTLE_NS", 0)
+
+
+def _archived(paths) -> list:
+    return [p for p in paths.archive.rglob("*") if p.is_file() and not p.name.startswith((".", "manifest"))]
+
+
+def test_a_settled_file_is_hard_linked_read_only_and_the_received_file_keeps_bytes_name_and_mtime(
+    tmp_path, settled_now
+):
+    paths = new_paths(tmp_path)
+    shared = drop(paths, "acct/Overview.csv", _overview(7), mtime=LAST_WEEK)
+    private = drop(paths, "acct/2026-04-02/Overview.csv", _overview(8), mtime=LAST_WEEK)
+    shared.chmod(0o644)
+    private.chmod(0o600)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (shared, private)}
+
+    report = land(paths)
+
+    assert report.files_new == 2 and report.issues == []
+    assert sorted(query(paths, "select video_views from raw.studio_overview")) == [(7,), (8,)]
+    stored = dict(query(paths, "select inbox_path, archive_path from raw.archive_manifest"))
+    for inbox_file in (shared, private):
+        archived = paths.archive / stored[inbox_file.relative_to(paths.inbox).as_posix()]
+        assert os.path.samefile(archived, inbox_file), "one inode: linked, not copied"
+        assert archived.stat().st_nlink == 2
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (shared, private)} == before
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o444, "write bits removed, read bits kept"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o400, "never made readable by others"
+    assert sorted(p.name for p in paths.archive.rglob("*.incoming")) == []
+    assert land(paths).files_new == 0
+
+
+def test_copy_mode_copies_and_leaves_the_received_file_as_it_was(tmp_path, settled_now, monkeypatch):
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(7), mtime=LAST_WEEK)
+    inbox_file.chmod(0o644)
+
+    land(paths)
+
+    [archived] = _archived(paths)
+    assert not os.path.samefile(archived, inbox_file)
+    assert archived.read_bytes() == _overview(7)
+    assert stat.S_IMODE(archived.stat().st_mode) == 0o444
+    assert stat.S_IMODE(inbox_file.stat().st_mode) == 0o644
+
+
+def test_an_unknown_archive_mode_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "symlink")
+    with pytest.raises(ValueError, match="TIKTOK_ARCHIVE_MODE='symlink'"):
+        archive_mode_from_env()
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", " Copy ")
+    assert archive_mode_from_env() == "copy"
+    monkeypatch.delenv("TIKTOK_ARCHIVE_MODE")
+    assert archive_mode_from_env() == "link"
+
+
+def test_a_file_changed_in_the_last_two_seconds_is_copied_not_linked(tmp_path):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(7))  # just written: it may still be growing
+    inbox_file.chmod(0o644)
+    land(paths)
+    [archived] = _archived(paths)
+    assert not os.path.samefile(archived, inbox_file)
+    assert stat.S_IMODE(inbox_file.stat().st_mode) == 0o644
+
+
+def test_another_file_system_falls_back_to_copying_every_file_of_the_batch(tmp_path, settled_now, monkeypatch):
+    paths = new_paths(tmp_path)
+    first = drop(paths, "a/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    second = drop(paths, "b/Overview.csv", _overview(2), mtime=LAST_WEEK)
+    attempts = []
+
+    def cross_device(source, target, **kwargs):
+        attempts.append(source)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(archive_batch.os, "link", cross_device)
+    with ArchiveBatch(paths.archive) as batch:
+        stored = [batch.receive(first, "Overview.csv"), batch.receive(second, "Overview.csv")]
+        assert not stored[0].destination.exists(), "named only at commit"
+        batch.commit()
+    assert [s.how for s in stored] == ["copied", "copied"]
+    assert len(attempts) == 1, "after EXDEV the batch stops trying to link"
+    assert [s.destination.read_bytes() for s in stored] == [_overview(1), _overview(2)]
+    assert [stat.S_IMODE(s.destination.stat().st_mode) for s in stored] == [0o444, 0o444]
+
+
+def test_a_file_that_is_not_ours_to_chmod_is_copied_and_no_link_is_left(tmp_path, settled_now, monkeypatch):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    inbox_file.chmod(0o644)
+
+    def not_owner(descriptor, mode):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(archive_batch.os, "fchmod", not_owner)
+    with ArchiveBatch(paths.archive) as batch:
+        stored = batch.receive(inbox_file, "Overview.csv")
+        batch.commit()
+    assert stored.how == "copied"
+    assert not os.path.samefile(stored.destination, inbox_file)
+    assert inbox_file.stat().st_nlink == 1 and stat.S_IMODE(inbox_file.stat().st_mode) == 0o644
+    assert list(paths.archive.rglob("*.incoming")) == []
+
+
+def test_a_file_swapped_between_hashing_and_linking_is_not_archived_and_is_taken_next_run(
+    tmp_path, settled_now, monkeypatch
+):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    replacement = tmp_path / "replacement.csv"
+    replacement.write_bytes(_overview(2))
+    os.utime(replacement, (LAST_WEEK.timestamp(), LAST_WEEK.timestamp()))
+    real_link = os.link
+
+    def swap_then_link(source, target, **kwargs):
+        os.replace(replacement, source)  # a sync client replaced the file after it was hashed
+        return real_link(source, target, **kwargs)
+
+    monkeypatch.setattr(archive_batch.os, "link", swap_then_link)
+    report = land(paths)
+    assert report.files_new == 0
+    assert [(path, reason.split(" (")[0]) for path, reason in report.inbox.refused] == [
+        ("acct/Overview.csv", "could not be read safely")
+    ]
+    assert _archived(paths) == [] and list(paths.archive.rglob("*.incoming")) == []
+    assert query(paths, "select count(*) from raw.studio_overview") == [(0,)]
+
+    monkeypatch.setattr(archive_batch.os, "link", real_link)
+    assert land(paths).files_new == 1
+    assert query(paths, "select video_views from raw.studio_overview") == [(2,)], "the bytes at the path now"
+
+
+def test_a_link_or_a_fifo_is_never_opened_for_hashing(tmp_path):
+    paths = new_paths(tmp_path)
+    target = drop(paths, "acct/Overview.csv", _overview(1))
+    os.symlink(target, paths.inbox / "acct" / "Linked.csv")
+    os.mkfifo(paths.inbox / "acct" / "Pipe.csv")
+    with ArchiveBatch(paths.archive) as batch:
+        with pytest.raises(OSError):
+            batch.receive(paths.inbox / "acct" / "Linked.csv", "Linked.csv")
+        with pytest.raises(OSError, match="not a regular file"):
+            batch.receive(paths.inbox / "acct" / "Pipe.csv", "Pipe.csv")
+    assert _archived(paths) == []
+
+
+def test_nothing_uncommitted_is_left_in_the_archive(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    with ArchiveBatch(paths.archive) as batch:
+        stored = batch.receive(inbox_file, "Overview.csv")
+        again = batch.receive(inbox_file, "Overview.csv")
+    assert (stored.how, again.how) == ("linked", "present"), "the same bytes twice in one batch are stored once"
+    assert not stored.destination.exists() and list(paths.archive.rglob("*.incoming")) == []
+    assert inbox_file.read_bytes() == _overview(1)
+
+
+def test_bytes_that_changed_while_read_raise(tmp_path, monkeypatch):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1))
+    real_fstat = os.fstat
+    calls = []
+
+    def growing(descriptor):
+        calls.append(descriptor)
+        if len(calls) == 2:  # after hashing: the writer appended a row meanwhile
+            with inbox_file.open("ab") as handle:
+                handle.write(b"\n")
+        return real_fstat(descriptor)
+
+    monkeypatch.setattr(archive_batch.os, "fstat", growing)
+    later = time.time_ns() + 60 * 10**9  # settled even after the append: the link path would take it
+    with ArchiveBatch(paths.archive, now_ns=later) as batch, pytest.raises(ChangedWhileReading):
+        batch.receive(inbox_file, "Overview.csv")
+    assert list(paths.archive.rglob("*.*")) == []

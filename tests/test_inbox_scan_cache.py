@@ -1,0 +1,184 @@
+"""A scan costs what is new: a folder unchanged since it was cached is not listed again and its files are
+not stat'ed; anything added, removed or renamed in it is seen; a known file rewritten in place there is
+seen by a full scan (TIKTOK_FULL_SCAN=1), and a folder holding a quarantined file is never cached, so a
+corrected file dropped over it is always seen."""
+
+import os
+
+import pytest
+
+from orchestration.lib.core import inbox
+from orchestration.lib.core.inbox import walk_inbox
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
+from tests.test_inbox_hygiene import _build_inbox
+
+OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+
+
+def _overview(views: int) -> bytes:
+    return studio_csv(OVERVIEW, [["April 1", str(views), "0", "0", "0", "0"]])
+
+
+@pytest.fixture
+def settled_now(monkeypatch):
+    """Folders count as settled at once (a test cannot age a folder's ctime by 2 s without waiting)."""
+    monkeypatch.setattr(inbox, "SETTLE_NS", 0)
+
+
+@pytest.fixture
+def listed(monkeypatch):
+    """The folders the walk lists (scandir), by inbox-relative path."""
+    folders = []
+    real_scandir = os.scandir
+
+    def counting(path):
+        folders.append(os.path.relpath(path, inbox_root[0]).replace(os.sep, "/"))
+        return real_scandir(path)
+
+    inbox_root = []
+    monkeypatch.setattr(inbox.os, "scandir", counting)
+    return folders, inbox_root
+
+
+def _age(paths) -> None:
+    """Date every inbox folder a day back, so a change made within the same timestamp tick as the drop
+    still changes its stamp (in real use, SETTLE_NS keeps such folders out of the cache)."""
+    day_ago = os.stat(paths.inbox).st_mtime - 86_400
+    for folder in [paths.inbox, *(p for p in paths.inbox.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        os.utime(folder, (day_ago, day_ago))
+
+
+def _views(paths) -> list[tuple]:
+    return sorted(query(paths, "select account_handle, video_views from raw.studio_overview"))
+
+
+def test_a_rerun_lists_no_folder_and_a_new_file_lists_only_its_folder(tmp_path, settled_now, listed):
+    folders, root = listed
+    paths = new_paths(tmp_path)
+    root.append(str(paths.inbox))
+    for handle in ("ana", "bo"):
+        for day in ("2026-04-01", "2026-04-02"):
+            drop(paths, f"{handle}/{day}/Overview.csv", _overview(len(handle) * 10 + int(day[-1])))
+    _age(paths)
+    folders.clear()
+    land(paths)
+    assert sorted(folders) == [".", "ana", "ana/2026-04-01", "ana/2026-04-02", "bo", "bo/2026-04-01", "bo/2026-04-02"]
+
+    folders.clear()
+    report = land(paths)
+    assert folders == [] and report.files_seen == 4 and report.files_new == 0
+
+    drop(paths, "bo/2026-04-03/Overview.csv", _overview(99))  # a new day folder: bo/ changes, not ana/
+    folders.clear()
+    report = land(paths)
+    assert sorted(folders) == ["bo", "bo/2026-04-03"]
+    assert report.files_seen == 5 and report.files_new == 1
+    assert ("bo", 99) in _views(paths)
+
+
+def test_a_cached_walk_says_exactly_what_a_full_walk_says(tmp_path, settled_now):
+    paths = _build_inbox(tmp_path)  # litter, links, a FIFO, hidden folders
+    _age(paths)
+    first = walk_inbox(paths.inbox)
+    again = walk_inbox(paths.inbox, first.folders)
+    assert all(not listing.listed for listing in again.folders.values())
+    assert [(f.relative, f.size, f.mtime_ns, f.os_path) for f in again.files] == [
+        (f.relative, f.size, f.mtime_ns, f.os_path) for f in first.files
+    ]
+    assert (again.ignored, again.refused, again.renamed) == (first.ignored, first.refused, first.renamed)
+    assert all(f.unchanged for f in again.files) and not any(f.unchanged for f in first.files)
+
+
+def test_entries_added_removed_or_replaced_in_a_cached_folder_are_seen(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    kept = drop(paths, "acct/Overview.csv", _overview(1))
+    replaced = drop(paths, "acct/Viewers.csv", b"old")
+    removed = drop(paths, "acct/Content.csv", b"gone soon")
+    _age(paths)
+    first = walk_inbox(paths.inbox)
+
+    removed.unlink()
+    (tmp_path / "new.csv").write_bytes(b"new bytes")
+    os.replace(tmp_path / "new.csv", replaced)  # a new inode at a known name (what Finder's "Replace" does)
+    os.symlink(kept, paths.inbox / "acct" / "Link.csv")
+    again = walk_inbox(paths.inbox, first.folders)
+
+    assert again.folders["acct/"].listed
+    assert [(f.relative, f.size, f.unchanged) for f in again.files] == [
+        ("acct/Overview.csv", kept.stat().st_size, True),  # the cache knew it with this size and mtime
+        ("acct/Viewers.csv", len(b"new bytes"), False),
+    ]
+    assert again.refused == [("acct/Link.csv", inbox.REFUSED_LINK)]
+
+
+def test_a_known_file_rewritten_in_place_in_a_cached_folder_is_seen_by_a_full_scan(tmp_path, settled_now, monkeypatch):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    land(paths)
+    land(paths)  # the folder is cached now
+    # (archived by a copy: the file was just written, so the in-place write below leaves the archive alone)
+    drop(paths, "acct/Overview.csv", _overview(2))  # `cp` over it: same inode, the folder's stamp unchanged
+
+    assert land(paths).files_new == 0, "the documented trade-off: the cached folder vouches for its files"
+    assert _views(paths) == [("acct", 1)]
+    monkeypatch.setenv("TIKTOK_FULL_SCAN", "1")
+    assert land(paths).files_new == 1
+    assert _views(paths) == [("acct", 1), ("acct", 2)], "a second receipt at the path (the newest export wins)"
+
+
+def test_a_folder_holding_a_quarantined_file_is_never_cached_so_a_correction_in_place_is_seen(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    drop(paths, "acct/2026-04-02/Overview.csv", studio_csv(OVERVIEW, [["April 1", "many", "0", "0", "0", "0"]]))
+    land(paths)
+    land(paths)
+    cached = {bytes(key).decode() for (key,) in query(paths, "select folder from landing.inbox_folders")}
+    assert cached == {"", "acct/"}, "the folder with the quarantined file is listed every time"
+
+    drop(paths, "acct/2026-04-02/Overview.csv", _overview(5))  # corrected in place
+    assert land(paths).files_new == 1
+    assert _views(paths) == [("acct", 1), ("acct", 5)]
+    _age(paths)
+    land(paths)
+    cached = {bytes(key).decode() for (key,) in query(paths, "select folder from landing.inbox_folders")}
+    assert cached == {"", "acct/", "acct/2026-04-02/"}
+
+
+def test_folders_changed_in_the_last_two_seconds_are_not_cached(tmp_path):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    land(paths)
+    assert query(paths, "select count(*) from landing.inbox_folders") == [(0,)]
+
+
+def test_a_file_not_read_this_time_keeps_its_folder_uncached(tmp_path, settled_now, monkeypatch):
+    from orchestration.lib.core import archive_batch
+
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    real_open = os.open
+
+    def busy(path, flags, *args):
+        if str(path).endswith("Overview.csv"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(archive_batch.os, "open", busy)
+    assert land(paths).files_new == 0
+    monkeypatch.setattr(archive_batch.os, "open", real_open)
+    cached = {bytes(key).decode() for (key,) in query(paths, "select folder from landing.inbox_folders")}
+    assert cached == {""}
+    assert land(paths).files_new == 1 and _views(paths) == [("acct", 1)]
+
+
+def test_a_lost_file_cache_ignores_the_folder_cache(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    land(paths)
+    land(paths)
+    from orchestration.lib.core.warehouse import connect
+
+    with connect(paths.warehouse) as con:
+        con.execute("delete from landing.inbox_files")
+    assert land(paths).files_new == 0, "hashed again, the receipt is known"
+    assert query(paths, "select count(*) from landing.inbox_files") == [(1,)]
