@@ -40,7 +40,7 @@ SUBSCRIBED_EVENTS = ("ConnectEvent", "DisconnectEvent", *HANDLERS)
 DISCONNECT_TIMEOUT_S = 10.0
 LIVE_EXTRA_MISSING = (
     "The LIVE recorder needs the optional `live` extra (the unofficial TikTokLive client, AGPL-3.0):\n"
-    "    .venv/bin/pip install -e '.[live]'    (or: make live-record HANDLE=@name)\n"
+    "    make live-record HANDLE=@name    (installs it into .venv from uv.lock, then records)\n"
     "See docs/live.md, 'Recording a LIVE'."
 )
 

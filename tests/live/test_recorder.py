@@ -597,7 +597,7 @@ def test_the_default_folder_is_the_accounts_live_inbox(tmp_path, monkeypatch):
 def test_without_the_live_extra_the_command_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "TikTokLive", None)  # as if not installed: `import TikTokLive` fails
     assert main(["record", "@creator.name", "--out", str(tmp_path)]) == 1
-    assert "pip install -e '.[live]'" in capsys.readouterr().err
+    assert "make live-record HANDLE=@name" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
