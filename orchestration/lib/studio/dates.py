@@ -10,8 +10,12 @@ export window ("earliest date not before it").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
+
+import numpy as np
+import pandas as pd
 
 SUPPORTED_LOCALES = (
     "en_US", "en_GB", "es", "pt_BR", "pt_PT", "fr", "de", "it", "ru", "vi", "ja", "ko", "zh", "id", "tr",
@@ -120,3 +124,50 @@ def nearest(month: int, day: int, anchor: date) -> date:
     """The date with this month and day closest to `anchor` (a snapshot date known only roughly)."""
     candidates = [c for y in range(anchor.year - 4, anchor.year + 5) if (c := _on(y, month, day))]
     return min(candidates, key=lambda c: (abs((c - anchor).days), c))
+
+
+def resolve_year_less(
+    texts: pd.Series, keys: pd.Series, rules: dict, parse: Callable[[str], tuple[int, int]] = parse_month_day
+) -> np.ndarray:
+    """Dates (datetime64, NaT where none) of a column of year-less texts, row i by the rule
+    `rules[keys[i]]` = (function above, anchor date); no rule, no text or no such date: NaT.
+
+    Each distinct text is parsed once and each distinct (rule, text) resolved once; rows take their
+    value by index. `parse` is `parse_month_day` (the reader passes its own name for it)."""
+    text_codes, distinct_texts = pd.factorize(texts)  # NA → -1
+    month_days = [_month_day(parse, text) for text in distinct_texts]
+    key_codes, distinct_keys = pd.factorize(keys)
+    rule_ids: dict = {}
+    rule_of_key = np.array([_rule_id(rules.get(k), rule_ids) for k in distinct_keys] + [-1], dtype=np.int64)
+    row_rules = rule_of_key[key_codes]  # a missing key (code -1) takes the trailing -1: no rule
+    width = max(len(distinct_texts), 1)
+    combined = np.where((text_codes >= 0) & (row_rules >= 0), row_rules * width + text_codes, -1)
+    distinct, row_position = np.unique(combined, return_inverse=True)
+    by_id = list(rule_ids)
+    resolved = [None if c < 0 else _resolved(month_days[c % width], by_id[c // width]) for c in distinct.tolist()]
+    return pd.to_datetime(pd.Series(resolved, dtype="object")).to_numpy()[row_position.reshape(-1)]
+
+
+def _month_day(parse: Callable[[str], tuple[int, int]], text: str) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except UnknownDateText:
+        return None
+
+
+def _rule_id(rule, rule_ids: dict) -> int:
+    if rule is None or (isinstance(rule, float) and pd.isna(rule)):
+        return -1
+    return rule_ids.setdefault(rule, len(rule_ids))
+
+
+def _resolved(month_day: tuple[int, int] | None, rule) -> date | None:
+    if month_day is None:
+        return None
+    function, anchor_date = rule
+    try:
+        return function(*month_day, anchor_date)
+    except UnknownDateText:
+        return None

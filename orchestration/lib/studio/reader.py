@@ -4,7 +4,8 @@ A ZIP holds one or more documents; a bare CSV/XLSX is one. Everything that stops
 being read (corrupt ZIP, empty file, wrong header, ragged row, unknown date text, missing handle)
 becomes an `Issue` naming the file, row, column and rule, and the document is quarantined whole.
 Work is batched per kind: rows are gathered as lists and turned into one DataFrame per kind, and
-year-less dates are resolved per distinct value, not per row.
+year-less dates are resolved per distinct value, not per row. No Python runs per row on the way: rows
+come from the C CSV reader (caps and widths checked on whole lists), dates resolve by index.
 
 Reading is bounded (entry size, rows, cells: see the limits below and `core.containers`) and isolated:
 any other failure while reading one document, of whatever type, quarantines that document with the
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
+from itertools import accumulate, islice
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -26,11 +29,11 @@ import pandas as pd
 from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
 from orchestration.lib.studio.dates import (
-    UnknownDateText,
     earliest_not_before,
     latest_not_after,
     nearest,
     parse_month_day,
+    resolve_year_less,
 )
 from orchestration.lib.studio.provenance import (
     ExportAnchor,
@@ -185,8 +188,7 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         except UnicodeDecodeError as error:
             doc.fail("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})")
             return
-        # strict: a field cut before its closing quote is an error, not a shorter value
-        table = _bounded_rows(doc, csv.reader(io.StringIO(text, newline=""), strict=True))
+        table = _bounded_csv_rows(doc, text)
     else:
         doc.fail("file_type", f"{member_name!r} is not a Studio export (.csv or .xlsx expected)")
         return
@@ -214,10 +216,10 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         )
         return
     width = len(kind.header)
-    for number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            doc.fail("row_width", f"row has {len(row)} fields, expected {width}", row=number, value=",".join(row))
-            return
+    if set(map(len, rows)) - {width}:  # the row-by-row search only for a file that has a ragged row
+        number, row = next((n, row) for n, row in enumerate(rows, start=1) if len(row) != width)
+        doc.fail("row_width", f"row has {len(row)} fields, expected {width}", row=number, value=",".join(row))
+        return
     doc.rows = rows
     if doc.account_handle is None and kind.kind == "content":
         doc.account_handle = handle_from_video_links([r[2] for r in rows])
@@ -226,6 +228,35 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
             "account_handle",
             "no account handle: keep TikTok's ZIP name (e.g. Content_<handle>.zip) or put the file in inbox/<handle>/",
         )
+
+
+def _csv_reader(text: str) -> Iterator[list[str]]:
+    # strict: a field cut before its closing quote is an error, not a shorter value
+    return csv.reader(io.StringIO(text, newline=""), strict=True)
+
+
+_CHUNK_ROWS = 1024
+
+
+def _bounded_csv_rows(doc: Document, text: str) -> list[list[str]] | None:
+    """`_bounded_rows` of a CSV text, with the caps checked per chunk of rows instead of per row (the same
+    issue, at the same row; reading goes at most one chunk past a cap). A malformed CSV is read again
+    row by row, so that its issue names the row where it breaks."""
+    reader, table, cells = _csv_reader(text), [], 0
+    try:
+        while chunk := list(islice(reader, _CHUNK_ROWS)):
+            totals = list(accumulate(map(len, chunk), initial=cells))[1:]  # cells up to each row, included
+            first_over = min(bisect_right(totals, MAX_CELLS), MAX_ROWS + 1 - len(table))
+            if first_over < len(chunk):
+                position = len(table) + first_over
+                what = f"{MAX_ROWS:,} rows" if position > MAX_ROWS else f"{MAX_CELLS:,} cells"
+                doc.fail("size_limit", f"more than {what}: far larger than any Studio export", row=position)
+                return None
+            table.extend(chunk)
+            cells = totals[-1]
+    except csv.Error:
+        return _bounded_rows(doc, _csv_reader(text))
+    return table
 
 
 def _bounded_rows(doc: Document, rows: Iterable[list[str]]) -> list[list[str]] | None:
@@ -384,30 +415,20 @@ def _row_date_rule(anchor: ExportAnchor):
 
 
 def _dates(frame: pd.DataFrame, column: str, rules: dict, docs: dict[str, Document]) -> pd.Series:
-    """Resolve a year-less date column once per distinct (rule, text), not once per row."""
-    keys = list(zip(frame["document_id"].map(rules), frame[column].fillna(""), strict=True))
-    resolved = {key: _resolve_one(key[1], key[0]) for key in set(keys)}
-    values = [resolved[key] for key in keys]
-    for i, value in enumerate(values):
-        if value is None and keys[i][1]:
-            docs[frame["document_id"].iat[i]].fail(
-                "studio_date",
-                "not a date in any supported UI language",
-                row=int(frame["source_row"].iat[i]),
-                column=column,
-                value=keys[i][1],
-            )
-    return pd.to_datetime(pd.Series(values, index=frame.index, dtype="object"))
-
-
-def _resolve_one(text: str, rule) -> date | None:
-    if not text or rule is None or (isinstance(rule, float) and pd.isna(rule)):
-        return None
-    function, anchor_date = rule
-    try:
-        return function(*parse_month_day(text), anchor_date)
-    except UnknownDateText:
-        return None
+    """Resolve a year-less date column per distinct text and rule (`dates.resolve_year_less`); an issue
+    for each row whose text is no date (the only Python per row, and only for those rows)."""
+    texts = frame[column]
+    values = resolve_year_less(texts, frame["document_id"], rules, parse_month_day)
+    unreadable = texts.notna().to_numpy() & (texts.fillna("").to_numpy() != "") & pd.isna(values)
+    for i in np.flatnonzero(unreadable).tolist():
+        docs[frame["document_id"].iat[i]].fail(
+            "studio_date",
+            "not a date in any supported UI language",
+            row=int(frame["source_row"].iat[i]),
+            column=column,
+            value=texts.iat[i],
+        )
+    return pd.Series(values, index=frame.index)
 
 
 def _refine_export_date_from_content(snapshots: pd.Series, docs: dict[str, Document]) -> None:
