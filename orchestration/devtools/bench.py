@@ -228,6 +228,7 @@ def print_history_comparison(accounts: int, by_days: dict[int, RunFigures]) -> N
     print(f"\n== the same one-day increment for {accounts} accounts on {' vs '.join(map(str, sorted(by_days)))} days")
     print(f"   {'history':<33}" + "".join(f"{f'{days} days':>11}" for days in sorted(by_days)))
     print(f"   {'new files':<33}" + "".join(f"{by_days[d].files_new:>11,}" for d in sorted(by_days)))
+    print(f"   {'load average before':<33}" + "".join(f"{by_days[d].load_before:>11.1f}" for d in sorted(by_days)))
     print(f"   {'make run wall (s)':<33}" + "".join(f"{by_days[d].wall_s:>11.2f}" for d in sorted(by_days)))
     for stage in stages:
         print(f"     {stage:<31}" + "".join(f"{by_days[d].stages.get(stage, 0.0):>11.2f}" for d in sorted(by_days)))
