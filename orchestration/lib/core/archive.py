@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -104,8 +105,15 @@ RECEIPT_KEY = ("sha256", "inbox_path")
 
 
 def archive_path_for(archive_dir: Path, sha256: str, original_name: str) -> Path:
-    suffix = Path(original_name).suffix.lower()
-    return archive_dir / sha256[:2] / f"{sha256}{suffix}"
+    return archive_dir / archive_relative_path(sha256, original_name)
+
+
+def archive_relative_path(sha256: str, original_name: str) -> str:
+    """`<sha[:2]>/<sha><ext>`: the extension as `Path(original_name).suffix`, lower case."""
+    name = original_name.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""
+    return f"{sha256[:2]}/{sha256}{suffix.lower()}"
 
 
 def store_bytes(destination: Path, data: bytes) -> None:
@@ -141,7 +149,7 @@ def _write_read_only(destination: Path, write: Callable[[BinaryIO], object]) -> 
 
 def append_manifest(manifest: Path, rows: list[ManifestRow]) -> int:
     """Record receipts; one already in the manifest (same bytes, same inbox path) is not written again."""
-    return append_manifest_lines(manifest, [asdict(row) for row in rows], key=RECEIPT_KEY)
+    return append_manifest_lines(manifest, [dict(vars(row)) for row in rows], key=RECEIPT_KEY)
 
 
 def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...] | None = None) -> int:
@@ -158,7 +166,7 @@ def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...]
     with _locked(manifest):
         with manifest.open("a+b") as handle:
             _repair_torn_tail(handle)
-        present = _deduplicate(manifest, key) if key is not None else set()
+        present = _deduplicate(manifest, key, rows) if key is not None else set()
         lines = []
         for row in rows:
             if key is not None:
@@ -183,11 +191,16 @@ def _locked(manifest: Path) -> Iterator[None]:
         yield
 
 
-def _deduplicate(manifest: Path, key: tuple[str, ...]) -> set[tuple]:
+def _deduplicate(manifest: Path, key: tuple[str, ...], incoming: list[dict]) -> set[tuple]:
     """The keys in the manifest; if a key appears twice, the file is rewritten (atomically) with its
     first line only. Lines that are not JSON are kept as they are: they are skipped by every reader."""
+    data = manifest.read_bytes()
+    if key == RECEIPT_KEY:
+        found = _receipt_keys_when_unique(data)
+        if found is not None and not any(_key(row, key) in found for row in incoming):
+            return found
     present, kept, repeated = set(), [], False
-    for line in manifest.read_bytes().splitlines(keepends=True):
+    for line in data.splitlines(keepends=True):
         rows, _ = _parse_lines(line)
         if rows and all(k in rows[0] for k in key):
             if _key(rows[0], key) in present:
@@ -203,6 +216,50 @@ def _deduplicate(manifest: Path, key: tuple[str, ...]) -> set[tuple]:
             os.fsync(handle.fileno())
         os.replace(temporary, manifest)
     return present
+
+
+# A receipt line as `append_manifest` writes it: keys sorted, so inbox_path comes before sha256. In valid
+# JSON these byte sequences can only be keys (a quote inside a value is escaped).
+_PATH_KEY, _SHA_KEY = b'"inbox_path": "', b'"sha256": "'
+_SHA = re.compile(rb'[0-9a-f]{64}"')
+
+
+def _receipt_keys_when_unique(data: bytes) -> set[tuple] | None:
+    """The receipt keys of a manifest found by searching each line for them, without parsing it as JSON
+    (the cost of a run would grow with the history otherwise); None when a key repeats.
+
+    A whole JSON line written by `append_manifest` yields its exact key; a line in another form (an escaped
+    path, other spacing) is parsed; only a damaged line could yield a key the parser would not see. So when
+    no key repeats and no incoming row's key is found, the exact reading (`_deduplicate`) would find no
+    repeat and no incoming key either: the caller takes the exact reading otherwise."""
+    found: set[tuple] = set()
+    for line in data.split(b"\n"):
+        line_key = _receipt_key_of_line(line)
+        if line_key is None and line.strip():
+            rows, _ = _parse_lines(line)
+            if rows and all(k in rows[0] for k in RECEIPT_KEY):
+                line_key = _key(rows[0], RECEIPT_KEY)
+        if line_key is not None:
+            if line_key in found:
+                return None
+            found.add(line_key)
+    return found
+
+
+def _receipt_key_of_line(line: bytes) -> tuple[str, str] | None:
+    path_at = line.find(_PATH_KEY)
+    if path_at < 0:
+        return None
+    path_at += len(_PATH_KEY)
+    path_end = line.find(b'"', path_at)
+    sha_at = line.find(_SHA_KEY, path_end) + len(_SHA_KEY)
+    path = line[path_at:path_end]
+    if path_end < 0 or sha_at < len(_SHA_KEY) or b"\\" in path or not _SHA.match(line, sha_at):
+        return None
+    try:
+        return line[sha_at : sha_at + 64].decode("ascii"), path.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def read_manifest(manifest: Path, key: tuple[str, ...] = RECEIPT_KEY) -> tuple[list[dict], int]:

@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.lib.core.archive import SAFE_OPEN, ChangedWhileReading, archive_path_for
+from orchestration.lib.core.archive import SAFE_OPEN, ChangedWhileReading, archive_relative_path
 
 _CHUNK = 1 << 20
 _SETTLE_NS = 2_000_000_000  # as `core.inbox.SETTLE_NS`: a file changed more recently may still be written
@@ -43,6 +43,7 @@ class Stored:
     sha256: str
     size: int
     destination: Path  # its name once the batch is committed
+    archive_path: str  # the same, relative to the archive folder
     how: str  # linked | copied | present (these bytes were archived already)
 
 
@@ -60,6 +61,7 @@ class ArchiveBatch:
         self.settled_before_ns = (time.time_ns() if now_ns is None else now_ns) - _SETTLE_NS
         self.fsync_each = _syncfs() is None
         self.pending: dict[Path, Path] = {}  # destination → temporary name
+        self.folders: set[str] = set()  # archive folders known to exist
         self.counts = {"linked": 0, "copied": 0, "present": 0}
 
     def __enter__(self) -> ArchiveBatch:
@@ -86,11 +88,14 @@ class ArchiveBatch:
             if _identity(before) != _identity(after) or size != after.st_size:
                 raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
             sha = digest.hexdigest()
-            destination = archive_path_for(self.archive_dir, sha, original_name)
+            relative = archive_relative_path(sha, original_name)
+            destination = self.archive_dir / relative
             if destination in self.pending or destination.exists():
                 how = "present"
             else:
-                destination.parent.mkdir(parents=True, exist_ok=True)
+                if sha[:2] not in self.folders:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    self.folders.add(sha[:2])
                 temporary = destination.with_name(f"{destination.name}.{uuid.uuid4().hex[:8]}.incoming")
                 how = "linked" if self._link(source, temporary, descriptor, after) else "copied"
                 if how == "copied":
@@ -99,7 +104,7 @@ class ArchiveBatch:
         finally:
             os.close(descriptor)
         self.counts[how] += 1
-        return Stored(sha, size, destination, how)
+        return Stored(sha, size, destination, relative, how)
 
     def _link(self, source: Path, temporary: Path, descriptor: int, hashed: os.stat_result) -> bool:
         """Hard-link the hashed inode under `temporary`; False when it must be copied instead."""

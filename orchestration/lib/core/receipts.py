@@ -26,9 +26,9 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -105,7 +105,7 @@ def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) ->
     now = datetime.now(UTC).replace(tzinfo=None)
     with ArchiveBatch(paths.archive, link=archive_mode_from_env() == "link", now_ns=now_ns) as batch:
         for file in new:  # sorted by path: the same drop always lands in the same order
-            name = PurePosixPath(file.relative).name
+            name = file.relative.rsplit("/", 1)[-1]
             try:
                 stored = batch.receive(file.path, name)
             except OSError as error:  # swapped for a link, vanished or still being written: not this run
@@ -123,7 +123,7 @@ def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) ->
                     sha256=stored.sha256,
                     original_name=name,
                     inbox_path=file.relative,
-                    archive_path=stored.destination.relative_to(paths.archive).as_posix(),
+                    archive_path=stored.archive_path,
                     account_handle=None,
                     file_kind="unknown",
                     export_date=None,  # filled from the documents once read (anchors need the contents)
@@ -288,7 +288,7 @@ def record_manifest(
     rows = _with_document_facts(rows, documents)
     if append_to_file:
         append_manifest(paths.manifest, rows)
-    frame = pd.DataFrame([asdict(r) for r in rows])
+    frame = pd.DataFrame([vars(r) for r in rows])  # a shallow dict: asdict deep-copies every value
     con.register("incoming_manifest", frame)
     con.execute(
         """insert or replace into raw.archive_manifest
@@ -316,16 +316,17 @@ def _with_document_facts(rows: list[ManifestRow], documents: pd.DataFrame) -> li
             handle=("account_handle", "max"),
         )
     )
+    facts = {
+        receipt: (None if pd.isna(day) else day.date().isoformat(), source, None if pd.isna(handle) else handle)
+        for receipt, day, source, handle in dated.itertuples(name=None)
+    }
     result = []
     for row in rows:
-        key = document_id_for(row.sha256, row.inbox_path, "")
-        if key in dated.index:
-            fact = dated.loc[key]
+        fact = facts.get(document_id_for(row.sha256, row.inbox_path, ""))
+        if fact is not None:
+            export_date, source, handle = fact
             row = replace(
-                row,
-                export_date=None if pd.isna(fact["export_date"]) else fact["export_date"].date().isoformat(),
-                export_date_source=fact["source"],
-                account_handle=row.account_handle or (None if pd.isna(fact["handle"]) else fact["handle"]),
+                row, export_date=export_date, export_date_source=source, account_handle=row.account_handle or handle
             )
         result.append(row)
     return result
@@ -351,13 +352,13 @@ def normalise_handle(raw: str) -> str | None:
 
 def inbox_folder_handle(inbox_relative: str) -> str | None:
     """The account folder `inbox/<handle>/...` (a dated folder `inbox/<YYYY-MM-DD>/` is no handle)."""
-    folders = PurePosixPath(inbox_relative).parts[:-1]
+    folders = inbox_relative.split("/")[:-1]  # inbox paths come from the walk: no empty or '.' parts
     return normalise_handle(folders[0]) if folders and not _DATED_FOLDER.match(folders[0]) else None
 
 
 def inbox_folder_date(inbox_relative: str) -> date | None:
     """The day of a dated folder `inbox/<handle>/<YYYY-MM-DD>/` holding the file."""
-    folders = PurePosixPath(inbox_relative).parts[:-1]
+    folders = inbox_relative.split("/")[:-1]
     if not folders or not _DATED_FOLDER.match(folders[-1]):
         return None
     try:

@@ -41,11 +41,11 @@ class NameFacts:
 
 def facts_from_name(inbox_relative: str) -> NameFacts:
     """Read handle and dates from `inbox/`-relative path such as `maria/2026-01-03/Content 2.csv`."""
-    path = PurePosixPath(inbox_relative)
-    stem = strip_browser_repeat(path.stem)
+    stem, suffix = stem_and_suffix(inbox_relative.rsplit("/", 1)[-1])  # an inbox path has no '.' or empty part
+    stem = strip_browser_repeat(stem)
     folder_handle = inbox_folder_handle(inbox_relative)
     facts = dict(folder_date=inbox_folder_date(inbox_relative))
-    if path.suffix.lower() == ".zip":
+    if suffix.lower() == ".zip":
         if match := _OVERVIEW_ZIP.match(stem):
             epoch = int(match[2])
             facts |= dict(
@@ -61,6 +61,14 @@ def facts_from_name(inbox_relative: str) -> NameFacts:
     elif folder_handle:
         facts |= dict(handle=folder_handle, handle_source="inbox_folder")
     return NameFacts(**facts)
+
+
+def stem_and_suffix(name: str) -> tuple[str, str]:
+    """`PurePosixPath(name).stem` and `.suffix` of a file name, without making a path (called per file)."""
+    if "/" in name or name == ".":
+        name = PurePosixPath(name).name
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
 
 
 _LINK_HANDLE = re.compile(r"tiktok\.com/@([A-Za-z0-9._]+)/video/")

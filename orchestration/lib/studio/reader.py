@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import accumulate, islice
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from orchestration.lib.studio.provenance import (
     NameFacts,
     export_anchor,
     handle_from_video_links,
+    stem_and_suffix,
     strip_browser_repeat,
 )
 from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
@@ -172,8 +173,8 @@ def _read_rows(doc: Document, member_name: str, data: bytes) -> None:
 
 
 def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
-    path = PurePosixPath(member_name)
-    suffix = path.suffix.lower()
+    stem, suffix = stem_and_suffix(member_name)
+    suffix = suffix.lower()
     if len(data) > MAX_ENTRY_BYTES:
         doc.fail("file_size", f"larger than {MAX_ENTRY_BYTES} bytes: not a Studio export")
         return
@@ -200,7 +201,7 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         doc.fail("not_empty", "the file has no header row")
         return
     header, rows = tuple(cell.strip() for cell in table[0]), table[1:]
-    kind = _BY_STEM.get(strip_browser_repeat(path.stem).lower())
+    kind = _BY_STEM.get(strip_browser_repeat(stem).lower())
     if kind is None:
         kind = _BY_HEADER.get(header)
     if kind is None:
