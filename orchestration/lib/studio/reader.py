@@ -358,7 +358,9 @@ def frames_by_kind(documents: list[Document]) -> dict[str, pd.DataFrame]:
 def _kind_frame(kind: StudioFileKind, docs: list[Document]) -> pd.DataFrame:
     rows = [row for d in docs for row in d.rows]
     frame = pd.DataFrame(rows, columns=list(kind.columns), dtype="string") if rows else _empty(kind)
-    frame.insert(0, "document_id", np.repeat([d.document_id for d in docs], [len(d.rows) for d in docs]))
+    counts = [len(d.rows) for d in docs]  # ids taken by index: no fixed-width text array of every row's id
+    ids = np.array([d.document_id for d in docs], dtype=object)[np.repeat(np.arange(len(docs)), counts)]
+    frame.insert(0, "document_id", ids)
     frame.insert(1, "source_row", np.concatenate([np.arange(1, len(d.rows) + 1) for d in docs]))
     frame = frame.replace({MISSING: pd.NA})
     if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
