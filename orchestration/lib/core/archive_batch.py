@@ -110,6 +110,8 @@ class ArchiveBatch:
         """Hard-link the hashed inode under `temporary`; False when it must be copied instead."""
         if not self.link or max(hashed.st_mtime_ns, hashed.st_ctime_ns) > self.settled_before_ns:
             return False
+        if not hasattr(os, "fchmod"):  # (Windows before Python 3.13) a link could not be made read-only
+            return False
         try:
             os.link(source, temporary, follow_symlinks=False)
         except (OSError, NotImplementedError) as error:

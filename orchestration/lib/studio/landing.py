@@ -54,6 +54,7 @@ class LandingReport:
     flags: pd.DataFrame = field(default_factory=empty_flags)  # plausibility flags of rows that landed
     seconds: dict[str, float] = field(default_factory=dict)  # per landing step, for the benchmark
     inbox: InboxWalk = field(default_factory=InboxWalk)  # litter ignored, entries refused (log them once a run)
+    stored: dict[str, int] = field(default_factory=dict)  # new archive objects linked / copied, bytes already present
     manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
     # What each plugged-in source (LIVE) landed; its documents, issues, rows and flags are merged in above.
     sources: list[SourceLanding] = field(default_factory=list)
@@ -84,6 +85,7 @@ def land_inbox(
     started = time.perf_counter()
     scan = archive_new_inbox_files(paths, con)
     report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
+    report.stored = scan.stored
     report.seconds["scan + archive"] = time.perf_counter() - started
     rows = _land_routed(paths, con, scan.received, scan.manifest_rows, sources, report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
