@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -38,7 +39,13 @@ from orchestration.lib.core.receipts import (
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.provenance import NameFacts, facts_from_name
-from orchestration.lib.studio.reader import Document, Issue, frames_by_kind, read_received_file, unreadable_file
+from orchestration.lib.studio.reader import (
+    Document,
+    Issue,
+    frames_by_kind,
+    read_received_file,
+    unreadable_file,
+)
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags, flag_rows, record_contract_failures
 from schemas.studio_contracts import CONTRACTS, coerce_numbers
 from schemas.studio_files import STUDIO_FILE_KINDS
@@ -210,6 +217,10 @@ def _load_batch(
     with _collector_paused():
         _read_batch(received, documents)
         frames = frames_by_kind(documents)
+        # The frames hold the rows now: drop the row lists, the batch's largest part of memory, which the
+        # collector would otherwise walk at every pass while the batch is validated and loaded.
+        for doc in documents:
+            doc.released_rows, doc.rows = doc.row_count, []
     _add_seconds(report, "read + parse", started)
     started = time.perf_counter()
     by_id = {d.document_id: d for d in documents}
@@ -291,35 +302,41 @@ SNAPSHOT_KINDS = frozenset(k.kind for k in STUDIO_FILE_KINDS.values() if not k.d
 
 
 def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    landed_at = datetime.now(UTC).replace(tzinfo=None)
-    ranges = {}
-    for frame in valid.values():
-        if "metric_date" in frame and len(frame):
-            spans = frame.groupby("document_id")["metric_date"].agg(["min", "max"])
-            ranges.update(zip(spans.index, zip(spans["min"], spans["max"], strict=True), strict=True))
-    rows = []
-    for d in documents:
-        # Audience snapshots (gender, territory) have no date column: their day is the export date, and
-        # it must reach min_date like any other, or an incremental build never recomputes them.
-        snapshot_day = pd.Timestamp(d.anchor.export_date) if d.kind in SNAPSHOT_KINDS else None
-        first, last = ranges.get(d.document_id, (snapshot_day, snapshot_day))
-        rows.append(
-            {
-                "document_id": d.document_id,
-                "archive_sha256": d.archive_sha256,
-                "member_name": d.member_name,
-                "original_name": d.original_name,
-                "account_handle": d.account_handle,
-                "file_kind": d.kind,
-                "export_date": pd.Timestamp(d.anchor.export_date),
-                "export_date_source": d.anchor.source,
-                "exported_at": pd.Timestamp(d.anchor.exported_at),
-                "status": "quarantined" if d.issues else "loaded",
-                "row_count": len(d.rows),
-                "quarantine_reason": quarantine_reason(d.issues) if d.issues else None,
-                "landed_at": landed_at,
-                "first_metric_date": first,
-                "last_metric_date": last,
-            }
-        )
-    return pd.DataFrame(rows)
+    """raw.documents rows of a batch, built column by column (no Timestamp made per document)."""
+    if not documents:
+        return pd.DataFrame()
+    ids = pd.Index([d.document_id for d in documents])
+    spans = [f.groupby("document_id")["metric_date"].agg(["min", "max"]) for f in valid.values() if "metric_date" in f]
+    spans = pd.concat(spans) if spans else pd.DataFrame({"min": [], "max": []}, dtype="datetime64[s]")
+    # Audience snapshots (gender, territory) have no date column: their day is the export date, and
+    # it must reach min_date like any other, or an incremental build never recomputes them.
+    snapshot = _days([d.anchor.export_date if d.kind in SNAPSHOT_KINDS else None for d in documents])
+    first, last = (spans[end].reindex(ids).to_numpy() for end in ("min", "max"))
+    return pd.DataFrame(
+        {
+            "document_id": ids.to_numpy(),
+            "archive_sha256": [d.archive_sha256 for d in documents],
+            "member_name": [d.member_name for d in documents],
+            "original_name": [d.original_name for d in documents],
+            "account_handle": [d.account_handle for d in documents],
+            "file_kind": [d.kind for d in documents],
+            "export_date": _days([d.anchor.export_date for d in documents]),
+            "export_date_source": [d.anchor.source for d in documents],
+            "exported_at": pd.to_datetime(pd.Series([d.anchor.exported_at for d in documents], dtype="object")),
+            "status": ["quarantined" if d.issues else "loaded" for d in documents],
+            "row_count": [d.row_count for d in documents],
+            "quarantine_reason": [quarantine_reason(d.issues) if d.issues else None for d in documents],
+            "landed_at": datetime.now(UTC).replace(tzinfo=None),
+            "first_metric_date": _or_none(np.where(pd.isna(first), snapshot, first)),
+            "last_metric_date": _or_none(np.where(pd.isna(last), snapshot, last)),
+        }
+    )
+
+
+def _days(days: list) -> np.ndarray:
+    return pd.to_datetime(pd.Series(days, dtype="object")).to_numpy().astype("datetime64[s]")
+
+
+def _or_none(days: np.ndarray):
+    """A column of no day at all stays a column of None (what a frame of such rows always held)."""
+    return days if not pd.isna(days).all() else [None] * len(days)

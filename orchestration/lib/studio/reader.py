@@ -79,8 +79,13 @@ class Document:
     account_handle: str | None
     kind: str | None
     anchor: ExportAnchor
-    rows: list[list[str]] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)  # until released: the frames hold them then
     issues: list[Issue] = field(default_factory=list)
+    released_rows: int | None = None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.released_rows is None else self.released_rows
 
     @property
     def display_name(self) -> str:
