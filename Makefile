@@ -56,7 +56,7 @@ $(VENV)/.installed-live: $(VENV)/.installed
 # dbt's manifest, read by Dagster when it loads the definitions (not at import time).
 prepare: setup  ## the Dagster home, with telemetry and the UI's sign-up dialog off (dagster_home.py)
 	$(BIN)/python -m orchestration.lib.core.dagster_home $(DAGSTER_HOME)
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	$(BIN)/python -m orchestration.lib.core.dbt_manifest
 
 setup: $(VENV)/.installed
 

@@ -11,6 +11,7 @@ Every expected figure below is worked out from those rows by hand, in the commen
 """
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -22,9 +23,11 @@ import duckdb
 import pytest
 
 from orchestration.cli import run_pipeline
-from orchestration.defs.dbt import dbt_build_args
+from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
+from orchestration.defs.studio import landed_tables
+from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
-from orchestration.lib.core.warehouse import clear_pending_min_date, connect, pending_min_date, record_pending_min_date
+from orchestration.lib.core.warehouse import connect, record_pending_min_date
 from orchestration.lib.studio.landing import land_inbox
 from tests.studio_fixtures import drop, new_paths, studio_csv, studio_zip
 
@@ -201,26 +204,31 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
 
 
 def _land_and_build(paths, target, dbt=None):
-    """What the daily job does to the data, without Dagster and great-expectations: land, then dbt build.
+    """What the daily job does to the data, without Dagster and great-expectations: land (recording the earliest
+    new day and the raw tables written), then the dbt build Dagster plans (the whole project on a first build,
+    else what the new rows touch), then the same bookkeeping.
 
-    `dbt(paths, args, target)` runs dbt (default: the dbt executable, as Dagster does). Returns the
-    min_date the build recomputed from (None: everything).
+    `dbt(paths, args, target, env)` runs dbt (default: the dbt executable, as Dagster does). Returns the build
+    (`DbtBuild`: whole or narrowed, its environment names the min_date it recomputed from).
     """
+    manifest = json.loads(dbt_project().manifest_path.read_text())
     with connect(paths.warehouse) as con:
-        record_pending_min_date(con, land_inbox(paths, con).earliest_new_date)
-        min_date = pending_min_date(con)
-    (dbt or _dbt_executable)(paths, dbt_build_args(min_date), target)
+        report = land_inbox(paths, con)
+        record_pending_min_date(con, report.earliest_new_date)
+        record_changed_sources(con, landed_tables(report))
+        build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+    (dbt or _dbt_executable)(paths, build.args, target, build.env)
     with connect(paths.warehouse) as con:
-        clear_pending_min_date(con)
-    return min_date
+        finish_dbt_build(con, build)
+    return build
 
 
-def _dbt_executable(paths, args, target):
+def _dbt_executable(paths, args, target, env=None):
     dbt = Path(sys.executable).with_name("dbt")
     subprocess.run(
         [str(dbt), *args, "--quiet", "--profiles-dir", ".", "--target-path", str(target),
          "--log-path", str(target / "logs")],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, "TIKTOK_DATA_DIR": str(paths.root)}, check=True,
+        cwd=DBT_PROJECT_DIR, env={**os.environ, **(env or {}), "TIKTOK_DATA_DIR": str(paths.root)}, check=True,
     )  # fmt: skip
 
 

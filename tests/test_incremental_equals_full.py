@@ -6,9 +6,11 @@ Overview/Viewers windows, Content snapshots, and API video snapshots (rows writt
 raw.api_video_snapshots, as a complete pull would) of the same videos, some on the days Studio saw
 them. Export days are drawn at random, so later drops bring late files and revise earlier days.
 
-After EACH drop the daily job's steps run on the warehouse (landing, `record_pending_min_date`, `dbt
-build` from `min_date`: `_land_and_build`), then a copy of that warehouse is rebuilt with
-`--full-refresh`: every mart table must equal the copy's, row for row. dbt runs in this process with
+After EACH drop the daily job's steps run on the warehouse (landing, `record_pending_min_date` and
+`record_changed_sources`, then the `dbt build` Dagster plans: the whole project the first time, afterwards
+only the models downstream of the raw tables the drop wrote, incrementals from `min_date`, their tests from
+`min_date` too: `_land_and_build`), then a copy of that warehouse is rebuilt with `--full-refresh`: every
+mart table must equal the copy's, row for row. dbt runs in this process with
 the project parsed once (`InProcessDbt`): a step costs a few seconds instead of about ten.
 
 Seeds are fixed, so a failure reproduces; `test_the_seeds_cover_every_kind_of_drop` checks that they
@@ -29,6 +31,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from orchestration.defs.dbt import MIN_DATE_ENV, TESTS_FROM_ENV
+from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect, record_pending_min_date
 from tests.studio_fixtures import drop, new_paths, query, studio_csv, studio_zip
@@ -268,13 +272,13 @@ class InProcessDbt:
     def __init__(self, target: Path):
         from dbt.cli.main import dbtRunner
 
-        with self._data_dir(Path("/nonexistent/parse-only")):  # parsing opens no database
+        with self._environment({"TIKTOK_DATA_DIR": "/nonexistent/parse-only"}):  # parsing opens no database
             parsed = dbtRunner().invoke(["parse", *self._flags(target)])
         assert parsed.success, parsed.exception
         self.runner = dbtRunner(manifest=parsed.result)
 
-    def __call__(self, paths, args: list[str], target: Path) -> None:
-        with self._data_dir(paths.root):
+    def __call__(self, paths, args: list[str], target: Path, env: dict[str, str] | None = None) -> None:
+        with self._environment({**(env or {}), "TIKTOK_DATA_DIR": str(paths.root)}):
             try:
                 result = self.runner.invoke([*args, *self._flags(target)])
             finally:
@@ -300,16 +304,18 @@ class InProcessDbt:
 
     @staticmethod
     @contextmanager
-    def _data_dir(root: Path):
-        before = os.environ.get("TIKTOK_DATA_DIR")
-        os.environ["TIKTOK_DATA_DIR"] = str(root)
+    def _environment(values: dict[str, str]):
+        """The data dir and the build window (TIKTOK_DBT_MIN_DATE, ...), as the dbt process Dagster starts sees them."""
+        before = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
         try:
             yield
         finally:
-            if before is None:
-                del os.environ["TIKTOK_DATA_DIR"]
-            else:
-                os.environ["TIKTOK_DATA_DIR"] = before
+            for name, value in before.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
@@ -324,6 +330,7 @@ def _apply(paths, step: list[Drop], number: int) -> None:
                 con.register("pulled", drop_.api_rows(f"pull-{number}-{n}"))
                 con.execute("insert into raw.api_video_snapshots by name select * from pulled")
                 record_pending_min_date(con, drop_.day)  # what the API loader records for its pull
+                record_changed_sources(con, {"api_video_snapshots"})  # and the Dagster asset around it
         else:
             section = "Followers" if drop_.kind == "audience" else drop_.kind.capitalize()
             name = f"{section}_{drop_.account.handle} ({number}{n}).zip"
@@ -355,8 +362,13 @@ def test_incremental_builds_equal_a_full_refresh_after_every_drop(seed, tmp_path
     paths = new_paths(tmp_path / "incremental")
     for number, step in enumerate(plan.steps):
         _apply(paths, step, number)
-        min_date = _land_and_build(paths, tmp_path / f"target-{number}", dbt)
-        assert min_date is not None, "every drop loads something, so the build is incremental"
+        build = _land_and_build(paths, tmp_path / f"target-{number}", dbt)
+        min_date = build.env[MIN_DATE_ENV]
+        assert min_date, "every drop loads something, so the build is incremental"
+        # the first build makes the whole project; later ones only what the drop's raw tables reach
+        assert build.whole == (number == 0), build.reason
+        if number:
+            assert build.env[TESTS_FROM_ENV] == min_date and "--exclude" in build.args
         quarantined = query(
             paths, "select original_name, quarantine_reason from raw.documents where status <> 'loaded'"
         )

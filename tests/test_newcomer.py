@@ -16,9 +16,16 @@ from orchestration.lib.core.dagster_home import ensure_dagster_home
 from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths
 
 
+def _without_event_log(config: dict) -> dict:
+    """The file minus the event log section (the pooled SQLite storage, tests/test_instance_storage.py)."""
+    assert config["event_log_storage"]["class"] == "PooledSqliteEventLogStorage"
+    return {key: value for key, value in config.items() if key != "event_log_storage"}
+
+
 def test_a_new_dagster_home_has_telemetry_and_the_signup_dialog_off(tmp_path):
     config = ensure_dagster_home(tmp_path / "home")
-    assert yaml.safe_load(config.read_text()) == {"telemetry": {"enabled": False}, "nux": {"enabled": False}}
+    loaded = _without_event_log(yaml.safe_load(config.read_text()))
+    assert loaded == {"telemetry": {"enabled": False}, "nux": {"enabled": False}}
 
 
 def test_a_users_dagster_yaml_is_merged_not_overwritten(tmp_path):
@@ -30,7 +37,7 @@ def test_a_users_dagster_yaml_is_merged_not_overwritten(tmp_path):
     ensure_dagster_home(home)
     text = (home / "dagster.yaml").read_text()
     assert text.startswith("# my runs\n")  # only a section was appended: the file as the user wrote it stays
-    assert yaml.safe_load(text) == {
+    assert _without_event_log(yaml.safe_load(text)) == {
         "run_queue": {"max_concurrent_runs": 2},
         "nux": {"enabled": True},  # an explicit choice is kept
         "telemetry": {"enabled": False},
@@ -39,7 +46,10 @@ def test_a_users_dagster_yaml_is_merged_not_overwritten(tmp_path):
     (home / "dagster.yaml").write_text("telemetry:\n  note: x\nnux:\n")
     ensure_dagster_home(home)
     once = (home / "dagster.yaml").read_text()
-    assert yaml.safe_load(once) == {"telemetry": {"enabled": False, "note": "x"}, "nux": {"enabled": False}}
+    assert _without_event_log(yaml.safe_load(once)) == {
+        "telemetry": {"enabled": False, "note": "x"},
+        "nux": {"enabled": False},
+    }
     ensure_dagster_home(home)
     assert (home / "dagster.yaml").read_text() == once
 

@@ -1,13 +1,20 @@
-"""dbt models as Dagster assets, their tests as asset checks.
+"""dbt models as Dagster assets, their tests as asset checks; each build covers what the new data touches.
 
 The dbt project object is built lazily (`build_dbt_assets` runs when Dagster loads definitions, not at
-import). Its manifest is prepared by `make` (`dbt parse`) or by `dagster dev` itself.
+import); its manifest is parsed only when the project changed (`lib/core/dbt_manifest.py`).
+
+The daily build (`plan_dbt_build`): landing records the raw tables it wrote and the earliest metric day it
+touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
+reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
+project changed, on a full refresh and when Dagster itself asked for a subset (the UI). dbt's artifacts and
+parse state live in `<data>/warehouse/dbt_target/`, one folder per data directory, reused from run to run.
 """
 
 import json
-import shutil
-import sys
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,8 +23,23 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.paths import DBT_PROJECT_DIR, data_dir_from_env
+from orchestration.lib.core.dbt_manifest import dbt_executable, ensure_manifest, project_fingerprint
+from orchestration.lib.core.dbt_selection import (
+    BuildPlan,
+    built_fingerprint,
+    changed_sources,
+    clear_changed_sources,
+    missing_relations,
+    plan_build,
+    record_whole_build,
+)
+from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
+
+# Read by macros/build_window.sql at run time. Environment variables rather than `--vars`: dbt's parse state is
+# keyed on its vars, so a new min_date every day would make every build parse the whole project again.
+MIN_DATE_ENV = "TIKTOK_DBT_MIN_DATE"
+TESTS_FROM_ENV = "TIKTOK_DBT_TESTS_FROM"
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -38,13 +60,13 @@ class LayeredTranslator(DagsterDbtTranslator):
 
 
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
-        raise FileNotFoundError(
-            f"dbt manifest missing at {project.manifest_path}: run `make prepare` (dbt parse) first"
-        )
-    return project
+    ensure_manifest()  # parses only when the project changed since the last parse
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_target_dir(paths: DataPaths) -> Path:
+    """dbt's target folder for builds of this data directory: its parse state is valid for this warehouse only."""
+    return paths.warehouse.parent / "dbt_target"
 
 
 class DbtBuildConfig(dg.Config):
@@ -53,47 +75,176 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
-def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list[str]:
+@dataclass
+class DbtBuild:
+    """One `dbt build`: its arguments, the environment the macros read, and why it covers what it covers."""
+
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    whole: bool = True  # every model and test (else only `plan`'s)
+    reason: str = ""
+    plan: BuildPlan | None = None
+    changed: set[str] = field(default_factory=set)  # raw tables recorded as changed when it was planned
+    fingerprint: str = ""  # of the dbt project it builds
+
+    @property
+    def nothing(self) -> bool:
+        return self.plan is not None and self.plan.empty
+
+
+def dbt_build(
+    min_date: date | None, *, full_refresh: bool = False, plan: BuildPlan | None = None, reason: str = ""
+) -> DbtBuild:
     """The production `dbt build`: incrementals from `min_date` (None: recompute them whole), no unit tests.
 
-    Unit tests check the SQL, not the data: the test suite runs them, production runs skip them.
+    With a `plan`, only its models and tests run (`--exclude` the rest, no indirect selection) and row tests
+    look at rows from `min_date` on; a whole build tests every row. Unit tests check the SQL, not the data: the
+    test suite runs them, production runs skip them.
     """
+    args = ["build", "--exclude-resource-type", "unit_test"] + (["--full-refresh"] if full_refresh else [])
+    env = {MIN_DATE_ENV: min_date.isoformat() if min_date and not full_refresh else ""}
+    env[TESTS_FROM_ENV] = env[MIN_DATE_ENV] if plan is not None else ""
+    if plan is not None and plan.excluded:
+        args += ["--exclude", " ".join(plan.excluded), "--indirect-selection", "empty"]
+    return DbtBuild(args, env, whole=plan is None, reason=reason, plan=plan)
+
+
+def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list[str]:
+    """A whole daily build as a command line (`--vars`, not the environment): for a person or a test running dbt
+    by hand. Each new min_date costs dbt a full parse this way."""
     dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
     args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
     return args + (["--full-refresh"] if full_refresh else [])
 
 
+def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
+    """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
+    min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
+    if full_refresh:
+        build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
+    elif subset:
+        build = dbt_build(min_date, reason="these assets were selected in Dagster")
+    elif built_fingerprint(con) != fingerprint:
+        build = dbt_build(min_date, reason="the warehouse was not built by this dbt project yet")
+    elif min_date is not None and not changed:
+        build = dbt_build(min_date, reason="rows landed without a record of their raw tables")
+    elif missing := missing_relations(con, manifest):
+        build = dbt_build(min_date, reason=f"{len(missing)} model(s) are missing from the warehouse: {missing[0]}, …")
+    else:
+        build = dbt_build(min_date, plan=plan_build(manifest, changed), reason=", ".join(sorted(changed)) or "none")
+    build.changed, build.fingerprint = changed, fingerprint
+    return build
+
+
+def finish_dbt_build(con, build: DbtBuild) -> None:
+    """After a successful build: what it covered is no longer pending; a whole build records its project."""
+    clear_pending_min_date(con)
+    clear_changed_sources(con, build.changed)
+    if build.whole:
+        record_whole_build(con, build.fingerprint)
+
+
+class WarehouseDbtResource(DbtCliResource):
+    """dagster-dbt's CLI resource without its in-process dbt adapter: that adapter (a second dbt start-up, about
+    a second) only serves row counts and column metadata, which these assets do not fetch."""
+
+    def _initialize_dbt_core_adapter(self, args):  # overrides a private hook of dagster-dbt
+        return None
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
-    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=LayeredTranslator())
+    manifest = json.loads(project.manifest_path.read_text())
+    translator = LayeredTranslator()
+    # marts in dependency order: Dagster wants a multi-asset's outputs yielded parents first
+    marts = [
+        (unique_id, translator.get_asset_key(manifest["nodes"][unique_id]))
+        for unique_id in _models_in_dependency_order(manifest)
+        if manifest["nodes"][unique_id]["fqn"][1:2] == ["marts"]
+    ]
+
+    @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=translator)
     def dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource, config: DbtBuildConfig
     ):
-        """Build staging → intermediate → marts; incrementals recompute from the earliest new day."""
-        if data_dir_from_env() != data_dir.paths.root:
+        """Build what the new data touches: staging → intermediate → marts, incrementals from the earliest new day."""
+        paths = data_dir.paths
+        if data_dir_from_env() != paths.root:
             # dbt's profile reads TIKTOK_DATA_DIR itself: a resource pointing elsewhere would split the warehouse.
             raise dg.Failure(
                 f"dbt builds the warehouse under TIKTOK_DATA_DIR ({data_dir_from_env()}) but the data_dir "
-                f"resource is {data_dir.paths.root}: set TIKTOK_DATA_DIR rather than configuring the resource"
+                f"resource is {paths.root}: set TIKTOK_DATA_DIR rather than configuring the resource"
             )
+        subset = context.selected_asset_keys != set(context.assets_def.keys) or bool(
+            set(context.assets_def.check_keys) - set(context.selected_asset_check_keys)
+        )
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             with data_dir.warehouse() as con:
-                min_date = pending_min_date(con)
-            args = dbt_build_args(min_date, full_refresh=config.full_refresh)
-            context.log.info(f"dbt {' '.join(args)}")
-            yield from dbt.cli(args, context=context).stream()
-            with data_dir.warehouse() as con:
-                clear_pending_min_date(con)
+                build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
+            if build.nothing:
+                context.log.info("dbt: no raw table changed since the last build; nothing to build")
+            if build.plan is not None:
+                # The published marts wait for every mart of this step: one this build does not touch is as it
+                # was. Yielded first: none of them is downstream of what the build changes.
+                for unique_id, key in marts:
+                    if unique_id not in build.plan.models and key in context.selected_asset_keys:
+                        yield dg.Output(
+                            None,
+                            output_name=context.assets_def.get_output_name_for_asset_key(key),
+                            metadata={"rebuilt": False, "why": "no raw table it reads changed since its last build"},
+                        )
+            if not build.nothing:
+                context.log.info(_describe(build))
+                with _environment(build.env):  # dagster-dbt hands its own environment to the dbt process
+                    invocation = dbt.cli(build.args, context=context, target_path=dbt_target_dir(paths))
+                yield from invocation.stream()
+            if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
+                with data_dir.warehouse() as con:
+                    finish_dbt_build(con, build)
 
     return dbt_models
 
 
+def _models_in_dependency_order(manifest: dict) -> list[str]:
+    """Every model's unique id, each after the models it reads (Kahn's algorithm, ties in name order)."""
+    models = {u: n for u, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    parents = {u: {p for p in n["depends_on"]["nodes"] if p in models} for u, n in models.items()}
+    ordered: list[str] = []
+    ready = sorted(u for u, p in parents.items() if not p)
+    while ready:
+        current = ready.pop(0)
+        ordered.append(current)
+        for child in sorted(manifest["child_map"].get(current, ())):
+            if child in parents and current in parents[child]:
+                parents[child].discard(current)
+                if not parents[child]:
+                    ready.append(child)
+    return ordered
+
+
+def _describe(build: DbtBuild) -> str:
+    window = f"from {build.env[MIN_DATE_ENV]}" if build.env.get(MIN_DATE_ENV) else "every day"
+    if build.whole:
+        return f"dbt {' '.join(build.args)} ({window}): the whole project, because {build.reason}"
+    plan = build.plan
+    return (
+        f"dbt build ({window}) of {len(plan.models)} model(s) and {len(plan.tests)} test(s) downstream of "
+        f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched"
+    )
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
-
-
-def dbt_executable() -> str:
-    """The dbt installed with this environment, so nothing depends on an activated venv or PATH."""
-    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("dbt") or "dbt"
+    return WarehouseDbtResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())

@@ -80,6 +80,11 @@ def live_results(report, flags_in_total: dict[str, int], flags_table: Callable[[
         )
 
 
+def live_tables_of_kind(file_kind: str) -> set[str]:
+    """The raw LIVE tables a document of this raw.documents file kind writes (none for another kind)."""
+    return {table for table in LIVE_TABLES if file_kind in _file_kinds(table)}
+
+
 def _file_kinds(table: str) -> set[str]:
     """raw.documents file kinds whose rows go to `table` (a log fills three tables)."""
     if table in ("live_events", "live_sessions", "live_connections"):

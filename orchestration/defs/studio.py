@@ -9,8 +9,9 @@ on each raw table (rows that landed with a plausibility flag, recorded in raw.ro
 import dagster as dg
 import pandas as pd
 
-from orchestration.defs.live import live_asset_specs, live_check_specs, live_results
+from orchestration.defs.live import live_asset_specs, live_check_specs, live_results, live_tables_of_kind
 from orchestration.defs.resources import DataDirResource
+from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
@@ -81,6 +82,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     with data_dir.warehouse() as con:
         report = land_inbox(paths, con, sources=[LiveSource()])
         record_pending_min_date(con, report.earliest_new_date)
+        record_changed_sources(con, landed_tables(report))
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
             group by 1, 2"""
@@ -159,6 +161,20 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             },
         )
     yield from live_results(report, live_flags_now, _flags_table)
+
+
+def landed_tables(report) -> set[str]:
+    """Raw tables (schema raw) this landing wrote: rows in, or the rows of a document landed again replaced.
+
+    Every document landed (loaded or quarantined) is a row of raw.documents and may change raw.row_flags."""
+    tables = {
+        f"studio_{kind}" if kind in STUDIO_FILE_KINDS else kind for kind, rows in report.rows_by_kind.items() if rows
+    }
+    if len(report.documents):
+        tables |= {"documents", "row_flags"}
+        for kind in set(report.documents["file_kind"].dropna()):
+            tables |= {f"studio_{kind}"} if kind in STUDIO_FILE_KINDS else live_tables_of_kind(kind)
+    return tables
 
 
 def _cell(value) -> str:

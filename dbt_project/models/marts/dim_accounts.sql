@@ -65,7 +65,8 @@ accounts as (
     union
     select account_handle from documents
     union
-    select account_handle from {{ ref('stg_studio__follower_activity') }}
+    -- the mart, not its staging view: the same accounts, without deduplicating every hour of the history
+    select account_handle from {{ ref('fct_follower_activity_hourly') }}
     union
     select account_handle from {{ ref('stg_studio__follower_gender') }}
     union

@@ -1,5 +1,16 @@
 -- One row per video per day a snapshot saw it: its 7-day view growth against the median of the
 -- account's videos of the same age that day (outlier score), and whether that makes it a breakout.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['account_handle', 'metric_date'],
+        on_schema_change='fail'
+    )
+}}
+{#- A row reads the snapshots of its own day and of 7 days before, and its day's peers: a snapshot of day d
+    changes rows of d and d + 7 only, both >= min_date. The unique_key is the account's whole day, so a
+    video that left the day's rows (no view count any more) cannot linger. -#}
 {%- set bounds = var('outlier_age_buckets') %}
 {%- set lower = namespace(day=0) %}
 
@@ -88,3 +99,5 @@ select
     outlier_score,
     coalesce(outlier_score >= {{ var('outlier_breakout_score') }}, false) as is_breakout
 from scored
+-- output rows only: the baselines and the peers above still see the whole history
+where {{ incremental_window('metric_date') }}

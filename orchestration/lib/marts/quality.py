@@ -20,9 +20,13 @@ A mart of the manifest that was not published yields one failed `volume` result 
 a published parquet file that the manifest does not know still gets its `volume` check.
 
 Design choices:
-- One *ephemeral* GE context per call, rebuilt from the manifest every time; nothing is persisted but
-  the Data Docs, which therefore show the latest check of what is published now (pages of earlier
-  runs are removed so that none lingers unlinked).
+- Only the marts whose inputs changed are validated again (`quality_state.py`: the published file's
+  content hash, the manifest's promises, the recency window and the export dates it compares with); the
+  others keep their recorded results, so a daily run reads the files it changed, not the whole history,
+  and imports great_expectations only when one changed.
+- One *ephemeral* GE context per call, rebuilt from the manifest every time; only the validation
+  results persist (the newest per mart, `<docs>/.validations/`), so the Data Docs list every mart with
+  its latest check of what is published now (a mart's earlier pages are removed when it is checked again).
 - Pandas *parquet* assets, not dataframe assets: `Checkpoint.run` takes one `batch_parameters` for
   all its validation definitions, so one checkpoint can validate every mart only with file assets.
 - Recency is one expectation per account (a row condition on `account_handle`): the Data Docs and
@@ -49,6 +53,7 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.marts import quality_state
 from orchestration.lib.marts.publish import current_parquet
 from orchestration.lib.marts.quality_page import write_summary_page
 
@@ -103,7 +108,7 @@ def mart_specs(manifest_path: Path) -> dict[str, MartSpec]:
 def check_published_marts(
     marts_dir: Path, docs_dir: Path, *, manifest_path: Path = DBT_MANIFEST, recency_days: int = 3
 ) -> list[MartCheckResult]:
-    """Validate the published marts and write Data Docs to `docs_dir` (`index.html` is the entry).
+    """Validate the published marts that changed and write Data Docs to `docs_dir` (`index.html` is the entry).
 
     Returns one result per mart and check, in a stable order: the marts of the manifest by name, then
     any other published parquet file by name; within a mart, checks in a fixed order.
@@ -111,61 +116,80 @@ def check_published_marts(
     marts_dir, docs_dir = Path(marts_dir), Path(docs_dir)
     specs = mart_specs(manifest_path)
     specs |= {p.stem: MartSpec(p.stem) for p in sorted(marts_dir.glob("*.parquet")) if p.stem not in specs}
-
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    context = _ephemeral_context(gx, docs_dir)
-    datasource = context.data_sources.add_pandas(name="published_marts")
-
     missing: dict[str, MartCheckResult] = {}
-    planned: list[tuple[str, str, str, dict[str, Any]]] = []  # (mart, check, description, context)
-    validations = []
-    for mart, spec in specs.items():
+    signatures: dict[str, str] = {}
+    for mart in specs:
         path = _published(marts_dir, mart)
         if not path.is_file():
             description = f"{mart} was not published: {path.name} is missing."
             missing[mart] = MartCheckResult(mart, "volume", False, description, {"path": str(path), "exists": False})
+        else:
+            export_dates = _published(marts_dir, EXPORT_DATES[0])
+            signatures[mart] = quality_state.signature(specs[mart], path, recency_days, export_dates)
+    kept = quality_state.reusable(docs_dir, signatures)
+    to_check = {mart: specs[mart] for mart in signatures if mart not in kept}
+    results = list(missing.values()) + [result for mart_results in kept.values() for result in mart_results]
+    if to_check:
+        results += _validate(to_check, specs, marts_dir, docs_dir, recency_days)
+    order = {mart: i for i, mart in enumerate(specs)}
+    results = sorted(results, key=lambda r: order[r.mart])  # stable: keeps check order within a mart
+    quality_state.save(docs_dir, signatures, results)
+    write_summary_page(results, docs_dir)
+    return results
+
+
+def _validate(
+    to_check: dict[str, MartSpec], specs: dict[str, MartSpec], marts_dir: Path, docs_dir: Path, recency_days: int
+) -> list[MartCheckResult]:
+    """Validate the marts of `to_check` in one checkpoint; the Data Docs keep every other mart's newest pages."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    _remove_previous_pages(docs_dir, to_check, keep=set(specs))
+    context = _context(gx, docs_dir)
+    datasource = context.data_sources.add_pandas(name="published_marts")
+    planned: list[tuple[str, str, str, dict[str, Any]]] = []  # (mart, check, description, context)
+    validations = []
+    for mart, spec in specs.items():
+        if not _published(marts_dir, mart).is_file():
             continue
-        batch = datasource.add_parquet_asset(name=mart, path=path).add_batch_definition_whole_dataframe("whole_file")
         suite_expectations = []
         for check, description, expectations, check_context in _checks_for(gx, spec, marts_dir, recency_days):
-            planned.append((mart, check, description, check_context))
+            if mart in to_check:
+                planned.append((mart, check, description, check_context))
             for expectation in expectations:
                 expectation.meta = {**(expectation.meta or {}), "check": check}
                 suite_expectations.append(expectation)
-        # Built whole, then added once: `suite.add_expectation` saves the suite on every call.
+        # Every suite, so the index lists every mart; built whole, then added once (`add_expectation` saves).
         suite = context.suites.add(gx.ExpectationSuite(name=mart, expectations=suite_expectations))
-        validations.append(
-            context.validation_definitions.add(gx.ValidationDefinition(name=mart, data=batch, suite=suite))
-        )
-
-    _remove_previous_pages(docs_dir)
-    outcomes: dict[tuple[str, str], list[Any]] = {}
-    if validations:
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name="published_marts",
-                validation_definitions=validations,
-                actions=[],  # the site is built once below (see the module docstring)
-                result_format={"result_format": "SUMMARY"},
+        if mart in to_check:
+            asset = datasource.add_parquet_asset(name=mart, path=_published(marts_dir, mart))
+            batch = asset.add_batch_definition_whole_dataframe("whole_file")
+            validations.append(
+                context.validation_definitions.add(gx.ValidationDefinition(name=mart, data=batch, suite=suite))
             )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="published_marts",
+            validation_definitions=validations,
+            actions=[],  # the site is built once below (see the module docstring)
+            result_format={"result_format": "SUMMARY"},
         )
-        run = checkpoint.run(run_id=RunIdentifier(run_name="published_marts"))
-        for suite_result in run.run_results.values():
-            for outcome in suite_result.results:
-                key = (suite_result.suite_name, outcome.expectation_config.meta["check"])
-                outcomes.setdefault(key, []).append(outcome)
-    context.build_data_docs(site_names=[DOCS_SITE_NAME])
-
-    results = list(missing.values())
-    for mart, check, description, check_context in planned:
-        results.append(_summarise(mart, check, description, check_context, outcomes.get((mart, check), [])))
-    order = {mart: i for i, mart in enumerate(specs)}
-    results = sorted(results, key=lambda r: order[r.mart])  # stable: keeps check order within a mart
-    write_summary_page(results, docs_dir)
-    return results
+    )
+    run = checkpoint.run(run_id=RunIdentifier(run_name="published_marts"))
+    outcomes: dict[tuple[str, str], list[Any]] = {}
+    for suite_result in run.run_results.values():
+        for outcome in suite_result.results:
+            key = (suite_result.suite_name, outcome.expectation_config.meta["check"])
+            outcomes.setdefault(key, []).append(outcome)
+    rendered = [*run.run_results, *(ExpectationSuiteIdentifier(name=mart) for mart in to_check)]
+    context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=rendered)
+    return [
+        _summarise(mart, check, description, check_context, outcomes.get((mart, check), []))
+        for mart, check, description, check_context in planned
+    ]
 
 
 _Check = tuple[str, str, list[Any], dict[str, Any]]  # (check, description, expectations, context)
@@ -328,11 +352,17 @@ def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
     return f"{expectation_type.removeprefix('expect_')}({subject})"
 
 
-def _ephemeral_context(gx: Any, docs_dir: Path) -> Any:
+def _context(gx: Any, docs_dir: Path) -> Any:
+    """An ephemeral GE context whose validation results persist in `<docs>/.validations/` (quality_state.py)."""
     from great_expectations.data_context.types import base
 
+    defaults = base.InMemoryStoreBackendDefaults()
+    defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
+        "class_name": "TupleFilesystemStoreBackend",
+        "base_directory": str(quality_state.store_dir(docs_dir).resolve()),
+    }
     config = base.DataContextConfig(
-        store_backend_defaults=base.InMemoryStoreBackendDefaults(),
+        store_backend_defaults=defaults,
         analytics_enabled=False,
         progress_bars=base.ProgressBarsConfig(globally=False),
         data_docs_sites={
@@ -350,8 +380,11 @@ def _ephemeral_context(gx: Any, docs_dir: Path) -> Any:
     return gx.get_context(project_config=config, mode="ephemeral")
 
 
-def _remove_previous_pages(docs_dir: Path) -> None:
-    """Drop the pages GE rendered on earlier runs (they would linger, unlinked from the index)."""
-    for folder in ("validations", "expectations"):
-        shutil.rmtree(docs_dir / folder, ignore_errors=True)
-    (docs_dir / "index.html").unlink(missing_ok=True)
+def _remove_previous_pages(docs_dir: Path, marts: Iterable[str], keep: set[str]) -> None:
+    """Drop the stored result and pages of each mart validated again, and of marts no longer published."""
+    stored = quality_state.store_dir(docs_dir)
+    gone = {p.name for p in stored.iterdir() if p.is_dir() and p.name not in keep} if stored.is_dir() else set()
+    for mart in {*marts, *gone}:
+        shutil.rmtree(stored / mart, ignore_errors=True)
+        shutil.rmtree(docs_dir / "validations" / mart, ignore_errors=True)
+        (docs_dir / "expectations" / f"{mart}.html").unlink(missing_ok=True)

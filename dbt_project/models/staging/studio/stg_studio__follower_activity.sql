@@ -19,35 +19,48 @@ renamed as (
     from source
 ),
 
-document_progress as (
-    -- TikTok writes the not-yet-computed hours of an export's LAST day as 0. Find, per document,
-    -- that day and its last non-zero hour; everything after it is unknown, not zero.
+document_last_dates as (
+    -- TikTok writes the not-yet-computed hours of an export's LAST day as 0: each document's last day
     select
-        *,
-        max(metric_date) over (partition by document_id) as document_last_date,
-        max(case when active_followers <> 0 then hour end) over (
-            partition by document_id, metric_date
-        ) as last_nonzero_hour
+        document_id,
+        max(metric_date) as document_last_date
     from renamed
+    group by document_id
+),
+
+day_progress as (
+    -- and the last non-zero hour of each day of a document: everything after it on its last day is
+    -- unknown, not zero. Aggregates joined back (not window functions) so that a filter on metric_date
+    -- from a caller (an incremental mart, a test of the new days) reaches the scan of the raw table.
+    select
+        document_id,
+        metric_date,
+        max(case when active_followers <> 0 then hour end) as last_nonzero_hour
+    from renamed
+    group by document_id, metric_date
 ),
 
 cleaned as (
     select
-        account_handle,
-        metric_date,
-        hour,
+        renamed.account_handle,
+        renamed.metric_date,
+        renamed.hour,
         case
             when
-                metric_date = document_last_date
-                and (last_nonzero_hour is null or hour > last_nonzero_hour)
+                renamed.metric_date = document_last_dates.document_last_date
+                and (day_progress.last_nonzero_hour is null or renamed.hour > day_progress.last_nonzero_hour)
                 then null
-            else active_followers
+            else renamed.active_followers
         end as active_followers,
-        export_date,
-        exported_at,
-        document_id,
-        source_row
-    from document_progress
+        renamed.export_date,
+        renamed.exported_at,
+        renamed.document_id,
+        renamed.source_row
+    from renamed
+    left join document_last_dates on renamed.document_id = document_last_dates.document_id
+    left join day_progress
+        on renamed.document_id = day_progress.document_id
+        and renamed.metric_date is not distinct from day_progress.metric_date
 )
 
 select

@@ -1,0 +1,38 @@
+{#-
+    The window of the current build: the earliest metric date the new data touched (`build_min_date`), and
+    the first date row-level tests look at (`tests_from_date`). dbt var `min_date` (`--vars`) wins; Dagster
+    passes both through the environment (TIKTOK_DBT_MIN_DATE, TIKTOK_DBT_TESTS_FROM) because dbt keys its
+    parse state on its vars, and a new min_date every day would re-parse the whole project every day.
+    Read at run time only (`execute`), so parsing never depends on them. None: no window (everything).
+-#}
+{% macro build_min_date() -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {{ return(var('min_date') or env_var('TIKTOK_DBT_MIN_DATE', '') or none) }}
+{%- endmacro %}
+
+{% macro tests_from_date() -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {{ return(var('tests_from', none) or env_var('TIKTOK_DBT_TESTS_FROM', '') or none) }}
+{%- endmacro %}
+
+{#-
+    dbt's `where` test config, plus a placeholder: `where: "metric_date >= __tests_from__"` tests only the rows
+    from tests_from_date() on (the rows this build wrote), and every row when there is no such date. Row-level
+    tests use it; a grain test uses it only when its key contains that date (a duplicate key then lies in
+    the window too). Same as dbt's own macro otherwise.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where and '__tests_from__' in where -%}
+        {%- set since = tests_from_date() -%}
+        {%- if not since -%}{{ return(relation) }}{%- endif -%}
+        {%- set where = where | replace('__tests_from__', "cast('" ~ since ~ "' as date)") -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
