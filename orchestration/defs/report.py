@@ -18,10 +18,15 @@ def build_report_asset(mart_models: list[str]) -> dg.AssetsDefinition:
     )
     def report_index(context: dg.AssetExecutionContext, data_dir: DataDirResource) -> dg.MaterializeResult:
         from orchestration.lib.report import build_report
+        from orchestration.lib.report.render import inputs_signature, report_is_current
 
         # no run lock: it reads the published files (replaced atomically) and writes only its own folder
-        index = build_report(data_dir.paths.marts)
+        marts = data_dir.paths.marts
+        current = report_is_current(marts / "report", inputs_signature(marts))
+        index = build_report(marts, unless_current=True)  # nothing published anew: the same pages
         pages = sorted(p.name for p in (index.parent / "accounts").glob("*.html"))
-        return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(index)), "account_pages": len(pages)})
+        return dg.MaterializeResult(
+            metadata={"index": dg.MetadataValue.path(str(index)), "account_pages": len(pages), "rebuilt": not current}
+        )
 
     return report_index

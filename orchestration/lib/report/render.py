@@ -9,6 +9,7 @@ report is written beside the old one and swapped in, so a reader never sees half
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 import jinja2
 
 from orchestration.lib.report import charts
-from orchestration.lib.report.data import Marts, account_page, accounts, breakouts, newest_data_date, portfolio
+from orchestration.lib.report.data import MARTS, Marts, account_page, accounts, breakouts, newest_data_date, portfolio
 
 PACKAGE_DIR = Path(__file__).parent
 _ENV = jinja2.Environment(
@@ -70,21 +71,50 @@ def _fmt_times(value) -> str:
 _ENV.filters.update(int=_fmt_int, signed=_fmt_signed, pct=_fmt_pct, times=_fmt_times, page=page_name, fig=figure_json)
 
 
-def build_report(marts_dir: Path, report_dir: Path | None = None) -> Path:
-    """Render the report from the published marts in `marts_dir`; returns the path of index.html."""
+def build_report(marts_dir: Path, report_dir: Path | None = None, *, unless_current: bool = False) -> Path:
+    """Render the report from the published marts in `marts_dir`; returns the path of index.html.
+
+    `unless_current`: keep the report as it is when it was rendered from the same published files by the same
+    code (the same marts give byte-identical pages), e.g. after a run that published nothing new."""
     marts_dir = Path(marts_dir)
     report_dir = Path(report_dir) if report_dir else marts_dir / "report"
     report_dir.parent.mkdir(parents=True, exist_ok=True)
+    inputs = inputs_signature(marts_dir)
+    if unless_current and report_is_current(report_dir, inputs):
+        return report_dir / "index.html"
     # a build of its own (make report while a run rebuilds it): never two writers in one folder
     staging = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}.new-"))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server or another user
     try:
         _render(marts_dir, staging)
+        (staging / INPUTS_FILE).write_text(inputs, encoding="utf-8")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_in(staging, report_dir)
     return report_dir / "index.html"
+
+
+INPUTS_FILE = ".inputs"  # what the report was rendered from (inputs_signature)
+
+
+def inputs_signature(marts_dir: Path) -> str:
+    """The published files the report reads (a new version is a new file: publish.py links `<model>.parquet` to
+    it) and this package's code and templates."""
+    digest = hashlib.sha256()
+    for mart in MARTS:
+        path = Path(marts_dir) / f"{mart}.parquet"
+        stat = path.stat() if path.is_file() else None
+        digest.update(f"{mart} {stat and (stat.st_ino, stat.st_size, stat.st_mtime_ns)}\n".encode())
+    for source in sorted(PACKAGE_DIR.rglob("*")):
+        if source.is_file() and source.suffix in (".py", ".html", ".js", ".css"):
+            digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()
+
+
+def report_is_current(report_dir: Path, inputs: str) -> bool:
+    stamp = Path(report_dir) / INPUTS_FILE
+    return (Path(report_dir) / "index.html").is_file() and stamp.is_file() and stamp.read_text() == inputs
 
 
 def _render(marts_dir: Path, staging: Path) -> None:
