@@ -320,7 +320,8 @@ def test_cli_prints_what_it_wrote(tmp_path, capsys):
 
 def test_the_live_side_has_its_own_folders(demo):
     inbox, summary = demo
-    live = [p.relative_to(inbox).as_posix() for p in _files(inbox) if p not in _studio_files(inbox)]
+    studio = set(_studio_files(inbox))
+    live = [p.relative_to(inbox).as_posix() for p in _files(inbox) if p not in studio]
     # 3 accounts x 4 LIVEs, each a log and its sidecar; 30 daily Backstage downloads + one repeated;
     # 2 downloads of the 4 LIVE Center kinds
     assert (summary.live_logs, summary.backstage_files, summary.live_center_files) == (12, 31, 8)
