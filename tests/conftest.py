@@ -1,21 +1,106 @@
+"""Session-wide set-up: telemetry off, temporary folders in memory, dbt parsed once, the slow tests first.
+
+`make test` runs the suite on every core (pytest-xdist, `[tool.pytest.ini_options]` in pyproject.toml), so
+everything here is safe with several worker processes: each has its own temporary folders, environment and
+ports; the one shared folder, dbt_project/target (the manifest Dagster reads), is written under a lock.
+"""
+
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.core.dbt_manifest import ensure_manifest, manifest_path
+from tests.dbt_runner import InProcessDbt
 
 # great-expectations and dbt must never phone home from a test run.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+# The longest tests and the modules with the longest shared fixtures, longest first (`pytest --durations=30`).
+# xdist hands out work in collection order, so these start first and the workers finish together; a test not
+# listed keeps its place after them. Node-id prefixes: a module stands for all of its tests; a test named alone
+# is a work unit of its own (so it must not use a module-scoped fixture, which its module would set up again).
+SLOWEST_FIRST = (
+    "tests/test_receipts_and_replay.py::test_replay_rebuilds_a_deleted_warehouse_from_the_archive",
+    "tests/test_end_to_end.py::test_marts_equal_hand_computed_figures_and_reruns_change_nothing",
+    "tests/test_incremental_equals_full.py::test_incremental_builds_equal_a_full_refresh_after_every_drop",
+    "tests/test_run_summary.py::test_make_run_on_a_tiny_drop",
+    "tests/test_end_to_end.py::test_same_files_in_another_order",
+    "tests/test_dbt_manifest.py",
+    "tests/test_publish.py::test_the_catalog_opens_with_duckdb_1x",  # a pip install on a fresh clone
+    "tests/test_receipts_and_replay.py::test_the_same_bytes_for_two_days",
+    "tests/api/test_api_marts.py",
+    "tests/test_hostile_files.py::test_good_rows_reach_the_marts",
+    "tests/live/test_live_marts.py",
+    "tests/test_mart_quality.py",
+    "tests/test_demo_exports.py",
+    "tests/test_report_marts.py",
+)
+SLOW_TESTS_APART = tuple(prefix for prefix in SLOWEST_FIRST if "::" in prefix)
+# Below this much free memory the temporary folders stay on disk.
+TMPFS_MIN_FREE = 2 << 30
+
+
+def pytest_configure(config):
+    """Temporary folders on a RAM file system (/dev/shm) when there is one with room to spare.
+
+    The pipeline's tests write small files but commit often (Dagster's SQLite event log, DuckDB
+    checkpoints, the archive's syncfs): on a busy disk each commit waits for it. `--basetemp` or
+    PYTEST_DEBUG_TEMPROOT still choose the place.
+    """
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT") or hasattr(config, "workerinput"):
+        return  # workers get their folders from the controller, under its base
+    shm = Path("/dev/shm")
+    try:
+        mounted_tmpfs = any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in Path("/proc/mounts").open())
+        stats = os.statvfs(shm)
+    except OSError:
+        return
+    if mounted_tmpfs and os.access(shm, os.W_OK) and stats.f_bavail * stats.f_frsize >= TMPFS_MIN_FREE:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the slowest first (each worker collects, all in the same order)."""
+    if not hasattr(config, "workerinput"):
+        return  # a plain run keeps the files' order
+
+    def rank(item):
+        return next((n for n, prefix in enumerate(SLOWEST_FIRST) if item.nodeid.startswith(prefix)), len(SLOWEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+    for item in items:
+        shared = [name for name, defs in item._fixtureinfo.name2fixturedefs.items() if defs[-1].scope != "function"
+                  and defs[-1].scope != "session"]  # fmt: skip
+        if shared and item.nodeid.startswith(SLOW_TESTS_APART):
+            item.warn(pytest.PytestWarning(f"listed alone in SLOWEST_FIRST but shares {shared}: list its module"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (a module's tests in one worker, its module-scoped fixtures set up once), except that
+    each test listed alone in SLOWEST_FIRST is a work unit of its own. Other `--dist` modes are xdist's."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SlowTestsApart(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith(SLOW_TESTS_APART) else super()._split_scope(nodeid)
+
+    return SlowTestsApart(config, log)
+
 
 @pytest.fixture(scope="session")
 def dbt_manifest():
-    """A manifest parsed from the dbt project as it is now (Dagster loads its assets from it)."""
-    env = dict(os.environ, TIKTOK_DATA_DIR="/nonexistent/parse-only")  # parse opens no database
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, env=env, check=True)
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    """The manifest Dagster loads its assets from, current with the dbt project: parsed again only when the
+    project changed, by one process at a time (`ensure_manifest`, as `make prepare` does)."""
+    ensure_manifest()
+    return manifest_path()
+
+
+@pytest.fixture(scope="session")
+def dbt(dbt_manifest, tmp_path_factory) -> InProcessDbt:
+    """dbt in this process, the project parsed once (tests/dbt_runner.py)."""
+    return InProcessDbt(tmp_path_factory.mktemp("dbt"))

@@ -12,12 +12,8 @@ Every expected figure below is worked out from those rows by hand, in the commen
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -26,7 +22,6 @@ from orchestration.cli import run_pipeline
 from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
 from orchestration.defs.studio import landed_tables
 from orchestration.lib.core.dbt_selection import record_changed_sources
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect, record_pending_min_date
 from orchestration.lib.studio.landing import land_inbox
 from tests.studio_fixtures import drop, new_paths, studio_csv, studio_zip
@@ -203,13 +198,14 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
     assert _published_digests(paths) == before, "a rerun changes no published byte"
 
 
-def _land_and_build(paths, target, dbt=None):
+def _land_and_build(paths, target, dbt):
     """What the daily job does to the data, without Dagster and great-expectations: land (recording the earliest
     new day and the raw tables written), then the dbt build Dagster plans (the whole project on a first build,
     else what the new rows touch), then the same bookkeeping.
 
-    `dbt(paths, args, target, env)` runs dbt (default: the dbt executable, as Dagster does). Returns the build
-    (`DbtBuild`: whole or narrowed, its environment names the min_date it recomputed from).
+    `dbt(paths, args, target, env)` runs dbt (the `dbt` fixture: in this process, the project parsed once;
+    Dagster's own dbt process is run by the test above). Returns the build (`DbtBuild`: whole or narrowed, its
+    environment names the min_date it recomputed from).
     """
     manifest = json.loads(dbt_project().manifest_path.read_text())
     with connect(paths.warehouse) as con:
@@ -217,19 +213,10 @@ def _land_and_build(paths, target, dbt=None):
         record_pending_min_date(con, report.earliest_new_date)
         record_changed_sources(con, landed_tables(report))
         build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
-    (dbt or _dbt_executable)(paths, build.args, target, build.env)
+    dbt(paths, build.args, target, build.env)
     with connect(paths.warehouse) as con:
         finish_dbt_build(con, build)
     return build
-
-
-def _dbt_executable(paths, args, target, env=None):
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), *args, "--quiet", "--profiles-dir", ".", "--target-path", str(target),
-         "--log-path", str(target / "logs")],
-        cwd=DBT_PROJECT_DIR, env={**os.environ, **(env or {}), "TIKTOK_DATA_DIR": str(paths.root)}, check=True,
-    )  # fmt: skip
 
 
 def _mart_tables(paths):
@@ -240,7 +227,7 @@ def _mart_tables(paths):
         return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in sorted(tables)}
 
 
-def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_path):
+def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_path, dbt):
     results = []
     for name, order, split in (("forward", 1, False), ("reverse_in_two_drops", -1, True)):
         paths = new_paths(tmp_path / name)
@@ -248,9 +235,9 @@ def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_p
         if split:  # take the first half back out, run, then re-drop everything (repeats included)
             for name_, _ in files[::order][: len(files) // 2]:
                 (paths.inbox / name_).unlink()
-            _land_and_build(paths, tmp_path / f"{name}-target-1")
+            _land_and_build(paths, tmp_path / f"{name}-target-1", dbt)
             _drop_fixture(paths, order)
-        _land_and_build(paths, tmp_path / f"{name}-target-2")
+        _land_and_build(paths, tmp_path / f"{name}-target-2", dbt)
         results.append(_mart_tables(paths))
     assert len(results[0]) == 20  # 12 + 5 LIVE marts (empty here) + 3 report marts
     assert results[0] == results[1]

@@ -255,11 +255,11 @@ def test_good_files_keep_their_exact_values_next_to_hostile_ones(landed):
     ]
 
 
-def test_good_rows_reach_the_marts_despite_hostile_files(tmp_path):
+def test_good_rows_reach_the_marts_despite_hostile_files(tmp_path, dbt):
     paths = new_paths(tmp_path / "run")
     _drop_good_files(paths)
     _drop_hostile_files(paths)
-    _land_and_build(paths, tmp_path / "target")
+    _land_and_build(paths, tmp_path / "target", dbt)
     accounts = "select account_handle, documents_loaded, documents_quarantined from marts.dim_accounts order by 1"
     assert query(paths, accounts) == sorted([("good", 6, 0)] + [(account, 0, 1) for account in HOSTILE])
     for mart in ("fct_account_overview_daily", "fct_follower_growth_daily", "fct_video_engagement_daily"):

@@ -10,8 +10,8 @@ After EACH drop the daily job's steps run on the warehouse (landing, `record_pen
 `record_changed_sources`, then the `dbt build` Dagster plans: the whole project the first time, afterwards
 only the models downstream of the raw tables the drop wrote, incrementals from `min_date`, their tests from
 `min_date` too: `_land_and_build`), then a copy of that warehouse is rebuilt with `--full-refresh`: every
-mart table must equal the copy's, row for row. dbt runs in this process with
-the project parsed once (`InProcessDbt`): a step costs a few seconds instead of about ten.
+mart table must equal the copy's, row for row. dbt runs in this process with the project parsed once (the
+`dbt` fixture, tests/dbt_runner.py): a step costs a few seconds instead of about ten.
 
 Seeds are fixed, so a failure reproduces; `test_the_seeds_cover_every_kind_of_drop` checks that they
 exercise each thing an incremental build can get wrong.
@@ -19,11 +19,9 @@ exercise each thing an incremental build can get wrong.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,7 +31,6 @@ import pytest
 
 from orchestration.defs.dbt import MIN_DATE_ENV, TESTS_FROM_ENV
 from orchestration.lib.core.dbt_selection import record_changed_sources
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect, record_pending_min_date
 from tests.studio_fixtures import drop, new_paths, query, studio_csv, studio_zip
 from tests.test_end_to_end import _land_and_build, _mart_tables
@@ -261,66 +258,6 @@ EVERY_CASE = {
 def test_the_seeds_cover_every_kind_of_drop():
     covered = set().union(*(coverage(scenario(seed)) for seed in SEEDS))
     assert covered == EVERY_CASE, f"not exercised by seeds {SEEDS}: {EVERY_CASE - covered}"
-
-
-class InProcessDbt:
-    """dbt run inside the test process, with the project parsed once; callable like `_dbt_executable`.
-
-    The manifest is parsed without vars: `min_date` is only read when models are compiled, at run time.
-    """
-
-    def __init__(self, target: Path):
-        from dbt.cli.main import dbtRunner
-
-        with self._environment({"TIKTOK_DATA_DIR": "/nonexistent/parse-only"}):  # parsing opens no database
-            parsed = dbtRunner().invoke(["parse", *self._flags(target)])
-        assert parsed.success, parsed.exception
-        self.runner = dbtRunner(manifest=parsed.result)
-
-    def __call__(self, paths, args: list[str], target: Path, env: dict[str, str] | None = None) -> None:
-        with self._environment({**(env or {}), "TIKTOK_DATA_DIR": str(paths.root)}):
-            try:
-                result = self.runner.invoke([*args, *self._flags(target)])
-            finally:
-                self._release_warehouse()
-        failed = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", None) or []
-                  if str(r.status) not in ("success", "pass")]  # fmt: skip
-        assert result.success, f"dbt {' '.join(args)} failed: {result.exception or failed}"
-
-    @staticmethod
-    def _release_warehouse() -> None:
-        """dbt-duckdb keeps its DuckDB environment open for the life of the process (a dbt process is short);
-        close it so that landing, queries and file copies see a released warehouse, as after a dbt process."""
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager.close_all_connections()
-
-    @staticmethod
-    def _flags(target: Path) -> list[str]:
-        return ["--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target-path", str(target), "--log-path", str(target / "logs")]  # fmt: skip
-
-    @staticmethod
-    @contextmanager
-    def _environment(values: dict[str, str]):
-        """The data dir and the build window (TIKTOK_DBT_MIN_DATE, ...), as the dbt process Dagster starts sees them."""
-        before = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for name, value in before.items():
-                if value is None:
-                    del os.environ[name]
-                else:
-                    os.environ[name] = value
-
-
-@pytest.fixture(scope="module")
-def dbt(tmp_path_factory):
-    return InProcessDbt(tmp_path_factory.mktemp("dbt-parse"))
 
 
 def _apply(paths, step: list[Drop], number: int) -> None:

@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.marts.quality import MartCheckResult, check_published_marts, mart_specs
+from tests.dbt_runner import failures, run_results
 from tests.studio_fixtures import drop, land, new_paths, studio_csv
 
 D1, D2, D3 = dt.date(2024, 3, 1), dt.date(2024, 3, 2), dt.date(2024, 3, 3)
@@ -298,33 +295,14 @@ CONTENT = ("Time", "Video title", "Video link", "Post time", "Total likes", "Tot
            "Total views")  # fmt: skip
 
 
-def _dbt(command: list[str], data_dir: Path, work: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    """One dbt call with its own target and log folders; returns it and its run_results entries."""
-    target = work / "target"
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            *command,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(work / "logs"),
-        ],
-        env={**os.environ, "TIKTOK_DATA_DIR": str(data_dir), "DO_NOT_TRACK": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    run_results = target / "run_results.json"
-    return completed, json.loads(run_results.read_text())["results"] if run_results.is_file() else []
+def _dbt(dbt, command: list[str], data_dir: Path, work: Path) -> tuple[bool, list[dict]]:
+    """One dbt call with its own target and log folders; returns whether it passed and its run_results entries."""
+    result = dbt.invoke(data_dir, command, work / "target")
+    return result.success, run_results(work / "target")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, dbt):
     """One account (@acct) landed from Studio files, every model built once; yields (data dir, manifest).
 
     Overview (exported 5 Jan): 1 Jan 10 views, 2 Jan 20, 3 Jan 30 (total 60). FollowerHistory (5 Jan):
@@ -353,8 +331,8 @@ def built(tmp_path_factory):
     report = land(paths)
     assert sorted(report.documents["status"]) == ["loaded"] * 4, report.issues
 
-    completed, _ = _dbt(["run"], paths.root, root / "run")
-    assert completed.returncode == 0, completed.stdout[-4000:]
+    passed, _ = _dbt(dbt, ["run"], paths.root, root / "run")
+    assert passed, failures(root / "run" / "target")
     return paths.root, root / "run" / "target" / "manifest.json"
 
 
@@ -397,16 +375,16 @@ def _offending_rows(data_dir: Path, result: dict) -> list[tuple]:
         return con.execute(f"select * from ({result['compiled_code']}) order by all").fetchall()
 
 
-def test_reconciliation_tests_pass_on_a_consistent_build(built, tmp_path: Path) -> None:
-    completed, results = _dbt(["test", "--select", *RECONCILIATION_TESTS], built[0], tmp_path)
+def test_reconciliation_tests_pass_on_a_consistent_build(built, dbt, tmp_path: Path) -> None:
+    passed, results = _dbt(dbt, ["test", "--select", *RECONCILIATION_TESTS], built[0], tmp_path)
 
-    assert completed.returncode == 0, completed.stdout[-4000:]
+    assert passed, failures(tmp_path / "target")
     assert sorted((r["unique_id"].split(".")[-1], r["status"]) for r in results) == sorted(
         (name, "pass") for name in RECONCILIATION_TESTS
     )
 
 
-def test_each_reconciliation_test_fails_when_its_mart_drifts_from_its_source(built, tmp_path: Path) -> None:
+def test_each_reconciliation_test_fails_when_its_mart_drifts_from_its_source(built, dbt, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(built[0] / "warehouse", data / "warehouse", ignore=shutil.ignore_patterns("dagster_home"))
     with duckdb.connect(str(data / "warehouse" / "pipeline.duckdb")) as con:
@@ -418,9 +396,9 @@ def test_each_reconciliation_test_fails_when_its_mart_drifts_from_its_source(bui
         # a lost snapshot: B's only one
         con.execute(f"delete from marts.fct_video_engagement_daily where video_id = '{VIDEO_B}'")
 
-    completed, results = _dbt(["test", "--select", *RECONCILIATION_TESTS], data, tmp_path / "dbt")
+    passed, results = _dbt(dbt, ["test", "--select", *RECONCILIATION_TESTS], data, tmp_path / "dbt")
 
-    assert completed.returncode != 0
+    assert not passed
     by_name = {r["unique_id"].split(".")[-1]: r for r in results}
     assert {name: (r["status"], r["failures"]) for name, r in by_name.items()} == {
         name: ("fail", 1) for name in RECONCILIATION_TESTS

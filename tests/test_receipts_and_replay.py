@@ -23,11 +23,11 @@ GENDER = studio_csv(("Gender", "Distribution"), [["Female", "0.6"], ["Male", "0.
 GENDER_RECEIPTS = ("acct/2026-01-05/FollowerGender.csv", "acct/2026-01-06/FollowerGender.csv")
 
 
-def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp_path):
+def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp_path, dbt):
     paths = new_paths(tmp_path)
     for relative in (*GENDER_RECEIPTS, "other/2026-01-05/FollowerGender.csv"):
         drop(paths, relative, GENDER)
-    _land_and_build(paths, tmp_path / "target-1")
+    _land_and_build(paths, tmp_path / "target-1", dbt)
 
     marts = _mart_tables(paths)
     assert marts["fct_follower_gender_snapshot"] == [
@@ -59,7 +59,7 @@ def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp
     manifest_before, documents_before = paths.manifest.read_bytes(), query(paths, "select * from raw.documents")
     drop(paths, GENDER_RECEIPTS[1], GENDER)
     assert land(paths).files_new == 0
-    _land_and_build(paths, tmp_path / "target-2")
+    _land_and_build(paths, tmp_path / "target-2", dbt)
     assert _mart_tables(paths) == marts
     assert paths.manifest.read_bytes() == manifest_before
     assert query(paths, "select * from raw.documents") == documents_before

@@ -13,18 +13,14 @@ Rows inserted into the raw tables of a fresh `connect()` warehouse, as landing w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect
+from tests.dbt_runner import failures
 
 V = [f"710000000000000000{i}" for i in range(1, 7)]  # V1..V6
 REPORT_MARTS = ("rpt_account_scorecard_daily", "rpt_video_outliers_daily", "rpt_account_freshness")
@@ -101,21 +97,15 @@ def _fill(con) -> None:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
+def marts(tmp_path_factory, dbt):
     root = tmp_path_factory.mktemp("report_marts")
     with connect(root / "data" / "warehouse" / "pipeline.duckdb") as con:
         _fill(con)
     # the marts, what they read, and their tests; "cautious": only tests whose every parent is built
     select = [f"+{m}+" for m in REPORT_MARTS] + ["+dim_accounts", "+dim_videos"]
-    built = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--select", *select, "--indirect-selection", "cautious",
-         "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(root / "dbt_target"),
-         "--log-path", str(root / "dbt_logs")],
-        env={**os.environ, "TIKTOK_DATA_DIR": str(root / "data"), "DO_NOT_TRACK": "1"},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout[-4000:]
+    built = dbt.invoke(root / "data", ["build", "--select", *select, "--indirect-selection", "cautious"],
+                       root / "dbt_target")  # fmt: skip
+    assert built.success, built.exception or failures(root / "dbt_target")
     results = json.loads((root / "dbt_target" / "run_results.json").read_text())["results"]
     assert not [r["unique_id"] for r in results if r["status"] not in ("success", "pass")]
     ran = {r["unique_id"] for r in results}

@@ -7,18 +7,14 @@ New Year, every field quoted, and Comments net of removals: -1 and -4 on a few d
 """
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio.landing import replay_archive
 from schemas.api_contracts import validate
+from tests.dbt_runner import failures
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -138,7 +134,7 @@ def test_a_gender_file_summing_to_0_8_lands_with_one_flag_for_the_file(tmp_path)
     ]
 
 
-def test_api_shares_summing_past_1_land_and_dbt_warns(tmp_path):
+def test_api_shares_summing_past_1_land_and_dbt_warns(tmp_path, dbt):
     """Plausibility for the APIs too: the contract lets the pull land; the dbt test warns on the group."""
 
     def rows(pull, video, shares):
@@ -163,14 +159,9 @@ def test_api_shares_summing_past_1_land_and_dbt_warns(tmp_path):
         con.register("incoming", typed)
         con.execute("insert into raw.api_video_traffic_sources by name select * from incoming")
     target = tmp_path / "dbt_target"
-    env = dict(os.environ, TIKTOK_DATA_DIR=str(paths.root))
-    dbt = Path(sys.executable).with_name("dbt")
-    build = subprocess.run(
-        [str(dbt), "build", "--select", "stg_tiktok_api__video_traffic_sources", "--exclude-resource-type",
-         "unit_test", "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(tmp_path / "dbt_logs")],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stdout[-2000:]
+    build = dbt.invoke(paths.root, ["build", "--select", "stg_tiktok_api__video_traffic_sources",
+                                    "--exclude-resource-type", "unit_test"], target)  # fmt: skip
+    assert build.success, build.exception or failures(target)
     results = json.loads((target / "run_results.json").read_text())["results"]
     shares = [r for r in results if "shares_sum_to_at_most" in r["unique_id"]]
     assert [(r["status"], r["failures"]) for r in shares] == [("warn", 1)]  # video 71 only

@@ -14,17 +14,13 @@ followers 500, 520, (no pull), 510. Business account @shop (America/Los_Angeles)
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.lib.api.landing import pull_account
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from tests.dbt_runner import failures
 
 from .conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
 
@@ -59,7 +55,7 @@ DAYS = [
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
+def marts(tmp_path_factory, dbt):
     """Pull three days of both accounts through the fake, then build every dbt model once."""
     from _pytest.monkeypatch import MonkeyPatch
 
@@ -98,25 +94,8 @@ def marts(tmp_path_factory):
         fake.stop()
         patch.undo()
     target = root / "dbt_target"
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(root / "dbt_logs"),
-        ],
-        env={**os.environ, "TIKTOK_DATA_DIR": str(paths.root), "DO_NOT_TRACK": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stdout[-4000:]
+    built = dbt.invoke(paths.root, ["build"], target)
+    assert built.success, built.exception or failures(target)
     # This build is where the suite runs dbt's unit tests (production builds skip them): all of them ran and passed.
     manifest = json.loads((target / "manifest.json").read_text())
     results = json.loads((target / "run_results.json").read_text())["results"]

@@ -25,9 +25,6 @@ The rows (inserted into the raw LIVE tables of a warehouse made by `connect()`, 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -36,8 +33,8 @@ import pandas as pd
 import pytest
 
 from orchestration.defs.dbt import dbt_build_args
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.warehouse import connect
+from tests.dbt_runner import failures
 
 T0 = datetime(2026, 3, 2, 4, 30)  # R1 starts: 1 March 23:30 in New York
 R1, R2 = "7300000000000000001", "7300000000000000002"
@@ -240,24 +237,19 @@ def _fill_late(con) -> None:
         "2026-03-03", [("7001", "alice", 150, 10800, 3, 12, 3, 1)])))  # fmt: skip
 
 
-def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(root / "dbt_target"),
-         "--log-path", str(root / "dbt_logs")],
-        env={**os.environ, "TIKTOK_DATA_DIR": str(root / "data"), "DO_NOT_TRACK": "1"},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+def _dbt(dbt, root: Path, *args: str):
+    """One dbt command on the warehouse under `root`, with its target and logs there too; asserts it passed."""
+    result = dbt.invoke(root / "data", list(args), root / "dbt_target")
+    assert result.success, result.exception or failures(root / "dbt_target")
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
+def marts(tmp_path_factory, dbt):
     root = tmp_path_factory.mktemp("live_marts")
     with connect(root / "data" / "warehouse" / "pipeline.duckdb") as con:
         _fill(con)
-    built = _dbt(root, "build", "--select", "+fct_live_sessions+", "+fct_live_viewers_minutely",
-                 "+fct_live_gifts", "+fct_live_backstage_daily", "+fct_live_account_daily")  # fmt: skip
-    assert built.returncode == 0, built.stdout[-4000:]
+    _dbt(dbt, root, "build", "--select", "+fct_live_sessions+", "+fct_live_viewers_minutely", "+fct_live_gifts",
+         "+fct_live_backstage_daily", "+fct_live_account_daily")  # fmt: skip
     results = json.loads((root / "dbt_target" / "run_results.json").read_text())["results"]
     assert not [r["unique_id"] for r in results if r["status"] not in ("success", "pass")]
     # the LIVE models' dbt unit tests (hand-computed fixtures in _*live*_unit_tests.yml) ran in this build
@@ -400,21 +392,19 @@ def _live_marts(database: Path) -> dict[str, list[tuple]]:
         return {m: con.execute(f"select * from marts.{m} order by all").fetchall() for m in LIVE_MARTS}
 
 
-def test_a_later_recording_of_a_live_rebuilds_it_incrementally_as_a_full_refresh_would(tmp_path):
+def test_a_later_recording_of_a_live_rebuilds_it_incrementally_as_a_full_refresh_would(tmp_path, dbt):
     database = tmp_path / "data" / "warehouse" / "pipeline.duckdb"
     select = ["--select", *(f"+{m}" for m in LIVE_MARTS)]
     with connect(database) as con:
         _fill(con)
     # `dbt run` (the models only: the module fixture's build runs their tests) with the production build's vars
-    assert _dbt(tmp_path, "run", *dbt_build_args(None)[1:3], *select).returncode == 0
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(None)[1:3], *select)
     with connect(database) as con:
         _fill_late(con)
     # what the daily job runs after landing them: incrementals from min_date (R2's new log starts on 2 March)
-    built = _dbt(tmp_path, "run", *dbt_build_args(date(2026, 3, 2))[1:3], *select)
-    assert built.returncode == 0, built.stdout[-4000:]
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(date(2026, 3, 2))[1:3], *select)
     incremental = _live_marts(database)
-    refreshed = _dbt(tmp_path, "run", "--full-refresh", *select)
-    assert refreshed.returncode == 0, refreshed.stdout[-4000:]
+    _dbt(dbt, tmp_path, "run", "--full-refresh", *select)
     assert incremental == _live_marts(database)
     with duckdb.connect(str(database), read_only=True) as con:
         r2 = _one(con, f"select * from marts.fct_live_sessions where room_id = '{R2}'")
