@@ -36,3 +36,17 @@
     {%- endif -%}
     {{ return(relation) }}
 {%- endmacro %}
+
+{#-
+    pre_hook of an incremental model that replaces its build window (`incremental_strategy='append'`): on an
+    incremental run, delete the rows dated from build_min_date() on (every row without one), which the model
+    then recomputes from the whole history. Unlike delete+insert by unique key, a row the new data no longer
+    produces (a video gone from an API re-pull of that day) cannot linger.
+-#}
+{% macro replace_build_window(date_column) -%}
+    {%- if is_incremental() -%}
+        {%- set min_date = build_min_date() -%}
+        delete from {{ this }}
+        {%- if min_date %} where {{ date_column }} >= cast('{{ min_date }}' as date){% endif %}
+    {%- endif -%}
+{%- endmacro %}

@@ -102,6 +102,7 @@ def dbt_build(
     test suite runs them, production runs skip them.
     """
     args = ["build", "--exclude-resource-type", "unit_test"] + (["--full-refresh"] if full_refresh else [])
+    args += ["--log-level-file", "warn"]  # dbt.log: warnings and errors, not every query of every node
     env = {MIN_DATE_ENV: min_date.isoformat() if min_date and not full_refresh else ""}
     env[TESTS_FROM_ENV] = env[MIN_DATE_ENV] if plan is not None else ""
     if plan is not None and plan.excluded:

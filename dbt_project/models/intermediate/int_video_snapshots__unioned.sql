@@ -6,6 +6,18 @@
 -- (DECISIONS.md, "Video snapshot sources"). Mixing sources within a day would otherwise book the gap
 -- between Studio and API numbers as growth.
 
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ replace_build_window('metric_date') }}",
+        on_schema_change='fail'
+    )
+}}
+{#- A table, not a view: every video mart and the previous-snapshot view read it, each in full. A day's
+    winner is chosen among that day's snapshots only, so a build recomputes the days from min_date and
+    keeps the others (replace_build_window). -#}
+
 {#- Both sources share these columns (ids, dates, attributes, lifetime totals); only the lineage and
     precedence columns below differ. -#}
 {%- set shared_columns = [
@@ -36,6 +48,7 @@ with unioned as (
 
 select *
 from unioned
+where {{ incremental_window('metric_date') }}
 qualify row_number() over (
     partition by account_handle, video_id, metric_date
     order by source_priority asc, observed_at desc, document_id desc

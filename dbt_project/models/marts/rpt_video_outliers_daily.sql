@@ -3,14 +3,14 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['account_handle', 'metric_date'],
+        incremental_strategy='append',
+        pre_hook="{{ replace_build_window('metric_date') }}",
         on_schema_change='fail'
     )
 }}
 {#- A row reads the snapshots of its own day and of 7 days before, and its day's peers: a snapshot of day d
-    changes rows of d and d + 7 only, both >= min_date. The unique_key is the account's whole day, so a
-    video that left the day's rows (no view count any more) cannot linger. -#}
+    changes rows of d and d + 7 only, both >= min_date. Every row from min_date on is deleted and computed
+    again (replace_build_window), so a video that left a day's rows cannot linger. -#}
 {%- set bounds = var('outlier_age_buckets') %}
 {%- set lower = namespace(day=0) %}
 
