@@ -16,11 +16,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging.version import Version
 
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.dbt_manifest import dbt_executable, ensure_manifest, project_fingerprint
@@ -146,11 +148,17 @@ def finish_dbt_build(con, build: DbtBuild) -> None:
 
 
 class WarehouseDbtResource(DbtCliResource):
-    """dagster-dbt's CLI resource without its in-process dbt adapter: that adapter (a second dbt start-up, about
-    a second) only serves row counts and column metadata, which these assets do not fetch."""
+    """dagster-dbt's CLI resource without two dbt start-ups per build (a second or more each on this machine):
+    its in-process dbt adapter, which only serves row counts and column metadata these assets do not fetch,
+    and `dbt --version` in a subprocess to learn the version of the dbt installed with this environment.
+    Both override private members of dagster-dbt (tests/test_dbt_daily_build.py checks they still exist)."""
 
-    def _initialize_dbt_core_adapter(self, args):  # overrides a private hook of dagster-dbt
+    def _initialize_dbt_core_adapter(self, args):
         return None
+
+    @property
+    def _cli_version(self) -> Version:
+        return Version(metadata.version("dbt-core"))  # dbt_executable() is this environment's dbt
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
