@@ -77,7 +77,7 @@ def pytest_collection_modifyitems(config, items):
             item.warn(pytest.PytestWarning(f"listed alone in SLOWEST_FIRST but shares {shared}: list its module"))
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: a run without xdist has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadfile` (a module's tests in one worker, its module-scoped fixtures set up once), except that
     each test listed alone in SLOWEST_FIRST is a work unit of its own. Other `--dist` modes are xdist's."""
