@@ -22,6 +22,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # listed keeps its place after them. Node-id prefixes: a module stands for all of its tests; a test named alone
 # is a work unit of its own (so it must not use a module-scoped fixture, which its module would set up again).
 SLOWEST_FIRST = (
+    "tests/test_dbt_daily_build.py::test_each_run_builds_what_its_files_touch",
     "tests/test_receipts_and_replay.py::test_replay_rebuilds_a_deleted_warehouse_from_the_archive",
     "tests/test_end_to_end.py::test_marts_equal_hand_computed_figures_and_reruns_change_nothing",
     "tests/test_incremental_equals_full.py::test_incremental_builds_equal_a_full_refresh_after_every_drop",
