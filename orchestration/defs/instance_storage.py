@@ -12,11 +12,13 @@ can switch to it and back. `lib/core/dagster_home.py` configures it in `dagster.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import event
@@ -32,6 +34,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables: set[str] = set()  # of the index database, known to exist
+        self._engines_lock = threading.RLock()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -49,6 +53,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def _engine(self, shard: str) -> Engine:
+        with self._engines_lock:
+            return self._cached_engine(shard)
+
+    def _cached_engine(self, shard: str) -> Engine:
         engine = self._engines.get(shard)
         if engine is not None:
             self._engines.move_to_end(shard)
@@ -66,8 +74,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.popitem(last=False)[1].dispose()
         return engine
 
+    def has_table(self, table_name: str) -> bool:
+        """Asked before every asset check event: through the pooled index connection, and once a table exists,
+        remembered (Dagster creates tables, never drops them)."""
+        if table_name in self._tables:
+            return True
+        engine = self._engine(INDEX_SHARD_NAME)  # not under _db_lock: Dagster asks while it holds it
+        with engine.connect() as conn:
+            exists = bool(engine.dialect.has_table(conn, table_name))
+        if exists:
+            self._tables.add(table_name)
+        return exists
+
     def _dispose_engines(self) -> None:
-        with self._db_lock:
+        with self._db_lock, self._engines_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
