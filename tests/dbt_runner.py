@@ -11,11 +11,10 @@ Dagster runs of test_end_to_end, test_receipts_and_replay and test_run_summary.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
+from orchestration.lib.core.dbt_manifest import dbt_environment
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 
@@ -39,7 +38,7 @@ class InProcessDbt:
     def invoke(self, data_dir: Path, args: list[str], target: Path, env: dict[str, str] | None = None):
         """One dbt command on the warehouse of `data_dir`, with the environment variables `env` set (a Dagster
         build's window); returns dbt's result (`.success`, `.exception`)."""
-        with _environment({**(env or {}), "TIKTOK_DATA_DIR": str(data_dir)}):
+        with dbt_environment({**(env or {}), "TIKTOK_DATA_DIR": str(data_dir)}):
             try:
                 return self.runner.invoke([*args, *_flags(target)])
             finally:
@@ -79,18 +78,3 @@ def _flags(target: Path) -> list[str]:
     # no dbt.log: writing it costs a tenth of a build; a failure is told by run_results or the result itself
     return ["--quiet", "--log-level-file", "none", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
             str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target / "logs")]  # fmt: skip
-
-
-@contextmanager
-def _environment(values: dict[str, str]):
-    """Set `values` in os.environ for one dbt call (dbt reads them there), then put back what was there."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = value

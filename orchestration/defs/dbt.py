@@ -11,9 +11,7 @@ parse state live in `<data>/warehouse/dbt_target/`, one folder per data director
 """
 
 import json
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
@@ -25,7 +23,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging.version import Version
 
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.dbt_manifest import dbt_executable, ensure_manifest, project_fingerprint
+from orchestration.lib.core.dbt_manifest import dbt_environment, dbt_executable, ensure_manifest, project_fingerprint
 from orchestration.lib.core.dbt_selection import (
     BuildPlan,
     built_fingerprint,
@@ -203,7 +201,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                         )
             if not build.nothing:
                 context.log.info(_describe(build))
-                with _environment(build.env):  # dagster-dbt hands its own environment to the dbt process
+                with dbt_environment(build.env):  # dagster-dbt hands its own environment to the dbt process
                     invocation = dbt.cli(build.args, context=context, target_path=dbt_target_dir(paths))
                 yield from invocation.stream()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
@@ -239,20 +237,6 @@ def _describe(build: DbtBuild) -> str:
         f"dbt build ({window}) of {len(plan.models)} model(s) and {len(plan.tests)} test(s) downstream of "
         f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched"
     )
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:

@@ -20,6 +20,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -134,3 +136,19 @@ if __name__ == "__main__":
     print(
         "dbt manifest: parsed (the dbt project changed)" if parsed else "dbt manifest: reused (dbt project unchanged)"
     )
+
+
+@contextmanager
+def dbt_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for one dbt call, then put back what was there: dbt reads `env_var()` there,
+    and dagster-dbt hands the process environment to the dbt it starts."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
