@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import pandas as pd
 
+from orchestration.defs.raw_tables import raw_table_results
 from orchestration.lib.core.warehouse import LIVE_RAW_TABLE_COLUMNS
 
 LIVE_TABLES = tuple(LIVE_RAW_TABLE_COLUMNS)
@@ -58,25 +59,13 @@ def live_results(report, flags_in_total: dict[str, int], flags_table: Callable[[
         table_flags = flags[flags["table"] == table] if len(flags) else flags
         kinds = _file_kinds(table)
         of_table = documents[documents["file_kind"].isin(kinds)] if len(documents) else documents
-        yield dg.MaterializeResult(
-            asset_key=live_table_key(table),
-            metadata={
-                "rows_loaded": report.rows_by_kind.get(table, 0),
-                "rows_flagged": len(table_flags),
-                "files_loaded": int((of_table["status"] == "loaded").sum()) if len(of_table) else 0,
-                "files_quarantined": int((of_table["status"] == "quarantined").sum()) if len(of_table) else 0,
-            },
-        )
-        yield dg.AssetCheckResult(
-            asset_key=live_table_key(table),
-            check_name="flagged_rows",
-            passed=table_flags.empty,
-            severity=dg.AssetCheckSeverity.WARN,  # plausibility: the rows landed, worth a look
-            metadata={
-                "flags_this_run": len(table_flags),
-                "flags_in_total": int(flags_in_total.get(table, 0)),
-                "flags": dg.MetadataValue.md(flags_table(table_flags)),
-            },
+        yield from raw_table_results(
+            live_table_key(table),
+            report.rows_by_kind.get(table, 0),
+            of_table,
+            table_flags,
+            flags_in_total.get(table, 0),
+            flags_table(table_flags),
         )
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from orchestration.defs.live import live_asset_specs, live_check_specs, live_results, live_tables_of_kind
+from orchestration.defs.raw_tables import raw_table_results
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.inbox import describe_skipped
@@ -145,25 +146,13 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     for kind in STUDIO_FILE_KINDS:
         of_kind = docs[docs["file_kind"] == kind] if len(docs) else docs
         kind_flags = flags[flags["file_kind"] == kind]
-        yield dg.MaterializeResult(
-            asset_key=raw_table_key(kind),
-            metadata={
-                "rows_loaded": report.rows_by_kind.get(kind, 0),
-                "rows_flagged": len(kind_flags),
-                "files_loaded": int((of_kind["status"] == "loaded").sum()) if len(of_kind) else 0,
-                "files_quarantined": int((of_kind["status"] == "quarantined").sum()) if len(of_kind) else 0,
-            },
-        )
-        yield dg.AssetCheckResult(
-            asset_key=raw_table_key(kind),
-            check_name="flagged_rows",
-            passed=kind_flags.empty,
-            severity=dg.AssetCheckSeverity.WARN,  # plausibility: the rows landed, worth a look
-            metadata={
-                "flags_this_run": len(kind_flags),
-                "flags_in_total": int(flags_now.get(kind, 0)),
-                "flags": dg.MetadataValue.md(_flags_table(kind_flags)),
-            },
+        yield from raw_table_results(
+            raw_table_key(kind),
+            report.rows_by_kind.get(kind, 0),
+            of_kind,
+            kind_flags,
+            flags_now.get(kind, 0),
+            _flags_table(kind_flags),
         )
     yield from live_results(report, live_flags_now, _flags_table)
 
