@@ -52,7 +52,7 @@ BREAKOUTS = 10
 @dataclass
 class Marts:
     """An in-memory DuckDB with one table per published parquet file that exists: each file is read once,
-    not once per account and query (the pages query every mart per account)."""
+    not once per query."""
 
     marts_dir: Path
     con: duckdb.DuckDBPyConnection = field(init=False)
@@ -152,12 +152,13 @@ def portfolio(m: Marts) -> list[dict]:
     return list(rows.values())
 
 
-def breakouts(m: Marts, handle: str | None = None) -> list[dict]:
-    """The week's breakout videos (rpt_video_outliers_daily: flagged in the 7 days to the newest data day, each at
-    its best score); without that mart, each account's trending list on its newest day, by 7-day growth."""
+def breakouts(m: Marts) -> list[dict]:
+    """The week's breakout videos across accounts (rpt_video_outliers_daily: flagged in the 7 days to the newest
+    data day, each at its best score; pages.py has each account's); without that mart, each account's trending
+    list on its newest day, by 7-day growth."""
     if m.has("rpt_video_outliers_daily"):
-        return _outlier_breakouts(m, handle)
-    if handle is not None or not m.has("rpt_trending_videos_7d"):
+        return _outlier_breakouts(m)
+    if not m.has("rpt_trending_videos_7d"):
         return []
     title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
     join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
@@ -172,143 +173,20 @@ def breakouts(m: Marts, handle: str | None = None) -> list[dict]:
     )
 
 
-def account_page(m: Marts, handle: str) -> dict:
-    """Everything one account's page shows; a missing mart leaves its key empty."""
-    p = [handle]
-    sections = ("followers", "overview", "trending", "curves", "activity", "gender", "territories", "live", "rates")
-    page: dict = {"handle": handle, **{section: [] for section in sections}}
-    if m.has("fct_follower_growth_daily"):
-        page["followers"] = m.rows(
-            """select metric_date, followers, net_follower_change from fct_follower_growth_daily
-            where account_handle = ? order by metric_date""",
-            p,
-        )
-    if m.has("fct_account_overview_daily"):
-        page["overview"] = m.rows(
-            """select metric_date, video_views, likes, comments, shares, is_provisional
-            from fct_account_overview_daily where account_handle = ? order by metric_date""",
-            p,
-        )
-    if m.has("rpt_trending_videos_7d"):
-        title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
-        join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
-        page["trending"] = m.rows(
-            f"""select t.as_of_date, t.trending_rank, t.video_id, t.views_gained_7d, t.views_total, t.post_date,
-                t.has_full_window, {title}
-            from rpt_trending_videos_7d t {join}
-            where t.account_handle = ? and t.as_of_date = (select max(as_of_date) from rpt_trending_videos_7d
-                                                           where account_handle = t.account_handle)
-            order by t.trending_rank""",
-            p,
-        )
-    if page.get("trending") and m.has("fct_video_engagement_daily"):
-        top = [r["video_id"] for r in page["trending"][:TOP_VIDEOS]]
-        page["curves"] = m.rows(
-            f"""select video_id, metric_date, views_total from fct_video_engagement_daily
-            where account_handle = ? and video_id in ({", ".join("?" * len(top))})
-            order by video_id, metric_date""",
-            [handle, *top],
-        )
-    if m.has("fct_follower_activity_hourly"):
-        # isodow: 1 = Monday … 7 = Sunday; hours TikTok had not computed yet are null and left out of the mean
-        page["activity"] = m.rows(
-            """select isodow(metric_date) as weekday, hour, avg(active_followers) as active_followers
-            from fct_follower_activity_hourly
-            where account_handle = ? and active_followers is not null
-            group by 1, 2 order by 1, 2""",
-            p,
-        )
-    if m.has("fct_follower_gender_snapshot"):
-        page["gender"] = m.rows(
-            """select snapshot_date, gender, distribution from fct_follower_gender_snapshot
-            where account_handle = ? order by gender, snapshot_date""",
-            p,
-        )
-    if m.has("fct_follower_territory_snapshot"):
-        page["territories"] = m.rows(
-            f"""with top as (
-                select territory from fct_follower_territory_snapshot where account_handle = ?
-                group by 1 order by avg(distribution) desc, territory limit {TOP_TERRITORIES})
-            select snapshot_date, territory, distribution from fct_follower_territory_snapshot
-            where account_handle = ? and territory in (select territory from top)
-            order by territory, snapshot_date""",
-            [handle, handle],
-        )
-    if m.has("fct_live_sessions"):
-        wanted = ["metric_date", "started_at", "duration_s", "peak_viewers", "avg_viewers", "hearts", "diamonds"]
-        cols = [c for c in wanted if c in m.columns("fct_live_sessions")]
-        if "metric_date" in cols:
-            page["live"] = m.rows(
-                f"""select {", ".join(cols)} from fct_live_sessions where account_handle = ?
-                order by {", ".join(c for c in ("metric_date", "started_at") if c in cols)}""",
-                p,
-            )
-    if m.has("rpt_account_scorecard_daily"):
-        page["rates"] = m.rows(
-            """select metric_date, engagement_rate_by_views, engagement_rate_by_followers, engagement_rate_by_reach
-            from rpt_account_scorecard_daily where account_handle = ? order by metric_date""",
-            p,
-        )
-    page["breakouts"] = breakouts(m, handle)
-    page["sources"] = sources(m, handle)
-    page["freshness"] = freshness(m, handle)
-    return page
-
-
-def freshness(m: Marts, handle: str) -> dict:
-    keys = ("first_metric_date", "last_metric_date", "first_export_date", "last_export_date", "documents_loaded")
-    keys += ("documents_quarantined", "last_export_days_ago", "days_covered", "provisional_days", "provisional_from")
-    out: dict = dict.fromkeys(keys)
-    newest = newest_data_date(m)
-    if m.has("dim_accounts"):
-        found = m.rows(
-            """select first_metric_date, last_metric_date, first_export_date, last_export_date,
-                documents_loaded, documents_quarantined
-            from dim_accounts where account_handle = ?""",
-            [handle],
-        )
-        if found:
-            out.update(found[0])
-            last = out["last_export_date"]
-            out["last_export_days_ago"] = (newest - last).days if last and newest else None
-    if m.has("fct_account_overview_daily"):
-        out.update(
-            m.rows(
-                """select count(*) as days_covered, count(*) filter (where is_provisional) as provisional_days,
-                    min(metric_date) filter (where is_provisional) as provisional_from
-                from fct_account_overview_daily where account_handle = ?""",
-                [handle],
-            )[0]
-        )
-    return out
-
-
-def _outlier_breakouts(m: Marts, handle: str | None) -> list[dict]:
+def _outlier_breakouts(m: Marts) -> list[dict]:
     newest = newest_data_date(m)
     if newest is None:
         return []
     title = "v.video_title, v.video_link" if m.has("dim_videos") else "null as video_title, null as video_link"
     join = "left join dim_videos v using (account_handle, video_id)" if m.has("dim_videos") else ""
-    where = "and o.account_handle = ?" if handle is not None else ""
     return m.rows(
         f"""select o.account_handle, o.metric_date as as_of_date, o.video_id, o.views_gained_7d, o.views_total,
             o.outlier_score, o.peer_median_views_gained_7d, o.age_bucket, true as has_full_window, {title}
         from rpt_video_outliers_daily o {join}
-        where o.is_breakout and o.metric_date > ?::date - 7 {where}
+        where o.is_breakout and o.metric_date > ?::date - 7
         qualify row_number() over (partition by o.account_handle, o.video_id
                                    order by o.outlier_score desc, o.metric_date desc) = 1
         order by o.outlier_score desc, o.account_handle, o.video_id
         limit {BREAKOUTS}""",
-        [newest, handle] if handle is not None else [newest],
-    )
-
-
-def sources(m: Marts, handle: str) -> list[dict]:
-    """Freshness per export source (Studio, LIVE, each API) from rpt_account_freshness."""
-    if not m.has("rpt_account_freshness"):
-        return []
-    return m.rows(
-        """select export_source, last_export_date, days_behind_reference, exports_loaded, exports_not_loaded
-        from rpt_account_freshness where account_handle = ? order by export_source""",
-        [handle],
+        [newest],
     )

@@ -4,7 +4,8 @@ Pages are Jinja2 templates with autoescaping on (titles are user text); figures 
 `<script type="application/json">` blocks with `<`, `>` and `&` escaped, drawn by plotly.js from
 `assets/plotly.min.js` (copied from the plotly wheel: MIT, nothing fetched at run or view time). The same
 marts give byte-identical pages: no clock anywhere, "N days ago" counts from the newest data date. The new
-report is written beside the old one and swapped in, so a reader never sees half a report.
+report is written beside the old one and swapped in, so a reader never sees half a report; an account page
+whose inputs did not change is linked from the old one rather than drawn again (page_reuse.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 import jinja2
 
 from orchestration.lib.report import charts
-from orchestration.lib.report.data import MARTS, Marts, account_page, accounts, breakouts, newest_data_date, portfolio
+from orchestration.lib.report.data import MARTS, Marts, accounts, breakouts, newest_data_date, portfolio
+from orchestration.lib.report.page_reuse import PreviousPages, content_digest, page_key, write_manifest
+from orchestration.lib.report.pages import account_pages
 
 PACKAGE_DIR = Path(__file__).parent
 _ENV = jinja2.Environment(
@@ -86,7 +89,7 @@ def build_report(marts_dir: Path, report_dir: Path | None = None, *, unless_curr
     staging = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}.new-"))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server or another user
     try:
-        _render(marts_dir, staging)
+        _render(marts_dir, staging, report_dir)
         (staging / INPUTS_FILE).write_text(inputs, encoding="utf-8")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -106,6 +109,13 @@ def inputs_signature(marts_dir: Path) -> str:
         path = Path(marts_dir) / f"{mart}.parquet"
         stat = path.stat() if path.is_file() else None
         digest.update(f"{mart} {stat and (stat.st_ino, stat.st_size, stat.st_mtime_ns)}\n".encode())
+    digest.update(code_signature().encode())
+    return digest.hexdigest()
+
+
+def code_signature() -> str:
+    """This package's code and templates, and the template engine's version: what draws a page from its data."""
+    digest = hashlib.sha256(jinja2.__version__.encode())
     for source in sorted(PACKAGE_DIR.rglob("*")):
         if source.is_file() and source.suffix in (".py", ".html", ".js", ".css"):
             digest.update(source.name.encode() + source.read_bytes())
@@ -117,7 +127,7 @@ def report_is_current(report_dir: Path, inputs: str) -> bool:
     return (Path(report_dir) / "index.html").is_file() and stamp.is_file() and stamp.read_text() == inputs
 
 
-def _render(marts_dir: Path, staging: Path) -> None:
+def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> None:
     (staging / "accounts").mkdir()
     (staging / "assets").mkdir()
     _write_assets(staging / "assets")
@@ -138,8 +148,19 @@ def _render(marts_dir: Path, staging: Path) -> None:
                 has_outliers=m.has("rpt_video_outliers_daily"),
             ),
         )
-        for handle in handles:
-            _write(staging / "accounts" / page_name(handle), _account_html(m, handle, newest))
+        pages = account_pages(m, handles, newest)
+        by_name = {page_name(h): h for h in handles}  # two handles on one file name: the last one's page, as before
+        code, old, manifest = code_signature(), PreviousPages(previous), {}
+        for name, handle in by_name.items():
+            target = staging / "accounts" / name
+            key = page_key(code, newest, m.present, pages[handle])
+            digest = old.link(name, key, target)
+            if digest is None:
+                text = _account_html(pages[handle], newest, m.has).encode("utf-8")
+                target.write_bytes(text)
+                digest = content_digest(text)
+            manifest[name] = [key, digest]
+        write_manifest(staging, manifest)
     finally:
         m.close()
 
@@ -161,8 +182,7 @@ def _swap_in(staging: Path, report_dir: Path) -> None:
     raise RuntimeError(f"could not replace {report_dir}: other report builds kept replacing it")
 
 
-def _account_html(m: Marts, handle: str, newest: date | None) -> str:
-    page = account_page(m, handle)
+def _account_html(page: dict, newest: date | None, has) -> str:
     figures: dict[str, dict] = {}
     if page.get("followers"):
         figures["followers"] = charts.followers(page["followers"])
@@ -185,7 +205,7 @@ def _account_html(m: Marts, handle: str, newest: date | None) -> str:
         )
     if page.get("live"):
         figures["live"] = charts.live(page["live"])
-    return _ENV.get_template("account.html").render(root="../", newest=newest, page=page, figures=figures, has=m.has)
+    return _ENV.get_template("account.html").render(root="../", newest=newest, page=page, figures=figures, has=has)
 
 
 def _write_assets(assets: Path) -> None:
