@@ -33,7 +33,7 @@ def defs() -> dg.Definitions:
         jobs=[automation.daily_pipeline, tiktok_api.api_repull_job],
         schedules=[automation.daily_schedule],
         sensors=[automation.inbox_sensor, tiktok_api.api_accounts_sensor, alerts.alert_on_run_failure],
-        resources={"data_dir": data_dir_resource(), "dbt": dbt.dbt_resource(project)},
+        resources={"data_dir": data_dir_resource()},
         executor=dg.in_process_executor,
     )
 

@@ -102,6 +102,6 @@ def dbt_manifest():
 
 
 @pytest.fixture(scope="session")
-def dbt(dbt_manifest, tmp_path_factory) -> InProcessDbt:
+def dbt(dbt_manifest) -> InProcessDbt:
     """dbt in this process, the project parsed once (tests/dbt_runner.py)."""
-    return InProcessDbt(tmp_path_factory.mktemp("dbt"))
+    return InProcessDbt()

@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-from dagster_dbt import DbtCliResource
 
 from orchestration.cli import run_pipeline
-from orchestration.defs.dbt import WarehouseDbtResource
 from orchestration.lib.core.dbt_manifest import project_fingerprint
 from tests.studio_fixtures import drop, studio_csv, studio_zip
 from tests.test_end_to_end import (
@@ -109,10 +107,3 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     narrowed = _published_digests(paths)
     assert run_pipeline(paths, full_refresh=True).success
     assert _published_digests(paths) == narrowed
-
-
-def test_the_dagster_dbt_members_the_resource_overrides_still_exist():
-    # WarehouseDbtResource skips two dbt start-ups by overriding these; a dagster-dbt upgrade may rename them
-    assert callable(DbtCliResource.__dict__.get("_initialize_dbt_core_adapter"))
-    assert "_cli_version" in DbtCliResource.__dict__
-    assert WarehouseDbtResource._initialize_dbt_core_adapter(None, []) is None

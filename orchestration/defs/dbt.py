@@ -14,16 +14,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from packaging.version import Version
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_subset_selection_for_context
 
+from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.dbt_manifest import dbt_environment, dbt_executable, ensure_manifest, project_fingerprint
+from orchestration.lib.core.dbt_column_tests import batched_tests, run_column_tests
+from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.lib.core.dbt_selection import (
     BuildPlan,
     built_fingerprint,
@@ -145,20 +146,6 @@ def finish_dbt_build(con, build: DbtBuild) -> None:
         record_whole_build(con, build.fingerprint)
 
 
-class WarehouseDbtResource(DbtCliResource):
-    """dagster-dbt's CLI resource without two dbt start-ups per build (a second or more each on this machine):
-    its in-process dbt adapter, which only serves row counts and column metadata these assets do not fetch,
-    and `dbt --version` in a subprocess to learn the version of the dbt installed with this environment.
-    Both override private members of dagster-dbt (tests/test_dbt_daily_build.py checks they still exist)."""
-
-    def _initialize_dbt_core_adapter(self, args):
-        return None
-
-    @property
-    def _cli_version(self) -> Version:
-        return Version(metadata.version("dbt-core"))  # dbt_executable() is this environment's dbt
-
-
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     manifest = json.loads(project.manifest_path.read_text())
     translator = LayeredTranslator()
@@ -170,9 +157,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     ]
 
     @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=translator)
-    def dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource, config: DbtBuildConfig
-    ):
+    def dbt_models(context: dg.AssetExecutionContext, data_dir: DataDirResource, config: DbtBuildConfig):
         """Build what the new data touches: staging → intermediate → marts, incrementals from the earliest new day."""
         paths = data_dir.paths
         if data_dir_from_env() != paths.root:
@@ -200,10 +185,22 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                             metadata={"rebuilt": False, "why": "no raw table it reads changed since its last build"},
                         )
             if not build.nothing:
-                context.log.info(_describe(build))
-                with dbt_environment(build.env):  # dagster-dbt hands its own environment to the dbt process
-                    invocation = dbt.cli(build.args, context=context, target_path=dbt_target_dir(paths))
-                yield from invocation.stream()
+                # the column tests of a daily or whole build run apart, one query per model (dbt_column_tests.py)
+                column_tests = {} if subset else batched_tests(manifest)
+                if build.plan is not None:
+                    column_tests = {uid: test for uid, test in column_tests.items() if uid in build.plan.tests}
+                args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
+                args = exclude_nodes(args, sorted(test.name for test in column_tests.values()))
+                context.log.info(_describe(build, len(column_tests)))
+                run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
+                yield from run.stream(context, manifest, translator, project)
+                built = run.built_models()
+                with data_dir.warehouse() as con:
+                    tested = run_column_tests(
+                        con, [t for t in column_tests.values() if t.model in built], build.env.get(TESTS_FROM_ENV)
+                    )
+                yield from run.stream_column_tests(tested, context, manifest, translator, project)
+                run.raise_if_failed()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
                 with data_dir.warehouse() as con:
                     finish_dbt_build(con, build)
@@ -228,16 +225,37 @@ def _models_in_dependency_order(manifest: dict) -> list[str]:
     return ordered
 
 
-def _describe(build: DbtBuild) -> str:
+def _describe(build: DbtBuild, column_tests: int) -> str:
     window = f"from {build.env[MIN_DATE_ENV]}" if build.env.get(MIN_DATE_ENV) else "every day"
+    apart = f"; {column_tests} of the tests are column tests run as one query per model" if column_tests else ""
     if build.whole:
-        return f"dbt {' '.join(build.args)} ({window}): the whole project, because {build.reason}"
+        return f"dbt {' '.join(build.args)} ({window}): the whole project, because {build.reason}{apart}"
     plan = build.plan
     return (
         f"dbt build ({window}) of {len(plan.models)} model(s) and {len(plan.tests)} test(s) downstream of "
-        f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched"
+        f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched{apart}"
     )
 
 
-def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return WarehouseDbtResource(project_dir=project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+def exclude_nodes(args: list[str], names: list[str]) -> list[str]:
+    """`args` with `names` added to its one `--exclude`."""
+    if not names:
+        return args
+    if "--exclude" not in args:
+        return [*args, "--exclude", " ".join(names)]
+    at = args.index("--exclude") + 1
+    return [*args[:at], " ".join([args[at], *names]), *args[at + 1 :]]
+
+
+def _subset_selection(context: dg.AssetExecutionContext, manifest: dict, translator: DagsterDbtTranslator) -> list[str]:
+    """dagster-dbt's dbt selection for the assets and checks picked in Dagster (the UI, a backfill)."""
+    args, indirect = get_subset_selection_for_context(
+        context=context,
+        manifest=manifest,
+        select="fqn:*",
+        exclude=None,
+        selector=None,
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    return args + (["--indirect-selection", indirect] if indirect else [])

@@ -42,6 +42,10 @@ FINGERPRINT_FILE = "manifest.fingerprint"
 # Artifacts moved from the scratch folder into target/: the manifest Dagster reads, and dbt's parse state,
 # which dagster-dbt copies into each build's own target folder so a build parses only what changed.
 ARTIFACTS = ("manifest.json", "partial_parse.msgpack")
+# dbt keeps its parse state only for the same rendered profile, and the profile's warehouse path follows
+# TIKTOK_DATA_DIR: every parse (here and in process, `dbt_invocation`) runs with it unset, so one parse state
+# serves every data directory. Parsing opens no database; the data directory matters only when dbt builds.
+PARSE_ENVIRONMENT: dict[str, str | None] = {"TIKTOK_DATA_DIR": None}
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
 
 
@@ -62,6 +66,7 @@ def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
             env_vars.update(_ENV_VAR.findall(content.decode("utf-8", "replace")))
     for name in sorted(env_vars):
         digest.update(f"env {name}={os.environ.get(name)!r}\n".encode())
+    digest.update(f"parsed with {sorted(PARSE_ENVIRONMENT.items())}\n".encode())  # the parse state's profile
     for distribution in DBT_DISTRIBUTIONS:
         digest.update(f"{distribution}=={_version(distribution)}\n".encode())
     return digest.hexdigest()
@@ -101,7 +106,8 @@ def _parse(project_dir: Path, target: Path) -> None:
             shutil.copyfile(target / "partial_parse.msgpack", scratch / "partial_parse.msgpack")
         command = [dbt_executable(), "parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir"]
         command += [str(project_dir), "--target-path", str(scratch), "--log-path", str(scratch)]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **PARSE_ENVIRONMENT}
+        env = {name: value for name, value in env.items() if value is not None}  # one state for every data dir
         done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(f"dbt parse failed in {project_dir}:\n{done.stdout}{done.stderr}".rstrip())
@@ -131,24 +137,28 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+@contextmanager
+def dbt_environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set `values` in os.environ for one dbt call (None: unset it), then put back what was there: dbt reads
+    `env_var()` from the process environment, also when it runs in this process."""
+    before = {name: os.environ.get(name) for name in values}
+    _set_environment(values)
+    try:
+        yield
+    finally:
+        _set_environment(before)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 if __name__ == "__main__":
     parsed = ensure_manifest()
     print(
         "dbt manifest: parsed (the dbt project changed)" if parsed else "dbt manifest: reused (dbt project unchanged)"
     )
-
-
-@contextmanager
-def dbt_environment(values: dict[str, str]) -> Iterator[None]:
-    """Set `values` in os.environ for one dbt call, then put back what was there: dbt reads `env_var()` there,
-    and dagster-dbt hands the process environment to the dbt it starts."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
