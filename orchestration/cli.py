@@ -30,7 +30,11 @@ def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
     job = defs().resolve_job_def("daily_pipeline")
     # The instance lives in the data directory (not wherever DAGSTER_HOME points), so `make ui` shows these runs.
     with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
-        run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}}
+        run_config = {
+            "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+            # the terminal gets INFO and up; every DEBUG event (thousands per build) stays in the event log (the UI)
+            "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        }
         return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
 
 
