@@ -23,7 +23,7 @@ from dagster_dbt.asset_utils import get_subset_selection_for_context
 
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.dbt_column_tests import batched_tests, run_column_tests
+from orchestration.lib.core.dbt_batched_tests import batched_tests, run_batched_tests
 from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.lib.core.dbt_selection import (
     BuildPlan,
@@ -185,21 +185,19 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                             metadata={"rebuilt": False, "why": "no raw table it reads changed since its last build"},
                         )
             if not build.nothing:
-                # the column tests of a daily or whole build run apart, one query per model (dbt_column_tests.py)
-                column_tests = {} if subset else batched_tests(manifest)
+                # the generic tests of a daily or whole build run apart, one statement per model (dbt_batched_tests.py)
+                batched = {} if subset else batched_tests(manifest)
                 if build.plan is not None:
-                    column_tests = {uid: test for uid, test in column_tests.items() if uid in build.plan.tests}
+                    batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
                 args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
-                args = exclude_nodes(args, sorted(test.name for test in column_tests.values()))
-                context.log.info(_describe(build, len(column_tests)))
+                args = exclude_nodes(args, sorted(test.name for test in batched.values()))
+                context.log.info(_describe(build, len(batched)))
                 run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
                 yield from run.stream(context, manifest, translator, project)
-                built = run.built_models()
+                ready = [test for test in batched.values() if run.may_test(test.model, test.parents)]
                 with data_dir.warehouse() as con:
-                    tested = run_column_tests(
-                        con, [t for t in column_tests.values() if t.model in built], build.env.get(TESTS_FROM_ENV)
-                    )
-                yield from run.stream_column_tests(tested, context, manifest, translator, project)
+                    tested = run_batched_tests(con, ready, build.env.get(TESTS_FROM_ENV))
+                yield from run.stream_batched_tests(tested, context, manifest, translator, project)
                 run.raise_if_failed()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
                 with data_dir.warehouse() as con:
@@ -225,9 +223,9 @@ def _models_in_dependency_order(manifest: dict) -> list[str]:
     return ordered
 
 
-def _describe(build: DbtBuild, column_tests: int) -> str:
+def _describe(build: DbtBuild, batched: int) -> str:
     window = f"from {build.env[MIN_DATE_ENV]}" if build.env.get(MIN_DATE_ENV) else "every day"
-    apart = f"; {column_tests} of the tests are column tests run as one query per model" if column_tests else ""
+    apart = f"; {batched} of its generic tests run as one statement per model" if batched else ""
     if build.whole:
         return f"dbt {' '.join(build.args)} ({window}): the whole project, because {build.reason}{apart}"
     plan = build.plan

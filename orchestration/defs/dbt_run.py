@@ -19,7 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration.lib.core.dbt_column_tests import ColumnTestResult
+from orchestration.lib.core.dbt_batched_tests import BatchedTestResult
 from orchestration.lib.core.dbt_invocation import RESULT_EVENTS, failed_nodes, invoke_dbt
 
 FAILURES_SHOWN = 20  # in the step's error; run_results.json in the target folder has them all
@@ -33,8 +33,9 @@ class DbtRun:
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._outcome: dict[str, Any] = {}
         self.result = None  # dbt's result, once the build ended
+        self.statuses: dict[str, str] = {}  # dbt's status of each node it ran, by unique_id
         self.invocation_id = ""
-        self.column_failures: list[str] = []
+        self.batched_failures: list[str] = []
 
     def stream(
         self,
@@ -53,21 +54,23 @@ class DbtRun:
         if "error" in self._outcome:
             raise self._outcome["error"]
         self.result = self._outcome["result"]
+        self.statuses = {r.node.unique_id: str(r.status) for r in getattr(self.result.result, "results", None) or []}
 
-    def built_models(self) -> set[str]:
-        """Unique ids of the models this build created or updated without error."""
-        nodes = getattr(self.result.result, "results", None) or []
-        return {r.node.unique_id for r in nodes if r.node.unique_id.startswith("model.") and str(r.status) == "success"}
+    def may_test(self, model: str, parents: tuple[str, ...]) -> bool:
+        """Whether dbt would have run a test of `model` reading `parents`: the model was built by this build and
+        none of them failed or was skipped in it (a parent it did not select is as the last build left it)."""
+        status = self.statuses
+        return status.get(model) == "success" and all(status.get(p, "success") == "success" for p in parents)
 
-    def stream_column_tests(
+    def stream_batched_tests(
         self,
-        results: list[ColumnTestResult],
+        results: list[BatchedTestResult],
         context: dg.AssetExecutionContext,
         manifest: dict,
         translator: DagsterDbtTranslator,
         project: DbtProject,
     ) -> Iterator[Any]:
-        """The column tests run apart (`lib/core/dbt_column_tests.py`) as dbt test results, so as the same checks."""
+        """The tests run apart (`lib/core/dbt_batched_tests.py`) as dbt test results, so as the same asset checks."""
         for result in results:
             node_info = {
                 "unique_id": result.test.unique_id,
@@ -81,13 +84,13 @@ class DbtRun:
                 "data": {"node_info": node_info, "num_failures": result.failures, "status": result.status},
             }  # fmt: skip
             yield from _to_dagster(raw, context, manifest, translator, project, self.target)
-        self.column_failures = [f"{r.test.unique_id}: fail {r.failures} row(s)" for r in results if r.status == "fail"]
+        self.batched_failures = [f"{r.test.unique_id}: fail {r.failures} row(s)" for r in results if r.status == "fail"]
 
     def raise_if_failed(self) -> None:
         """A failed build fails the step, naming what failed (a warning does not)."""
         result = self.result
         failed = [line for line in failed_nodes(result) if ": warn" not in line] if not result.success else []
-        failed += self.column_failures
+        failed += self.batched_failures
         if result.success and not failed:
             return
         shown = "\n".join(failed[:FAILURES_SHOWN])

@@ -1,0 +1,201 @@
+"""dbt's generic data tests run as one query per model instead of one dbt node each.
+
+The project declares ~430 generic tests in its YAML (not_null, accepted_range, unique_combination,
+relationships, accepted_values, unique), next to what they guard, and dbt runs each as a node of its own:
+compile, a query, artifacts, ~20 ms of dbt per test, more than half of a whole build. The daily job runs the
+same tests, declared the same way, after dbt built the models: each test's SQL as its macro compiles it,
+counted as dbt counts it (`select count(*) from (<test sql>)`), all the tests of a model in one statement.
+They are reported as the same dbt test results (names, status, failure counts), so Dagster shows the same
+asset checks; dbt runs every other test (singular ones, shares_sum_to_at_most, any with a `{{ var() }}`).
+
+The SQL is that of the macros: dbt's own not_null, unique, accepted_values, relationships and the project's
+tests/generic/accepted_range.sql and unique_combination.sql. The tested model is filtered by the test's `where`
+config as `get_where_subquery` does (macros/build_window.sql: `__tests_from__` is the build window's first
+day, and with no window the whole `where` is dropped). Only tests with dbt's default fail_calc/warn_if/
+error_if, no limit and no stored failures are taken. `dbt build` by hand still runs them all as nodes, and
+tests/test_dbt_batched_tests.py checks that both ways count the same failures.
+
+One difference, by design: dbt skips the models downstream of a failing error-severity test, while these run
+after the build. A failing one still fails the dbt step, so nothing built after it is published.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+TESTS_FROM_PLACEHOLDER = "__tests_from__"
+_DEFAULTS = {"fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0", "limit": None}
+_REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
+
+
+@dataclass(frozen=True)
+class BatchedTest:
+    unique_id: str
+    name: str
+    model: str  # the tested model's unique_id
+    parents: tuple[str, ...]  # every node the test reads (a relationships test: the parent model too)
+    relation: str  # its relation_name, quoted as dbt renders it
+    kind: str  # the generic test: not_null, accepted_range, ...
+    kwargs: dict  # its arguments (`model` left out), other relations already resolved
+    where: str | None
+    severity: str  # "error" or "warn"
+
+    def sql(self, tests_from: str | None) -> str:
+        """The failing rows, as the test's macro selects them."""
+        return _SQL[self.kind](_model(self, tests_from), **self.kwargs)
+
+
+@dataclass(frozen=True)
+class BatchedTestResult:
+    test: BatchedTest
+    failures: int
+    started: datetime  # of the statement that ran it with its model's other tests (UTC)
+    finished: datetime
+
+    @property
+    def status(self) -> str:
+        """dbt's status for the test: pass, or fail/warn by its severity."""
+        return "pass" if not self.failures else ("warn" if self.test.severity == "warn" else "fail")
+
+
+def batched_tests(manifest: dict) -> dict[str, BatchedTest]:
+    """The manifest's generic tests run here rather than by dbt, by unique_id."""
+    tests = {}
+    for unique_id, node in manifest["nodes"].items():
+        if test := _batched_test(unique_id, node, manifest):
+            tests[unique_id] = test
+    return tests
+
+
+def run_batched_tests(con, tests: Iterable[BatchedTest], tests_from: str | None) -> list[BatchedTestResult]:
+    """Each test's failure count, one statement per model; `tests_from` (ISO date or None) fills `__tests_from__`."""
+    by_model: dict[str, list[BatchedTest]] = {}
+    for test in sorted(tests, key=lambda t: t.unique_id):
+        by_model.setdefault(test.relation, []).append(test)
+    results = []
+    for _, model_tests in sorted(by_model.items()):
+        counts = ",\n".join(f"(select count(*) from ({t.sql(tests_from)}) dbt_internal_test)" for t in model_tests)
+        started = datetime.now(UTC)
+        row = con.execute(f"select\n{counts}").fetchone()
+        finished = datetime.now(UTC)
+        results += [BatchedTestResult(t, int(n), started, finished) for t, n in zip(model_tests, row, strict=True)]
+    return results
+
+
+def _not_null(model: str, column_name: str) -> str:
+    return f"select {column_name}\nfrom {model}\nwhere {column_name} is null"
+
+
+def _accepted_range(model: str, column_name: str, min_value=None, max_value=None) -> str:
+    bounds = [f"{column_name} < {min_value}"] if min_value is not None else []
+    bounds += [f"{column_name} > {max_value}"] if max_value is not None else []
+    return f"select {column_name}\nfrom {model}\nwhere {' or '.join(bounds) or 'false'}"
+
+
+def _unique(model: str, column_name: str) -> str:
+    return (
+        f"select {column_name} as unique_field, count(*) as n_records\nfrom {model}\n"
+        f"where {column_name} is not null\ngroup by {column_name}\nhaving count(*) > 1"
+    )
+
+
+def _unique_combination(model: str, combination_of_columns: list[str]) -> str:
+    columns = ", ".join(combination_of_columns)
+    return f"select {columns}, count(*) as row_count\nfrom {model}\ngroup by {columns}\nhaving count(*) > 1"
+
+
+def _accepted_values(model: str, column_name: str, values: list, quote: bool = True) -> str:
+    listed = ",".join(f"'{value}'" if quote else f"{value}" for value in values)  # unescaped, as dbt's macro
+    return (
+        f"select * from (\n    select {column_name} as value_field, count(*) as n_records\n    from {model}\n"
+        f"    group by {column_name}\n) all_values\nwhere value_field not in ({listed})"
+    )
+
+
+def _relationships(model: str, column_name: str, to: str, field: str) -> str:
+    return (
+        f"with child as (select {column_name} as from_field from {model} where {column_name} is not null),\n"
+        f"parent as (select {field} as to_field from {to})\n"
+        "select from_field\nfrom child\nleft join parent on child.from_field = parent.to_field\n"
+        "where parent.to_field is null"
+    )
+
+
+_SQL = {
+    "not_null": _not_null,
+    "accepted_range": _accepted_range,
+    "unique": _unique,
+    "unique_combination": _unique_combination,
+    "accepted_values": _accepted_values,
+    "relationships": _relationships,
+}
+_ARGUMENTS = {
+    "not_null": {"column_name"},
+    "accepted_range": {"column_name", "min_value", "max_value"},
+    "unique": {"column_name"},
+    "unique_combination": {"combination_of_columns"},
+    "accepted_values": {"column_name", "values", "quote"},
+    "relationships": {"column_name", "to", "field"},
+}
+
+
+def _batched_test(unique_id: str, node: dict, manifest: dict) -> BatchedTest | None:
+    metadata = node.get("test_metadata") or {}
+    config = node.get("config") or {}
+    kind = metadata.get("name")
+    model_id = node.get("attached_node")
+    if (
+        node.get("resource_type") != "test"
+        or kind not in _SQL
+        or metadata.get("namespace")
+        or not (model_id or "").startswith("model.")
+        or any(config.get(key) != value for key, value in _DEFAULTS.items())
+        or config.get("store_failures")
+    ):
+        return None
+    kwargs = {key: value for key, value in (metadata.get("kwargs") or {}).items() if key != "model"}
+    if set(kwargs) - _ARGUMENTS[kind] or _is_template(config.get("where")) or any(map(_is_template, kwargs.values())):
+        return None  # an argument dbt renders at run time (a var): dbt runs it
+    if kind == "relationships":
+        kwargs["to"] = _relation_of_ref(kwargs.get("to"), manifest)
+        if kwargs["to"] is None:
+            return None
+    return BatchedTest(
+        unique_id=unique_id,
+        name=node["name"],
+        model=model_id,
+        parents=tuple(node.get("depends_on", {}).get("nodes", [])),
+        relation=manifest["nodes"][model_id]["relation_name"],
+        kind=kind,
+        kwargs=kwargs,
+        where=config.get("where"),
+        severity=str(config.get("severity") or "error").lower(),
+    )
+
+
+def _relation_of_ref(to, manifest: dict) -> str | None:
+    """`ref('name')` → that model's relation; anything else (a source, a version) → None: dbt runs the test."""
+    match = _REF.match(to) if isinstance(to, str) else None
+    if not match:
+        return None
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == match[1]]
+    return models[0]["relation_name"] if len(models) == 1 else None
+
+
+def _model(test: BatchedTest, tests_from: str | None) -> str:
+    """The tested relation, filtered by the test's `where` as `get_where_subquery` filters it."""
+    where = test.where
+    if where and TESTS_FROM_PLACEHOLDER in where:
+        if not tests_from:
+            return test.relation
+        where = where.replace(TESTS_FROM_PLACEHOLDER, f"cast('{tests_from}' as date)")
+    return f"(select * from {test.relation} where {where}) dbt_subquery" if where else test.relation
+
+
+def _is_template(value) -> bool:
+    if isinstance(value, list | tuple):
+        return any(map(_is_template, value))
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
