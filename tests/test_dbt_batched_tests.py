@@ -12,7 +12,7 @@ import pytest
 from orchestration.defs.dbt import LayeredTranslator, exclude_nodes
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.devtools.demo import generate_demo_inbox
-from orchestration.lib.core.dbt_batched_tests import batched_tests, run_batched_tests
+from orchestration.lib.core.dbt_batched_tests import batched_tests, excluded_from_dbt, project_vars, run_batched_tests
 from orchestration.lib.core.dbt_manifest import manifest_path
 from orchestration.lib.core.warehouse import connect
 from tests.dbt_runner import run_results
@@ -67,20 +67,24 @@ def test_counts_follow_the_macros_on_rows_worked_out_by_hand():
     assert [r.failures for r in windowed] == [2]
 
 
-def test_templated_and_non_default_tests_stay_with_dbt():
+def test_which_tests_are_batched_and_how_dbt_leaves_them_out():
     manifest = json.loads(manifest_path().read_text())
-    kinds = {}
-    for test in batched_tests(manifest).values():
-        kinds[test.kind] = kinds.get(test.kind, 0) + 1
     generic = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("test_metadata")]
-    # the four tests with a {{ var() }} argument and the shares_sum_to_at_most ones stay dbt nodes
-    templated = [n["name"] for n in generic if "{{" in json.dumps(n["test_metadata"]["kwargs"]).replace("{{ get", "")]
-    assert len(templated) == 4
-    assert sum(kinds.values()) == len(generic) - len(templated) - sum(
-        1 for n in generic if n["test_metadata"]["name"] == "shares_sum_to_at_most"
-    )
-    assert set(kinds) == {"not_null", "accepted_range", "unique", "unique_combination", "accepted_values",
-                          "relationships"}  # fmt: skip
+    sums = [n for n in generic if n["test_metadata"]["name"] == "shares_sum_to_at_most"]
+    with_var = [n["unique_id"] for n in generic if "var(" in json.dumps(n["test_metadata"]["kwargs"])]
+    assert len(with_var) == 4 and len(sums) == 4
+    batched = batched_tests(manifest, project_vars())
+    assert set(batched) == {n["unique_id"] for n in generic} - {n["unique_id"] for n in sums}
+    # {{ var('max_engagement_rate') }} is dbt_project.yml's 10; without the project's vars dbt keeps those four
+    rate = next(t for u, t in batched.items() if u in with_var and "engagement_rate" in t.kwargs["column_name"])
+    assert rate.kwargs["max_value"] == 10
+    assert set(batched_tests(manifest)) == set(batched) - set(with_var)
+    # every test of each batched kind is batched: one selector per kind, not 428 names
+    kinds = ["accepted_range", "accepted_values", "not_null", "relationships", "unique", "unique_combination"]
+    assert excluded_from_dbt(manifest, batched) == [f"test_name:{kind}" for kind in kinds]
+    partial = excluded_from_dbt(manifest, batched_tests(manifest))
+    assert "test_name:not_null" in partial and "test_name:accepted_range" not in partial
+    assert len(partial) == 5 + 172 - 4  # the other kinds, then the batched accepted_range tests by name
     config = {"severity": "ERROR", "fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0", "limit": None}
     for changed in ({"fail_calc": "sum(n)"}, {"limit": 10}, {"store_failures": True}):
         node = _manifest([("t", "not_null", {"column_name": "id"}, {**config, **changed})])
@@ -96,7 +100,7 @@ def tampered_demo(tmp_path_factory, dbt):
     land(paths)
     dbt(paths, ["run"], root / "build")
     manifest = json.loads(manifest_path().read_text())
-    tests = batched_tests(manifest)
+    tests = batched_tests(manifest, project_vars())
     with connect(paths.warehouse) as con:
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
         for i, test in enumerate(sorted(tests.values(), key=lambda t: t.unique_id)):
@@ -131,11 +135,13 @@ def test_same_failures_as_dbt_on_a_broken_warehouse(tampered_demo, dbt, tests_fr
     assert sum(1 for n in ours.values() if n) > 50 and len(broken) == 6, "the tampering no longer breaks enough"
 
 
-def test_excluded_names_join_the_one_exclude_flag():
+def test_batched_tests_join_the_one_exclude_flag():
     assert exclude_nodes(["build"], []) == ["build"]
-    assert exclude_nodes(["build"], ["a", "b"]) == ["build", "--exclude", "a b"]
-    args = ["build", "--exclude", "x y", "--indirect-selection", "empty"]
-    assert exclude_nodes(args, ["a"]) == ["build", "--exclude", "x y a", "--indirect-selection", "empty"]
+    assert exclude_nodes(["build"], ["test_name:unique"]) == ["build", "--exclude", "test_name:unique"]
+    args = ["build", "--exclude", "m1 t1 t2", "--indirect-selection", "empty"]
+    assert exclude_nodes(args, ["test_name:unique"], drop={"t1"}) == [
+        "build", "--exclude", "m1 t2 test_name:unique", "--indirect-selection", "empty"
+    ]  # fmt: skip
 
 
 def test_a_batched_test_reaches_dagster_as_the_asset_check_dbt_would_give(tmp_path):

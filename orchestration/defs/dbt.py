@@ -23,7 +23,12 @@ from dagster_dbt.asset_utils import get_subset_selection_for_context
 
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
-from orchestration.lib.core.dbt_batched_tests import batched_tests, run_batched_tests
+from orchestration.lib.core.dbt_batched_tests import (
+    batched_tests,
+    excluded_from_dbt,
+    project_vars,
+    run_batched_tests,
+)
 from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.lib.core.dbt_selection import (
     BuildPlan,
@@ -186,11 +191,13 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                         )
             if not build.nothing:
                 # the generic tests of a daily or whole build run apart, one statement per model (dbt_batched_tests.py)
-                batched = {} if subset else batched_tests(manifest)
+                batched = {} if subset else batched_tests(manifest, project_vars())
+                args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
+                if batched:
+                    names = {test.name for test in batched.values()}
+                    args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
                 if build.plan is not None:
                     batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
-                args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
-                args = exclude_nodes(args, sorted(test.name for test in batched.values()))
                 context.log.info(_describe(build, len(batched)))
                 run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
                 yield from run.stream(context, manifest, translator, project)
@@ -235,14 +242,14 @@ def _describe(build: DbtBuild, batched: int) -> str:
     )
 
 
-def exclude_nodes(args: list[str], names: list[str]) -> list[str]:
-    """`args` with `names` added to its one `--exclude`."""
-    if not names:
-        return args
+def exclude_nodes(args: list[str], selectors: list[str], drop: set[str] = frozenset()) -> list[str]:
+    """`args` with `selectors` added to its one `--exclude`, and the node names in `drop` taken out of it (they
+    are excluded by a selector already: each name costs dbt's selection time)."""
     if "--exclude" not in args:
-        return [*args, "--exclude", " ".join(names)]
+        return [*args, "--exclude", " ".join(selectors)] if selectors else args
     at = args.index("--exclude") + 1
-    return [*args[:at], " ".join([args[at], *names]), *args[at + 1 :]]
+    kept = [name for name in args[at].split() if name not in drop]
+    return [*args[:at], " ".join([*kept, *selectors]), *args[at + 1 :]]
 
 
 def _subset_selection(context: dg.AssetExecutionContext, manifest: dict, translator: DagsterDbtTranslator) -> list[str]:

@@ -25,10 +25,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 TESTS_FROM_PLACEHOLDER = "__tests_from__"
 _DEFAULTS = {"fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0", "limit": None}
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
+_VAR = re.compile(r"""^\s*\{\{\s*var\(\s*['"]([^'"]+)['"]\s*\)\s*\}\}\s*$""")
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,35 @@ class BatchedTestResult:
         return "pass" if not self.failures else ("warn" if self.test.severity == "warn" else "fail")
 
 
-def batched_tests(manifest: dict) -> dict[str, BatchedTest]:
-    """The manifest's generic tests run here rather than by dbt, by unique_id."""
+def batched_tests(manifest: dict, project_vars: dict | None = None) -> dict[str, BatchedTest]:
+    """The manifest's generic tests run here rather than by dbt, by unique_id. An argument that is exactly
+    `{{ var('name') }}` takes the value of `project_vars` (dbt_project.yml's, `project_vars()`): the daily job
+    passes no --vars."""
     tests = {}
     for unique_id, node in manifest["nodes"].items():
-        if test := _batched_test(unique_id, node, manifest):
+        if test := _batched_test(unique_id, node, manifest, project_vars or {}):
             tests[unique_id] = test
     return tests
+
+
+def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict:
+    """The `vars:` of dbt_project.yml."""
+    return (yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}).get("vars") or {}
+
+
+def excluded_from_dbt(manifest: dict, batched: dict[str, BatchedTest]) -> list[str]:
+    """dbt selectors for the batched tests: `test_name:<kind>` when every test of that kind is batched (dbt
+    resolves one selector in milliseconds, hundreds of node names take it seconds), else their names."""
+    by_kind: dict[str, list[str]] = {}
+    for unique_id, node in manifest["nodes"].items():
+        kind = (node.get("test_metadata") or {}).get("name")
+        if node.get("resource_type") == "test" and kind in _SQL:
+            by_kind.setdefault(kind, []).append(unique_id)
+    selectors = []
+    for kind, unique_ids in sorted(by_kind.items()):
+        taken = [batched[u].name for u in unique_ids if u in batched]
+        selectors += [f"test_name:{kind}"] if len(taken) == len(unique_ids) else sorted(taken)
+    return selectors
 
 
 def run_batched_tests(con, tests: Iterable[BatchedTest], tests_from: str | None) -> list[BatchedTestResult]:
@@ -142,7 +170,7 @@ _ARGUMENTS = {
 }
 
 
-def _batched_test(unique_id: str, node: dict, manifest: dict) -> BatchedTest | None:
+def _batched_test(unique_id: str, node: dict, manifest: dict, variables: dict) -> BatchedTest | None:
     metadata = node.get("test_metadata") or {}
     config = node.get("config") or {}
     kind = metadata.get("name")
@@ -156,9 +184,9 @@ def _batched_test(unique_id: str, node: dict, manifest: dict) -> BatchedTest | N
         or config.get("store_failures")
     ):
         return None
-    kwargs = {key: value for key, value in (metadata.get("kwargs") or {}).items() if key != "model"}
+    kwargs = {key: _var(value, variables) for key, value in (metadata.get("kwargs") or {}).items() if key != "model"}
     if set(kwargs) - _ARGUMENTS[kind] or _is_template(config.get("where")) or any(map(_is_template, kwargs.values())):
-        return None  # an argument dbt renders at run time (a var): dbt runs it
+        return None  # an argument dbt renders at run time, other than a plain var: dbt runs it
     if kind == "relationships":
         kwargs["to"] = _relation_of_ref(kwargs.get("to"), manifest)
         if kwargs["to"] is None:
@@ -193,6 +221,14 @@ def _model(test: BatchedTest, tests_from: str | None) -> str:
             return test.relation
         where = where.replace(TESTS_FROM_PLACEHOLDER, f"cast('{tests_from}' as date)")
     return f"(select * from {test.relation} where {where}) dbt_subquery" if where else test.relation
+
+
+def _var(value, variables: dict):
+    """`{{ var('name') }}` → the var's value (a number or text, as dbt renders it); anything else as it is."""
+    match = _VAR.match(value) if isinstance(value, str) else None
+    if match and isinstance(variables.get(match[1]), int | float | str) and not isinstance(variables[match[1]], bool):
+        return variables[match[1]]
+    return value
 
 
 def _is_template(value) -> bool:
