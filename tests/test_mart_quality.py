@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.lib.marts import quality_worker
 from orchestration.lib.marts.quality import MartCheckResult, check_published_marts, mart_specs
 from tests.dbt_runner import failures, run_results
 from tests.studio_fixtures import drop, land, new_paths, studio_csv
@@ -131,13 +132,15 @@ def _marts() -> dict[str, pd.DataFrame]:
     }
 
 
-def _run(tmp_path: Path, marts: dict[str, pd.DataFrame], **kwargs) -> list[MartCheckResult]:
+def _run(
+    tmp_path: Path, marts: dict[str, pd.DataFrame], check=check_published_marts, **kwargs
+) -> list[MartCheckResult]:
     marts_dir = tmp_path / "data" / "marts"
     marts_dir.mkdir(parents=True)
     for name, frame in marts.items():
         frame.to_parquet(marts_dir / f"{name}.parquet", index=False)
     manifest = _write_manifest(tmp_path / "manifest.json")
-    return check_published_marts(marts_dir, marts_dir / "quality", manifest_path=manifest, **kwargs)
+    return check(marts_dir, marts_dir / "quality", manifest_path=manifest, **kwargs)
 
 
 def _failing(results: list[MartCheckResult]) -> list[tuple[str, str]]:
@@ -181,6 +184,24 @@ def test_consistent_marts_pass_the_checks_the_manifest_declares_and_docs_are_wri
     assert OVERVIEW in index and "stg_studio__overview" not in index
     assert list((docs / "validations").rglob("*.html"))
     assert "Published marts: 11 of 11 checks passed" in (docs / "checks.html").read_text(encoding="utf-8")
+
+
+def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path) -> None:
+    """quality_worker: GE imported in a spawned process while dbt builds; the check then runs there."""
+    marts = _marts()
+    marts[OVERVIEW] = pd.concat([marts[OVERVIEW], marts[OVERVIEW].head(1)])  # a duplicate key: grain fails
+    here = _run(tmp_path / "here", marts)
+    quality_worker.start()
+    quality_worker.start()  # once per process: a second call starts nothing
+    warm = quality_worker._warm
+    there = _run(tmp_path / "there", marts, check=quality_worker.check_published_marts)
+    assert warm.result() is None and quality_worker._worker is None, "the worker imported GE, then was let go"
+    assert _failing(there) == _failing(here) == [(OVERVIEW, "grain")]
+    assert [(r.mart, r.check, r.passed, r.description) for r in there] == [
+        (r.mart, r.check, r.passed, r.description) for r in here
+    ]
+    page = "data/marts/quality/checks.html"
+    assert (tmp_path / "there" / page).read_text() == (tmp_path / "here" / page).read_text()
 
 
 def test_a_published_file_missing_a_documented_column_fails_schema(tmp_path: Path) -> None:

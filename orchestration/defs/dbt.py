@@ -41,6 +41,7 @@ from orchestration.lib.core.dbt_selection import (
 )
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
+from orchestration.lib.marts import quality_worker
 
 # Read by macros/build_window.sql at run time. Environment variables rather than `--vars`: dbt's parse state is
 # keyed on its vars, so a new min_date every day would make every build parse the whole project again.
@@ -199,6 +200,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 if build.plan is not None:
                     batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
                 context.log.info(_describe(build, len(batched)))
+                # the marts this build changes get validated by great-expectations after publishing: its import
+                # (~2 s) runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
+                quality_worker.start()
                 run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
                 yield from run.stream(context, manifest, translator, project)
                 ready = [test for test in batched.values() if run.may_test(test.model, test.parents)]
