@@ -13,6 +13,7 @@ guest. Reconnects and replays are the recording's business (`live_logs`), not Ti
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -149,7 +150,8 @@ def simulate_live(plan: LivePlan, seed: int) -> tuple[list[tuple[int, dict]], Li
     ids = _Ids(rng)
     pool = audience(plan.handle, seed, max(300, plan.peak * 8))
     fans = pool[:12]  # the regulars: they gift and comment most
-    weights = [1.0 / (k + 1) ** 0.8 for k in range(len(pool))]
+    # summed once: random.choices would add up the whole pool's weights again on each of ~30,000 draws (same draws)
+    cum_weights = list(itertools.accumulate(1.0 / (k + 1) ** 0.8 for k in range(len(pool))))
     viewers = _viewer_curve(plan, rng)
     facts = LiveFacts(top_fan=fans[0])
     events: list[tuple[float, int, dict]] = []  # (TikTok's time in s from the start, order, fields)
@@ -164,7 +166,7 @@ def simulate_live(plan: LivePlan, seed: int) -> tuple[list[tuple[int, dict]], Li
         return {"type": kind, "timestamp_ms": at_ms, "msg_id": ids.msg(at_ms), "user_id": user}
 
     def someone(among: list[str] | None = None) -> str:
-        return rng.choice(among) if among else rng.choices(pool, weights)[0]
+        return rng.choice(among) if among else rng.choices(pool, cum_weights=cum_weights)[0]
 
     # Viewer samples (RoomUserSeqEvent), every 5-20 s; total_user counts arrivals (people stay ~3 min).
     stay = rng.uniform(150, 240)
