@@ -4,11 +4,12 @@
 
 The pipeline runs exactly as the Makefile's `run` target runs it (TIKTOK_DATA_DIR and DAGSTER_HOME on the
 scratch data directory), so whatever speeds up `make run` shows here. While it runs, the process tree is
-sampled from /proc every 50 ms: the peak resident memory of the pipeline process and of dbt (a subprocess
-of the pipeline; VmHWM, each process's own high-water mark) and of the whole tree (VmRSS summed per
-sample). Afterwards the seconds per stage come from the run itself: Dagster's STEP_START / STEP_SUCCESS
-events in the run's event log, the files and rows from the landing asset's materialization metadata, and
-the landing steps from its `landing_seconds` metadata when the asset records it.
+sampled from /proc every 50 ms: the peak resident memory of the pipeline process (dbt runs inside it), of a
+`dbt` subprocess if one is started (VmHWM, each process's own high-water mark) and of the whole tree, the
+great-expectations worker included (VmRSS summed per sample). Afterwards the seconds per stage come from
+the run itself: Dagster's STEP_START / STEP_SUCCESS events in the run's event log, the files and rows from
+the landing asset's materialization metadata, and the landing steps from its `landing_seconds` metadata
+when the asset records it.
 """
 
 from __future__ import annotations
@@ -185,12 +186,19 @@ def _read_run(paths: DataPaths, figures: RunFigures, started: float, ended: floa
             figures.stages[STEP_STAGES.get(step, step)] = seconds
             in_steps += seconds
         elif kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION") and step == "dbt_models":
-            if figures.dbt_first_result_s is None and step in step_started:
+            if figures.dbt_first_result_s is None and step in step_started and _built(event):
                 figures.dbt_first_result_s = timestamp - step_started[step]
         if kind == "ASSET_MATERIALIZATION" and step == "studio_exports":
             _landing_metadata(event.event_specific_data.materialization.metadata, figures)
     figures.stages["Dagster between steps"] = max(0.0, run_end - run_start - in_steps)
     figures.stages["summary + exit"] = ended - run_end
+
+
+def _built(event) -> bool:
+    """A result of dbt's build, not a mart the build left as it was (`rebuilt: false`, yielded before it)."""
+    materialization = getattr(event.event_specific_data, "materialization", None)
+    rebuilt = materialization.metadata.get("rebuilt") if materialization is not None else None
+    return getattr(rebuilt, "value", rebuilt) is not False
 
 
 def _landing_metadata(metadata: dict, figures: RunFigures) -> None:
