@@ -194,8 +194,15 @@ def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path)
     quality_worker.start()
     quality_worker.start()  # once per process: a second call starts nothing
     warm = quality_worker._warm
-    there = _run(tmp_path / "there", marts, check=quality_worker.check_published_marts)
+
+    def submitted_then_checked(marts_dir, docs_dir, **options):  # what the publishing step, then the check, do
+        quality_worker.submit(marts_dir, docs_dir, **options)
+        assert quality_worker._pending is not None
+        return quality_worker.check_published_marts(marts_dir, docs_dir, **options)
+
+    there = _run(tmp_path / "there", marts, check=submitted_then_checked)
     assert warm.result() is None and quality_worker._worker is None, "the worker imported GE, then was let go"
+    assert quality_worker._pending is None
     assert _failing(there) == _failing(here) == [(OVERVIEW, "grain")]
     assert [(r.mart, r.check, r.passed, r.description) for r in there] == [
         (r.mart, r.check, r.passed, r.description) for r in here

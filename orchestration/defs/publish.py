@@ -3,7 +3,9 @@
 import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
+from orchestration.lib.marts import quality_worker  # imports no great_expectations: the worker does
 from orchestration.lib.marts.publish import publish_marts
+from orchestration.lib.marts.quality import DBT_MANIFEST
 
 
 def published_key(model: str) -> dg.AssetKey:
@@ -28,6 +30,8 @@ def build_publish_assets(mart_models: list[str]) -> list:
         paths = data_dir.paths
         with data_dir.exclusive():  # DuckDB refuses a reader while another run writes the warehouse
             results = publish_marts(paths.warehouse, paths.marts, mart_models)
+        # the files are final: great-expectations starts on them in its worker (if the dbt step started one)
+        quality_worker.submit(paths.marts, paths.quality_docs, manifest_path=DBT_MANIFEST)
         for model, result in results.items():
             yield dg.MaterializeResult(
                 asset_key=published_key(model),
@@ -53,9 +57,6 @@ def build_publish_assets(mart_models: list[str]) -> list:
     def published_marts_quality(context: dg.AssetCheckExecutionContext, data_dir: DataDirResource):
         """Validate the published files that changed (the others keep their recorded results) and write Data
         Docs under <data>/marts/quality/."""
-        from orchestration.lib.marts import quality_worker  # GE in the worker the dbt step started, if it did
-        from orchestration.lib.marts.quality import DBT_MANIFEST
-
         paths = data_dir.paths
         results = quality_worker.check_published_marts(paths.marts, paths.quality_docs, manifest_path=DBT_MANIFEST)
         for model in mart_models:

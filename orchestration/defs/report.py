@@ -13,6 +13,8 @@ def build_report_asset(mart_models: list[str]) -> dg.AssetsDefinition:
         key=REPORT_KEY,
         deps=[published_key(model) for model in mart_models],
         group_name="report",
+        # ahead of the great-expectations check when both are ready: GE validates in its worker process meanwhile
+        op_tags={"dagster/priority": "1"},
         description="<data>/marts/report/index.html (the portfolio) and one page per account, from the published "
         "marts only; opens from disk with no network (plotly.js is written beside the pages).",
     )

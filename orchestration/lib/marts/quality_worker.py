@@ -5,7 +5,8 @@ validation itself. While dbt builds, this machine's second core is mostly idle: 
 process and its Python holds one core. `start()` (called by the dbt step when it has something to build)
 spawns one worker that imports GE at once; `check_published_marts()` then validates in that worker, or in this
 process when none was started (a test, `make report`, a run where dbt built nothing). Same function, same
-arguments, same results either way: the worker only moves where it runs.
+arguments, same results either way: the worker only moves where it runs. The publishing step `submit`s the
+validation as soon as the files are final, so it runs while the report is drawn in the Dagster process.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from orchestration.lib.marts import quality
 
 _worker: ProcessPoolExecutor | None = None
 _warm: Future | None = None
+_pending: tuple[tuple, Future] | None = None  # the validation `submit` started: its arguments and its result
 
 
 def start() -> None:
@@ -31,21 +33,38 @@ def start() -> None:
         atexit.register(stop)
 
 
+def submit(marts_dir: Path, docs_dir: Path, **options) -> None:
+    """Start validating in the worker, if one was started, as soon as the marts are published: the report is
+    drawn meanwhile (its step runs before the check's), and `check_published_marts` collects the result."""
+    global _pending
+    if _worker is not None:
+        _pending = ((Path(marts_dir), Path(docs_dir), options), _worker.submit(_check, marts_dir, docs_dir, options))
+
+
 def check_published_marts(marts_dir: Path, docs_dir: Path, **options) -> list[quality.MartCheckResult]:
-    """`quality.check_published_marts`, in the worker when one was started, else here."""
+    """`quality.check_published_marts`: the validation `submit` started for the same folders, else one in the
+    worker when one was started, else here."""
+    global _pending
+    pending, _pending = _pending, None
     if _worker is None:
         return quality.check_published_marts(marts_dir, docs_dir, **options)
     try:
-        return _worker.submit(quality.check_published_marts, marts_dir, docs_dir, **options).result()
+        if pending is not None and pending[0] == (Path(marts_dir), Path(docs_dir), options):
+            return pending[1].result()
+        return _worker.submit(_check, marts_dir, docs_dir, options).result()
     finally:
         stop(wait=False)  # one validation per run; the worker's own exit (~1 s of teardown) need not be waited for
 
 
 def stop(wait: bool = True) -> None:
-    global _worker, _warm
+    global _worker, _warm, _pending
     if _worker is not None:
         _worker.shutdown(wait=wait, cancel_futures=True)
-    _worker = _warm = None
+    _worker = _warm = _pending = None
+
+
+def _check(marts_dir: Path, docs_dir: Path, options: dict) -> list[quality.MartCheckResult]:
+    return quality.check_published_marts(marts_dir, docs_dir, **options)
 
 
 def _import_great_expectations() -> None:
