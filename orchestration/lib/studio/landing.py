@@ -10,10 +10,8 @@ working database it rebuilds.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +19,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from orchestration.lib.core.archive import ManifestRow, read_manifest
 from orchestration.lib.core.inbox import InboxWalk
@@ -38,16 +35,13 @@ from orchestration.lib.core.receipts import (
     strip_browser_repeat,
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
-from orchestration.lib.studio.provenance import NameFacts, facts_from_name
+from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, all_flags
+from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.reader import (
     Document,
     Issue,
-    frames_by_kind,
-    read_received_file,
-    unreadable_file,
 )
-from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags, flag_rows, record_contract_failures
-from schemas.studio_contracts import CONTRACTS, coerce_numbers
+from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 
@@ -202,46 +196,26 @@ BATCH_FILES = 10_000
 def _load(
     paths: DataPaths, con: duckdb.DuckDBPyConnection, received: list[Received], report: LandingReport
 ) -> LandingReport:
-    """Read, validate and load in batches; every contract rule is per document, so batching changes nothing."""
+    """Check (read + validate) and load in batches; every contract rule is per document, so batching changes
+    nothing, nor does checking a batch on worker processes (`checking.BatchChecker`)."""
     report.documents, report.flags = pd.DataFrame(), empty_flags()
-    for start in range(0, max(len(received), 1), BATCH_FILES):
-        _load_batch(paths, con, received[start : start + BATCH_FILES], report)
+    checker = BatchChecker()
+    try:
+        for start in range(0, max(len(received), 1), BATCH_FILES):
+            checked = checker.check(received[start : start + BATCH_FILES])
+            for step, seconds in checked.seconds.items():
+                report.seconds[step] = report.seconds.get(step, 0.0) + seconds
+            _load_batch(paths, con, checked, report)
+    finally:
+        checker.close()
     return report
 
 
-def _load_batch(
-    paths: DataPaths, con: duckdb.DuckDBPyConnection, received: list[Received], report: LandingReport
-) -> None:
+def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: LandingReport) -> None:
     started = time.perf_counter()
-    documents: list[Document] = []
-    with _collector_paused():
-        _read_batch(received, documents)
-        frames = frames_by_kind(documents)
-        # The frames hold the rows now: drop the row lists, the batch's largest part of memory, which the
-        # collector would otherwise walk at every pass while the batch is validated and loaded.
-        for doc in documents:
-            doc.released_rows, doc.rows = doc.row_count, []
-    _add_seconds(report, "read + parse", started)
-    started = time.perf_counter()
-    by_id = {d.document_id: d for d in documents}
-    valid: dict[str, pd.DataFrame] = {}
-    flags = [empty_flags()]
-    for kind, frame in frames.items():
-        typed, type_failures = coerce_numbers(kind, frame)
-        failures = [type_failures]
-        try:
-            CONTRACTS[kind].validate(typed, lazy=True)
-        except pa.errors.SchemaErrors as errors:
-            failures.append(errors.failure_cases)
-        record_contract_failures(kind, typed, pd.concat(failures, ignore_index=True), by_id)
-        bad = {d.document_id for d in documents if d.kind == kind and d.issues}
-        valid[kind] = typed[~typed["document_id"].isin(bad)]
-        flags.append(flag_rows(kind, valid[kind], by_id))  # plausibility: these rows land all the same
-
-    _add_seconds(report, "validate (pandera)", started)
-    started = time.perf_counter()
+    documents, valid = checked.documents, checked.valid
     facts = _document_rows(documents, valid)
-    batch_flags = pd.concat(flags, ignore_index=True)
+    batch_flags = all_flags(checked)
     if documents:
         replace_documents(con, valid, facts, batch_flags)
     report.flags = pd.concat([report.flags, batch_flags], ignore_index=True) if len(report.flags) else batch_flags
@@ -262,35 +236,6 @@ def _load_batch(
                 issues=doc.issues,
             )
     _add_seconds(report, "load raw tables", started)
-
-
-def _read_batch(received: list[Received], documents: list[Document]) -> None:
-    for item in received:
-        names = NameFacts()
-        try:  # isolation: whatever goes wrong reading one file quarantines that file, never the drop
-            names = facts_from_name(item.inbox_path)
-            documents.extend(
-                read_received_file(
-                    item.sha256, item.original_name, item.stored, names, item.mtime, receipt_path=item.inbox_path
-                )
-            )
-        except Exception as error:
-            documents.append(
-                unreadable_file(item.sha256, item.original_name, names, item.mtime, error, receipt_path=item.inbox_path)
-            )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """While a batch is read, millions of row lists are alive and none is garbage: Python's cyclic
-    collector would walk them all again and again (half the read time). It runs again afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _add_seconds(report: LandingReport, step: str, started: float) -> None:

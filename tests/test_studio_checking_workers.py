@@ -1,0 +1,64 @@
+"""A large drop is read and validated by worker processes (lib/studio/checking.py): what lands is what checking
+it in this process lands, file for file and row for row, a file that cannot be read quarantined alone."""
+
+import pytest
+
+from orchestration.lib.studio import checking
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
+from tests.test_hostile_files import WHEN
+
+OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+HISTORY = ("Date", "Followers", "Difference in followers from previous day")
+
+
+def _drop_agency(paths) -> None:
+    for n in range(12):
+        # a net-negative day (TikTok's own numbers) lands with a plausibility flag, in every chunk
+        rows = [[f"April {d}", str(n * 10 + d), "1", "2", "-1" if d == 3 else "0", "0"] for d in range(1, 6)]
+        drop(paths, f"acct{n:02d}/Overview.csv", studio_csv(OVERVIEW, rows), WHEN)
+        history = studio_csv(HISTORY, [["April 21", str(100 + n), "2"], ["April 22", str(103 + n), "3"]])
+        drop(paths, f"acct{n:02d}/Followers_acct{n:02d}.zip", studio_zip({"FollowerHistory.csv": history}, WHEN), WHEN)
+    drop(paths, "broken/Overview.zip", b"PK\x03\x04 not a zip at all", WHEN)
+    drop(paths, "dates/Overview.csv", studio_csv(OVERVIEW, [["Smarch 9", "1", "0", "0", "0", "0"]]), WHEN)
+
+
+def _landed(paths, report) -> tuple:
+    documents = report.documents[["original_name", "member_name", "account_handle", "status", "row_count"]]
+    return (
+        sorted((i.file, i.rule, i.row, i.message) for i in report.issues),
+        sorted(documents.itertuples(index=False, name=None)),
+        query(paths, "select * from raw.studio_overview order by all"),
+        query(paths, "select * from raw.studio_follower_history order by all"),
+        query(paths, "select * exclude (landed_at) from raw.row_flags order by all"),
+    )
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers):
+    here, there = new_paths(tmp_path / "here"), new_paths(tmp_path / "there")
+    _drop_agency(here)
+    _drop_agency(there)
+    expected = _landed(here, land(here))  # 26 files: below WORKERS_FROM_FILES, checked in this process
+    monkeypatch.setattr(checking, "WORKERS_FROM_FILES", 1)
+    monkeypatch.setattr(checking, "CHUNK_FILES", 4)  # 7 chunks, the last one short
+    monkeypatch.setattr(checking, "WORKERS", workers)
+    pools = []
+
+    class CountedPool(checking.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(checking, "ProcessPoolExecutor", CountedPool)
+    report = land(there)
+    assert len(pools) == (1 if workers == 2 else 0)  # one pool for the landing; one core: no pool at all
+    landed = _landed(there, report)
+    assert landed == expected
+    issues, documents, overview, history, flags = landed
+    assert len(overview) == 12 * 5 and len(history) == 12 * 2 and len(flags) == 12
+    # the broken ZIP is refused as a whole; the bad date is named at its row, and its empty date then fails the
+    # contract: the same issues as when checked here (the equality above), none lost to a worker
+    assert [(file, rule, row) for file, rule, row, _ in issues] == [
+        ("Overview.csv", "not_nullable", 1), ("Overview.csv", "studio_date", 1), ("Overview.zip", "safe_zip", None)
+    ]  # fmt: skip
+    assert ("read + validate (2 workers)" in report.seconds) == (workers == 2)
