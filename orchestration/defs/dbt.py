@@ -6,8 +6,12 @@ import); its manifest is parsed only when the project changed (`lib/core/dbt_man
 The daily build (`plan_dbt_build`): landing records the raw tables it wrote and the earliest metric day it
 touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
 reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
-project changed, on a full refresh and when Dagster itself asked for a subset (the UI). dbt's artifacts and
-parse state live in `<data>/warehouse/dbt_target/`, one folder per data directory, reused from run to run.
+project changed, on a full refresh and when Dagster itself asked for a subset (the UI).
+
+dbt runs inside this process (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with
+one parse state for every data directory); the generic tests of a daily or whole build run as one statement
+per model after it (`lib/core/dbt_batched_tests.py`), reported as the same asset checks. dbt's artifacts
+(run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
 """
 
 import json
