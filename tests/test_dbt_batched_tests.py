@@ -4,6 +4,7 @@ where dbt's own test nodes fail, and reach Dagster as the same asset checks."""
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import duckdb
@@ -12,7 +13,13 @@ import pytest
 from orchestration.defs.dbt import LayeredTranslator, exclude_nodes
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.devtools.demo import generate_demo_inbox
-from orchestration.lib.core.dbt_batched_tests import batched_tests, excluded_from_dbt, project_vars, run_batched_tests
+from orchestration.lib.core.dbt_batched_tests import (
+    batched_tests,
+    excluded_from_dbt,
+    project_vars,
+    run_batched_tests,
+    write_results,
+)
 from orchestration.lib.core.dbt_manifest import manifest_path
 from orchestration.lib.core.warehouse import connect
 from tests.dbt_runner import run_results
@@ -164,3 +171,46 @@ def test_a_batched_test_reaches_dagster_as_the_asset_check_dbt_would_give(tmp_pa
     assert first.metadata["dagster_dbt/failed_row_count"].value == 2
     assert (second.check_name, second.passed, second.severity) == (warn.name, False, dg.AssetCheckSeverity.WARN)
     assert run.batched_failures == [f"{test.unique_id}: fail 2 row(s)"]
+
+
+def test_a_broken_query_is_that_test_s_error_and_its_model_s_other_tests_still_count(tmp_path):
+    con = duckdb.connect()
+    con.execute("create table m as select * from (values (1, null), (2, 5)) t(id, hour)")
+    tests = batched_tests(_manifest([
+        ("nn", "not_null", {"column_name": "hour"}, {}),
+        ("renamed", "not_null", {"column_name": "minute"}, {}),  # a column the model no longer has
+    ]))  # fmt: skip
+    results = {r.test.name: r for r in run_batched_tests(con, tests.values(), None)}
+    assert (results["nn"].failures, results["nn"].status) == (1, "fail")
+    assert (results["renamed"].failures, results["renamed"].status) == (None, "error")
+    assert "minute" in results["renamed"].error
+    written = json.loads(write_results(tmp_path, list(results.values()), None).read_text())
+    assert [(e["unique_id"], e["status"], e["failures"]) for e in written["results"]] == [
+        ("test.p.nn", "fail", 1), ("test.p.renamed", "error", None)
+    ]  # fmt: skip
+    assert written["results"][0]["sql"] == "select hour\nfrom m\nwhere hour is null"
+    run = DbtRun(Path(tmp_path), ["build"], Path(tmp_path), {})
+    list(run.stream_batched_tests(list(results.values()), None, _manifest_for_events(tests), LayeredTranslator(), None))
+    assert run.batched_failures == ["test.p.nn: fail 1 row(s)", f"test.p.renamed: error {results['renamed'].error}"]
+
+
+def _manifest_for_events(tests) -> dict:
+    nodes = {"model.p.m": {"resource_type": "model", "name": "m", "fqn": ["p", "marts", "m"], "meta": {},
+                           "config": {"meta": {}}, "unique_id": "model.p.m"}}  # fmt: skip
+    for test in tests.values():
+        nodes[test.unique_id] = {"resource_type": "test", "name": test.name, "attached_node": "model.p.m",
+                                 "depends_on": {"nodes": ["model.p.m"]}, "unique_id": test.unique_id,
+                                 "fqn": ["p", test.name], "meta": {}, "config": {"meta": {}}}  # fmt: skip
+    return {"nodes": nodes, "sources": {}, "metadata": {"project_name": "p"}}
+
+
+def test_a_test_runs_when_nothing_it_reads_failed_in_this_build():
+    run = DbtRun(Path("."), ["build"], Path("."), {})
+    run.result = SimpleNamespace(exception=None)
+    run.statuses = {"model.p.fact": "success", "model.p.dim": "error", "model.p.view": "skipped"}
+    assert run.may_test(("model.p.fact",))
+    assert run.may_test(("model.p.untouched", "model.p.fact"))  # a parent this build did not select: as it was
+    assert not run.may_test(("model.p.untouched", "model.p.dim"))
+    assert not run.may_test(("model.p.view",))
+    run.result = SimpleNamespace(exception=RuntimeError("dbt could not compile the project"))
+    assert not run.may_test(("model.p.fact",))

@@ -4,12 +4,13 @@ publishing; the result equals a full refresh byte for byte."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import duckdb
 
 from orchestration.cli import run_pipeline
-from orchestration.lib.core.dbt_manifest import project_fingerprint
+from orchestration.lib.core.dbt_manifest import manifest_path, project_fingerprint
 from tests.studio_fixtures import drop, studio_csv, studio_zip
 from tests.test_end_to_end import (
     CONTENT,
@@ -98,6 +99,19 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     checks = _dbt_checks(content)
     assert "unique_combination_fct_video_engagement_daily_account_handle__video_id__metric_date" in checks
     assert not [check for check in checks if any(layer in check for layer in ("stg_live", "int_live", "fct_live"))]
+    # every test of a model that reads a model the build rebuilt reports its check, whether dbt ran it or it ran
+    # as one statement per model: also a relationships test from an untouched fact to the rebuilt dim_videos
+    manifest = json.loads(manifest_path().read_text())
+    rebuilt = {f"model.tiktok_warehouse.{key.split('/')[1]}" for key in built}
+    reading = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and (node.get("attached_node") or "").startswith("model.")
+        and rebuilt & set(node["depends_on"]["nodes"])
+    }
+    assert "relationships_fct_video_business_metrics_daily_video_id__video_id__ref_dim_videos_" in reading
+    assert reading <= checks, sorted(reading - checks)[:5]
     with duckdb.connect(str(paths.analytics_db), read_only=True) as con:
         assert con.execute(
             f"select views_gained from fct_video_engagement_daily where video_id = '{C}' and metric_date = '2026-01-06'"

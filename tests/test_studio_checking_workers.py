@@ -3,6 +3,7 @@ it in this process lands, file for file and row for row, a file that cannot be r
 
 import pytest
 
+from orchestration.lib.core.workers import worker_pool
 from orchestration.lib.studio import checking
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 from tests.test_hostile_files import WHEN
@@ -44,12 +45,11 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers):
     monkeypatch.setattr(checking, "WORKERS", workers)
     pools = []
 
-    class CountedPool(checking.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            pools.append(args)
-            super().__init__(*args, **kwargs)
+    def counted_pool(workers):
+        pools.append(workers)
+        return worker_pool(workers)
 
-    monkeypatch.setattr(checking, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(checking, "worker_pool", counted_pool)
     report = land(there)
     assert len(pools) == (1 if workers == 2 else 0)  # one pool for the landing; one core: no pool at all
     landed = _landed(there, report)

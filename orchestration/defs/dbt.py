@@ -32,6 +32,7 @@ from orchestration.lib.core.dbt_batched_tests import (
     excluded_from_dbt,
     project_vars,
     run_batched_tests,
+    write_results,
 )
 from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.lib.core.dbt_selection import (
@@ -76,7 +77,7 @@ def dbt_project() -> DbtProject:
 
 
 def dbt_target_dir(paths: DataPaths) -> Path:
-    """dbt's target folder for builds of this data directory: its parse state is valid for this warehouse only."""
+    """dbt's target folder for builds of this data directory: run_results.json, batched_tests.json, dbt.log."""
     return paths.warehouse.parent / "dbt_target"
 
 
@@ -158,6 +159,7 @@ def finish_dbt_build(con, build: DbtBuild) -> None:
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     manifest = json.loads(project.manifest_path.read_text())
+    loaded_fingerprint = project_fingerprint()  # of the project this manifest was parsed from (dbt_project())
     translator = LayeredTranslator()
     # marts in dependency order: Dagster wants a multi-asset's outputs yielded parents first
     marts = [
@@ -196,7 +198,10 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                         )
             if not build.nothing:
                 # the generic tests of a daily or whole build run apart, one statement per model (dbt_batched_tests.py)
-                batched = {} if subset else batched_tests(manifest, project_vars())
+                # from the manifest Dagster loaded: only while dbt parses the same project (a long-lived `make ui`
+                # whose project was edited since lets dbt run every test)
+                same_project = build.fingerprint == loaded_fingerprint
+                batched = batched_tests(manifest, project_vars()) if same_project and not subset else {}
                 args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
                 if batched:
                     names = {test.name for test in batched.values()}
@@ -209,9 +214,10 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 quality_worker.start()
                 run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
                 yield from run.stream(context, manifest, translator, project)
-                ready = [test for test in batched.values() if run.may_test(test.model, test.parents)]
+                ready = [test for test in batched.values() if run.may_test(test.parents)]
                 with data_dir.warehouse() as con:
                     tested = run_batched_tests(con, ready, build.env.get(TESTS_FROM_ENV))
+                write_results(dbt_target_dir(paths), tested, build.env.get(TESTS_FROM_ENV) or None)
                 yield from run.stream_batched_tests(tested, context, manifest, translator, project)
                 run.raise_if_failed()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run

@@ -1,6 +1,6 @@
 """One dbt build inside the Dagster step's process, streamed to Dagster as it goes.
 
-dbt runs on a thread of its own (`lib/core/dbt_invocation.invoke_dbt`); each finished node's event comes back
+dbt runs on a thread of its own (`lib/core/dbt_invocation.py`); each finished node's event comes back
 through a queue and dagster-dbt turns it into the same Output / AssetCheckResult a `dbt` subprocess's JSON log
 line gave (`DbtCoreCliEventMessage`, the class its CLI resource uses for dbt-core), so the UI shows the
 materializations and checks while the build runs. A failed build fails the step once every result is in,
@@ -9,6 +9,7 @@ naming the nodes that failed, as dagster-dbt's CLI resource does.
 
 from __future__ import annotations
 
+import ctypes
 import queue
 import threading
 from collections.abc import Iterator
@@ -19,10 +20,20 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration.lib.core.dbt_batched_tests import BatchedTestResult
-from orchestration.lib.core.dbt_invocation import RESULT_EVENTS, failed_nodes, invoke_dbt
+from orchestration.lib.core.dbt_batched_tests import RESULTS_FILE, BatchedTestResult
+from orchestration.lib.core.dbt_invocation import (
+    RESULT_EVENTS,
+    cancel_open_queries,
+    command_args,
+    command_environment,
+    dbt_runner,
+    failed_nodes,
+    release_warehouse,
+)
+from orchestration.lib.core.dbt_manifest import dbt_environment
 
-FAILURES_SHOWN = 20  # in the step's error; run_results.json in the target folder has them all
+FAILURES_SHOWN = 20  # in the step's error; run_results.json and batched_tests.json in the target have them all
+STOP_WAIT_SECONDS = 60  # an interrupted build: how long to wait for dbt to stop before giving up on it
 
 
 class DbtRun:
@@ -44,23 +55,42 @@ class DbtRun:
         translator: DagsterDbtTranslator,
         project: DbtProject,
     ) -> Iterator[Any]:
-        """dbt's results as Dagster events while dbt runs (then `raise_if_failed`)."""
-        thread = threading.Thread(target=self._run, name="dbt-build", daemon=True)  # Ctrl-C must not wait for it
-        thread.start()
-        while (raw := self._results.get()) is not None:
-            self.invocation_id = self.invocation_id or raw["info"].get("invocation_id", "")
-            yield from _to_dagster(raw, context, manifest, translator, project, self.target)
-        thread.join()
+        """dbt's results as Dagster events while dbt runs (then `raise_if_failed`).
+
+        The project is parsed and the environment set here, on the step's thread, and put back only once dbt's
+        thread ended. If the step is interrupted (Ctrl-C, a run terminated in the UI), dbt is interrupted too and
+        waited for, so the run lock is never released while dbt still writes the warehouse."""
+        from dbt_common.events.functions import msg_to_dict
+
+        def on_event(event) -> None:  # on dbt's threads
+            if event.info.name in RESULT_EVENTS:
+                self._results.put(msg_to_dict(event))
+
+        runner = dbt_runner(on_event)
+        with dbt_environment(command_environment(self.data_dir, self.env)):
+            thread = threading.Thread(target=self._run, args=(runner,), name="dbt-build", daemon=True)
+            thread.start()
+            try:
+                while (raw := self._results.get()) is not None:
+                    self.invocation_id = self.invocation_id or raw["info"].get("invocation_id", "")
+                    yield from _to_dagster(raw, context, manifest, translator, project, self.target)
+            except BaseException:
+                _interrupt(thread)
+                thread.join(timeout=STOP_WAIT_SECONDS)
+                raise
+            thread.join()
         if "error" in self._outcome:
             raise self._outcome["error"]
         self.result = self._outcome["result"]
         self.statuses = {r.node.unique_id: str(r.status) for r in getattr(self.result.result, "results", None) or []}
 
-    def may_test(self, model: str, parents: tuple[str, ...]) -> bool:
-        """Whether dbt would have run a test of `model` reading `parents`: the model was built by this build and
-        none of them failed or was skipped in it (a parent it did not select is as the last build left it)."""
-        status = self.statuses
-        return status.get(model) == "success" and all(status.get(p, "success") == "success" for p in parents)
+    def may_test(self, parents: tuple[str, ...]) -> bool:
+        """Whether dbt would have run a selected test reading `parents`: the build ran (no exception) and none of
+        them failed or was skipped in it. A parent this build did not select is as the last build left it: a
+        relationships test from an untouched fact to a rebuilt `dim_accounts` runs too."""
+        if self.result is None or self.result.exception is not None:
+            return False
+        return all(self.statuses.get(parent, "success") == "success" for parent in parents)
 
     def stream_batched_tests(
         self,
@@ -84,7 +114,13 @@ class DbtRun:
                 "data": {"node_info": node_info, "num_failures": result.failures, "status": result.status},
             }  # fmt: skip
             yield from _to_dagster(raw, context, manifest, translator, project, self.target)
-        self.batched_failures = [f"{r.test.unique_id}: fail {r.failures} row(s)" for r in results if r.status == "fail"]
+        self.batched_failures = [
+            f"{r.test.unique_id}: fail {r.failures} row(s)"
+            if r.error is None
+            else f"{r.test.unique_id}: error {r.error}"
+            for r in results
+            if r.status in ("fail", "error")
+        ]
 
     def raise_if_failed(self) -> None:
         """A failed build fails the step, naming what failed (a warning does not)."""
@@ -100,22 +136,25 @@ class DbtRun:
             f"dbt {' '.join(self.args)} failed"
             + (f": {result.exception}" if result.exception else "")
             + (f"\n{shown}" if failed else "")
-            + f"\n(dbt.log and run_results.json in {self.target})"
+            + f"\n(dbt.log, run_results.json and {RESULTS_FILE} in {self.target})"
         )
 
-    def _run(self) -> None:
-        from dbt_common.events.functions import msg_to_dict
-
-        def on_event(event) -> None:  # on dbt's threads
-            if event.info.name in RESULT_EVENTS:
-                self._results.put(msg_to_dict(event))
-
+    def _run(self, runner) -> None:
         try:
-            self._outcome["result"] = invoke_dbt(self.data_dir, self.args, self.target, self.env, on_event=on_event)
+            self._outcome["result"] = runner.invoke(command_args(self.args, self.target))
         except BaseException as error:  # handed to the step's thread, which raises it
             self._outcome["error"] = error
         finally:
+            release_warehouse()
             self._results.put(None)
+
+
+def _interrupt(thread: threading.Thread) -> None:
+    """Stop dbt as Ctrl-C stops it: its running queries cancelled, and KeyboardInterrupt raised in its thread,
+    which dbt's runner handles by skipping the nodes not started."""
+    cancel_open_queries()
+    if thread.ident is not None and thread.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt))
 
 
 def _to_dagster(raw: dict, context, manifest: dict, translator: DagsterDbtTranslator, project, target: Path):

@@ -6,7 +6,9 @@ compile, a query, artifacts, ~20 ms of dbt per test, more than half of a whole b
 same tests, declared the same way, after dbt built the models: each test's SQL as its macro compiles it,
 counted as dbt counts it (`select count(*) from (<test sql>)`), all the tests of a model in one statement.
 They are reported as the same dbt test results (names, status, failure counts), so Dagster shows the same
-asset checks; dbt runs every other test (singular ones, shares_sum_to_at_most, any with a `{{ var() }}`).
+asset checks; dbt runs every other test (singular ones, shares_sum_to_at_most, any with other templating
+than a plain `{{ var('x') }}`, which takes dbt_project.yml's value). A test whose query fails is an `error`
+result of its own, as in dbt; each build's results and SQL are written to `<target>/batched_tests.json`.
 
 The SQL is that of the macros: dbt's own not_null, unique, accepted_values, relationships and the project's
 tests/generic/accepted_range.sql and unique_combination.sql. The tested model is filtered by the test's `where`
@@ -21,17 +23,20 @@ after the build. A failing one still fails the dbt step, so nothing built after 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 TESTS_FROM_PLACEHOLDER = "__tests_from__"
+RESULTS_FILE = "batched_tests.json"  # in dbt's target folder, beside run_results.json
 _DEFAULTS = {"fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0", "limit": None}
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
 _VAR = re.compile(r"""^\s*\{\{\s*var\(\s*['"]([^'"]+)['"]\s*\)\s*\}\}\s*$""")
@@ -57,13 +62,16 @@ class BatchedTest:
 @dataclass(frozen=True)
 class BatchedTestResult:
     test: BatchedTest
-    failures: int
+    failures: int | None  # None: the test's query failed (`error`)
     started: datetime  # of the statement that ran it with its model's other tests (UTC)
     finished: datetime
+    error: str | None = None  # DuckDB's message when the query failed
 
     @property
     def status(self) -> str:
-        """dbt's status for the test: pass, or fail/warn by its severity."""
+        """dbt's status for the test: pass, fail/warn by its severity, or error when its query failed."""
+        if self.error is not None:
+            return "error"
         return "pass" if not self.failures else ("warn" if self.test.severity == "warn" else "fail")
 
 
@@ -105,12 +113,45 @@ def run_batched_tests(con, tests: Iterable[BatchedTest], tests_from: str | None)
         by_model.setdefault(test.relation, []).append(test)
     results = []
     for _, model_tests in sorted(by_model.items()):
-        counts = ",\n".join(f"(select count(*) from ({t.sql(tests_from)}) dbt_internal_test)" for t in model_tests)
         started = datetime.now(UTC)
-        row = con.execute(f"select\n{counts}").fetchone()
+        try:
+            row = con.execute(_statement(model_tests, tests_from)).fetchone()
+        except duckdb.Error:  # one test's query is broken (a renamed column...): each on its own, as dbt would
+            results += [_alone(con, test, tests_from) for test in model_tests]
+            continue
         finished = datetime.now(UTC)
         results += [BatchedTestResult(t, int(n), started, finished) for t, n in zip(model_tests, row, strict=True)]
     return results
+
+
+def write_results(target: Path, results: list[BatchedTestResult], tests_from: str | None) -> Path:
+    """`<target>/batched_tests.json`: each test run here, with its status, failures and the SQL it ran, as dbt's
+    run_results.json and compiled SQL tell for its own nodes."""
+    path = Path(target) / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = [
+        {"unique_id": r.test.unique_id, "status": r.status, "failures": r.failures, "message": r.error,
+         "started_at": r.started.isoformat(), "completed_at": r.finished.isoformat(), "sql": r.test.sql(tests_from)}
+        for r in results
+    ]  # fmt: skip
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps({"tests_from": tests_from, "results": entries}, indent=1))
+    temporary.replace(path)
+    return path
+
+
+def _statement(tests: list[BatchedTest], tests_from: str | None) -> str:
+    counts = ",\n".join(f"(select count(*) from ({t.sql(tests_from)}) dbt_internal_test)" for t in tests)
+    return f"select\n{counts}"
+
+
+def _alone(con, test: BatchedTest, tests_from: str | None) -> BatchedTestResult:
+    started = datetime.now(UTC)
+    try:
+        (failures,) = con.execute(_statement([test], tests_from)).fetchone()
+    except duckdb.Error as error:
+        return BatchedTestResult(test, None, started, datetime.now(UTC), error=str(error).splitlines()[0])
+    return BatchedTestResult(test, int(failures), started, datetime.now(UTC))
 
 
 def _not_null(model: str, column_name: str) -> str:

@@ -55,22 +55,45 @@ def invoke_dbt(
     target: Path,
     env: dict[str, str | None] | None = None,
     *,
-    on_event: Callable[[Any], None] | None = None,
     quiet: bool = False,
     project_dir: Path = DBT_PROJECT_DIR,
 ):
     """One dbt command (`build ...`) on the warehouse of `data_dir`, its artifacts and dbt.log in `target`, with
-    the environment variables `env` set while it runs (the build window). `on_event` gets each of dbt's events
-    (on dbt's threads). Returns dbt's result: `.success`, `.exception`, `.result` (the node results)."""
-    from dbt.cli.main import dbtRunner
-
-    runner = dbtRunner(manifest=parsed_manifest(project_dir), callbacks=[on_event] if on_event else [])
-    flags = ["--quiet"] if quiet else []
-    with dbt_environment({**(env or {}), "TIKTOK_DATA_DIR": str(data_dir)}):
+    the environment variables `env` set while it runs (the build window). Returns dbt's result: `.success`,
+    `.exception`, `.result` (the node results)."""
+    runner = dbt_runner(project_dir=project_dir)
+    with dbt_environment(command_environment(data_dir, env)):
         try:
-            return runner.invoke([*args, *flags, *_flags(project_dir, target)])
+            return runner.invoke(command_args(args, target, quiet=quiet, project_dir=project_dir))
         finally:
             release_warehouse()
+
+
+def dbt_runner(on_event: Callable[[Any], None] | None = None, project_dir: Path = DBT_PROJECT_DIR):
+    """dbt's programmatic runner on the parsed project; `on_event` gets each of dbt's events (on dbt's threads)."""
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner(manifest=parsed_manifest(project_dir), callbacks=[on_event] if on_event else [])
+
+
+def command_environment(data_dir: Path, env: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """What one command reads from the environment: its build window and the data directory the profile opens."""
+    return {**(env or {}), "TIKTOK_DATA_DIR": str(data_dir)}
+
+
+def command_args(args: Sequence[str], target: Path, *, quiet: bool = False, project_dir: Path = DBT_PROJECT_DIR):
+    return [*args, *(["--quiet"] if quiet else []), *_flags(project_dir, target)]
+
+
+def cancel_open_queries() -> None:
+    """Interrupt the queries dbt is running (as dbt does on Ctrl-C), so a cancelled build stops writing soon."""
+    from dbt.adapters.factory import FACTORY
+
+    for adapter in list(FACTORY.adapters.values()):
+        try:
+            adapter.cancel_open_connections()
+        except Exception:  # best effort: the build is being abandoned anyway
+            pass
 
 
 def release_warehouse() -> None:

@@ -40,7 +40,7 @@ INPUT_FILES = (
 DBT_DISTRIBUTIONS = ("dbt-core", "dbt-adapters", "dbt-common", "dbt-duckdb")
 FINGERPRINT_FILE = "manifest.fingerprint"
 # Artifacts moved from the scratch folder into target/: the manifest Dagster reads, and dbt's parse state,
-# which dagster-dbt copies into each build's own target folder so a build parses only what changed.
+# from which the in-process parse (`dbt_invocation.parsed_manifest`) re-reads only what changed.
 ARTIFACTS = ("manifest.json", "partial_parse.msgpack")
 # dbt keeps its parse state only for the same rendered profile, and the profile's warehouse path follows
 # TIKTOK_DATA_DIR: every parse (here and in process, `dbt_invocation`) runs with it unset, so one parse state

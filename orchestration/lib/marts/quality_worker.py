@@ -12,12 +12,15 @@ validation as soon as the files are final, so it runs while the report is drawn 
 from __future__ import annotations
 
 import atexit
-import multiprocessing
+import logging
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from orchestration.lib.core.workers import worker_pool
 from orchestration.lib.marts import quality
 
+log = logging.getLogger(__name__)
 _worker: ProcessPoolExecutor | None = None
 _warm: Future | None = None
 _pending: tuple[tuple, Future] | None = None  # the validation `submit` started: its arguments and its result
@@ -27,8 +30,7 @@ def start() -> None:
     """Spawn the worker and let it import great_expectations now (once per process; later calls do nothing)."""
     global _worker, _warm
     if _worker is None:
-        # spawn, not fork: a fork of a process with dbt's and DuckDB's threads may copy a held lock
-        _worker = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _worker = worker_pool(1)
         _warm = _worker.submit(_import_great_expectations)
         atexit.register(stop)
 
@@ -52,14 +54,17 @@ def check_published_marts(marts_dir: Path, docs_dir: Path, **options) -> list[qu
         if pending is not None and pending[0] == (Path(marts_dir), Path(docs_dir), options):
             return pending[1].result()
         return _worker.submit(_check, marts_dir, docs_dir, options).result()
+    except BrokenProcessPool:  # the worker died (memory, a signal): validate here, as without one
+        log.warning("the great-expectations worker stopped unexpectedly; validating in this process")
+        return quality.check_published_marts(marts_dir, docs_dir, **options)
     finally:
-        stop(wait=False)  # one validation per run; the worker's own exit (~1 s of teardown) need not be waited for
+        stop()  # one validation per run: give its memory back
 
 
-def stop(wait: bool = True) -> None:
+def stop() -> None:
     global _worker, _warm, _pending
     if _worker is not None:
-        _worker.shutdown(wait=wait, cancel_futures=True)
+        _worker.shutdown(wait=True, cancel_futures=True)  # quick: the worker skips its teardown (core/workers.py)
     _worker = _warm = _pending = None
 
 

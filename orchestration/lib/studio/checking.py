@@ -15,11 +15,12 @@ without their rows. A daily drop is checked in this process: starting the worker
 from __future__ import annotations
 
 import gc
-import multiprocessing
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -27,12 +28,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from orchestration.lib.core.receipts import Received
+from orchestration.lib.core.workers import worker_pool
 from orchestration.lib.studio.provenance import NameFacts, facts_from_name
 from orchestration.lib.studio.reader import Document, frames_by_kind, read_received_file, unreadable_file
 from orchestration.lib.studio.validation import empty_flags, flag_rows, record_contract_failures
 from schemas.studio_contracts import CONTRACTS, coerce_numbers
 from schemas.studio_files import STUDIO_FILE_KINDS
 
+log = logging.getLogger(__name__)
 WORKERS = min(2, os.cpu_count() or 1)
 WORKERS_FROM_FILES = 4_000  # a batch this big is checked by workers
 CHUNK_FILES = 1_000  # files per worker task
@@ -89,16 +92,22 @@ class BatchChecker:
         if len(received) < WORKERS_FROM_FILES or self.workers < 2:
             return check_files(received)
         started = time.perf_counter()
-        if self._pool is None:  # spawn, not fork: this process holds DuckDB's threads
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        if self._pool is None:
+            self._pool = worker_pool(self.workers)
         chunks = [received[i : i + CHUNK_FILES] for i in range(0, len(received), CHUNK_FILES)]
-        merged = merge(list(self._pool.map(check_files, chunks)))
+        try:
+            merged = merge(list(self._pool.map(check_files, chunks)))
+        except BrokenProcessPool:  # a worker died (memory, a signal): this batch and the next ones, here
+            log.warning("a landing worker stopped unexpectedly; checking the files in this process")
+            self.close()
+            self.workers = 1
+            return check_files(received)
         merged.seconds = {f"read + validate ({self.workers} workers)": time.perf_counter() - started}
         return merged
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)  # their own exit need not be waited for
+            self._pool.shutdown(wait=True, cancel_futures=True)  # quick: workers skip their teardown (core/workers.py)
             self._pool = None
 
 
