@@ -1,0 +1,41 @@
+"""dbt's parsed project is kept between processes (lib/core/dbt_invocation.py): loaded while the project is
+unchanged, parsed again when the kept copy is unreadable, never used for another project state."""
+
+import pickle
+
+from orchestration.lib.core import dbt_invocation
+from orchestration.lib.core.dbt_manifest import project_fingerprint
+
+
+def test_the_kept_manifest_is_loaded_and_a_torn_one_parsed_again(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    (project / "models").mkdir()
+    (project / "models" / "m.sql").write_text("select 1 as one\n")
+    parses = []
+
+    def parse(project_dir):
+        parses.append(project_dir)
+        return {"parsed": len(parses)}  # stands in for dbt's Manifest: any picklable object
+
+    monkeypatch.setattr(dbt_invocation, "_parse", parse)
+    monkeypatch.setattr(dbt_invocation, "_parsed", {})
+    first = dbt_invocation.parsed_manifest(project)
+    assert first == {"parsed": 1} and len(parses) == 1
+    cache = dbt_invocation._cache_path(project, project_fingerprint(project))
+    assert pickle.loads(cache.read_bytes()) == {"parsed": 1}
+
+    monkeypatch.setattr(dbt_invocation, "_parsed", {})  # a new process: loaded, not parsed
+    assert dbt_invocation.parsed_manifest(project) == {"parsed": 1} and len(parses) == 1
+
+    cache.write_bytes(b"\x80\x05torn")  # unreadable: parsed again, and kept again
+    monkeypatch.setattr(dbt_invocation, "_parsed", {})
+    assert dbt_invocation.parsed_manifest(project) == {"parsed": 2}
+    assert pickle.loads(cache.read_bytes()) == {"parsed": 2}
+
+    (project / "models" / "m.sql").write_text("select 2 as two\n")  # another project state: its own copy
+    monkeypatch.setattr(dbt_invocation, "_parsed", {})
+    assert dbt_invocation.parsed_manifest(project) == {"parsed": 3}
+    assert [p.name for p in (project / "target").glob("parsed_manifest.*.pickle")] == [
+        dbt_invocation._cache_path(project, project_fingerprint(project)).name
+    ]  # the older state's copy is gone
