@@ -197,34 +197,51 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                             metadata={"rebuilt": False, "why": "no raw table it reads changed since its last build"},
                         )
             if not build.nothing:
-                # the generic tests of a daily or whole build run apart, one statement per model (dbt_batched_tests.py)
-                # from the manifest Dagster loaded: only while dbt parses the same project (a long-lived `make ui`
-                # whose project was edited since lets dbt run every test)
-                same_project = build.fingerprint == loaded_fingerprint
-                batched = batched_tests(manifest, project_vars()) if same_project and not subset else {}
-                args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
-                if batched:
-                    names = {test.name for test in batched.values()}
-                    args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
-                if build.plan is not None:
-                    batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
-                context.log.info(_describe(build, len(batched)))
-                # the marts this build changes get validated by great-expectations after publishing: its import
-                # (~2 s) runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
-                quality_worker.start()
-                run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
-                yield from run.stream(context, manifest, translator, project)
-                ready = [test for test in batched.values() if run.may_test(test.parents)]
-                with data_dir.warehouse() as con:
-                    tested = run_batched_tests(con, ready, build.env.get(TESTS_FROM_ENV))
-                write_results(dbt_target_dir(paths), tested, build.env.get(TESTS_FROM_ENV) or None)
-                yield from run.stream_batched_tests(tested, context, manifest, translator, project)
-                run.raise_if_failed()
+                yield from _run_build(context, data_dir, build, manifest, translator, project, subset=subset,
+                                      same_project=build.fingerprint == loaded_fingerprint)  # fmt: skip
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
                 with data_dir.warehouse() as con:
                     finish_dbt_build(con, build)
 
     return dbt_models
+
+
+def _run_build(
+    context: dg.AssetExecutionContext,
+    data_dir: DataDirResource,
+    build: DbtBuild,
+    manifest: dict,
+    translator: DagsterDbtTranslator,
+    project: DbtProject,
+    *,
+    subset: bool,
+    same_project: bool,
+):
+    """dbt's build in this process, then the generic tests it left out, one statement per model
+    (lib/core/dbt_batched_tests.py); fails the step if either failed. The batched tests come from the manifest
+    Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose project was edited
+    since lets dbt run every test), and not for a subset picked in the UI."""
+    paths = data_dir.paths
+    batched = batched_tests(manifest, project_vars()) if same_project and not subset else {}
+    args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
+    if batched:
+        names = {test.name for test in batched.values()}
+        args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
+    if build.plan is not None:
+        batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
+    context.log.info(_describe(build, len(batched)))
+    # the marts this build changes are validated by great-expectations after publishing: its import (~2 s)
+    # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
+    quality_worker.start()
+    run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
+    yield from run.stream(context, manifest, translator, project)
+    ready = [test for test in batched.values() if run.may_test(test.parents)]
+    tests_from = build.env.get(TESTS_FROM_ENV) or None
+    with data_dir.warehouse() as con:
+        tested = run_batched_tests(con, ready, tests_from)
+    write_results(dbt_target_dir(paths), tested, tests_from)
+    yield from run.stream_batched_tests(tested, context, manifest, translator, project)
+    run.raise_if_failed()
 
 
 def _models_in_dependency_order(manifest: dict) -> list[str]:
