@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -94,14 +95,19 @@ def full_scan_from_env() -> bool:
     return os.environ.get(FULL_SCAN_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def archive_new_inbox_files(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> InboxScan:
+def archive_new_inbox_files(
+    paths: DataPaths, con: duckdb.DuckDBPyConnection, on_new: Callable[[int], None] | None = None
+) -> InboxScan:
     """Store the bytes of every new receipt in the archive; the receipts to read and their manifest rows
-    (account and file kind still unknown: the landing fills them in once it knows who reads each receipt)."""
+    (account and file kind still unknown: the landing fills them in once it knows who reads each receipt).
+    `on_new` learns how many inbox files are new before they are hashed (the landing starts its workers)."""
     now_ns = time.time_ns()
     walk = walk_inbox(paths.inbox, None if full_scan_from_env() else _folder_cache(con), now_ns=now_ns)
     scan = InboxScan(files_seen=len(walk.files), walk=walk)
     new = _not_seen_before(con, [file for file in walk.files if not file.unchanged])
     receipts = _receipts_at(con, new)
+    if on_new is not None:
+        on_new(len(new))
     now = datetime.now(UTC).replace(tzinfo=None)
     with ArchiveBatch(paths.archive, link=archive_mode_from_env() == "link", now_ns=now_ns) as batch:
         for file in new:  # sorted by path: the same drop always lands in the same order

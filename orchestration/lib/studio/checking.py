@@ -88,6 +88,20 @@ class BatchChecker:
         self.workers = WORKERS if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
 
+    def __enter__(self) -> BatchChecker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def prepare(self, files: int) -> None:
+        """Start the workers now if `files` make a batch big enough for them: they import pandas, pandera and
+        the contracts (about a second) while this process is busy with something else."""
+        if files >= WORKERS_FROM_FILES and self.workers >= 2 and self._pool is None:
+            self._pool = worker_pool(self.workers)
+            for _ in range(self.workers):
+                self._pool.submit(check_files, ())
+
     def check(self, received: Sequence[Received]) -> CheckedBatch:
         if len(received) < WORKERS_FROM_FILES or self.workers < 2:
             return check_files(received)

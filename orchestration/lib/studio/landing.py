@@ -84,11 +84,13 @@ def land_inbox(
     paths.ensure()
     report = LandingReport()
     started = time.perf_counter()
-    scan = archive_new_inbox_files(paths, con)
-    report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
-    report.stored = scan.stored
-    report.seconds["scan + archive"] = time.perf_counter() - started
-    rows = _land_routed(paths, con, scan.received, scan.manifest_rows, sources, report)
+    with BatchChecker() as checker:
+        # a large drop's check workers start (a second of imports) while its files are hashed and linked
+        scan = archive_new_inbox_files(paths, con, on_new=checker.prepare)
+        report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
+        report.stored = scan.stored
+        report.seconds["scan + archive"] = time.perf_counter() - started
+        rows = _land_routed(paths, con, scan.received, scan.manifest_rows, sources, report, checker)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
     record_manifest(paths, con, rows, report.documents)
@@ -116,7 +118,9 @@ def replay_archive(
     forget_studio_documents(con)
     received = received_from_manifest(paths, rows)
     report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
-    _land_routed(paths, con, received, [], sources, report)
+    with BatchChecker() as checker:
+        checker.prepare(len(received))
+        _land_routed(paths, con, received, [], sources, report, checker)
     fields = ManifestRow.__dataclass_fields__
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
@@ -130,6 +134,7 @@ def _land_routed(
     rows: list[ManifestRow],
     sources: Sequence[ReceiptSource],
     report: LandingReport,
+    checker: BatchChecker,
 ) -> list[ManifestRow]:
     """Each receipt to the first source claiming it, the rest to Studio; the manifest rows (when given,
     aligned with `received`) get the account and file kind their reader gives them."""
@@ -147,7 +152,7 @@ def _land_routed(
             claim = _studio_claim(item)
         if position < len(rows):
             described.append(replace(rows[position], file_kind=claim[0], account_handle=claim[1]))
-    _load(paths, con, studio, report)
+    _load(paths, con, studio, report, checker)
     for source, items in zip(sources, claimed, strict=True):
         if items:
             _merge(report, source.land(paths, con, items))
@@ -194,20 +199,20 @@ BATCH_FILES = 10_000
 
 
 def _load(
-    paths: DataPaths, con: duckdb.DuckDBPyConnection, received: list[Received], report: LandingReport
+    paths: DataPaths,
+    con: duckdb.DuckDBPyConnection,
+    received: list[Received],
+    report: LandingReport,
+    checker: BatchChecker,
 ) -> LandingReport:
     """Check (read + validate) and load in batches; every contract rule is per document, so batching changes
     nothing, nor does checking a batch on worker processes (`checking.BatchChecker`)."""
     report.documents, report.flags = pd.DataFrame(), empty_flags()
-    checker = BatchChecker()
-    try:
-        for start in range(0, max(len(received), 1), BATCH_FILES):
-            checked = checker.check(received[start : start + BATCH_FILES])
-            for step, seconds in checked.seconds.items():
-                report.seconds[step] = report.seconds.get(step, 0.0) + seconds
-            _load_batch(paths, con, checked, report)
-    finally:
-        checker.close()
+    for start in range(0, max(len(received), 1), BATCH_FILES):
+        checked = checker.check(received[start : start + BATCH_FILES])
+        for step, seconds in checked.seconds.items():
+            report.seconds[step] = report.seconds.get(step, 0.0) + seconds
+        _load_batch(paths, con, checked, report)
     return report
 
 
