@@ -9,7 +9,8 @@ back in the order of the files, each kind's rows in document order.
 An agency's backfill spends most of its landing here, in per-file Python (~170 µs a file to open a ZIP, find
 its anchors and split its rows, then pandas and pandera): `BatchChecker` hands a batch of at least
 `WORKERS_FROM_FILES` files to worker processes, which send back only the validated frames and the documents
-without their rows. A daily drop is checked in this process: starting the workers costs a second of imports.
+without their rows. A daily drop is checked in this process: starting the workers costs a second of imports,
+which a large drop's landing hides by starting them (`prepare`) while its files are still being hashed.
 """
 
 from __future__ import annotations
