@@ -46,7 +46,7 @@ class DbtRun:
         self.result = None  # dbt's result, once the build ended
         self.statuses: dict[str, str] = {}  # dbt's status of each node it ran, by unique_id
         self.invocation_id = ""
-        self.batched_failures: list[str] = []
+        self.batched: list[BatchedTestResult] = []  # the tests run apart, once streamed
 
     def stream(
         self,
@@ -114,18 +114,23 @@ class DbtRun:
                 "data": {"node_info": node_info, "num_failures": result.failures, "status": result.status},
             }  # fmt: skip
             yield from _to_dagster(raw, context, manifest, translator, project, self.target)
-        self.batched_failures = [
+        self.batched = results
+
+    @property
+    def batched_failures(self) -> list[str]:
+        """The tests run apart that failed (a warning is not a failure), as `failed_nodes` names dbt's."""
+        return [
             f"{r.test.unique_id}: fail {r.failures} row(s)"
             if r.error is None
             else f"{r.test.unique_id}: error {r.error}"
-            for r in results
+            for r in self.batched
             if r.status in ("fail", "error")
         ]
 
     def raise_if_failed(self) -> None:
         """A failed build fails the step, naming what failed (a warning does not)."""
         result = self.result
-        failed = [line for line in failed_nodes(result) if ": warn" not in line] if not result.success else []
+        failed = failed_nodes(result, passing=("success", "pass", "warn")) if not result.success else []
         failed += self.batched_failures
         if result.success and not failed:
             return

@@ -73,9 +73,7 @@ def _load_cached(cache: Path) -> Any:
     try:
         with open(cache, "rb") as handle:
             return pickle.load(handle)
-    except FileNotFoundError:
-        return None
-    except Exception:  # torn, or from another dbt: parse again, which rewrites it
+    except Exception:  # missing, torn, or from another dbt: parse again, which rewrites it
         return None
 
 
@@ -149,14 +147,10 @@ def release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def failed_nodes(result) -> list[str]:
-    """`unique_id: status message` for each node of a dbt result that did not pass or succeed."""
+def failed_nodes(result, passing: tuple[str, ...] = ("success", "pass")) -> list[str]:
+    """`unique_id: status message` for each node of a dbt result whose status is not one of `passing`."""
     nodes = getattr(result.result, "results", None) or []
-    return [
-        f"{r.node.unique_id}: {r.status} {r.message or ''}".rstrip()
-        for r in nodes
-        if str(r.status) not in ("success", "pass")
-    ]
+    return [f"{r.node.unique_id}: {r.status} {r.message or ''}".rstrip() for r in nodes if str(r.status) not in passing]
 
 
 def _flags(project_dir: Path, target: Path) -> list[str]:

@@ -337,16 +337,15 @@ def _with_document_facts(rows: list[ManifestRow], documents: pd.DataFrame) -> li
     return result
 
 
+_SHA_LENGTH, _RECEIPT_KEY_LENGTH = 64, 64 + 1 + 12 + 1  # `<sha256>:<12 hex path tag>:` (document_id_for)
+
+
 def _receipt_keys(document_ids: pd.Series) -> pd.Series:
-    """Each document's receipt: its id up to the member, `<sha256>:<12 hex path tag>:` (document_id_for)."""
-    keys = document_ids.str.slice(0, _RECEIPT_KEY_LENGTH)
-    shaped = document_ids.str.slice(64, 65).eq(":") & document_ids.str.slice(77, 78).eq(":")
-    if bool(shaped.all()):
-        return keys
+    """Each document's receipt: its id up to the member, sliced as whole columns when every id has that shape."""
+    colon = [document_ids.str.slice(at, at + 1).eq(":") for at in (_SHA_LENGTH, _RECEIPT_KEY_LENGTH - 1)]
+    if bool((colon[0] & colon[1]).all()):
+        return document_ids.str.slice(0, _RECEIPT_KEY_LENGTH)
     return document_ids.str.split(":", n=2).str[:2].str.join(":") + ":"  # an id of another shape: by its colons
-
-
-_RECEIPT_KEY_LENGTH = 64 + 1 + 12 + 1
 
 
 # --- what an inbox path says, whatever the source ------------------------------------------------

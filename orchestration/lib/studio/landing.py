@@ -178,8 +178,7 @@ def _merge(report: LandingReport, landed: SourceLanding) -> None:
         report.flags = pd.concat([report.flags, flags], ignore_index=True) if len(report.flags) else flags
     for table, count in landed.rows_by_table.items():
         report.rows_by_kind[table] = report.rows_by_kind.get(table, 0) + count
-    for step, seconds in landed.seconds.items():
-        report.seconds[step] = report.seconds.get(step, 0.0) + seconds
+    _add_step_seconds(report, landed.seconds)
 
 
 _SECTION_KIND = {"Overview": "overview", "Content": "content", "Followers": "followers", "Viewers": "viewers"}
@@ -210,8 +209,7 @@ def _load(
     report.documents, report.flags = pd.DataFrame(), empty_flags()
     for start in range(0, max(len(received), 1), BATCH_FILES):
         checked = checker.check(received[start : start + BATCH_FILES])
-        for step, seconds in checked.seconds.items():
-            report.seconds[step] = report.seconds.get(step, 0.0) + seconds
+        _add_step_seconds(report, checked.seconds)
         _load_batch(paths, con, checked, report)
     return report
 
@@ -244,7 +242,12 @@ def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: Check
 
 
 def _add_seconds(report: LandingReport, step: str, started: float) -> None:
-    report.seconds[step] = report.seconds.get(step, 0.0) + time.perf_counter() - started
+    _add_step_seconds(report, {step: time.perf_counter() - started})
+
+
+def _add_step_seconds(report: LandingReport, seconds: dict[str, float]) -> None:
+    for step, spent in seconds.items():
+        report.seconds[step] = report.seconds.get(step, 0.0) + spent
 
 
 # File kinds without a per-row date: one snapshot of the audience on the export date.
