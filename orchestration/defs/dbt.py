@@ -122,6 +122,14 @@ def dbt_build(
     return DbtBuild(args, env, whole=plan is None, reason=reason, plan=plan)
 
 
+def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list[str]:
+    """A whole daily build as a command line (`--vars`, not the environment): for a person or a test running dbt
+    by hand. Each new min_date costs dbt a full parse this way."""
+    dbt_vars = {"min_date": min_date.isoformat()} if min_date else {}
+    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test"]
+    return args + (["--full-refresh"] if full_refresh else [])
+
+
 def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
     """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
