@@ -204,3 +204,26 @@ def test_bytes_that_changed_while_read_raise(tmp_path, monkeypatch):
     with ArchiveBatch(paths.archive, now_ns=later) as batch, pytest.raises(ChangedWhileReading):
         batch.receive(inbox_file, "Overview.csv")
     assert list(paths.archive.rglob("*.*")) == []
+
+
+def test_receipts_are_handed_over_committed_in_order_each_once(tmp_path, settled_now):
+    from orchestration.lib.core.receipts import archive_new_inbox_files
+    from orchestration.lib.core.warehouse import connect
+
+    paths = new_paths(tmp_path)
+    for n in range(7):
+        drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK)
+    drop(paths, "acct/again/Overview.csv", _overview(3), mtime=LAST_WEEK)  # bytes already stored: "present"
+    handed = []
+
+    def archived(received):  # each one already under its final name, no temporary left for it
+        assert all(item.stored.is_file() for item in received)
+        handed.append([item.inbox_path for item in received])
+
+    with connect(paths.warehouse) as con:
+        scan = archive_new_inbox_files(paths, con, on_archived=archived, commit_every=3)
+    assert [len(chunk) for chunk in handed] == [3, 3, 2]
+    assert [path for chunk in handed for path in chunk] == [item.inbox_path for item in scan.received]
+    assert sorted(item.inbox_path for item in scan.received) == [item.inbox_path for item in scan.received]
+    assert scan.stored == {"linked": 7, "copied": 0, "present": 1}
+    assert list(paths.archive.rglob("*.incoming")) == []

@@ -4,7 +4,7 @@ it in this process lands, file for file and row for row, a file that cannot be r
 import pytest
 
 from orchestration.lib.core.workers import worker_pool
-from orchestration.lib.studio import checking
+from orchestration.lib.studio import checking, landing
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 from tests.test_hostile_files import WHEN
 
@@ -34,8 +34,11 @@ def _landed(paths, report) -> tuple:
     )
 
 
-@pytest.mark.parametrize("workers", [2, 1])
-def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers):
+@pytest.mark.parametrize(
+    ("workers", "batch_files"),
+    [(2, 10_000), (1, 10_000), (2, 5)],  # 5: the drop flows, batches checked while the next files are hashed
+)
+def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, batch_files):
     here, there = new_paths(tmp_path / "here"), new_paths(tmp_path / "there")
     _drop_agency(here)
     _drop_agency(there)
@@ -43,6 +46,8 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers):
     monkeypatch.setattr(checking, "WORKERS_FROM_FILES", 1)
     monkeypatch.setattr(checking, "CHUNK_FILES", 4)  # 7 chunks, the last one short
     monkeypatch.setattr(checking, "WORKERS", workers)
+    monkeypatch.setattr(landing, "BATCH_FILES", batch_files)
+    monkeypatch.setattr(landing, "AHEAD_BATCHES", 1)
     pools = []
 
     def counted_pool(workers):
@@ -50,7 +55,15 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers):
         return worker_pool(workers)
 
     monkeypatch.setattr(checking, "worker_pool", counted_pool)
+    submitted, submit = [], checking.BatchChecker.submit
+
+    def counted_submit(checker, received):
+        submitted.append(len(received))
+        return submit(checker, received)
+
+    monkeypatch.setattr(checking.BatchChecker, "submit", counted_submit)
     report = land(there)
+    assert submitted == ([26] if batch_files > 26 else [5, 5, 5, 5, 5, 1])
     assert len(pools) == (1 if workers == 2 else 0)  # one pool for the landing; one core: no pool at all
     landed = _landed(there, report)
     assert landed == expected
@@ -61,4 +74,4 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers):
     assert [(file, rule, row) for file, rule, row, _ in issues] == [
         ("Overview.csv", "not_nullable", 1), ("Overview.csv", "studio_date", 1), ("Overview.zip", "safe_zip", None)
     ]  # fmt: skip
-    assert ("read + validate (2 workers)" in report.seconds) == (workers == 2)
+    assert ("read + validate (2 workers, waited for)" in report.seconds) == (workers == 2)

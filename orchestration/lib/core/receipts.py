@@ -96,11 +96,17 @@ def full_scan_from_env() -> bool:
 
 
 def archive_new_inbox_files(
-    paths: DataPaths, con: duckdb.DuckDBPyConnection, on_new: Callable[[int], None] | None = None
+    paths: DataPaths,
+    con: duckdb.DuckDBPyConnection,
+    on_new: Callable[[int], None] | None = None,
+    on_archived: Callable[[list[Received]], None] | None = None,
+    commit_every: int | None = None,
 ) -> InboxScan:
     """Store the bytes of every new receipt in the archive; the receipts to read and their manifest rows
     (account and file kind still unknown: the landing fills them in once it knows who reads each receipt).
-    `on_new` learns how many inbox files are new before they are hashed (the landing starts its workers)."""
+    `on_new` learns how many inbox files are new before they are hashed (the landing starts its workers);
+    `on_archived` gets the new receipts as soon as they are committed, every `commit_every` receipts (all at
+    once by default), so that a large drop is read while its next files are still being hashed."""
     now_ns = time.time_ns()
     walk = walk_inbox(paths.inbox, None if full_scan_from_env() else _folder_cache(con), now_ns=now_ns)
     scan = InboxScan(files_seen=len(walk.files), walk=walk)
@@ -109,6 +115,7 @@ def archive_new_inbox_files(
     if on_new is not None:
         on_new(len(new))
     now = datetime.now(UTC).replace(tzinfo=None)
+    handed = 0  # receipts passed to on_archived
     with ArchiveBatch(paths.archive, link=archive_mode_from_env() == "link", now_ns=now_ns) as batch:
         for file in new:  # sorted by path: the same drop always lands in the same order
             name = file.relative.rsplit("/", 1)[-1]
@@ -139,9 +146,21 @@ def archive_new_inbox_files(
                     received_at=now.isoformat(),
                 )
             )
-        batch.commit()  # named and durable before anything reads them or a manifest line names them
+            if commit_every is not None and len(scan.received) - handed >= commit_every:
+                handed = _hand_over(batch, scan, handed, on_archived)
+        _hand_over(batch, scan, handed, on_archived)
         scan.stored = dict(batch.counts)
     return scan
+
+
+def _hand_over(
+    batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived: Callable[[list[Received]], None] | None
+) -> int:
+    """Commit what is stored, then pass the receipts not handed over yet to `on_archived`; how many were."""
+    batch.commit()  # named and durable before anything reads them or a manifest line names them
+    if on_archived is not None and len(scan.received) > handed:
+        on_archived(scan.received[handed:])
+    return len(scan.received)
 
 
 def _not_seen_before(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> list[InboxFile]:

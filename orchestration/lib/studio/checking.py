@@ -10,7 +10,10 @@ An agency's backfill spends most of its landing here, in per-file Python (~170 �
 its anchors and split its rows, then pandas and pandera): `BatchChecker` hands a batch of at least
 `WORKERS_FROM_FILES` files to worker processes, which send back only the validated frames and the documents
 without their rows. A daily drop is checked in this process: starting the workers costs a second of imports,
-which a large drop's landing hides by starting them (`prepare`) while its files are still being hashed.
+which a large drop's landing hides by starting them (`prepare`) while its files are still being hashed. The
+landing hands each batch over (`submit`) as soon as its files are archived, so that the workers read it while
+this process hashes and links the next files and loads the batch before: on two cores, the hashing alone left
+one idle (23,728 files: landing 8.4 s -> 6.2 s, raw tables identical).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,7 +86,9 @@ def check_files(received: Sequence[Received]) -> CheckedBatch:
 
 
 class BatchChecker:
-    """`check(received)` → a `CheckedBatch`, by workers for a large batch; `close()` lets the workers go."""
+    """`submit(received)` → a `PendingCheck` whose `result()` is the `CheckedBatch`, checked by workers for a
+    large batch while this process goes on (hashing the next files, loading the previous batch); `check` does
+    both at once; `close()` lets the workers go."""
 
     def __init__(self, workers: int | None = None):
         self.workers = WORKERS if workers is None else workers
@@ -104,26 +109,53 @@ class BatchChecker:
                 self._pool.submit(check_files, ())
 
     def check(self, received: Sequence[Received]) -> CheckedBatch:
-        if len(received) < WORKERS_FROM_FILES or self.workers < 2:
-            return check_files(received)
-        started = time.perf_counter()
+        return self.submit(received).result()
+
+    def submit(self, received: Sequence[Received]) -> PendingCheck:
+        """Hand `received` to the workers when a drop is large (they were prepared for it, or this batch alone
+        is large); else it is checked here, when its result is asked for."""
+        received = list(received)
+        if self._pool is None and (len(received) < WORKERS_FROM_FILES or self.workers < 2):
+            return PendingCheck(self, received, None)
         if self._pool is None:
             self._pool = worker_pool(self.workers)
         chunks = [received[i : i + CHUNK_FILES] for i in range(0, len(received), CHUNK_FILES)]
-        try:
-            merged = merge(list(self._pool.map(check_files, chunks)))
-        except BrokenProcessPool:  # a worker died (memory, a signal): this batch and the next ones, here
-            log.warning("a landing worker stopped unexpectedly; checking the files in this process")
-            self.close()
-            self.workers = 1
-            return check_files(received)
-        merged.seconds = {f"read + validate ({self.workers} workers)": time.perf_counter() - started}
-        return merged
+        return PendingCheck(self, received, [self._pool.submit(check_files, chunk) for chunk in chunks])
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)  # quick: workers skip their teardown (core/workers.py)
             self._pool = None
+
+    def _give_up_workers(self) -> None:
+        log.warning("a landing worker stopped unexpectedly; checking the files in this process")
+        self.close()
+        self.workers = 1
+
+
+@dataclass
+class PendingCheck:
+    """A batch handed to `BatchChecker.submit`: `result()` waits for its chunks (or checks it here)."""
+
+    checker: BatchChecker
+    received: list[Received]
+    chunks: list[Future] | None  # None: checked in this process
+
+    def result(self) -> CheckedBatch:
+        if self.chunks is None:
+            return check_files(self.received)
+        started = time.perf_counter()
+        try:
+            merged = merge([chunk.result() for chunk in self.chunks])
+        except BrokenProcessPool:  # a worker died (memory, a signal): this batch and the next ones, here
+            if self.checker.workers >= 2:
+                self.checker._give_up_workers()
+            return check_files(self.received)
+        # what this process waited for: the workers' time not hidden behind its own work
+        merged.seconds = {
+            f"read + validate ({self.checker.workers} workers, waited for)": time.perf_counter() - started
+        }
+        return merged
 
 
 def merge(parts: list[CheckedBatch]) -> CheckedBatch:

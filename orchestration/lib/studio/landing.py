@@ -11,6 +11,7 @@ working database it rebuilds.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from orchestration.lib.core.receipts import (
     strip_browser_repeat,
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
-from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, all_flags
+from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, PendingCheck, all_flags
 from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.reader import (
     Document,
@@ -80,20 +81,28 @@ def land_inbox(
     paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource] = ()
 ) -> LandingReport:
     """Archive every new file in the inbox and load what passes its contract; `sources` (the LIVE inputs)
-    land the receipts they claim, Studio the rest."""
+    land the receipts they claim, Studio the rest.
+
+    A large drop flows: every `BATCH_FILES` receipts archived are handed to the check workers, which read and
+    validate them while this process hashes and links the next files and loads the batches checked before."""
     paths.ensure()
     report = LandingReport()
     started = time.perf_counter()
     with BatchChecker() as checker:
-        # a large drop's check workers start (a second of imports) while its files are hashed and linked
-        scan = archive_new_inbox_files(paths, con, on_new=checker.prepare)
+        routed = _Routed(sources, _StudioBatches(paths, con, report, checker))
+        # a large drop's check workers start (a second of imports) while its first files are hashed and linked
+        scan = archive_new_inbox_files(
+            paths, con, on_new=checker.prepare, on_archived=routed.add, commit_every=BATCH_FILES
+        )
         report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
         report.stored = scan.stored
-        report.seconds["scan + archive"] = time.perf_counter() - started
-        rows = _land_routed(paths, con, scan.received, scan.manifest_rows, sources, report, checker)
+        # the batches loaded while files were still being hashed count as loading, not as the scan
+        spent_loading = sum(report.seconds.values())
+        report.seconds["scan + archive"] = time.perf_counter() - started - spent_loading
+        routed.finish(paths, con, report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
-    record_manifest(paths, con, rows, report.documents)
+    record_manifest(paths, con, routed.described(scan.manifest_rows), report.documents)
     remember_scan(con, scan)
     return report
 
@@ -120,43 +129,50 @@ def replay_archive(
     report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
     with BatchChecker() as checker:
         checker.prepare(len(received))
-        _land_routed(paths, con, received, [], sources, report, checker)
+        routed = _Routed(sources, _StudioBatches(paths, con, report, checker))
+        routed.add(received)
+        routed.finish(paths, con, report)
     fields = ManifestRow.__dataclass_fields__
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
     return report
 
 
-def _land_routed(
-    paths: DataPaths,
-    con: duckdb.DuckDBPyConnection,
-    received: list[Received],
-    rows: list[ManifestRow],
-    sources: Sequence[ReceiptSource],
-    report: LandingReport,
-    checker: BatchChecker,
-) -> list[ManifestRow]:
-    """Each receipt to the first source claiming it, the rest to Studio; the manifest rows (when given,
-    aligned with `received`) get the account and file kind their reader gives them."""
-    studio: list[Received] = []
-    claimed: list[list[Received]] = [[] for _ in sources]
-    described = []
-    for position, item in enumerate(received):
-        claim = None
-        for index, source in enumerate(sources):
-            if (claim := source.claims(item)) is not None:
-                claimed[index].append(item)
-                break
-        if claim is None:
-            studio.append(item)
-            claim = _studio_claim(item)
-        if position < len(rows):
-            described.append(replace(rows[position], file_kind=claim[0], account_handle=claim[1]))
-    _load(paths, con, studio, report, checker)
-    for source, items in zip(sources, claimed, strict=True):
-        if items:
-            _merge(report, source.land(paths, con, items))
-    return described
+class _Routed:
+    """Each receipt to the first source claiming it (LIVE, landed at the end, all together), the rest to the
+    Studio batches as they come; remembers each receipt's claim for its manifest line."""
+
+    def __init__(self, sources: Sequence[ReceiptSource], studio: _StudioBatches):
+        self.sources, self.studio = sources, studio
+        self.claimed: list[list[Received]] = [[] for _ in sources]
+        self.claims: list[tuple[str, str | None]] = []  # (file kind, account) per receipt, in order
+
+    def add(self, received: list[Received]) -> None:
+        studio = []
+        for item in received:
+            claim = None
+            for index, source in enumerate(self.sources):
+                if (claim := source.claims(item)) is not None:
+                    self.claimed[index].append(item)
+                    break
+            if claim is None:
+                studio.append(item)
+                claim = _studio_claim(item)
+            self.claims.append(claim)
+        self.studio.add(studio)
+
+    def finish(self, paths: DataPaths, con: duckdb.DuckDBPyConnection, report: LandingReport) -> None:
+        self.studio.finish()
+        for source, items in zip(self.sources, self.claimed, strict=True):
+            if items:
+                _merge(report, source.land(paths, con, items))
+
+    def described(self, rows: list[ManifestRow]) -> list[ManifestRow]:
+        """The manifest rows (aligned with the receipts added) with the file kind and account of their reader."""
+        return [
+            replace(row, file_kind=kind, account_handle=handle)
+            for row, (kind, handle) in zip(rows, self.claims, strict=True)
+        ]
 
 
 def _studio_claim(item: Received) -> tuple[str, str | None]:
@@ -195,23 +211,46 @@ def _file_kind(name: str, section: str | None) -> str:
 # Files per batch: big enough that pandera and DuckDB work on large frames, small enough that an
 # agency's 100,000-file backfill never holds all of its rows in memory at once.
 BATCH_FILES = 10_000
+# Batches checked ahead of the one being loaded: the workers never wait for this process, and at most this many
+# batches' checked rows wait in memory.
+AHEAD_BATCHES = 2
 
 
-def _load(
-    paths: DataPaths,
-    con: duckdb.DuckDBPyConnection,
-    received: list[Received],
-    report: LandingReport,
-    checker: BatchChecker,
-) -> LandingReport:
-    """Check (read + validate) and load in batches; every contract rule is per document, so batching changes
-    nothing, nor does checking a batch on worker processes (`checking.BatchChecker`)."""
-    report.documents, report.flags = pd.DataFrame(), empty_flags()
-    for start in range(0, max(len(received), 1), BATCH_FILES):
-        checked = checker.check(received[start : start + BATCH_FILES])
-        _add_step_seconds(report, checked.seconds)
-        _load_batch(paths, con, checked, report)
-    return report
+class _StudioBatches:
+    """Studio receipts checked in batches of `BATCH_FILES` (`checking.BatchChecker`: on workers for a large
+    drop, up to `AHEAD_BATCHES` ahead) and loaded in the order received. Every contract rule is per document,
+    so neither batching nor workers change what lands."""
+
+    def __init__(self, paths: DataPaths, con: duckdb.DuckDBPyConnection, report: LandingReport, checker: BatchChecker):
+        self.paths, self.con, self.report, self.checker = paths, con, report, checker
+        self.waiting: list[Received] = []  # not a whole batch yet
+        self.ahead: deque[PendingCheck] = deque()
+        self.submitted = 0
+        report.documents, report.flags = pd.DataFrame(), empty_flags()
+
+    def add(self, received: list[Received]) -> None:
+        self.waiting += received
+        while len(self.waiting) >= BATCH_FILES:
+            self._submit(self.waiting[:BATCH_FILES])
+            self.waiting = self.waiting[BATCH_FILES:]
+
+    def finish(self) -> None:
+        if self.waiting or not self.submitted:  # an empty landing still "loads" its empty batch
+            self._submit(self.waiting)
+            self.waiting = []
+        while self.ahead:
+            self._load_next()
+
+    def _submit(self, batch: list[Received]) -> None:
+        self.ahead.append(self.checker.submit(batch))
+        self.submitted += 1
+        while len(self.ahead) > AHEAD_BATCHES:
+            self._load_next()
+
+    def _load_next(self) -> None:
+        checked = self.ahead.popleft().result()
+        _add_step_seconds(self.report, checked.seconds)
+        _load_batch(self.paths, self.con, checked, self.report)
 
 
 def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: LandingReport) -> None:
