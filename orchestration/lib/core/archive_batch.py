@@ -73,21 +73,23 @@ class ArchiveBatch:
             _unlink(temporary)
         self.pending.clear()
 
-    def receive(self, source: Path, original_name: str) -> Stored:
+    def receive(self, source: str | Path, original_name: str) -> Stored:
         """Hash a received file and store its bytes (once per object); raises OSError (a link, a special
-        file, a vanished file) or ChangedWhileReading, and then keeps nothing."""
+        file, a vanished file) or ChangedWhileReading, and then keeps nothing. `source` may be plain text:
+        no `Path` is made per file here (10 µs each, a second for an agency's backfill)."""
+        source_name = os.path.basename(source)
         descriptor = os.open(source, SAFE_OPEN)
         try:
             before = os.fstat(descriptor)
             if not stat.S_ISREG(before.st_mode):
-                raise OSError(f"{source.name}: not a regular file")
+                raise OSError(f"{source_name}: not a regular file")
             digest, size, want = hashlib.sha256(), 0, min(_CHUNK, before.st_size + 1)
             while chunk := os.read(descriptor, want):
                 digest.update(chunk)
                 size += len(chunk)
             after = os.fstat(descriptor)
             if _identity(before) != _identity(after) or size != after.st_size:
-                raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
+                raise ChangedWhileReading(f"{source_name} changed while it was read; it is taken on the next run")
             sha = digest.hexdigest()
             relative = archive_relative_path(sha, original_name)
             destination = os.path.join(self.archive_text, relative)
@@ -98,16 +100,18 @@ class ArchiveBatch:
                     os.makedirs(os.path.dirname(destination), exist_ok=True)
                     self.folders.add(sha[:2])
                 temporary = f"{destination}.{uuid.uuid4().hex[:8]}.incoming"
-                how = "linked" if self._link(source, temporary, descriptor, after) else "copied"
+                how = "linked" if self._link(source, source_name, temporary, descriptor, after) else "copied"
                 if how == "copied":
-                    self._copy(descriptor, temporary, sha, source.name)
+                    self._copy(descriptor, temporary, sha, source_name)
                 self.pending[destination] = temporary
         finally:
             os.close(descriptor)
         self.counts[how] += 1
         return Stored(sha, size, Path(destination), relative, how)
 
-    def _link(self, source: Path, temporary: str, descriptor: int, hashed: os.stat_result) -> bool:
+    def _link(
+        self, source: str | Path, source_name: str, temporary: str, descriptor: int, hashed: os.stat_result
+    ) -> bool:
         """Hard-link the hashed inode under `temporary`; False when it must be copied instead."""
         if not self.link or max(hashed.st_mtime_ns, hashed.st_ctime_ns) > self.settled_before_ns:
             return False
@@ -121,7 +125,7 @@ class ArchiveBatch:
             return False
         try:
             if _identity(os.lstat(temporary)) != _identity(hashed):  # the name now leads elsewhere
-                raise ChangedWhileReading(f"{source.name} changed while it was read; it is taken on the next run")
+                raise ChangedWhileReading(f"{source_name} changed while it was read; it is taken on the next run")
             os.fchmod(descriptor, stat.S_IMODE(hashed.st_mode) & ~0o222)  # the shared inode becomes read-only
         except ChangedWhileReading:
             _unlink(temporary)

@@ -120,7 +120,7 @@ def archive_new_inbox_files(
         for file in new:  # sorted by path: the same drop always lands in the same order
             name = file.relative.rsplit("/", 1)[-1]
             try:
-                stored = batch.receive(file.path, name)
+                stored = batch.receive(file.os_path, name)
             except OSError as error:  # swapped for a link, vanished or still being written: not this run
                 walk.refused.append((file.relative, f"could not be read safely ({error})"))
                 scan.unsettled.add(file.folder)
