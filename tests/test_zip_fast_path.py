@@ -399,3 +399,10 @@ def test_fast_parser_never_inflates_past_the_declared_size(tmp_path, monkeypatch
     monkeypatch.setattr(zlib, "decompressobj", _Recording)
     assert _read_zip_members_fast(path) is None
     assert asked == [declared + 1]
+
+
+def test_an_entry_without_a_name_is_refused_by_name_not_reported_as_a_crash(tmp_path):
+    path = tmp_path / "export.zip"
+    path.write_bytes(_raw_zip(b"", OVERVIEW))
+    with pytest.raises(RefusedArchive, match="an entry has an empty name"):
+        read_zip_members(path)

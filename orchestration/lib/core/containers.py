@@ -86,6 +86,8 @@ def check_xlsx_container(data: bytes) -> None:
 
 def checked_entries(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     """The file entries of an open ZIP whose directory passes the safety checks; raises RefusedArchive."""
+    if any(not info.filename for info in archive.infolist()):  # (is_dir() would fail on it with an IndexError)
+        raise RefusedArchive("an entry has an empty name: not an export TikTok wrote")
     infos = [info for info in archive.infolist() if not info.is_dir()]
     _check_directory(infos)
     return infos
