@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -134,25 +134,111 @@ def resolve_year_less(
 
     Each distinct text is parsed once and each distinct (rule, text) resolved once; rows take their
     value by index. `parse` is `parse_month_day` (the reader passes its own name for it)."""
+    key_codes, distinct_keys = pd.factorize(keys)  # NA → -1
+    return resolve_year_less_by_key(texts, key_codes, [rules.get(k) for k in distinct_keys], parse)
+
+
+def resolve_year_less_by_key(
+    texts: pd.Series, row_keys: np.ndarray, key_rules: list, parse: Callable[[str], tuple[int, int]] = parse_month_day
+) -> np.ndarray:
+    """`resolve_year_less` with the keys already numbered: row i by the rule `key_rules[row_keys[i]]`
+    (-1: no rule). The reader knows each row's document by position, so nothing is hashed per row but
+    one integer per row (the pair rule × text)."""
     text_codes, distinct_texts = pd.factorize(texts)  # NA → -1
     month_days = [_month_day(parse, text) for text in distinct_texts]
-    key_codes, distinct_keys = pd.factorize(keys)
     rule_ids: dict = {}
-    rule_of_key = np.array([_rule_id(rules.get(k), rule_ids) for k in distinct_keys] + [-1], dtype=np.int64)
-    row_rules = rule_of_key[key_codes]  # a missing key (code -1) takes the trailing -1: no rule
+    rule_of_key = np.array([_rule_id(rule, rule_ids) for rule in key_rules] + [-1], dtype=np.int64)
+    row_rules = rule_of_key[row_keys]  # a missing key (-1) takes the trailing -1: no rule
     width = max(len(distinct_texts), 1)
     combined = np.where((text_codes >= 0) & (row_rules >= 0), row_rules * width + text_codes, -1)
-    distinct, row_position = np.unique(combined, return_inverse=True)
-    by_id = list(rule_ids)
-    resolved = [None if c < 0 else _resolved(month_days[c % width], by_id[c // width]) for c in distinct.tolist()]
-    return pd.to_datetime(pd.Series(resolved, dtype="object")).to_numpy()[row_position.reshape(-1)]
+    row_position, distinct = pd.factorize(combined)  # hashing, not sorting: in order of first appearance
+    resolved = _resolved_pairs(month_days, list(rule_ids), distinct // width, distinct % width, distinct >= 0)
+    return resolved.astype(_DATES)[row_position]
+
+
+_DATES = pd.to_datetime(pd.Series([date(2000, 1, 1)], dtype="object")).dtype  # what pandas makes of dates
+
+
+def _resolved_pairs(month_days: list, rules: list, rule_ids, text_ids, real) -> np.ndarray:
+    """Day (datetime64[D], NaT for none) of each distinct (rule, text): the three rules above on arrays,
+    each the same year search as its loop; any other function, or an anchor that is not a plain date,
+    one call per pair."""
+    resolved = np.full(len(rule_ids), np.datetime64("NaT"), dtype="datetime64[D]")
+    readable = np.array([md is not None for md in month_days] + [False])  # the -1 pairs: no text
+    month = np.array([md[0] if md else 1 for md in month_days] + [1], dtype=np.int64)
+    day = np.array([md[1] if md else 1 for md in month_days] + [1], dtype=np.int64)
+    function = np.array([_ARRAY_RULES.get(f, -1) if type(a) is date else -1 for f, a in rules] + [-1])
+    anchor = np.array([a if type(a) is date else None for _, a in rules] + [None], dtype="datetime64[D]")
+    rule_ids, text_ids = np.where(real, rule_ids, -1), np.where(real, text_ids, -1)
+    for code, years in enumerate(_YEARS):
+        at = np.flatnonzero(real & readable[text_ids] & (function[rule_ids] == code))
+        resolved[at] = years(month[text_ids[at]], day[text_ids[at]], anchor[rule_ids[at]])
+    for i in np.flatnonzero(real & readable[text_ids] & ((function[rule_ids] < 0) | (function[rule_ids] == 2))):
+        if function[rule_ids[i]] == 2 and not np.isnat(resolved[i]):
+            continue  # `nearest` found one; when none, its call raises as the loop does
+        resolved[i] = _resolved(month_days[text_ids[i]], rules[rule_ids[i]])
+    return resolved
+
+
+def _on_days(years: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """`_on` on arrays: the date, NaT where there is none (29 February of a common year, a year out of 1..9999)."""
+    first = ((years - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
+    length = ((years - 1970) * 12 + month).astype("datetime64[M]").astype("datetime64[D]") - first
+    exists = (years >= 1) & (years <= 9999) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length.astype(int))
+    return np.where(exists, first + (day - 1), np.datetime64("NaT"))
+
+
+def _first_found(month, day, anchor, offsets, keep) -> np.ndarray:
+    found = np.full(len(anchor), np.datetime64("NaT"), dtype="datetime64[D]")
+    year = anchor.astype("datetime64[Y]").astype(np.int64) + 1970
+    for offset in offsets:
+        candidate = _on_days(year + offset, month, day)
+        take = np.isnat(found) & ~np.isnat(candidate) & keep(candidate, anchor)
+        found[take] = candidate[take]
+    return found
+
+
+def _nearest_days(month, day, anchor) -> np.ndarray:
+    year = anchor.astype("datetime64[Y]").astype(np.int64) + 1970
+    candidates = np.stack([_on_days(year + offset, month, day) for offset in range(-4, 5)])  # years ascending
+    distance = np.where(np.isnat(candidates), np.iinfo(np.int64).max, np.abs((candidates - anchor).astype(np.int64)))
+    return candidates[np.argmin(distance, axis=0), np.arange(len(anchor))]  # a tie: the first, the earlier date
+
+
+_YEARS = (  # by code, as in _ARRAY_RULES
+    lambda m, d, a: _first_found(m, d, a, range(0, -9, -1), np.less_equal),
+    lambda m, d, a: _first_found(m, d, a, range(9), np.greater_equal),
+    _nearest_days,
+)
+
+
+def first_date_per_key(values: np.ndarray, row_keys: np.ndarray) -> dict[int, date]:
+    """The first date (in row order, NaT skipped) of each key: {key: date}, keys ascending."""
+    dated = ~np.isnat(values)
+    keys, first = np.unique(row_keys[dated], return_index=True)
+    days = values[dated][first].astype("datetime64[D]").tolist()
+    return dict(zip(keys.tolist(), days, strict=True))
 
 
 def _month_day(parse: Callable[[str], tuple[int, int]], text: str) -> tuple[int, int] | None:
     if not text:
         return None
+    if parse is parse_month_day and len(text) <= _REMEMBERED_CHARS:
+        return _remembered_month_day(text)
     try:
         return parse(text)
+    except UnknownDateText:
+        return None
+
+
+_REMEMBERED_CHARS = 40  # longer than any Studio date: a long cell is parsed, never kept
+
+
+@lru_cache(maxsize=4096)
+def _remembered_month_day(text: str) -> tuple[int, int] | None:
+    """A batch's few hundred date texts recur in every dated kind and every chunk: parsed once a process."""
+    try:
+        return parse_month_day(text)
     except UnknownDateText:
         return None
 
@@ -171,3 +257,6 @@ def _resolved(month_day: tuple[int, int] | None, rule) -> date | None:
         return function(*month_day, anchor_date)
     except UnknownDateText:
         return None
+
+
+_ARRAY_RULES = {latest_not_after: 0, earliest_not_before: 1, nearest: 2}  # the rules `_YEARS` computes on arrays

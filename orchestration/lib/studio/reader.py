@@ -20,20 +20,23 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import accumulate, islice
+from itertools import accumulate, chain, islice
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
 from orchestration.lib.studio.dates import (
     earliest_not_before,
+    first_date_per_key,
     latest_not_after,
     nearest,
     parse_month_day,
-    resolve_year_less,
+    resolve_year_less_by_key,
 )
 from orchestration.lib.studio.provenance import (
     ExportAnchor,
@@ -341,8 +344,12 @@ def frames_by_kind(documents: list[Document]) -> dict[str, pd.DataFrame]:
     Dates that cannot be read add issues to their document.
     """
     frames: dict[str, pd.DataFrame] = {}
+    readable: dict[str | None, list[Document]] = {}
+    for doc in documents:  # one pass (building a kind's frame touches no other kind's documents)
+        if not doc.issues:
+            readable.setdefault(doc.kind, []).append(doc)
     for kind in STUDIO_FILE_KINDS.values():
-        docs = [d for d in documents if d.kind == kind.kind and not d.issues]
+        docs = readable.get(kind.kind)
         if not docs:
             continue
         saved = {id(d): (len(d.issues), d.anchor) for d in docs}
@@ -361,16 +368,25 @@ def frames_by_kind(documents: list[Document]) -> dict[str, pd.DataFrame]:
 
 
 def _kind_frame(kind: StudioFileKind, docs: list[Document]) -> pd.DataFrame:
-    rows = [row for d in docs for row in d.rows]
-    frame = pd.DataFrame(rows, columns=list(kind.columns), dtype="string") if rows else _empty(kind)
-    counts = [len(d.rows) for d in docs]  # ids taken by index: no fixed-width text array of every row's id
-    ids = np.array([d.document_id for d in docs], dtype=object)[np.repeat(np.arange(len(docs)), counts)]
-    frame.insert(0, "document_id", ids)
-    frame.insert(1, "source_row", np.concatenate([np.arange(1, len(d.rows) + 1) for d in docs]))
-    frame = frame.replace({MISSING: pd.NA})
+    """Every cell in one Arrow array (one conversion from Python text, row after row), "undefined" set to NA
+    on that array, each column taken out of it by position: the frame DataFrame(rows) and replace made."""
+    counts = np.array([len(d.rows) for d in docs], dtype=np.int64)
+    width, total, row_doc = len(kind.columns), int(counts.sum()), np.repeat(np.arange(len(docs)), counts)
+    cells = pa.array(list(chain.from_iterable(chain.from_iterable(d.rows for d in docs))), type=pa.large_string())
+    cells = pc.if_else(pc.equal(cells, MISSING), pa.scalar(None, pa.large_string()), cells)
+    ids = pa.array([d.document_id for d in docs], type=pa.large_string()).take(row_doc)
+    columns = {  # the dtypes pandas gave: ids inferred as "str" (object when there are none), cells "string"
+        "document_id": pd.array(ids, dtype=pd.StringDtype(na_value=np.nan)) if total else np.array([], dtype=object),
+        "source_row": np.arange(1, total + 1) - np.repeat(np.cumsum(counts) - counts, counts),  # from each file's 1
+    }
+    for position, column in enumerate(kind.columns):
+        columns[column] = pd.array(cells.take(np.arange(position, total * width, width)), dtype=pd.StringDtype())
+    frame = pd.DataFrame(columns)
     if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
         frame.insert(2, "video_id", frame["video_link"].str.extract(r"/video/(\d+)", expand=False))
-    return _resolve_dates(kind, frame, {d.document_id: d for d in docs})
+    # Rows are keyed by document id, so a repeated id (two ZIP entries of one name) is its last document.
+    last = {d.document_id: i for i, d in enumerate(docs)}
+    return _resolve_dates(kind, frame, docs, np.array([last[d.document_id] for d in docs], dtype=np.intp)[row_doc])
 
 
 def _set_aside_unreadable(kind: StudioFileKind, docs: list[Document], saved: dict) -> list[Document]:
@@ -396,23 +412,22 @@ def _restore(doc: Document, saved: dict) -> None:
     doc.anchor = anchor
 
 
-def _empty(kind: StudioFileKind) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in kind.columns})
-
-
-def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: dict[str, Document]) -> pd.DataFrame:
+def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Document], row_docs: np.ndarray):
+    """`row_docs`: each row's document, as an index into `docs`; date rules are per document."""
     if kind.dated:
-        rules = {d: _row_date_rule(doc.anchor) for d, doc in docs.items()}
-        frame["metric_date"] = _dates(frame, "metric_date", rules, docs)
+        rules = [_row_date_rule(doc.anchor) for doc in docs]
+        frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
     elif kind.kind == "content":
         # `Time` is the download day itself: take the candidate year closest to the anchor.
-        rules = {d: (nearest, doc.anchor.export_date) for d, doc in docs.items()}
-        frame["metric_date"] = _dates(frame, "metric_date", rules, docs)
-        snapshots = frame.dropna(subset=["metric_date"]).groupby("document_id")["metric_date"].first()
-        _refine_export_date_from_content(snapshots, docs)
+        rules = [(nearest, doc.anchor.export_date) for doc in docs]
+        frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
+        snapshots = first_date_per_key(frame["metric_date"].to_numpy(), row_docs)
+        for position, snapshot in snapshots.items():  # the download day outranks a dated folder or an mtime
+            if docs[position].anchor.source in ("inbox_folder_date", "file_mtime"):
+                docs[position].anchor = replace(docs[position].anchor, export_date=snapshot, source="content_time")
         # A video was posted on or before the day it was seen.
-        rules = {d: (latest_not_after, snapshot.date()) for d, snapshot in snapshots.items()}
-        frame["post_date"] = _dates(frame, "post_date", rules, docs)
+        rules = [(latest_not_after, snapshots[i]) if i in snapshots else None for i in range(len(docs))]
+        frame["post_date"] = _dates(frame, "post_date", rules, docs, row_docs)
     return frame
 
 
@@ -422,26 +437,13 @@ def _row_date_rule(anchor: ExportAnchor):
     return latest_not_after, anchor.export_date  # rows end on or before the export
 
 
-def _dates(frame: pd.DataFrame, column: str, rules: dict, docs: dict[str, Document]) -> pd.Series:
-    """Resolve a year-less date column per distinct text and rule (`dates.resolve_year_less`); an issue
-    for each row whose text is no date (the only Python per row, and only for those rows)."""
+def _dates(frame: pd.DataFrame, column: str, rules: list, docs: list[Document], row_docs: np.ndarray) -> pd.Series:
+    """Resolve a year-less date column per distinct text and rule (`dates.resolve_year_less_by_key`); an
+    issue for each row whose text is no date (the only Python per row, and only for those rows)."""
     texts = frame[column]
-    values = resolve_year_less(texts, frame["document_id"], rules, parse_month_day)
-    unreadable = texts.notna().to_numpy() & (texts.fillna("").to_numpy() != "") & pd.isna(values)
+    values = resolve_year_less_by_key(texts, row_docs, rules, parse_month_day)
+    unreadable = texts.ne("").fillna(False).to_numpy(dtype=bool) & np.isnat(values)
     for i in np.flatnonzero(unreadable).tolist():
-        docs[frame["document_id"].iat[i]].fail(
-            "studio_date",
-            "not a date in any supported UI language",
-            row=int(frame["source_row"].iat[i]),
-            column=column,
-            value=texts.iat[i],
-        )
+        where = {"row": int(frame["source_row"].iat[i]), "column": column, "value": texts.iat[i]}
+        docs[row_docs[i]].fail("studio_date", "not a date in any supported UI language", **where)
     return pd.Series(values, index=frame.index)
-
-
-def _refine_export_date_from_content(snapshots: pd.Series, docs: dict[str, Document]) -> None:
-    """Content `Time` outranks a dated folder or an mtime as the export date (it is the download day)."""
-    for document_id, snapshot in snapshots.items():
-        doc = docs[document_id]
-        if doc.anchor.source in ("inbox_folder_date", "file_mtime"):
-            doc.anchor = replace(doc.anchor, export_date=snapshot.date(), source="content_time")

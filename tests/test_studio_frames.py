@@ -1,0 +1,124 @@
+"""Documents → one typed frame per kind, built column by column: values, NA, dtypes, dates and numbers."""
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.lib.studio.dates import (
+    UnknownDateText,
+    earliest_not_before,
+    latest_not_after,
+    nearest,
+    resolve_year_less,
+)
+from orchestration.lib.studio.provenance import ExportAnchor
+from orchestration.lib.studio.reader import Document, frames_by_kind
+from schemas.studio_contracts import coerce_numbers
+
+SEEN = ExportAnchor(date(2026, 4, 24), datetime(2026, 4, 24, 9, 37), "zip_entry_timestamp")
+LINK = "https://www.tiktok.com/@a/video/7587113370108512882"
+
+
+def _doc(document_id: str, kind: str, rows: list[list[str]], anchor: ExportAnchor = SEEN) -> Document:
+    return Document(document_id, "sha", f"{document_id}.csv", "drop.zip", "acct", kind, anchor, rows)
+
+
+def test_rows_of_several_documents_become_one_frame_with_their_ids_rows_and_na():
+    docs = [
+        _doc("a", "follower_activity", [["April 1", "0", "5"], ["April 1", "1", "undefined"]]),
+        _doc("header-only", "follower_activity", []),
+        _doc("c", "follower_activity", [["April 2", "23", "7"]]),
+    ]
+    frame = frames_by_kind(docs)["follower_activity"]
+    expected = pd.DataFrame(
+        {
+            "document_id": pd.Series(["a", "a", "c"], dtype=pd.StringDtype(na_value=np.nan)),
+            "source_row": np.array([1, 2, 1], dtype=np.int64),  # each file's rows from 1
+            "metric_date": np.array(["2026-04-01", "2026-04-01", "2026-04-02"], dtype="datetime64[s]"),
+            "hour": pd.Series(["0", "1", "23"], dtype="string"),
+            "active_followers": pd.Series(["5", None, "7"], dtype="string"),  # "undefined" is NA
+        }
+    )
+    pd.testing.assert_frame_equal(frame, expected)
+    assert [d.issues for d in docs] == [[], [], []]
+
+
+def test_content_time_refines_a_folder_date_and_bounds_the_post_date():
+    folder = ExportAnchor(date(2026, 4, 24), datetime(2026, 4, 24), "inbox_folder_date")
+    row = ["April 20", "undefined", LINK, "December 30", "1", "2", "3", "4"]
+    doc = _doc("v", "content", [row, [*row[:3], "Smarch 3", *row[4:]]], folder)
+    frame = frames_by_kind([doc])["content"]
+    assert frame["video_id"].tolist() == ["7587113370108512882"] * 2
+    assert frame["video_title"].isna().tolist() == [True, True]
+    assert frame["metric_date"].tolist() == [pd.Timestamp("2026-04-20")] * 2  # the nearest April 20
+    assert (doc.anchor.export_date, doc.anchor.source) == (date(2026, 4, 20), "content_time")
+    assert frame["post_date"].iat[0] == pd.Timestamp("2025-12-30")  # posted on or before the day seen
+    assert pd.isna(frame["post_date"].iat[1])
+    assert [(i.rule, i.row, i.column, i.value) for i in doc.issues] == [("studio_date", 2, "post_date", "Smarch 3")]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "expected"),
+    [
+        ("February 29", (latest_not_after, date(2026, 3, 5)), date(2024, 2, 29)),
+        ("February 29", (latest_not_after, date(2100, 3, 1)), date(2096, 2, 29)),  # 2100 is no leap year
+        ("February 29", (latest_not_after, date(2104, 2, 28)), date(2096, 2, 29)),  # 8 years back
+        ("February 29", (earliest_not_before, date(2096, 3, 1)), date(2104, 2, 29)),  # 8 years on
+        ("February 29", (latest_not_after, date(3, 1, 1)), None),  # years 1-3 are common, year 0 is none
+        ("December 31", (earliest_not_before, date(9999, 12, 31)), date(9999, 12, 31)),
+        ("January 1", (earliest_not_before, date(9999, 12, 31)), None),  # year 10000 is none
+        ("January 1", (nearest, date(2024, 7, 2)), date(2024, 1, 1)),  # 183 days either way: the earlier
+        ("January 1", (nearest, date(2025, 7, 2)), date(2025, 1, 1)),  # 182 days back, 183 ahead
+    ],
+)
+def test_year_rules_at_their_edges(text, rule, expected):
+    values = resolve_year_less(pd.Series([text], dtype="string"), pd.Series(["k"]), {"k": rule})
+    assert (None if pd.isna(values[0]) else pd.Timestamp(values[0]).date()) == expected
+
+
+def test_year_rules_on_arrays_give_what_their_loops_give():
+    """Every month-day against anchors every 11 days over 12 years and at both ends of the calendar."""
+    month_days = [date(2024, 1, 1) + timedelta(days=i) for i in range(366)]  # 2024: 29 February included
+    texts = [f"{d:%B} {d.day}" for d in month_days]
+    anchors = [date(2090, 1, 1) + timedelta(days=i) for i in range(0, 4383, 11)]
+    anchors += [date(1, 1, 1) + timedelta(days=i) for i in range(0, 1500, 97)]
+    anchors += [date(9999, 12, 31) - timedelta(days=i) for i in range(0, 1500, 97)]
+    for function in (latest_not_after, earliest_not_before, nearest):
+        rules = {i: (function, anchor) for i, anchor in enumerate(anchors)}
+        keys = pd.Series(np.repeat(np.arange(len(anchors)), len(texts)))
+        values = resolve_year_less(pd.Series(texts * len(anchors), dtype="string"), keys, rules)
+        expected = []
+        for anchor in anchors:
+            for day in month_days:
+                try:
+                    expected.append(function(day.month, day.day, anchor))
+                except UnknownDateText:
+                    expected.append(None)
+        assert values.tolist() == pd.to_datetime(pd.Series(expected, dtype="object")).to_numpy().tolist()
+
+
+def _overview_numbers(texts: list[str | None]) -> pd.DataFrame:
+    columns = ("video_views", "profile_views", "likes", "comments", "shares")
+    return pd.DataFrame(
+        {"document_id": ["d"] * len(texts), "source_row": range(1, len(texts) + 1)}
+        | {"metric_date": [pd.Timestamp("2026-04-01")] * len(texts)}
+        | {c: pd.Series(texts if c == "likes" else ["0"] * len(texts), dtype="string") for c in columns}
+    )
+
+
+@pytest.mark.parametrize(
+    ("odd", "rule"),  # plain whole numbers only, then with one cell that is not
+    [(None, None), ("1.5", "dtype('Int64')"), ("9223372036854775808", "within_int64"), ("inf", "finite_number")],
+)
+def test_whole_numbers_keep_their_value_and_fail_only_beyond_1e12(odd, rule):
+    texts = ["7", "-0", " 007 ", None, "1000000000000", "999999999999999", *([odd] if odd else [])]
+    typed, failures = coerce_numbers("overview", _overview_numbers(texts))
+    expected = [7, 0, 7, None, 10**12, None, *([None] if odd else [])]
+    assert [None if pd.isna(v) else v for v in typed["likes"]] == expected
+    assert typed["likes"].dtype == "Int64"
+    assert failures[["index", "column", "check", "failure_case"]].values.tolist() == [
+        [5, "likes", "at_most_1e12", "999999999999999"],
+        *([[6, "likes", rule, odd]] if odd else []),
+    ]
