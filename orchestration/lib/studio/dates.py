@@ -145,7 +145,7 @@ def resolve_year_less_by_key(
     (-1: no rule). The reader knows each row's document by position, so nothing is hashed per row but
     one integer per row (the pair rule × text)."""
     text_codes, distinct_texts = pd.factorize(texts)  # NA → -1
-    month_days = [_month_day(parse, text) for text in distinct_texts]
+    month_days = [_month_day(parse, text) for text in distinct_texts.tolist()]
     rule_ids: dict = {}
     rule_of_key = np.array([_rule_id(rule, rule_ids) for rule in key_rules] + [-1], dtype=np.int64)
     row_rules = rule_of_key[row_keys]  # a missing key (-1) takes the trailing -1: no rule
