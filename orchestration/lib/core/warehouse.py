@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from schemas.api_contracts import API_CONTRACTS
@@ -163,21 +164,25 @@ def replace_documents(
         for key, frame in frames.items():
             if frame.empty:
                 continue
-            con.register("incoming_rows", frame)
+            # A parallel join does not keep the rows' order: the position puts them back in file order, so the
+            # same files always give the same table, row for row (`rowid`), not just the same set of rows.
+            con.register("incoming_rows", frame.assign(incoming_position=np.arange(len(frame))))
             con.execute(
                 f"""insert into raw.{tables[key]} by name
-                select d.account_handle, d.export_date, d.exported_at, r.*
-                from incoming_rows r join incoming_documents d using (document_id)"""
+                select d.account_handle, d.export_date, d.exported_at, r.* exclude (incoming_position)
+                from incoming_rows r join incoming_documents d using (document_id)
+                order by r.incoming_position"""
             )
             con.unregister("incoming_rows")
         con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
         if flags is not None and len(flags):
-            con.register("incoming_flags", flags)
+            con.register("incoming_flags", flags.assign(incoming_position=np.arange(len(flags))))
             con.execute(
                 """insert into raw.row_flags by name
                 select f.document_id, f.file, f.source_row, f.column_name, f.rule, f.value, f.severity, f.message,
                        d.landed_at
-                from incoming_flags f join incoming_documents d using (document_id)"""
+                from incoming_flags f join incoming_documents d using (document_id)
+                order by f.incoming_position"""
             )
             con.unregister("incoming_flags")
         con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")

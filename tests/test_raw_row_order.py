@@ -1,0 +1,62 @@
+"""Raw tables keep the rows of a batch in file order (`rowid`), however DuckDB parallelises the load: the same
+files always give the same table, row for row, not only the same set of rows."""
+
+import numpy as np
+import pandas as pd
+
+from orchestration.lib.core.warehouse import connect, replace_documents
+from tests.studio_fixtures import new_paths
+
+DOCUMENTS, ROWS_PER_DOCUMENT = 2_000, 168  # 336,000 rows: several of DuckDB's row groups, scanned in parallel
+
+
+def _batch() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ids = np.array([f"doc{n:05d}" for n in range(DOCUMENTS)], dtype=object)
+    rows = pd.DataFrame(
+        {
+            "document_id": np.repeat(ids, ROWS_PER_DOCUMENT),
+            "source_row": np.tile(np.arange(1, ROWS_PER_DOCUMENT + 1), DOCUMENTS),
+            "metric_date": pd.Timestamp("2026-02-01"),
+            "hour": np.tile(np.arange(ROWS_PER_DOCUMENT) % 24, DOCUMENTS),
+            "active_followers": np.arange(DOCUMENTS * ROWS_PER_DOCUMENT),
+        }
+    )
+    documents = pd.DataFrame(
+        {
+            "document_id": ids,
+            "archive_sha256": "0" * 64,
+            "original_name": "Followers_a.zip",
+            "account_handle": "a",
+            "file_kind": "follower_activity",
+            "export_date": pd.Timestamp("2026-02-08"),
+            "exported_at": pd.Timestamp("2026-02-08 10:00"),
+            "status": "loaded",
+            "row_count": ROWS_PER_DOCUMENT,
+            "landed_at": pd.Timestamp("2026-02-08 11:00"),
+        }
+    )
+    flags = pd.DataFrame(
+        {
+            "document_id": np.repeat(ids, 2),
+            "file": "Followers_a.zip › FollowerActivity.csv",
+            "source_row": np.tile([2, 1], DOCUMENTS),
+            "column_name": "active_followers",
+            "rule": "negative",
+            "value": "-1",
+            "severity": "warn",
+            "message": "m",
+        }
+    )
+    return rows, documents, flags
+
+
+def test_rows_and_flags_land_in_the_order_they_were_read(tmp_path):
+    rows, documents, flags = _batch()
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con:
+        con.execute("set threads = 4")  # a parallel load even on a one-core runner
+        replace_documents(con, {"follower_activity": rows}, documents, flags)
+        landed = con.execute("select active_followers from raw.studio_follower_activity order by rowid").fetchnumpy()
+        flagged = con.execute("select document_id, source_row from raw.row_flags order by rowid").fetchall()
+    assert landed["active_followers"].tolist() == list(range(DOCUMENTS * ROWS_PER_DOCUMENT))
+    assert flagged == list(zip(flags["document_id"], flags["source_row"].tolist(), strict=True))
