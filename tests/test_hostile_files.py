@@ -5,6 +5,7 @@ date, an XLSX bomb, a sheet that claims a million rows, numbers past int64 or in
 """
 
 import io
+import warnings
 import zipfile
 from datetime import datetime
 
@@ -119,8 +120,19 @@ def _xlsx_declaring_fewer_rows_than_it_holds(rows: list[list[str]]) -> bytes:
     return _with_sheet(_xlsx(rows), _replaced(b'<dimension ref="A1:B4" />', b'<dimension ref="A1:B2" />'))
 
 
+def _zip_with_one_name_twice() -> bytes:
+    """Two Overview.csv entries (zipfile writes them, with a warning): once, this stopped the whole landing."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # "Duplicate name"
+        archive.writestr("Overview.csv", _overview("1"))
+        archive.writestr("Overview.csv", _overview("2"))
+    return buffer.getvalue()
+
+
 # account → (file dropped, bytes, the rule it must fail, the value or row named)
 HOSTILE = {
+    "twice": ("Overview_2026-04-01_1777023476_twice.zip", _zip_with_one_name_twice, "safe_zip", "appears twice"),
     "damaged": ("Overview_2026-04-01_1777023476_damaged.zip", _damaged_zip, "safe_zip", "is damaged (zlib.error"),
     "locked": ("Overview_2026-04-01_1777023476_locked.zip", _password_protected_zip, "safe_zip", "password-protected"),
     "bomb": ("bomb/Overview.xlsx", _xlsx_bomb, "safe_xlsx", "expands past 67108864 bytes"),

@@ -97,6 +97,11 @@ def _check_directory(infos: Sequence[zipfile.ZipInfo | _CentralEntry]) -> None:
     """The safety checks over a ZIP's file entries (directories left out), shared by both readers."""
     if len(infos) > MAX_ZIP_ENTRIES:
         raise RefusedArchive(f"{len(infos)} entries, more than the {MAX_ZIP_ENTRIES} allowed")
+    seen: set[str] = set()
+    for info in infos:  # two entries of one name would be two documents under one id: which is the export?
+        if info.filename in seen:
+            raise RefusedArchive(f"entry {info.filename!r} appears twice: which one is the export cannot be told")
+        seen.add(info.filename)
     total = 0
     for info in infos:
         # What PurePosixPath would call absolute or a ".." part, without building one per entry (~1.6 µs).
