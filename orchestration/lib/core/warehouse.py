@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from schemas.api_contracts import API_CONTRACTS
@@ -164,26 +163,16 @@ def replace_documents(
         for key, frame in frames.items():
             if frame.empty:
                 continue
-            # A parallel join does not keep the rows' order: the position puts them back in file order, so the
-            # same files always give the same table, row for row (`rowid`), not just the same set of rows.
-            con.register("incoming_rows", frame.assign(incoming_position=np.arange(len(frame))))
-            con.execute(
-                f"""insert into raw.{tables[key]} by name
-                select d.account_handle, d.export_date, d.exported_at, r.* exclude (incoming_position)
-                from incoming_rows r join incoming_documents d using (document_id)
-                order by r.incoming_position"""
-            )
+            # The lineage columns are taken by position, not by a join: a parallel join does not keep the rows'
+            # order, and the same files must always give the same table row for row (`rowid`), in file order.
+            con.register("incoming_rows", _with_lineage(frame, documents, LINEAGE_FROM_DOCUMENT))
+            con.execute(f"insert into raw.{tables[key]} by name select * from incoming_rows")
             con.unregister("incoming_rows")
         con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
         if flags is not None and len(flags):
-            con.register("incoming_flags", flags.assign(incoming_position=np.arange(len(flags))))
-            con.execute(
-                """insert into raw.row_flags by name
-                select f.document_id, f.file, f.source_row, f.column_name, f.rule, f.value, f.severity, f.message,
-                       d.landed_at
-                from incoming_flags f join incoming_documents d using (document_id)
-                order by f.incoming_position"""
-            )
+            columns = ["document_id", "file", "source_row", "column_name", "rule", "value", "severity", "message"]
+            con.register("incoming_flags", _with_lineage(flags[columns], documents, ("landed_at",)))
+            con.execute("insert into raw.row_flags by name select * from incoming_flags")
             con.unregister("incoming_flags")
         con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
         con.execute("insert into raw.documents by name select * from incoming_documents")
@@ -192,6 +181,19 @@ def replace_documents(
     except Exception:
         con.execute("rollback")
         raise
+
+
+LINEAGE_FROM_DOCUMENT = ("account_handle", "export_date", "exported_at")
+
+
+def _with_lineage(frame: pd.DataFrame, documents: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """`frame` with its documents' `columns`, row for row; every row's document must be in `documents`."""
+    by_id = pd.Index(documents["document_id"])
+    positions = by_id.get_indexer(frame["document_id"])
+    if (positions < 0).any():  # a join would drop these rows without a word
+        missing = frame["document_id"][positions < 0].iloc[0]
+        raise ValueError(f"rows of document {missing!r} came without their document: nothing was loaded")
+    return frame.assign(**{column: documents[column].to_numpy()[positions] for column in columns})
 
 
 # The earliest metric day that landed since dbt last succeeded. Landing lowers it, a successful dbt
