@@ -3,6 +3,7 @@ files always give the same table, row for row, not only the same set of rows."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from orchestration.lib.core.warehouse import connect, replace_documents
 from tests.studio_fixtures import new_paths
@@ -60,3 +61,14 @@ def test_rows_and_flags_land_in_the_order_they_were_read(tmp_path):
         flagged = con.execute("select document_id, source_row from raw.row_flags order by rowid").fetchall()
     assert landed["active_followers"].tolist() == list(range(DOCUMENTS * ROWS_PER_DOCUMENT))
     assert flagged == list(zip(flags["document_id"], flags["source_row"].tolist(), strict=True))
+
+
+def test_rows_without_their_document_are_refused_loudly_and_nothing_lands(tmp_path):
+    rows, documents, flags = _batch()
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con:
+        with pytest.raises(ValueError, match="rows of document 'doc00000' came without their document"):
+            replace_documents(con, {"follower_activity": rows}, documents.iloc[1:], flags)
+        counts = [con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in ("documents", "row_flags")]
+        counts.append(con.execute("select count(*) from raw.studio_follower_activity").fetchone()[0])
+    assert counts == [0, 0, 0]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.api_contracts import API_CONTRACTS
 from schemas.live_contracts import LIVE_CONTRACTS
@@ -188,11 +190,13 @@ LINEAGE_FROM_DOCUMENT = ("account_handle", "export_date", "exported_at")
 
 def _with_lineage(frame: pd.DataFrame, documents: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     """`frame` with its documents' `columns`, row for row; every row's document must be in `documents`."""
-    by_id = pd.Index(documents["document_id"])
-    positions = by_id.get_indexer(frame["document_id"])
-    if (positions < 0).any():  # a join would drop these rows without a word
-        missing = frame["document_id"][positions < 0].iloc[0]
+    ids = pa.array(frame["document_id"], from_pandas=True)  # Arrow-backed text: its chunks, not a copy
+    ids = ids if isinstance(ids, pa.ChunkedArray) else pa.chunked_array([ids])
+    found = pc.index_in(ids, value_set=pa.array(documents["document_id"], type=ids.type, from_pandas=True))
+    if found.null_count:  # a join would drop these rows without a word
+        missing = ids.filter(pc.is_null(found))[0].as_py()
         raise ValueError(f"rows of document {missing!r} came without their document: nothing was loaded")
+    positions = found.to_numpy()
     return frame.assign(**{column: documents[column].to_numpy()[positions] for column in columns})
 
 
