@@ -62,8 +62,12 @@ class ArchiveBatch:
         self.settled_before_ns = (time.time_ns() if now_ns is None else now_ns) - _SETTLE_NS
         self.fsync_each = _syncfs() is None
         self.pending: dict[str, str] = {}  # destination → temporary name (text: a Path per file cost ~10 µs)
-        self.folders: set[str] = set()  # archive folders known to exist
+        # Archive folder (`<sha[:2]>`) → the names in it, listed once per batch on first use: one listing instead
+        # of a stat per received file (16 µs each). Only this run adds objects meanwhile (the run lock); were
+        # one added behind its back, the commit would replace it by the same bytes under the same hash.
+        self.folders: dict[str, set[str]] = {}
         self.counts = {"linked": 0, "copied": 0, "present": 0}
+        self.token, self.temporaries = uuid.uuid4().hex[:8], 0  # temporary names: <object>.<token><n>.incoming
 
     def __enter__(self) -> ArchiveBatch:
         return self
@@ -93,13 +97,11 @@ class ArchiveBatch:
             sha = digest.hexdigest()
             relative = archive_relative_path(sha, original_name)
             destination = os.path.join(self.archive_text, relative)
-            if destination in self.pending or os.path.exists(destination):
+            if destination in self.pending or relative[3:] in self._names_in(sha[:2]):
                 how = "present"
             else:
-                if sha[:2] not in self.folders:
-                    os.makedirs(os.path.dirname(destination), exist_ok=True)
-                    self.folders.add(sha[:2])
-                temporary = f"{destination}.{uuid.uuid4().hex[:8]}.incoming"
+                self.temporaries += 1  # one random token per batch, not a uuid4 per file (15 µs each)
+                temporary = f"{destination}.{self.token}{self.temporaries:x}.incoming"
                 how = "linked" if self._link(source, source_name, temporary, descriptor, after) else "copied"
                 if how == "copied":
                     self._copy(descriptor, temporary, sha, source_name)
@@ -108,6 +110,19 @@ class ArchiveBatch:
             os.close(descriptor)
         self.counts[how] += 1
         return Stored(sha, size, Path(destination), relative, how)
+
+    def _names_in(self, folder: str) -> set[str]:
+        """The names in archive folder `folder` (created when missing), listed once per batch."""
+        names = self.folders.get(folder)
+        if names is None:
+            path = os.path.join(self.archive_text, folder)
+            try:
+                names = set(os.listdir(path))
+            except FileNotFoundError:
+                os.makedirs(path, exist_ok=True)
+                names = set()
+            self.folders[folder] = names
+        return names
 
     def _link(
         self, source: str | Path, source_name: str, temporary: str, descriptor: int, hashed: os.stat_result
@@ -166,6 +181,8 @@ class ArchiveBatch:
             _sync_filesystem(self.archive_dir)
         for destination, temporary in sorted(self.pending.items()):  # in name order
             os.replace(temporary, destination)
+            folder, name = destination[len(self.archive_text) + 1 :].split("/")
+            self.folders[folder].add(name)
         if self.fsync_each:
             for folder in {Path(d).parent for d in self.pending} | {self.archive_dir}:
                 _fsync_folder(folder)
