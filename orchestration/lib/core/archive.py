@@ -170,9 +170,10 @@ def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...]
         lines = []
         for row in rows:
             if key is not None:
-                if _key(row, key) in present:
+                row_key = _key(row, key)
+                if row_key in present:
                     continue
-                present.add(_key(row, key))
+                present.add(row_key)
             lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
         if lines:
             with manifest.open("ab") as handle:

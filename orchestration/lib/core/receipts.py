@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import duckdb
@@ -373,6 +373,14 @@ def _receipt_keys(document_ids: pd.Series) -> pd.Series:
 _BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)$")
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
+
+
+def stem_and_suffix(name: str) -> tuple[str, str]:
+    """`PurePosixPath(name).stem` and `.suffix` of a file name, without making a path (called per file)."""
+    if "/" in name or name == ".":
+        name = PurePosixPath(name).name
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
 
 
 def strip_browser_repeat(stem: str) -> str:

@@ -19,13 +19,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import PurePosixPath
 
 import duckdb
 
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.core.receipts import Received, inbox_folder_handle, received_from_manifest, strip_browser_repeat
+from orchestration.lib.core.receipts import (
+    Received,
+    inbox_folder_handle,
+    received_from_manifest,
+    stem_and_suffix,
+    strip_browser_repeat,
+)
 from orchestration.lib.live.tables import trim_header
 from schemas.live_files import (
     BACKSTAGE_BY_HEADER,
@@ -52,18 +57,19 @@ def classify(item: Received) -> tuple[str, str | None] | None:
     The handle of a log is left to its document (the log's own handle outranks the folder); a Backstage file
     is agency-wide: its folder, or `backstage` at the inbox root.
     """
-    path = PurePosixPath(item.inbox_path)
-    name, suffix = path.name.lower(), path.suffix.lower()
+    *folders, file_name = item.inbox_path.split("/")  # an inbox path from the walk: no empty or '.' parts
+    stem, suffix = stem_and_suffix(file_name)  # as PurePosixPath's, without a path per receipt
+    name, suffix = file_name.lower(), suffix.lower()
     folder = inbox_folder_handle(item.inbox_path)
     if name.endswith(SIDECAR_SUFFIX):
         return SIDECAR, folder
     if name.endswith(LOG_SUFFIXES):
         return LOG, None
-    if any(part.lower() == "live" for part in path.parts[:-1]) and suffix not in (*_SHEETS, ".zip"):
+    if any(part.lower() == "live" for part in folders) and suffix not in (*_SHEETS, ".zip"):
         return LOG, None
-    if _BACKSTAGE_NAME.match(path.name):
+    if _BACKSTAGE_NAME.match(file_name):
         return BACKSTAGE, folder or BACKSTAGE_AT_INBOX_ROOT
-    if suffix not in _SHEETS or strip_browser_repeat(path.stem).lower() in _STUDIO_STEMS:
+    if suffix not in _SHEETS or strip_browser_repeat(stem).lower() in _STUDIO_STEMS:
         return None
     kind = _kind_by_header(_peek_header(item))
     if kind == BACKSTAGE:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -169,8 +169,8 @@ class _Routed:
 
     def described(self, rows: list[ManifestRow]) -> list[ManifestRow]:
         """The manifest rows (aligned with the receipts added) with the file kind and account of their reader."""
-        return [
-            replace(row, file_kind=kind, account_handle=handle)
+        return [  # not dataclasses.replace: it walks the fields per row (20 µs, two seconds for an agency's backfill)
+            ManifestRow(**{**vars(row), "file_kind": kind, "account_handle": handle})
             for row, (kind, handle) in zip(rows, self.claims, strict=True)
         ]
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import PurePosixPath
 
 from orchestration.lib.core.receipts import (
     inbox_folder_date,
     inbox_folder_handle,
     normalise_handle,
+    stem_and_suffix,
     strip_browser_repeat,
 )
 
@@ -61,14 +61,6 @@ def facts_from_name(inbox_relative: str) -> NameFacts:
     elif folder_handle:
         facts |= dict(handle=folder_handle, handle_source="inbox_folder")
     return NameFacts(**facts)
-
-
-def stem_and_suffix(name: str) -> tuple[str, str]:
-    """`PurePosixPath(name).stem` and `.suffix` of a file name, without making a path (called per file)."""
-    if "/" in name or name == ".":
-        name = PurePosixPath(name).name
-    dot = name.rfind(".")
-    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
 
 
 _LINK_HANDLE = re.compile(r"tiktok\.com/@([A-Za-z0-9._]+)/video/")

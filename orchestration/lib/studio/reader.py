@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
+from orchestration.lib.core.receipts import stem_and_suffix
 from orchestration.lib.studio.dates import (
     earliest_not_before,
     first_date_per_key,
@@ -43,7 +44,6 @@ from orchestration.lib.studio.provenance import (
     NameFacts,
     export_anchor,
     handle_from_video_links,
-    stem_and_suffix,
     strip_browser_repeat,
 )
 from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
