@@ -8,6 +8,7 @@ import os
 import stat
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -108,12 +109,12 @@ def test_another_file_system_falls_back_to_copying_every_file_of_the_batch(tmp_p
     monkeypatch.setattr(archive_batch.os, "link", cross_device)
     with ArchiveBatch(paths.archive) as batch:
         stored = [batch.receive(first, "Overview.csv"), batch.receive(second, "Overview.csv")]
-        assert not stored[0].destination.exists(), "named only at commit"
+        assert not os.path.exists(stored[0].destination), "named only at commit"
         batch.commit()
     assert [s.how for s in stored] == ["copied", "copied"]
     assert len(attempts) == 1, "after EXDEV the batch stops trying to link"
-    assert [s.destination.read_bytes() for s in stored] == [_overview(1), _overview(2)]
-    assert [stat.S_IMODE(s.destination.stat().st_mode) for s in stored] == [0o444, 0o444]
+    assert [Path(s.destination).read_bytes() for s in stored] == [_overview(1), _overview(2)]
+    assert [stat.S_IMODE(os.stat(s.destination).st_mode) for s in stored] == [0o444, 0o444]
 
 
 def test_a_file_that_is_not_ours_to_chmod_is_copied_and_no_link_is_left(tmp_path, settled_now, monkeypatch):
@@ -182,7 +183,7 @@ def test_nothing_uncommitted_is_left_in_the_archive(tmp_path, settled_now):
         stored = batch.receive(inbox_file, "Overview.csv")
         again = batch.receive(inbox_file, "Overview.csv")
     assert (stored.how, again.how) == ("linked", "present"), "the same bytes twice in one batch are stored once"
-    assert not stored.destination.exists() and list(paths.archive.rglob("*.incoming")) == []
+    assert not os.path.exists(stored.destination) and list(paths.archive.rglob("*.incoming")) == []
     assert inbox_file.read_bytes() == _overview(1)
 
 
@@ -217,7 +218,7 @@ def test_receipts_are_handed_over_committed_in_order_each_once(tmp_path, settled
     handed = []
 
     def archived(received):  # each one already under its final name, no temporary left for it
-        assert all(item.stored.is_file() for item in received)
+        assert all(os.path.isfile(item.stored) for item in received)
         handed.append([item.inbox_path for item in received])
 
     with connect(paths.warehouse) as con:

@@ -42,7 +42,7 @@ _SETTLE_NS = 2_000_000_000  # as `core.inbox.SETTLE_NS`: a file changed more rec
 class Stored:
     sha256: str
     size: int
-    destination: Path  # its name once the batch is committed
+    destination: str  # its name once the batch is committed
     archive_path: str  # the same, relative to the archive folder
     how: str  # linked | copied | present (these bytes were archived already)
 
@@ -109,7 +109,7 @@ class ArchiveBatch:
         finally:
             os.close(descriptor)
         self.counts[how] += 1
-        return Stored(sha, size, Path(destination), relative, how)
+        return Stored(sha, size, destination, relative, how)
 
     def _names_in(self, folder: str) -> set[str]:
         """The names in archive folder `folder` (created when missing), listed once per batch."""

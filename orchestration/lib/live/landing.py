@@ -24,6 +24,7 @@ reason), plausibility flags in `raw.row_flags`, a JSON report per quarantined fi
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -164,7 +165,7 @@ def _chunks(units: list[_Unit]) -> Iterator[list[_Unit]]:
 
 def _size(item: Received) -> int:
     try:
-        return item.stored.stat().st_size
+        return os.stat(item.stored).st_size
     except OSError:
         return 0
 
@@ -212,7 +213,7 @@ def _read_log(unit: _Unit) -> None:
         return
     sidecar = None
     if unit.sidecar is not None:
-        with unit.sidecar.stored.open("rb") as stream:  # a sidecar is a few hundred bytes: past the cap, not JSON
+        with open(unit.sidecar.stored, "rb") as stream:  # a sidecar is a few hundred bytes: past the cap, not JSON
             sidecar = stream.read(MAX_ENTRY_BYTES)
     log = read_live_log(
         data,
@@ -242,7 +243,7 @@ def _read_log(unit: _Unit) -> None:
 
 def _bytes(unit: _Unit, limit: int) -> bytes | None:
     """The archived bytes, at most `limit` (past it the file is refused unread)."""
-    with unit.item.stored.open("rb") as stream:
+    with open(unit.item.stored, "rb") as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
         unit.doc = LiveDocument(unit.document_id, unit.item.original_name, kind=unit.kind)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import duckdb
 
@@ -89,9 +90,9 @@ def _kind_by_header(header: list[str] | None) -> str | None:
 def _peek_header(item: Received) -> list[str] | None:
     """The first non-blank row of a bare CSV or XLSX, or None when it cannot be read cheaply and safely."""
     try:
-        if item.stored.suffix.lower() == ".xlsx" or item.original_name.lower().endswith(".xlsx"):
+        if str(item.stored).lower().endswith(".xlsx") or item.original_name.lower().endswith(".xlsx"):
             return _xlsx_header(item)
-        with item.stored.open("rb") as stream:
+        with open(item.stored, "rb") as stream:
             head = stream.read(_PEEK_BYTES)
         text = head.decode("utf-8-sig", errors="replace")
         lines = [line for line in text.splitlines() if line.strip()]
@@ -103,9 +104,10 @@ def _peek_header(item: Received) -> list[str] | None:
 def _xlsx_header(item: Received) -> list[str] | None:
     import openpyxl
 
-    if item.stored.stat().st_size > MAX_ENTRY_BYTES:
+    stored = Path(item.stored)
+    if stored.stat().st_size > MAX_ENTRY_BYTES:
         return None
-    data = item.stored.read_bytes()
+    data = stored.read_bytes()
     try:
         check_xlsx_container(data)
     except RefusedArchive:

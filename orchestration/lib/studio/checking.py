@@ -27,6 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -183,7 +184,7 @@ def _read(received: Sequence[Received]) -> list[Document]:
         try:  # isolation: whatever goes wrong reading one file quarantines that file, never the drop
             names = facts_from_name(item.inbox_path)
             documents += read_received_file(
-                item.sha256, item.original_name, item.stored, names, item.mtime, receipt_path=item.inbox_path
+                item.sha256, item.original_name, Path(item.stored), names, item.mtime, receipt_path=item.inbox_path
             )
         except Exception as error:
             documents.append(
