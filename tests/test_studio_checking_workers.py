@@ -50,9 +50,9 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, ba
     monkeypatch.setattr(landing, "AHEAD_BATCHES", 1)
     pools = []
 
-    def counted_pool(workers):
-        pools.append(workers)
-        return worker_pool(workers)
+    def counted_pool(workers, **options):
+        pools.append((workers, options))
+        return worker_pool(workers, **options)
 
     monkeypatch.setattr(checking, "worker_pool", counted_pool)
     submitted, submit = [], checking.BatchChecker.submit
@@ -64,7 +64,8 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, ba
     monkeypatch.setattr(checking.BatchChecker, "submit", counted_submit)
     report = land(there)
     assert submitted == ([26] if batch_files > 26 else [5, 5, 5, 5, 5, 1])
-    assert len(pools) == (1 if workers == 2 else 0)  # one pool for the landing; one core: no pool at all
+    # one pool for the landing, at a lower priority than this process; one core: no pool at all
+    assert pools == ([(2, {"niceness": checking.WORKER_NICENESS})] if workers == 2 else [])
     landed = _landed(there, report)
     assert landed == expected
     issues, documents, overview, history, flags = landed

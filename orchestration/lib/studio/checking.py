@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 WORKERS = min(2, os.cpu_count() or 1)
 WORKERS_FROM_FILES = 4_000  # a batch this big is checked by workers
 CHUNK_FILES = 1_000  # files per worker task
+WORKER_NICENESS = 10  # this process (hashing, linking, loading) goes first: see core/workers.py
 
 
 @dataclass
@@ -105,7 +106,7 @@ class BatchChecker:
         """Start the workers now if `files` make a batch big enough for them: they import pandas, pandera and
         the contracts (about a second) while this process is busy with something else."""
         if files >= WORKERS_FROM_FILES and self.workers >= 2 and self._pool is None:
-            self._pool = worker_pool(self.workers)
+            self._pool = worker_pool(self.workers, niceness=WORKER_NICENESS)
             for _ in range(self.workers):
                 self._pool.submit(check_files, ())
 
@@ -119,7 +120,7 @@ class BatchChecker:
         if self._pool is None and (len(received) < WORKERS_FROM_FILES or self.workers < 2):
             return PendingCheck(self, received, None)
         if self._pool is None:
-            self._pool = worker_pool(self.workers)
+            self._pool = worker_pool(self.workers, niceness=WORKER_NICENESS)
         chunks = [received[i : i + CHUNK_FILES] for i in range(0, len(received), CHUNK_FILES)]
         return PendingCheck(self, received, [self._pool.submit(check_files, chunk) for chunk in chunks])
 
