@@ -1,6 +1,9 @@
 """A large drop is read and validated by worker processes (lib/studio/checking.py): what lands is what checking
 it in this process lands, file for file and row for row, a file that cannot be read quarantined alone."""
 
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 
 from orchestration.lib.core.workers import worker_pool
@@ -76,3 +79,40 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, ba
         ("Overview.csv", "not_nullable", 1), ("Overview.csv", "studio_date", 1), ("Overview.zip", "safe_zip", None)
     ]  # fmt: skip
     assert ("read + validate (2 workers, waited for)" in report.seconds) == (workers == 2)
+
+
+class _DeadPool:
+    """A pool whose workers died (memory, a signal): every task ends in BrokenProcessPool."""
+
+    def __init__(self, workers: int, **options):
+        self.tasks = 0
+
+    def submit(self, fn, *args):
+        self.tasks += 1
+        future = Future()
+        future.set_exception(BrokenProcessPool("a worker died"))
+        return future
+
+    def shutdown(self, **options):
+        pass
+
+
+def test_batches_in_flight_when_the_workers_die_are_checked_here_and_land_the_same(tmp_path, monkeypatch, caplog):
+    here, there = new_paths(tmp_path / "here"), new_paths(tmp_path / "there")
+    _drop_agency(here)
+    _drop_agency(there)
+    expected = _landed(here, land(here))
+    monkeypatch.setattr(checking, "WORKERS_FROM_FILES", 1)
+    monkeypatch.setattr(checking, "WORKERS", 2)
+    monkeypatch.setattr(landing, "BATCH_FILES", 5)  # 6 batches, up to 2 handed to the dead pool ahead of the load
+    pools = []
+    monkeypatch.setattr(
+        checking, "worker_pool", lambda workers, **options: pools.append(_DeadPool(workers)) or pools[-1]
+    )
+    report = land(there)
+    assert _landed(there, report) == expected
+    assert len(pools) == 1 and pools[0].tasks >= 2  # the warm-up tasks and at least one batch went to it
+    assert [r.message for r in caplog.records if "worker stopped" in r.message] == [
+        "a landing worker stopped unexpectedly; checking the files in this process"
+    ]
+    assert not any("workers" in step for step in report.seconds)  # every batch was checked here in the end
