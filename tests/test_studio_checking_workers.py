@@ -81,13 +81,16 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, ba
     assert ("read + validate (2 workers, waited for)" in report.seconds) == (workers == 2)
 
 
-class _DeadPool:
-    """A pool whose workers died (memory, a signal): every task ends in BrokenProcessPool."""
+class _DyingPool:
+    """A pool whose workers die (memory, a signal) after `tasks_taken` tasks: those end in BrokenProcessPool, and
+    then, as with ProcessPoolExecutor once it knows, `submit` itself raises it."""
 
-    def __init__(self, workers: int, **options):
-        self.tasks = 0
+    def __init__(self, tasks_taken: int):
+        self.tasks_taken, self.tasks = tasks_taken, 0
 
     def submit(self, fn, *args):
+        if self.tasks >= self.tasks_taken:
+            raise BrokenProcessPool("a child process terminated abruptly")
         self.tasks += 1
         future = Future()
         future.set_exception(BrokenProcessPool("a worker died"))
@@ -97,21 +100,28 @@ class _DeadPool:
         pass
 
 
-def test_batches_in_flight_when_the_workers_die_are_checked_here_and_land_the_same(tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("tasks_taken", [0, 1, 2, 3, 6])  # dies starting, warming up, or with batches in flight
+def test_batches_in_flight_when_the_workers_die_are_checked_here_and_land_the_same(
+    tmp_path, monkeypatch, caplog, tasks_taken
+):
     here, there = new_paths(tmp_path / "here"), new_paths(tmp_path / "there")
     _drop_agency(here)
     _drop_agency(there)
     expected = _landed(here, land(here))
     monkeypatch.setattr(checking, "WORKERS_FROM_FILES", 1)
     monkeypatch.setattr(checking, "WORKERS", 2)
-    monkeypatch.setattr(landing, "BATCH_FILES", 5)  # 6 batches, up to 2 handed to the dead pool ahead of the load
+    monkeypatch.setattr(checking, "CHUNK_FILES", 4)  # two tasks per batch of 5
+    monkeypatch.setattr(landing, "BATCH_FILES", 5)  # 6 batches, up to 2 handed to the pool ahead of the load
     pools = []
-    monkeypatch.setattr(
-        checking, "worker_pool", lambda workers, **options: pools.append(_DeadPool(workers)) or pools[-1]
-    )
+
+    def dying_pool(workers, **options):
+        pools.append(_DyingPool(tasks_taken))
+        return pools[-1]
+
+    monkeypatch.setattr(checking, "worker_pool", dying_pool)
     report = land(there)
     assert _landed(there, report) == expected
-    assert len(pools) == 1 and pools[0].tasks >= 2  # the warm-up tasks and at least one batch went to it
+    assert len(pools) == 1 and pools[0].tasks == tasks_taken
     assert [r.message for r in caplog.records if "worker stopped" in r.message] == [
         "a landing worker stopped unexpectedly; checking the files in this process"
     ]

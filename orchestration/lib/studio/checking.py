@@ -107,8 +107,11 @@ class BatchChecker:
         the contracts (about a second) while this process is busy with something else."""
         if files >= WORKERS_FROM_FILES and self.workers >= 2 and self._pool is None:
             self._pool = worker_pool(self.workers, niceness=WORKER_NICENESS)
-            for _ in range(self.workers):
-                self._pool.submit(check_files, ())
+            try:
+                for _ in range(self.workers):
+                    self._pool.submit(check_files, ())
+            except BrokenProcessPool:  # a worker died starting: every batch is checked here
+                self._give_up_workers()
 
     def check(self, received: Sequence[Received]) -> CheckedBatch:
         return self.submit(received).result()
@@ -122,7 +125,11 @@ class BatchChecker:
         if self._pool is None:
             self._pool = worker_pool(self.workers, niceness=WORKER_NICENESS)
         chunks = [received[i : i + CHUNK_FILES] for i in range(0, len(received), CHUNK_FILES)]
-        return PendingCheck(self, received, [self._pool.submit(check_files, chunk) for chunk in chunks])
+        try:
+            return PendingCheck(self, received, [self._pool.submit(check_files, chunk) for chunk in chunks])
+        except BrokenProcessPool:  # a worker died since the last batch: a broken pool takes no more work
+            self._give_up_workers()
+            return PendingCheck(self, received, None)
 
     def close(self) -> None:
         if self._pool is not None:
