@@ -100,7 +100,7 @@ class _DyingPool:
         pass
 
 
-@pytest.mark.parametrize("tasks_taken", [0, 1, 2, 3, 6])  # dies starting, warming up, or with batches in flight
+@pytest.mark.parametrize("tasks_taken", [0, 3, 6])  # dies starting, in a batch handed over, with batches in flight
 def test_batches_in_flight_when_the_workers_die_are_checked_here_and_land_the_same(
     tmp_path, monkeypatch, caplog, tasks_taken
 ):
