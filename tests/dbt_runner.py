@@ -2,8 +2,10 @@
 
 The tests call dbt a dozen times, each on its own data directory, with its own target folder and build window
 (TIKTOK_DBT_MIN_DATE, ...: read when models are compiled, at run time, like the data directory); the project is
-parsed once per process. The Dagster runs of test_end_to_end, test_receipts_and_replay and test_run_summary
-cover the daily job's own dbt step.
+parsed once per process. `build` runs a planned build as the daily job's dbt step does, the generic tests
+batched one statement per model (tests/test_dbt_batched_tests.py holds them to dbt's own verdicts); other tests
+run dbt's test nodes as dbt does. The Dagster runs of test_end_to_end, test_receipts_and_replay and
+test_run_summary cover the daily job's own dbt step.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from orchestration.lib.core.dbt_batched_tests import batched_tests, excluded_from_dbt, project_vars, run_batched_tests
 from orchestration.lib.core.dbt_invocation import failed_nodes, invoke_dbt
+from orchestration.lib.core.warehouse import connect
 
 
 class InProcessDbt:
@@ -27,6 +31,23 @@ class InProcessDbt:
         """Like `invoke`, asserting that every node passed; writes no artifacts (nobody reads them)."""
         result = self.invoke(paths.root, [*args, "--no-write-json"], target, env)
         assert result.success, f"dbt {' '.join(args)} failed: {result.exception or failed_nodes(result)}"
+
+    def build(self, paths, build, target: Path, manifest: dict) -> None:
+        """A planned `DbtBuild` as the daily job's dbt step runs it (`defs/dbt.py` `_run_build`): dbt builds without
+        the generic tests it can batch, which then run one statement per model; asserts that everything passed.
+        (dbt running each of them as a node of its own took ~10 s of each whole build.)"""
+        from orchestration.defs.dbt import TESTS_FROM_ENV, exclude_nodes
+
+        batched = batched_tests(manifest, project_vars())
+        args = exclude_nodes(build.args, excluded_from_dbt(manifest, batched), drop={t.name for t in batched.values()})
+        if build.plan is not None:
+            batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
+        self(paths, args, target, build.env)
+        with connect(paths.warehouse) as con:
+            tested = run_batched_tests(con, batched.values(), build.env.get(TESTS_FROM_ENV) or None)
+        failed = [f"{r.test.unique_id}: {r.status} {r.error or r.failures}" for r in tested]
+        failed = [line for line, r in zip(failed, tested, strict=True) if r.status not in ("pass", "warn")]
+        assert not failed, f"batched tests failed: {failed[:10]}"
 
 
 def run_results(target: Path) -> list[dict]:

@@ -201,7 +201,8 @@ def test_marts_equal_hand_computed_figures_and_reruns_change_nothing(pipeline_en
 def _land_and_build(paths, target, dbt):
     """What the daily job does to the data, without Dagster and great-expectations: land (recording the earliest
     new day and the raw tables written), then the dbt build Dagster plans (the whole project on a first build,
-    else what the new rows touch), then the same bookkeeping.
+    else what the new rows touch; the generic tests batched per model, as the dbt step runs them), then the same
+    bookkeeping.
 
     `dbt(paths, args, target, env)` runs dbt (the `dbt` fixture: in this process, the project parsed once;
     Dagster's own dbt process is run by the test above). Returns the build (`DbtBuild`: whole or narrowed, its
@@ -213,7 +214,7 @@ def _land_and_build(paths, target, dbt):
         record_pending_min_date(con, report.earliest_new_date)
         record_changed_sources(con, landed_tables(report))
         build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
-    dbt(paths, build.args, target, build.env)
+    dbt.build(paths, build, target, manifest)
     with connect(paths.warehouse) as con:
         finish_dbt_build(con, build)
     return build
