@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from orchestration.lib.core.dbt_batched_tests import batched_tests, excluded_from_dbt, project_vars, run_batched_tests
+from orchestration.lib.core.dbt_batched_tests import failed_tests, run_batched_tests
 from orchestration.lib.core.dbt_invocation import failed_nodes, invoke_dbt
 from orchestration.lib.core.warehouse import connect
 
@@ -36,18 +36,13 @@ class InProcessDbt:
         """A planned `DbtBuild` as the daily job's dbt step runs it (`defs/dbt.py` `_run_build`): dbt builds without
         the generic tests it can batch, which then run one statement per model; asserts that everything passed.
         (dbt running each of them as a node of its own took ~10 s of each whole build.)"""
-        from orchestration.defs.dbt import TESTS_FROM_ENV, exclude_nodes
+        from orchestration.defs.dbt import TESTS_FROM_ENV, split_batched_tests
 
-        batched = batched_tests(manifest, project_vars())
-        args = exclude_nodes(build.args, excluded_from_dbt(manifest, batched), drop={t.name for t in batched.values()})
-        if build.plan is not None:
-            batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
+        args, batched = split_batched_tests(build, manifest)
         self(paths, args, target, build.env)
         with connect(paths.warehouse) as con:
             tested = run_batched_tests(con, batched.values(), build.env.get(TESTS_FROM_ENV) or None)
-        failed = [f"{r.test.unique_id}: {r.status} {r.error or r.failures}" for r in tested]
-        failed = [line for line, r in zip(failed, tested, strict=True) if r.status not in ("pass", "warn")]
-        assert not failed, f"batched tests failed: {failed[:10]}"
+        assert not failed_tests(tested), f"batched tests failed: {failed_tests(tested)[:10]}"
 
 
 def run_results(target: Path) -> list[dict]:

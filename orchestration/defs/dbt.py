@@ -28,6 +28,7 @@ from dagster_dbt.asset_utils import get_subset_selection_for_context
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.dbt_batched_tests import (
+    BatchedTest,
     batched_tests,
     excluded_from_dbt,
     project_vars,
@@ -222,13 +223,10 @@ def _run_build(
     Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose project was edited
     since lets dbt run every test), and not for a subset picked in the UI."""
     paths = data_dir.paths
-    batched = batched_tests(manifest, project_vars()) if same_project and not subset else {}
-    args = build.args + (_subset_selection(context, manifest, translator) if subset else [])
-    if batched:
-        names = {test.name for test in batched.values()}
-        args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
-    if build.plan is not None:
-        batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
+    if same_project and not subset:
+        args, batched = split_batched_tests(build, manifest)
+    else:
+        args, batched = build.args + (_subset_selection(context, manifest, translator) if subset else []), {}
     context.log.info(_describe(build, len(batched)))
     # the marts this build changes are validated by great-expectations after publishing: its import (~2 s)
     # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
@@ -242,6 +240,18 @@ def _run_build(
     write_results(dbt_target_dir(paths), tested, tests_from)
     yield from run.stream_batched_tests(tested, context, manifest, translator, project)
     run.raise_if_failed()
+
+
+def split_batched_tests(build: DbtBuild, manifest: dict) -> tuple[list[str], dict[str, BatchedTest]]:
+    """`build`'s dbt arguments without the generic tests run apart, and those tests (of its plan, if it has one)."""
+    batched = batched_tests(manifest, project_vars())
+    args = build.args
+    if batched:
+        names = {test.name for test in batched.values()}
+        args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
+    if build.plan is not None:
+        batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
+    return args, batched
 
 
 def _models_in_dependency_order(manifest: dict) -> list[str]:

@@ -20,7 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration.lib.core.dbt_batched_tests import RESULTS_FILE, BatchedTestResult
+from orchestration.lib.core.dbt_batched_tests import RESULTS_FILE, BatchedTestResult, failed_tests
 from orchestration.lib.core.dbt_invocation import (
     RESULT_EVENTS,
     cancel_open_queries,
@@ -119,13 +119,7 @@ class DbtRun:
     @property
     def batched_failures(self) -> list[str]:
         """The tests run apart that failed (a warning is not a failure), as `failed_nodes` names dbt's."""
-        return [
-            f"{r.test.unique_id}: fail {r.failures} row(s)"
-            if r.error is None
-            else f"{r.test.unique_id}: error {r.error}"
-            for r in self.batched
-            if r.status in ("fail", "error")
-        ]
+        return failed_tests(self.batched)
 
     def raise_if_failed(self) -> None:
         """A failed build fails the step, naming what failed (a warning does not)."""

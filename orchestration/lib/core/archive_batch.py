@@ -97,7 +97,8 @@ class ArchiveBatch:
             sha = digest.hexdigest()
             relative = archive_relative_path(sha, original_name)
             destination = os.path.join(self.archive_text, relative)
-            if destination in self.pending or relative[3:] in self._names_in(sha[:2]):
+            folder, name = relative.split("/")
+            if destination in self.pending or name in self._names_in(folder):
                 how = "present"
             else:
                 self.temporaries += 1  # one random token per batch, not a uuid4 per file (15 µs each)

@@ -124,6 +124,15 @@ def run_batched_tests(con, tests: Iterable[BatchedTest], tests_from: str | None)
     return results
 
 
+def failed_tests(results: Iterable[BatchedTestResult]) -> list[str]:
+    """The tests that failed (a warning is not a failure), as `dbt_invocation.failed_nodes` names dbt's."""
+    return [
+        f"{r.test.unique_id}: fail {r.failures} row(s)" if r.error is None else f"{r.test.unique_id}: error {r.error}"
+        for r in results
+        if r.status in ("fail", "error")
+    ]
+
+
 def write_results(target: Path, results: list[BatchedTestResult], tests_from: str | None) -> Path:
     """`<target>/batched_tests.json`: each test run here, with its status, failures and the SQL it ran, as dbt's
     run_results.json and compiled SQL tell for its own nodes."""

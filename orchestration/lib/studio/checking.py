@@ -89,8 +89,8 @@ def check_files(received: Sequence[Received]) -> CheckedBatch:
 
 class BatchChecker:
     """`submit(received)` → a `PendingCheck` whose `result()` is the `CheckedBatch`, checked by workers for a
-    large batch while this process goes on (hashing the next files, loading the previous batch); `check` does
-    both at once; `close()` lets the workers go."""
+    large batch while this process goes on (hashing the next files, loading the previous batch); `close()` lets
+    the workers go."""
 
     def __init__(self, workers: int | None = None):
         self.workers = WORKERS if workers is None else workers
@@ -113,17 +113,13 @@ class BatchChecker:
             except BrokenProcessPool:  # a worker died starting: every batch is checked here
                 self._give_up_workers()
 
-    def check(self, received: Sequence[Received]) -> CheckedBatch:
-        return self.submit(received).result()
-
     def submit(self, received: Sequence[Received]) -> PendingCheck:
         """Hand `received` to the workers when a drop is large (they were prepared for it, or this batch alone
         is large); else it is checked here, when its result is asked for."""
         received = list(received)
-        if self._pool is None and (len(received) < WORKERS_FROM_FILES or self.workers < 2):
-            return PendingCheck(self, received, None)
+        self.prepare(len(received))  # a batch this large starts the workers if the drop did not
         if self._pool is None:
-            self._pool = worker_pool(self.workers, niceness=WORKER_NICENESS)
+            return PendingCheck(self, received, None)
         chunks = [received[i : i + CHUNK_FILES] for i in range(0, len(received), CHUNK_FILES)]
         try:
             return PendingCheck(self, received, [self._pool.submit(check_files, chunk) for chunk in chunks])
@@ -137,7 +133,9 @@ class BatchChecker:
             self._pool = None
 
     def _give_up_workers(self) -> None:
-        log.warning("a landing worker stopped unexpectedly; checking the files in this process")
+        """After a worker died: this batch and every later one are checked here (said once)."""
+        if self.workers >= 2:
+            log.warning("a landing worker stopped unexpectedly; checking the files in this process")
         self.close()
         self.workers = 1
 
@@ -157,8 +155,7 @@ class PendingCheck:
         try:
             merged = merge([chunk.result() for chunk in self.chunks])
         except BrokenProcessPool:  # a worker died (memory, a signal): this batch and the next ones, here
-            if self.checker.workers >= 2:
-                self.checker._give_up_workers()
+            self.checker._give_up_workers()
             return check_files(self.received)
         # what this process waited for: the workers' time not hidden behind its own work
         merged.seconds = {

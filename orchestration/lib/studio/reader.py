@@ -384,9 +384,8 @@ def _kind_frame(kind: StudioFileKind, docs: list[Document]) -> pd.DataFrame:
     frame = pd.DataFrame(columns)
     if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
         frame.insert(2, "video_id", frame["video_link"].str.extract(r"/video/(\d+)", expand=False))
-    # Rows are keyed by document id, so a repeated id (two ZIP entries of one name) is its last document.
-    last = {d.document_id: i for i, d in enumerate(docs)}
-    return _resolve_dates(kind, frame, docs, np.array([last[d.document_id] for d in docs], dtype=np.intp)[row_doc])
+    # each row's document by position (ids are unique: a ZIP naming one entry twice is refused, containers.py)
+    return _resolve_dates(kind, frame, docs, row_doc)
 
 
 def _set_aside_unreadable(kind: StudioFileKind, docs: list[Document], saved: dict) -> list[Document]:
