@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib.core.containers import entry_timestamp
-from orchestration.lib.studio import checking, landing, reader
+from orchestration.lib.studio import checking, frames, landing, reader
 from schemas.studio_contracts import coerce_numbers
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 from tests.test_end_to_end import _land_and_build
@@ -304,7 +304,7 @@ def test_an_unforeseen_error_quarantines_only_the_file_or_document_it_hit(tmp_pa
     drop(paths, "dates/Overview.csv", studio_csv(OVERVIEW, [["April 9", "1", "0", "0", "0", "0"]]), WHEN)
     drop(paths, "acct/Overview.csv", studio_csv(OVERVIEW, [["April 8", "4", "0", "0", "0", "0"]]), WHEN)
 
-    real_stem, real_names, real_parse = reader.strip_browser_repeat, checking.facts_from_name, reader.parse_month_day
+    real_stem, real_names, real_parse = reader.strip_browser_repeat, checking.facts_from_name, frames.parse_month_day
 
     def stem(text):
         if text == "FollowerGender":
@@ -324,7 +324,7 @@ def test_an_unforeseen_error_quarantines_only_the_file_or_document_it_hit(tmp_pa
     monkeypatch.setattr(reader, "strip_browser_repeat", stem)
     monkeypatch.setattr(landing, "facts_from_name", names)  # the manifest's claim
     monkeypatch.setattr(checking, "facts_from_name", names)  # reading (a small drop: in this process)
-    monkeypatch.setattr(reader, "parse_month_day", parse)
+    monkeypatch.setattr(frames, "parse_month_day", parse)
     report = land(paths)
 
     assert sorted((i.file, i.rule, i.message) for i in report.issues) == [

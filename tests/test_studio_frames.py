@@ -13,8 +13,9 @@ from orchestration.lib.studio.dates import (
     nearest,
     resolve_year_less,
 )
+from orchestration.lib.studio.frames import frames_by_kind
 from orchestration.lib.studio.provenance import ExportAnchor
-from orchestration.lib.studio.reader import Document, frames_by_kind
+from orchestration.lib.studio.reader import Document
 from schemas.studio_contracts import coerce_numbers
 
 SEEN = ExportAnchor(date(2026, 4, 24), datetime(2026, 4, 24, 9, 37), "zip_entry_timestamp")

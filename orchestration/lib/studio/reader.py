@@ -1,11 +1,11 @@
-"""Received Studio files → documents (one export file each) → one typed DataFrame per file kind.
+"""Received Studio files → documents (one export file each), their rows for `frames` to stack per file kind.
 
 A ZIP holds one or more documents; a bare CSV/XLSX is one. Everything that stops a document from
 being read (corrupt ZIP, empty file, wrong header, ragged row, unknown date text, missing handle)
 becomes an `Issue` naming the file, row, column and rule, and the document is quarantined whole.
-Work is batched per kind: rows are gathered as lists and turned into one DataFrame per kind, and
-year-less dates are resolved per distinct value, not per row. No Python runs per row on the way: rows
-come from the C CSV reader (caps and widths checked on whole lists), dates resolve by index.
+No Python runs per row on the way: a CSV as TikTok writes it keeps its body as bytes, proven well-formed
+by one regular expression, for Arrow to parse with its kind's other bodies (`csv_bodies`); any other CSV
+is read by the C CSV reader (caps and widths checked on whole lists); XLSX cells come from openpyxl.
 
 Reading is bounded (entry size, rows, cells: see the limits below and `core.containers`) and isolated:
 any other failure while reading one document, of whatever type, quarantines that document with the
@@ -14,31 +14,20 @@ rule `unreadable` instead of stopping the batch.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import accumulate, chain, islice
+from itertools import accumulate, islice
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
 from orchestration.lib.core.receipts import stem_and_suffix
-from orchestration.lib.studio.dates import (
-    earliest_not_before,
-    first_date_per_key,
-    latest_not_after,
-    nearest,
-    parse_month_day,
-    resolve_year_less_by_key,
-)
+from orchestration.lib.studio.csv_bodies import well_formed_rows
 from orchestration.lib.studio.provenance import (
     ExportAnchor,
     NameFacts,
@@ -46,7 +35,7 @@ from orchestration.lib.studio.provenance import (
     handle_from_video_links,
     strip_browser_repeat,
 )
-from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
+from schemas.studio_files import STUDIO_FILE_KINDS
 
 MISSING = "undefined"  # TikTok's literal for a missing value
 _BY_STEM = {k.entry_stem.lower(): k for k in STUDIO_FILE_KINDS.values()}
@@ -85,10 +74,18 @@ class Document:
     rows: list[list[str]] = field(default_factory=list)  # until released: the frames hold them then
     issues: list[Issue] = field(default_factory=list)
     released_rows: int | None = None
+    body: bytes | None = None  # instead of rows: a well-formed CSV body (csv_bodies), `body_rows` rows
+    body_rows: int = 0
 
     @property
     def row_count(self) -> int:
-        return len(self.rows) if self.released_rows is None else self.released_rows
+        if self.released_rows is not None:
+            return self.released_rows
+        return self.body_rows if self.body is not None else len(self.rows)
+
+    def release_rows(self) -> None:
+        """Once the frames hold the rows: keep their number only (the batch's largest part of memory)."""
+        self.released_rows, self.rows, self.body = self.row_count, [], None
 
     @property
     def display_name(self) -> str:
@@ -197,6 +194,8 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         except UnicodeDecodeError as error:
             doc.fail("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})")
             return
+        if _keep_well_formed_body(doc, stem, data):
+            return
         table = _bounded_csv_rows(doc, text)
     else:
         doc.fail("file_type", f"{member_name!r} is not a Studio export (.csv or .xlsx expected)")
@@ -237,6 +236,27 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
             "account_handle",
             "no account handle: keep TikTok's ZIP name (e.g. Content_<handle>.zip) or put the file in inbox/<handle>/",
         )
+
+
+def _keep_well_formed_body(doc: Document, stem: str, data: bytes) -> bool:
+    """Keep the body of a CSV that reading row by row would accept whole (its kind's exact header, a handle,
+    within the caps, every line a row of the header's width: `csv_bodies`); False to read it row by row."""
+    head, _, body = data.removeprefix(codecs.BOM_UTF8).partition(b"\n")
+    try:
+        lines = list(_csv_reader(head.decode("utf-8")))  # one line: a lone CR inside would make it two rows
+    except csv.Error:
+        return False
+    if len(lines) != 1:
+        return False
+    header = tuple(cell.strip() for cell in lines[0])
+    kind = _BY_STEM.get(strip_browser_repeat(stem).lower()) or _BY_HEADER.get(header)
+    if kind is None or header != kind.header or doc.account_handle is None:
+        return False
+    rows = well_formed_rows(body, len(kind.header))
+    if rows is None or rows > MAX_ROWS or rows * len(kind.header) > MAX_CELLS:
+        return False
+    doc.kind, doc.body, doc.body_rows = kind.kind, body, rows
+    return True
 
 
 def _csv_reader(text: str) -> Iterator[list[str]]:
@@ -331,118 +351,3 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-# --- rows → one DataFrame per kind ------------------------------------------------------------
-
-
-def frames_by_kind(documents: list[Document]) -> dict[str, pd.DataFrame]:
-    """Stack readable documents into one frame per kind.
-
-    Frames carry `document_id`, `source_row` and the kind's columns, with "undefined" as NA and
-    year-less dates resolved; numbers are left as text for the contracts to coerce and judge.
-    Dates that cannot be read add issues to their document.
-    """
-    frames: dict[str, pd.DataFrame] = {}
-    readable: dict[str | None, list[Document]] = {}
-    for doc in documents:  # one pass (building a kind's frame touches no other kind's documents)
-        if not doc.issues:
-            readable.setdefault(doc.kind, []).append(doc)
-    for kind in STUDIO_FILE_KINDS.values():
-        docs = readable.get(kind.kind)
-        if not docs:
-            continue
-        saved = {id(d): (len(d.issues), d.anchor) for d in docs}
-        try:
-            frames[kind.kind] = _kind_frame(kind, docs)
-        except Exception as error:  # rare: find the documents that break the batch, build the rest again
-            docs = _set_aside_unreadable(kind, docs, saved)
-            try:
-                if docs:
-                    frames[kind.kind] = _kind_frame(kind, docs)
-            except Exception:  # they fail only together: none of them can be trusted
-                for doc in docs:
-                    _restore(doc, saved)
-                    fail_unreadable(doc, error)
-    return frames
-
-
-def _kind_frame(kind: StudioFileKind, docs: list[Document]) -> pd.DataFrame:
-    """Every cell in one Arrow array (one conversion from Python text, row after row), "undefined" set to NA
-    on that array, each column taken out of it by position: the frame DataFrame(rows) and replace made."""
-    counts = np.array([len(d.rows) for d in docs], dtype=np.int64)
-    width, total, row_doc = len(kind.columns), int(counts.sum()), np.repeat(np.arange(len(docs)), counts)
-    cells = pa.array(list(chain.from_iterable(chain.from_iterable(d.rows for d in docs))), type=pa.large_string())
-    cells = pc.if_else(pc.equal(cells, MISSING), pa.scalar(None, pa.large_string()), cells)
-    ids = pa.array([d.document_id for d in docs], type=pa.large_string()).take(row_doc)
-    columns = {  # the dtypes pandas gave: ids inferred as "str" (object when there are none), cells "string"
-        "document_id": pd.array(ids, dtype=pd.StringDtype(na_value=np.nan)) if total else np.array([], dtype=object),
-        "source_row": np.arange(1, total + 1) - np.repeat(np.cumsum(counts) - counts, counts),  # from each file's 1
-    }
-    for position, column in enumerate(kind.columns):
-        columns[column] = pd.array(cells.take(np.arange(position, total * width, width)), dtype=pd.StringDtype())
-    frame = pd.DataFrame(columns)
-    if kind.kind == "content":  # the 19-digit id exists only inside the link: keep it as text
-        frame.insert(2, "video_id", frame["video_link"].str.extract(r"/video/(\d+)", expand=False))
-    # each row's document by position (ids are unique: a ZIP naming one entry twice is refused, containers.py)
-    return _resolve_dates(kind, frame, docs, row_doc)
-
-
-def _set_aside_unreadable(kind: StudioFileKind, docs: list[Document], saved: dict) -> list[Document]:
-    """Quarantine the documents whose own frame fails; return the others, as they were before."""
-    readable = []
-    for doc in docs:
-        _restore(doc, saved)  # undo what the failed batch attempt added
-        try:
-            _kind_frame(kind, [doc])
-        except Exception as error:
-            _restore(doc, saved)
-            fail_unreadable(doc, error)
-        else:
-            _restore(doc, saved)  # the batch build below adds its date issues again
-            readable.append(doc)
-    return readable
-
-
-def _restore(doc: Document, saved: dict) -> None:
-    """Undo what a failed frame build added to a document (date issues, a refined anchor)."""
-    count, anchor = saved[id(doc)]
-    del doc.issues[count:]
-    doc.anchor = anchor
-
-
-def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Document], row_docs: np.ndarray):
-    """`row_docs`: each row's document, as an index into `docs`; date rules are per document."""
-    if kind.dated:
-        rules = [_row_date_rule(doc.anchor) for doc in docs]
-        frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
-    elif kind.kind == "content":
-        # `Time` is the download day itself: take the candidate year closest to the anchor.
-        rules = [(nearest, doc.anchor.export_date) for doc in docs]
-        frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
-        snapshots = first_date_per_key(frame["metric_date"].to_numpy(), row_docs)
-        for position, snapshot in snapshots.items():  # the download day outranks a dated folder or an mtime
-            if docs[position].anchor.source in ("inbox_folder_date", "file_mtime"):
-                docs[position].anchor = replace(docs[position].anchor, export_date=snapshot, source="content_time")
-        # A video was posted on or before the day it was seen.
-        rules = [(latest_not_after, snapshots[i]) if i in snapshots else None for i in range(len(docs))]
-        frame["post_date"] = _dates(frame, "post_date", rules, docs, row_docs)
-    return frame
-
-
-def _row_date_rule(anchor: ExportAnchor):
-    if anchor.window_start is not None:  # Overview ZIP name: rows run forward from the window's first day
-        return earliest_not_before, anchor.window_start
-    return latest_not_after, anchor.export_date  # rows end on or before the export
-
-
-def _dates(frame: pd.DataFrame, column: str, rules: list, docs: list[Document], row_docs: np.ndarray) -> pd.Series:
-    """Resolve a year-less date column per distinct text and rule (`dates.resolve_year_less_by_key`); an
-    issue for each row whose text is no date (the only Python per row, and only for those rows)."""
-    texts = frame[column]
-    values = resolve_year_less_by_key(texts, row_docs, rules, parse_month_day)
-    unreadable = texts.ne("").fillna(False).to_numpy(dtype=bool) & np.isnat(values)
-    for i in np.flatnonzero(unreadable).tolist():
-        where = {"row": int(frame["source_row"].iat[i]), "column": column, "value": texts.iat[i]}
-        docs[row_docs[i]].fail("studio_date", "not a date in any supported UI language", **where)
-    return pd.Series(values, index=frame.index)
