@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from orchestration.lib.core.archive import ManifestRow, read_manifest
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.core.quarantine import quarantine_reason, write_quarantine_report
+from orchestration.lib.core.quarantine import write_quarantine_report
 from orchestration.lib.core.receipts import (
     ReceiptSource,
     Received,
@@ -38,10 +37,7 @@ from orchestration.lib.core.receipts import (
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, PendingCheck, all_flags
 from orchestration.lib.studio.provenance import facts_from_name
-from orchestration.lib.studio.reader import (
-    Document,
-    Issue,
-)
+from orchestration.lib.studio.reader import Issue
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -248,28 +244,28 @@ class _StudioBatches:
 
 def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: LandingReport) -> None:
     started = time.perf_counter()
-    documents, valid = checked.documents, checked.valid
-    facts = _document_rows(documents, valid)
+    facts, valid = checked.facts, checked.valid
     batch_flags = all_flags(checked)
-    if documents:
+    if len(facts):
+        landed_at = datetime.now(UTC).replace(tzinfo=None)
+        facts.insert(facts.columns.get_loc("quarantine_reason") + 1, "landed_at", landed_at)
         replace_documents(con, valid, facts, batch_flags)
     report.flags = pd.concat([report.flags, batch_flags], ignore_index=True) if len(report.flags) else batch_flags
     report.documents = pd.concat([report.documents, facts], ignore_index=True) if len(report.documents) else facts
     for kind, frame in valid.items():
         report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)
-    report.issues += [issue for d in documents for issue in d.issues]
-    for doc in documents:
-        if doc.issues:
-            write_quarantine_report(
-                paths,
-                archive_sha256=doc.archive_sha256,
-                original_name=doc.original_name,
-                member_name=doc.member_name,
-                display_name=doc.display_name,
-                account_handle=doc.account_handle,
-                file_kind=doc.kind,
-                issues=doc.issues,
-            )
+    report.issues += [issue for d in checked.quarantined for issue in d.issues]
+    for doc in checked.quarantined:
+        write_quarantine_report(
+            paths,
+            archive_sha256=doc.archive_sha256,
+            original_name=doc.original_name,
+            member_name=doc.member_name,
+            display_name=doc.display_name,
+            account_handle=doc.account_handle,
+            file_kind=doc.kind,
+            issues=doc.issues,
+        )
     _add_seconds(report, "load raw tables", started)
 
 
@@ -280,48 +276,3 @@ def _add_seconds(report: LandingReport, step: str, started: float) -> None:
 def _add_step_seconds(report: LandingReport, seconds: dict[str, float]) -> None:
     for step, spent in seconds.items():
         report.seconds[step] = report.seconds.get(step, 0.0) + spent
-
-
-# File kinds without a per-row date: one snapshot of the audience on the export date.
-SNAPSHOT_KINDS = frozenset(k.kind for k in STUDIO_FILE_KINDS.values() if not k.dated and "metric_date" not in k.columns)
-
-
-def _document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """raw.documents rows of a batch, built column by column (no Timestamp made per document)."""
-    if not documents:
-        return pd.DataFrame()
-    ids = pd.Index([d.document_id for d in documents])
-    spans = [f.groupby("document_id")["metric_date"].agg(["min", "max"]) for f in valid.values() if "metric_date" in f]
-    spans = pd.concat(spans) if spans else pd.DataFrame({"min": [], "max": []}, dtype="datetime64[s]")
-    # Audience snapshots (gender, territory) have no date column: their day is the export date, and
-    # it must reach min_date like any other, or an incremental build never recomputes them.
-    snapshot = _days([d.anchor.export_date if d.kind in SNAPSHOT_KINDS else None for d in documents])
-    first, last = (spans[end].reindex(ids).to_numpy() for end in ("min", "max"))
-    return pd.DataFrame(
-        {
-            "document_id": ids.to_numpy(),
-            "archive_sha256": [d.archive_sha256 for d in documents],
-            "member_name": [d.member_name for d in documents],
-            "original_name": [d.original_name for d in documents],
-            "account_handle": [d.account_handle for d in documents],
-            "file_kind": [d.kind for d in documents],
-            "export_date": _days([d.anchor.export_date for d in documents]),
-            "export_date_source": [d.anchor.source for d in documents],
-            "exported_at": pd.to_datetime(pd.Series([d.anchor.exported_at for d in documents], dtype="object")),
-            "status": ["quarantined" if d.issues else "loaded" for d in documents],
-            "row_count": [d.row_count for d in documents],
-            "quarantine_reason": [quarantine_reason(d.issues) if d.issues else None for d in documents],
-            "landed_at": datetime.now(UTC).replace(tzinfo=None),
-            "first_metric_date": _or_none(np.where(pd.isna(first), snapshot, first)),
-            "last_metric_date": _or_none(np.where(pd.isna(last), snapshot, last)),
-        }
-    )
-
-
-def _days(days: list) -> np.ndarray:
-    return pd.to_datetime(pd.Series(days, dtype="object")).to_numpy().astype("datetime64[s]")
-
-
-def _or_none(days: np.ndarray):
-    """A column of no day at all stays a column of None (what a frame of such rows always held)."""
-    return days if not pd.isna(days).all() else [None] * len(days)
