@@ -72,3 +72,31 @@ def test_rows_without_their_document_are_refused_loudly_and_nothing_lands(tmp_pa
         counts = [con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in ("documents", "row_flags")]
         counts.append(con.execute("select count(*) from raw.studio_follower_activity").fetchone()[0])
     assert counts == [0, 0, 0]
+
+
+def test_a_document_landed_again_replaces_its_rows_flags_and_record_and_leaves_the_others(tmp_path):
+    rows, documents, flags = _batch()
+    paths = new_paths(tmp_path)
+    again = lambda frame: frame[frame["document_id"].isin(["doc00007", "doc00009"])]  # noqa: E731
+    with connect(paths.warehouse) as con:
+        replace_documents(con, {"follower_activity": rows}, documents, flags)
+        replace_documents(  # two of them again, read differently this time: one row each, no flag
+            con,
+            {"follower_activity": again(rows).groupby("document_id").head(1).assign(active_followers=-5)},
+            again(documents).assign(row_count=1),
+            flags.iloc[:0],
+        )
+        per_document = con.execute(
+            """select document_id, count(*), sum(active_followers) from raw.studio_follower_activity
+            where document_id in ('doc00006', 'doc00007', 'doc00009') group by all order by 1"""
+        ).fetchall()
+        recorded = con.execute("select count(*), sum(row_count) from raw.documents").fetchone()
+        flagged = con.execute("select count(*), count(distinct document_id) from raw.row_flags").fetchone()
+    first = 6 * ROWS_PER_DOCUMENT  # doc00006's first active_followers value
+    assert per_document == [
+        ("doc00006", ROWS_PER_DOCUMENT, sum(range(first, first + ROWS_PER_DOCUMENT))),
+        ("doc00007", 1, -5),
+        ("doc00009", 1, -5),
+    ]
+    assert recorded == (DOCUMENTS, (DOCUMENTS - 2) * ROWS_PER_DOCUMENT + 2)
+    assert flagged == (2 * (DOCUMENTS - 2), DOCUMENTS - 2)

@@ -160,7 +160,12 @@ def replace_documents(
     con.execute("begin transaction")
     try:
         con.register("incoming_documents", documents)
-        for table in tables.values():
+        # Rows of a document land in the transaction that records it in raw.documents: when none of these
+        # documents is there (every backfill batch), no table holds their rows and the deletes are skipped.
+        replacing = con.execute(
+            "select 1 from raw.documents where document_id in (select document_id from incoming_documents) limit 1"
+        ).fetchone()
+        for table in tables.values() if replacing else ():
             con.execute(f"delete from raw.{table} where document_id in (select document_id from incoming_documents)")
         for key, frame in frames.items():
             if frame.empty:
@@ -170,13 +175,15 @@ def replace_documents(
             con.register("incoming_rows", _with_lineage(frame, documents, LINEAGE_FROM_DOCUMENT))
             con.execute(f"insert into raw.{tables[key]} by name select * from incoming_rows")
             con.unregister("incoming_rows")
-        con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
+        if replacing:
+            con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
         if flags is not None and len(flags):
             columns = ["document_id", "file", "source_row", "column_name", "rule", "value", "severity", "message"]
             con.register("incoming_flags", _with_lineage(flags[columns], documents, ("landed_at",)))
             con.execute("insert into raw.row_flags by name select * from incoming_flags")
             con.unregister("incoming_flags")
-        con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
+        if replacing:
+            con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
         con.execute("insert into raw.documents by name select * from incoming_documents")
         con.unregister("incoming_documents")
         con.execute("commit")
