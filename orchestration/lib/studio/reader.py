@@ -40,6 +40,7 @@ from schemas.studio_files import STUDIO_FILE_KINDS
 MISSING = "undefined"  # TikTok's literal for a missing value
 _BY_STEM = {k.entry_stem.lower(): k for k in STUDIO_FILE_KINDS.values()}
 _BY_HEADER = {k.header: k for k in STUDIO_FILE_KINDS.values()}
+_QUOTED_HEADERS = {",".join(f'"{c}"' for c in k.header).encode(): k.header for k in STUDIO_FILE_KINDS.values()}
 
 # Real Studio files hold at most a few thousand rows (Overview: 365 days; FollowerActivity: 24 hours ×
 # 60 days = 1,440; Content: a few hundred videos). The caps leave two orders of magnitude and are
@@ -242,13 +243,15 @@ def _keep_well_formed_body(doc: Document, stem: str, data: bytes) -> bool:
     """Keep the body of a CSV that reading row by row would accept whole (its kind's exact header, a handle,
     within the caps, every line a row of the header's width: `csv_bodies`); False to read it row by row."""
     head, _, body = data.removeprefix(codecs.BOM_UTF8).partition(b"\n")
-    try:
-        lines = list(_csv_reader(head.decode("utf-8")))  # one line: a lone CR inside would make it two rows
-    except csv.Error:
-        return False
-    if len(lines) != 1:
-        return False
-    header = tuple(cell.strip() for cell in lines[0])
+    header = _QUOTED_HEADERS.get(head.removesuffix(b"\r"))  # as TikTok writes it: no csv module needed
+    if header is None:
+        try:
+            lines = list(_csv_reader(head.decode("utf-8")))  # one line: a lone CR inside would make it two rows
+        except csv.Error:
+            return False
+        if len(lines) != 1:
+            return False
+        header = tuple(cell.strip() for cell in lines[0])
     kind = _BY_STEM.get(strip_browser_repeat(stem).lower()) or _BY_HEADER.get(header)
     if kind is None or header != kind.header or doc.account_handle is None:
         return False
