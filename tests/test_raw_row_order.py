@@ -100,3 +100,23 @@ def test_a_document_landed_again_replaces_its_rows_flags_and_record_and_leaves_t
     ]
     assert recorded == (DOCUMENTS, (DOCUMENTS - 2) * ROWS_PER_DOCUMENT + 2)
     assert flagged == (2 * (DOCUMENTS - 2), DOCUMENTS - 2)
+
+
+def test_each_row_takes_its_own_documents_lineage_even_when_documents_interleave(tmp_path):
+    rows, documents, _ = _batch()
+    documents = documents.assign(account_handle=[f"acct{n}" for n in range(DOCUMENTS)])
+    picked = rows.iloc[[0, 200, 1, 1, 400, 201]]  # doc00000, doc00001, doc00000, doc00000, doc00002, doc00001
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con:
+        replace_documents(con, {"follower_activity": picked}, documents, None)
+        landed = con.execute(
+            "select document_id, account_handle from raw.studio_follower_activity order by rowid"
+        ).fetchall()
+    assert landed == [
+        ("doc00000", "acct0"),
+        ("doc00001", "acct1"),
+        ("doc00000", "acct0"),
+        ("doc00000", "acct0"),
+        ("doc00002", "acct2"),
+        ("doc00001", "acct1"),
+    ]
