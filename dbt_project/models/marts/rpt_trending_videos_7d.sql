@@ -43,16 +43,16 @@ candidates as (
     where {{ incremental_window('metric_date') }}
 ),
 
-exact_baselines as (
+with_exact_baseline as (
     -- the snapshot exactly window_days earlier: a full window. Every baseline comes from the same source
-    -- as the as_of_date snapshot: Studio and API numbers never match exactly, and their gap is not growth
+    -- as the as_of_date snapshot: Studio and API numbers never match exactly, and their gap is not growth.
+    -- At most one: one snapshot per video and day.
     select
-        candidates.account_handle,
-        candidates.as_of_date,
-        candidates.video_id,
-        baseline.views_total as baseline_views
+        candidates.*,
+        baseline.video_id is not null as has_exact_baseline,
+        baseline.views_total as exact_baseline_views
     from candidates
-    inner join snapshots as baseline
+    left join snapshots as baseline
         on candidates.account_handle = baseline.account_handle
         and candidates.video_id = baseline.video_id
         and candidates.snapshot_source = baseline.snapshot_source
@@ -60,49 +60,50 @@ exact_baselines as (
 ),
 
 mid_window_baselines as (
-    -- otherwise the earliest snapshot (same source) strictly inside the window: a shorter window
+    -- otherwise the earliest snapshot (same source) strictly inside the window: a shorter window. Only for
+    -- the videos without an exact baseline and not posted inside the window (a tenth of them): the others
+    -- never read it, and this range join is the model's largest
     select
-        candidates.account_handle,
-        candidates.as_of_date,
-        candidates.video_id,
+        with_exact_baseline.account_handle,
+        with_exact_baseline.as_of_date,
+        with_exact_baseline.video_id,
         arg_min(baseline.views_total, baseline.metric_date) as baseline_views
-    from candidates
+    from with_exact_baseline
     inner join snapshots as baseline
-        on candidates.account_handle = baseline.account_handle
-        and candidates.video_id = baseline.video_id
-        and candidates.snapshot_source = baseline.snapshot_source
-        and candidates.window_start_date < baseline.metric_date
-        and candidates.as_of_date > baseline.metric_date
-    group by candidates.account_handle, candidates.as_of_date, candidates.video_id
+        on with_exact_baseline.account_handle = baseline.account_handle
+        and with_exact_baseline.video_id = baseline.video_id
+        and with_exact_baseline.snapshot_source = baseline.snapshot_source
+        and with_exact_baseline.window_start_date < baseline.metric_date
+        and with_exact_baseline.as_of_date > baseline.metric_date
+    where
+        not with_exact_baseline.has_exact_baseline
+        and (with_exact_baseline.post_date > with_exact_baseline.window_start_date) is not true
+    group by with_exact_baseline.account_handle, with_exact_baseline.as_of_date, with_exact_baseline.video_id
 ),
 
 baselined as (
     select
-        candidates.account_handle,
-        candidates.as_of_date,
-        candidates.video_id,
-        candidates.post_date,
-        candidates.views_total,
+        with_exact_baseline.account_handle,
+        with_exact_baseline.as_of_date,
+        with_exact_baseline.video_id,
+        with_exact_baseline.post_date,
+        with_exact_baseline.views_total,
         case
-            when exact_baselines.video_id is not null then exact_baselines.baseline_views
+            when with_exact_baseline.has_exact_baseline then with_exact_baseline.exact_baseline_views
             -- posted inside the window: all of its views are window growth
-            when candidates.post_date > candidates.window_start_date then 0
+            when with_exact_baseline.post_date > with_exact_baseline.window_start_date then 0
             else mid_window_baselines.baseline_views
         end as baseline_views,
         case
-            when exact_baselines.video_id is not null then true
-            when candidates.post_date > candidates.window_start_date then true
+            when with_exact_baseline.has_exact_baseline then true
+            when with_exact_baseline.post_date > with_exact_baseline.window_start_date then true
             when mid_window_baselines.video_id is not null then false
         end as has_full_window
-    from candidates
-    left join exact_baselines
-        on candidates.account_handle = exact_baselines.account_handle
-        and candidates.as_of_date = exact_baselines.as_of_date
-        and candidates.video_id = exact_baselines.video_id
+    from with_exact_baseline
     left join mid_window_baselines
-        on candidates.account_handle = mid_window_baselines.account_handle
-        and candidates.as_of_date = mid_window_baselines.as_of_date
-        and candidates.video_id = mid_window_baselines.video_id
+        on with_exact_baseline.account_handle = mid_window_baselines.account_handle
+        and with_exact_baseline.as_of_date = mid_window_baselines.as_of_date
+        and with_exact_baseline.video_id = mid_window_baselines.video_id
 ),
 
 ranked as (
