@@ -226,3 +226,11 @@ def test_a_landed_then_redropped_file_has_one_line_and_one_row(tmp_path, monkeyp
     assert land(paths).files_new == 0
     assert paths.manifest.read_text() == line
     assert query(paths, "select count(*) from raw.archive_manifest") == [(1,)]
+
+
+def test_a_connection_handing_out_large_strings_writes_the_same_lines(tmp_path):
+    paths = DataPaths(tmp_path / "data").ensure()
+    with connect(paths.warehouse) as con:
+        con.execute("set arrow_large_buffer_size = true")  # DuckDB's text columns then come as large_string
+        record_manifest(paths, con, ROWS, DOCUMENTS, claims=CLAIMS)
+    assert paths.manifest.read_bytes() == _text(LINES)

@@ -333,7 +333,7 @@ def record_manifest(
             columns |= {name: found[name].to_pylist() for name in found.column_names}
         else:
             for name in found.column_names:
-                table = table.set_column(table.schema.get_field_index(name), name, found[name])
+                table = table.set_column(table.schema.get_field_index(name), name, found[name].cast(pa.string()))
     if append_to_file and table is None:
         rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
         append_manifest_lines(paths.manifest, rows, key=RECEIPT_KEY)
