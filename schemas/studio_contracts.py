@@ -390,6 +390,9 @@ PLAUSIBILITY_RULES: dict[str, list[PlausibilityRule]] = {
 }
 
 
+FLAG_ORDER = ["document_id", "source_row", "column_name"]  # the order flags land in
+
+
 def find_plausibility_flags(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The plausibility flags of a typed, structurally valid frame: one row per flag (FLAG_COLUMNS)."""
     found = [rule.find(frame).assign(rule=rule.name) for rule in PLAUSIBILITY_RULES.get(kind, []) if len(frame)]
@@ -397,7 +400,7 @@ def find_plausibility_flags(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     flags = pd.concat(found, ignore_index=True)[FLAG_COLUMNS]
     flags["source_row"] = flags["source_row"].astype("Int64")
-    return flags.sort_values(["document_id", "source_row", "column_name"], na_position="first", ignore_index=True)
+    return flags.sort_values(FLAG_ORDER, na_position="first", ignore_index=True)
 
 
 assert set(CONTRACTS) == set(STUDIO_FILE_KINDS), "one contract per Studio file kind"

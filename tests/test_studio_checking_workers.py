@@ -46,6 +46,8 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, ba
     _drop_agency(here)
     _drop_agency(there)
     expected = _landed(here, land(here))  # 26 files: below WORKERS_FROM_FILES, checked in this process
+    flags_in_order = "select document_id, source_row, rule from raw.row_flags order by rowid"
+    expected_order = query(here, flags_in_order)
     monkeypatch.setattr(checking, "WORKERS_FROM_FILES", 1)
     monkeypatch.setattr(checking, "CHUNK_FILES", 4)  # 7 chunks, the last one short
     monkeypatch.setattr(checking, "WORKERS", workers)
@@ -71,6 +73,8 @@ def test_workers_land_what_this_process_lands(tmp_path, monkeypatch, workers, ba
     assert pools == ([(2, {"niceness": checking.WORKER_NICENESS})] if workers == 2 else [])
     landed = _landed(there, report)
     assert landed == expected
+    if batch_files > 26:  # one batch, checked in 7 tasks: its flags land in the order one task gives them
+        assert query(there, flags_in_order) == expected_order
     issues, documents, overview, history, flags = landed
     assert len(overview) == 12 * 5 and len(history) == 12 * 2 and len(flags) == 12
     # the broken ZIP is refused as a whole; the bad date is named at its row, and its empty date then fails the

@@ -41,6 +41,7 @@ SEEN = ExportAnchor(date(2026, 2, 10), datetime(2026, 2, 10, 12, 46), "zip_entry
         (b'"February 4"x,"0","2"', None),  # text after a closing quote (the csv module refuses it)
         (b'Feb "4",0,2', None),  # a quote inside a bare field
         (b'"Feb\x004","0","2"', None),  # NUL
+        (b"\xef\xbb\xbfFebruary 4,0,2", None),  # a second byte-order mark: Arrow would drop it, the csv module keeps it
     ],
 )
 def test_a_body_is_well_formed_only_when_each_line_is_one_whole_row(body, rows):
@@ -110,3 +111,13 @@ def test_a_kind_mixing_bodies_and_rows_keeps_document_order():
     assert frame["hour"].tolist() == ["0", "1", "0", "5", "1", "2"]
     assert frame["active_followers"].tolist() == ["2", "3", pd.NA, "4", "6", "8"]  # "undefined" is NA
     assert frame["hour"].dtype == pd.StringDtype() and frame["source_row"].dtype == np.int64
+
+
+def test_a_byte_order_mark_on_the_first_row_stays_in_its_cell_as_the_csv_module_reads_it(tmp_path):
+    first = b"\xef\xbb\xbfJanuary 1,0,5\n" + b'"January 1","1","6"'
+    doc = _read(tmp_path, "FollowerActivity.csv", _followers_csv(first))
+    assert (doc.body, doc.rows[0][0]) == (None, "\ufeffJanuary 1")  # read row by row
+    frame = frames_by_kind([doc])["follower_activity"]
+    assert frame["metric_date"].isna().tolist() == [True, False]
+    # not a date: the mark is part of the text, whether or not another body comes first
+    assert [(i.rule, i.row, i.value) for i in doc.issues] == [("studio_date", 1, "\ufeffJanuary 1")]

@@ -15,6 +15,7 @@ this is most of what the landing workers did per row.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 
@@ -36,10 +37,11 @@ def _body_shape(width: int) -> re.Pattern[bytes]:
 def well_formed_rows(body: bytes, width: int) -> int | None:
     """The number of rows of `body` (the lines after the header) when every line is a complete row of `width`
     fields as described above, else None. Width 1 is never well-formed here: a blank line would be a row. Nor is a
-    body whose last row has only blank cells: the row-by-row reader drops such trailing rows."""
+    body whose last row has only blank cells (the row-by-row reader drops such trailing rows), nor one starting with
+    a byte-order mark (Arrow drops one at the start of its input; the csv module keeps it in the first cell)."""
     if not body:
         return 0
-    if width < 2 or _body_shape(width).fullmatch(body) is None:
+    if width < 2 or body.startswith(codecs.BOM_UTF8) or _body_shape(width).fullmatch(body) is None:
         return None
     last = body.removesuffix(b"\n").removesuffix(b"\r")
     if not last[last.rfind(b"\n") + 1 :].decode("utf-8").replace('"', "").replace(",", "").strip():

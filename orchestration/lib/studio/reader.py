@@ -35,7 +35,7 @@ from orchestration.lib.studio.provenance import (
     handle_from_video_links,
     strip_browser_repeat,
 )
-from schemas.studio_files import STUDIO_FILE_KINDS
+from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
 
 MISSING = "undefined"  # TikTok's literal for a missing value
 _BY_STEM = {k.entry_stem.lower(): k for k in STUDIO_FILE_KINDS.values()}
@@ -209,9 +209,7 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         doc.fail("not_empty", "the file has no header row")
         return
     header, rows = tuple(cell.strip() for cell in table[0]), table[1:]
-    kind = _BY_STEM.get(strip_browser_repeat(stem).lower())
-    if kind is None:
-        kind = _BY_HEADER.get(header)
+    kind = _kind_for(stem, header)
     if kind is None:
         doc.fail("known_file", f"not a Studio export this pipeline knows (header {list(header)})")
         return
@@ -252,14 +250,19 @@ def _keep_well_formed_body(doc: Document, stem: str, data: bytes) -> bool:
         if len(lines) != 1:
             return False
         header = tuple(cell.strip() for cell in lines[0])
-    kind = _BY_STEM.get(strip_browser_repeat(stem).lower()) or _BY_HEADER.get(header)
+    kind = _kind_for(stem, header)
     if kind is None or header != kind.header or doc.account_handle is None:
         return False
     rows = well_formed_rows(body, len(kind.header))
-    if rows is None or rows > MAX_ROWS or rows * len(kind.header) > MAX_CELLS:
+    if rows is None or rows > MAX_ROWS or (rows + 1) * len(kind.header) > MAX_CELLS:  # the header's cells count
         return False
     doc.kind, doc.body, doc.body_rows = kind.kind, body, rows
     return True
+
+
+def _kind_for(stem: str, header: tuple[str, ...]) -> StudioFileKind | None:
+    """The file kind a member's name says (a browser's " (1)" dropped), else the one its header says."""
+    return _BY_STEM.get(strip_browser_repeat(stem).lower()) or _BY_HEADER.get(header)
 
 
 def _csv_reader(text: str) -> Iterator[list[str]]:
