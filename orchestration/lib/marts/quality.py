@@ -35,7 +35,9 @@ Design choices:
   Validator `ValidationDefinition.run` uses (`great_expectations.validator.v1_validator`, not public API):
   tests/test_mart_quality_docs.py fails if a GE upgrade changes what is stored.
 - Recency is one expectation per account (a row condition on `account_handle`): the Data Docs and
-  the results name each account that lags.
+  the results name each account that lags. GE would filter the whole mart 3 times per account
+  (`DataFrame.query`); `_domains_computed_once` takes each account's rows from one grouping of the column,
+  and computes every other metric domain (rows with a missing key dropped) once per suite.
 - The site is built once after the run, not by `UpdateDataDocsAction` (once per validation result).
 - great_expectations is imported inside the function: it takes seconds to import, and importing
   this module (e.g. from the Dagster definitions) must stay cheap and side-effect free.
@@ -49,8 +51,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +62,8 @@ import duckdb
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.marts import quality_state
 from orchestration.lib.marts.publish import current_parquet
-from orchestration.lib.marts.quality_page import write_summary_page
+from orchestration.lib.marts.quality_page import DOCS_SITE_NAME, docs_context, remove_previous_pages, write_summary_page
 
-DOCS_SITE_NAME = "mart_quality"
 # Where `dbt parse` (make prepare) and Dagster's DbtProject put the manifest.
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The published mart and column that say when each account's newest export was loaded.
@@ -153,8 +154,8 @@ def _validate(
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    _remove_previous_pages(docs_dir, to_check, keep=set(specs))
-    context = _context(gx, docs_dir)
+    remove_previous_pages(docs_dir, to_check, keep=set(specs))
+    context = docs_context(gx, docs_dir)
     datasource = context.data_sources.add_pandas(name="published_marts")
     run_id = RunIdentifier(run_name="published_marts")
     planned: list[tuple[str, str, str, dict[str, Any]]] = []  # (mart, check, description, context)
@@ -198,7 +199,8 @@ def _run_suite(context: Any, batch_definition: Any, suite: Any, run_id: Any) -> 
     from great_expectations.validator.v1_validator import Validator
 
     validator = Validator(batch_definition=batch_definition, result_format=_RESULT_FORMAT)
-    result = validator.validate_expectation_suite(suite)
+    with _domains_computed_once(validator._wrapped_validator.execution_engine):
+        result = validator.validate_expectation_suite(suite)
     result.meta |= {  # the keys ValidationDefinition.run and Checkpoint.run add (no stored definition: no ids)
         "validation_id": None,
         "checkpoint_id": None,
@@ -212,6 +214,62 @@ def _run_suite(context: Any, batch_definition: Any, suite: Any, run_id: Any) -> 
     )
     context.validation_results_store.store_validation_results(result, key, suite_key)
     return key, result
+
+
+@contextmanager
+def _domains_computed_once(engine: Any) -> Iterator[None]:
+    """While one suite is validated, the pandas engine computes each metric domain once, not once per metric.
+
+    GE asks for a metric's rows (`get_domain_records`: row condition applied, rows with a missing key
+    dropped) for every metric it computes on them: 3 times per recency expectation, each a
+    `DataFrame.query` over the whole mart, and 5 times per compound key. Here the first answer is kept for
+    the rest of the suite, for the same arguments. A row condition `column == 'text'` on a string column
+    (recency's `account_handle`) takes that account's rows from one grouping of the column: the rows
+    `query` selects (nulls never match), in file order, with their index. GE's metrics only read the
+    frames (an unfiltered domain is the batch's own frame), so sharing one between metrics changes nothing.
+    """
+    import pandas as pd
+    from great_expectations.expectations.row_conditions import ComparisonCondition, Condition, Operator
+    from great_expectations.expectations.row_conditions import deserialize_row_condition as condition_of
+
+    get_domain_records, apply_row_condition = engine.get_domain_records, engine._apply_row_condition_filter
+    domains: dict[str, Any] = {}
+    groupings: dict[tuple[int, str], tuple[Any, dict]] = {}  # holds the frame: its id stays its own
+
+    def records(domain_kwargs: dict) -> Any:
+        if not all(isinstance(value, (str, list, dict, Condition, type(None))) for value in domain_kwargs.values()):
+            return get_domain_records(domain_kwargs)  # a value whose repr may not tell it apart
+        key = repr(sorted(domain_kwargs.items()))
+        if key not in domains:
+            domains[key] = get_domain_records(domain_kwargs)
+        return domains[key]
+
+    def rows_where(data: Any, row_condition: Any, domain_kwargs: dict) -> Any:
+        condition = condition_of(row_condition) if isinstance(row_condition, dict) else row_condition
+        column = condition.column.name if type(condition) is ComparisonCondition else None
+        if not (
+            column in data.columns
+            and condition.operator == Operator.EQUAL
+            and isinstance(condition.parameter, str)
+            and pd.api.types.is_string_dtype(data[column].dtype)
+        ):
+            return apply_row_condition(data, row_condition, domain_kwargs)
+        if (id(data), column) not in groupings:
+            groupings[id(data), column] = (data, data.groupby(column, sort=False, dropna=True).indices)
+        rows = groupings[id(data), column][1].get(condition.parameter)
+        return data.take(rows if rows is not None else [])
+
+    own = {
+        name: vars(engine)[name]
+        for name in ("get_domain_records", "_apply_row_condition_filter")
+        if name in vars(engine)
+    }
+    engine.get_domain_records, engine._apply_row_condition_filter = records, rows_where
+    try:
+        yield
+    finally:  # the engine may serve the next mart: its frames are released with the memo
+        del engine.get_domain_records, engine._apply_row_condition_filter
+        vars(engine).update(own)
 
 
 _Check = tuple[str, str, list[Any], dict[str, Any]]  # (check, description, expectations, context)
@@ -372,41 +430,3 @@ def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
         return "columns"
     subject = column or ",".join(kwargs.get("column_list", []))
     return f"{expectation_type.removeprefix('expect_')}({subject})"
-
-
-def _context(gx: Any, docs_dir: Path) -> Any:
-    """An ephemeral GE context whose validation results persist in `<docs>/.validations/` (quality_state.py)."""
-    from great_expectations.data_context.types import base
-
-    defaults = base.InMemoryStoreBackendDefaults()
-    defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
-        "class_name": "TupleFilesystemStoreBackend",
-        "base_directory": str(quality_state.store_dir(docs_dir).resolve()),
-    }
-    config = base.DataContextConfig(
-        store_backend_defaults=defaults,
-        analytics_enabled=False,
-        progress_bars=base.ProgressBarsConfig(globally=False),
-        data_docs_sites={
-            DOCS_SITE_NAME: {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir.resolve()),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            }
-        },
-    )
-    return gx.get_context(project_config=config, mode="ephemeral")
-
-
-def _remove_previous_pages(docs_dir: Path, marts: Iterable[str], keep: set[str]) -> None:
-    """Drop the stored result and pages of each mart validated again, and of marts no longer published."""
-    stored = quality_state.store_dir(docs_dir)
-    gone = {p.name for p in stored.iterdir() if p.is_dir() and p.name not in keep} if stored.is_dir() else set()
-    for mart in {*marts, *gone}:
-        shutil.rmtree(stored / mart, ignore_errors=True)
-        shutil.rmtree(docs_dir / "validations" / mart, ignore_errors=True)
-        (docs_dir / "expectations" / f"{mart}.html").unlink(missing_ok=True)

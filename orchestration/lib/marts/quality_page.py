@@ -1,20 +1,26 @@
-"""`checks.html`: the results of the published-mart checks (quality.py) as one plain HTML page.
+"""The pages of the published-mart checks (quality.py): `checks.html`, and the great-expectations context that
+writes the Data Docs site beside it.
 
 great-expectations' own Data Docs index draws its results table with JavaScript from public CDNs, so
-without network it shows an empty table; this page needs nothing but a browser.
+without network it shows an empty table; `checks.html` needs nothing but a browser.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from orchestration.lib.marts import quality_state
 
 if TYPE_CHECKING:
     from orchestration.lib.marts.quality import MartCheckResult
 
 PAGE_NAME = "checks.html"
+DOCS_SITE_NAME = "mart_quality"
 _MAX_DETAILS = 600  # characters of each check's JSON details shown in the table
 
 
@@ -43,3 +49,41 @@ the validation pages it links to do not).</p>
     target = Path(docs_dir) / PAGE_NAME
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def docs_context(gx: Any, docs_dir: Path) -> Any:
+    """An ephemeral GE context whose validation results persist in `<docs>/.validations/` (quality_state.py)."""
+    from great_expectations.data_context.types import base
+
+    defaults = base.InMemoryStoreBackendDefaults()
+    defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
+        "class_name": "TupleFilesystemStoreBackend",
+        "base_directory": str(quality_state.store_dir(docs_dir).resolve()),
+    }
+    config = base.DataContextConfig(
+        store_backend_defaults=defaults,
+        analytics_enabled=False,
+        progress_bars=base.ProgressBarsConfig(globally=False),
+        data_docs_sites={
+            DOCS_SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def remove_previous_pages(docs_dir: Path, marts: Iterable[str], keep: set[str]) -> None:
+    """Drop the stored result and pages of each mart validated again, and of marts no longer published."""
+    stored = quality_state.store_dir(docs_dir)
+    gone = {p.name for p in stored.iterdir() if p.is_dir() and p.name not in keep} if stored.is_dir() else set()
+    for mart in {*marts, *gone}:
+        shutil.rmtree(stored / mart, ignore_errors=True)
+        shutil.rmtree(docs_dir / "validations" / mart, ignore_errors=True)
+        (docs_dir / "expectations" / f"{mart}.html").unlink(missing_ok=True)
