@@ -73,4 +73,10 @@ def _check(marts_dir: Path, docs_dir: Path, options: dict) -> list[quality.MartC
 
 
 def _import_great_expectations() -> None:
+    import gc
+
     import great_expectations  # noqa: F401
+
+    # The imported modules live as long as the worker: kept out of the collector's full passes, which
+    # would otherwise walk them again while the marts are validated (~0.1-0.2 s at 300 accounts).
+    gc.freeze()
