@@ -228,3 +228,51 @@ def test_receipts_are_handed_over_committed_in_order_each_once(tmp_path, settled
     assert sorted(item.inbox_path for item in scan.received) == [item.inbox_path for item in scan.received]
     assert scan.stored == {"linked": 7, "copied": 0, "present": 1}
     assert list(paths.archive.rglob("*.incoming")) == []
+
+
+@pytest.fixture
+def exact_clock(monkeypatch):
+    """File times as exact as the clock: a file written before the batch's syncfs counts as flushed by it."""
+    monkeypatch.setattr(archive_batch, "_CLOCK_SLACK_NS", 0)
+
+
+def _counting(monkeypatch) -> dict[str, list]:
+    calls: dict[str, list] = {"syncfs": [], "replace": []}
+    real_sync, real_replace = archive_batch._sync_filesystem, archive_batch.os.replace
+    monkeypatch.setattr(
+        archive_batch, "_sync_filesystem", lambda folder: (calls["syncfs"].append(1), real_sync(folder))
+    )
+    monkeypatch.setattr(archive_batch.os, "replace", lambda a, b: (calls["replace"].append(b), real_replace(a, b)))
+    return calls
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) flushes a batch's received files")
+def test_a_file_unchanged_since_the_batchs_syncfs_is_linked_under_its_final_name_without_a_rename(
+    tmp_path, settled_now, exact_clock, monkeypatch
+):
+    paths = new_paths(tmp_path)
+    old = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    calls = _counting(monkeypatch)
+    settled = time.time_ns() + 60 * 10**9  # every file counts as settled, even one written during the batch
+    with ArchiveBatch(paths.archive, now_ns=settled) as batch:
+        stored = batch.receive(old, "Overview.csv")  # the batch's first link flushes the file system first
+        assert calls == {"syncfs": [1], "replace": []}
+        assert os.path.samefile(stored.destination, old) and list(paths.archive.rglob("*.incoming")) == []
+        newer = drop(paths, "acct/2026-04-03/Overview.csv", _overview(2), mtime=LAST_WEEK)  # written after it
+        later = batch.receive(newer, "Overview.csv")
+        assert not os.path.exists(later.destination), "changed since the syncfs: named only once flushed"
+        batch.commit()
+    assert (stored.how, later.how) == ("linked", "linked")
+    # one syncfs before the link, one for the newer file's bytes, one for the names; one rename, the newer file's
+    assert calls == {"syncfs": [1, 1, 1], "replace": [later.destination]}
+    assert os.path.samefile(later.destination, newer) and list(paths.archive.rglob("*.incoming")) == []
+    assert stat.S_IMODE(os.stat(stored.destination).st_mode) & 0o222 == 0
+
+
+def test_a_file_linked_under_its_final_name_but_not_committed_is_removed_on_exit(tmp_path, settled_now, exact_clock):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    with ArchiveBatch(paths.archive) as batch:
+        stored = batch.receive(inbox_file, "Overview.csv")
+    assert stored.how == "linked" and not os.path.exists(stored.destination)
+    assert inbox_file.read_bytes() == _overview(1) and _archived(paths) == []
