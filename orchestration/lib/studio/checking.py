@@ -6,14 +6,15 @@ plausibility rules flag rows. It opens no database, so a worker process can run 
 document, so checking a batch in chunks gives what checking it whole gives; `BatchChecker` puts the chunks
 back in the order of the files, each kind's rows in document order.
 
-An agency's backfill spends most of its landing here, in per-file Python (~170 µs a file to open a ZIP, find
-its anchors and split its rows, then pandas and pandera): `BatchChecker` hands a batch of at least
-`WORKERS_FROM_FILES` files to worker processes, which send back only the validated frames and the documents
-without their rows. A daily drop is checked in this process: starting the workers costs a second of imports,
-which a large drop's landing hides by starting them (`prepare`) while its files are still being hashed. The
-landing hands each batch over (`submit`) as soon as its files are archived, so that the workers read it while
-this process hashes and links the next files and loads the batch before: on two cores, the hashing alone left
-one idle (23,728 files: landing 8.4 s -> 6.2 s, raw tables identical).
+An agency's backfill spends half of its landing's CPU here (~120 µs a file to open a ZIP, find its anchors,
+prove its CSV bodies well-formed and parse them, then pandas and pandera): `BatchChecker` hands a batch of at
+least `WORKERS_FROM_FILES` files to worker processes, half a batch each, which send back the validated frames,
+the documents' raw.documents rows and only the quarantined documents themselves. A daily drop is checked in
+this process: starting the workers costs a second of imports, which a large drop's landing hides by starting
+them (`prepare`) while its files are still being hashed. The landing hands each batch over (`submit`) as soon
+as its files are archived, so that the workers read it while this process hashes and links the next files and
+loads the batch before: on two cores, the hashing alone left one idle (23,728 files: landing 8.4 s -> 6.2 s,
+raw tables identical).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def check_files(received: Sequence[Received]) -> CheckedBatch:
     with _collector_paused():
         documents = _read(received)
         frames = frames_by_kind(documents)
-        # The frames hold the rows now: drop the row lists, the batch's largest part of memory, which the
-        # collector would otherwise walk at every pass while the batch is validated and loaded.
+        # The frames hold the rows now: drop the row lists and bodies, the batch's largest part of memory (lists
+        # the collector would otherwise walk at every pass while the batch is validated and loaded).
         for doc in documents:
             doc.release_rows()
     checked.seconds["read + parse"] = time.perf_counter() - started
