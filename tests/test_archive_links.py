@@ -258,6 +258,7 @@ def test_a_file_unchanged_since_the_batchs_syncfs_is_linked_under_its_final_name
         stored = batch.receive(old, "Overview.csv")  # the batch's first link flushes the file system first
         assert calls == {"syncfs": [1], "replace": []}
         assert os.path.samefile(stored.destination, old) and list(paths.archive.rglob("*.incoming")) == []
+        time.sleep(0.05)  # file times come from a clock a tick (up to ~10 ms) behind: let it pass the syncfs
         newer = drop(paths, "acct/2026-04-03/Overview.csv", _overview(2), mtime=LAST_WEEK)  # written after it
         later = batch.receive(newer, "Overview.csv")
         assert not os.path.exists(later.destination), "changed since the syncfs: named only once flushed"
