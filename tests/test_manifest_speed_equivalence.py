@@ -234,3 +234,20 @@ def test_a_connection_handing_out_large_strings_writes_the_same_lines(tmp_path):
         con.execute("set arrow_large_buffer_size = true")  # DuckDB's text columns then come as large_string
         record_manifest(paths, con, ROWS, DOCUMENTS, claims=CLAIMS)
     assert paths.manifest.read_bytes() == _text(LINES)
+
+
+def test_the_sql_receipt_prefix_is_the_one_document_id_for_gives():
+    """The manifest finds a receipt's documents by `archive.receipt_prefix_sql` in DuckDB: the same text as
+    `document_id_for(sha256, path, "")`, colons where `RECEIPT_PREFIX_COLONS` says, for any path."""
+    import duckdb
+
+    paths = [ZIP, LIVE_LOG, NO_HANDLE, ODD, ""]
+    con = duckdb.connect()
+    con.execute("create table r as select unnest($1) as sha, unnest($2) as path", [[A] * len(paths), paths])
+    expression = archive.receipt_prefix_sql("sha", "path")
+    in_sql = [row[0] for row in con.execute(f"select {expression} from r order by rowid").fetchall()]
+    prefixes = [document_id_for(A, path, "") for path in paths]
+    assert in_sql == prefixes
+    assert {len(p) for p in prefixes} == {archive.RECEIPT_PREFIX_CHARS}
+    assert all(p[at - 1] == ":" for p in prefixes for at in archive.RECEIPT_PREFIX_COLONS)
+    assert prefixes[0] == f"{A}:{hashlib.sha256(ZIP.encode()).hexdigest()[:12]}:"  # by hand

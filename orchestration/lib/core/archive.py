@@ -88,8 +88,21 @@ def hash_received(path: Path) -> tuple[str, int]:
 def document_id_for(sha256: str, receipt_path: str, member: str) -> str:
     """One export file of one receipt: a function of the bytes, the inbox path and the ZIP member only,
     so any drop order gives the same ids. `<sha256>:<12 hex of the inbox path's sha256>:<member>`."""
-    path_tag = hashlib.sha256(receipt_path.encode("utf-8")).hexdigest()[:12]
+    path_tag = hashlib.sha256(receipt_path.encode("utf-8")).hexdigest()[:_PATH_TAG_HEX]
     return f"{sha256}:{path_tag}:{member}"
+
+
+_PATH_TAG_HEX = 12
+# `document_id_for(sha256, path, "")`, the start of its documents' ids: where its two colons are (counted from 1,
+# as SQL's substr) and its length
+RECEIPT_PREFIX_COLONS = (64 + 1, 64 + 1 + _PATH_TAG_HEX + 1)
+RECEIPT_PREFIX_CHARS = RECEIPT_PREFIX_COLONS[1]
+
+
+def receipt_prefix_sql(sha256: str, inbox_path: str) -> str:
+    """`document_id_for(sha256, inbox_path, "")` as a DuckDB SQL expression over two text columns, for whole
+    columns of receipts (DuckDB's sha256() hashes a text's UTF-8 bytes, as the function does)."""
+    return f"{sha256} || ':' || left(sha256({inbox_path}), {_PATH_TAG_HEX}) || ':'"
 
 
 @dataclass(frozen=True)
@@ -155,9 +168,16 @@ def _write_read_only(destination: Path, write: Callable[[BinaryIO], object]) -> 
 
 def append_manifest(manifest: Path, rows: list[ManifestRow]) -> int:
     """Record receipts; one already in the manifest (same bytes, same inbox path) is not written again."""
-    table = receipt_table({name: [getattr(row, name) for row in rows] for name in MANIFEST_FIELDS})
+    return append_receipts(manifest, {name: [getattr(row, name) for row in rows] for name in MANIFEST_FIELDS})
+
+
+def append_receipts(manifest: Path, receipts: pa.Table | dict[str, list]) -> int:
+    """`append_manifest` for receipts given column by column (a list per `ManifestRow` field) or as their
+    `receipt_table`: a column at a time, or row by row when a value is of another type (an odd line replayed)."""
+    table = receipts if isinstance(receipts, pa.Table) else receipt_table(receipts)
     if table is None:
-        return append_manifest_lines(manifest, [dict(vars(row)) for row in rows], key=RECEIPT_KEY)
+        rows = [dict(zip(receipts, values, strict=True)) for values in zip(*receipts.values(), strict=True)]
+        return append_manifest_lines(manifest, rows, key=RECEIPT_KEY)
     return append_receipt_table(manifest, table)
 
 

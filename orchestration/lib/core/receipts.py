@@ -39,11 +39,12 @@ import pyarrow as pa
 
 from orchestration.lib.core.archive import (
     MANIFEST_FIELDS,
-    RECEIPT_KEY,
+    RECEIPT_PREFIX_CHARS,
+    RECEIPT_PREFIX_COLONS,
     ManifestRow,
-    append_manifest_lines,
-    append_receipt_table,
+    append_receipts,
     archive_mode_from_env,
+    receipt_prefix_sql,
     receipt_table,
 )
 from orchestration.lib.core.archive_batch import ArchiveBatch
@@ -334,11 +335,8 @@ def record_manifest(
         else:
             for name in found.column_names:
                 table = table.set_column(table.schema.get_field_index(name), name, found[name].cast(pa.string()))
-    if append_to_file and table is None:
-        rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        append_manifest_lines(paths.manifest, rows, key=RECEIPT_KEY)
-    elif append_to_file:
-        append_receipt_table(paths.manifest, table)
+    if append_to_file:
+        append_receipts(paths.manifest, columns if table is None else table)
     con.register("incoming_manifest", pd.DataFrame(columns) if table is None else table)
     try:
         con.execute(
@@ -358,8 +356,8 @@ def _document_facts(
     """Each receipt's account_handle, export_date and export_date_source once its documents are known: the latest
     export date of its documents, the first source given (by document id) and, when neither its name nor its claim
     gave one, their greatest handle; as they were for a receipt without documents. A receipt's documents are those
-    whose id starts with `document_id_for(sha256, inbox_path, "")`: cut at 78 characters when every id has that
-    shape, else at their second colon."""
+    whose id starts with `document_id_for(sha256, inbox_path, "")` (`receipt_prefix_sql`): cut at its length when
+    every id has that shape, else at their second colon."""
     numbered = range(len(receipts))
     if isinstance(receipts, pa.Table):
         receipts = receipts.append_column("position", pa.array(numbered, pa.int64()))
@@ -372,16 +370,18 @@ def _document_facts(
     con.register("receipt_documents", pa.Table.from_pandas(facts, preserve_index=False))
     try:
         (sliced,) = con.execute(_EVERY_ID_SLICED).fetchall()[0]
-        return con.sql(_DOCUMENT_FACTS.format(receipt=_SLICED if sliced else _TO_SECOND_COLON)).to_arrow_table()
+        receipt, of_row = _SLICED if sliced else _TO_SECOND_COLON, receipt_prefix_sql("r.sha256", "r.inbox_path")
+        return con.sql(_DOCUMENT_FACTS.format(receipt=receipt, receipt_of_manifest_row=of_row)).to_arrow_table()
     finally:
         con.unregister("incoming_manifest")
         con.unregister("receipt_documents")
 
 
-_EVERY_ID_SLICED = (
-    "select bool_and(substr(document_id, 65, 1) = ':' and substr(document_id, 78, 1) = ':') from receipt_documents"
+_EVERY_ID_SLICED = "select bool_and({}) from receipt_documents".format(
+    " and ".join(f"substr(document_id, {at}, 1) = ':'" for at in RECEIPT_PREFIX_COLONS)
 )
-_SLICED, _TO_SECOND_COLON = "left(document_id, 78)", "regexp_extract(document_id, '^[^:]*(:[^:]*)?') || ':'"
+_SLICED = f"left(document_id, {RECEIPT_PREFIX_CHARS})"
+_TO_SECOND_COLON = "regexp_extract(document_id, '^[^:]*(:[^:]*)?') || ':'"
 _DOCUMENT_FACTS = """
 with facts as (
     select
@@ -395,7 +395,7 @@ select
     case when f.receipt is null or r.account_handle <> '' then r.account_handle else f.handle end as account_handle,
     case when f.receipt is null then r.export_date else f.export_date end as export_date,
     case when f.receipt is null then r.export_date_source else f.source end as export_date_source
-from incoming_manifest r left join facts f on f.receipt = r.sha256 || ':' || left(sha256(r.inbox_path), 12) || ':'
+from incoming_manifest r left join facts f on f.receipt = {receipt_of_manifest_row}
 order by r.position"""
 
 

@@ -85,14 +85,14 @@ def _cells_by_column(width: int, docs: list[Document], counts: np.ndarray) -> li
     """One text array per column, rows in document order: the rows read row by row converted from Python in
     one call, the well-formed bodies parsed by Arrow in one call, then the two put back in document order."""
     by_body = np.array([d.body is not None for d in docs], dtype=bool)
+    from_bodies = read_bodies([d.body for d in docs if d.body is not None], counts[by_body].tolist(), width)
+    if by_body.all():
+        return from_bodies
     listed = list(chain.from_iterable(chain.from_iterable(d.rows for d in docs if d.body is None)))
     cells = pa.array(listed, type=pa.large_string())
     from_rows = [cells.take(np.arange(position, len(cells), width)) for position in range(width)]
     if not by_body.any():
         return from_rows
-    from_bodies = read_bodies([d.body for d in docs if d.body is not None], counts[by_body].tolist(), width)
-    if by_body.all():
-        return from_bodies
     # where each document's rows start in [rows read row by row..., rows from bodies...]
     starts = np.empty(len(docs), dtype=np.int64)
     starts[~by_body] = np.cumsum(counts[~by_body]) - counts[~by_body]
