@@ -4,8 +4,10 @@ it in this process lands, file for file and row for row, a file that cannot be r
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
+import pandas as pd
 import pytest
 
+from orchestration.lib.core import warehouse
 from orchestration.lib.core.workers import worker_pool
 from orchestration.lib.studio import checking, landing
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
@@ -31,8 +33,8 @@ def _landed(paths, report) -> tuple:
     return (
         sorted((i.file, i.rule, i.row, i.message) for i in report.issues),
         sorted(documents.itertuples(index=False, name=None)),
-        query(paths, "select * from raw.studio_overview order by all"),
-        query(paths, "select * from raw.studio_follower_history order by all"),
+        query(paths, "select * from raw.studio_overview order by rowid"),  # row for row, in order
+        query(paths, "select * from raw.studio_follower_history order by rowid"),
         query(paths, "select * exclude (landed_at) from raw.row_flags order by all"),
     )
 
@@ -130,3 +132,40 @@ def test_batches_in_flight_when_the_workers_die_are_checked_here_and_land_the_sa
         "a landing worker stopped unexpectedly; checking the files in this process"
     ]
     assert not any("workers" in step for step in report.seconds)  # every batch was checked here in the end
+
+
+def _as_from_worker(ids: list[str], rows: list[int]) -> pd.DataFrame:
+    codes, uniques = pd.factorize(pd.Series(ids, dtype="str"))
+    return pd.DataFrame(
+        {"document_id": pd.Categorical.from_codes(codes, categories=uniques), "source_row": pd.array(rows, "int64")}
+    )
+
+
+def test_chunks_stack_with_their_document_ids_and_take_each_rows_lineage():
+    # three workers' chunks of one kind, the middle one empty (all its documents quarantined)
+    chunks = [_as_from_worker(["b", "b", "a"], [1, 2, 1]), _as_from_worker([], []), _as_from_worker(["c"], [1])]
+    stacked = checking._stack(chunks)
+    assert list(stacked.columns) == ["document_id", "source_row"]
+    assert isinstance(stacked["document_id"].dtype, pd.CategoricalDtype)  # never 4.5 M Python strings
+    assert list(zip(stacked["document_id"], stacked["source_row"], strict=True)) == [
+        ("b", 1),
+        ("b", 2),
+        ("a", 1),
+        ("c", 1),
+    ]
+    documents = pd.DataFrame(
+        {
+            "document_id": pd.Series(["a", "c", "b"], dtype="str"),
+            "account_handle": pd.Series(["ana", None, "bo"], dtype="str"),
+            "export_date": pd.to_datetime(["2026-01-01", "2026-01-03", "2026-01-02"]).astype("datetime64[s]"),
+        }
+    )
+    lineage = warehouse._with_lineage(stacked, documents, ("account_handle", "export_date"))
+    assert [None if pd.isna(h) else h for h in lineage["account_handle"]] == ["bo", "bo", "ana", None]
+    assert [str(d.date()) for d in lineage["export_date"]] == ["2026-01-02", "2026-01-02", "2026-01-01", "2026-01-03"]
+    # the same rows as text (checked in this process) take the same lineage
+    as_text = stacked.assign(document_id=stacked["document_id"].astype("str"))
+    by_text = warehouse._with_lineage(as_text, documents, ("account_handle", "export_date"))
+    assert by_text["account_handle"].tolist() == lineage["account_handle"].astype(object).tolist()
+    with pytest.raises(ValueError, match="document 'c' came without their document"):  # never dropped silently
+        warehouse._with_lineage(stacked, documents[documents["document_id"] != "c"], ("export_date",))
