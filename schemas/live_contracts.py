@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -211,10 +212,19 @@ def _replays_are_identical(frame: pd.DataFrame) -> pd.Series:
     """A msg_id seen twice in a session is the same event: only its receipt (seq, time, connection) differs."""
     key = ["document_id", "session_id", "msg_id"]
     content = [c for c in frame.columns if c not in ("source_row", "seq", "received_at", "connection_id")]
-    variants = frame.loc[frame["msg_id"].notna(), content].astype("string").fillna("∅").drop_duplicates()
-    conflicting = variants.loc[variants.duplicated(subset=key, keep=False), key].drop_duplicates()
-    hit = frame[key].astype("string").merge(conflicting, how="left", indicator=True)
-    return pd.Series(hit["_merge"].to_numpy() != "both", index=frame.index)
+    # Only a msg_id seen more than once can have two variants: compare the content of those rows alone
+    # (a log's replays are a few rows; its text form is the costly part).
+    keys = frame[key].astype("string")
+    seen = keys["msg_id"].notna().to_numpy()
+    repeated = np.zeros(len(frame), dtype=bool)
+    repeated[seen] = keys[seen].duplicated(keep=False).to_numpy()
+    ok = np.ones(len(frame), dtype=bool)
+    if repeated.any():
+        variants = frame.loc[repeated, content].astype("string").fillna("∅").drop_duplicates()
+        conflicting = variants.loc[variants.duplicated(subset=key, keep=False), key].drop_duplicates()
+        hit = keys[repeated].merge(conflicting, how="left", indicator=True)
+        ok[repeated] = hit["_merge"].to_numpy() != "both"
+    return pd.Series(ok, index=frame.index)
 
 
 def _where(kind: str, *columns: str):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from orchestration.lib.live.documents import LiveDocument, clip
+from orchestration.lib.live.frames import records_frame
 from orchestration.lib.live.tables import read_cells
 from orchestration.lib.live.values import (
     download_moment,
@@ -181,7 +182,18 @@ def _dtype(name: str) -> str:
     return _DTYPES[next(c.value for c in BACKSTAGE_COLUMNS if c.column == name)]
 
 
+_FRAME_DTYPES = {"source_row": "int64", **{name: _dtype(name) for name in BACKSTAGE_FRAME_COLUMNS}}
+
+
 def _frame(document_id: str, records: list[dict]) -> pd.DataFrame:
+    frame = records_frame(records, _FRAME_DTYPES)
+    if frame is not None:
+        frame.insert(0, "document_id", pd.array([document_id] * len(frame), dtype="string"))
+        return frame
+    return _frame_the_long_way(document_id, records)
+
+
+def _frame_the_long_way(document_id: str, records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=["source_row", *BACKSTAGE_FRAME_COLUMNS])
     frame.insert(0, "document_id", document_id)
     frame["document_id"] = frame["document_id"].astype("string")

@@ -17,6 +17,7 @@ import json
 import pandas as pd
 
 from orchestration.lib.live.documents import LiveDocument, clip
+from orchestration.lib.live.frames import records_frame
 from schemas.live_files import MAX_EPOCH_MS, SESSION_FORMAT
 
 SESSION_COLUMNS = {
@@ -46,6 +47,11 @@ CONNECTION_COLUMNS = {
 
 
 def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    frame = records_frame(rows, columns)
+    return frame if frame is not None else _frame_the_long_way(rows, columns)
+
+
+def _frame_the_long_way(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=list(columns))
     for name, dtype in columns.items():
         if dtype == "datetime64[ns]":
