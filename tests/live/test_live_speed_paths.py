@@ -160,6 +160,7 @@ def _backstage_records():
     ]  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # pandas, the long way
 @pytest.mark.parametrize(
     "change",
     [{}, {"diamonds": 2**53 + 1}, {"diamonds": 2**63}, {"joined_at": datetime(9999, 1, 1)}, {"has_quit": None}],
@@ -243,3 +244,12 @@ def test_the_replay_rule_on_repeated_msg_ids_only_is_the_rule_on_every_row(seed)
 def test_the_replay_rule_with_no_repeated_msg_id_passes_every_row():
     frame = _events(0).drop_duplicates(subset=["document_id", "session_id", "msg_id"])
     assert _replays_are_identical(frame).all() and _replays_the_long_way(frame).all()
+
+
+def test_empty_frames_from_columns_are_the_empty_frames_from_records():
+    _assert_same_frame(backstage._frame("", []), backstage._frame_the_long_way("", []))
+    _assert_same_frame(
+        sessions._frame([], sessions.SESSION_COLUMNS), sessions._frame_the_long_way([], sessions.SESSION_COLUMNS)
+    )
+    empty = dict.fromkeys(event_log.EVENT_COLUMNS, [])
+    _assert_same_frame(event_log.empty_events(), event_log._events_frame_the_long_way("", [], empty))
