@@ -184,10 +184,16 @@ def test_a_backstage_frame_from_columns_is_the_frame_from_records(change):
         _assert_same_frame(fast, slow)
 
 
-def test_a_count_past_2_53_is_left_to_the_frame_from_records():
-    # from_records reads integers with a gap as float64: past 2**53 that rounds, so only it may build them
-    assert records_frame([{"n": 2**53 + 1}, {"n": None}], {"n": "Int64"}) is None
-    assert records_frame([{"n": 2**53}, {"n": None}], {"n": "Int64"})["n"].tolist() == [2**53, pd.NA]
+def test_a_count_past_2_53_beside_a_gap_keeps_every_digit_both_ways():
+    # from_records alone reads integers with a gap as float64, which rounds 2**53 + 1 to 2**53: neither way may
+    records = [{"n": 2**53 + 1}, {"n": None}]
+    assert records_frame(records, {"n": "Int64"})["n"].tolist() == [2**53 + 1, pd.NA]
+    creators = _backstage_records()
+    creators[0]["diamonds"], creators[1]["diamonds"] = 2**53 + 1, None
+    for build in (backstage._frame, backstage._frame_the_long_way):
+        assert build("doc1", [dict(r) for r in creators])["diamonds"].tolist()[:2] == [2**53 + 1, pd.NA]
+    events, *_ = _outcome(LOGS["a count past 2**53 beside gaps"])
+    assert 2**53 + 1 in events["like_count"].dropna().tolist()
 
 
 def test_session_frames_from_columns_are_the_frames_from_records():

@@ -202,8 +202,8 @@ def _frame_the_long_way(document_id: str, records: list[dict]) -> pd.DataFrame:
         dtype = _dtype(name)
         if dtype == "datetime64[ns]":
             frame[name] = pd.to_datetime(frame[name]).astype(dtype)
-        else:
-            frame[name] = pd.array(frame[name].tolist(), dtype=dtype)
+        else:  # from the records, not the guessed column: from_records reads integers with a gap as float64
+            frame[name] = pd.array([record.get(name) for record in records], dtype=dtype)
     return frame
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from orchestration.lib.core.containers import RefusedArchive
 from orchestration.lib.live.compressed import gunzip_capped
@@ -249,19 +248,12 @@ def events_frame(document_id: str, source_rows: list[int], columns: dict[str, li
     return pd.DataFrame(typed)
 
 
-_EXACT_IN_FLOAT = 2**53
-
-
 def _integers(values: list) -> pd.arrays.IntegerArray | None:
-    """`pd.array(values, dtype="Int64")` through Arrow, a third of the time. None past 2**53: the long way
-    read such a column through float64 when it had a gap (rounding it), so it is left to that way."""
+    """`pd.array(values, dtype="Int64")` through Arrow, a third of the time; None when Arrow does not read
+    them as int64 (the long way then types them, or says why it cannot)."""
     try:
         read = pa.array(values, type=pa.int64())
     except Exception:
-        return None
-    extremes = pc.min_max(read)
-    low, high = extremes["min"].as_py(), extremes["max"].as_py()
-    if low is not None and (low < -_EXACT_IN_FLOAT or high > _EXACT_IN_FLOAT):
         return None
     # pandas fills a missing value's slot with 1: so do we, for the same bytes underneath
     return pd.arrays.IntegerArray(read.fill_null(1).to_numpy(), read.is_null().to_numpy(zero_copy_only=False))
@@ -287,10 +279,12 @@ def _events_frame_the_long_way(document_id: str, source_rows: list[int], columns
     frame["source_row"] = frame["source_row"].astype("int64")
     for column in EVENT_COLUMNS:
         values = frame[column]
+        # integers typed from the read values, not the guessed column: from_records reads integers with a gap as
+        # float64, which rounds one past 2**53
         if column in _INT_COLUMNS:
-            frame[column] = pd.array(values.tolist(), dtype="Int64")
+            frame[column] = pd.array(columns[column], dtype="Int64")
         elif column in _TIME_COLUMNS:
-            milliseconds = pd.array(values.tolist(), dtype="Int64")
+            milliseconds = pd.array(columns[column], dtype="Int64")
             frame[column] = pd.to_datetime(milliseconds, unit="ms").astype("datetime64[ns]")
         elif column in _BOOL_COLUMNS:
             frame[column] = pd.array(values.tolist(), dtype="boolean")

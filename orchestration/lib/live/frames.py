@@ -1,10 +1,10 @@
 """A reader's records as a typed frame, a column at a time: what `DataFrame.from_records` then one typed
 column after another gives, without its cost per column (a few milliseconds for a 30-column sheet).
 
-`from_records` first guesses each column's dtype from its values: integers with a gap become float64,
-which rounds an integer past 2**53. So the column-at-a-time frame is built only for the values whose
-guessed column reads back exactly (text, booleans, floats, integers within 2**53, dates and times); for
-any other, `records_frame` gives None and the reader builds its frame the long way, as before.
+The column-at-a-time frame is built only for values of the plain types each dtype reads exactly (text,
+booleans, floats, integers, dates and times); for any other, `records_frame` gives None and the reader builds
+its frame the long way, as before (typing its integers from the records too: `from_records` alone guesses a
+column of integers with a gap as float64, which rounded one past 2**53).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-_EXACT_IN_FLOAT = 2**53
 _NONE = type(None)
 _PLAIN_TYPES = {
     "string": {str, _NONE},
@@ -45,8 +44,6 @@ def _column(values: list, dtype: str):
             return None
         return pd.to_datetime(pd.Series(values, dtype=object)).astype(dtype).array
     if not types <= _PLAIN_TYPES[dtype]:
-        return None
-    if dtype in ("Int64", "int64") and any(abs(v) > _EXACT_IN_FLOAT for v in values if v is not None):
         return None
     if dtype == "int64":
         return np.array(values, dtype="int64")

@@ -57,7 +57,9 @@ def _frame_the_long_way(rows: list[dict], columns: dict[str, str]) -> pd.DataFra
         if dtype == "datetime64[ns]":
             frame[name] = pd.to_datetime(frame[name]).astype(dtype)
         else:
-            frame[name] = pd.array(frame[name].tolist(), dtype=dtype) if dtype != "int64" else frame[name].astype(dtype)
+            # typed from the rows, not the guessed column: from_records reads integers with a gap as float64
+            values = [row.get(name) for row in rows]
+            frame[name] = pd.array(values, dtype=dtype) if dtype != "int64" else frame[name].astype(dtype)
     return frame
 
 
