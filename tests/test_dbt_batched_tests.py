@@ -14,8 +14,10 @@ from orchestration.defs.dbt import LayeredTranslator, exclude_nodes
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.devtools.demo import generate_demo_inbox
 from orchestration.lib.core.dbt_batched_tests import (
+    batched_test_results,
     batched_tests,
     excluded_from_dbt,
+    in_background,
     project_vars,
     run_batched_tests,
     write_results,
@@ -72,6 +74,54 @@ def test_counts_follow_the_macros_on_rows_worked_out_by_hand():
     # from 3 January on: 24 (3 Jan) and 30 (no day: always tested) fail; -1 (1 Jan) is outside the window
     windowed = run_batched_tests(con, [tests["test.p.windowed"]], "2026-01-03")
     assert [r.failures for r in windowed] == [2]
+
+
+def test_results_computed_in_the_background_are_those_computed_here_a_model_at_a_time():
+    con = duckdb.connect()
+    con.execute("create table m as select * from (values (1, 5), (2, null), (2, 7)) t(id, hour)")
+    con.execute("create table p as select * from (values (1), (3), (3)) t(id)")
+    tests = batched_tests(_manifest([
+        ("nn", "not_null", {"column_name": "hour"}, {}),
+        ("uniq", "unique", {"column_name": "id"}, {}),
+        ("broken", "not_null", {"column_name": "no_such_column"}, {}),
+    ]))  # fmt: skip
+    # the same unique test on p: a second model, so a second statement (id 3 twice: one failure)
+    tests["test.p.uniq_p"] = replace(tests["test.p.uniq"], unique_id="test.p.uniq_p", name="uniq_p", relation="p")
+    here = [(r.test.name, r.failures, r.status) for r in run_batched_tests(con, tests.values(), None)]
+    # m's statement fails on the missing column, so its tests run alone: nn 1 (one null hour), uniq 1 (id 2 twice)
+    assert here == [("broken", None, "error"), ("nn", 1, "fail"), ("uniq", 1, "fail"), ("uniq_p", 1, "fail")]
+    parts = list(in_background(con, batched_test_results(con, tests.values(), None)))
+    assert [[(r.test.name, r.failures, r.status) for r in part] for part in parts] == [here[:3], here[3:]]
+
+
+def test_closing_the_background_results_early_interrupts_the_running_statement():
+    con = duckdb.connect()
+    interrupted = []
+
+    def results():
+        yield ["first model's results"]
+        try:  # minutes of work unless interrupted
+            con.execute("select count(*) from range(1000000000000) t(i) where i % 7 = 3").fetchone()
+        except duckdb.InterruptException:
+            interrupted.append(True)
+            raise
+        yield ["never reached"]
+
+    parts = in_background(con, results())
+    assert next(parts) == ["first model's results"]
+    parts.close()  # the caller stops (Ctrl-C, a failed step): the query is interrupted and its thread waited for
+    assert interrupted == [True]
+
+
+def test_an_error_computing_in_the_background_is_raised_to_the_caller():
+    def results():
+        yield ["first"]
+        raise RuntimeError("the warehouse went away")
+
+    parts = in_background(duckdb.connect(), results())
+    assert next(parts) == ["first"]
+    with pytest.raises(RuntimeError, match="the warehouse went away"):
+        next(parts)
 
 
 def test_which_tests_are_batched_and_how_dbt_leaves_them_out():

@@ -29,10 +29,11 @@ from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.core.dbt_batched_tests import (
     BatchedTest,
+    batched_test_results,
     batched_tests,
     excluded_from_dbt,
+    in_background,
     project_vars,
-    run_batched_tests,
     write_results,
 )
 from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerprint
@@ -235,10 +236,12 @@ def _run_build(
     yield from run.stream(context, manifest, translator, project)
     ready = [test for test in batched.values() if run.may_test(test.parents)]
     tests_from = build.env.get(TESTS_FROM_ENV) or None
-    with data_dir.warehouse() as con:
-        tested = run_batched_tests(con, ready, tests_from)
+    tested = []
+    with data_dir.warehouse() as con:  # each model's tests reported while the next model's run
+        for results in in_background(con, batched_test_results(con, ready, tests_from)):
+            tested += results
+            yield from run.stream_batched_tests(results, context, manifest, translator, project)
     write_results(dbt_target_dir(paths), tested, tests_from)
-    yield from run.stream_batched_tests(tested, context, manifest, translator, project)
     run.raise_if_failed()
 
 

@@ -100,7 +100,8 @@ class DbtRun:
         translator: DagsterDbtTranslator,
         project: DbtProject,
     ) -> Iterator[Any]:
-        """The tests run apart (`lib/core/dbt_batched_tests.py`) as dbt test results, so as the same asset checks."""
+        """The tests run apart (`lib/core/dbt_batched_tests.py`) as dbt test results, so as the same asset checks
+        (called once per model's tests)."""
         for result in results:
             node_info = {
                 "unique_id": result.test.unique_id,
@@ -114,7 +115,7 @@ class DbtRun:
                 "data": {"node_info": node_info, "num_failures": result.failures, "status": result.status},
             }  # fmt: skip
             yield from _to_dagster(raw, context, manifest, translator, project, self.target)
-        self.batched = results
+        self.batched += results
 
     @property
     def batched_failures(self) -> list[str]:
