@@ -39,3 +39,24 @@ def test_the_kept_manifest_is_loaded_and_a_torn_one_parsed_again(tmp_path, monke
     assert [p.name for p in (project / "target").glob("parsed_manifest.*.pickle")] == [
         dbt_invocation._cache_path(project, project_fingerprint(project)).name
     ]  # the older state's copy is gone
+
+
+def test_the_warm_up_loads_the_kept_manifest_and_never_parses(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    (project / "models").mkdir()
+    (project / "models" / "m.sql").write_text("select 1 as one\n")
+    parses = []
+    monkeypatch.setattr(dbt_invocation, "_parse", lambda project_dir: parses.append(project_dir) or {"parsed": 1})
+    monkeypatch.setattr(dbt_invocation, "_parsed", {})
+    dbt_invocation.warm_up_in_background(project).join()
+    # nothing kept yet: the warm-up leaves the parse (it sets environment variables the whole process reads) to the
+    # dbt step
+    assert parses == [] and dbt_invocation._parsed == {}
+
+    fingerprint = project_fingerprint(project)
+    dbt_invocation._cache_path(project, fingerprint).write_bytes(pickle.dumps({"kept": True}))
+    dbt_invocation.warm_up_in_background(project).join()
+    assert dbt_invocation._parsed == {fingerprint: {"kept": True}}
+    monkeypatch.setattr(dbt_invocation, "_load_cached", lambda cache: {"loaded again": True})
+    assert dbt_invocation.parsed_manifest(project) == {"kept": True} and parses == []  # the step takes it as loaded

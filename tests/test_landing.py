@@ -5,6 +5,8 @@ import json
 import zipfile
 from datetime import datetime
 
+from orchestration.lib.core.warehouse import connect
+from orchestration.lib.studio.landing import land_inbox
 from tests.studio_fixtures import SAMPLES, drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -62,6 +64,14 @@ def test_same_bytes_are_archived_once_each_receipt_is_recorded_and_the_inbox_is_
     assert [p for p in paths.archive.rglob("*.zip")] == [paths.archive / manifest[0]["archive_path"]]
     assert (paths.archive / manifest[0]["archive_path"]).read_bytes() == data
     assert land(paths).files_new == 0, "a rerun archives nothing"
+    told = []  # what `on_new` learns (the Dagster step warms dbt up when it is not 0): nothing new on a rerun
+    with connect(paths.warehouse) as con:
+        assert land_inbox(paths, con, on_new=told.append).files_new == 0
+    assert told == [0]
+    drop(paths, "acct/Viewers.csv", studio_csv(("Date", "Total Viewers", "New Viewers", "Returning Viewers"), []))
+    with connect(paths.warehouse) as con:
+        land_inbox(paths, con, on_new=told.append)
+    assert told == [0, 1]
 
 
 def _zip_with(name: str, data: bytes) -> bytes:

