@@ -1,11 +1,15 @@
 """Landing: archive once by hash, never touch the inbox, refuse unsafe ZIPs, quarantine with reasons."""
 
+import gc
 import io
 import json
 import zipfile
 from datetime import datetime
 
+import pytest
+
 from orchestration.lib.core.warehouse import connect
+from orchestration.lib.studio import landing
 from orchestration.lib.studio.landing import land_inbox
 from tests.studio_fixtures import SAMPLES, drop, land, new_paths, query, studio_csv, studio_zip
 
@@ -170,3 +174,26 @@ def test_landing_in_small_batches_gives_the_same_raw_tables(tmp_path, monkeypatc
     batched, batched_rows = land_all(tmp_path / "batched")
     assert batched_rows == whole_rows and len(whole_rows) == 21
     assert sorted(batched.documents["status"]) == sorted(whole.documents["status"]) == ["loaded"] * 3 + ["quarantined"]
+
+
+def test_full_collections_wait_for_the_landing_to_end_even_when_it_fails(tmp_path, monkeypatch):
+    paths = new_paths(tmp_path)
+    before = gc.get_threshold()
+    seen = []
+    scan = landing.archive_new_inbox_files
+
+    def scan_noting_thresholds(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(landing, "archive_new_inbox_files", scan_noting_thresholds)
+    land(paths)
+    assert seen == [(before[0], before[1], landing._NO_FULL_COLLECTION)] and gc.get_threshold() == before
+
+    def failing_scan(*args, **kwargs):
+        raise OSError("the inbox went away")
+
+    monkeypatch.setattr(landing, "archive_new_inbox_files", failing_scan)
+    with pytest.raises(OSError, match="the inbox went away"):
+        land(paths)
+    assert gc.get_threshold() == before
