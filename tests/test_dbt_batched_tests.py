@@ -113,6 +113,30 @@ def test_closing_the_background_results_early_interrupts_the_running_statement()
     assert interrupted == [True]
 
 
+def test_a_query_that_does_not_stop_is_not_waited_for_forever(monkeypatch):
+    import threading
+
+    from orchestration.lib.core import dbt_batched_tests
+
+    monkeypatch.setattr(dbt_batched_tests, "STOP_WAIT_SECONDS", 0.2)
+    released = threading.Event()
+
+    class Deaf:  # a connection whose statement ignores interrupts
+        def interrupt(self):
+            pass
+
+    def results():
+        yield ["first"]
+        released.wait(10)
+        yield ["late"]
+
+    parts = in_background(Deaf(), results())
+    assert next(parts) == ["first"]
+    with pytest.raises(RuntimeError, match="did not stop within 0.2 s"):
+        parts.close()  # the caller learns it after STOP_WAIT_SECONDS instead of waiting forever
+    released.set()
+
+
 def test_an_error_computing_in_the_background_is_raised_to_the_caller():
     def results():
         yield ["first"]

@@ -169,3 +169,8 @@ def test_chunks_stack_with_their_document_ids_and_take_each_rows_lineage():
     assert by_text["account_handle"].tolist() == lineage["account_handle"].astype(object).tolist()
     with pytest.raises(ValueError, match="document 'c' came without their document"):  # never dropped silently
         warehouse._with_lineage(stacked, documents[documents["document_id"] != "c"], ("export_date",))
+    # a row without a document id is refused on both paths, never given some document's lineage
+    no_id = pd.concat([stacked, _as_from_worker([None], [2])], ignore_index=True)
+    for rows in (checking._stack([stacked, _as_from_worker([None], [2])]), no_id.astype({"document_id": "str"})):
+        with pytest.raises(ValueError, match="document None came without their document"):
+            warehouse._with_lineage(rows, documents, ("export_date",))

@@ -236,12 +236,12 @@ def _run_build(
     yield from run.stream(context, manifest, translator, project)
     ready = [test for test in batched.values() if run.may_test(test.parents)]
     tests_from = build.env.get(TESTS_FROM_ENV) or None
-    tested = []
-    with data_dir.warehouse() as con:  # each model's tests reported while the next model's run
-        for results in in_background(con, batched_test_results(con, ready, tests_from)):
-            tested += results
-            yield from run.stream_batched_tests(results, context, manifest, translator, project)
-    write_results(dbt_target_dir(paths), tested, tests_from)
+    try:
+        with data_dir.warehouse() as con:  # each model's tests reported while the next model's run
+            for results in in_background(con, batched_test_results(con, ready, tests_from)):
+                yield from run.stream_batched_tests(results, context, manifest, translator, project)
+    finally:  # what ran, even when the step stops half-way: the step's error points at this file
+        write_results(dbt_target_dir(paths), run.batched, tests_from)
     run.raise_if_failed()
 
 

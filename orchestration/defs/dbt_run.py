@@ -101,7 +101,8 @@ class DbtRun:
         project: DbtProject,
     ) -> Iterator[Any]:
         """The tests run apart (`lib/core/dbt_batched_tests.py`) as dbt test results, so as the same asset checks
-        (called once per model's tests)."""
+        (called once per model's tests); `batched` gathers them, as they ran."""
+        self.batched += results
         for result in results:
             node_info = {
                 "unique_id": result.test.unique_id,
@@ -115,7 +116,6 @@ class DbtRun:
                 "data": {"node_info": node_info, "num_failures": result.failures, "status": result.status},
             }  # fmt: skip
             yield from _to_dagster(raw, context, manifest, translator, project, self.target)
-        self.batched += results
 
     @property
     def batched_failures(self) -> list[str]:

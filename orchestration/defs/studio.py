@@ -17,6 +17,7 @@ from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
+from orchestration.lib.studio.checking import WORKERS_FROM_FILES
 from orchestration.lib.studio.landing import land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -39,7 +40,10 @@ def raw_table_key(kind: str) -> dg.AssetKey:
 
 
 def _warm_up_dbt(new_files: int) -> None:
-    if new_files:
+    """A drop big enough for the check workers means a dbt build next and a landing process that mostly waits on
+    them: dbt's imports load meanwhile. Not for a small drop, landed in this process, whose Python would take turns
+    with the import (the demo: landing +0.4 s, dbt -0.3 s)."""
+    if new_files >= WORKERS_FROM_FILES:
         warm_up_in_background()
 
 
@@ -87,7 +91,6 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
     with data_dir.warehouse() as con:
-        # new files mean a dbt build next: dbt's imports load meanwhile, while the landing waits on its workers
         report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_dbt)
         record_pending_min_date(con, report.earliest_new_date)
         record_changed_sources(con, landed_tables(report))

@@ -27,6 +27,7 @@ import json
 import queue
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 TESTS_FROM_PLACEHOLDER = "__tests_from__"
 RESULTS_FILE = "batched_tests.json"  # in dbt's target folder, beside run_results.json
+STOP_WAIT_SECONDS = 60  # `in_background` closed early: how long its interrupted query may take to stop
 _DEFAULTS = {"fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0", "limit": None}
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
 _VAR = re.compile(r"""^\s*\{\{\s*var\(\s*['"]([^'"]+)['"]\s*\)\s*\}\}\s*$""")
@@ -164,9 +166,12 @@ def in_background(con, results: Iterator[list[BatchedTestResult]]) -> Iterator[l
             yield part
     finally:
         stop.set()
-        while thread.is_alive():  # again until it ends: an interrupt just before a statement starts is lost
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while thread.is_alive() and time.monotonic() < deadline:  # again: one sent just before a statement is lost
             con.interrupt()
             thread.join(0.05)
+        if thread.is_alive():  # the connection must not be closed under it
+            raise RuntimeError(f"a batched test query did not stop within {STOP_WAIT_SECONDS} s of its interrupt")
 
 
 def failed_tests(results: Iterable[BatchedTestResult]) -> list[str]:

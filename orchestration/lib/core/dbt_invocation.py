@@ -56,16 +56,18 @@ def warm_up_in_background(project_dir: Path = DBT_PROJECT_DIR) -> threading.Thre
     first model came 0.35 s sooner, the landing no slower. It never parses, which would set environment variables
     the whole process reads; whatever fails here the dbt step does again."""
 
+    parsed = _parsed  # the process's Manifests as they are now (a test may swap the dict for its own meanwhile)
+
     def warm_up() -> None:
         try:
             import dbt.cli.main  # noqa: F401  (what `dbt_runner` imports)
 
             fingerprint = project_fingerprint(project_dir)
             with _parsed_lock:
-                if not _parsed:  # else the step got there first
+                if not parsed:  # else the step got there first
                     kept = _load_cached(_cache_path(project_dir, fingerprint))
                     if kept is not None:
-                        _parsed[fingerprint] = kept
+                        parsed[fingerprint] = kept
         except Exception:  # noqa: BLE001 (nothing is lost: the dbt step imports and loads it again, and reports)
             pass
 

@@ -211,7 +211,10 @@ def _with_lineage(frame: pd.DataFrame, documents: pd.DataFrame, columns: tuple[s
     positions = found.to_numpy()
     if not by_code:
         return frame.assign(**{column: documents[column].to_numpy()[positions] for column in columns})
-    positions = positions[ids.cat.codes.to_numpy()]
+    codes = ids.cat.codes.to_numpy()
+    if (codes < 0).any():  # a missing id: its code would take the last document's lineage
+        raise ValueError("rows of document None came without their document: nothing was loaded")
+    positions = positions[codes]
     return frame.assign(**{column: _take(documents[column], positions) for column in columns})
 
 

@@ -183,6 +183,9 @@ def _no_constant(name: str):
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)  # NaN and Infinity are not JSON: refuse them
 
 
+# The rules of one field's value. `log_columns._read_column` reads a clean log's columns by the plain cases of these
+# same rules (its `_PLAIN_TYPES`; the epoch range the same MAX_EPOCH_MS): change both together, as
+# tests/live/test_live_speed_paths.py holds each column read equal to this record-by-record reading.
 def _text(field: str, value) -> str:
     if not isinstance(value, str) or not value:
         raise _BadLine("field_type", f"{field} must be a non-empty string", column=field, value=value)

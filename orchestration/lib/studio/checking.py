@@ -47,9 +47,10 @@ from schemas.studio_files import STUDIO_FILE_KINDS
 log = logging.getLogger(__name__)
 WORKERS = min(2, os.cpu_count() or 1)
 WORKERS_FROM_FILES = 4_000  # a batch this big is checked by workers
-# Files per worker task, at most: a batch is split evenly between the workers. Each task pays ~0.1 s of pandas and
-# pandera calls per file kind whatever its size (106 tasks of 1,000 files spent ~10 s of the workers' ~20 s at
-# 300 x 90), so tasks are as few as the workers allow.
+# Files per worker task, at most: a batch is split evenly between the workers, one task each (a landing batch of
+# `landing.BATCH_FILES`: 2,500 files a task). Each task pays ~0.1 s of pandas and pandera calls per file kind
+# whatever its size (106 tasks of 1,000 files spent ~10 s of the workers' ~20 s at 300 x 90); smaller batches
+# still won overall (see BATCH_FILES), as the workers start sooner and leave less to wait for at the end.
 CHUNK_FILES = 5_000
 WORKER_NICENESS = 10  # this process (hashing, linking, loading) goes first: see core/workers.py
 
@@ -58,7 +59,9 @@ WORKER_NICENESS = 10  # this process (hashing, linking, loading) goes first: see
 class CheckedBatch:
     """The documents' raw.documents rows (`document_rows`) and the quarantined documents themselves (rows released),
     each kind's rows that may land, and each kind's plausibility flags. Documents travel back from a worker as
-    one frame: as objects, unpickling them cost the landing process 0.15 s per 5,000 files."""
+    one frame: as objects, unpickling them cost the landing process 0.15 s per 5,000 files. A kind's rows name
+    their document by a categorical `document_id` when a worker checked them (`_check_in_worker`), by its text
+    when this process did."""
 
     facts: pd.DataFrame = field(default_factory=pd.DataFrame)
     quarantined: list[Document] = field(default_factory=list)
@@ -178,9 +181,9 @@ class PendingCheck:
 
 def _check_in_worker(received: Sequence[Received]) -> CheckedBatch:
     """`check_files` in a worker: each kind's `document_id` travels back as a categorical (codes and the chunk's
-    ids once), not as its ~100-character text on every row. That text was half of the ~45 MB a task of 5,000 files
-    sent back (follower activity: 24 rows a file); pickling, piping and unpickling it cost the landing process
-    ~1.5 s and the workers ~2 s of a 300 x 90 backfill. `merge` keeps it categorical and the load takes each row's
+    ids once), not as its ~100-character text on every row. That text was half of the ~45 MB 5,000 files sent
+    back (follower activity: 24 rows a file); pickling, piping and unpickling it cost the landing process ~1.3 s
+    and the workers ~1.1 s of CPU in a 300 x 90 backfill. `merge` keeps it categorical and the load takes each row's
     document from its code (`warehouse._with_lineage`)."""
     checked = check_files(received)
     for kind, frame in checked.valid.items():
