@@ -7,11 +7,17 @@ from orchestration.lib.core import dbt_invocation
 from orchestration.lib.core.dbt_manifest import project_fingerprint
 
 
-def test_the_kept_manifest_is_loaded_and_a_torn_one_parsed_again(tmp_path, monkeypatch):
+def _project(tmp_path):
+    """A dbt project of one model, with its (empty) target folder."""
     project = tmp_path / "project"
     (project / "target").mkdir(parents=True)
     (project / "models").mkdir()
     (project / "models" / "m.sql").write_text("select 1 as one\n")
+    return project
+
+
+def test_the_kept_manifest_is_loaded_and_a_torn_one_parsed_again(tmp_path, monkeypatch):
+    project = _project(tmp_path)
     parses = []
 
     def parse(project_dir):
@@ -42,10 +48,7 @@ def test_the_kept_manifest_is_loaded_and_a_torn_one_parsed_again(tmp_path, monke
 
 
 def test_the_warm_up_loads_the_kept_manifest_and_never_parses(tmp_path, monkeypatch):
-    project = tmp_path / "project"
-    (project / "target").mkdir(parents=True)
-    (project / "models").mkdir()
-    (project / "models" / "m.sql").write_text("select 1 as one\n")
+    project = _project(tmp_path)
     parses = []
     monkeypatch.setattr(dbt_invocation, "_parse", lambda project_dir: parses.append(project_dir) or {"parsed": 1})
     monkeypatch.setattr(dbt_invocation, "_parsed", {})
