@@ -4,6 +4,7 @@ a copy is made instead on another file system, for a file not ours to chmod, for
 than 2 s ago, or with TIKTOK_ARCHIVE_MODE=copy."""
 
 import errno
+import hashlib
 import os
 import stat
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.lib.core import archive_batch
-from orchestration.lib.core.archive import ChangedWhileReading, archive_mode_from_env
+from orchestration.lib.core.archive import ChangedWhileReading, archive_mode_from_env, archive_relative_path
 from orchestration.lib.core.archive_batch import ArchiveBatch
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
@@ -277,3 +278,32 @@ def test_a_file_linked_under_its_final_name_but_not_committed_is_removed_on_exit
         stored = batch.receive(inbox_file, "Overview.csv")
     assert stored.how == "linked" and not os.path.exists(stored.destination)
     assert inbox_file.read_bytes() == _overview(1) and _archived(paths) == []
+
+
+@pytest.mark.parametrize("probes", [archive_batch._PROBES_BEFORE_LISTING, 0])
+def test_a_few_files_are_looked_up_by_a_stat_and_a_folder_asked_often_is_listed(
+    tmp_path, settled_now, monkeypatch, probes
+):
+    paths = new_paths(tmp_path)
+    files = [drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK) for n in range(6)]
+    with ArchiveBatch(paths.archive) as batch:
+        for inbox_file in files[:4]:
+            batch.receive(inbox_file, "Overview.csv")
+        batch.commit()
+    monkeypatch.setattr(archive_batch, "_PROBES_BEFORE_LISTING", probes)
+    listed, real_listdir = [], archive_batch.os.listdir
+    monkeypatch.setattr(archive_batch.os, "listdir", lambda folder: (listed.append(folder), real_listdir(folder))[1])
+    with ArchiveBatch(paths.archive) as batch:
+        first = [batch.receive(inbox_file, "Overview.csv").how for inbox_file in files]
+        second = [batch.receive(inbox_file, "Overview.csv").how for inbox_file in files]  # each asked again
+        batch.commit()
+    # the same answers either way: 4 archived before, 2 new, then all 6 present (named, or listed with them)
+    assert first == ["present"] * 4 + ["linked"] * 2 and second == ["present"] * 6
+    # a daily drop's few files per folder: a stat each, no listing; asked often, a folder is listed once (the
+    # folders of the 4 archived before: the 2 new files wait under temporary names, known without asking)
+    archived_before = {
+        str(paths.archive / archive_relative_path(hashlib.sha256(f.read_bytes()).hexdigest(), f.name)).rsplit("/", 1)[0]
+        for f in files[:4]
+    }
+    assert sorted(listed) == ([] if probes else sorted(archived_before))
+    assert len(_archived(paths)) == 6
