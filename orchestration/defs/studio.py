@@ -17,7 +17,7 @@ from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
-from orchestration.lib.studio.checking import WORKERS_FROM_FILES
+from orchestration.lib.studio.checking import workers_check
 from orchestration.lib.studio.landing import land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -43,7 +43,7 @@ def _warm_up_dbt(new_files: int) -> None:
     """A drop big enough for the check workers means a dbt build next and a landing process that mostly waits on
     them: dbt's imports load meanwhile. Not for a small drop, landed in this process, whose Python would take turns
     with the import (the demo: landing +0.4 s, dbt -0.3 s)."""
-    if new_files >= WORKERS_FROM_FILES:
+    if workers_check(new_files):
         warm_up_in_background()
 
 

@@ -143,15 +143,12 @@ class ArchiveBatch:
 
     def _archived(self, folder: str, name: str, destination: str) -> bool:
         """Whether archive folder `folder` holds `name` (the folder is created when missing)."""
-        names = self.folders.get(folder)
-        if names is not None:
-            return name in names
-        asked = self.probes.get(folder)
-        if asked is None or asked >= _PROBES_BEFORE_LISTING:
-            if asked is not None:  # asked often: the listing pays off
-                return name in self._names_in(folder)
+        asked = self.probes.get(folder, 0)
+        if folder in self.folders or asked >= _PROBES_BEFORE_LISTING:  # asked often: the listing pays off
+            return name in self._names_in(folder)
+        if not asked:
             os.makedirs(os.path.join(self.archive_text, folder), exist_ok=True)
-        self.probes[folder] = (asked or 0) + 1
+        self.probes[folder] = asked + 1
         return os.path.lexists(destination)
 
     def _listed_too(self, folder: str, name: str) -> None:

@@ -196,31 +196,28 @@ LINEAGE_FROM_DOCUMENT = ("account_handle", "export_date", "exported_at")
 
 
 def _with_lineage(frame: pd.DataFrame, documents: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """`frame` with its documents' `columns`, row for row; every row's document must be in `documents`. A
-    categorical `document_id` (rows checked by a landing worker) is looked up once per document, not per row, and
-    text columns are then given as categoricals too: DuckDB writes the same text either way."""
+    """`frame` with its documents' `columns`, row for row; every row's document must be in `documents`. Each
+    document is looked up once, not per row: a categorical `document_id` (rows checked by a landing worker) has
+    its codes, text is factorized; text columns are given as categoricals, which DuckDB writes as the same text."""
     ids = frame["document_id"]
-    by_code = isinstance(ids.dtype, pd.CategoricalDtype)
-    keys = ids.cat.categories if by_code else ids
-    keys = pa.array(keys, from_pandas=True)  # Arrow-backed text: its chunks, not a copy
-    keys = keys if isinstance(keys, pa.ChunkedArray) else pa.chunked_array([keys])
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes, keys = ids.cat.codes.to_numpy(), ids.cat.categories
+    else:
+        codes, keys = pd.factorize(ids)
+    if (codes < 0).any():  # a missing id: no document to take the lineage of
+        raise ValueError("rows of document None came without their document: nothing was loaded")
+    keys = pa.array(keys, from_pandas=True)
     found = pc.index_in(keys, value_set=pa.array(documents["document_id"], type=keys.type, from_pandas=True))
     if found.null_count:  # a join would drop these rows without a word
         missing = keys.filter(pc.is_null(found))[0].as_py()
         raise ValueError(f"rows of document {missing!r} came without their document: nothing was loaded")
-    positions = found.to_numpy()
-    if not by_code:
-        return frame.assign(**{column: documents[column].to_numpy()[positions] for column in columns})
-    codes = ids.cat.codes.to_numpy()
-    if (codes < 0).any():  # a missing id: its code would take the last document's lineage
-        raise ValueError("rows of document None came without their document: nothing was loaded")
-    positions = positions[codes]
+    positions = found.to_numpy()[codes]
     return frame.assign(**{column: _take(documents[column], positions) for column in columns})
 
 
 def _take(column: pd.Series, positions):
     """`column`'s values at `positions`; text as a categorical (one string per distinct value, not per row)."""
-    if column.dtype.kind in "mMiufb":
+    if not isinstance(column.dtype, pd.StringDtype):
         return column.to_numpy()[positions]
     codes, values = pd.factorize(column)
     return pd.Categorical.from_codes(codes[positions], categories=values)

@@ -55,6 +55,12 @@ CHUNK_FILES = 5_000
 WORKER_NICENESS = 10  # this process (hashing, linking, loading) goes first: see core/workers.py
 
 
+def workers_check(files: int, workers: int | None = None) -> bool:
+    """Whether a drop of `files` new files is checked by `workers` (default `WORKERS`) worker processes, this
+    process mostly waiting meanwhile."""
+    return files >= WORKERS_FROM_FILES and (WORKERS if workers is None else workers) >= 2
+
+
 @dataclass
 class CheckedBatch:
     """The documents' raw.documents rows (`document_rows`) and the quarantined documents themselves (rows released),
@@ -119,7 +125,7 @@ class BatchChecker:
     def prepare(self, files: int) -> None:
         """Start the workers now if `files` make a batch big enough for them: they import pandas, pandera and
         the contracts (about a second) while this process is busy with something else."""
-        if files >= WORKERS_FROM_FILES and self.workers >= 2 and self._pool is None:
+        if workers_check(files, self.workers) and self._pool is None:
             self._pool = worker_pool(self.workers, niceness=WORKER_NICENESS)
             try:
                 for _ in range(self.workers):
