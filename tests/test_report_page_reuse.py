@@ -123,3 +123,48 @@ def test_a_newly_published_mart_draws_the_pages_that_get_its_section(tmp_path, d
     build_report(marts, unless_current=True)
     assert drawn == ["alpha", "beta"]
     assert 'id="nodata-rates"' in (marts / "report" / "accounts" / "beta.html").read_text()
+
+
+def page_keys(marts: Path) -> dict[str, str]:
+    """Each account's page key, as the report computes it."""
+    from orchestration.lib.report.data import Marts, accounts, newest_data_date
+    from orchestration.lib.report.page_reuse import page_key
+    from orchestration.lib.report.pages import account_pages
+
+    m = Marts(marts)
+    try:
+        handles, newest = accounts(m), newest_data_date(m)
+        pages = account_pages(m, handles, newest)
+        return {h: page_key("code", newest, m.present, p, render.account_figures(p)) for h, p in pages.items()}
+    finally:
+        m.close()
+
+
+# (the account whose page changes, mart, column, new value, which row): one value of one row, each a section
+ONE_VALUE_CHANGES = [
+    ("beta", "fct_follower_growth_daily", "followers", "4991", "account_handle = 'beta' and followers = 4990"),
+    ("alpha", "fct_account_overview_daily", "likes", "51", "account_handle = 'alpha' and metric_date = '2026-01-02'"),
+    ("alpha", "fct_video_engagement_daily", "views_total", "501", "video_id = '2' and views_total = 500"),
+    ("alpha", "fct_follower_activity_hourly", "active_followers", "51", "hour = 5"),
+    ("alpha", "fct_follower_gender_snapshot", "distribution", "0.55", "gender = 'Female' and distribution = 0.5"),
+    ("alpha", "fct_follower_territory_snapshot", "snapshot_date", "date '2026-01-06'",
+     "snapshot_date = '2026-01-05' and territory = 'GB'"),
+    ("beta", "rpt_account_scorecard_daily", "engagement_rate_by_views", "0.06", "account_handle = 'beta'"),
+    ("beta", "dim_videos", "video_title", "'Beta hit!'", "video_id = '3'"),
+    ("alpha", "fct_live_sessions", "peak_viewers", "251", "true"),
+    ("alpha", "rpt_account_freshness", "exports_loaded", "6", "export_source = 'api_display'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changed", "mart", "column", "new", "where"), ONE_VALUE_CHANGES)
+def test_one_value_of_one_account_changes_that_page_key_only(tmp_path, changed, mart, column, new, where):
+    marts = write_marts(tmp_path / "marts", with_report_marts=True)
+    before = page_keys(marts)
+    republish(marts, mart, "select * from {old}")  # the same rows in a new file: the same keys
+    assert page_keys(marts) == before
+    republish(
+        marts, mart, f"select * replace (case when {where} then {new} else {column} end as {column}) from {{old}}"
+    )
+    after = page_keys(marts)
+    assert sorted(before) == sorted(after) == ["alpha", "beta"]
+    assert [h for h in before if before[h] != after[h]] == [changed]

@@ -7,7 +7,8 @@ tags in labels, and an escaped title shows literally (plotly decodes the entitie
 from __future__ import annotations
 
 import html
-from collections import defaultdict
+
+from orchestration.lib.report.series import Series, groups
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 COLORS = ["#fe2c55", "#25b8c4", "#6c5ce7", "#f39c12", "#2ecc71", "#34495e", "#e67e22", "#95a5a6"]
@@ -25,21 +26,25 @@ def _layout(title: str, **extra) -> dict:
     return layout
 
 
+def _first(item: tuple):
+    return item[0]  # the group's key: keys are distinct, so this is the order sorting the (key, rows) pairs gives
+
+
 def short_title(title: str | None, video_id: str, limit: int = 40) -> str:
     text = (title or "").strip() or f"video {video_id}"
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return html.escape(text, quote=False)
 
 
-def followers(rows: list[dict]) -> dict:
-    days = [r["metric_date"] for r in rows]
+def followers(rows: Series) -> dict:
+    days = rows["metric_date"]
     return {
         "data": [
             {
                 "type": "bar",
                 "name": "net change per day",
                 "x": days,
-                "y": [r["net_follower_change"] for r in rows],
+                "y": rows["net_follower_change"],
                 "yaxis": "y2",
                 "marker": {"color": "#25b8c4"},
                 "opacity": 0.6,
@@ -49,7 +54,7 @@ def followers(rows: list[dict]) -> dict:
                 "mode": "lines",
                 "name": "followers",
                 "x": days,
-                "y": [r["followers"] for r in rows],
+                "y": rows["followers"],
                 "line": {"color": "#fe2c55", "width": 2},
             },
         ],
@@ -61,15 +66,15 @@ def followers(rows: list[dict]) -> dict:
     }
 
 
-def engagement(rows: list[dict]) -> dict:
-    days = [r["metric_date"] for r in rows]
+def engagement(rows: Series) -> dict:
+    days = rows["metric_date"]
     traces = [
         {
             "type": "scatter",
             "mode": "lines",
             "name": "views",
             "x": days,
-            "y": [r["video_views"] for r in rows],
+            "y": rows["video_views"],
             "line": {"color": COLORS[0]},
         }
     ]
@@ -80,7 +85,7 @@ def engagement(rows: list[dict]) -> dict:
                 "mode": "lines",
                 "name": metric,
                 "x": days,
-                "y": [r[metric] for r in rows],
+                "y": rows[metric],
                 "yaxis": "y2",
                 "line": {"color": COLORS[i]},
             }
@@ -112,28 +117,26 @@ def trending(rows: list[dict]) -> dict:
     }
 
 
-def curves(rows: list[dict], titles: dict[str, str]) -> dict:
-    by_video: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_video[r["video_id"]].append(r)
+def curves(rows: Series, titles: dict[str, str]) -> dict:
+    by_video = groups(rows, "video_id")
     traces = [
         {
             "type": "scatter",
             "mode": "lines+markers",
             "name": titles.get(video, html.escape(video, quote=False)),
-            "x": [r["metric_date"] for r in points],
-            "y": [r["views_total"] for r in points],
+            "x": points["metric_date"],
+            "y": points["views_total"],
             "line": {"color": COLORS[i % len(COLORS)]},
         }
-        for i, (video, points) in enumerate(sorted(by_video.items()))
+        for i, (video, points) in enumerate(sorted(by_video.items(), key=_first))
     ]
     return {"data": traces, "layout": _layout("Growth curves of the top videos (lifetime views)")}
 
 
-def activity(rows: list[dict]) -> dict:
+def activity(rows: Series) -> dict:
     grid = [[None] * 24 for _ in WEEKDAYS]
-    for r in rows:
-        grid[r["weekday"] - 1][r["hour"]] = round(r["active_followers"], 1)
+    for weekday, hour, active in zip(rows["weekday"], rows["hour"], rows["active_followers"], strict=True):
+        grid[weekday - 1][hour] = round(active, 1)
     return {
         "data": [
             {
@@ -155,21 +158,19 @@ def activity(rows: list[dict]) -> dict:
     }
 
 
-def shares_over_time(rows: list[dict], key: str, title: str) -> dict:
-    by_key: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_key[r[key]].append(r)
+def shares_over_time(rows: Series, key: str, title: str) -> dict:
+    by_key = groups(rows, key)
     traces = [
         {
             "type": "scatter",
             "mode": "lines",
             "stackgroup": "one" if key == "gender" else None,
             "name": html.escape(str(name), quote=False),
-            "x": [r["snapshot_date"] for r in points],
-            "y": [r["distribution"] for r in points],
+            "x": points["snapshot_date"],
+            "y": points["distribution"],
             "line": {"color": COLORS[i % len(COLORS)]},
         }
-        for i, (name, points) in enumerate(sorted(by_key.items()))
+        for i, (name, points) in enumerate(sorted(by_key.items(), key=_first))
     ]
     for t in traces:
         if t["stackgroup"] is None:
@@ -192,8 +193,8 @@ def live(rows: list[dict]) -> dict:
     }
 
 
-def rates(rows: list[dict]) -> dict:
-    days = [r["metric_date"] for r in rows]
+def rates(rows: Series) -> dict:
+    days = rows["metric_date"]
     names = {"by_views": "by views", "by_followers": "by followers", "by_reach": "by reach (Business API)"}
     traces = [
         {
@@ -201,11 +202,11 @@ def rates(rows: list[dict]) -> dict:
             "mode": "lines",
             "name": label,
             "x": days,
-            "y": [r[f"engagement_rate_{key}"] for r in rows],
+            "y": rows[f"engagement_rate_{key}"],
             "line": {"color": COLORS[i]},
         }
         for i, (key, label) in enumerate(names.items())
-        if any(r[f"engagement_rate_{key}"] is not None for r in rows)
+        if any(value is not None for value in rows[f"engagement_rate_{key}"])
     ]
     return {
         "data": traces,

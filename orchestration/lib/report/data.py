@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 # Marts the report can use; any of them may be missing.
 MARTS = (
@@ -72,6 +73,9 @@ class Marts:
 
     def columns(self, mart: str) -> list[str]:
         return [d[0] for d in self.con.execute(f"select * from {mart} limit 0").description]
+
+    def table(self, sql: str, params: list | None = None) -> pa.Table:
+        return self.con.sql(sql, params=params).to_arrow_table()
 
     def rows(self, sql: str, params: list | None = None) -> list[dict]:
         cursor = self.con.execute(sql, params or [])

@@ -11,8 +11,11 @@ from collections import defaultdict
 from datetime import date
 
 from orchestration.lib.report.data import BREAKOUTS, TOP_TERRITORIES, TOP_VIDEOS, Marts
+from orchestration.lib.report.series import by_account
 
 SECTIONS = ("followers", "overview", "trending", "curves", "activity", "gender", "territories", "live", "rates")
+# drawn only, as columns (series.Series); trending and live stay rows: the page lists them, or they hold timestamps
+SERIES = ("followers", "overview", "curves", "activity", "gender", "territories", "rates")
 FRESHNESS_KEYS = (
     "first_metric_date",
     "last_metric_date",
@@ -32,7 +35,9 @@ def account_pages(m: Marts, handles: list[str], newest: date | None) -> dict[str
     pages = {h: {"handle": h, **{s: [] for s in SECTIONS}} for h in handles}
 
     def fill(section: str, sql: str, params: list | None = None) -> None:
-        for handle, rows in _by_account(m.rows(sql, params)).items():
+        """A chart's section: its columns per account (series.py); the sections shown as tables are rows."""
+        grouped = by_account(m.table(sql, params)) if section in SERIES else _by_account(m.rows(sql, params))
+        for handle, rows in grouped.items():
             if handle in pages:
                 pages[handle][section] = rows
 

@@ -49,7 +49,10 @@ def _default(value):
     raise TypeError(f"not JSON serialisable in a figure: {value!r}")
 
 
-def figure_json(figure: dict) -> str:
+def figure_json(figure: dict | str) -> str:
+    """A figure as JSON safe inside <script>; a figure given as that text already is returned as it is."""
+    if isinstance(figure, str):
+        return figure
     text = json.dumps(figure, default=_default, ensure_ascii=False, separators=(",", ":"))
     # safe inside <script>: no "</script>", no "<!--"
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -153,10 +156,11 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
         code, old, manifest = code_signature(), PreviousPages(previous), {}
         for name, handle in by_name.items():
             target = staging / "accounts" / name
-            key = page_key(code, newest, m.present, pages[handle])
+            figures = account_figures(pages[handle])
+            key = page_key(code, newest, m.present, pages[handle], figures)
             digest = old.link(name, key, target)
             if digest is None:
-                text = _account_html(pages[handle], newest, m.has).encode("utf-8")
+                text = _account_html(pages[handle], newest, m.has, figures).encode("utf-8")
                 target.write_bytes(text)
                 digest = content_digest(text)
             manifest[name] = [key, digest]
@@ -182,7 +186,12 @@ def _swap_in(staging: Path, report_dir: Path) -> None:
     raise RuntimeError(f"could not replace {report_dir}: other report builds kept replacing it")
 
 
-def _account_html(page: dict, newest: date | None, has) -> str:
+def _account_html(page: dict, newest: date | None, has, figures: dict[str, str]) -> str:
+    return _ENV.get_template("account.html").render(root="../", newest=newest, page=page, figures=figures, has=has)
+
+
+def account_figures(page: dict) -> dict[str, str]:
+    """The page's figures, each as its JSON text (what the page carries, and part of its key)."""
     figures: dict[str, dict] = {}
     if page.get("followers"):
         figures["followers"] = charts.followers(page["followers"])
@@ -205,7 +214,7 @@ def _account_html(page: dict, newest: date | None, has) -> str:
         )
     if page.get("live"):
         figures["live"] = charts.live(page["live"])
-    return _ENV.get_template("account.html").render(root="../", newest=newest, page=page, figures=figures, has=has)
+    return {name: figure_json(figure) for name, figure in figures.items()}
 
 
 def _write_assets(assets: Path) -> None:
