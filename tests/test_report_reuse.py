@@ -34,3 +34,20 @@ def test_the_report_is_rendered_again_only_when_a_published_file_or_the_code_cha
     monkeypatch.setattr(render, "inputs_signature", lambda marts_dir: "another version of the code")
     render.build_report(marts, unless_current=True)
     assert len(rendered) == 4
+
+
+def test_a_publish_during_a_build_is_not_read_by_it(tmp_path):
+    """Every query of one build reads the versions published when it started (lib/report/data.py Marts)."""
+    from orchestration.lib.report.data import Marts
+    from tests.test_report_page_reuse import republish
+
+    marts = write_marts(tmp_path / "marts")
+    query = "select followers from fct_follower_growth_daily where account_handle = 'beta' order by metric_date"
+    # views over hard links (pin_dir), or tables where no link can be made: beta has 5000, 4990, 4980 followers
+    for pin_dir, seen in ((tmp_path / "pins", [5000, 4990, 4980]), (None, [5001, 4991, 4981])):
+        m = Marts(marts, pin_dir=pin_dir)
+        republish(marts, "fct_follower_growth_daily", "select * replace (followers + 1 as followers) from {old}")
+        assert [r["followers"] for r in m.rows(query)] == seen
+        assert m.has("fct_follower_growth_daily", "dim_accounts") and not m.has("fct_live_sessions")
+        m.close()
+    assert not (tmp_path / "pins").exists()

@@ -7,6 +7,8 @@ orders its rows fully so the same marts give the same pages.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -52,21 +54,40 @@ BREAKOUTS = 10
 
 @dataclass
 class Marts:
-    """An in-memory DuckDB with one table per published parquet file that exists: each file is read once,
-    not once per query."""
+    """An in-memory DuckDB with a view per published parquet file that exists: a query reads only the columns
+    and row groups it needs (copying every mart into a table first cost more than all the queries together).
+
+    The views read hard links to the published files made when it opens, in `pin_dir` (removed on close):
+    publish.py replaces `<mart>.parquet` by a new file, so every query reads the version the report started
+    from. Where no link can be made (no `pin_dir`, another file system), the file is read into a table at once:
+    a snapshot as well."""
 
     marts_dir: Path
+    pin_dir: Path | None = None
     con: duckdb.DuckDBPyConnection = field(init=False)
     present: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.con = duckdb.connect(":memory:")
+        if self.pin_dir is not None:
+            self.pin_dir.mkdir(parents=True, exist_ok=True)
         for mart in MARTS:
             path = self.marts_dir / f"{mart}.parquet"
             if path.is_file():
-                literal = str(path).replace("'", "''")
-                self.con.execute(f"create table {mart} as select * from read_parquet('{literal}')")
+                pinned = self._pin(path)
+                literal = str(pinned or path).replace("'", "''")
+                kind = "view" if pinned else "table"
+                self.con.execute(f"create {kind} {mart} as select * from read_parquet('{literal}')")
                 self.present.add(mart)
+
+    def _pin(self, path: Path) -> Path | None:
+        if self.pin_dir is None:
+            return None
+        try:
+            os.link(path, self.pin_dir / path.name)
+        except OSError:
+            return None
+        return self.pin_dir / path.name
 
     def has(self, *marts: str) -> bool:
         return all(m in self.present for m in marts)
@@ -84,6 +105,8 @@ class Marts:
 
     def close(self) -> None:
         self.con.close()
+        if self.pin_dir is not None:
+            shutil.rmtree(self.pin_dir, ignore_errors=True)
 
 
 def accounts(m: Marts) -> list[str]:

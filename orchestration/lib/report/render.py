@@ -134,7 +134,7 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
     (staging / "accounts").mkdir()
     (staging / "assets").mkdir()
     _write_assets(staging / "assets")
-    m = Marts(marts_dir)
+    m = Marts(marts_dir, pin_dir=staging / ".marts")  # removed by m.close(), before the report is swapped in
     try:
         handles = accounts(m)
         newest = newest_data_date(m)
