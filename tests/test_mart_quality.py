@@ -174,10 +174,8 @@ def test_consistent_marts_pass_the_checks_the_manifest_declares_and_docs_are_wri
     assert grain.details["expectations"] == 6  # 4 key columns not null + 2 unique keys
     recency = _result(results, OVERVIEW, "recency")
     assert recency.details["accounts"] == 2  # carol has no overview day: nothing to be recent about
-    assert recency.details["observed"] == {
-        "max(metric_date)[alice]": "2024-03-03",
-        "max(metric_date)[bob]": "2024-03-02",  # 3 days before his export of 03-05: the limit, included
-    }
+    # alice lags 1 day, bob 3 (his export of 03-05 after his newest day, 03-02): the limit, included
+    assert (recency.details["expectations"], recency.details["failed"]) == (2, [])
 
     docs = tmp_path / "data" / "marts" / "quality"
     index = (docs / "index.html").read_text(encoding="utf-8")
@@ -259,22 +257,33 @@ def test_an_account_lagging_its_own_newest_export_fails_recency_while_another_pa
 
     assert _failing(results) == [(OVERVIEW, "recency")]
     recency = _result(results, OVERVIEW, "recency")
-    [failed] = recency.details["failed"]
-    assert failed["account"] == "bob"
-    assert failed["expected"] == {"column": "metric_date", "min_value": "2024-03-03", "max_value": "2024-03-06"}
-    assert failed["observed_value"] == "2024-03-02"
-    assert recency.details["expectations"] == 2  # alice's passed
+    [failed] = recency.details["failed"]  # every account has an export date: the not-null expectation passed
+    assert failed["expected"] == {"column": "lag_days", "min_value": 0, "max_value": 3}
+    assert (failed["element_count"], failed["unexpected_count"]) == (2, 1)  # alice's 1 day passed
+    assert failed["unexpected_rows"] == [
+        {"account_handle": "bob", "lag_days": 4, "newest_metric_date": "2024-03-02", "last_export_date": "2024-03-06"}
+    ]
+
+
+def test_an_account_newer_than_its_newest_export_fails_recency(tmp_path: Path) -> None:
+    # alice's newest export is now 03-02, her newest day 03-03: data no loaded export explains
+    marts = _marts()
+    marts["dim_accounts"].loc[0, "last_export_date"] = D2
+
+    results = _run(tmp_path, marts)
+
+    assert _failing(results) == [(OVERVIEW, "recency")]
+    [failed] = _result(results, OVERVIEW, "recency").details["failed"]
+    assert [(row["account_handle"], row["lag_days"]) for row in failed["unexpected_rows"]] == [("alice", -1)]
 
 
 def test_a_tighter_recency_window_fails_both_accounts(tmp_path: Path) -> None:
     results = _run(tmp_path, _marts(), recency_days=0)  # alice lags 1 day, bob 3
 
     assert _failing(results) == [(OVERVIEW, "recency")]
-    failed = _result(results, OVERVIEW, "recency").details["failed"]
-    assert [(f["account"], f["expected"]["min_value"]) for f in failed] == [
-        ("alice", "2024-03-04"),
-        ("bob", "2024-03-05"),
-    ]
+    [failed] = _result(results, OVERVIEW, "recency").details["failed"]
+    assert failed["expected"] == {"column": "lag_days", "min_value": 0, "max_value": 0}
+    assert [(row["account_handle"], row["lag_days"]) for row in failed["unexpected_rows"]] == [("alice", 1), ("bob", 3)]
 
 
 def test_an_account_without_a_known_export_date_fails_recency(tmp_path: Path) -> None:
@@ -286,7 +295,11 @@ def test_an_account_without_a_known_export_date_fails_recency(tmp_path: Path) ->
     assert _failing(results) == [(OVERVIEW, "recency")]
     recency = _result(results, OVERVIEW, "recency")
     assert recency.details["error"] == "no loaded export date in dim_accounts for: bob"
-    assert recency.details["failed"] == [] and recency.details["expectations"] == 1  # alice still checked
+    [failed] = recency.details["failed"]  # bob has no lag: the not-null expectation names him
+    assert failed["expectation"] == "expect_column_values_to_not_be_null"
+    assert failed["unexpected_rows"] == [
+        {"account_handle": "bob", "lag_days": None, "newest_metric_date": "2024-03-02", "last_export_date": None}
+    ]  # alice's lag (1 day) passed the range, which leaves bob's unknown one out
 
 
 def test_a_missing_mart_fails_its_volume_check_and_an_unknown_one_is_still_counted(tmp_path: Path) -> None:

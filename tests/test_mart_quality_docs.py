@@ -1,10 +1,11 @@
-"""What the great-expectations step leaves for the Data Docs: one stored result and one page per validated mart,
+"""What the great-expectations step leaves for the Data Docs: one stored result and one page per validated suite,
 all of one run, written without a Checkpoint (quality._run_suite).
 
 Fixtures from test_mart_quality.py; the expectation counts below are worked out from its hand-written manifest:
 - dim_accounts: volume 1 + grain (account_handle not null, unique) 2 + schema 1 = 4;
-- fct_account_overview_daily: volume 1 + grain (2 key columns not null, 1 compound key) 3 + schema 1 + recency
-  for alice and bob 2 = 7 (carol has no overview day);
+- fct_account_overview_daily: volume 1 + grain (2 key columns not null, 1 compound key) 3 + schema 1 = 5, and its
+  recency suite `fct_account_overview_daily.recency` (lag_days not null, within the window) 2 on one row per
+  account: alice and bob (carol has no overview day);
 - rpt_trending_videos_7d (may be empty: no volume): grain (4 key columns not null, 2 compound keys) 6 + schema 1 = 7;
 - fct_follower_gender_snapshot (may be empty): grain (3 key columns not null, 1 compound key) 4 + schema 1 = 5.
 """
@@ -17,16 +18,23 @@ from pathlib import Path
 
 from tests.test_mart_quality import OVERVIEW, _marts, _run
 
+RECENCY = f"{OVERVIEW}.recency"
 EXPECTATIONS = {
     "dim_accounts": 4,
-    OVERVIEW: 7,
+    OVERVIEW: 5,
+    RECENCY: 2,
     "rpt_trending_videos_7d": 7,
     "fct_follower_gender_snapshot": 5,
 }
 
 
-def _stored(docs: Path, mart: str) -> dict:
-    [path] = list((docs / ".validations" / mart).rglob("*.json"))
+def _folder(suite: str) -> Path:
+    """GE files a suite's results and pages by its name split on dots: the recency suite sits in its mart's folder."""
+    return Path(*suite.split("."))
+
+
+def _stored(docs: Path, suite: str) -> dict:
+    [path] = list((docs / ".validations" / _folder(suite)).glob("published_marts/*/*.json"))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -36,8 +44,8 @@ def test_each_mart_has_one_stored_result_and_one_page_from_one_run(tmp_path: Pat
     docs = marts_dir / "quality"
 
     run_times = set()
-    for mart, expectations in EXPECTATIONS.items():
-        stored = _stored(docs, mart)
+    for suite, expectations in EXPECTATIONS.items():
+        stored = _stored(docs, suite)
         assert stored["success"] is True
         assert stored["statistics"]["evaluated_expectations"] == expectations
         assert stored["statistics"]["successful_expectations"] == expectations
@@ -45,27 +53,37 @@ def test_each_mart_has_one_stored_result_and_one_page_from_one_run(tmp_path: Pat
         assert meta["run_id"]["run_name"] == "published_marts"
         assert meta["validation_time"] == meta["run_id"]["run_time"]
         assert (meta["checkpoint_id"], meta["validation_id"], meta["batch_parameters"]) == (None, None, None)
-        assert meta["batch_spec"]["reader_options"]["path"] == str(marts_dir / f"{mart}.parquet")
+        if suite == RECENCY:  # the accounts' frame quality.py builds from the mart and dim_accounts
+            assert meta["batch_spec"] == {"batch_data": "PandasDataFrame"}
+        else:
+            assert meta["batch_spec"]["reader_options"]["path"] == str(marts_dir / f"{suite}.parquet")
         run_times.add(meta["run_id"]["run_time"])
-        [page] = list((docs / "validations" / mart).rglob("*.html"))
-        assert page.name == f"published_marts-{mart}.html"
-        assert (docs / "expectations" / f"{mart}.html").is_file()
-    assert len(run_times) == 1, "every mart checked in one call shares one run"
-    assert sorted(p.name for p in (docs / ".validations").iterdir() if p.is_dir()) == sorted(EXPECTATIONS)
+        [page] = list((docs / "validations" / _folder(suite)).glob("published_marts/*/*.html"))
+        assert page.name == f"published_marts-{suite}.html"
+        assert (docs / "expectations" / _folder(suite).with_suffix(".html")).is_file()
+    assert len(run_times) == 1, "every suite checked in one call shares one run"
+    marts = {suite.split(".")[0] for suite in EXPECTATIONS}
+    assert sorted(p.name for p in (docs / ".validations").iterdir() if p.is_dir()) == sorted(marts)
 
 
 def test_a_failed_expectation_is_stored_as_failed_and_the_others_as_passed(tmp_path: Path) -> None:
-    # bob's newest export 03-06 is 4 days after his newest day (03-02): one recency expectation fails
+    # bob's newest export 03-06 is 4 days after his newest day (03-02): the recency window fails, for him only
     marts = _marts()
     marts["dim_accounts"].loc[1, "last_export_date"] = dt.date(2024, 3, 6)
 
     _run(tmp_path, marts)
 
     docs = tmp_path / "data" / "marts" / "quality"
-    stored = _stored(docs, OVERVIEW)
+    stored = _stored(docs, RECENCY)
     assert stored["success"] is False
     assert stored["statistics"]["unsuccessful_expectations"] == 1
-    assert stored["statistics"]["successful_expectations"] == EXPECTATIONS[OVERVIEW] - 1
+    assert stored["statistics"]["successful_expectations"] == EXPECTATIONS[RECENCY] - 1
     [failed] = [r for r in stored["results"] if not r["success"]]
-    assert failed["expectation_config"]["meta"] == {"account": "bob", "check": "recency"}
-    assert all(_stored(docs, mart)["success"] for mart in EXPECTATIONS if mart != OVERVIEW)
+    assert failed["expectation_config"]["meta"] == {"check": "recency"}
+    assert failed["result"]["unexpected_index_list"] == [
+        {"account_handle": "bob", "lag_days": 4, "newest_metric_date": "2024-03-02", "last_export_date": "2024-03-06"}
+    ]
+    assert all(_stored(docs, suite)["success"] for suite in EXPECTATIONS if suite != RECENCY)
+    # the page names him: the rendered table of unexpected values lists each one's account and dates
+    [page] = list((docs / "validations" / _folder(RECENCY)).glob("published_marts/*/*.html"))
+    assert all(text in page.read_text(encoding="utf-8") for text in ("bob", "2024-03-06", "account_handle"))

@@ -80,10 +80,13 @@ def docs_context(gx: Any, docs_dir: Path) -> Any:
 
 
 def remove_previous_pages(docs_dir: Path, marts: Iterable[str], keep: set[str]) -> None:
-    """Drop the stored result and pages of each mart validated again, and of marts no longer published."""
+    """Drop the stored results and pages of each mart validated again, and of marts no longer published.
+
+    A mart's folders hold its other suites' too (`<mart>.recency`: GE files a dotted suite name in subfolders)."""
     stored = quality_state.store_dir(docs_dir)
     gone = {p.name for p in stored.iterdir() if p.is_dir() and p.name not in keep} if stored.is_dir() else set()
     for mart in {*marts, *gone}:
         shutil.rmtree(stored / mart, ignore_errors=True)
         shutil.rmtree(docs_dir / "validations" / mart, ignore_errors=True)
+        shutil.rmtree(docs_dir / "expectations" / mart, ignore_errors=True)
         (docs_dir / "expectations" / f"{mart}.html").unlink(missing_ok=True)
