@@ -103,7 +103,8 @@ def account_pages(m: Marts, handles: list[str], newest: date | None) -> dict[str
         )
     if m.has("fct_live_sessions"):
         wanted = ["metric_date", "started_at", "duration_s", "peak_viewers", "avg_viewers", "hearts", "diamonds"]
-        cols = [c for c in wanted if c in m.columns("fct_live_sessions")]
+        published = m.columns("fct_live_sessions")
+        cols = [c for c in wanted if c in published]
         if "metric_date" in cols:
             fill(
                 "live",
