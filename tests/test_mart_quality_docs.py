@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
+
+from great_expectations.data_context.data_context_variables import DataContextVariables
+from great_expectations.expectations.expectation import Expectation
 
 from tests.test_mart_quality import OVERVIEW, _marts, _run
 
@@ -87,3 +91,24 @@ def test_a_failed_expectation_is_stored_as_failed_and_the_others_as_passed(tmp_p
     # the page names him: the rendered table of unexpected values lists each one's account and dates
     [page] = list((docs / "validations" / _folder(RECENCY)).glob("published_marts/*/*.html"))
     assert all(text in page.read_text(encoding="utf-8") for text in ("bob", "2024-03-06", "account_handle"))
+
+
+def test_ge_builds_no_data_fingerprint_each_configuration_once_and_saves_no_context_config(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """quality._ge_shortcuts and quality_page.docs_context change GE internals: this fails if a GE upgrade moves
+    them."""
+    own, built, saved = vars(Expectation)["configuration"], [], []
+    counted = property(lambda expectation: built.append(expectation) or own.fget(expectation))  # kept: ids unique
+    monkeypatch.setattr(Expectation, "configuration", counted)
+    monkeypatch.setattr(DataContextVariables, "save", lambda variables: saved.append(variables))
+
+    _run(tmp_path, _marts())
+
+    docs = tmp_path / "data" / "marts" / "quality"
+    assert all("pandas_data_fingerprint" not in _stored(docs, suite)["meta"]["batch_markers"] for suite in EXPECTATIONS)
+    # at most 3 builds per expectation: the suite's own, outside a validation (up to 42 each without the shortcut)
+    builds = Counter(map(id, built))
+    assert len(builds) >= sum(EXPECTATIONS.values()) and max(builds.values()) <= 3
+    assert vars(Expectation)["configuration"] is counted, "GE's own property again after the validation"
+    assert saved == [], "no data asset or batch definition wrote the context's config"

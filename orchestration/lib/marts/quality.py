@@ -41,6 +41,10 @@ Design choices:
   table by lag: accounts, newest date, export date; ten accounts per lag shown) and the check's details.
   One expectation per account (a row condition each) said the same at 305 expectations at 300 accounts:
   GE's fixed cost per expectation made it most of the validation (the check: 3.4 -> 2.4 s of CPU).
+- GE's fixed costs that tell nothing here are skipped (~0.55 s of 1.9 at 300 accounts, GE internals, each
+  guarded by tests/test_mart_quality_docs.py): the batch's data fingerprint and repeated configuration
+  builds (`_ge_shortcuts`), each metric domain computed again (`_domains_computed_once`), and the ephemeral
+  context's config written out after each asset added (`quality_page.docs_context`).
 - The site is built once after the run, not by `UpdateDataDocsAction` (once per validation result).
 - great_expectations is imported inside the function: it takes seconds to import, and importing
   this module (e.g. from the Dagster definitions) must stay cheap and side-effect free.
@@ -64,7 +68,13 @@ import duckdb
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.marts import quality_state
 from orchestration.lib.marts.publish import current_parquet
-from orchestration.lib.marts.quality_page import DOCS_SITE_NAME, docs_context, remove_previous_pages, write_summary_page
+from orchestration.lib.marts.quality_page import (
+    DOCS_SITE_NAME,
+    docs_context,
+    outcome_record,
+    remove_previous_pages,
+    write_summary_page,
+)
 
 # Where `dbt parse` (make prepare) and Dagster's DbtProject put the manifest.
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -189,7 +199,8 @@ def _validate(
                     continue
                 batch = datasource.add_dataframe_asset(name=suite.name).add_batch_definition_whole_dataframe("accounts")
                 parameters, result_format = {"dataframe": frame}, _recency_result_format(spec)
-            key, result = _run_suite(context, batch, suite, run_id, parameters, result_format)
+            with _ge_shortcuts():
+                key, result = _run_suite(context, batch, suite, run_id, parameters, result_format)
             rendered += [key, ExpectationSuiteIdentifier(name=suite.name)]
             for outcome in result.results:
                 outcomes.setdefault((mart, outcome.expectation_config.meta["check"]), []).append(outcome)
@@ -230,6 +241,38 @@ def _run_suite(
     )
     context.validation_results_store.store_validation_results(result, key, suite_key)
     return key, result
+
+
+@contextmanager
+def _ge_shortcuts() -> Iterator[None]:
+    """While a suite is validated, GE skips two costs that tell nothing here (~0.45 s at 300 accounts).
+
+    - The batch's `pandas_data_fingerprint`, a hash of every value of the mart (~0.3 s): the published
+      file's name holds its content digest (publish.py), and the batch spec shows that path.
+    - A new `Expectation.configuration` (a pydantic `.dict()`) at each of its ~40 reads per expectation:
+      built once per expectation. GE builds the expectations it validates anew for each validation and
+      only reads their configuration meanwhile; the stored results are the same.
+    What a GE upgrade moves is left as it is; tests/test_mart_quality_docs.py then fails.
+    """
+    from great_expectations.execution_engine import pandas_execution_engine as engine_module
+    from great_expectations.expectations.expectation import Expectation
+
+    threshold, configuration = vars(engine_module).get("HASH_THRESHOLD"), vars(Expectation).get("configuration")
+    built: dict[int, tuple[Any, Any]] = {}  # holds each expectation: its id stays its own
+
+    def built_once(expectation: Any) -> Any:
+        if id(expectation) not in built:
+            built[id(expectation)] = (expectation, configuration.fget(expectation))
+        return built[id(expectation)][1]
+
+    shortcut = isinstance(threshold, float | int) and isinstance(configuration, property)
+    if shortcut:
+        engine_module.HASH_THRESHOLD, Expectation.configuration = 0, property(built_once)
+    try:
+        yield
+    finally:
+        if shortcut:
+            engine_module.HASH_THRESHOLD, Expectation.configuration = threshold, configuration
 
 
 @contextmanager
@@ -383,62 +426,10 @@ def _summarise(
     mart: str, check: str, description: str, context: dict[str, Any], outcomes: list[Any]
 ) -> MartCheckResult:
     """One result per check: passed only if it had expectations, all passed, and no error was noted."""
-    records = [_record(outcome) for outcome in outcomes]
+    records = [outcome_record(outcome) for outcome in outcomes]
     failed = [record for record in records if not record["success"]]
     observed = {record["label"]: record["observed_value"] for record in records if "observed_value" in record}
     details: dict[str, Any] = {**context, "expectations": len(records), "failed": failed}
     if observed:
         details["observed"] = observed
     return MartCheckResult(mart, check, bool(records) and not failed and "error" not in context, description, details)
-
-
-_KWARG_KEYS = ("column", "column_list", "column_set", "min_value", "max_value", "value", "value_set")
-_RESULT_KEYS = ("observed_value", "element_count", "unexpected_count", "unexpected_percent", "missing_count")
-
-
-def _record(outcome: Any) -> dict[str, Any]:
-    """A compact, JSON-ready account of one expectation's outcome."""
-    from great_expectations.util import convert_to_json_serializable
-
-    config = outcome.expectation_config
-    kwargs = {k: v for k, v in config.kwargs.items() if k in _KWARG_KEYS and v is not None}
-    result = outcome.result or {}
-    record: dict[str, Any] = {
-        "expectation": config.type,
-        "label": _label(config.type, kwargs),
-        "success": bool(outcome.success),
-        "expected": kwargs,
-    }
-    record.update({k: result[k] for k in _RESULT_KEYS if k in result})
-    if result.get("unexpected_index_column_names") and result.get("unexpected_index_list"):
-        record["unexpected_rows"] = result["unexpected_index_list"]  # recency: each failing account, its dates
-    elif result.get("partial_unexpected_list"):
-        record["unexpected_examples"] = result["partial_unexpected_list"][:5]
-    mismatched = (result.get("details") or {}).get("mismatched")
-    if mismatched:
-        record["mismatched"] = mismatched  # schema: {"missing": [...], "unexpected": [...]}
-    errors = _exception_messages(outcome.exception_info or {})
-    if errors:
-        record["errors"] = errors
-    return convert_to_json_serializable(record)
-
-
-def _exception_messages(info: dict[str, Any]) -> list[str]:
-    """GE 1.x nests metric errors per metric id; an expectation's own error sits at the top."""
-    if "exception_message" in info:
-        return [info["exception_message"]] if info.get("raised_exception") else []
-    return sorted({m for nested in info.values() if isinstance(nested, dict) for m in _exception_messages(nested)})
-
-
-def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
-    """'row_count', 'max(metric_date)', 'columns', ... for the `observed` summary."""
-    column = kwargs.get("column")
-    if "row_count" in expectation_type:
-        return "row_count"
-    for aggregate in ("sum", "max", "min", "mean"):
-        if expectation_type.startswith(f"expect_column_{aggregate}_"):
-            return f"{aggregate}({column})"
-    if expectation_type == "expect_table_columns_to_match_set":
-        return "columns"
-    subject = column or ",".join(kwargs.get("column_list", []))
-    return f"{expectation_type.removeprefix('expect_')}({subject})"
