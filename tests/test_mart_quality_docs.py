@@ -60,7 +60,8 @@ def test_each_mart_has_one_stored_result_and_one_page_from_one_run(tmp_path: Pat
         if suite == RECENCY:  # the accounts' frame quality.py builds from the mart and dim_accounts
             assert meta["batch_spec"] == {"batch_data": "PandasDataFrame"}
         else:
-            assert meta["batch_spec"]["reader_options"]["path"] == str(marts_dir / f"{suite}.parquet")
+            reader_options = {"path": str(marts_dir / f"{suite}.parquet"), "dtype_backend": "pyarrow"}
+            assert meta["batch_spec"]["reader_options"] == reader_options
         run_times.add(meta["run_id"]["run_time"])
         [page] = list((docs / "validations" / _folder(suite)).glob("published_marts/*/*.html"))
         assert page.name == f"published_marts-{suite}.html"

@@ -28,7 +28,9 @@ Design choices:
 - One *ephemeral* GE context per call, rebuilt from the manifest every time; only the validation
   results persist (the newest per mart, `<docs>/.validations/`), so the Data Docs list every mart with
   its latest check of what is published now (a mart's earlier pages are removed when it is checked again).
-- Pandas *parquet* assets: the validation pages show each result's batch spec (reader, file path).
+- Pandas *parquet* assets: the validation pages show each result's batch spec (reader, file path). Read
+  with pyarrow dtypes: no conversion of every date and text to Python objects (~0.25 s at 300 accounts),
+  the same results (stored results compared with and without, failures included).
 - Each mart's suite is validated and its result stored as `ValidationDefinition.run` does, without a
   `Checkpoint` or stored validation definitions: their freshness checks read back and compare every suite
   (twice per mart), 1.2 s at 300 accounts beside 2.5 s of validation (`_run_suite`). The results, their
@@ -190,7 +192,8 @@ def _validate(
             continue
         for suite in added:
             if suite.name == mart:
-                asset = datasource.add_parquet_asset(name=mart, path=_published(marts_dir, mart))
+                path = _published(marts_dir, mart)
+                asset = datasource.add_parquet_asset(name=mart, path=path, dtype_backend="pyarrow")
                 batch = asset.add_batch_definition_whole_dataframe("whole_file")
                 parameters, result_format = None, _SUMMARY
             else:
