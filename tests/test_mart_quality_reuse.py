@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.lib.marts import quality
+from orchestration.lib.marts import quality, quality_state
 from tests.test_mart_quality import OVERVIEW, _marts, _write_manifest
 
 
@@ -88,3 +88,13 @@ def test_lost_data_docs_are_rebuilt_whole(published, monkeypatch):
     again = _check(marts_dir, manifest, monkeypatch, validated)
     assert validated[-1] == sorted({r.mart for r in first})
     assert _summary(again) == _summary(first)
+
+
+def test_results_of_other_checks_are_not_reused(published, monkeypatch):
+    marts_dir, manifest = published
+    validated: list = []
+    first = _check(marts_dir, manifest, monkeypatch, validated)
+    monkeypatch.setattr(quality_state, "CHECKS_VERSION", quality_state.CHECKS_VERSION + 1)
+    again = _check(marts_dir, manifest, monkeypatch, validated)
+    assert validated[-1] == sorted({r.mart for r in first})  # every mart again, though no file changed
+    assert _summary(again) == _summary(first) and not any(r.details.get("reused") for r in again)

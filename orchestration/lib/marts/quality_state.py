@@ -4,8 +4,8 @@ A daily run changes a few published marts; validating the others again would rea
 for the same answer. `<docs>/.validations/` holds GE's validation results store (the newest result per mart,
 so the Data Docs index keeps listing every mart) and `<docs>/.validations.json`, per mart, a signature of its
 inputs and its results. A mart is validated again when its signature changed: the published file (content
-hash), what the manifest declares for it, the recency window and, for a mart with a recency check, the
-published file its accounts' export dates come from.
+hash), what the manifest declares for it, the recency window, for a mart with a recency check, the
+published file its accounts' export dates come from, and `CHECKS_VERSION`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 STORE_DIR = ".validations"  # GE's validation results store, under the Data Docs folder
 RECORD_FILE = ".validations.json"  # beside it: GE reads every file in its store as a result
+# Bumped when the checks or what their results say change: results recorded before are not reused.
+# 2: recency validates one row per account in its own suite, `<mart>.recency`.
+CHECKS_VERSION = 2
 
 
 def store_dir(docs_dir: Path) -> Path:
@@ -30,7 +33,7 @@ def store_dir(docs_dir: Path) -> Path:
 
 def signature(spec: MartSpec, published: Path, recency_days: int, export_dates_file: Path | None) -> str:
     """Changes whenever the mart's check results could: see the module docstring."""
-    digest = hashlib.sha256(repr((asdict(spec), recency_days)).encode())
+    digest = hashlib.sha256(repr((CHECKS_VERSION, asdict(spec), recency_days)).encode())
     for path in (published, export_dates_file if spec.recency_column else None):
         digest.update(_file_hash(path).encode() if path is not None and path.is_file() else b"-")
     return digest.hexdigest()
