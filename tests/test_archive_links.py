@@ -208,7 +208,7 @@ def test_bytes_that_changed_while_read_raise(tmp_path, monkeypatch):
     assert list(paths.archive.rglob("*.*")) == []
 
 
-def test_receipts_are_handed_over_committed_in_order_each_once(tmp_path, settled_now):
+def test_receipts_are_handed_over_committed_in_order_each_once(tmp_path, settled_now, exact_clock, monkeypatch):
     from orchestration.lib.core.receipts import archive_new_inbox_files
     from orchestration.lib.core.warehouse import connect
 
@@ -216,15 +216,21 @@ def test_receipts_are_handed_over_committed_in_order_each_once(tmp_path, settled
     for n in range(7):
         drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK)
     drop(paths, "acct/again/Overview.csv", _overview(3), mtime=LAST_WEEK)  # bytes already stored: "present"
-    handed = []
+    handed, syncs_when_handed = [], []
+    calls = _counting(monkeypatch)
 
     def archived(received):  # each one already under its final name, no temporary left for it
         assert all(os.path.isfile(item.stored) for item in received)
         handed.append([item.inbox_path for item in received])
+        syncs_when_handed.append(len(calls["syncfs"]))
 
     with connect(paths.warehouse) as con:
         scan = archive_new_inbox_files(paths, con, on_archived=archived, commit_every=3)
     assert [len(chunk) for chunk in handed] == [3, 3, 2]
+    # the bytes were flushed before the first link; the names are made durable once, by the last hand-over's
+    # commit (before any manifest line names them), not by every part's
+    if archive_batch._syncfs() is not None:
+        assert syncs_when_handed == [1, 1, 2] and calls == {"syncfs": [1, 1], "replace": []}
     assert [path for chunk in handed for path in chunk] == [item.inbox_path for item in scan.received]
     assert sorted(item.inbox_path for item in scan.received) == [item.inbox_path for item in scan.received]
     assert scan.stored == {"linked": 7, "copied": 0, "present": 1}

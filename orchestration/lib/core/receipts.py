@@ -158,17 +158,24 @@ def archive_new_inbox_files(
                 )
             )
             if commit_every is not None and len(scan.received) - handed >= commit_every:
-                handed = _hand_over(batch, scan, handed, on_archived)
-        _hand_over(batch, scan, handed, on_archived)
+                handed = _hand_over(batch, scan, handed, on_archived, last=False)
+        _hand_over(batch, scan, handed, on_archived, last=True)
         scan.stored = dict(batch.counts)
     return scan
 
 
 def _hand_over(
-    batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived: Callable[[list[Received]], None] | None
+    batch: ArchiveBatch,
+    scan: InboxScan,
+    handed: int,
+    on_archived: Callable[[list[Received]], None] | None,
+    *,
+    last: bool,
 ) -> int:
     """Commit what is stored, then pass the receipts not handed over yet to `on_archived`; how many were."""
-    batch.commit()  # named and durable before anything reads them or a manifest line names them
+    # named (bytes durable) before anything reads them; the names durable by the last commit, before any manifest
+    # line can name them (they are written once the whole drop landed)
+    batch.commit(names_durable=last)
     if on_archived is not None and len(scan.received) > handed:
         on_archived(scan.received[handed:])
     return len(scan.received)
