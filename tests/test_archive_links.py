@@ -7,6 +7,7 @@ import errno
 import hashlib
 import os
 import stat
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -313,3 +314,58 @@ def test_a_few_files_are_looked_up_by_a_stat_and_a_folder_asked_often_is_listed(
     }
     assert sorted(listed) == ([] if probes > 1 else sorted(archived_before))
     assert len(_archived(paths)) == 6
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) flushes a batch's received files")
+def test_a_flush_started_ahead_is_the_one_the_first_link_waits_for(tmp_path, settled_now, exact_clock, monkeypatch):
+    paths = new_paths(tmp_path)
+    old = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    calls = _counting(monkeypatch)
+    settled = time.time_ns() + 60 * 10**9
+    with ArchiveBatch(paths.archive, now_ns=settled) as batch:
+        batch.flush_ahead()
+        batch.flush_ahead()  # once per batch
+        stored = batch.receive(old, "Overview.csv")  # waits for that flush: no second one, no temporary
+        assert calls == {"syncfs": [1], "replace": []}
+        batch.commit()
+    assert stored.how == "linked" and os.path.samefile(stored.destination, old)
+    assert calls == {"syncfs": [1, 1], "replace": []}  # and the names' at the commit
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) flushes a batch's received files")
+def test_a_flush_ahead_that_failed_is_run_again_by_the_first_link(tmp_path, settled_now, exact_clock, monkeypatch):
+    paths = new_paths(tmp_path)
+    old = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    calls, real_sync = [], archive_batch._sync_filesystem
+
+    def sync(folder):  # the first one fails
+        calls.append(folder)
+        if len(calls) == 1:
+            raise OSError(5, "I/O error")
+        real_sync(folder)
+
+    monkeypatch.setattr(archive_batch, "_sync_filesystem", sync)
+    with ArchiveBatch(paths.archive, now_ns=time.time_ns() + 60 * 10**9) as batch:
+        batch.flush_ahead()
+        stored = batch.receive(old, "Overview.csv")  # the failed flush proves nothing: the link flushes again
+        batch.commit()
+    assert stored.how == "linked" and os.path.samefile(stored.destination, old)
+    assert len(calls) == 3  # the failed flush ahead, the first link's, the commit's
+
+
+def test_a_flush_ahead_with_nothing_linked_is_waited_for_on_exit(tmp_path, monkeypatch):
+    paths = new_paths(tmp_path)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_sync(folder):
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(archive_batch, "_sync_filesystem", slow_sync)
+    monkeypatch.setattr(archive_batch, "_syncfs", lambda: slow_sync)
+    batch = ArchiveBatch(paths.archive)
+    with batch:
+        batch.flush_ahead()
+        assert started.wait(10)
+        threading.Timer(0.1, release.set).start()
+    assert batch._flush is None or not batch._flush.is_alive()  # the thread ended before the batch did

@@ -31,6 +31,7 @@ import hashlib
 import os
 import stat
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class ArchiveBatch:
         self.fsync_each = _syncfs() is None
         self.pending: dict[str, str] = {}  # destination → temporary name (text: a Path per file cost ~10 µs)
         self.named: list[str] = []  # linked under their final names, durable bytes, names not yet committed
+        self._flush: threading.Thread | None = None  # `flush_ahead`'s syncfs, until the first link waits for it
+        self._flushed_before_ns: int | None = None  # its `durable_before_ns`, once it succeeded
         self.names_unsynced = False  # names given by a commit that did not make them durable
         self.names_to_sync: set[str] = set()  # their folders, where `syncfs` is missing
         self.durable_before_ns: int | None = None  # files unchanged since then were flushed (`_bytes_durable`)
@@ -88,6 +91,8 @@ class ArchiveBatch:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._flush is not None:  # nothing was linked: the flush is not waited for by a link, but by its caller
+            self._flush.join()
         for name in [*self.pending.values(), *self.named]:
             _unlink(name)
         self.pending.clear()
@@ -132,11 +137,32 @@ class ArchiveBatch:
         self.counts[how] += 1
         return Stored(sha, size, destination, relative, how)
 
+    def flush_ahead(self) -> None:
+        """Start the `syncfs` the first link waits for now, on a thread: a drop copied into the inbox just before
+        the run is written out while the caller lists the inbox (106,528 files: ~1 s each) rather than after."""
+        if not self.link or self.fsync_each or self._flush is not None or self.durable_before_ns is not None:
+            return
+        started = time.time_ns()
+
+        def flush() -> None:
+            try:
+                _sync_filesystem(self.archive_dir)
+            except OSError:  # the first link runs it again, and its error refuses the file
+                return
+            self._flushed_before_ns = started - _CLOCK_SLACK_NS
+
+        self._flush = threading.Thread(target=flush, name="archive-flush", daemon=True)
+        self._flush.start()
+
     def _bytes_durable(self, hashed: os.stat_result) -> bool:
         """Whether the received file's bytes are on disk already: it has not changed (ctime) since a `syncfs` of
-        the archive's file system (the inbox's: a link needs both on one) began, which the first call runs."""
+        the archive's file system (the inbox's: a link needs both on one) began, which the first call runs (or
+        waits for: `flush_ahead`)."""
         if not self.link or self.fsync_each:
             return False
+        if self.durable_before_ns is None and self._flush is not None:
+            self._flush.join()
+            self.durable_before_ns, self._flush = self._flushed_before_ns, None
         if self.durable_before_ns is None:
             started = time.time_ns()
             _sync_filesystem(self.archive_dir)

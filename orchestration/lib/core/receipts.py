@@ -119,15 +119,18 @@ def archive_new_inbox_files(
     `on_archived` gets the new receipts as soon as they are committed, every `commit_every` receipts (all at
     once by default), so that a large drop is read while its next files are still being hashed."""
     now_ns = time.time_ns()
-    walk = walk_inbox(paths.inbox, None if full_scan_from_env() else _folder_cache(con), now_ns=now_ns)
-    scan = InboxScan(files_seen=len(walk.files), walk=walk)
-    new = _not_seen_before(con, [file for file in walk.files if not file.unchanged])
-    receipts = _receipts_at(con, new)
-    if on_new is not None:
-        on_new(len(new))
-    now = datetime.now(UTC).replace(tzinfo=None)
-    handed = 0  # receipts passed to on_archived
     with ArchiveBatch(paths.archive, link=archive_mode_from_env() == "link", now_ns=now_ns) as batch:
+        folders = None if full_scan_from_env() else _folder_cache(con)
+        if not folders:  # a first landing (or a full scan), most likely of many files: flushed while listed
+            batch.flush_ahead()
+        walk = walk_inbox(paths.inbox, folders, now_ns=now_ns)
+        scan = InboxScan(files_seen=len(walk.files), walk=walk)
+        new = _not_seen_before(con, [file for file in walk.files if not file.unchanged])
+        receipts = _receipts_at(con, new)
+        if on_new is not None:
+            on_new(len(new))
+        now = datetime.now(UTC).replace(tzinfo=None)
+        handed = 0  # receipts passed to on_archived
         for file in new:  # sorted by path: the same drop always lands in the same order
             name = file.relative.rsplit("/", 1)[-1]
             try:
@@ -164,17 +167,10 @@ def archive_new_inbox_files(
     return scan
 
 
-def _hand_over(
-    batch: ArchiveBatch,
-    scan: InboxScan,
-    handed: int,
-    on_archived: Callable[[list[Received]], None] | None,
-    *,
-    last: bool,
-) -> int:
-    """Commit what is stored, then pass the receipts not handed over yet to `on_archived`; how many were."""
-    # named (bytes durable) before anything reads them; the names durable by the last commit, before any manifest
-    # line can name them (they are written once the whole drop landed)
+def _hand_over(batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived, *, last: bool) -> int:
+    """Commit what is stored, then pass the receipts not handed over yet to `on_archived`; how many were. Named
+    (bytes durable) before anything reads them; the names made durable by the last commit, before any manifest
+    line can name them (they are written once the whole drop landed)."""
     batch.commit(names_durable=last)
     if on_archived is not None and len(scan.received) > handed:
         on_archived(scan.received[handed:])
