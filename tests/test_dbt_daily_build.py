@@ -51,6 +51,14 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     assert first.success
     whole = _dbt_outputs(first)
     assert "marts/fct_live_sessions" in whole and not any(m.get("rebuilt") is False for m in whole.values())
+    # dbt's run_results.json, written by the step (dbt writes no artifacts: its manifest.json would cost ~0.3 s)
+    target = paths.warehouse.parent / "dbt_target"
+    ran = json.loads((target / "run_results.json").read_text())["results"]
+    built_models = {key for key in whole if key.split("/")[0] in ("staging", "intermediate", "marts")}
+    assert {r["unique_id"].split(".")[-1] for r in ran if r["unique_id"].startswith("model.")} == {
+        key.split("/")[1] for key in built_models
+    }
+    assert all(r["status"] in ("success", "pass") for r in ran) and not (target / "manifest.json").exists()
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("select project_fingerprint from landing.dbt_build").fetchall() == [(project_fingerprint(),)]
         assert con.execute("select count(*) from landing.pending_sources").fetchone() == (0,)

@@ -82,6 +82,7 @@ class DbtRun:
         if "error" in self._outcome:
             raise self._outcome["error"]
         self.result = self._outcome["result"]
+        self._write_run_results()
         self.statuses = {r.node.unique_id: str(r.status) for r in getattr(self.result.result, "results", None) or []}
 
     def may_test(self, parents: tuple[str, ...]) -> bool:
@@ -138,6 +139,12 @@ class DbtRun:
             + (f"\n{shown}" if failed else "")
             + f"\n(dbt.log, run_results.json and {RESULTS_FILE} in {self.target})"
         )
+
+    def _write_run_results(self) -> None:
+        """`<target>/run_results.json`, as dbt writes it, also when dbt was told not to write its artifacts."""
+        results = getattr(self.result, "result", None)
+        if "--no-write-json" in self.args and hasattr(results, "write"):
+            results.write(str(self.target / "run_results.json"))
 
     def _run(self, runner) -> None:
         try:
