@@ -369,3 +369,38 @@ def test_a_flush_ahead_with_nothing_linked_is_waited_for_on_exit(tmp_path, monke
         assert started.wait(10)
         threading.Timer(0.1, release.set).start()
     assert batch._flush is None or not batch._flush.is_alive()  # the thread ended before the batch did
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes a batch's names durable")
+def test_a_landing_stopped_half_way_makes_the_names_it_gave_durable(tmp_path, settled_now, exact_clock, monkeypatch):
+    from orchestration.lib.core.receipts import archive_new_inbox_files
+    from orchestration.lib.core.warehouse import connect
+
+    paths = new_paths(tmp_path)
+    for n in range(4):
+        drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK)
+    calls = _counting(monkeypatch)
+
+    def archived(received):  # the readers fail on the second part
+        if len(calls["syncfs"]) and received[0].inbox_path.startswith("acct/2"):
+            raise RuntimeError("a reader failed")
+
+    with connect(paths.warehouse) as con, pytest.raises(RuntimeError, match="a reader failed"):
+        archive_new_inbox_files(paths, con, on_archived=archived, commit_every=2)
+    # the first part's names stay (the next run finds them archived), made durable on the way out: the flush
+    # before the first link, then the names' syncfs
+    assert len(_archived(paths)) == 4 and calls["syncfs"] == [1, 1]
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes a batch's names durable")
+def test_names_found_archived_are_made_durable_before_the_batch_ends(tmp_path, settled_now, exact_clock, monkeypatch):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    killed = ArchiveBatch(paths.archive)  # a run killed after naming its objects: no exit, no names' syncfs
+    killed.receive(inbox_file, "Overview.csv")
+    killed.commit(names_durable=False)
+    calls = _counting(monkeypatch)
+    with ArchiveBatch(paths.archive) as batch:
+        assert batch.receive(inbox_file, "Overview.csv").how == "present"
+        batch.commit()  # its manifest line may name the object: its name is made durable first
+    assert calls == {"syncfs": [1], "replace": []}
