@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 
 from orchestration.lib.report.series import by_account, column_values, groups, runs
@@ -29,6 +31,22 @@ def test_dates_become_their_iso_text():
     assert column_values(pa.chunked_array([days])) == ["2025-12-31", None, "1969-12-31", "2025-12-31", "0002-03-04"]
     later = pa.array([date(2026, 1, 1), None, date(2026, 1, 2)]).slice(1)
     assert column_values(pa.chunked_array([later])) == [None, "2026-01-02"]
+
+
+def test_a_null_date_from_duckdb_is_none_whatever_its_slot_holds(tmp_path):
+    # DuckDB's Arrow export leaves what its vector held in a null date's slot (here INT32_MIN, no day at all);
+    # pyarrow's own arrays hold 0 there, a day that formats, so only DuckDB's result shows it
+    mart = tmp_path / "n.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""copy (select 'a' as h, case when i = 1 then null else date '2020-01-01' + i::int end as d
+        from range(3) r(i)) to '{mart}'"""
+    )
+    con.execute(f"create view v as select * from read_parquet('{mart}')")
+    days = con.sql("select * from v order by h").to_arrow_table().column("d").combine_chunks()
+    slot = np.frombuffer(days.buffers()[1], dtype=np.int32)[days.offset + 1]
+    assert days.is_null().to_pylist() == [False, True, False] and slot == np.iinfo(np.int32).min
+    assert column_values(pa.chunked_array([days])) == ["2020-01-01", None, "2020-01-03"]  # None, as a row fetch gives
 
 
 def test_rows_by_account_and_by_key_keep_their_order():

@@ -66,14 +66,17 @@ def column_values(column: pa.ChunkedArray) -> list:
     pyarrow.compute: its first use imports pandas)."""
     array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     kind = array.type
-    if pa.types.is_date32(kind):
-        values = _iso_dates(_numbers(array, np.int32))
-    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        values = _numbers(array, kind.to_pandas_dtype()).tolist()
-    else:
+    if not (pa.types.is_date32(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         return array.to_pylist()  # text, booleans, decimals: Arrow's Python values are a row fetch's
-    if array.null_count:
-        for i in np.flatnonzero(~_valid(array)).tolist():
+    valid = _valid(array) if array.null_count else None
+    if pa.types.is_date32(kind):
+        days = _numbers(array, np.int32)
+        # a null slot holds whatever DuckDB's vector held (INT32_MIN, no day at all): day 0 there, None below
+        values = _iso_dates(days if valid is None else np.where(valid, days, 0))
+    else:
+        values = _numbers(array, kind.to_pandas_dtype()).tolist()
+    if valid is not None:
+        for i in np.flatnonzero(~valid).tolist():
             values[i] = None
     return values
 
