@@ -75,6 +75,7 @@ from orchestration.lib.marts.publish import current_parquet
 from orchestration.lib.marts.quality_page import (
     DOCS_SITE_NAME,
     docs_context,
+    failing_accounts,
     outcome_record,
     remove_previous_pages,
     write_summary_page,
@@ -435,6 +436,8 @@ def _summarise(
     failed = [record for record in records if not record["success"]]
     observed = {record["label"]: record["observed_value"] for record in records if "observed_value" in record}
     details: dict[str, Any] = {**context, "expectations": len(records), "failed": failed}
+    if any("unexpected_rows" in record for record in failed):  # recency: the accounts, first on checks.html
+        details["accounts_failing"] = failing_accounts(failed, EXPORT_DATES[1])
     if observed:
         details["observed"] = observed
     return MartCheckResult(mart, check, bool(records) and not failed and "error" not in context, description, details)

@@ -29,7 +29,7 @@ def write_summary_page(results: list[MartCheckResult], docs_dir: Path) -> Path:
     rows = "\n".join(
         f"<tr class='{'ok' if r.passed else 'fail'}'><td>{html.escape(r.mart)}</td><td>{html.escape(r.check)}</td>"
         f"<td>{'passed' if r.passed else 'FAILED'}</td><td>{html.escape(r.description)}</td>"
-        f"<td><code>{html.escape(json.dumps(r.details, sort_keys=True, default=str))[:_MAX_DETAILS]}</code></td></tr>"
+        f"<td><code>{html.escape(_cut(json.dumps(r.details, sort_keys=True, default=str)))}</code></td></tr>"
         for r in results
     )
     failed = sum(not r.passed for r in results)
@@ -49,6 +49,32 @@ the validation pages it links to do not).</p>
     target = Path(docs_dir) / PAGE_NAME
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _cut(text: str) -> str:
+    """At most _MAX_DETAILS characters of the text itself (cut before escaping: never inside an entity)."""
+    return text if len(text) <= _MAX_DETAILS else text[:_MAX_DETAILS] + "…"
+
+
+def failing_accounts(records: list[dict[str, Any]], export_column: str) -> list[str]:
+    """Each account a recency check failed, by handle, with why: "bob (4 days behind its export of
+    2026-03-06)". Its details' first key after the count, so checks.html shows it before the long records."""
+    reasons: dict[str, str] = {}
+    for record in records:
+        for row in record.get("unexpected_rows", []):
+            reasons.setdefault(str(row["account_handle"]), _lag_reason(row, export_column))
+    return [f"{handle} ({reason})" for handle, reason in sorted(reasons.items())]
+
+
+def _lag_reason(row: dict[str, Any], export_column: str) -> str:
+    lag, export_date = row.get("lag_days"), row.get(export_column)
+    if export_date is None:
+        return "no loaded export date"
+    if lag is None:
+        newest = next((key for key in row if key.startswith("newest_")), "newest_date")
+        return f"no {newest.removeprefix('newest_')}"
+    days = f"{abs(lag)} day{'' if abs(lag) == 1 else 's'}"
+    return f"{days} {'behind' if lag >= 0 else 'newer than'} its export of {export_date}"
 
 
 def docs_context(gx: Any, docs_dir: Path) -> Any:

@@ -24,7 +24,8 @@ STORE_DIR = ".validations"  # GE's validation results store, under the Data Docs
 RECORD_FILE = ".validations.json"  # beside it: GE reads every file in its store as a result
 # Bumped when the checks or what their results say change: results recorded before are not reused.
 # 2: recency validates one row per account in its own suite, `<mart>.recency`.
-CHECKS_VERSION = 2
+# 3: a failed recency check's details name its accounts first (`accounts_failing`).
+CHECKS_VERSION = 3
 
 
 def store_dir(docs_dir: Path) -> Path:
