@@ -4,18 +4,23 @@ Pages are Jinja2 templates with autoescaping on (titles are user text); figures 
 `<script type="application/json">` blocks with `<`, `>` and `&` escaped, drawn by plotly.js from
 `assets/plotly.min.js` (copied from the plotly wheel: MIT, nothing fetched at run or view time). The same
 marts give byte-identical pages: no clock anywhere, "N days ago" counts from the newest data date. The new
-report is written beside the old one and swapped in, so a reader never sees half a report; an account page
-whose inputs did not change is linked from the old one rather than drawn again (page_reuse.py).
+report is written beside the old one and swapped in, so a reader never sees half a report (and what a killed build
+left there is removed by the next: `_remove_abandoned`); an account page whose inputs did not change is linked
+from the old one rather than drawn again (page_reuse.py).
 """
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import tempfile
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -86,20 +91,100 @@ def build_report(marts_dir: Path, report_dir: Path | None = None, *, unless_curr
     marts_dir = Path(marts_dir)
     report_dir = Path(report_dir) if report_dir else marts_dir / "report"
     report_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(report_dir)
     inputs = inputs_signature(marts_dir)
     if unless_current and report_is_current(report_dir, inputs):
         return report_dir / "index.html"
     # a build of its own (make report while a run rebuilds it): never two writers in one folder
     staging = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}.new-"))
-    staging.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server or another user
+    held = _hold(staging)  # until it is swapped in: another build's _remove_abandoned leaves it alone
     try:
-        _render(marts_dir, staging, report_dir)
-        (staging / INPUTS_FILE).write_text(inputs, encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _swap_in(staging, report_dir)
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server or another user
+        try:
+            _render(marts_dir, staging, report_dir)
+            (staging / INPUTS_FILE).write_text(inputs, encoding="utf-8")
+            _remove_pins(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _swap_in(staging, report_dir)
+    finally:
+        if held is not None:
+            os.close(held)
     return report_dir / "index.html"
+
+
+PINS_DIR = ".marts"  # in the staging folder: the hard links to the marts a build reads (data.Marts)
+_LOCK_GRACE_S = 60  # a staging folder this new may be a build's that has not locked it yet
+_ABANDONED_AFTER_S = 3600  # where no folder can be locked (no flock on the file system), and for swap folders
+
+
+def _hold(staging: Path) -> int | None:
+    """A lock on the staging folder (flock: the OS drops it when the build dies, however it dies)."""
+    try:
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # no flock here: other builds go by the folder's age
+    return fd
+
+
+def _remove_abandoned(report_dir: Path) -> None:
+    """Remove what killed builds (SIGKILL, out of memory, power cut) left beside the report: a staging folder
+    holds hard links to the marts it read, which would keep those versions on disk for good.
+
+    Builds are not serialised (`make report` may run beside a run's build), so a staging folder goes only when
+    its lock is free (its build is gone) and it is over a minute old; a swap folder (`.old-`, two renames and a
+    removal) when it is over an hour old."""
+    now, name = time.time(), glob.escape(report_dir.name)
+    for kind in ("new", "old"):
+        for folder in report_dir.parent.glob(f".{name}.{kind}-*"):
+            try:
+                age = now - folder.lstat().st_mtime
+            except OSError:
+                continue
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            if kind == "old":
+                if age > _ABANDONED_AFTER_S:
+                    shutil.rmtree(folder, ignore_errors=True)
+            elif age > _LOCK_GRACE_S:
+                _remove_unless_locked(folder, age)
+
+
+def _remove_unless_locked(staging: Path, age: float) -> None:
+    try:
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # its build is running
+        except OSError:
+            if age <= _ABANDONED_AFTER_S:  # no flock here: by age only
+                return
+        shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
+def _remove_pins(staging: Path) -> None:
+    """Marts.close removes the links to the marts; had that failed, they would be served with the report and keep
+    those versions on disk: a second try, and the build fails with the reason if it fails too."""
+    pins = staging / PINS_DIR
+    if not pins.exists():
+        return
+    try:
+        shutil.rmtree(pins)
+    except OSError as error:
+        raise RuntimeError(
+            f"cannot remove {pins} (links to the marts the report was built from): {error}; the report was not replaced"
+        ) from error
 
 
 INPUTS_FILE = ".inputs"  # what the report was rendered from (inputs_signature)
@@ -135,7 +220,7 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
     (staging / "accounts").mkdir()
     (staging / "assets").mkdir()
     _write_assets(staging / "assets")
-    m = Marts(marts_dir, pin_dir=staging / ".marts")  # removed by m.close(), before the report is swapped in
+    m = Marts(marts_dir, pin_dir=staging / PINS_DIR)  # removed by m.close(), before the report is swapped in
     try:
         handles = accounts(m)
         newest = newest_data_date(m)
