@@ -409,7 +409,10 @@ def _recency_by_account(spec: MartSpec, marts_dir: Path, recency_days: int) -> t
                     select account_handle, max("{spec.recency_column}") as newest from read_parquet($mart)
                     where account_handle is not null group by account_handle
                 ) as mart
-                left join read_parquet($accounts) as accounts on accounts.account_handle = mart.account_handle
+                left join (  -- one row per handle, should dim_accounts repeat one (its grain check fails)
+                    select account_handle, max({export_column}) as {export_column} from read_parquet($accounts)
+                    group by account_handle
+                ) as accounts on accounts.account_handle = mart.account_handle
                 order by mart.account_handle
                 """,
                 {"mart": str(_published(marts_dir, spec.name)), "accounts": str(accounts_file)},
