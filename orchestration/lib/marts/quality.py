@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 EXPORT_DATES = ("dim_accounts", "last_export_date")
 _GRAIN_TESTS = ("unique", "unique_combination")
 _SUMMARY = {"result_format": "SUMMARY"}
+_GE_PATCHED = threading.RLock()  # held by the thread whose validation patches GE (_ge_shortcuts)
 
 
 @dataclass(frozen=True)
@@ -263,22 +265,23 @@ def _ge_shortcuts() -> Iterator[None]:
     from great_expectations.execution_engine import pandas_execution_engine as engine_module
     from great_expectations.expectations.expectation import Expectation
 
-    threshold, configuration = vars(engine_module).get("HASH_THRESHOLD"), vars(Expectation).get("configuration")
-    built: dict[int, tuple[Any, Any]] = {}  # holds each expectation: its id stays its own
+    with _GE_PATCHED:  # the patch is process-wide: overlapping validations would restore it out of order
+        threshold, configuration = vars(engine_module).get("HASH_THRESHOLD"), vars(Expectation).get("configuration")
+        built: dict[int, tuple[Any, Any]] = {}  # holds each expectation: its id stays its own
 
-    def built_once(expectation: Any) -> Any:
-        if id(expectation) not in built:
-            built[id(expectation)] = (expectation, configuration.fget(expectation))
-        return built[id(expectation)][1]
+        def built_once(expectation: Any) -> Any:
+            if id(expectation) not in built:
+                built[id(expectation)] = (expectation, configuration.fget(expectation))
+            return built[id(expectation)][1]
 
-    shortcut = isinstance(threshold, float | int) and isinstance(configuration, property)
-    if shortcut:
-        engine_module.HASH_THRESHOLD, Expectation.configuration = 0, property(built_once)
-    try:
-        yield
-    finally:
+        shortcut = isinstance(threshold, float | int) and isinstance(configuration, property)
         if shortcut:
-            engine_module.HASH_THRESHOLD, Expectation.configuration = threshold, configuration
+            engine_module.HASH_THRESHOLD, Expectation.configuration = 0, property(built_once)
+        try:
+            yield
+        finally:
+            if shortcut:
+                engine_module.HASH_THRESHOLD, Expectation.configuration = threshold, configuration
 
 
 @contextmanager
