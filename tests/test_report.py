@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.lib.report import build_report
 from orchestration.lib.report.render import figure_json, page_name
@@ -242,3 +243,14 @@ def test_every_page_builds_with_any_one_mart_missing(tmp_path):
         (marts / f"{gone}.parquet").unlink()
         assert "@alpha" in build_report(marts).read_text(), gone
         assert "Portfolio" in (marts / "report" / "accounts" / "alpha.html").read_text(), gone
+
+
+def test_without_plotly_the_build_says_what_is_missing(tmp_path, monkeypatch):
+    from orchestration.lib.report import render
+
+    marts = write_marts(tmp_path / "marts")
+    find_spec = render.importlib.util.find_spec
+    monkeypatch.setattr(render.importlib.util, "find_spec", lambda name: None if name == "plotly" else find_spec(name))
+    with pytest.raises(ImportError, match=r"plotly is not installed.*make setup"):
+        build_report(marts)
+    assert sorted(p.name for p in marts.iterdir() if p.is_dir()) == []  # no report, no staging folder left

@@ -306,7 +306,10 @@ def account_figures(page: dict) -> dict[str, str]:
 def _write_assets(assets: Path) -> None:
     # the plotly.min.js the wheel bundles, the file plotly.offline.get_plotlyjs() reads: copied as it is, without
     # importing plotly (0.05 s) to decode 4.8 MB and encode them again
-    bundled = Path(importlib.util.find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"
+    plotly = importlib.util.find_spec("plotly")
+    if plotly is None or plotly.origin is None:
+        raise ImportError("plotly is not installed: the report copies its plotly.min.js (run `make setup`)")
+    bundled = Path(plotly.origin).parent / "package_data" / "plotly.min.js"
     if bundled.is_file():
         shutil.copyfile(bundled, assets / "plotly.min.js")
     else:  # a plotly that keeps it elsewhere
