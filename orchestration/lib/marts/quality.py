@@ -15,7 +15,7 @@ Checks (each made of one or more expectations; a check passes when all of them p
 - `schema`: every column the model yml documents is published (extra columns are allowed).
 - `recency` (`config: meta: recency_column: <date column>`): for every account in the mart, its newest
   date is at most `recency_days` older than its own newest loaded export, and not newer. The export
-  dates are the published `dim_accounts.last_export_date`; an account without one fails the check.
+  dates are the published `dim_accounts.last_export_date` (a handle's newest); an account without one fails.
   Its suite, `<mart>.recency`, validates one row per account (handle, newest date, export date, lag_days).
 
 A mart of the manifest that was not published yields one failed `volume` result and no other checks;
@@ -40,8 +40,9 @@ Design choices:
   tests/test_mart_quality_docs.py fails if a GE upgrade changes what is stored.
 - Recency is two expectations on a frame of one row per account (duckdb reads the two files): lag_days
   not null (an unknown export date) and within 0..recency_days. Their COMPLETE result lists each failing
-  account with its dates (`unexpected_index_column_names`), in the stored result, its Data Docs page (a
-  table by lag: accounts, newest date, export date; ten accounts per lag shown) and the check's details.
+  account with its dates (`unexpected_index_column_names`) in the stored result and its Data Docs page (a table
+  by lag, ten accounts per lag shown); the check's details hold those rows and, first on checks.html, each
+  account in a few words (`accounts_failing`: "bob (4 days behind its export of 2024-03-06)").
   One expectation per account (a row condition each) said the same at 305 expectations at 300 accounts:
   GE's fixed cost per expectation made it most of the validation (the check: 3.4 -> 2.4 s of CPU).
 - GE's costs that tell nothing here are skipped (GE internals, each guarded by a test that fails if an
