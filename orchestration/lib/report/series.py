@@ -21,29 +21,23 @@ _EPOCH = date(1970, 1, 1).toordinal()
 def by_account(table: pa.Table, handle: str = "account_handle") -> dict[str, Series]:
     """`table`'s rows by `handle` (the column is left out), in row order; the table is ordered by `handle`."""
     columns = {name: column_values(table.column(name)) for name in table.column_names if name != handle}
-    handles = table.column(handle).to_pylist()
-    out: dict[str, Series] = {}
-    for start, stop in runs(handles):
-        part = {name: values[start:stop] for name, values in columns.items()}
-        previous = out.get(handles[start])
-        if previous is None:
-            out[handles[start]] = part
-        else:  # a handle met again further down (not in an ordered table): its rows follow, as a grouping gives
-            for name, values in part.items():
-                previous[name].extend(values)
-    return out
+    return _grouped(columns, table.column(handle).to_pylist())
 
 
 def groups(series: Series, key: str) -> dict[object, Series]:
     """The rows of `series` by the value of `key`, in row order, keys in order of appearance."""
-    keys = series[key]
+    return _grouped(series, series[key])
+
+
+def _grouped(columns: Series, keys: list) -> dict[object, Series]:
+    """The rows of `columns` by their value in `keys` (one per row), in row order, keys in order of appearance."""
     out: dict[object, Series] = {}
     for start, stop in runs(keys):
-        part = {name: values[start:stop] for name, values in series.items()}
+        part = {name: values[start:stop] for name, values in columns.items()}
         previous = out.get(keys[start])
         if previous is None:
             out[keys[start]] = part
-        else:
+        else:  # a key met again further down (not in an ordered table): its rows follow, as a grouping gives
             for name, values in part.items():
                 previous[name].extend(values)
     return out
