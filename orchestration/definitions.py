@@ -13,7 +13,7 @@ import dagster as dg
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    from orchestration.defs import alerts, automation, dbt, publish, report, studio, tiktok_api
+    from orchestration.defs import alerts, automation, console, dbt, publish, report, studio, tiktok_api
     from orchestration.defs.resources import data_dir_resource
 
     project = dbt.dbt_project()
@@ -35,6 +35,7 @@ def defs() -> dg.Definitions:
         sensors=[automation.inbox_sensor, tiktok_api.api_accounts_sensor, alerts.alert_on_run_failure],
         resources={"data_dir": data_dir_resource()},
         executor=dg.in_process_executor,
+        loggers={"console": console.console_logger},
     )
 
 

@@ -44,7 +44,7 @@ def _dbt_checks(result) -> set[str]:
     }
 
 
-def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does(pipeline_env):  # noqa: F811
+def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does(pipeline_env, capsys):  # noqa: F811
     paths = pipeline_env
     _drop_fixture(paths)
     first = run_pipeline(paths)
@@ -65,8 +65,13 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
 
     # nothing new: no model is built, no dbt test runs, every mart still reaches publishing unchanged
     published = _published_digests(paths)
+    capsys.readouterr()
     nothing = run_pipeline(paths)
     assert nothing.success
+    # the terminal: one line for the blocking checks without a result, not one warning each (defs/console.py)
+    told = [line for line in capsys.readouterr().out.splitlines() if "blocking asset check(s)" in line]
+    assert len(told) == 1 and told[0].endswith("of dbt_models had no result this run (their models were not rebuilt)")
+    assert int(told[0].split()[0]) > 0
     outputs = _dbt_outputs(nothing)
     assert outputs and all(
         m == {"rebuilt": False, "why": "no raw table it reads changed since its last build"} for m in outputs.values()
