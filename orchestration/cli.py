@@ -38,7 +38,7 @@ def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
         }
         with ungated_checks_counted() as ungated:
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
-        for step, count in ungated.items():  # one line, not one warning per check (defs/console.py)
+        for step, count in ungated.items():  # one line, not one warning per check (console_filters)
             print(f"{count} blocking asset check(s) of {step} had no result this run (their models were not rebuilt)")
         return result
 

@@ -270,7 +270,8 @@ class ArchiveBatch:
             os.replace(temporary, destination)
             folder, name = destination[len(self.archive_text) + 1 :].split("/")
             self._listed_too(folder, name)
-        self.names_to_sync |= {os.path.dirname(d) for d in self.pending} if self.fsync_each else set()
+        if self.fsync_each:
+            self.names_to_sync |= {os.path.dirname(d) for d in self.pending}
         self.names_unsynced = self.names_unsynced or bool(self.pending or self.named)
         self.pending.clear()
         self.named.clear()

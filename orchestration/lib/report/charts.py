@@ -7,6 +7,7 @@ tags in labels, and an escaped title shows literally (plotly decodes the entitie
 from __future__ import annotations
 
 import html
+from operator import itemgetter
 
 from orchestration.lib.report.series import Series, groups
 
@@ -24,10 +25,6 @@ def _layout(title: str, **extra) -> dict:
     }
     layout.update(extra)
     return layout
-
-
-def _first(item: tuple):
-    return item[0]  # the group's key: keys are distinct, so this is the order sorting the (key, rows) pairs gives
 
 
 def short_title(title: str | None, video_id: str, limit: int = 40) -> str:
@@ -128,7 +125,7 @@ def curves(rows: Series, titles: dict[str, str]) -> dict:
             "y": points["views_total"],
             "line": {"color": COLORS[i % len(COLORS)]},
         }
-        for i, (video, points) in enumerate(sorted(by_video.items(), key=_first))
+        for i, (video, points) in enumerate(sorted(by_video.items(), key=itemgetter(0)))
     ]
     return {"data": traces, "layout": _layout("Growth curves of the top videos (lifetime views)")}
 
@@ -170,7 +167,7 @@ def shares_over_time(rows: Series, key: str, title: str) -> dict:
             "y": points["distribution"],
             "line": {"color": COLORS[i % len(COLORS)]},
         }
-        for i, (name, points) in enumerate(sorted(by_key.items(), key=_first))
+        for i, (name, points) in enumerate(sorted(by_key.items(), key=itemgetter(0)))
     ]
     for t in traces:
         if t["stackgroup"] is None:

@@ -121,15 +121,23 @@ _ABANDONED_AFTER_S = 3600  # where no folder can be locked (no flock on the file
 
 def _hold(staging: Path) -> int | None:
     """A lock on the staging folder (flock: the OS drops it when the build dies, however it dies)."""
+    return _locked(staging)[0]
+
+
+def _locked(folder: Path) -> tuple[int | None, bool | None]:
+    """The folder opened and flock'ed: (its descriptor, True) when this process holds the lock now, False when
+    another does, None where the file system has no flock; (None, None) when it cannot be opened."""
     try:
-        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        return None
+        return None, None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return fd, False
     except OSError:
-        pass  # no flock here: other builds go by the folder's age
-    return fd
+        return fd, None
+    return fd, True
 
 
 def _remove_abandoned(report_dir: Path) -> None:
@@ -156,19 +164,13 @@ def _remove_abandoned(report_dir: Path) -> None:
 
 
 def _remove_unless_locked(staging: Path, age: float) -> None:
-    try:
-        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
+    fd, locked = _locked(staging)
+    if fd is None:
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return  # its build is running
-        except OSError:
-            if age <= _ABANDONED_AFTER_S:  # no flock here: by age only
-                return
-        shutil.rmtree(staging, ignore_errors=True)
+        # a lock held elsewhere: its build is running; no flock here: by age only
+        if locked or (locked is None and age > _ABANDONED_AFTER_S):
+            shutil.rmtree(staging, ignore_errors=True)
     finally:
         os.close(fd)
 
