@@ -11,11 +11,16 @@ from pathlib import Path
 import pytest
 
 from orchestration.lib.core.dbt_manifest import ensure_manifest, manifest_path
+from orchestration.lib.marts import quality_worker
 from tests.dbt_runner import InProcessDbt
 
 # great-expectations and dbt must never phone home from a test run.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# A test process runs the pipeline in process a dozen times: great-expectations is imported in it once, not again
+# in a worker spawned for each run (~3 s of CPU each, a sixth of the suite's). A `make run` a test starts as a
+# subprocess still uses the worker, and test_mart_quality.py holds the worker's results to this process's.
+quality_worker.spawn_worker = False
 
 # The longest tests and the modules with the longest shared fixtures, longest first (`pytest --durations=30`).
 # xdist hands out work in collection order, so these start first and the workers finish together; a test not

@@ -184,11 +184,15 @@ def test_consistent_marts_pass_the_checks_the_manifest_declares_and_docs_are_wri
     assert "Published marts: 11 of 11 checks passed" in (docs / "checks.html").read_text(encoding="utf-8")
 
 
-def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path) -> None:
+def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path, monkeypatch) -> None:
     """quality_worker: GE imported in a spawned process while dbt builds; the check then runs there."""
     marts = _marts()
     marts[OVERVIEW] = pd.concat([marts[OVERVIEW], marts[OVERVIEW].head(1)])  # a duplicate key: grain fails
     here = _run(tmp_path / "here", marts)
+    monkeypatch.setattr(quality_worker, "spawn_worker", False)  # as the test suite runs the pipeline (conftest.py)
+    quality_worker.start()
+    assert quality_worker._worker is None, "spawn_worker off: the check runs in this process"
+    monkeypatch.setattr(quality_worker, "spawn_worker", True)  # as a run of the pipeline does
     quality_worker.start()
     quality_worker.start()  # once per process: a second call starts nothing
     warm = quality_worker._warm

@@ -24,12 +24,16 @@ log = logging.getLogger(__name__)
 _worker: ProcessPoolExecutor | None = None
 _warm: Future | None = None
 _pending: tuple[tuple, Future] | None = None  # the validation `submit` started: its arguments and its result
+# Whether `start` spawns the worker. A process that runs the pipeline many times (the test suite) sets it off:
+# there GE is imported once, in the process, where a worker per run would import it again in every run.
+spawn_worker = True
 
 
 def start() -> None:
-    """Spawn the worker and let it import great_expectations now (once per process; later calls do nothing)."""
+    """Spawn the worker and let it import great_expectations now (once per process; later calls do nothing), unless
+    `spawn_worker` is off."""
     global _worker, _warm
-    if _worker is None:
+    if _worker is None and spawn_worker:
         _worker = worker_pool(1)
         _warm = _worker.submit(_import_great_expectations)
         atexit.register(stop)
