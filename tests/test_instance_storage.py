@@ -61,6 +61,39 @@ def test_a_run_is_stored_and_read_back_through_pooled_connections(tmp_path):
         assert not (home / "history" / "runs" / f"{result.run_id}.db").exists()
 
 
+def test_what_exists_is_asked_once_and_what_does_not_is_asked_again(tmp_path, monkeypatch):
+    """Tables, asset_keys columns and completed data migrations are remembered once they exist; a wipe forgets."""
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    asked = []
+    real_column = SqlEventLogStorage._has_asset_key_col_on_connection
+    real_index = SqlEventLogStorage.has_secondary_index
+    monkeypatch.setattr(SqlEventLogStorage, "_has_asset_key_col_on_connection",
+                        lambda self, conn, name: asked.append(name) or real_column(self, conn, name))  # fmt: skip
+    monkeypatch.setattr(SqlEventLogStorage, "has_secondary_index",
+                        lambda self, name: asked.append(name) or real_index(self, name))  # fmt: skip
+    home = tmp_path / "home"
+    ensure_dagster_home(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert JOB.resolve_job_def("job").execute_in_process(instance=instance).success
+        assert storage.has_asset_key_col("last_materialization_timestamp") and storage.has_table("asset_keys")
+        asked.clear()
+        for _ in range(3):
+            assert storage.has_asset_key_col("last_materialization_timestamp")
+            assert not storage.has_asset_key_col("no_such_column")
+            assert not storage.has_secondary_index("no_such_migration")
+        assert asked == ["no_such_column", "no_such_migration"] * 3
+        storage.enable_secondary_index("a_migration")
+        assert storage.has_secondary_index("a_migration") and storage.has_secondary_index("a_migration")
+        assert asked.count("a_migration") == 1
+        assert not storage.has_table("no_such_table") and storage.has_table("asset_keys")
+        storage.wipe()
+        asked.clear()
+        assert storage.has_asset_key_col("last_materialization_timestamp")
+        assert asked == ["last_materialization_timestamp"], "a wipe forgets"
+
+
 def test_the_home_names_the_pooled_event_log_unless_it_chose_a_storage(tmp_path):
     home = tmp_path / "home"
     config = yaml.safe_load(ensure_dagster_home(home).read_text())
