@@ -8,8 +8,8 @@ subclass keeps a small pool of connections per database (the run's and the cross
 `synchronous=NORMAL`, which in WAL mode syncs at checkpoints only: a crash of the process loses nothing, a
 power cut may lose the last events but never corrupts the database. It also remembers what the database has
 (a table, a column of asset_keys, a completed data migration), which Dagster asks before most writes and reads:
-~300 column listings in a build of the demo (a full refresh of the end-to-end test's data, dbt step included:
-5.22 -> 4.55 s, mean of 6 runs). Same files, same schema: a Dagster home can switch to it and back.
+~300 column listings in a whole build (a full-refresh run on the end-to-end test's drop: 5.22 -> 4.55 s, mean
+of 6 runs). Same files, same schema: a Dagster home can switch to it and back.
 `lib/core/dagster_home.py` configures it in `dagster.yaml`.
 """
 
