@@ -94,6 +94,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         table's columns: remembered once a column exists (Dagster's migrations add columns, never drop them)."""
         return self._remembered(("column", column_name), super()._has_asset_key_col_on_connection, conn, column_name)
 
+    def has_asset_key_col(self, column_name: str) -> bool:
+        """As the parent, without opening a connection for a column already known."""
+        return ("column", column_name) in self._known or super().has_asset_key_col(column_name)
+
     def has_secondary_index(self, name: str) -> bool:
         """Asked before each asset record read: remembered once the data migration it names has completed
         (a wipe forgets)."""
