@@ -117,7 +117,7 @@ def _old_duckdb_python(cache_dir: Path) -> Path:
     if python.exists() and subprocess.run([python, "-c", "import duckdb"], capture_output=True).returncode == 0:
         return python
     requirement = "duckdb>=1.0,<1.5"
-    uv = next(iter(sorted(Path(__file__).parents[1].glob(".tools/uv-*/bin/uv"))), None)
+    uv = min(Path(__file__).parents[1].glob(".tools/uv-*/bin/uv"), default=None)
     made = uv and subprocess.run([uv, "venv", "--quiet", "--clear", "--python", sys.executable, cache_dir],
                                  capture_output=True, timeout=120)  # fmt: skip
     if made and made.returncode == 0:
