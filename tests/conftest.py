@@ -34,7 +34,7 @@ SLOWEST_FIRST = (
     "tests/test_run_summary.py::test_make_run_on_a_tiny_drop",
     "tests/test_end_to_end.py::test_same_files_in_another_order",
     "tests/test_dbt_manifest.py",
-    "tests/test_publish.py::test_the_catalog_opens_with_duckdb_1x",  # a pip install on a fresh clone
+    "tests/test_publish.py::test_the_catalog_opens_with_duckdb_1x",  # installs a DuckDB 1.x wheel on a fresh clone
     "tests/test_receipts_and_replay.py::test_the_same_bytes_for_two_days",
     "tests/api/test_api_marts.py",
     "tests/test_hostile_files.py::test_good_rows_reach_the_marts",
