@@ -13,13 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from orchestration.lib.core.dbt_batched_tests import (
-    batched_tests,
-    excluded_from_dbt,
-    failed_tests,
-    project_vars,
-    run_batched_tests,
-)
+from orchestration.lib.core.dbt_batched_tests import failed_tests, run_batched_tests
 from orchestration.lib.core.dbt_invocation import failed_nodes, invoke_dbt
 from orchestration.lib.core.warehouse import connect
 
@@ -55,10 +49,9 @@ class InProcessDbt:
         tests it can batch run one statement per model after it as the daily job runs them; asserts that everything
         passed and returns dbt's run_results. (dbt ran those ~440 tests as nodes in ~7 s of a 13 s build;
         test_dbt_batched_tests.py holds the batched verdicts to dbt's own.)"""
-        from orchestration.defs.dbt import exclude_nodes
+        from orchestration.defs.dbt import DbtBuild, split_batched_tests
 
-        batched = batched_tests(manifest, project_vars())
-        args = exclude_nodes(["build"], excluded_from_dbt(manifest, batched))
+        args, batched = split_batched_tests(DbtBuild(["build"]), manifest)
         result = self.invoke(paths.root, args, target)
         assert result.success, f"dbt build failed: {result.exception or failed_nodes(result)}"
         with connect(paths.warehouse) as con:
