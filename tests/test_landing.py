@@ -6,6 +6,7 @@ import json
 import zipfile
 from datetime import datetime
 
+import pandas as pd
 import pytest
 
 from orchestration.lib.core.warehouse import connect
@@ -197,3 +198,18 @@ def test_full_collections_wait_for_the_landing_to_end_even_when_it_fails(tmp_pat
     with pytest.raises(OSError, match="the inbox went away"):
         land(paths)
     assert gc.get_threshold() == before
+
+
+def test_each_flag_takes_its_documents_file_kind_and_a_stranger_none():
+    from orchestration.defs.studio import _file_kinds_of
+
+    documents = pd.DataFrame(
+        {"document_id": ["a", "b", "c", "b"], "file_kind": ["overview", "viewers", "content", "follower_gender"]}
+    )
+    flagged = pd.Series(["b", "a", "a", "zz"], index=[10, 11, 12, 13])
+    kinds = _file_kinds_of(flagged, documents)
+    # an id listed twice keeps its last kind
+    assert kinds.tolist()[:3] == ["follower_gender", "overview", "overview"]
+    assert pd.isna(kinds[13]) and kinds.index.tolist() == [10, 11, 12, 13]
+    assert _file_kinds_of(flagged.iloc[:0], documents).empty
+    assert _file_kinds_of(flagged, documents.iloc[:0]).isna().all()

@@ -3,6 +3,7 @@ files always give the same table, row for row, not only the same set of rows."""
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from orchestration.lib.core.warehouse import connect, replace_documents
@@ -120,3 +121,45 @@ def test_each_row_takes_its_own_documents_lineage_even_when_documents_interleave
         ("doc00002", "acct2"),
         ("doc00001", "acct1"),
     ]
+
+
+def _typed_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Three rows of one document as a landing worker sends them: a categorical id, nullable integers, NaN, NaT."""
+    rows = pd.DataFrame(
+        {
+            "document_id": pd.Categorical(["doc00000"] * 3),
+            "source_row": [1, 2, 3],
+            "metric_date": pd.to_datetime(["2026-02-01", None, "2026-02-03"]).astype("datetime64[s]"),
+            "hour": pd.array([0, None, 23], dtype="Int64"),
+            "active_followers": [5.0, np.nan, 7.0],
+        }
+    )
+    return rows, _batch()[1].iloc[:1]
+
+
+def test_rows_land_as_read_whatever_their_column_types(tmp_path):
+    rows, documents = _typed_rows()
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con:
+        replace_documents(con, {"follower_activity": rows}, documents, None)
+        landed = con.execute(
+            """select document_id, source_row, cast(metric_date as varchar), hour, active_followers, account_handle
+            from raw.studio_follower_activity order by rowid"""
+        ).fetchall()
+    assert landed == [
+        ("doc00000", 1, "2026-02-01", 0, 5, "a"),
+        ("doc00000", 2, None, None, None, "a"),  # NaT, NA and NaN are all NULL
+        ("doc00000", 3, "2026-02-03", 23, 7, "a"),
+    ]
+
+
+def test_a_column_arrow_cannot_type_still_lands_through_the_pandas_scan(tmp_path):
+    rows, documents = _typed_rows()
+    rows["active_followers"] = pd.Series([5, "7", None], dtype=object)  # mixed Python objects: no Arrow type
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
+        pa.Table.from_pandas(rows, preserve_index=False)
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con:
+        replace_documents(con, {"follower_activity": rows}, documents, None)
+        landed = con.execute("select active_followers from raw.studio_follower_activity order by rowid").fetchall()
+    assert landed == [(5,), (7,), (None,)]

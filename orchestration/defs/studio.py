@@ -116,8 +116,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         where += f" column {issue.column}" if issue.column else ""
         context.log.warning(f"quarantined {issue.file}:{where} {issue.rule}: {issue.message} (value {issue.value!r})")
     flags = report.flags
-    kind_of = dict(zip(docs["document_id"], docs["file_kind"], strict=True)) if len(docs) else {}
-    flags = flags.assign(file_kind=flags["document_id"].map(kind_of))
+    flags = flags.assign(file_kind=_file_kinds_of(flags["document_id"], docs))
     for rule, count in flags["rule"].value_counts().sort_index().items():
         context.log.warning(f"{count} row(s) landed with plausibility flag {rule} (see raw.row_flags)")
     yield dg.MaterializeResult(
@@ -179,6 +178,15 @@ def landed_tables(report) -> set[str]:
         for kind in set(report.documents["file_kind"].dropna()):
             tables |= {f"studio_{kind}"} if kind in STUDIO_FILE_KINDS else live_tables_of_kind(kind)
     return tables
+
+
+def _file_kinds_of(document_ids: pd.Series, documents: pd.DataFrame) -> pd.Series:
+    """The file kind of each flagged row's document (None for a document not in `documents`). Looked up only for
+    the flags, not by a dict of every document: a backfill lands ~190,000 and most flag nothing (0.2 s)."""
+    if document_ids.empty or documents.empty:
+        return pd.Series(None, index=document_ids.index, dtype="object")
+    kinds = documents.drop_duplicates("document_id", keep="last").set_index("document_id")["file_kind"]
+    return document_ids.map(kinds)
 
 
 def _cell(value) -> str:

@@ -172,14 +172,14 @@ def replace_documents(
                 continue
             # The lineage columns are taken by position, not by a join: a parallel join does not keep the rows'
             # order, and the same files must always give the same table row for row (`rowid`), in file order.
-            con.register("incoming_rows", _with_lineage(frame, documents, LINEAGE_FROM_DOCUMENT))
+            con.register("incoming_rows", _scannable(_with_lineage(frame, documents, LINEAGE_FROM_DOCUMENT)))
             con.execute(f"insert into raw.{tables[key]} by name select * from incoming_rows")
             con.unregister("incoming_rows")
         if replacing:
             con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
         if flags is not None and len(flags):
             columns = ["document_id", "file", "source_row", "column_name", "rule", "value", "severity", "message"]
-            con.register("incoming_flags", _with_lineage(flags[columns], documents, ("landed_at",)))
+            con.register("incoming_flags", _scannable(_with_lineage(flags[columns], documents, ("landed_at",))))
             con.execute("insert into raw.row_flags by name select * from incoming_flags")
             con.unregister("incoming_flags")
         if replacing:
@@ -193,6 +193,17 @@ def replace_documents(
 
 
 LINEAGE_FROM_DOCUMENT = ("account_handle", "export_date", "exported_at")
+
+
+def _scannable(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """`frame` as DuckDB scans it fastest: as an Arrow table. Its pandas scan of categorical and nullable columns
+    cost twice the conversion and the insert together (300 x 90 backfill, FollowerActivity rows: 1.24 -> 0.58 s of
+    inserts; the tables identical). Both read NaN and NA as NULL. A column Arrow cannot type (mixed Python objects)
+    keeps the pandas scan, which reads each value as it is."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame
 
 
 def _with_lineage(frame: pd.DataFrame, documents: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
