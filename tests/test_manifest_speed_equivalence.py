@@ -11,7 +11,7 @@ import pandas as pd
 from orchestration.lib.core import archive, receipts
 from orchestration.lib.core.archive import ManifestRow, append_manifest, document_id_for, read_manifest
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.core.receipts import record_manifest
+from orchestration.lib.core.receipt_manifest import record_manifest
 from orchestration.lib.core.warehouse import connect
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
@@ -251,3 +251,20 @@ def test_the_sql_receipt_prefix_is_the_one_document_id_for_gives():
     assert {len(p) for p in prefixes} == {archive.RECEIPT_PREFIX_CHARS}
     assert all(p[at - 1] == ":" for p in prefixes for at in archive.RECEIPT_PREFIX_COLONS)
     assert prefixes[0] == f"{A}:{hashlib.sha256(ZIP.encode()).hexdigest()[:12]}:"  # by hand
+
+
+def test_a_large_drops_receipts_are_rows_of_the_table_in_the_order_received(tmp_path):
+    # enough receipts for DuckDB to insert them on several threads (an `insert or replace` mixed their order)
+    shas = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(150_000)]
+    rows = [_row(sha, f"acct/Content_acct ({n}).zip", ".zip", n) for n, sha in enumerate(shas)]
+    paths = DataPaths(tmp_path / "data").ensure()
+    with connect(paths.warehouse) as con:
+        con.execute("set threads = 4")  # parallel even on a one-core runner
+        record_manifest(paths, con, rows, pd.DataFrame(), append_to_file=False)
+        again = [_row(shas[7], "acct/Content_acct (7).zip", ".zip", 70), _row(shas[1], "acct/new.zip", ".zip", 1)]
+        record_manifest(paths, con, again, pd.DataFrame(), append_to_file=False)
+        landed = con.execute("select sha256, inbox_path, size_bytes from raw.archive_manifest order by rowid")
+        landed = landed.fetchall()
+    expected = [(sha, f"acct/Content_acct ({n}).zip", n) for n, sha in enumerate(shas) if n != 7]
+    # the receipt recorded again replaced its row, now last, and a new receipt of known bytes came after it
+    assert landed == [*expected, (shas[7], "acct/Content_acct (7).zip", 70), (shas[1], "acct/new.zip", 1)]

@@ -14,7 +14,7 @@ receipts by (sha256, inbox path); only new files are hashed and stored (`core.ar
 The trade-off: a known file rewritten in place (same name, e.g. by `cp`) inside an unchanged cached
 folder is noticed by the next full scan: `TIKTOK_FULL_SCAN=1`, or when the cache is lost with the
 working database. The manifest lines (`manifest.jsonl` and `raw.archive_manifest`) and the caches are
-written only after the documents are loaded (see `studio.landing.land_inbox`).
+written only after the documents are loaded (`core.receipt_manifest`, called by `studio.landing.land_inbox`).
 
 This step does not know what a file is: a `ReceiptSource` (the LIVE inputs) claims the receipts it
 reads, the Studio reader takes the rest. Sources plug in from above (Dagster wiring, the CLI), since
@@ -29,23 +29,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from operator import attrgetter
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from orchestration.lib.core.archive import (
-    MANIFEST_FIELDS,
-    RECEIPT_PREFIX_CHARS,
-    RECEIPT_PREFIX_COLONS,
     ManifestRow,
-    append_receipts,
     archive_mode_from_env,
-    receipt_prefix_sql,
-    receipt_table,
 )
 from orchestration.lib.core.archive_batch import ArchiveBatch
 from orchestration.lib.core.inbox import FolderCache, FolderListing, InboxFile, InboxWalk, walk_inbox
@@ -310,101 +302,6 @@ def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
     con.unregister("seen_inbox_files")
 
 
-def record_manifest(
-    paths: DataPaths,
-    con: duckdb.DuckDBPyConnection,
-    rows: list[ManifestRow],
-    documents: pd.DataFrame,
-    *,
-    claims: list[tuple[str, str | None]] | None = None,
-    append_to_file: bool = True,
-) -> None:
-    """Record receipts in manifest.jsonl and raw.archive_manifest, each with the export date its documents got;
-    `claims` (aligned with `rows`) gives each new receipt the file kind and account of the source that read it.
-
-    Replay passes `append_to_file=False`: it rebuilds the table from the file and never rewrites it.
-    Column by column, not row by row: an agency's backfill records 100,000 receipts at once.
-    """
-    if not rows:
-        return
-    columns = {name: list(map(attrgetter(name), rows)) for name in MANIFEST_FIELDS}
-    if claims is not None:
-        columns["file_kind"], columns["account_handle"] = [kind for kind, _ in claims], [who for _, who in claims]
-    table = receipt_table(columns)  # None: a value of another type (an odd line replayed), left to pandas as before
-    if len(documents):
-        found = _document_facts(con, pd.DataFrame(columns) if table is None else table, documents)
-        if table is None:
-            columns |= {name: found[name].to_pylist() for name in found.column_names}
-        else:
-            for name in found.column_names:
-                table = table.set_column(table.schema.get_field_index(name), name, found[name].cast(pa.string()))
-    if append_to_file:
-        append_receipts(paths.manifest, columns if table is None else table)
-    con.register("incoming_manifest", pd.DataFrame(columns) if table is None else table)
-    try:
-        con.execute(
-            """insert or replace into raw.archive_manifest
-            select sha256, inbox_path, original_name, archive_path, account_handle, file_kind,
-                   cast(export_date as date), export_date_source, size_bytes,
-                   cast(source_mtime as timestamp), cast(received_at as timestamp)
-            from incoming_manifest"""
-        )
-    finally:
-        con.unregister("incoming_manifest")
-
-
-def _document_facts(
-    con: duckdb.DuckDBPyConnection, receipts: pa.Table | pd.DataFrame, documents: pd.DataFrame
-) -> pa.Table:
-    """Each receipt's account_handle, export_date and export_date_source once its documents are known: the latest
-    export date of its documents, the first source given (by document id) and, when neither its name nor its claim
-    gave one, their greatest handle; as they were for a receipt without documents. A receipt's documents are those
-    whose id starts with `document_id_for(sha256, inbox_path, "")` (`receipt_prefix_sql`): cut at its length when
-    every id has that shape, else at their second colon."""
-    numbered = range(len(receipts))
-    if isinstance(receipts, pa.Table):
-        receipts = receipts.append_column("position", pa.array(numbered, pa.int64()))
-    else:
-        receipts = receipts.assign(position=numbered)
-    facts = documents[["document_id", "export_date_source", "account_handle"]].assign(
-        export_date=pd.to_datetime(documents["export_date"]), position=range(len(documents))
-    )
-    con.register("incoming_manifest", receipts)
-    con.register("receipt_documents", pa.Table.from_pandas(facts, preserve_index=False))
-    try:
-        (sliced,) = con.execute(_EVERY_ID_SLICED).fetchall()[0]
-        receipt, of_row = _SLICED if sliced else _TO_SECOND_COLON, receipt_prefix_sql("r.sha256", "r.inbox_path")
-        return con.sql(_DOCUMENT_FACTS.format(receipt=receipt, receipt_of_manifest_row=of_row)).to_arrow_table()
-    finally:
-        con.unregister("incoming_manifest")
-        con.unregister("receipt_documents")
-
-
-_EVERY_ID_SLICED = "select bool_and({}) from receipt_documents".format(
-    " and ".join(f"substr(document_id, {at}, 1) = ':'" for at in RECEIPT_PREFIX_COLONS)
-)
-_SLICED = f"left(document_id, {RECEIPT_PREFIX_CHARS})"
-_TO_SECOND_COLON = "regexp_extract(document_id, '^[^:]*(:[^:]*)?') || ':'"
-_DOCUMENT_FACTS = """
-with facts as (
-    select
-        {receipt} as receipt,
-        strftime(max(export_date), '%Y-%m-%d') as export_date,
-        first(export_date_source order by document_id, position)
-            filter (where export_date_source is not null) as source,
-        max(account_handle) as handle
-    from receipt_documents group by receipt)
-select
-    case when f.receipt is null or r.account_handle <> '' then r.account_handle else f.handle end as account_handle,
-    case when f.receipt is null then r.export_date else f.export_date end as export_date,
-    case when f.receipt is null then r.export_date_source else f.source end as export_date_source
-from incoming_manifest r left join facts f on f.receipt = {receipt_of_manifest_row}
-order by r.position"""
-
-
-# --- what an inbox path says, whatever the source ------------------------------------------------
-
-# Browsers rename repeated downloads: "Content 2.csv", "Viewers (1).csv", "Content_x (3).zip".
 _BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)$")
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")

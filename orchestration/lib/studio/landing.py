@@ -26,13 +26,13 @@ from orchestration.lib.core.archive import ManifestRow, read_manifest
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.quarantine import write_quarantine_report
+from orchestration.lib.core.receipt_manifest import record_manifest
 from orchestration.lib.core.receipts import (
     ReceiptSource,
     Received,
     SourceLanding,
     archive_new_inbox_files,
     received_from_manifest,
-    record_manifest,
     remember_scan,
     strip_browser_repeat,
 )
