@@ -14,6 +14,7 @@ DOCUMENTS, ROWS_PER_DOCUMENT = 2_000, 168  # 336,000 rows: several of DuckDB's r
 
 def _batch() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     ids = np.array([f"doc{n:05d}" for n in range(DOCUMENTS)], dtype=object)
+    documents = _documents(ids)
     rows = pd.DataFrame(
         {
             "document_id": np.repeat(ids, ROWS_PER_DOCUMENT),
@@ -21,20 +22,6 @@ def _batch() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             "metric_date": pd.Timestamp("2026-02-01"),
             "hour": np.tile(np.arange(ROWS_PER_DOCUMENT) % 24, DOCUMENTS),
             "active_followers": np.arange(DOCUMENTS * ROWS_PER_DOCUMENT),
-        }
-    )
-    documents = pd.DataFrame(
-        {
-            "document_id": ids,
-            "archive_sha256": "0" * 64,
-            "original_name": "Followers_a.zip",
-            "account_handle": "a",
-            "file_kind": "follower_activity",
-            "export_date": pd.Timestamp("2026-02-08"),
-            "exported_at": pd.Timestamp("2026-02-08 10:00"),
-            "status": "loaded",
-            "row_count": ROWS_PER_DOCUMENT,
-            "landed_at": pd.Timestamp("2026-02-08 11:00"),
         }
     )
     flags = pd.DataFrame(
@@ -50,6 +37,23 @@ def _batch() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         }
     )
     return rows, documents, flags
+
+
+def _documents(ids) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "document_id": ids,
+            "archive_sha256": "0" * 64,
+            "original_name": "Followers_a.zip",
+            "account_handle": "a",
+            "file_kind": "follower_activity",
+            "export_date": pd.Timestamp("2026-02-08"),
+            "exported_at": pd.Timestamp("2026-02-08 10:00"),
+            "status": "loaded",
+            "row_count": ROWS_PER_DOCUMENT,
+            "landed_at": pd.Timestamp("2026-02-08 11:00"),
+        }
+    )
 
 
 def test_rows_and_flags_land_in_the_order_they_were_read(tmp_path):
@@ -134,7 +138,7 @@ def _typed_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
             "active_followers": [5.0, np.nan, 7.0],
         }
     )
-    return rows, _batch()[1].iloc[:1]
+    return rows, _documents(["doc00000"])
 
 
 def test_rows_land_as_read_whatever_their_column_types(tmp_path):

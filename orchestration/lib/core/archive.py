@@ -210,7 +210,7 @@ def _append(
     with _locked(manifest):
         with manifest.open("a+b") as handle:
             _repair_torn_tail(handle)
-        keep = _new_rows(keys, _deduplicate(manifest, key, keys)) if key is not None else None
+        keep = new_rows(keys, _deduplicate(manifest, key, keys)) if key is not None else None
         written = len(keys) if keep is None else sum(keep)
         if written:
             with manifest.open("ab") as handle:
@@ -221,7 +221,7 @@ def _append(
     return written
 
 
-def _new_rows(keys: list[tuple], present: set[tuple]) -> list[bool] | None:
+def new_rows(keys: list[tuple], present: set[tuple]) -> list[bool] | None:
     """Which rows to write: those whose key is neither present nor earlier in `keys`; None when all of them."""
     if present.isdisjoint(keys) and len(set(keys)) == len(keys):
         return None

@@ -18,6 +18,7 @@ from orchestration.lib.core.archive import (
     RECEIPT_PREFIX_COLONS,
     ManifestRow,
     append_receipts,
+    new_rows,
     receipt_prefix_sql,
     receipt_table,
 )
@@ -82,12 +83,16 @@ def record_manifest(
 
 
 def _first_of_each_receipt(incoming: pa.Table | pd.DataFrame) -> pa.Table | pd.DataFrame:
-    """`incoming` with only the first row of each receipt (sha256, inbox_path), as `insert or replace` kept it."""
-    keys = incoming.select(RECEIPT_KEY).to_pandas() if isinstance(incoming, pa.Table) else incoming
-    repeated = keys.duplicated(list(RECEIPT_KEY), keep="first").to_numpy()
-    if not repeated.any():
+    """`incoming` with only the first row of each receipt (sha256, inbox_path), as `insert or replace` kept it and
+    as the manifest's lines keep it (`archive.new_rows`)."""
+    if isinstance(incoming, pa.Table):
+        keys = zip(*(incoming[name].to_pylist() for name in RECEIPT_KEY), strict=True)
+    else:
+        keys = zip(*(incoming[name].tolist() for name in RECEIPT_KEY), strict=True)
+    keep = new_rows(list(keys), set())
+    if keep is None:
         return incoming
-    return incoming.filter(pa.array(~repeated)) if isinstance(incoming, pa.Table) else incoming[~repeated]
+    return incoming.filter(pa.array(keep)) if isinstance(incoming, pa.Table) else incoming[keep]
 
 
 def _document_facts(
