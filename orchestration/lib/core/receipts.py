@@ -302,6 +302,9 @@ def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
     con.unregister("seen_inbox_files")
 
 
+# --- what an inbox path says, whatever the source ------------------------------------------------
+
+# Browsers rename repeated downloads: "Content 2.csv", "Viewers (1).csv", "Content_x (3).zip".
 _BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)$")
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
