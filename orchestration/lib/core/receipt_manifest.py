@@ -4,7 +4,7 @@ export date their documents gave. Written column by column, not row by row: an a
 receipts at once (`core.receipts` finds and archives them; `studio.landing` calls this after loading).
 
 A receipt already in `manifest.jsonl` is never written again, which needs the keys the file holds. Reading them costs
-a scan of the whole file (0.6 s a run at 300 accounts x 90 days, growing with the history), so the landing remembers
+a scan of the whole file (0.3-0.6 s a run at 300 accounts x 90 days, growing with the history), so the landing remembers
 (landing.manifest_stamp) the file's identity (device, inode, size, mtime, ctime) and the table's row count whenever
 the two are known to hold the same receipts. While both are still as remembered, the table says which receipts the
 file holds. Otherwise (a file edited, restored or torn, a table replayed, a crash between the two writes) the file is
