@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import stat
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -40,7 +39,6 @@ except ImportError:  # pragma: no cover - Windows: the run lock alone serialises
 
 # Opening a received file never follows a link and never blocks on a FIFO (checked again after open).
 SAFE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-_CHUNK = 1 << 20
 ARCHIVE_MODE_ENV = "TIKTOK_ARCHIVE_MODE"
 
 
@@ -55,34 +53,6 @@ def archive_mode_from_env() -> str:
 
 class ChangedWhileReading(OSError):
     """A received file's bytes changed between hashing and storing (still being written)."""
-
-
-def sha256_of(path: Path) -> str:
-    return hash_received(path)[0]
-
-
-@contextmanager
-def _open_received(path: Path) -> Iterator[BinaryIO]:
-    """A received file opened for reading, only if it is a regular file and not a link."""
-    descriptor = os.open(path, SAFE_OPEN)
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError(f"{path.name}: not a regular file")
-    except BaseException:
-        os.close(descriptor)
-        raise
-    with os.fdopen(descriptor, "rb") as handle:
-        yield handle
-
-
-def hash_received(path: Path) -> tuple[str, int]:
-    """sha256 and size of a received file (one read; links and special files raise OSError)."""
-    digest, size = hashlib.sha256(), 0
-    with _open_received(path) as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def document_id_for(sha256: str, receipt_path: str, member: str) -> str:
@@ -121,10 +91,6 @@ class ManifestRow:
 
 
 RECEIPT_KEY = ("sha256", "inbox_path")
-
-
-def archive_path_for(archive_dir: Path, sha256: str, original_name: str) -> Path:
-    return archive_dir / archive_relative_path(sha256, original_name)
 
 
 def archive_relative_path(sha256: str, original_name: str) -> str:
