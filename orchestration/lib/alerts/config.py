@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.lib.core.yaml_config import ConfigDoc, config_file, existing_config_file
+from orchestration.lib.core.yaml_config import ConfigDoc, existing_config_file
 
 ALERTS_FILE_ENV = "TIKTOK_ALERTS_FILE"
 ALERTS_FILE_NAME = "alerts.yml"
@@ -113,10 +113,6 @@ def redacted_logs(redact: Redactor) -> Iterator[None]:
     finally:
         for logger in loggers:
             logger.removeFilter(redacting)
-
-
-def alerts_file(data_dir: Path) -> Path:
-    return config_file(data_dir, ALERTS_FILE_ENV, ALERTS_FILE_NAME)
 
 
 def load_alerts(data_dir: Path) -> AlertsConfig | None:
