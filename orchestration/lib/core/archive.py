@@ -137,15 +137,14 @@ def append_manifest(manifest: Path, rows: list[ManifestRow]) -> int:
     return append_receipts(manifest, {name: [getattr(row, name) for row in rows] for name in MANIFEST_FIELDS})
 
 
-def append_receipts(manifest: Path, receipts: pa.Table | dict[str, list], ledger=None) -> int:
+def append_receipts(manifest: Path, receipts: pa.Table | dict[str, list]) -> int:
     """`append_manifest` for receipts given column by column (a list per `ManifestRow` field) or as their
-    `receipt_table`: a column at a time, or row by row when a value is of another type (an odd line replayed).
-    A `ledger` (`core.receipt_manifest`) may know which are recorded without the file being read: see `_append`."""
+    `receipt_table`: a column at a time, or row by row when a value is of another type (an odd line replayed)."""
     table = receipts if isinstance(receipts, pa.Table) else receipt_table(receipts)
     if table is None:
         rows = [dict(zip(receipts, values, strict=True)) for values in zip(*receipts.values(), strict=True)]
         return append_manifest_lines(manifest, rows, key=RECEIPT_KEY)
-    return append_receipt_table(manifest, table, ledger)
+    return append_receipt_table(manifest, table)
 
 
 def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...] | None = None) -> int:
@@ -160,29 +159,24 @@ def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...]
     return _append(manifest, key, keys, lambda keep: ["".join(_ENCODER.encode(r) + "\n" for r in _kept(rows, keep))])
 
 
-def append_receipt_table(manifest: Path, table: pa.Table, ledger=None) -> int:
+def append_receipt_table(manifest: Path, table: pa.Table) -> int:
     """`append_manifest` for receipts given as a `receipt_table`: the same lines, made a column at a time."""
     keys = list(zip(table["sha256"].to_pylist(), table["inbox_path"].to_pylist(), strict=True))
-    return _append(manifest, RECEIPT_KEY, keys, lambda keep: _receipt_lines(table, keep), ledger)
+    return _append(manifest, RECEIPT_KEY, keys, lambda keep: _receipt_lines(table, keep))
 
 
 def _append(
-    manifest: Path, key: tuple[str, ...] | None, keys: list, lines: Callable[[list[bool] | None], Iterable], ledger=None
+    manifest: Path, key: tuple[str, ...] | None, keys: list, lines: Callable[[list[bool] | None], Iterable]
 ) -> int:
     """Under the lock, after the torn-tail repair: write the texts `lines(keep)` makes of the rows (None: every row)
-    whose `keys` are new (with a `key`), fsynced; how many rows were written. A `ledger` is asked first which `keys`
-    the manifest holds, `ledger.recorded(status, keys)` (None: read the file to know), and is told the manifest's
-    status after the append and, when the file was read, every key it now holds: `ledger.appended(status, keys)`."""
+    whose `keys` are new (with a `key`), fsynced; how many rows were written."""
     if not keys:
         return 0
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with _locked(manifest):
         with manifest.open("a+b") as handle:
             _repair_torn_tail(handle)
-            present = None if ledger is None else ledger.recorded(os.fstat(handle.fileno()), keys)
-        read = present is None and key is not None
-        present = _deduplicate(manifest, key, keys) if read else present
-        keep = new_rows(keys, present) if key is not None else None
+        keep = new_rows(keys, _deduplicate(manifest, key, keys)) if key is not None else None
         written = len(keys) if keep is None else sum(keep)
         if written:
             with manifest.open("ab") as handle:
@@ -190,8 +184,6 @@ def _append(
                     handle.write(text.encode("utf-8") if isinstance(text, str) else text)
                 handle.flush()
                 os.fsync(handle.fileno())
-        if ledger is not None:
-            ledger.appended(os.stat(manifest), present.union(keys) if read else None)
     return written
 
 
