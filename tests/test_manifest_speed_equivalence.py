@@ -263,8 +263,9 @@ def test_a_large_drops_receipts_are_rows_of_the_table_in_the_order_received(tmp_
         record_manifest(paths, con, rows, pd.DataFrame(), append_to_file=False)
         again = [_row(shas[7], "acct/Content_acct (7).zip", ".zip", 70), _row(shas[1], "acct/new.zip", ".zip", 1)]
         record_manifest(paths, con, again, pd.DataFrame(), append_to_file=False)
-        landed = con.execute("select sha256, inbox_path, size_bytes from raw.archive_manifest order by rowid")
-        landed = landed.fetchall()
+        landed = con.execute(
+            "select sha256, inbox_path, size_bytes from raw.archive_manifest order by rowid"
+        ).fetchall()
     expected = [(sha, f"acct/Content_acct ({n}).zip", n) for n, sha in enumerate(shas) if n != 7]
     # the receipt recorded again replaced its row, now last, and a new receipt of known bytes came after it
     assert landed == [*expected, (shas[7], "acct/Content_acct (7).zip", 70), (shas[1], "acct/new.zip", 1)]

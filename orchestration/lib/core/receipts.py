@@ -35,10 +35,7 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from orchestration.lib.core.archive import (
-    ManifestRow,
-    archive_mode_from_env,
-)
+from orchestration.lib.core.archive import ManifestRow, archive_mode_from_env
 from orchestration.lib.core.archive_batch import ArchiveBatch
 from orchestration.lib.core.inbox import FolderCache, FolderListing, InboxFile, InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
