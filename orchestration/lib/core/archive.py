@@ -137,14 +137,16 @@ def append_manifest(manifest: Path, rows: list[ManifestRow]) -> int:
     return append_receipts(manifest, {name: [getattr(row, name) for row in rows] for name in MANIFEST_FIELDS})
 
 
-def append_receipts(manifest: Path, receipts: pa.Table | dict[str, list]) -> int:
+def append_receipts(manifest: Path, receipts: pa.Table | dict[str, list], ledger=None) -> int:
     """`append_manifest` for receipts given column by column (a list per `ManifestRow` field) or as their
-    `receipt_table`: a column at a time, or row by row when a value is of another type (an odd line replayed)."""
+    `receipt_table`: a column at a time, or row by row when a value is of another type (an odd line replayed).
+    A `ledger` (`core.receipt_manifest`) may know which receipts the file holds without reading it: see `_append`;
+    it is not asked about odd values."""
     table = receipts if isinstance(receipts, pa.Table) else receipt_table(receipts)
     if table is None:
         rows = [dict(zip(receipts, values, strict=True)) for values in zip(*receipts.values(), strict=True)]
         return append_manifest_lines(manifest, rows, key=RECEIPT_KEY)
-    return append_receipt_table(manifest, table)
+    return append_receipt_table(manifest, table, ledger)
 
 
 def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...] | None = None) -> int:
@@ -159,24 +161,31 @@ def append_manifest_lines(manifest: Path, rows: list[dict], key: tuple[str, ...]
     return _append(manifest, key, keys, lambda keep: ["".join(_ENCODER.encode(r) + "\n" for r in _kept(rows, keep))])
 
 
-def append_receipt_table(manifest: Path, table: pa.Table) -> int:
+def append_receipt_table(manifest: Path, table: pa.Table, ledger=None) -> int:
     """`append_manifest` for receipts given as a `receipt_table`: the same lines, made a column at a time."""
     keys = list(zip(table["sha256"].to_pylist(), table["inbox_path"].to_pylist(), strict=True))
-    return _append(manifest, RECEIPT_KEY, keys, lambda keep: _receipt_lines(table, keep))
+    return _append(manifest, RECEIPT_KEY, keys, lambda keep: _receipt_lines(table, keep), ledger)
 
 
 def _append(
-    manifest: Path, key: tuple[str, ...] | None, keys: list, lines: Callable[[list[bool] | None], Iterable]
+    manifest: Path, key: tuple[str, ...] | None, keys: list, lines: Callable[[list[bool] | None], Iterable], ledger=None
 ) -> int:
     """Under the lock, after the torn-tail repair: write the texts `lines(keep)` makes of the rows (None: every row)
-    whose `keys` are new (with a `key`), fsynced; how many rows were written."""
+    whose `keys` are new (with a `key`), fsynced; how many rows were written. A `ledger` (receipt keys only) is asked
+    first which `keys` the file holds, `ledger.recorded(status, keys)`, None meaning "read the file"; once written,
+    it is told the file's status and, when the file was read, every key a reader finds in it now (each whole JSON
+    line's: the file is then read exactly, `_deduplicate(exact=True)`): `ledger.appended(status, keys or None)`."""
     if not keys:
         return 0
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with _locked(manifest):
         with manifest.open("a+b") as handle:
             _repair_torn_tail(handle)
-        keep = new_rows(keys, _deduplicate(manifest, key, keys)) if key is not None else None
+            present = None if ledger is None else ledger.recorded(os.fstat(handle.fileno()), keys)
+        read = present is None and key is not None
+        present = _deduplicate(manifest, key, keys, exact=ledger is not None) if read else present
+        exact = set(present) if ledger is not None and read else None  # before `new_rows` adds the new keys
+        keep = new_rows(keys, present) if key is not None else None
         written = len(keys) if keep is None else sum(keep)
         if written:
             with manifest.open("ab") as handle:
@@ -184,6 +193,8 @@ def _append(
                     handle.write(text.encode("utf-8") if isinstance(text, str) else text)
                 handle.flush()
                 os.fsync(handle.fileno())
+        if ledger is not None:  # the keys not written are there already
+            ledger.appended(os.stat(manifest), exact.union(keys) if read else None)
     return written
 
 
@@ -270,27 +281,32 @@ def _locked(manifest: Path) -> Iterator[None]:
         yield
 
 
-def _deduplicate(manifest: Path, key: tuple[str, ...], incoming: list[tuple]) -> set[tuple]:
+def _deduplicate(manifest: Path, key: tuple[str, ...], incoming: list[tuple], exact: bool = False) -> set[tuple]:
     """The keys in the manifest; if a key appears twice, the file is rewritten (atomically) with its
-    first line only. Lines that are not JSON are kept as they are: they are skipped by every reader."""
+    first line only. Lines that are not JSON are kept as they are: they are skipped by every reader. Unless `exact`,
+    the receipt keys may come from `_receipt_keys_when_unique`, which may also take a damaged line's."""
     data = manifest.read_bytes()
-    if key == RECEIPT_KEY:
+    if key == RECEIPT_KEY and not exact:
         found = _receipt_keys_when_unique(data)
         if found is not None and found.isdisjoint(incoming):
             return found
     present, kept, repeated = set(), [], False
-    for line in data.splitlines(keepends=True):
-        rows, _ = _parse_lines(line)
-        if rows and all(k in rows[0] for k in key):
-            if _key(rows[0], key) in present:
+    lines = data.split(b"\n")  # as every reader splits them (`_parse_lines`): a bare \r ends no line
+    if lines[-1] == b"":  # the repaired file ends with a newline
+        lines.pop()
+    for line in lines:
+        row = _row_of_line(line)
+        if row is not None and all(k in row for k in key):
+            row_key = _key(row, key)
+            if row_key in present:
                 repeated = True
                 continue
-            present.add(_key(rows[0], key))
+            present.add(row_key)
         kept.append(line)
     if repeated:
         temporary = manifest.with_name(f"{manifest.name}.{uuid.uuid4().hex[:8]}.incoming")
         with temporary.open("wb") as handle:
-            handle.write(b"".join(kept))
+            handle.write(b"".join(line + b"\n" for line in kept))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, manifest)
@@ -364,16 +380,21 @@ def _parse_lines(data: bytes) -> tuple[list[dict], int]:
     for line in data.split(b"\n"):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        row = _row_of_line(line)
+        if row is None:
             bad += 1
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
         else:
-            bad += 1
+            rows.append(row)
     return rows, bad
+
+
+def _row_of_line(line: bytes) -> dict | None:
+    """The row of one manifest line, or None for a blank, torn or garbled line (or JSON that is not an object)."""
+    try:
+        row = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def _repair_torn_tail(handle: BinaryIO) -> None:

@@ -1,10 +1,20 @@
 """Receipts recorded once their documents are read: a line each in `manifest.jsonl` (the archive's own record,
 from which `replay` rebuilds the warehouse) and a row each in raw.archive_manifest, with the account, file kind and
 export date their documents gave. Written column by column, not row by row: an agency's backfill records 100,000
-receipts at once (`core.receipts` finds and archives them; `studio.landing` calls this after loading)."""
+receipts at once (`core.receipts` finds and archives them; `studio.landing` calls this after loading).
+
+A receipt already in `manifest.jsonl` is never written again, which needs the keys the file holds: a scan of the
+whole file, 0.3-0.6 s a day at 300 accounts x 90 days and growing with the history. So the landing keeps a stamp
+(landing.manifest_stamp): the file's identity (device, inode, size, mtime, ctime) and the table's row count, set
+only when the table's keys are exactly those of the file's whole JSON lines (what `replay` reads). While both are
+as stamped, the table says which receipts the file holds. Anything else (a file edited, restored, torn or
+repaired, a table replayed or changed, a crash between the two writes, a key that is not text) reads the file as
+before, which then checks the two against each other, key by key, before stamping again."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from operator import attrgetter
 
 import duckdb
@@ -53,8 +63,9 @@ def record_manifest(
         else:
             for name in found.column_names:
                 table = table.set_column(table.schema.get_field_index(name), name, found[name].cast(pa.string()))
+    ledger = _Ledger(con)
     if append_to_file:
-        append_receipts(paths.manifest, columns if table is None else table)
+        append_receipts(paths.manifest, columns if table is None else table, ledger)
     incoming = pd.DataFrame(columns) if table is None else table
     con.register("incoming_manifest", _first_of_each_receipt(incoming))
     # A receipt recorded again replaces its row. Deleted then inserted, not `insert or replace`, which lands the rows
@@ -74,12 +85,74 @@ def record_manifest(
                    cast(source_mtime as timestamp), cast(received_at as timestamp)
             from incoming_manifest"""
         )
+        ledger.remember()
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
         con.unregister("incoming_manifest")
+
+
+class _Ledger:
+    """Which receipts manifest.jsonl holds, asked of raw.archive_manifest while the stamp holds (module docstring).
+    `archive.append_receipts` calls `recorded` and `appended` under the manifest's lock; `remember` runs in the
+    transaction that records the receipts in the table."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.after: tuple[str, set[tuple] | None] | None = None  # the file's identity once appended; its keys if read
+
+    def recorded(self, status: os.stat_result, keys: list[tuple]) -> set[tuple] | None:
+        """Which of `keys` (texts: `archive.receipt_table`'s) the manifest (now `status`) holds, or None when only
+        reading it can tell."""
+        stamp = self.con.execute("select stamp, receipts from landing.manifest_stamp").fetchall()
+        if stamp != [(_identity(status), self._receipts())]:
+            return None
+        return set(self._with_keys(keys, "select sha256, inbox_path from raw.archive_manifest semi join receipt_keys"))
+
+    def appended(self, status: os.stat_result, keys: set[tuple] | None) -> None:
+        self.after = (_identity(status), keys)
+
+    def remember(self) -> None:
+        """The stamp, when the file and the table are known to hold the same receipts: they did before and took the
+        same new ones, or the file was read and its keys are exactly the table's. Else none (a replay, which does
+        not append, removes it)."""
+        self.con.execute("delete from landing.manifest_stamp")
+        if self.after is None:
+            return
+        identity, keys = self.after
+        receipts = self._receipts()
+        if keys is not None and (
+            len(keys) != receipts
+            or not _all_text(keys)
+            or self._with_keys(keys, "select 1 from receipt_keys anti join raw.archive_manifest")
+        ):
+            return
+        self.con.execute("insert into landing.manifest_stamp values (?, ?)", [identity, receipts])
+
+    def _receipts(self) -> int:
+        ((receipts,),) = self.con.execute("select count(*) from raw.archive_manifest").fetchall()
+        return receipts
+
+    def _with_keys(self, keys: Iterable[tuple], query: str) -> list[tuple]:
+        """The rows of `query`, joined `using (sha256, inbox_path)` with these receipt keys as `receipt_keys`."""
+        sha256, inbox_path = zip(*keys, strict=True) if keys else ((), ())
+        columns = {"sha256": pa.array(sha256, pa.string()), "inbox_path": pa.array(inbox_path, pa.string())}
+        self.con.register("receipt_keys", pa.table(columns))
+        try:
+            return self.con.execute(f"{query} using (sha256, inbox_path)").fetchall()
+        finally:
+            self.con.unregister("receipt_keys")
+
+
+def _all_text(keys: Iterable[tuple]) -> bool:
+    """Whether every receipt key is two texts (a replayed odd line may have given another value)."""
+    return all(type(sha256) is str and type(path) is str for sha256, path in keys)
+
+
+def _identity(status: os.stat_result) -> str:
+    return f"{status.st_dev}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}"
 
 
 def _first_of_each_receipt(incoming: pa.Table | pd.DataFrame) -> pa.Table | pd.DataFrame:

@@ -90,6 +90,10 @@ _DDL = [
     # listed, and entries (name, kind, size, mtime_ns, NUL-separated: names are bytes, maybe not UTF-8).
     """create table if not exists landing.inbox_folders (
         folder blob primary key, stamp varchar not null, entries blob not null)""",
+    # manifest.jsonl's identity and raw.archive_manifest's row count when the two held exactly the same receipts:
+    # while both are unchanged, a landing asks the table which receipts are recorded instead of reading the whole
+    # file (`core.receipt_manifest`). Whatever else writes raw.archive_manifest deletes this row.
+    "create table if not exists landing.manifest_stamp (stamp varchar not null, receipts bigint not null)",
     # One row per endpoint pull, loaded or not: the API archive's queryable manifest and pull log.
     """create table if not exists raw.api_pulls (
         pull_id varchar primary key, account_handle varchar not null, api varchar not null,
@@ -138,6 +142,7 @@ def forget_studio_documents(con: duckdb.DuckDBPyConnection) -> None:
         if table not in API_RAW_TABLE_COLUMNS:
             con.execute(f"delete from raw.{table}")
     con.execute("delete from raw.archive_manifest")
+    con.execute("delete from landing.manifest_stamp")
     con.execute("commit")
 
 
