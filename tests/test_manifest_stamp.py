@@ -3,6 +3,7 @@
 and a file changed behind the table's back is still read, so no receipt is ever written twice."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -216,6 +217,47 @@ def test_keys_that_are_not_text_after_a_replay_leave_no_stamp_and_the_landing_go
         assert con.execute("select count(*) from raw.archive_manifest").fetchall() == [(3,)]
     assert reads == [1, 1]
     assert [key for _, key in _file_keys(paths)] == ["acct/d.csv", "acct/a.csv", "acct/b.csv"]
+
+
+def test_a_key_edited_in_the_table_sends_the_landing_to_the_file_though_the_row_count_is_the_same(tmp_path, reads):
+    paths = DataPaths(tmp_path / "data").ensure()
+    with connect(paths.warehouse) as con:
+        record_manifest(paths, con, [_receipt(A, "acct/a.csv"), _receipt(B, "acct/b.csv")], _no_documents())
+        con.execute("update raw.archive_manifest set inbox_path = 'acct/B.csv' where sha256 = ?", [B])  # by hand
+        record_manifest(paths, con, [_receipt(B, "acct/b.csv"), _receipt(B, "acct/B.csv")], _no_documents())
+    assert reads == [2, 2]
+    assert _file_keys(paths) == [(A, "acct/a.csv"), (B, "acct/b.csv"), (B, "acct/B.csv")], "b.csv once, B.csv new"
+
+
+def test_a_same_size_edit_of_the_file_with_its_mtime_put_back_is_still_seen(tmp_path, reads):
+    paths = DataPaths(tmp_path / "data").ensure()
+    with connect(paths.warehouse) as con:
+        record_manifest(paths, con, [_receipt(A, "acct/a.csv"), _receipt(B, "acct/b.csv")], _no_documents())
+        before = paths.manifest.stat()
+        edited = _line(A, "acct/a.csv") + _line(D, "acct/b.csv")  # B's line now D's: the same length
+        assert len(edited.encode()) == before.st_size
+        with paths.manifest.open("r+", encoding="utf-8") as manifest:  # in place: the same inode
+            manifest.write(edited)
+        os.utime(paths.manifest, ns=(before.st_atime_ns, before.st_mtime_ns))  # only the ctime tells
+        record_manifest(paths, con, [_receipt(D, "acct/b.csv")], _no_documents())
+    assert reads == [2, 1]
+    assert _file_keys(paths) == [(A, "acct/a.csv"), (D, "acct/b.csv")], "D, in the file, is not written twice"
+
+
+def test_a_key_utf8_cannot_hold_leaves_no_stamp_and_the_landing_goes_on(tmp_path, reads):
+    """JSON may escape a lone surrogate, which Python reads but no UTF-8 text (the table's) can hold."""
+    paths = DataPaths(tmp_path / "data").ensure()
+    with connect(paths.warehouse) as con:
+        record_manifest(paths, con, [_receipt(A, "acct/a.csv"), _receipt(B, "acct/b.csv")], _no_documents())
+        odd = _line(D, "acct/x.csv").replace("x.csv", "\\ud800.csv")  # B's line replaced by hand
+        paths.manifest.write_text(_line(A, "acct/a.csv") + odd, encoding="utf-8")
+        record_manifest(paths, con, [_receipt(C, "acct/c.csv")], _no_documents())
+        assert con.execute("select * from landing.manifest_stamp").fetchall() == []
+        record_manifest(paths, con, [_receipt(E, "acct/e.csv")], _no_documents())
+        table = con.execute("select sha256 from raw.archive_manifest order by rowid").fetchall()
+    assert table == [(A,), (B,), (C,), (E,)]
+    assert [sha for sha, _ in _file_keys(paths)] == [A, D, C, E]
+    assert reads == [2, 1, 1]
 
 
 def _no_documents() -> pd.DataFrame:

@@ -90,9 +90,9 @@ _DDL = [
     # listed, and entries (name, kind, size, mtime_ns, NUL-separated: names are bytes, maybe not UTF-8).
     """create table if not exists landing.inbox_folders (
         folder blob primary key, stamp varchar not null, entries blob not null)""",
-    # manifest.jsonl's identity and raw.archive_manifest's row count when the two held exactly the same receipts:
-    # while both are unchanged, a landing asks the table which receipts are recorded instead of reading the whole
-    # file (`core.receipt_manifest`). Whatever else writes raw.archive_manifest deletes this row.
+    # manifest.jsonl's identity with raw.archive_manifest's key digest, and its row count, when the two held exactly
+    # the same receipts: while both are unchanged, a landing asks the table which receipts are recorded instead of
+    # reading the whole file (`core.receipt_manifest`). Whatever else writes raw.archive_manifest deletes this row.
     "create table if not exists landing.manifest_stamp (stamp varchar not null, receipts bigint not null)",
     # One row per endpoint pull, loaded or not: the API archive's queryable manifest and pull log.
     """create table if not exists raw.api_pulls (
