@@ -141,7 +141,7 @@ class _Ledger:
 
     def _with_keys(self, keys: Iterable[tuple], query: str) -> list[tuple]:
         """The rows of `query`, joined `using (sha256, inbox_path)` with these receipt keys as `receipt_keys`."""
-        sha256, inbox_path = zip(*keys, strict=True) if keys else ((), ())
+        sha256, inbox_path = zip(*keys, strict=True)  # never empty: `_append` returns before asking for no keys
         columns = {"sha256": pa.array(sha256, pa.string()), "inbox_path": pa.array(inbox_path, pa.string())}
         self.con.register("receipt_keys", pa.table(columns))
         try:
