@@ -7,6 +7,8 @@ export TIKTOK_DATA_DIR := $(abspath $(DATA_DIR))
 export DAGSTER_HOME := $(TIKTOK_DATA_DIR)/warehouse/dagster_home
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+# a run's ~580 planned events stored as one batch (lib/core/dagster_home.py: PLANNED_EVENTS_BATCH)
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 export PATH := $(abspath $(BIN)):$(PATH)
 ACCOUNTS ?= 300
 DAYS ?= 90

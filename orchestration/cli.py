@@ -7,6 +7,7 @@ instance under <data>/warehouse/dagster_home so `make ui` shows the runs afterwa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -22,8 +23,10 @@ def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
     import dagster as dg
 
     from orchestration.lib.core.console_filters import ungated_checks_counted
-    from orchestration.lib.core.dagster_home import ensure_dagster_home
+    from orchestration.lib.core.dagster_home import PLANNED_EVENTS_BATCH, ensure_dagster_home
 
+    # the run's planned events reach the event log as one batch (defs/instance_storage.py), not one by one
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(PLANNED_EVENTS_BATCH))
     paths.ensure()
     ensure_dagster_home(paths.dagster_home)  # telemetry and the UI's sign-up dialog off
     from orchestration.definitions import defs

@@ -24,6 +24,19 @@ def two_assets():
 
 
 JOB = dg.Definitions(assets=[two_assets], jobs=[dg.define_asset_job("job", dg.AssetSelection.all())])
+SEEN_AT_STEP_START: list[dict] = []  # what the planned events had stored when the step began (`planned_probe`)
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec("left"), dg.AssetSpec("right", deps=["left"])],
+    check_specs=[dg.AssetCheckSpec(f"check_{n}", asset="left" if n % 2 else "right") for n in range(CHECKS)],
+)
+def planned_probe(context):
+    SEEN_AT_STEP_START.append(_planned_rows(context.instance, context.run.run_id))
+    yield from two_assets()
+
+
+PROBE_JOB = dg.Definitions(assets=[planned_probe], jobs=[dg.define_asset_job("job", dg.AssetSelection.all())])
 
 
 def test_a_run_is_stored_and_read_back_through_pooled_connections(tmp_path):
@@ -119,3 +132,90 @@ def test_the_home_names_the_pooled_event_log_unless_it_chose_a_storage(tmp_path)
     mine = {"module": "my.module", "class": "MyStorage", "config": {"base_dir": "/x"}}
     (custom / "dagster.yaml").write_text(yaml.safe_dump({"event_log_storage": mine}))
     assert yaml.safe_load(ensure_dagster_home(custom).read_text())["event_log_storage"] == mine
+
+
+def _planned_rows(instance, run_id: str) -> dict:
+    """The index rows a run's planned events write: each asset's last run, each check's execution."""
+    from sqlalchemy import text
+
+    with instance.event_log_storage.index_connection() as conn:
+        assets = conn.execute(text("select asset_key, last_run_id = :r from asset_keys order by 1"), {"r": run_id})
+        checks = conn.execute(
+            text(
+                "select asset_key, check_name, partition, execution_status, evaluation_event is not null,"
+                " evaluation_event_storage_id in (select id from event_logs where run_id = :r"
+                " and dagster_event_type = 'ASSET_CHECK_EVALUATION_PLANNED')"
+                " from asset_check_executions where run_id = :r order by asset_key, check_name"
+            ),
+            {"r": run_id},
+        )
+        return {"assets": assets.fetchall(), "checks": checks.fetchall()}
+
+
+def _stored(instance, run_id: str) -> dict:
+    """What a run left in the event log, without ids and times: its events in order, and in the index its events
+    by type, each asset's planned run, each check's execution status."""
+    from sqlalchemy import text
+
+    events = [
+        (r.dagster_event.event_type_value, r.dagster_event.asset_key, r.step_key)
+        for r in instance.all_logs(run_id)
+        if r.dagster_event is not None
+    ]
+    storage = instance.event_log_storage
+    with storage.index_connection() as conn:
+        index = conn.execute(
+            text("select dagster_event_type, count(*) from event_logs where run_id = :r group by 1 order by 1"),
+            {"r": run_id},
+        ).fetchall()
+        checks = conn.execute(
+            text(
+                "select asset_key, check_name, partition, execution_status, evaluation_event is not null"
+                " from asset_check_executions where run_id = :r order by asset_key, check_name"
+            ),
+            {"r": run_id},
+        ).fetchall()
+    planned_in_this_run = {
+        key.to_user_string(): storage.get_latest_planned_materialization_info(key).run_id == run_id
+        for key in (dg.AssetKey("left"), dg.AssetKey("right"))
+    }
+    return {"events": events, "index": index, "checks": checks, "planned": planned_in_this_run}
+
+
+def test_planned_events_stored_as_one_batch_are_stored_as_one_by_one(tmp_path, monkeypatch):
+    """With DAGSTER_EVENT_BATCH_SIZE set, Dagster hands a run's planned events over at once: stored with one statement
+    per table, they leave the rows Dagster's one-by-one path leaves, and each check's planned execution is the row
+    its evaluation then completes."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    stored_one_by_one = []
+    real_store = SqliteEventLogStorage.store_event
+
+    def store_event(self, event):
+        stored_one_by_one.append(event.dagster_event_type)
+        real_store(self, event)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", store_event)
+    results = {}
+    for batch in ("0", "1000"):
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch)
+        stored_one_by_one.clear()
+        home = tmp_path / f"home{batch}"
+        ensure_dagster_home(home)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            run = PROBE_JOB.resolve_job_def("job").execute_in_process(instance=instance)
+            assert run.success
+            results[batch] = {**_stored(instance, run.run_id), "at step start": SEEN_AT_STEP_START.pop()}
+            planned = [t for t in stored_one_by_one if t.value.endswith("_PLANNED")]
+            assert len(planned) == (0 if batch == "1000" else 2 + CHECKS)
+    one_by_one, batched = results["0"], results["1000"]
+    assert batched == one_by_one
+    assert ("ASSET_CHECK_EVALUATION_PLANNED", CHECKS) in batched["index"]
+    assert ("ASSET_MATERIALIZATION_PLANNED", 2) in batched["index"]
+    statuses = sorted(row[3] for row in batched["checks"])
+    assert statuses == ["FAILED"] + ["SUCCEEDED"] * (CHECKS - 1)  # check_7 failed; none left PLANNED
+    assert batched["planned"] == {"left": True, "right": True}
+    at_start = batched["at step start"]
+    assert at_start["assets"] == [('["left"]', 1), ('["right"]', 1)]
+    assert len(at_start["checks"]) == CHECKS and {row[3:] for row in at_start["checks"]} == {("PLANNED", 1, 1)}
+    assert len(batched["events"]) > 2 * CHECKS

@@ -11,6 +11,12 @@ power cut may lose the last events but never corrupts the database. It also reme
 ~300 column listings in a whole build (a full-refresh run on the end-to-end test's drop: 5.22 -> 4.55 s, mean
 of 6 runs). Same files, same schema: a Dagster home can switch to it and back.
 `lib/core/dagster_home.py` configures it in `dagster.yaml`.
+
+A run starts with one "planned" event per asset and per asset check (~580 for the daily job), which Dagster hands
+over as one batch when `DAGSTER_EVENT_BATCH_SIZE` is set (`dagster_home.PLANNED_EVENTS_BATCH`, set by
+`cli.run_pipeline` and the Makefile). Dagster's SQLite storage still stored them one by one, three transactions and
+as many compiled statements each; `store_event_batch` writes them with one statement per table and one transaction
+per database: the rows `store_event` writes, in 0.19-0.23 s instead of 1.0-1.1 s (the demo's rerun).
 """
 
 from __future__ import annotations
@@ -20,13 +26,19 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
+
+_CHECKS = frozenset({DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED})
+_PLANNED = frozenset({DagsterEventType.ASSET_MATERIALIZATION_PLANNED, *_CHECKS})
 
 # Open databases kept per process: a run writes to two (its own and the index); the web server reads many.
 MAX_OPEN_DATABASES = 4
@@ -79,6 +91,38 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.popitem(last=False)[1].dispose()
         return engine
 
+    def store_event_batch(self, events) -> None:
+        """A run's planned events as `store_event` stores each (the event in the run's database; in the index, the
+        event, then the asset's row and indexed tags, or the check's planned execution), with one statement per
+        table. Any other batch: one event at a time, as Dagster does. Should a write fail, Dagster stores the
+        batch again event by event, as after a failure of its own loop."""
+        planned = bool(events) and all(event.dagster_event_type in _PLANNED for event in events)
+        if not planned or len({event.run_id for event in events}) > 1:
+            super().store_event_batch(events)
+            return
+        rows = [self._event_to_row(event) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+        with self.index_connection() as conn:
+            inserted = SqlEventLogStorageTable.insert().returning(
+                SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+            )
+            ids = conn.execute(inserted, rows).scalars().all()
+            stored = list(zip(events, rows, ids, strict=True))
+            assets = [(event, event_id) for event, _, event_id in stored if event.dagster_event_type not in _CHECKS]
+            if assets:
+                self._store_asset_event_tags(conn, [event for event, _ in assets], [i for _, i in assets])
+            for event, event_id in assets:
+                self._store_asset_event(conn, event, event_id)
+            executions = [
+                execution
+                for event, row, event_id in stored
+                if event.dagster_event_type in _CHECKS
+                for execution in _planned_check_executions(event, row, event_id, self._event_insert_timestamp(event))
+            ]
+            if executions:
+                conn.execute(AssetCheckExecutionsTable.insert(), executions)
+
     def has_table(self, table_name: str) -> bool:
         """Asked before every asset check event: through the pooled index connection, and once a table exists,
         remembered (Dagster creates tables, never drops them)."""
@@ -125,6 +169,26 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
+
+
+def _planned_check_executions(event, row: dict, event_id: int, timestamp) -> list[dict]:
+    """The asset_check_executions rows of a planned check, one per partition, as Dagster's
+    `_store_asset_check_evaluation_planned` writes them (the event serialized once, for both tables)."""
+    planned = event.dagster_event.event_specific_data
+    partitions = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+    return [
+        dict(
+            asset_key=planned.asset_key.to_string(),
+            check_name=planned.check_name,
+            partition=partition,
+            run_id=event.run_id,
+            execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+            evaluation_event=row["event"],
+            evaluation_event_timestamp=timestamp,
+            evaluation_event_storage_id=event_id,
+        )
+        for partition in partitions
+    ]
 
 
 def _sync_at_checkpoints(dbapi_connection, _record) -> None:
