@@ -213,6 +213,40 @@ def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path,
     assert (tmp_path / "there" / page).read_text() == (tmp_path / "here" / page).read_text()
 
 
+def test_a_worker_that_died_before_the_marts_were_published_leaves_the_check_to_this_process(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    """The worker killed (memory, a signal) between the dbt step's `start` and the publishing step's `submit`: the
+    publishing step goes on, and the check runs here with the results this process gives."""
+    import os
+    import signal
+    import time
+
+    marts = _marts()
+    marts[OVERVIEW] = pd.concat([marts[OVERVIEW], marts[OVERVIEW].head(1)])  # a duplicate key: grain fails
+    here = _run(tmp_path / "here", marts)
+    monkeypatch.setattr(quality_worker, "spawn_worker", True)
+    quality_worker.start()
+    assert quality_worker._warm.result() is None
+    for pid in list(quality_worker._worker._processes):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not quality_worker._worker._broken and time.monotonic() < deadline:  # the pool notices the death
+        time.sleep(0.05)
+    assert quality_worker._worker._broken
+
+    def submitted_then_checked(marts_dir, docs_dir, **options):
+        quality_worker.submit(marts_dir, docs_dir, **options)  # raised BrokenProcessPool: the step failed
+        assert quality_worker._worker is None and quality_worker._pending is None
+        return quality_worker.check_published_marts(marts_dir, docs_dir, **options)
+
+    with caplog.at_level("WARNING", logger=quality_worker.__name__):
+        there = _run(tmp_path / "there", marts, check=submitted_then_checked)
+    assert "great-expectations worker stopped unexpectedly" in caplog.text
+    assert _failing(there) == _failing(here) == [(OVERVIEW, "grain")]
+    assert [(r.mart, r.check, r.passed) for r in there] == [(r.mart, r.check, r.passed) for r in here]
+
+
 def test_a_published_file_missing_a_documented_column_fails_schema(tmp_path: Path) -> None:
     marts = _marts()
     marts[OVERVIEW] = marts[OVERVIEW].drop(columns=["likes"])

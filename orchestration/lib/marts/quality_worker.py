@@ -43,8 +43,12 @@ def submit(marts_dir: Path, docs_dir: Path, **options) -> None:
     """Start validating in the worker, if one was started, as soon as the marts are published: the report is
     drawn meanwhile (its step runs before the check's), and `check_published_marts` collects the result."""
     global _pending
-    if _worker is not None:
+    if _worker is None:
+        return
+    try:
         _pending = ((Path(marts_dir), Path(docs_dir), options), _worker.submit(_check, marts_dir, docs_dir, options))
+    except BrokenProcessPool:  # the worker died since `start` (memory, a signal): `check_published_marts` runs here
+        _lost_worker()
 
 
 def check_published_marts(marts_dir: Path, docs_dir: Path, **options) -> list[quality.MartCheckResult]:
@@ -59,10 +63,15 @@ def check_published_marts(marts_dir: Path, docs_dir: Path, **options) -> list[qu
             return pending[1].result()
         return _worker.submit(_check, marts_dir, docs_dir, options).result()
     except BrokenProcessPool:  # the worker died (memory, a signal): validate here, as without one
-        log.warning("the great-expectations worker stopped unexpectedly; validating in this process")
+        _lost_worker()
         return quality.check_published_marts(marts_dir, docs_dir, **options)
     finally:
         stop()  # one validation per run: give its memory back
+
+
+def _lost_worker() -> None:
+    log.warning("the great-expectations worker stopped unexpectedly; validating in this process")
+    stop()
 
 
 def stop() -> None:
