@@ -4,6 +4,7 @@ configures it, stores and reads back a run like Dagster's own, with one engine p
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 import yaml
 
 from orchestration.defs.instance_storage import MAX_OPEN_DATABASES, PooledSqliteEventLogStorage
@@ -219,3 +220,113 @@ def test_planned_events_stored_as_one_batch_are_stored_as_one_by_one(tmp_path, m
     assert at_start["assets"] == [('["left"]', 1), ('["right"]', 1)]
     assert len(at_start["checks"]) == CHECKS and {row[3:] for row in at_start["checks"]} == {("PLANNED", 1, 1)}
     assert len(batched["events"]) > 2 * CHECKS
+
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
+
+
+@dg.asset(partitions_def=DAYS, check_specs=[dg.AssetCheckSpec("day_check", asset="by_day")])
+def by_day():
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(check_name="day_check", passed=True)
+
+
+PARTITIONED = dg.Definitions(assets=[by_day], jobs=[dg.define_asset_job("days", [by_day])])
+
+
+def _planned_batches(tmp_path, monkeypatch) -> list[list]:
+    """The planned events Dagster hands over as batches: a run of the unpartitioned job twice (the assets' rows
+    exist the second time), and one of a partition of a partitioned asset with a check."""
+    batches = []
+    real_batch = PooledSqliteEventLogStorage.store_event_batch
+
+    def recorded(self, events):
+        batches.append(list(events))
+        real_batch(self, events)
+
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", recorded)
+    home = tmp_path / "captured"
+    ensure_dagster_home(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for _ in range(2):
+            assert JOB.resolve_job_def("job").execute_in_process(instance=instance).success
+        days = PARTITIONED.resolve_job_def("days")
+        assert days.execute_in_process(instance=instance, partition_key="2024-01-03").success
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", real_batch)
+    return batches
+
+
+def _databases(home) -> dict:
+    """Every row of every table the events write in the home's event log databases (the runs' by position), creation
+    times left out: the database sets them when the row is written."""
+    import sqlite3
+
+    tables = {}
+    for path in sorted((home / "history" / "runs").glob("*.db")):
+        name = "index" if path.stem == "index" else "a run"
+        with sqlite3.connect(path) as db:
+            for (table,) in db.execute(
+                "select name from sqlite_master where type = 'table'"
+                " and name not in ('alembic_version', 'secondary_indexes')"  # the schema's, with their own times
+            ):
+                columns = [
+                    f'"{c[1]}"' for c in db.execute(f'pragma table_info("{table}")') if c[1] != "create_timestamp"
+                ]
+                rows = db.execute(f'select {", ".join(columns)} from "{table}" order by rowid').fetchall()
+                tables.setdefault((name, table), []).append(rows)
+    return tables
+
+
+def test_a_batch_of_planned_events_leaves_every_row_one_by_one_leaves(tmp_path, monkeypatch):
+    """The same planned events stored both ways, in two new homes: every table of every database holds the same rows
+    (ids, serialized events, asset rows, tags, each check's planned execution, partitions)."""
+    batches = _planned_batches(tmp_path, monkeypatch)
+    # two runs of 2 assets + 30 checks, one run of an asset's partition and its check
+    assert [len(batch) for batch in batches] == [2 + CHECKS, 2 + CHECKS, 2]
+    homes = {}
+    for way in ("one by one", "batched"):
+        homes[way] = home = tmp_path / way.replace(" ", "-")
+        ensure_dagster_home(home)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            storage = instance.event_log_storage
+            for batch in batches:
+                if way == "batched":
+                    storage.store_event_batch(batch)
+                else:
+                    for event in batch:
+                        storage.store_event(event)
+    one_by_one, batched = _databases(homes["one by one"]), _databases(homes["batched"])
+    assert batched == one_by_one
+    executions = batched[("index", "asset_check_executions")][0]
+    assert len(executions) == 2 * CHECKS + 1 and {row[5] for row in executions} == {"PLANNED"}
+    assert {row[3] for row in executions} == {None, "2024-01-03"}  # (partition) the partitioned asset's check
+    assert len(batched[("a run", "event_logs")]) == 3  # three runs, each its own database
+
+
+def test_a_batch_whose_index_write_fails_leaves_nothing_for_dagster_to_store_twice(tmp_path, monkeypatch):
+    """Dagster stores a batch again event by event when it raises: the run's rows are taken back first."""
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    [batch, *_] = _planned_batches(tmp_path, monkeypatch)
+    home = tmp_path / "failing"
+    ensure_dagster_home(home)
+
+    def broken(self, conn, event, event_id):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(SqlEventLogStorage, "_store_asset_event", broken)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        with pytest.raises(RuntimeError, match="disk full"):
+            storage.store_event_batch(batch)
+        monkeypatch.undo()
+        for event in batch:  # what Dagster's fallback does
+            storage.store_event(event)
+    reference = tmp_path / "reference"
+    ensure_dagster_home(reference)
+    with dg.DagsterInstance.from_config(str(reference)) as instance:
+        for event in batch:
+            instance.event_log_storage.store_event(event)
+    assert _databases(home) == _databases(reference)
+    assert len(_databases(home)[("a run", "event_logs")][0]) == 2 + CHECKS

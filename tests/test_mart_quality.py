@@ -214,7 +214,7 @@ def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path,
 
 
 def test_a_worker_that_died_before_the_marts_were_published_leaves_the_check_to_this_process(
-    tmp_path: Path, monkeypatch, caplog
+    tmp_path: Path, monkeypatch, caplog, request
 ) -> None:
     """The worker killed (memory, a signal) between the dbt step's `start` and the publishing step's `submit`: the
     publishing step goes on, and the check runs here with the results this process gives."""
@@ -227,6 +227,7 @@ def test_a_worker_that_died_before_the_marts_were_published_leaves_the_check_to_
     here = _run(tmp_path / "here", marts)
     monkeypatch.setattr(quality_worker, "spawn_worker", True)
     quality_worker.start()
+    request.addfinalizer(quality_worker.stop)  # a failure below leaves no broken pool to the next tests
     assert quality_worker._warm.result() is None
     for pid in list(quality_worker._worker._processes):
         os.kill(pid, signal.SIGKILL)
