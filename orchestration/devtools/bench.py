@@ -8,12 +8,13 @@ Generates plain daily Studio drops with the demo generator (`variety=False`: eve
 sections every day, ZIPs; no LIVE files unless `--live`), `--days` days of history and one more day. The
 history lands first, then the last day, each through what `make run` runs (`make prepare`, then
 `python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`). For each it
-prints files/s, rows/s, seconds per stage from the run's own event log, total wall and peak memory of the
-pipeline (dbt runs inside it) and of its process tree; then the floor (`bench_floor`: the four contract marts
-by bare DuckDB SQL over the same files, measured in the same run), the ratio `make run` / floor, and the
-floor's rows against the published marts (a difference is printed loudly: the floor would not be computing the
-same thing). Finally the one-day increment on other lengths of history (`--history-compare`, 7 days by
-default, against --days).
+prints files/s, rows/s, seconds per stage from the run's own event log, total wall, CPU seconds (the pipeline and
+its workers) and peak memory of the pipeline (dbt runs inside it) and of its process tree; then the floor
+(`bench_floor`: the four contract marts by bare DuckDB SQL over the same files, measured in the same run), the
+ratio `make run` / floor in wall and in CPU seconds (other work on a shared machine slows a run without adding to
+its CPU seconds), and the floor's rows against the published marts (a difference is printed loudly: the floor
+would not be computing the same thing). Finally the one-day increment on other lengths of history
+(`--history-compare`, 7 days by default, against --days).
 The landing steps (scan + archive, read, validate, load) come from the landing asset's `landing_seconds`
 metadata; while the asset does not record it, the same files are landed again in process into a side data
 directory to time them (`--no-landing-split` skips that). Figures are printed, never asserted.
@@ -118,6 +119,10 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
         f"{_rate(figures.rows_loaded, figures.wall_s)} rows/s end to end; landing step "
         f"{_rate(figures.files_new, landing)} files/s, {_rate(figures.rows_loaded, landing)} rows/s"
     )
+    print(
+        f"   CPU          {figures.cpu_s:,.2f} s user + system: the pipeline and its workers "
+        f"({figures.cpu_s / figures.wall_s:.2f} of the 2 cores busy on average)"
+    )
     peaks = figures.peaks
     print(
         f"   peak memory  pipeline {peaks.root_mb:,.0f} MiB"
@@ -140,6 +145,10 @@ def print_floor(paths: DataPaths, figures: RunFigures, work: Path) -> None:
     if figures.label != "backfill":  # the floor has no history to build on: it recomputes every file
         note = "the floor recomputes the whole history; a daily run should cost well under it"
     print(f"   make run / floor  {ratio:6.1f}x   ({note})")
+    print(
+        f"   CPU: make run / floor {figures.cpu_s / floor.cpu_s:6.1f}x   ({figures.cpu_s:,.2f} s against the floor's "
+        f"{floor.cpu_s:,.2f} s: the work itself, whatever else the machine was doing)"
+    )
     for check in compare_with_marts(floor, paths.marts):
         if check.matches:
             print(f"     {check.mart:<28} floor {check.floor_rows:>9,} rows = marts {check.mart_rows:>9,}, identical")
@@ -232,10 +241,13 @@ def print_history_comparison(accounts: int, by_days: dict[int, RunFigures]) -> N
     print(f"   {'new files':<33}" + "".join(f"{by_days[d].files_new:>11,}" for d in sorted(by_days)))
     print(f"   {'load average before':<33}" + "".join(f"{by_days[d].load_before:>11.1f}" for d in sorted(by_days)))
     print(f"   {'make run wall (s)':<33}" + "".join(f"{by_days[d].wall_s:>11.2f}" for d in sorted(by_days)))
+    print(f"   {'make run CPU (s)':<33}" + "".join(f"{by_days[d].cpu_s:>11.2f}" for d in sorted(by_days)))
     for stage in stages:
         print(f"     {stage:<31}" + "".join(f"{by_days[d].stages.get(stage, 0.0):>11.2f}" for d in sorted(by_days)))
     ratio = by_days[longest].wall_s / by_days[shortest].wall_s
     print(f"   {longest} days / {shortest} days: {ratio:.2f}x   (issue 10's target: <= {HISTORY_RATIO_TARGET:g}x)")
+    cpu_ratio = by_days[longest].cpu_s / by_days[shortest].cpu_s
+    print(f"   {longest} days / {shortest} days in CPU seconds: {cpu_ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ when the asset records it.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -61,6 +62,9 @@ class RunFigures:
     rows_loaded: int = 0
     peaks: TreePeaks = field(default_factory=TreePeaks)
     load_before: float = 0.0  # 1-minute load average when the round started: other work on the machine
+    # CPU seconds (user + system) of the pipeline and the workers it ran: steadier than wall time on a machine
+    # shared with other work, which slows a run without adding to its CPU
+    cpu_s: float = 0.0
 
 
 def _children(pid: int) -> list[int]:
@@ -93,10 +97,12 @@ def _is_dbt(pid: int) -> bool:
     return any(os.path.basename(arg) == b"dbt" for arg in argv)
 
 
-def run_sampled(args: list[str], *, log: Path, **popen) -> tuple[int, float, float, TreePeaks]:
-    """Run a command (output to `log`), sampling its process tree; (exit code, started, ended, peaks)."""
+def run_sampled(args: list[str], *, log: Path, **popen) -> tuple[int, float, float, TreePeaks, float]:
+    """Run a command (output to `log`), sampling its process tree; (exit code, started, ended, peaks, CPU seconds of
+    the command and of the processes it waited for)."""
     peaks = TreePeaks()
     with log.open("ab") as out:
+        cpu_before = _children_cpu_s()
         started = time.time()
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **popen)
         done = threading.Event()
@@ -124,7 +130,13 @@ def run_sampled(args: list[str], *, log: Path, **popen) -> tuple[int, float, flo
         ended = time.time()
         done.set()
         sampler.join()
-    return code, started, ended, peaks
+    return code, started, ended, peaks, _children_cpu_s() - cpu_before
+
+
+def _children_cpu_s() -> float:
+    """User + system seconds of this process's children that ended and were waited for (and of theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pipeline_env(paths: DataPaths) -> dict[str, str]:
@@ -145,13 +157,14 @@ def timed_make_run(paths: DataPaths, label: str, log_dir: Path) -> RunFigures:
     env = pipeline_env(paths)
     if shutil.which("make") and (PROJECT_ROOT / "Makefile").exists():
         make = ["make", "--no-print-directory", "-s", "prepare", f"DATA_DIR={paths.root}"]
-        code, started, ended, _ = run_sampled(make, log=figures.log, cwd=PROJECT_ROOT, env=env)
+        code, started, ended, _, figures.cpu_s = run_sampled(make, log=figures.log, cwd=PROJECT_ROOT, env=env)
         figures.stages["prepare (make prepare)"] = ended - started
         if code:
             figures.exit_code = code
             return figures
     args = [sys.executable, "-m", "orchestration", "run"]
-    code, started, ended, figures.peaks = run_sampled(args, log=figures.log, cwd=PROJECT_ROOT, env=env)
+    code, started, ended, figures.peaks, cpu_s = run_sampled(args, log=figures.log, cwd=PROJECT_ROOT, env=env)
+    figures.cpu_s += cpu_s
     figures.exit_code = code
     figures.wall_s = sum(figures.stages.values()) + ended - started
     _read_run(paths, figures, started, ended)
