@@ -155,7 +155,7 @@ def _planned_rows(instance, run_id: str) -> dict:
 
 def _stored(instance, run_id: str) -> dict:
     """What a run left in the event log, without ids and times: its events in order, and in the index its events
-    by type, each asset's planned run, each check's execution status."""
+    by type, each asset's last and planned run, each check's execution."""
     from sqlalchemy import text
 
     events = [
@@ -169,24 +169,17 @@ def _stored(instance, run_id: str) -> dict:
             text("select dagster_event_type, count(*) from event_logs where run_id = :r group by 1 order by 1"),
             {"r": run_id},
         ).fetchall()
-        checks = conn.execute(
-            text(
-                "select asset_key, check_name, partition, execution_status, evaluation_event is not null"
-                " from asset_check_executions where run_id = :r order by asset_key, check_name"
-            ),
-            {"r": run_id},
-        ).fetchall()
     planned_in_this_run = {
         key.to_user_string(): storage.get_latest_planned_materialization_info(key).run_id == run_id
         for key in (dg.AssetKey("left"), dg.AssetKey("right"))
     }
-    return {"events": events, "index": index, "checks": checks, "planned": planned_in_this_run}
+    return {"events": events, "index": index, **_planned_rows(instance, run_id), "planned": planned_in_this_run}
 
 
 def test_planned_events_stored_as_one_batch_are_stored_as_one_by_one(tmp_path, monkeypatch):
-    """With DAGSTER_EVENT_BATCH_SIZE set, Dagster hands a run's planned events over at once: stored with one statement
-    per table, they leave the rows Dagster's one-by-one path leaves, and each check's planned execution is the row
-    its evaluation then completes."""
+    """With DAGSTER_EVENT_BATCH_SIZE set, Dagster hands a run's planned events over at once: stored as one batch,
+    they leave the rows Dagster's one-by-one path leaves, and each check's planned execution is the row its
+    evaluation then completes."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
     stored_one_by_one = []

@@ -237,7 +237,7 @@ def test_a_worker_that_died_before_the_marts_were_published_leaves_the_check_to_
     assert quality_worker._worker._broken
 
     def submitted_then_checked(marts_dir, docs_dir, **options):
-        quality_worker.submit(marts_dir, docs_dir, **options)  # raised BrokenProcessPool: the step failed
+        quality_worker.submit(marts_dir, docs_dir, **options)  # (raised BrokenProcessPool before b35a240)
         assert quality_worker._worker is None and quality_worker._pending is None
         return quality_worker.check_published_marts(marts_dir, docs_dir, **options)
 

@@ -24,7 +24,7 @@ QUIET = {"telemetry": {"enabled": False}, "nux": {"enabled": False}}
 EVENT_LOG_MODULE = "orchestration.defs.instance_storage"
 EVENT_LOG_CLASS = "PooledSqliteEventLogStorage"
 # DAGSTER_EVENT_BATCH_SIZE for a run of the daily job: its ~580 planned events reach the event log as one batch,
-# stored with one statement per table (`defs/instance_storage.py`); the Makefile exports the same for `make ui`.
+# stored in one transaction per database (`defs/instance_storage.py`); the Makefile exports the same for `make ui`.
 PLANNED_EVENTS_BATCH = 1000
 
 
