@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_manifest import ensure_manifest, manifest_path
 from orchestration.lib.marts import quality_worker
 from tests.dbt_runner import InProcessDbt
@@ -21,6 +22,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # in a worker spawned for each run (~3 s of CPU each; the suite took 283 -> 243 s of CPU). A `make run` a test
 # starts as a subprocess still uses the worker, and test_mart_quality.py holds the worker's results to this one's.
 quality_worker.spawn_worker = False
+# Likewise dbt builds on a thread of the test process, where dbt is imported once, not in a worker spawned by each
+# run's landing (lib/core/dbt_worker.py; ~2.5 s of CPU each). A `make run` a test starts still uses the worker.
+dbt_worker.spawn_worker = False
 
 # The longest tests and the modules with the longest shared fixtures, longest first (`pytest --durations=30`).
 # xdist hands out work in collection order, so these start first and the workers finish together; a test not

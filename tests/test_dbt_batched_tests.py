@@ -4,7 +4,6 @@ where dbt's own test nodes fail, and reach Dagster as the same asset checks."""
 import json
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import dagster as dg
 import duckdb
@@ -22,6 +21,7 @@ from orchestration.lib.core.dbt_batched_tests import (
     run_batched_tests,
     write_results,
 )
+from orchestration.lib.core.dbt_invocation import BuildOutcome
 from orchestration.lib.core.dbt_manifest import manifest_path
 from orchestration.lib.core.warehouse import connect
 from tests.dbt_runner import run_results
@@ -281,11 +281,11 @@ def _manifest_for_events(tests) -> dict:
 
 def test_a_test_runs_when_nothing_it_reads_failed_in_this_build():
     run = DbtRun(Path("."), ["build"], Path("."), {})
-    run.result = SimpleNamespace(exception=None)
-    run.statuses = {"model.p.fact": "success", "model.p.dim": "error", "model.p.view": "skipped"}
+    statuses = {"model.p.fact": "success", "model.p.dim": "error", "model.p.view": "skipped"}
+    run.outcome = BuildOutcome(success=False, exception=None, statuses=statuses)
     assert run.may_test(("model.p.fact",))
     assert run.may_test(("model.p.untouched", "model.p.fact"))  # a parent this build did not select: as it was
     assert not run.may_test(("model.p.untouched", "model.p.dim"))
     assert not run.may_test(("model.p.view",))
-    run.result = SimpleNamespace(exception=RuntimeError("dbt could not compile the project"))
+    run.outcome = BuildOutcome(success=False, exception="dbt could not compile the project", statuses=statuses)
     assert not run.may_test(("model.p.fact",))

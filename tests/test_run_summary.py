@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from orchestration.cli import main, print_run
+from orchestration.lib.core import dbt_worker
 from tests.studio_fixtures import drop, land, new_paths, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -90,7 +91,12 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
     monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
     monkeypatch.setitem(os.environ, "DAGSTER_HOME", str(paths.dagster_home))
     zip_name = _drop_two_accounts(paths)
+    # dbt builds in its worker process, as in `make run` (the rest of the suite builds in this one: conftest.py)
+    monkeypatch.setattr(dbt_worker, "spawn_worker", True)
+    taken = []
+    monkeypatch.setattr(dbt_worker, "take", lambda take=dbt_worker.take: taken.append(take()) or taken[-1])
     assert main(["run"]) == 0, "a quarantined file and flagged rows are warnings, not a failed run"
+    assert len(taken) == 1 and taken[0] is not None and taken[0].process.exitcode == 0, "the worker built, then ended"
     out = capsys.readouterr().out
     assert "New export files this run: 3 (2 account(s))" in out
     assert "  Overview.csv (@b): dtype('Int64') at row 2, column video_views" in out

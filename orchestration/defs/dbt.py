@@ -27,6 +27,7 @@ from dagster_dbt.asset_utils import get_subset_selection_for_context
 
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
+from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_batched_tests import (
     BatchedTest,
     batched_test_results,
@@ -187,23 +188,29 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             set(context.assets_def.check_keys) - set(context.selected_asset_check_keys)
         )
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
-            with data_dir.warehouse() as con:
-                build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
-            if build.nothing:
-                context.log.info("dbt: no raw table changed since the last build; nothing to build")
-            if build.plan is not None:
-                # The published marts wait for every mart of this step: one this build does not touch is as it
-                # was. Yielded first: none of them is downstream of what the build changes.
-                for unique_id, key in marts:
-                    if unique_id not in build.plan.models and key in context.selected_asset_keys:
-                        yield dg.Output(
-                            None,
-                            output_name=context.assets_def.get_output_name_for_asset_key(key),
-                            metadata={"rebuilt": False, "why": "no raw table it reads changed since its last build"},
-                        )
-            if not build.nothing:
-                yield from _run_build(context, data_dir, build, manifest, translator, project, subset=subset,
-                                      same_project=build.fingerprint == loaded_fingerprint)  # fmt: skip
+            try:
+                with data_dir.warehouse() as con:
+                    build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
+                if build.nothing:
+                    context.log.info("dbt: no raw table changed since the last build; nothing to build")
+                if build.plan is not None:
+                    # The published marts wait for every mart of this step: one this build does not touch is as
+                    # it was. Yielded first: none of them is downstream of what the build changes.
+                    for unique_id, key in marts:
+                        if unique_id not in build.plan.models and key in context.selected_asset_keys:
+                            yield dg.Output(
+                                None,
+                                output_name=context.assets_def.get_output_name_for_asset_key(key),
+                                metadata={
+                                    "rebuilt": False,
+                                    "why": "no raw table it reads changed since its last build",
+                                },
+                            )
+                if not build.nothing:
+                    yield from _run_build(context, data_dir, build, manifest, translator, project, subset=subset,
+                                          same_project=build.fingerprint == loaded_fingerprint)  # fmt: skip
+            finally:  # the worker the landing spawned, if no build took it
+                dbt_worker.discard()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
                 with data_dir.warehouse() as con:
                     finish_dbt_build(con, build)

@@ -1,10 +1,11 @@
-"""One dbt build inside the Dagster step's process, streamed to Dagster as it goes.
+"""One dbt build for the Dagster step, streamed to Dagster as it goes.
 
-dbt runs on a thread of its own (`lib/core/dbt_invocation.py`); each finished node's event comes back
-through a queue and dagster-dbt turns it into the same Output / AssetCheckResult a `dbt` subprocess's JSON log
-line gave (`DbtCoreCliEventMessage`, the class its CLI resource uses for dbt-core), so the UI shows the
-materializations and checks while the build runs. A failed build fails the step once every result is in,
-naming the nodes that failed, as dagster-dbt's CLI resource does.
+dbt runs in the worker process the landing spawned (`lib/core/dbt_worker.py`), else on a thread of this process
+(`lib/core/dbt_invocation.py`); each finished node's event comes back through a queue and dagster-dbt turns it
+into the same Output / AssetCheckResult a `dbt` subprocess's JSON log line gave (`DbtCoreCliEventMessage`, the
+class its CLI resource uses for dbt-core), so the UI shows the materializations and checks while the build runs.
+A failed build fails the step once every result is in, naming the nodes that failed, as dagster-dbt's CLI
+resource does.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
+from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_batched_tests import RESULTS_FILE, BatchedTestResult, failed_tests
 from orchestration.lib.core.dbt_invocation import (
     RESULT_EVENTS,
+    BuildOutcome,
     cancel_open_queries,
     command_args,
     command_environment,
     dbt_runner,
-    failed_nodes,
     release_warehouse,
 )
 from orchestration.lib.core.dbt_manifest import dbt_environment
@@ -43,8 +45,7 @@ class DbtRun:
         self.data_dir, self.args, self.target, self.env = data_dir, args, target, env
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._outcome: dict[str, Any] = {}
-        self.result = None  # dbt's result, once the build ended
-        self.statuses: dict[str, str] = {}  # dbt's status of each node it ran, by unique_id
+        self.outcome: BuildOutcome | None = None  # how dbt's build ended, once it did
         self.invocation_id = ""
         self.batched: list[BatchedTestResult] = []  # the tests run apart, once streamed
 
@@ -55,11 +56,30 @@ class DbtRun:
         translator: DagsterDbtTranslator,
         project: DbtProject,
     ) -> Iterator[Any]:
-        """dbt's results as Dagster events while dbt runs (then `raise_if_failed`).
+        """dbt's results as Dagster events while dbt runs (then `raise_if_failed`): in the worker the landing
+        spawned, else on a thread here. If the step is interrupted (Ctrl-C, a run terminated in the UI), dbt is
+        interrupted too and waited for, so the run lock is never released while dbt still writes the warehouse."""
+        worker = dbt_worker.take()
+        if worker is None:
+            yield from self._stream_here(context, manifest, translator, project)
+            return
+        context.log.debug(f"dbt builds in its worker process (pid {worker.process.pid})")
+        results = worker.build(self.data_dir, self.args, self.target, self.env)
+        try:
+            while True:
+                try:
+                    raw = next(results)
+                except StopIteration as end:
+                    self.outcome = end.value
+                    break
+                yield from self._to_dagster(raw, context, manifest, translator, project)
+        except BaseException:
+            results.close()  # interrupts the build and waits for the worker to end
+            raise
 
-        The project is parsed and the environment set here, on the step's thread, and put back only once dbt's
-        thread ended. If the step is interrupted (Ctrl-C, a run terminated in the UI), dbt is interrupted too and
-        waited for, so the run lock is never released while dbt still writes the warehouse."""
+    def _stream_here(self, context, manifest: dict, translator: DagsterDbtTranslator, project) -> Iterator[Any]:
+        """The build on a thread of this process; the project is parsed and the environment set here, on the
+        step's thread, and put back only once dbt's thread ended."""
         from dbt_common.events.functions import msg_to_dict
 
         def on_event(event) -> None:  # on dbt's threads
@@ -72,8 +92,7 @@ class DbtRun:
             thread.start()
             try:
                 while (raw := self._results.get()) is not None:
-                    self.invocation_id = self.invocation_id or raw["info"].get("invocation_id", "")
-                    yield from _to_dagster(raw, context, manifest, translator, project, self.target)
+                    yield from self._to_dagster(raw, context, manifest, translator, project)
             except BaseException:
                 _interrupt(thread)
                 thread.join(timeout=STOP_WAIT_SECONDS)
@@ -81,17 +100,21 @@ class DbtRun:
             thread.join()
         if "error" in self._outcome:
             raise self._outcome["error"]
-        self.result = self._outcome["result"]
-        self._write_run_results()
-        self.statuses = {r.node.unique_id: str(r.status) for r in getattr(self.result.result, "results", None) or []}
+        result = self._outcome["result"]
+        self._write_run_results(result)
+        self.outcome = BuildOutcome.of(result)
+
+    def _to_dagster(self, raw: dict, context, manifest: dict, translator: DagsterDbtTranslator, project):
+        self.invocation_id = self.invocation_id or raw["info"].get("invocation_id", "")
+        return _to_dagster(raw, context, manifest, translator, project, self.target)
 
     def may_test(self, parents: tuple[str, ...]) -> bool:
         """Whether dbt would have run a selected test reading `parents`: the build ran (no exception) and none of
         them failed or was skipped in it. A parent this build did not select is as the last build left it: a
         relationships test from an untouched fact to a rebuilt `dim_accounts` runs too."""
-        if self.result is None or self.result.exception is not None:
+        if self.outcome is None or self.outcome.exception is not None:
             return False
-        return all(self.statuses.get(parent, "success") == "success" for parent in parents)
+        return all(self.outcome.statuses.get(parent, "success") == "success" for parent in parents)
 
     def stream_batched_tests(
         self,
@@ -125,24 +148,25 @@ class DbtRun:
 
     def raise_if_failed(self) -> None:
         """A failed build fails the step, naming what failed (a warning does not)."""
-        result = self.result
-        failed = failed_nodes(result, passing=("success", "pass", "warn")) if not result.success else []
+        outcome = self.outcome
+        failed = [] if outcome.success else outcome.failed_nodes(passing=("success", "pass", "warn"))
         failed += self.batched_failures
-        if result.success and not failed:
+        if outcome.success and not failed:
             return
         shown = "\n".join(failed[:FAILURES_SHOWN])
         if len(failed) > FAILURES_SHOWN:
             shown += f"\n… and {len(failed) - FAILURES_SHOWN} more"
         raise dg.Failure(
             f"dbt {' '.join(self.args)} failed"
-            + (f": {result.exception}" if result.exception else "")
+            + (f": {outcome.exception}" if outcome.exception else "")
             + (f"\n{shown}" if failed else "")
             + f"\n(dbt.log, run_results.json and {RESULTS_FILE} in {self.target})"
         )
 
-    def _write_run_results(self) -> None:
-        """`<target>/run_results.json`, as dbt writes it, also when dbt was told not to write its artifacts."""
-        results = getattr(self.result, "result", None)
+    def _write_run_results(self, result) -> None:
+        """`<target>/run_results.json`, as dbt writes it, also when dbt was told not to write its artifacts (the
+        worker writes its own: `dbt_worker._build`)."""
+        results = getattr(result, "result", None)
         if "--no-write-json" in self.args and hasattr(results, "write"):
             results.write(str(self.target / "run_results.json"))
 

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +180,37 @@ def release_warehouse() -> None:
 
 def failed_nodes(result, passing: tuple[str, ...] = ("success", "pass")) -> list[str]:
     """`unique_id: status message` for each node of a dbt result whose status is not one of `passing`."""
-    nodes = getattr(result.result, "results", None) or []
-    return [f"{r.node.unique_id}: {r.status} {r.message or ''}".rstrip() for r in nodes if str(r.status) not in passing]
+    return BuildOutcome.of(result).failed_nodes(passing)
+
+
+@dataclass
+class BuildOutcome:
+    """How a dbt command ended, in plain values a worker process can send: dbt's `success`, its exception as
+    text, and each node's status and message by unique_id (in dbt's order)."""
+
+    success: bool
+    exception: str | None
+    statuses: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result) -> BuildOutcome:
+        """From dbt's result (`dbtRunnerResult`)."""
+        nodes = getattr(result.result, "results", None) or []
+        return cls(
+            success=bool(result.success),
+            exception=None if result.exception is None else str(result.exception),
+            statuses={r.node.unique_id: str(r.status) for r in nodes},
+            messages={r.node.unique_id: r.message or "" for r in nodes},
+        )
+
+    def failed_nodes(self, passing: tuple[str, ...] = ("success", "pass")) -> list[str]:
+        """`unique_id: status message` for each node whose status is not one of `passing`."""
+        return [
+            f"{unique_id}: {status} {self.messages.get(unique_id, '')}".rstrip()
+            for unique_id, status in self.statuses.items()
+            if status not in passing
+        ]
 
 
 def _flags(project_dir: Path, target: Path) -> list[str]:
