@@ -44,6 +44,7 @@ SLOWEST_FIRST = (
     "tests/test_hostile_files.py::test_good_rows_reach_the_marts",
     "tests/live/test_live_marts.py",
     "tests/test_mart_quality.py",
+    "tests/test_dbt_worker.py",  # each test spawns a worker that imports dbt
     "tests/test_demo_exports.py",
     "tests/test_report_marts.py",
 )

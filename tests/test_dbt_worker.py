@@ -3,12 +3,16 @@ worker that dies, is interrupted or is not needed leaves nothing running."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 from datetime import datetime
 
 import duckdb
 import pytest
 
 from orchestration.lib.core import dbt_worker
+from orchestration.lib.core.dbt_batched_tests import batched_tests, project_vars, run_batched_tests
 from orchestration.lib.core.dbt_invocation import BuildOutcome, invoke_dbt
 from tests.studio_fixtures import drop, land, new_paths, studio_csv
 
@@ -28,13 +32,20 @@ def _landed(tmp_path):
     return paths
 
 
-def _drain(results) -> tuple[list[dict], BuildOutcome]:
+def _drain(results, kinds: list | None = None) -> tuple[list, BuildOutcome]:
+    """What a build in the worker sent (dbt's result events; with `kinds`, every (kind, payload) there), and its
+    outcome."""
     events = []
     while True:
         try:
-            events.append(next(results))
+            kind, payload = next(results)
         except StopIteration as end:
             return events, end.value
+        if kinds is None:
+            assert kind == "event", "no batched tests were handed over"
+            events.append(payload)
+        else:
+            kinds.append((kind, payload))
 
 
 def test_a_build_in_the_worker_streams_each_result_and_ends_as_the_same_build_here(tmp_path, dbt_manifest):
@@ -65,12 +76,26 @@ def test_closing_the_results_early_interrupts_the_build_and_waits_for_the_worker
     paths = _landed(tmp_path)
     worker = dbt_worker.DbtWorker()
     results = worker.build(paths.root, ["build", "--exclude-resource-type", "unit_test"], tmp_path / "t", {})
-    first = next(results)  # dbt is building
-    assert first["info"]["name"] in ("LogModelResult", "LogTestResult")
+    kind, first = next(results)  # dbt is building
+    assert kind == "event" and first["info"]["name"] in ("LogModelResult", "LogTestResult")
     results.close()  # the step stops (Ctrl-C, a run terminated in the UI)
-    assert not worker.process.is_alive()
+    assert worker.process.exitcode == 0, "dbt stopped on the interrupt (not killed after EXIT_WAIT_SECONDS)"
     with duckdb.connect(str(paths.warehouse)) as con:
         con.execute("create table after_the_interrupt as select 1 as one")  # nobody else writes it
+
+
+def test_an_interrupt_before_the_build_started_means_no_build(tmp_path, dbt_manifest):
+    paths = _landed(tmp_path)
+    worker = dbt_worker.DbtWorker()
+    _wait_until_warmed_up(worker)
+    os.kill(worker.process.pid, signal.SIGINT)  # Ctrl-C in the terminal while the landing runs
+    results = worker.build(paths.root, ["build", "--exclude-resource-type", "unit_test"], tmp_path / "t", {})
+    with pytest.raises(RuntimeError, match="interrupted before its build started"):
+        next(results)
+    assert worker.process.exitcode == 0
+    with duckdb.connect(str(paths.warehouse)) as con:
+        built = con.execute("select count(*) from duckdb_views() where schema_name = 'staging'").fetchone()
+    assert built == (0,), "no model was built after the interrupt"
 
 
 def test_a_worker_that_died_fails_its_build_saying_so(tmp_path):
@@ -79,6 +104,23 @@ def test_a_worker_that_died_fails_its_build_saying_so(tmp_path):
     worker.process.join()
     with pytest.raises(dbt_worker.WorkerLost, match=r"ended \(exit code -9\) before its build finished"):
         _drain(worker.build(tmp_path, ["build"], tmp_path, {}))
+
+
+def _wait_until_warmed_up(worker: dbt_worker.DbtWorker) -> None:
+    message = worker._results.get(timeout=120)
+    assert message == ("ready", None)
+    worker._results.put(message)  # as it was: `stop` and `build` read it
+
+
+def test_an_unused_worker_ends_by_itself_once_warmed_up_and_is_killed_before():
+    warm = dbt_worker.DbtWorker()
+    _wait_until_warmed_up(warm)
+    warm.stop()
+    assert warm.process.exitcode == 0, "it saw its pipe closed and ended (dbt's adapter left no semaphore)"
+    assert not dbt_worker._scratch(warm.process.pid).exists(), "the scratch folder of its warm-up is gone"
+    cold = dbt_worker.DbtWorker()  # still importing dbt
+    cold.stop()
+    assert cold.process.exitcode == -signal.SIGKILL
 
 
 def test_start_take_and_discard(monkeypatch):
@@ -93,7 +135,6 @@ def test_start_take_and_discard(monkeypatch):
     assert dbt_worker.take() is waiting and dbt_worker.take() is None, "handed out once"
     waiting.stop()
     assert not waiting.process.is_alive()
-    assert not dbt_worker._scratch(waiting.process.pid).exists(), "its warm-up's scratch folder goes with it"
 
     dbt_worker.start()
     unused = dbt_worker._pending
@@ -105,3 +146,23 @@ def test_start_take_and_discard(monkeypatch):
     dead.process.kill()
     dead.process.join()
     assert dbt_worker.take() is None, "a dead worker is not handed out: the step builds in its own process"
+
+
+def test_the_batched_tests_run_in_the_worker_as_their_model_is_built(tmp_path, dbt_manifest):
+    paths = _landed(tmp_path)
+    manifest = json.loads(dbt_manifest.read_text())
+    overview = "model.tiktok_warehouse.stg_studio__overview"
+    tests = [t for t in batched_tests(manifest, project_vars()).values() if t.model == overview]
+    assert len(tests) == 3
+    args = ["build", "--select", "stg_studio__overview", "--exclude", *(t.name for t in tests), "--no-write-json"]
+    sent = []
+    worker = dbt_worker.DbtWorker()
+    _, outcome = _drain(worker.build(paths.root, args, tmp_path / "t", {}, (tests, {overview}, None)), sent)
+    assert outcome.statuses[overview] == "success"
+    kinds = [kind if kind == "tests" else payload["data"]["node_info"]["unique_id"] for kind, payload in sent]
+    assert kinds.index(overview) < kinds.index("tests"), "Dagster hears of the model before its checks"
+    streamed = {r.test.unique_id: (r.failures, r.status) for kind, part in sent if kind == "tests" for r in part}
+    with duckdb.connect(str(paths.warehouse)) as con:
+        after = {r.test.unique_id: (r.failures, r.status) for r in run_batched_tests(con, tests, None)}
+    assert streamed == after and set(streamed) == {t.unique_id for t in tests}
+    assert set(after.values()) == {(0, "pass")}

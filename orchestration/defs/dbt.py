@@ -8,10 +8,12 @@ touched; dbt then builds the models downstream of those tables, incrementals fro
 reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
 project changed, on a full refresh and when Dagster itself asked for a subset (the UI).
 
-dbt runs inside this process (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with
-one parse state for every data directory); the generic tests of a daily or whole build run as one statement
-per model after it (`lib/core/dbt_batched_tests.py`), reported as the same asset checks. dbt's artifacts
-(run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
+dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
+(`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
+directory); the generic tests of a daily or whole build run as one statement per model
+(`lib/core/dbt_batched_tests.py`): in the worker as soon as their models are built
+(`lib/core/dbt_tests_alongside.py`), here after the build; either way reported as the same asset checks. dbt's
+artifacts (run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
 """
 
 import json
@@ -229,10 +231,10 @@ def _run_build(
     subset: bool,
     same_project: bool,
 ):
-    """dbt's build in this process, then the generic tests it left out, one statement per model
-    (lib/core/dbt_batched_tests.py); fails the step if either failed. The batched tests come from the manifest
-    Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose project was edited
-    since lets dbt run every test), and not for a subset picked in the UI."""
+    """dbt's build, and the generic tests it left out, one statement per model (lib/core/dbt_batched_tests.py):
+    in dbt's worker while it builds, else here after it; fails the step if either failed. The batched tests come
+    from the manifest Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose
+    project was edited since lets dbt run every test), and not for a subset picked in the UI."""
     paths = data_dir.paths
     if same_project and not subset:
         args, batched = split_batched_tests(build, manifest)
@@ -243,16 +245,25 @@ def _run_build(
     # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
     quality_worker.start()
     run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
-    yield from run.stream(context, manifest, translator, project)
-    ready = [test for test in batched.values() if run.may_test(test.parents)]
     tests_from = build.env.get(TESTS_FROM_ENV) or None
     try:
-        with data_dir.warehouse() as con:  # each model's tests reported while the next model's run
-            for results in in_background(con, batched_test_results(con, ready, tests_from)):
-                yield from run.stream_batched_tests(results, context, manifest, translator, project)
+        alongside = (list(batched.values()), _models_built(build, manifest), tests_from) if batched else None
+        yield from run.stream(context, manifest, translator, project, alongside)
+        ready = [] if run.tested_alongside else [test for test in batched.values() if run.may_test(test.parents)]
+        if ready:
+            with data_dir.warehouse() as con:  # each model's tests reported while the next model's run
+                for results in in_background(con, batched_test_results(con, ready, tests_from)):
+                    yield from run.stream_batched_tests(results, context, manifest, translator, project)
     finally:  # what ran, even when the step stops half-way: the step's error points at this file
         write_results(dbt_target_dir(paths), run.batched, tests_from)
     run.raise_if_failed()
+
+
+def _models_built(build: DbtBuild, manifest: dict) -> set[str]:
+    """The models a build runs: its plan's, else every model (a whole build excludes only tests)."""
+    if build.plan is not None:
+        return set(build.plan.models)
+    return {unique_id for unique_id, node in manifest["nodes"].items() if node["resource_type"] == "model"}
 
 
 def split_batched_tests(build: DbtBuild, manifest: dict) -> tuple[list[str], dict[str, BatchedTest]]:

@@ -48,6 +48,7 @@ class DbtRun:
         self.outcome: BuildOutcome | None = None  # how dbt's build ended, once it did
         self.invocation_id = ""
         self.batched: list[BatchedTestResult] = []  # the tests run apart, once streamed
+        self.tested_alongside = False  # whether the worker ran them during the build
 
     def stream(
         self,
@@ -55,24 +56,31 @@ class DbtRun:
         manifest: dict,
         translator: DagsterDbtTranslator,
         project: DbtProject,
+        alongside: dbt_worker.Alongside | None = None,
     ) -> Iterator[Any]:
-        """dbt's results as Dagster events while dbt runs (then `raise_if_failed`): in the worker the landing
-        spawned, else on a thread here. If the step is interrupted (Ctrl-C, a run terminated in the UI), dbt is
+        """dbt's results as Dagster events while dbt runs (then `raise_if_failed`): in the worker `python -m
+        orchestration run` or the landing spawned, else on a thread here. In the worker, the batched tests of
+        `alongside` run as their models are built (`tested_alongside` then says so); here they wait for the step
+        to run them after the build. If the step is interrupted (Ctrl-C, a run terminated in the UI), dbt is
         interrupted too and waited for, so the run lock is never released while dbt still writes the warehouse."""
         worker = dbt_worker.take()
         if worker is None:
             yield from self._stream_here(context, manifest, translator, project)
             return
         context.log.debug(f"dbt builds in its worker process (pid {worker.process.pid})")
-        results = worker.build(self.data_dir, self.args, self.target, self.env)
+        self.tested_alongside = alongside is not None
+        results = worker.build(self.data_dir, self.args, self.target, self.env, alongside)
         try:
             while True:
                 try:
-                    raw = next(results)
+                    kind, payload = next(results)
                 except StopIteration as end:
                     self.outcome = end.value
                     break
-                yield from self._to_dagster(raw, context, manifest, translator, project)
+                if kind == "tests":
+                    yield from self.stream_batched_tests(payload, context, manifest, translator, project)
+                else:
+                    yield from self._to_dagster(payload, context, manifest, translator, project)
         except BaseException:
             results.close()  # interrupts the build and waits for the worker to end
             raise

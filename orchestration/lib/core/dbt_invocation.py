@@ -199,7 +199,7 @@ class BuildOutcome:
         nodes = getattr(result.result, "results", None) or []
         return cls(
             success=bool(result.success),
-            exception=None if result.exception is None else str(result.exception),
+            exception=None if result.exception is None else str(result.exception) or type(result.exception).__name__,
             statuses={r.node.unique_id: str(r.status) for r in nodes},
             messages={r.node.unique_id: r.message or "" for r in nodes},
         )

@@ -6,32 +6,40 @@ dbt in a worker they run side by side. `python -m orchestration run` spawns the 
 it imports dbt on the other core while the Dagster process imports Dagster and lands the drop; a run launched
 otherwise (`make ui`) spawns it as soon as its landing finds new files. The worker loads the project's parsed
 Manifest and, unless the build is already waiting, runs a `dbt ls` that opens no database: dbt's set-up of the
-first command in a process (its config classes' JSON schemas, ~0.8 s). The dbt step hands it its build (`take`)
-and reads dbt's result events from a queue. One build per worker; it then exits. A run that builds nothing stops
-it unused (`discard`).
+first command in a process (its config classes' JSON schemas, ~0.8 s). The dbt step hands it its build (`take`),
+with the batched generic tests, which the worker runs as their models are built (`dbt_tests_alongside.py`), and
+reads dbt's result events and the tests' results from a queue. One build per worker; it then exits. A run that
+builds nothing stops it unused (`discard`).
 
-Measured on the demo's first run (2-core machine, alternating three and three): the dbt step 8.9-9.4 s with dbt on
-a thread of the Dagster process, 7.0-8.1 s in the worker, its first model after ~1.3 s instead of ~1.9 s; the
-whole run 19.4-20.8 s against 18.4-20.7 s, for ~2 CPU-seconds more (the worker imports dbt again).
+Measured on the demo's first run (2-core machine, alternating): the dbt step 8.9-9.4 s with dbt on a thread of the
+Dagster process, 7.0-8.1 s in the worker (the whole run 19.3 against 20.1 s on average, ~2 CPU-seconds more), and
+5.5-8.6 s with the batched tests run during the build.
 
 The worker opens the warehouse only for its build: DuckDB lets one process write a database file, and the landing
 writes it until the dbt step starts; the step waits for the worker to exit before it opens the warehouse again.
-`spawn_worker` off (the test suite, which runs the pipeline dozens of times per process, with dbt imported once)
-builds on a thread of the Dagster process instead (`defs/dbt_run.py`).
+The worker ends with the Dagster process, however that ends, and its output goes where the step's goes (Dagster
+captures it for the UI). `spawn_worker` off (the test suite, which runs the pipeline dozens of times per process,
+with dbt imported once) builds on a thread of the Dagster process instead (`defs/dbt_run.py`).
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import shutil
 import signal
+import sys
 import tempfile
+import threading
+import time
 import traceback
 from collections.abc import Iterator
+from multiprocessing import reduction
 from pathlib import Path
+from typing import Any
 
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
@@ -39,8 +47,11 @@ from orchestration.lib.core.paths import DBT_PROJECT_DIR
 spawn_worker = True
 POLL_SECONDS = 0.5  # how often a wait for the worker's next result checks that the worker is alive
 EXIT_WAIT_SECONDS = 60  # for a worker to end once its build ended or was interrupted; then it is killed
+STOP_WAIT_SECONDS = 5  # for an unused worker done warming up to end by itself
 
 _pending: DbtWorker | None = None
+# the batched tests to run during the build (`dbt_tests_alongside`), the models it runs, the tests' first day
+Alongside = tuple[list, set[str], str | None]
 
 
 class WorkerLost(RuntimeError):
@@ -60,11 +71,22 @@ class DbtWorker:
         self.process.start()
         jobs.close()  # the worker's end: its death is then seen here as the pipe's end
 
-    def build(self, data_dir: Path, args: list[str], target: Path, env: dict[str, str]) -> Iterator[dict]:
-        """Run `dbt <args>` in the worker and yield dbt's result events (dicts, as `msg_to_dict` gives them) as
-        they come; the generator's return value is dbt's `BuildOutcome`. Closing it early interrupts the build."""
+    def build(
+        self,
+        data_dir: Path,
+        args: list[str],
+        target: Path,
+        env: dict[str, str],
+        alongside: Alongside | None = None,
+    ) -> Iterator[tuple[str, Any]]:
+        """Run `dbt <args>` in the worker and yield, as they come, ("event", dbt's result event as `msg_to_dict`
+        gives it) and, with `alongside` (the batched tests, the models the build runs, the tests' first day),
+        ("tests", the `BatchedTestResult`s of one statement) as `dbt_tests_alongside` runs them during the build.
+        The generator's return value is dbt's `BuildOutcome`. Closing it early interrupts the build."""
         try:
-            self._jobs.send((Path(data_dir), list(args), Path(target), dict(env)))
+            self._jobs.send((Path(data_dir), list(args), Path(target), dict(env), alongside))
+            for fd in (1, 2):  # dbt prints where the step's output goes now (Dagster captures it for the UI)
+                reduction.send_handle(self._jobs, fd, self.process.pid)
         except OSError:  # its end of the pipe is gone: the process with it
             self.process.join(POLL_SECONDS)
             raise self._lost() from None
@@ -72,14 +94,17 @@ class DbtWorker:
         try:
             while True:
                 kind, payload = self._next()
-                if kind == "event":
-                    yield payload
+                if kind == "ready":  # its warm-up ended
+                    continue
+                if kind in ("event", "tests"):
+                    yield kind, payload
                 elif kind == "done":
                     finished = True
                     self._wait_for_exit()  # its DuckDB file lock goes with it
                     return payload
                 else:  # "error": dbt's runner raised, not a failed build
                     finished = True
+                    self._wait_for_exit()
                     raise RuntimeError(f"dbt raised in its worker process:\n{payload}")
         finally:
             if not finished:
@@ -103,24 +128,44 @@ class DbtWorker:
         )
 
     def interrupt(self) -> None:
-        """Stop the build as Ctrl-C stops dbt (its running queries cancelled, the nodes not started skipped), and
-        wait for the process to end, so nothing writes the warehouse once the caller goes on."""
+        """Stop the build as Ctrl-C stops dbt (its running queries cancelled, the nodes not started skipped; a
+        build not started yet is not started), and wait for the process to end, so nothing writes the warehouse
+        once the caller goes on."""
         if self.process.is_alive() and self.process.pid is not None:
             os.kill(self.process.pid, signal.SIGINT)
         self._wait_for_exit()
 
     def _wait_for_exit(self) -> None:
-        self.process.join(EXIT_WAIT_SECONDS)
+        """Join the worker, reading what it still sends meanwhile (a full pipe would keep it from exiting)."""
+        deadline = time.monotonic() + EXIT_WAIT_SECONDS
+        while self.process.is_alive() and time.monotonic() < deadline:
+            self.process.join(POLL_SECONDS / 5)
+            try:
+                while True:
+                    self._results.get_nowait()
+            except queue.Empty:
+                pass
         if self.process.is_alive():  # a dbt that ignores the interrupt, a query that cannot be cancelled
             self.process.kill()
             self.process.join()
 
     def stop(self) -> None:
-        """End a worker that was given no build, at once: it holds nothing but its warm-up's scratch folder."""
+        """End a worker that was given no build: one done warming up ends when it sees its end of the pipe closed
+        (killed, dbt's adapter would leave a semaphore for Python's resource tracker to warn about); one still
+        importing dbt is killed, holding nothing but its warm-up's scratch folder."""
         self._jobs.close()
-        self.process.kill()
-        self.process.join()
+        if self._warmed_up():
+            self.process.join(STOP_WAIT_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
         shutil.rmtree(_scratch(self.process.pid), ignore_errors=True)
+
+    def _warmed_up(self) -> bool:
+        try:
+            return self._results.get_nowait()[0] == "ready"  # the only message of a worker given no build
+        except queue.Empty:
+            return False
 
 
 def start() -> bool:
@@ -131,6 +176,7 @@ def start() -> bool:
             _pending = DbtWorker()
         except OSError:  # no process to spare (a limit on processes or memory): dbt builds in this one
             return False
+        atexit.unregister(discard)
         atexit.register(discard)
     return _pending is not None
 
@@ -145,6 +191,7 @@ def take() -> DbtWorker | None:
     global _pending
     worker, _pending = _pending, None
     if worker is not None and not worker.process.is_alive():
+        worker.stop()  # its scratch folder, its pipe
         return None
     return worker
 
@@ -159,22 +206,54 @@ def discard() -> None:
 
 def _serve(jobs, results, project_dir: Path) -> None:
     """The worker: dbt imported and warmed up, then one build, its result events put on `results` as they come."""
-    from orchestration.lib.core.workers import exit_quickly
-
-    exit_quickly()
-    # Ctrl-C in the terminal reaches every process of the group: until a build is handed over, the worker leaves
-    # it to the Dagster process (which ends it); during the build, it stops dbt as in the Dagster process.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_the_dagster_process()
+    # Ctrl-C in the terminal reaches every process of the group, and `interrupt` sends one more. Before the build, a
+    # SIGINT is noted, and the build then not run; during it, the first stops dbt as in the Dagster process.
+    interrupted = []
+    signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     _warm_up(project_dir, jobs)
+    results.put(("ready", None))
     try:
         job = jobs.recv()
+        stdout, stderr = (reduction.recv_handle(jobs) for _ in range(2))
     except (EOFError, OSError):  # the run ended without a build
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    data_dir, args, target, env = job
-    results.put(_build(project_dir, data_dir, args, target, env, results))
+        os._exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    try:
+        signal.signal(signal.SIGINT, _interrupt_once)
+        if interrupted:
+            raise KeyboardInterrupt
+        outcome = _build(project_dir, *job, results)
+    except KeyboardInterrupt:
+        outcome = ("error", "interrupted before its build started")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    results.put(outcome)
     results.close()
     results.join_thread()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # everything is sent: skip the interpreter's teardown of dbt's modules (~1 s the step waits for)
+
+
+def _interrupt_once(signum, frame) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's and `interrupt`'s: dbt stops on the first
+    raise KeyboardInterrupt
+
+
+def _exit_with_the_dagster_process() -> None:
+    """End this worker when the process that spawned it ends, however it ends (killed, out of memory): its run lock
+    goes with it, and nothing may write the warehouse then."""
+    parent = multiprocessing.parent_process()
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    if parent is not None:
+        threading.Thread(target=watch, name="dbt-worker-parent-watch", daemon=True).start()
 
 
 def _warm_up(project_dir: Path, jobs) -> None:
@@ -201,7 +280,8 @@ def _scratch(pid: int | None) -> Path:
     return Path(tempfile.gettempdir()) / f"tiktok-dbt-worker-{pid}"
 
 
-def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env: dict[str, str], results):
+def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env: dict[str, str],
+           alongside: Alongside | None, results):  # fmt: skip
     from dbt_common.events.functions import msg_to_dict
 
     from orchestration.lib.core.dbt_invocation import (
@@ -213,20 +293,38 @@ def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env
         release_warehouse,
     )
     from orchestration.lib.core.dbt_manifest import dbt_environment
+    from orchestration.lib.core.dbt_tests_alongside import BatchedTestsAlongside
+    from orchestration.lib.core.paths import DataPaths
+
+    tests = None
+    if alongside is not None:
+        batched, built, tests_from = alongside
+        warehouse = DataPaths(Path(data_dir)).warehouse
+        tests = BatchedTestsAlongside(batched, built, warehouse, tests_from, lambda part: results.put(("tests", part)))
 
     def on_event(event) -> None:  # on dbt's threads
         if event.info.name in RESULT_EVENTS:
-            results.put(("event", msg_to_dict(event)))
+            raw = msg_to_dict(event)
+            results.put(("event", raw))  # before the tests it lets run: Dagster hears of a model before its checks
+            if tests is not None:
+                node = raw["data"]["node_info"]
+                tests.built(node["unique_id"], node.get("node_status", ""))
 
     try:
         runner = dbt_runner(on_event, project_dir=project_dir)
         with dbt_environment(command_environment(data_dir, env)):
             try:
                 result = runner.invoke(command_args(args, target, project_dir=project_dir))
+                outcome = BuildOutcome.of(result)
+                if tests is not None:  # the tests still waiting, by the build's statuses (none if dbt raised)
+                    tests.finish(outcome.statuses if outcome.exception is None else None)
+                    tests = None
             finally:
+                if tests is not None:
+                    tests.interrupt()
                 release_warehouse()
         if "--no-write-json" in args and hasattr(result.result, "write"):
             result.result.write(str(target / "run_results.json"))  # as the Dagster process writes it (DbtRun)
-        return ("done", BuildOutcome.of(result))
+        return ("done", outcome)
     except BaseException:  # noqa: BLE001 (sent to the Dagster process, which raises it in the dbt step)
         return ("error", traceback.format_exc())

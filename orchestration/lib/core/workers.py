@@ -29,11 +29,7 @@ def worker_pool(workers: int, *, niceness: int = 0) -> ProcessPoolExecutor:
 
 
 def _start_worker(niceness: int) -> None:
-    exit_quickly()
+    # Runs first in each worker: the last exit handler it registers ends the process once the others ran.
+    atexit.register(os._exit, 0)
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
-
-
-def exit_quickly() -> None:
-    """Run first in a worker: the last exit handler it registers ends the process once the others ran."""
-    atexit.register(os._exit, 0)
