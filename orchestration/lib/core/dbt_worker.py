@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.util
 import os
 import queue
 import shutil
@@ -217,7 +218,7 @@ def _serve(jobs, results, project_dir: Path) -> None:
         job = jobs.recv()
         stdout, stderr = (reduction.recv_handle(jobs) for _ in range(2))
     except (EOFError, OSError):  # the run ended without a build
-        os._exit(0)
+        _exit_quickly()
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(stdout, 1)
@@ -231,11 +232,17 @@ def _serve(jobs, results, project_dir: Path) -> None:
         outcome = ("error", "interrupted before its build started")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     results.put(outcome)
-    results.close()
-    results.join_thread()
+    _exit_quickly()
+
+
+def _exit_quickly() -> None:
+    """End the worker once everything is sent, skipping the interpreter's teardown of dbt's modules (~1 s the step
+    waits for), but not multiprocessing's finalizers: they flush the queue and release the semaphores dbt's adapter
+    made (else Python's resource tracker warns of them when the run ends)."""
+    multiprocessing.util._exit_function()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)  # everything is sent: skip the interpreter's teardown of dbt's modules (~1 s the step waits for)
+    os._exit(0)
 
 
 def _interrupt_once(signum, frame) -> None:
