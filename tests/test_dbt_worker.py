@@ -107,9 +107,8 @@ def test_a_worker_that_died_fails_its_build_saying_so(tmp_path):
 
 
 def _wait_until_warmed_up(worker: dbt_worker.DbtWorker) -> None:
-    message = worker._results.get(timeout=120)
-    assert message == ("ready", None)
-    worker._results.put(message)  # as it was: `stop` and `build` read it
+    assert worker._results.poll(120) and worker._results.recv() == ("ready", None)
+    worker.warmed_up = True  # as `stop` and `build` note it when they read it
 
 
 def test_an_unused_worker_ends_by_itself_once_warmed_up_and_is_killed_before():
@@ -166,3 +165,15 @@ def test_the_batched_tests_run_in_the_worker_as_their_model_is_built(tmp_path, d
         after = {r.test.unique_id: (r.failures, r.status) for r in run_batched_tests(con, tests, None)}
     assert streamed == after and set(streamed) == {t.unique_id for t in tests}
     assert set(after.values()) == {(0, "pass")}
+
+
+def test_a_job_not_handed_over_whole_leaves_no_worker_waiting_for_the_rest(tmp_path, monkeypatch):
+    worker = dbt_worker.DbtWorker()
+
+    def interrupted(*_):  # Ctrl-C between the job and the step's output handles
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dbt_worker.reduction, "send_handle", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        next(worker.build(tmp_path, ["build"], tmp_path, {}))
+    assert not worker.process.is_alive()

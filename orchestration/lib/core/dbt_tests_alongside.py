@@ -86,8 +86,11 @@ class BatchedTestsAlongside:
         self._stopped.set()
         self._ready.put(_END)
         while self._thread.is_alive():
-            if self._connection is not None:
-                self._connection.interrupt()
+            try:
+                if self._connection is not None:
+                    self._connection.interrupt()
+            except duckdb.Error:  # closed by the thread as it ended
+                pass
             self._thread.join(0.05)
 
     def _may_run(self, test_id: str, statuses: dict[str, str]) -> bool:

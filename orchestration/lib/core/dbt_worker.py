@@ -8,7 +8,7 @@ otherwise (`make ui`) spawns it as soon as its landing finds new files. The work
 Manifest and, unless the build is already waiting, runs a `dbt ls` that opens no database: dbt's set-up of the
 first command in a process (its config classes' JSON schemas, ~0.8 s). The dbt step hands it its build (`take`),
 with the batched generic tests, which the worker runs as their models are built (`dbt_tests_alongside.py`), and
-reads dbt's result events and the tests' results from a queue. One build per worker; it then exits. A run that
+reads dbt's result events and the tests' results from a pipe. One build per worker; it then exits. A run that
 builds nothing stops it unused (`discard`).
 
 Measured on the demo's first run (2-core machine, alternating): the dbt step 8.9-9.4 s with dbt on a thread of the
@@ -29,7 +29,6 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.util
 import os
-import queue
 import shutil
 import signal
 import sys
@@ -65,12 +64,16 @@ class DbtWorker:
     def __init__(self, project_dir: Path = DBT_PROJECT_DIR):
         context = multiprocessing.get_context("spawn")
         self._jobs, jobs = context.Pipe()
-        self._results = context.Queue()  # fed by dbt's threads in the worker; never blocks them
+        # one way, its writing end only in the worker: a worker that dies, even half-way through a message, is
+        # then seen here as the pipe's end
+        self._results, results = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_serve, args=(jobs, self._results, Path(project_dir)), name="dbt-worker", daemon=True
+            target=_serve, args=(jobs, results, Path(project_dir)), name="dbt-worker", daemon=True
         )
         self.process.start()
-        jobs.close()  # the worker's end: its death is then seen here as the pipe's end
+        jobs.close()
+        results.close()
+        self.warmed_up = False  # its warm-up ended (it said "ready")
 
     def build(
         self,
@@ -87,15 +90,19 @@ class DbtWorker:
         try:
             self._jobs.send((Path(data_dir), list(args), Path(target), dict(env), alongside))
             for fd in (1, 2):  # dbt prints where the step's output goes now (Dagster captures it for the UI)
-                reduction.send_handle(self._jobs, fd, self.process.pid)
-        except OSError:  # its end of the pipe is gone: the process with it
-            self.process.join(POLL_SECONDS)
-            raise self._lost() from None
+                reduction.send_handle(self._jobs, _open_or_devnull(fd), self.process.pid)
+        except BaseException as error:  # the worker may hold half a job: it must not wait for the rest
+            self.process.kill()
+            self.process.join()
+            if isinstance(error, OSError):  # its end of the pipe was gone: the process with it
+                raise self._lost() from None
+            raise
         finished = False
         try:
             while True:
                 kind, payload = self._next()
                 if kind == "ready":  # its warm-up ended
+                    self.warmed_up = True
                     continue
                 if kind in ("event", "tests"):
                     yield kind, payload
@@ -106,21 +113,17 @@ class DbtWorker:
                 else:  # "error": dbt's runner raised, not a failed build
                     finished = True
                     self._wait_for_exit()
-                    raise RuntimeError(f"dbt raised in its worker process:\n{payload}")
+                    raise RuntimeError(f"dbt's worker process raised:\n{payload}")
         finally:
             if not finished:
                 self.interrupt()
 
     def _next(self) -> tuple[str, object]:
-        while True:
-            try:
-                return self._results.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if not self.process.is_alive():
-                    try:  # its last message may have arrived with its exit
-                        return self._results.get(timeout=POLL_SECONDS)
-                    except queue.Empty:
-                        raise self._lost() from None
+        try:
+            return self._results.recv()
+        except (EOFError, OSError):  # every writing end closed: the worker ended, maybe half-way through a message
+            self.process.join(POLL_SECONDS)
+            raise self._lost() from None
 
     def _lost(self) -> WorkerLost:
         return WorkerLost(
@@ -142,9 +145,9 @@ class DbtWorker:
         while self.process.is_alive() and time.monotonic() < deadline:
             self.process.join(POLL_SECONDS / 5)
             try:
-                while True:
-                    self._results.get_nowait()
-            except queue.Empty:
+                while self._results.poll():
+                    self._results.recv()
+            except (EOFError, OSError):
                 pass
         if self.process.is_alive():  # a dbt that ignores the interrupt, a query that cannot be cancelled
             self.process.kill()
@@ -163,10 +166,12 @@ class DbtWorker:
         shutil.rmtree(_scratch(self.process.pid), ignore_errors=True)
 
     def _warmed_up(self) -> bool:
-        try:
-            return self._results.get_nowait()[0] == "ready"  # the only message of a worker given no build
-        except queue.Empty:
-            return False
+        if not self.warmed_up:
+            try:  # "ready" is the only message of a worker given no build; one just sent may still be on its way
+                self.warmed_up = self._results.poll(POLL_SECONDS / 5) and self._results.recv()[0] == "ready"
+            except (EOFError, OSError):
+                pass
+        return self.warmed_up
 
 
 def start() -> bool:
@@ -213,6 +218,7 @@ def _serve(jobs, results, project_dir: Path) -> None:
     interrupted = []
     signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     _warm_up(project_dir, jobs)
+    results = _Sender(results)
     results.put(("ready", None))
     try:
         job = jobs.recv()
@@ -237,12 +243,32 @@ def _serve(jobs, results, project_dir: Path) -> None:
 
 def _exit_quickly() -> None:
     """End the worker once everything is sent, skipping the interpreter's teardown of dbt's modules (~1 s the step
-    waits for), but not multiprocessing's finalizers: they flush the queue and release the semaphores dbt's adapter
-    made (else Python's resource tracker warns of them when the run ends)."""
+    waits for), but not multiprocessing's finalizers: they release the semaphores dbt's adapter made (else Python's
+    resource tracker warns of them when the run ends)."""
     multiprocessing.util._exit_function()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+class _Sender:
+    """The worker's end of the results pipe, for dbt's threads, the tests' thread and this one."""
+
+    def __init__(self, connection):
+        self._connection, self._lock = connection, threading.Lock()
+
+    def put(self, message: tuple[str, Any]) -> None:
+        with self._lock:
+            self._connection.send(message)
+
+
+def _open_or_devnull(fd: int) -> int:
+    """`fd` if it is open, else /dev/null's (a Dagster process started with its output closed)."""
+    try:
+        os.fstat(fd)
+        return fd
+    except OSError:
+        return os.open(os.devnull, os.O_WRONLY)
 
 
 def _interrupt_once(signum, frame) -> None:
@@ -322,11 +348,12 @@ def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env
         with dbt_environment(command_environment(data_dir, env)):
             try:
                 result = runner.invoke(command_args(args, target, project_dir=project_dir))
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build is over: its outcome goes out whole
                 outcome = BuildOutcome.of(result)
-                if tests is not None:  # the tests still waiting, by the build's statuses (none if dbt raised)
-                    tests.finish(outcome.statuses if outcome.exception is None else None)
+                if tests is not None and outcome.exception is None:  # the tests still waiting, by dbt's statuses
+                    tests.finish(outcome.statuses)
                     tests = None
-            finally:
+            finally:  # dbt raised or was interrupted (dbt's runner returns Ctrl-C as its exception): no more tests
                 if tests is not None:
                     tests.interrupt()
                 release_warehouse()
