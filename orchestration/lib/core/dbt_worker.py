@@ -50,6 +50,7 @@ EXIT_WAIT_SECONDS = 60  # for a worker to end once its build ended or was interr
 STOP_WAIT_SECONDS = 5  # for an unused worker done warming up to end by itself
 
 _pending: DbtWorker | None = None
+_building: DbtWorker | None = None  # the worker whose build the step is reading
 # the batched tests to run during the build (`dbt_tests_alongside`), the models it runs, the tests' first day
 Alongside = tuple[list, set[str], str | None]
 
@@ -97,7 +98,8 @@ class DbtWorker:
             if isinstance(error, OSError):  # its end of the pipe was gone: the process with it
                 raise self._lost() from None
             raise
-        finished = False
+        global _building
+        _building, finished = self, False
         try:
             while True:
                 kind, payload = self._next()
@@ -115,6 +117,7 @@ class DbtWorker:
                     self._wait_for_exit()
                     raise RuntimeError(f"dbt's worker process raised:\n{payload}")
         finally:
+            _building = None
             if not finished:
                 self.interrupt()
 
@@ -182,8 +185,8 @@ def start() -> bool:
             _pending = DbtWorker()
         except OSError:  # no process to spare (a limit on processes or memory): dbt builds in this one
             return False
-        atexit.unregister(discard)
-        atexit.register(discard)
+        atexit.unregister(_at_exit)
+        atexit.register(_at_exit)
     return _pending is not None
 
 
@@ -200,6 +203,14 @@ def take() -> DbtWorker | None:
         worker.stop()  # its scratch folder, its pipe
         return None
     return worker
+
+
+def _at_exit() -> None:
+    """The process ends: a worker still building (the step was abandoned, not closed: Ctrl-C in Dagster's own code)
+    is interrupted and waited for, one never taken stopped, so neither outlives it half-way."""
+    if _building is not None:
+        _building.interrupt()
+    discard()
 
 
 def discard() -> None:
