@@ -29,6 +29,7 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.util
 import os
+import queue
 import shutil
 import signal
 import sys
@@ -50,7 +51,7 @@ EXIT_WAIT_SECONDS = 60  # for a worker to end once its build ended or was interr
 STOP_WAIT_SECONDS = 5  # for an unused worker done warming up to end by itself
 
 _pending: DbtWorker | None = None
-_building: DbtWorker | None = None  # the worker whose build the step is reading
+_started: list[DbtWorker] = []  # every worker of this process, for `_at_exit`
 # the batched tests to run during the build (`dbt_tests_alongside`), the models it runs, the tests' first day
 Alongside = tuple[list, set[str], str | None]
 
@@ -75,6 +76,8 @@ class DbtWorker:
         jobs.close()
         results.close()
         self.warmed_up = False  # its warm-up ended (it said "ready")
+        self.given_job = False  # a build was (or was being) handed to it
+        _started[:] = [worker for worker in _started if worker.process.is_alive()] + [self]
 
     def build(
         self,
@@ -88,18 +91,17 @@ class DbtWorker:
         gives it) and, with `alongside` (the batched tests, the models the build runs, the tests' first day),
         ("tests", the `BatchedTestResult`s of one statement) as `dbt_tests_alongside` runs them during the build.
         The generator's return value is dbt's `BuildOutcome`. Closing it early interrupts the build."""
+        self.given_job = True
         try:
             self._jobs.send((Path(data_dir), list(args), Path(target), dict(env), alongside))
-            for fd in (1, 2):  # dbt prints where the step's output goes now (Dagster captures it for the UI)
-                reduction.send_handle(self._jobs, _open_or_devnull(fd), self.process.pid)
+            _send_output(self._jobs, self.process.pid)  # dbt prints where the step's output goes (Dagster's capture)
         except BaseException as error:  # the worker may hold half a job: it must not wait for the rest
             self.process.kill()
             self.process.join()
             if isinstance(error, OSError):  # its end of the pipe was gone: the process with it
                 raise self._lost() from None
             raise
-        global _building
-        _building, finished = self, False
+        finished = False
         try:
             while True:
                 kind, payload = self._next()
@@ -117,7 +119,6 @@ class DbtWorker:
                     self._wait_for_exit()
                     raise RuntimeError(f"dbt's worker process raised:\n{payload}")
         finally:
-            _building = None
             if not finished:
                 self.interrupt()
 
@@ -147,10 +148,10 @@ class DbtWorker:
         deadline = time.monotonic() + EXIT_WAIT_SECONDS
         while self.process.is_alive() and time.monotonic() < deadline:
             self.process.join(POLL_SECONDS / 5)
-            try:
-                while self._results.poll():
-                    self._results.recv()
-            except (EOFError, OSError):
+            try:  # raw bytes: no message framing to keep in step with (a read may have stopped half-way)
+                while self._results.poll() and os.read(self._results.fileno(), 1 << 16):
+                    pass
+            except OSError:
                 pass
         if self.process.is_alive():  # a dbt that ignores the interrupt, a query that cannot be cancelled
             self.process.kill()
@@ -206,11 +207,19 @@ def take() -> DbtWorker | None:
 
 
 def _at_exit() -> None:
-    """The process ends: a worker still building (the step was abandoned, not closed: Ctrl-C in Dagster's own code)
-    is interrupted and waited for, one never taken stopped, so neither outlives it half-way."""
-    if _building is not None:
-        _building.interrupt()
-    discard()
+    """The process ends: a worker still building (the step was abandoned, not closed: Ctrl-C in Dagster's own code,
+    a second Ctrl-C while the step waited for it) is interrupted and waited for, one never given a build stopped, so
+    none outlives it half-way."""
+    global _pending
+    _pending = None
+    if any(worker.process.is_alive() for worker in _started) and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one more Ctrl-C must not cut the wait short: dbt stops anyway
+    for worker in _started:
+        try:
+            if worker.process.is_alive():
+                worker.interrupt() if worker.given_job else worker.stop()
+        except Exception:  # noqa: BLE001 (the next worker still gets its turn)
+            worker.process.kill()
 
 
 def discard() -> None:
@@ -249,6 +258,7 @@ def _serve(jobs, results, project_dir: Path) -> None:
         outcome = ("error", "interrupted before its build started")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     results.put(outcome)
+    results.close()
     _exit_quickly()
 
 
@@ -263,23 +273,43 @@ def _exit_quickly() -> None:
 
 
 class _Sender:
-    """The worker's end of the results pipe, for dbt's threads, the tests' thread and this one."""
+    """The worker's end of the results pipe, fed by dbt's threads, the tests' thread and this one through a queue of
+    no bound and written by a thread of its own: a pipe holds 64 KiB, and dbt must not wait for Dagster to read."""
 
     def __init__(self, connection):
-        self._connection, self._lock = connection, threading.Lock()
+        self._connection = connection
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name="dbt-worker-sender", daemon=True)
+        self._thread.start()
 
     def put(self, message: tuple[str, Any]) -> None:
-        with self._lock:
-            self._connection.send(message)
+        self._queue.put(message)
+
+    def close(self) -> None:
+        """Once everything put is written."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _write(self) -> None:
+        while (message := self._queue.get()) is not None:
+            try:
+                self._connection.send(message)
+            except OSError:  # the Dagster process is gone (this worker follows it: `_exit_with_the_dagster_process`)
+                return
 
 
-def _open_or_devnull(fd: int) -> int:
-    """`fd` if it is open, else /dev/null's (a Dagster process started with its output closed)."""
-    try:
-        os.fstat(fd)
-        return fd
-    except OSError:
-        return os.open(os.devnull, os.O_WRONLY)
+def _send_output(connection, pid: int) -> None:
+    """The step's stdout and stderr to the worker; /dev/null for one the process was started without (its number
+    may since be another file's: the run lock's)."""
+    for fd, stream in ((1, sys.__stdout__), (2, sys.__stderr__)):
+        if stream is not None:
+            reduction.send_handle(connection, fd, pid)
+            continue
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            reduction.send_handle(connection, devnull, pid)
+        finally:
+            os.close(devnull)
 
 
 def _interrupt_once(signum, frame) -> None:
@@ -359,11 +389,11 @@ def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env
         with dbt_environment(command_environment(data_dir, env)):
             try:
                 result = runner.invoke(command_args(args, target, project_dir=project_dir))
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build is over: its outcome goes out whole
                 outcome = BuildOutcome.of(result)
                 if tests is not None and outcome.exception is None:  # the tests still waiting, by dbt's statuses
-                    tests.finish(outcome.statuses)
+                    tests.finish(outcome.statuses)  # (Ctrl-C meanwhile: the finally interrupts them)
                     tests = None
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build is over: its outcome goes out whole
             finally:  # dbt raised or was interrupted (dbt's runner returns Ctrl-C as its exception): no more tests
                 if tests is not None:
                     tests.interrupt()
