@@ -9,7 +9,7 @@ sections every day, ZIPs; no LIVE files unless `--live`), `--days` days of histo
 history lands first, then the last day, each through what `make run` runs (`make prepare`, then
 `python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`). For each it
 prints files/s, rows/s, seconds per stage from the run's own event log, total wall, CPU seconds (the pipeline and
-its workers) and peak memory of the pipeline (dbt runs inside it) and of its process tree; then the floor
+its workers) and peak memory of the pipeline, of dbt's worker and of its process tree; then the floor
 (`bench_floor`: the four contract marts by bare DuckDB SQL over the same files, measured in the same run), the
 ratio `make run` / floor in wall and in CPU seconds (other work on a shared machine slows a run without adding to
 its CPU seconds), and the floor's rows against the published marts (a difference is printed loudly: the floor
@@ -126,7 +126,7 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
     peaks = figures.peaks
     print(
         f"   peak memory  pipeline {peaks.root_mb:,.0f} MiB"
-        + (f", dbt {peaks.dbt_mb:,.0f} MiB" if peaks.dbt_mb else " (dbt runs inside it)")
+        + (f", dbt {peaks.dbt_mb:,.0f} MiB" if peaks.dbt_mb else " (dbt ran inside it)")
         + f", process tree {peaks.tree_mb:,.0f} MiB (sampled every 50 ms)"
     )
 

@@ -4,8 +4,8 @@
 
 The pipeline runs exactly as the Makefile's `run` target runs it (TIKTOK_DATA_DIR and DAGSTER_HOME on the
 scratch data directory), so whatever speeds up `make run` shows here. While it runs, the process tree is
-sampled from /proc every 50 ms: the peak resident memory of the pipeline process (dbt runs inside it), of a
-`dbt` subprocess if one is started (VmHWM, each process's own high-water mark) and of the whole tree, the
+sampled from /proc every 50 ms: the peak resident memory of the pipeline process, of dbt's worker process (or a
+`dbt` subprocess) if one is started (VmHWM, each process's own high-water mark) and of the whole tree, the
 great-expectations worker included (VmRSS summed per sample). Afterwards the seconds per stage come from
 the run itself: Dagster's STEP_START / STEP_SUCCESS events in the run's event log, the files and rows from
 the landing asset's materialization metadata, and the landing steps from its `landing_seconds` metadata
@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths
 
 # Dagster step key -> stage name, in the order the job runs them; other steps print under their key.
@@ -89,12 +90,15 @@ def _status_kib(pid: int) -> tuple[int, int]:
 
 
 def _is_dbt(pid: int) -> bool:
+    """A `dbt` subprocess, or the pipeline's dbt worker (`lib/core/dbt_worker.py`, named by its /proc comm)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             argv = handle.read().split(b"\0")[:2]
+        with open(f"/proc/{pid}/comm", "rb") as handle:
+            name = handle.read().strip().decode(errors="replace")
     except OSError:
         return False
-    return any(os.path.basename(arg) == b"dbt" for arg in argv)
+    return name == dbt_worker.PROCESS_NAME or any(os.path.basename(arg) == b"dbt" for arg in argv)
 
 
 def run_sampled(args: list[str], *, log: Path, **popen) -> tuple[int, float, float, TreePeaks, float]:

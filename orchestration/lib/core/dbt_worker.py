@@ -47,6 +47,7 @@ from orchestration.lib.core.paths import DBT_PROJECT_DIR
 # Whether `start` spawns a worker; off, the dbt step builds in its own process as it does without one.
 spawn_worker = True
 POLL_SECONDS = 0.5  # how often a wait for the worker's next result checks that the worker is alive
+PROCESS_NAME = "dbt-worker"  # /proc/<pid>/comm of the worker
 EXIT_WAIT_SECONDS = 60  # for a worker to end once its build ended or was interrupted; then it is killed
 STOP_WAIT_SECONDS = 5  # for an unused worker done warming up to end by itself
 
@@ -232,6 +233,7 @@ def discard() -> None:
 
 def _serve(jobs, results, project_dir: Path) -> None:
     """The worker: dbt imported and warmed up, then one build, its result events put on `results` as they come."""
+    name_process(PROCESS_NAME)
     _exit_with_the_dagster_process()
     # Ctrl-C in the terminal reaches every process of the group, and `interrupt` sends one more. Before the build, a
     # SIGINT is noted, and the build then not run; during it, the first stops dbt as in the Dagster process.
@@ -315,6 +317,17 @@ def _send_output(connection, pid: int) -> None:
 def _interrupt_once(signum, frame) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's and `interrupt`'s: dbt stops on the first
     raise KeyboardInterrupt
+
+
+def name_process(name: str) -> None:
+    """The process's name as `ps` and /proc/<pid>/comm show it (Linux; elsewhere nothing): `make bench` tells dbt's
+    peak memory by it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 def _exit_with_the_dagster_process() -> None:
