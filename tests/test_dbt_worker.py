@@ -63,7 +63,7 @@ def test_a_build_in_the_worker_streams_each_result_and_ends_as_the_same_build_he
     failed = here.failed_nodes(passing=("success", "pass", "warn"))
     assert len(failed) == 1 and failed[0].startswith(f"{RECONCILE}: error ")
     assert "fct_account_overview_daily" in failed[0], "dbt's message names what is missing"
-    # each node's result came back as dbt's event, in the order dbt finished them
+    # each node's result came back as dbt's event, once
     finished = [event["data"]["node_info"]["unique_id"] for event in events]
     assert sorted(finished) == sorted(here.statuses) and len(finished) == len(set(finished))
     assert {event["info"]["name"] for event in events} <= {"LogModelResult", "LogTestResult"}
@@ -147,7 +147,7 @@ def test_start_take_and_discard(monkeypatch):
     assert dbt_worker.take() is None, "a dead worker is not handed out: the step builds in its own process"
 
 
-def test_the_batched_tests_run_in_the_worker_as_their_model_is_built(tmp_path, dbt_manifest):
+def test_the_batched_tests_run_in_the_worker_after_their_model_and_count_as_after_the_build(tmp_path, dbt_manifest):
     paths = _landed(tmp_path)
     manifest = json.loads(dbt_manifest.read_text())
     overview = "model.tiktok_warehouse.stg_studio__overview"

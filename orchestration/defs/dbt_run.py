@@ -1,7 +1,8 @@
 """One dbt build for the Dagster step, streamed to Dagster as it goes.
 
-dbt runs in the worker process the landing spawned (`lib/core/dbt_worker.py`), else on a thread of this process
-(`lib/core/dbt_invocation.py`); each finished node's event comes back through a queue and dagster-dbt turns it
+dbt runs in the worker process `python -m orchestration run` or the landing spawned (`lib/core/dbt_worker.py`),
+else on a thread of this process (`lib/core/dbt_invocation.py`); each finished node's event comes back (through
+the worker's pipe, or a queue) and dagster-dbt turns it
 into the same Output / AssetCheckResult a `dbt` subprocess's JSON log line gave (`DbtCoreCliEventMessage`, the
 class its CLI resource uses for dbt-core), so the UI shows the materializations and checks while the build runs.
 A failed build fails the step once every result is in, naming the nodes that failed, as dagster-dbt's CLI
@@ -26,11 +27,13 @@ from orchestration.lib.core.dbt_batched_tests import RESULTS_FILE, BatchedTestRe
 from orchestration.lib.core.dbt_invocation import (
     RESULT_EVENTS,
     BuildOutcome,
+    all_built,
     cancel_open_queries,
     command_args,
     command_environment,
     dbt_runner,
     release_warehouse,
+    write_run_results,
 )
 from orchestration.lib.core.dbt_manifest import dbt_environment
 
@@ -109,7 +112,7 @@ class DbtRun:
         if "error" in self._outcome:
             raise self._outcome["error"]
         result = self._outcome["result"]
-        self._write_run_results(result)
+        write_run_results(result, self.args, self.target)
         self.outcome = BuildOutcome.of(result)
 
     def _to_dagster(self, raw: dict, context, manifest: dict, translator: DagsterDbtTranslator, project):
@@ -122,7 +125,7 @@ class DbtRun:
         relationships test from an untouched fact to a rebuilt `dim_accounts` runs too."""
         if self.outcome is None or self.outcome.exception is not None:
             return False
-        return all(self.outcome.statuses.get(parent, "success") == "success" for parent in parents)
+        return all_built(self.outcome.statuses, parents)
 
     def stream_batched_tests(
         self,
@@ -170,13 +173,6 @@ class DbtRun:
             + (f"\n{shown}" if failed else "")
             + f"\n(dbt.log, run_results.json and {RESULTS_FILE} in {self.target})"
         )
-
-    def _write_run_results(self, result) -> None:
-        """`<target>/run_results.json`, as dbt writes it, also when dbt was told not to write its artifacts (the
-        worker writes its own: `dbt_worker._build`)."""
-        results = getattr(result, "result", None)
-        if "--no-write-json" in self.args and hasattr(results, "write"):
-            results.write(str(self.target / "run_results.json"))
 
     def _run(self, runner) -> None:
         try:

@@ -178,6 +178,19 @@ def release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+def write_run_results(result, args: Sequence[str], target: Path) -> None:
+    """`<target>/run_results.json`, as dbt writes it, also when dbt was told not to write its artifacts."""
+    results = getattr(result, "result", None)
+    if "--no-write-json" in args and hasattr(results, "write"):
+        results.write(str(Path(target) / "run_results.json"))
+
+
+def all_built(statuses: dict[str, str], parents: Sequence[str]) -> bool:
+    """Whether dbt would run a test reading `parents` after a build whose nodes ended with `statuses`: none of them
+    failed or was skipped. A parent the build did not run is as the last build left it."""
+    return all(statuses.get(parent, "success") == "success" for parent in parents)
+
+
 def failed_nodes(result, passing: tuple[str, ...] = ("success", "pass")) -> list[str]:
     """`unique_id: status message` for each node of a dbt result whose status is not one of `passing`."""
     return BuildOutcome.of(result).failed_nodes(passing)

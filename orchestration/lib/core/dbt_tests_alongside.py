@@ -8,10 +8,10 @@ the Dagster process at once. There they become asset checks while dbt builds the
 waiting for the build's end (~5 ms each on a slow machine: 2.5 s of the demo's dbt step). A test reads only
 models dbt has finished and never writes, so it sees what it would see after the build.
 
-Which tests run is `DbtRun.may_test`'s rule, as after a build: none whose parent failed or was skipped. A parent
-outside this build counts as built (it is as the last build left it); a test still waiting when the build ends
-(a parent dbt never reported) is decided then, from dbt's statuses. If dbt raised, the tests already run stay
-reported and the rest are not run: the step fails either way.
+Which tests run is the rule `DbtRun.may_test` applies after a build (`dbt_invocation.all_built`): none whose
+parent failed or was skipped. A parent outside this build counts as built (it is as the last build left it); a test
+still waiting when the build ends (a parent dbt never reported) is decided then, from dbt's statuses. If dbt raised,
+the tests already run stay reported and the rest are not run: the step fails either way.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.core.dbt_batched_tests import BatchedTest, BatchedTestResult, batched_test_results
+from orchestration.lib.core.dbt_invocation import all_built
 
 _END = None
 
@@ -72,7 +73,7 @@ class BatchedTestsAlongside:
         None: dbt raised, and none of them runs); returns once every result was sent."""
         with self._lock:
             if statuses is not None:
-                self._hand_over([uid for uid in list(self._waiting) if self._may_run(uid, statuses)])
+                self._hand_over([uid for uid in list(self._waiting) if all_built(statuses, self._tests[uid].parents)])
             self._waiting.clear()
         self._ready.put(_END)
         self._thread.join()
@@ -92,9 +93,6 @@ class BatchedTestsAlongside:
             except duckdb.Error:  # closed by the thread as it ended
                 pass
             self._thread.join(0.05)
-
-    def _may_run(self, test_id: str, statuses: dict[str, str]) -> bool:
-        return all(statuses.get(parent, "success") == "success" for parent in self._tests[test_id].parents)
 
     def _hand_over(self, test_ids: list[str]) -> None:  # under the lock, or before the thread can be handed any
         for test_id in test_ids:

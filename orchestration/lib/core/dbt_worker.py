@@ -46,7 +46,7 @@ from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 # Whether `start` spawns a worker; off, the dbt step builds in its own process as it does without one.
 spawn_worker = True
-POLL_SECONDS = 0.5  # how often a wait for the worker's next result checks that the worker is alive
+POLL_SECONDS = 0.5  # for a worker whose pipe ended to be seen ended; a fifth: each round of a wait for its exit
 PROCESS_NAME = "dbt-worker"  # /proc/<pid>/comm of the worker
 EXIT_WAIT_SECONDS = 60  # for a worker to end once its build ended or was interrupted; then it is killed
 STOP_WAIT_SECONDS = 5  # for an unused worker done warming up to end by itself
@@ -71,7 +71,7 @@ class DbtWorker:
         # then seen here as the pipe's end
         self._results, results = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_serve, args=(jobs, results, Path(project_dir)), name="dbt-worker", daemon=True
+            target=_serve, args=(jobs, results, Path(project_dir)), name=PROCESS_NAME, daemon=True
         )
         self.process.start()
         jobs.close()
@@ -378,6 +378,7 @@ def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env
         command_environment,
         dbt_runner,
         release_warehouse,
+        write_run_results,
     )
     from orchestration.lib.core.dbt_manifest import dbt_environment
     from orchestration.lib.core.dbt_tests_alongside import BatchedTestsAlongside
@@ -411,8 +412,7 @@ def _build(project_dir: Path, data_dir: Path, args: list[str], target: Path, env
                 if tests is not None:
                     tests.interrupt()
                 release_warehouse()
-        if "--no-write-json" in args and hasattr(result.result, "write"):
-            result.result.write(str(target / "run_results.json"))  # as the Dagster process writes it (DbtRun)
+        write_run_results(result, args, target)  # as the Dagster process writes it (DbtRun)
         return ("done", outcome)
     except BaseException:  # noqa: BLE001 (sent to the Dagster process, which raises it in the dbt step)
         return ("error", traceback.format_exc())
