@@ -63,15 +63,19 @@ prepare: setup  ## the Dagster home, with telemetry and the UI's sign-up dialog 
 setup: $(VENV)/.installed
 
 # uv installs exactly the pinned set in uv.lock (the same for CI and users) into .venv. uv itself is a pinned
-# wheel from PyPI in a git-ignored bootstrap venv (.tools/), never installed globally. uv sends no telemetry.
+# wheel from PyPI in git-ignored .tools/, never installed globally. uv sends no telemetry.
 UV_VERSION := 0.13.9
 UV_HOME := .tools/uv-$(UV_VERSION)
 UV := $(UV_HOME)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
-UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV_HOME)"; \
-	$(PYTHON) -m venv --clear $(UV_HOME) && \
-	$(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+# With the pip of $(PYTHON) (its base interpreter: .venv/bin comes first on PATH) the wheel is unpacked into
+# .tools/ (~2 s); a Python without pip, or one that refuses, gets a bootstrap venv first (~5 s: it installs pip).
+UV_PIP_FLAGS := --quiet --disable-pip-version-check uv==$(UV_VERSION)
+UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV_HOME)"; rm -rf $(UV_HOME); \
+	"$$($(PYTHON) -c 'import sys; print(sys._base_executable)')" -m pip install --target $(UV_HOME) \
+		--no-warn-script-location $(UV_PIP_FLAGS) >/dev/null 2>&1 || \
+	{ rm -rf $(UV_HOME) && $(PYTHON) -m venv --clear $(UV_HOME) && $(UV_HOME)/bin/python -m pip install $(UV_PIP_FLAGS); }; }
 # A uv.lock that no longer matches pyproject.toml is an error (--locked), never silently re-resolved.
 UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \
 	(uv lock; UPGRADE=package moves one package), then commit uv.lock" >&2; exit 1; }
