@@ -252,7 +252,6 @@ api_repull_job = dg.define_asset_job(
     "tiktok_api_repull",
     # the published marts are one multi-asset that cannot be subset: select the whole group
     selection=dg.AssetSelection.assets(tiktok_api_pulls).downstream() | dg.AssetSelection.groups("published"),
-    partitions_def=API_PARTITIONS,
     executor_def=dg.in_process_executor,
     description="Pull one account for one day (today: a fresh snapshot; a past day of a Business account: "
     "its daily metrics), then rebuild the marts.",
