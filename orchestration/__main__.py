@@ -3,9 +3,12 @@ import os
 import sys
 import threading
 
-from orchestration.cli import main
+from orchestration.lib.core.collector import defer_until_started
 
 if __name__ == "__main__":
+    defer_until_started()  # full collections wait until the run's definitions are loaded (lib/core/collector.py)
+    from orchestration.cli import main
+
     code = main()
     # Everything is written and closed by now. Exit as the interpreter does, waiting for any thread still working
     # and running the exit handlers (logging, temporary folders, worker pools), then skip only its teardown of

@@ -11,6 +11,7 @@ import os
 import sys
 from datetime import UTC, datetime
 
+from orchestration.lib.core import collector
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.run_lock import WarehouseBusy, hold_run_lock
 
@@ -41,6 +42,7 @@ def run_pipeline(paths: DataPaths, *, full_refresh: bool = False):
     job = defs().resolve_job_def("daily_pipeline")
     # The instance lives in the data directory (not wherever DAGSTER_HOME points), so `make ui` shows these runs.
     with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        collector.started()  # what start-up made lives as long as the run: later full collections skip it
         run_config = {
             "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
             # the terminal gets INFO and up; every DEBUG event (thousands per build) stays in the event log (the UI)
@@ -220,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     live = sub.add_parser("live", help="record a TikTok LIVE (the optional `live` extra): live record @handle")
     live.add_argument("recorder_args", nargs=argparse.REMAINDER, help="record @handle [--out DIR] [--gzip]")
     args = parser.parse_args(argv)
+    if args.command != "run":  # the start-up a `run` defers full collections for ends in run_pipeline
+        collector.started()
     if args.command == "live":  # writes into the inbox only: no run lock, the pipeline lands it later
         from orchestration.live_recorder.__main__ import main as record_main
 

@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
+from orchestration.lib.core import collector
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio import landing
 from orchestration.lib.studio.landing import land_inbox
@@ -189,7 +190,7 @@ def test_full_collections_wait_for_the_landing_to_end_even_when_it_fails(tmp_pat
 
     monkeypatch.setattr(landing, "archive_new_inbox_files", scan_noting_thresholds)
     land(paths)
-    assert seen == [(before[0], before[1], landing._NO_FULL_COLLECTION)] and gc.get_threshold() == before
+    assert seen == [(before[0], before[1], collector.NO_FULL_COLLECTION)] and gc.get_threshold() == before
 
     def failing_scan(*args, **kwargs):
         raise OSError("the inbox went away")

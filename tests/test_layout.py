@@ -35,7 +35,8 @@ ALLOWED = {
         "orchestration.lib",
         "orchestration.live_recorder",
     ),
-    "orchestration.__main__": ("orchestration.cli",),
+    # and the collector's policy, set before anything else is imported (lib/core/collector.py)
+    "orchestration.__main__": ("orchestration.cli", "orchestration.lib.core.collector"),
     "orchestration.devtools": ("orchestration", "schemas"),
     # The optional LIVE recorder (the `live` extra): only the CLI reaches it, the pipeline never does.
     "orchestration.live_recorder": ("orchestration.live_recorder", "orchestration.lib.core"),

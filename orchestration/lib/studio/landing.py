@@ -11,7 +11,6 @@ working database it rebuilds.
 from __future__ import annotations
 
 import functools
-import gc
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.core.archive import ManifestRow, read_manifest
+from orchestration.lib.core.collector import full_collections_deferred
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.quarantine import write_quarantine_report
@@ -76,25 +76,17 @@ class LandingReport:
 
 
 def _full_collections_deferred(landing):
-    """`landing` with Python's full collections deferred until it returns. A drop's landing keeps a few objects per
-    file until the drop is recorded (receipts, manifest rows, their texts): each time they grow by a quarter the
-    collector walks every object of the process, in the Dagster process ~1 M (the definitions, dbt's), ~0.2 s a
-    time with nothing to free: 0.9 s of a 300 x 90 landing (landed in process with the definitions loaded: 14.1-14.5
-    -> 13.6 s). Young objects are still collected as usual; the full collections resume afterwards."""
+    """`landing` with Python's full collections deferred until it returns (`core.collector`). A drop's landing keeps a
+    few objects per file until the drop is recorded (receipts, manifest rows, their texts): each time they grow by a
+    quarter the collector walks every object of the process, ~0.2 s a time with nothing to free: 0.9 s of a
+    300 x 90 landing (landed in process with the definitions loaded: 14.1-14.5 -> 13.6 s)."""
 
     @functools.wraps(landing)
     def deferred(*args, **kwargs):
-        thresholds = gc.get_threshold()
-        gc.set_threshold(thresholds[0], thresholds[1], _NO_FULL_COLLECTION)
-        try:
+        with full_collections_deferred():
             return landing(*args, **kwargs)
-        finally:
-            gc.set_threshold(*thresholds)
 
     return deferred
-
-
-_NO_FULL_COLLECTION = 1 << 30  # gen-1 collections before a full one is even considered
 
 
 @_full_collections_deferred

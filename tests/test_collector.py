@@ -1,0 +1,74 @@
+"""When full garbage collections run (lib/core/collector.py). gc.freeze acts on a whole process: the process-wide
+cases run in a fresh interpreter each."""
+
+import gc
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from orchestration.lib.core import collector
+from orchestration.lib.core.paths import PROJECT_ROOT
+
+
+def _in_fresh_interpreter(code: str, tmp_path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "TIKTOK_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_deferred_start_up_ends_frozen_with_the_thresholds_it_began_with(tmp_path):
+    seen = _in_fresh_interpreter(
+        "import gc, json\n"
+        "from orchestration.lib.core import collector\n"
+        "before = gc.get_threshold()\n"
+        "collector.defer_until_started()\n"
+        "deferred = gc.get_threshold()\n"
+        "objects = [[i] for i in range(1000)]  # alive when start-up ends\n"
+        "first, second = collector.started(), collector.started()\n"
+        "print(json.dumps({'before': before, 'deferred': deferred, 'after': gc.get_threshold(),\n"
+        "                  'first': first, 'second': second, 'frozen': gc.get_freeze_count()}))\n",
+        tmp_path,
+    )
+    assert seen["deferred"] == [seen["before"][0], seen["before"][1], collector.NO_FULL_COLLECTION]
+    assert seen["after"] == seen["before"]
+    assert (seen["first"], seen["second"]) == (True, False)  # frozen once
+    assert seen["frozen"] >= 1000
+
+
+def test_without_a_deferred_start_up_nothing_is_frozen():
+    # this test process calls run_pipeline again and again: it must keep collecting what each run leaves
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    assert collector.started() is False
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_a_command_other_than_run_ends_the_deferral_before_its_work(tmp_path):
+    seen = _in_fresh_interpreter(
+        "import gc, json\n"
+        "from orchestration.lib.core import collector\n"
+        "before = gc.get_threshold()\n"
+        "collector.defer_until_started()\n"
+        "from orchestration.cli import main\n"
+        "code = main(['report'])  # nothing published: says so and returns 1\n"
+        "print(json.dumps({'code': code, 'before': before, 'after': gc.get_threshold()}))\n",
+        tmp_path,
+    )
+    assert seen["code"] == 1 and seen["after"] == seen["before"]
+
+
+def test_full_collections_wait_inside_and_resume_after_an_error():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), collector.full_collections_deferred():
+        assert gc.get_threshold() == (before[0], before[1], collector.NO_FULL_COLLECTION)
+        raise RuntimeError
+    assert gc.get_threshold() == before
