@@ -2,28 +2,15 @@
 cases run in a fresh interpreter each."""
 
 import gc
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from orchestration.lib.core import collector
-from orchestration.lib.core.paths import PROJECT_ROOT
+from tests.fresh_interpreter import run_fresh
 
 
 def _in_fresh_interpreter(code: str, tmp_path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "TIKTOK_DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return run_fresh(code, env={"TIKTOK_DATA_DIR": str(tmp_path)})
 
 
 def test_the_deferred_start_up_ends_frozen_with_the_thresholds_it_began_with(tmp_path):

@@ -4,16 +4,13 @@ worker load). Nothing at this module's top imports dagster-dbt: the other mode r
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from orchestration.lib.core import dagster_dbt_import
 from orchestration.lib.core.dbt_manifest import manifest_path
-from orchestration.lib.core.paths import PROJECT_ROOT
+from tests.fresh_interpreter import run_fresh
 
 MODEL = "model.tiktok_warehouse.fct_account_overview_daily"
 # every status a model's or a test's result can carry: the translation compares them to dagster-dbt's enums
@@ -35,16 +32,7 @@ def test_without_dbt_core_the_definitions_and_the_events_are_those_with_it(dbt_m
         "import dbt.version  # unhidden once dagster-dbt is loaded\n"
         "print(json.dumps(figures))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "other")],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "TIKTOK_DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    without = json.loads(done.stdout.splitlines()[-1])
+    without = run_fresh(code, str(tmp_path / "other"), env={"TIKTOK_DATA_DIR": str(tmp_path)})
     assert without.pop("dbt_core_imported") is False
     with_dbt_core = definitions_and_events(str(tmp_path / "here"))
     assert dagster_dbt_import.dbt_core_imported()  # this process: dagster-dbt as usual
