@@ -74,7 +74,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV_PIP_FLAGS := --quiet --disable-pip-version-check uv==$(UV_VERSION)
 UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV_HOME)"; rm -rf $(UV_HOME); \
 	"$$($(PYTHON) -c 'import sys; print(sys._base_executable)')" -m pip install --target $(UV_HOME) \
-		--no-warn-script-location $(UV_PIP_FLAGS) >/dev/null 2>&1 || \
+		--no-warn-script-location $(UV_PIP_FLAGS) >/dev/null 2>&1 && test -x $(UV) || \
 	{ rm -rf $(UV_HOME) && $(PYTHON) -m venv --clear $(UV_HOME) && $(UV_HOME)/bin/python -m pip install $(UV_PIP_FLAGS); }; }
 # A uv.lock that no longer matches pyproject.toml is an error (--locked), never silently re-resolved.
 UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \

@@ -20,10 +20,11 @@ def test_the_deferred_start_up_ends_frozen_with_the_thresholds_it_began_with(tmp
         "before = gc.get_threshold()\n"
         "collector.defer_until_started()\n"
         "deferred = gc.get_threshold()\n"
+        "frozen_before = gc.get_freeze_count()\n"
         "objects = [[i] for i in range(1000)]  # alive when start-up ends\n"
         "first, second = collector.started(), collector.started()\n"
         "print(json.dumps({'before': before, 'deferred': deferred, 'after': gc.get_threshold(),\n"
-        "                  'first': first, 'second': second, 'frozen': gc.get_freeze_count()}))\n",
+        "                  'first': first, 'second': second, 'frozen': gc.get_freeze_count() - frozen_before}))\n",
         tmp_path,
     )
     assert seen["deferred"] == [seen["before"][0], seen["before"][1], collector.NO_FULL_COLLECTION]
@@ -45,12 +46,14 @@ def test_a_command_other_than_run_ends_the_deferral_before_its_work(tmp_path):
         "from orchestration.lib.core import collector\n"
         "before = gc.get_threshold()\n"
         "collector.defer_until_started()\n"
-        "from orchestration.cli import main\n"
-        "code = main(['report'])  # nothing published: says so and returns 1\n"
-        "print(json.dumps({'code': code, 'before': before, 'after': gc.get_threshold()}))\n",
+        "from orchestration import cli\n"
+        "during = []\n"
+        "cli.report = lambda paths: during.append(gc.get_threshold()) or 1  # the command's work\n"
+        "code = cli.main(['report'])\n"
+        "print(json.dumps({'code': code, 'before': before, 'during': during, 'after': gc.get_threshold()}))\n",
         tmp_path,
     )
-    assert seen["code"] == 1 and seen["after"] == seen["before"]
+    assert seen["code"] == 1 and seen["during"] == [seen["before"]] and seen["after"] == seen["before"]
 
 
 def test_full_collections_wait_inside_and_resume_after_an_error():

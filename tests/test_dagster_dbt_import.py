@@ -29,13 +29,22 @@ def test_without_dbt_core_the_definitions_and_the_events_are_those_with_it(dbt_m
         "from tests.test_dagster_dbt_import import definitions_and_events\n"
         "figures = definitions_and_events(sys.argv[1])\n"
         "figures['dbt_core_imported'] = dagster_dbt_import.dbt_core_imported()\n"
-        "import dbt.version  # unhidden once dagster-dbt is loaded\n"
+        "from dagster_dbt import compat\n"
+        "figures['dbt_core_seen'] = compat.DBT_PYTHON_VERSION is not None\n"
+        "import logging\n"
+        "handlers = list(logging.getLogger().handlers)\n"
+        "with dagster_dbt_import.root_logging_kept():\n"
+        "    import dbt.contracts.results  # unhidden once dagster-dbt is loaded; adds a root handler\n"
+        "figures['root_handlers_kept'] = logging.getLogger().handlers == handlers\n"
         "print(json.dumps(figures))\n"
     )
     without = run_fresh(code, str(tmp_path / "other"), env={"TIKTOK_DATA_DIR": str(tmp_path)})
-    assert without.pop("dbt_core_imported") is False
+    assert (without.pop("dbt_core_imported"), without.pop("dbt_core_seen")) == (False, False)
+    assert without.pop("root_handlers_kept") is True
     with_dbt_core = definitions_and_events(str(tmp_path / "here"))
-    assert dagster_dbt_import.dbt_core_imported()  # this process: dagster-dbt as usual
+    from dagster_dbt import compat
+
+    assert compat.DBT_PYTHON_VERSION is not None  # this process: dagster-dbt as usual
     assert without["definitions"] == with_dbt_core["definitions"]
     # a materialization for the model that succeeded; a check result for each test that ran, with its severity
     assert [event[:4] for event in with_dbt_core["events"]] == [

@@ -22,7 +22,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration.lib.core import dbt_worker
+from orchestration.lib.core import dagster_dbt_import, dbt_worker
 from orchestration.lib.core.dbt_batched_tests import RESULTS_FILE, BatchedTestResult, failed_tests
 from orchestration.lib.core.dbt_invocation import (
     RESULT_EVENTS,
@@ -91,13 +91,14 @@ class DbtRun:
     def _stream_here(self, context, manifest: dict, translator: DagsterDbtTranslator, project) -> Iterator[Any]:
         """The build on a thread of this process; the project is parsed and the environment set here, on the
         step's thread, and put back only once dbt's thread ended."""
-        from dbt_common.events.functions import msg_to_dict
+        with dagster_dbt_import.root_logging_kept():  # dbt-core may be imported here first (dagster_dbt_import)
+            from dbt_common.events.functions import msg_to_dict
 
-        def on_event(event) -> None:  # on dbt's threads
-            if event.info.name in RESULT_EVENTS:
-                self._results.put(msg_to_dict(event))
+            def on_event(event) -> None:  # on dbt's threads
+                if event.info.name in RESULT_EVENTS:
+                    self._results.put(msg_to_dict(event))
 
-        runner = dbt_runner(on_event)
+            runner = dbt_runner(on_event)
         with dbt_environment(command_environment(self.data_dir, self.env)):
             thread = threading.Thread(target=self._run, args=(runner,), name="dbt-build", daemon=True)
             thread.start()

@@ -9,9 +9,11 @@ objects each. So:
 - `full_collections_deferred` (a decorator and a context manager) lets only the young collections run inside it;
 - `python -m orchestration run` defers them from its first line until its definitions and Dagster instance are
   loaded (`defer_until_started`), then `started()` moves every object alive then to the permanent generation
-  (`gc.freeze`), which later full collections (Dagster's events, publishing) no longer walk. Those objects live for
-  the whole run anyway. A process that did not defer (a test calling `run_pipeline` again and again) is left as
-  it is: freezing there would keep each run's leftovers for the life of the process.
+  (`gc.freeze`), which later full collections (Dagster's events, publishing) no longer walk; the dbt and
+  great-expectations workers do the same for their imports. Nearly all of those objects live as long as the
+  process; the few unreachable ones frozen with them (~1,200 of ~340,000 in the Dagster process) are kept until it
+  exits, seconds later. A process that did not defer (a test calling `run_pipeline` again and again) is left as it
+  is: freezing there would keep each run's leftovers for the life of the process.
 """
 
 from __future__ import annotations
