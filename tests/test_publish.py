@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.lib.marts import publish
 from orchestration.lib.marts.publish import (
     current_parquet,
     list_versions,
@@ -56,6 +57,22 @@ def test_versions_are_new_files_and_an_unchanged_mart_is_not_rewritten(tmp_path)
     # the stable name is the newest version (a hard link), for tools that read a file once
     assert os.path.samefile(marts / "m.parquet", third["m"]["path"])
     assert current_parquet(marts, "never_published") is None
+
+
+def test_marts_published_two_at_a_time_are_those_published_one_by_one_and_a_failure_is_raised(tmp_path, monkeypatch):
+    warehouse = _warehouse(tmp_path / "w.duckdb", 7)
+    together = publish_marts(warehouse, tmp_path / "together", ["m", "titles"])
+    monkeypatch.setattr(publish, "PUBLISH_THREADS", 1)
+    alone = publish_marts(warehouse, tmp_path / "alone", ["m", "titles"])
+    assert list(together) == list(alone) == ["m", "titles"] and [r["rows"] for r in together.values()] == [1007, 1]
+    for model in ("m", "titles"):
+        assert (
+            current_parquet(tmp_path / "together", model).read_bytes()
+            == current_parquet(tmp_path / "alone", model).read_bytes()
+        )
+    monkeypatch.setattr(publish, "PUBLISH_THREADS", 2)
+    with pytest.raises(duckdb.CatalogException, match="no_such_mart"):  # a failed mart fails the publication
+        publish_marts(warehouse, tmp_path / "failed", ["m", "no_such_mart", "titles"])
 
 
 def test_old_versions_go_after_the_grace_period_never_the_newest(tmp_path):

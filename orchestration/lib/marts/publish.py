@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,32 +63,47 @@ def publish_marts(
     """Publish one new version per changed mart; returns per-model rows, whether it changed, and its path."""
     marts_dir = Path(marts_dir)
     marts_dir.mkdir(parents=True, exist_ok=True)
-    results = {}
     con = duckdb.connect(str(warehouse_db), read_only=True)
+    cursors = []
     try:
-        for model in models:
-            folder = versions_dir(marts_dir, model)
-            folder.mkdir(parents=True, exist_ok=True)
-            temporary = folder / f".{model}.{os.getpid()}.tmp"
-            (rows,) = con.execute(  # COPY answers with the number of rows it wrote
-                f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
-            ).fetchone()
-            digest = _digest(temporary)[:16]
-            current = current_parquet(marts_dir, model)
-            changed = current is None or _VERSION.match(current.name).group(2) != digest
-            if changed:
-                key = _TOP_KEY if current is None else int(_VERSION.match(current.name).group(1)) - 1
-                current = folder / f"v{key:09d}-{digest}.parquet"
-                os.replace(temporary, current)  # a new name: no reader has it open yet
-            else:
-                temporary.unlink()
-            _link_stable(current, marts_dir / f"{model}.parquet")
-            remove_old_versions(marts_dir, model, grace=grace)
-            results[model] = {"rows": rows, "changed": changed, "path": str(current)}
+        # Two marts at a time, each on a cursor of its own: DuckDB writes one parquet file on about one core (its
+        # sort and zstd), so the second core would idle (300 x 90 marts: 0.84-0.92 -> 0.66-0.71 s, same bytes).
+        cursors = [con.cursor() for _ in models]  # made here: a connection is not shared by threads, a cursor may be
+        with ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish") as pool:
+            published = list(pool.map(lambda model, cursor: _publish(cursor, marts_dir, model, grace), models, cursors))
     finally:
+        for cursor in cursors:  # each closed by its task already, unless it never ran
+            cursor.close()
         con.close()
     write_catalog(marts_dir, models)
-    return results
+    return dict(zip(models, published, strict=True))
+
+
+PUBLISH_THREADS = 2
+
+
+def _publish(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str, grace: timedelta) -> dict:
+    try:
+        folder = versions_dir(marts_dir, model)
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{model}.{os.getpid()}.tmp"
+        (rows,) = cursor.execute(  # COPY answers with the number of rows it wrote
+            f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
+        ).fetchone()
+    finally:
+        cursor.close()
+    digest = _digest(temporary)[:16]
+    current = current_parquet(marts_dir, model)
+    changed = current is None or _VERSION.match(current.name).group(2) != digest
+    if changed:
+        key = _TOP_KEY if current is None else int(_VERSION.match(current.name).group(1)) - 1
+        current = folder / f"v{key:09d}-{digest}.parquet"
+        os.replace(temporary, current)  # a new name: no reader has it open yet
+    else:
+        temporary.unlink()
+    _link_stable(current, marts_dir / f"{model}.parquet")
+    remove_old_versions(marts_dir, model, grace=grace)
+    return {"rows": rows, "changed": changed, "path": str(current)}
 
 
 def remove_old_versions(
