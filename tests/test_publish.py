@@ -75,6 +75,28 @@ def test_marts_published_two_at_a_time_are_those_published_one_by_one_and_a_fail
         publish_marts(warehouse, tmp_path / "failed", ["m", "no_such_mart", "titles"])
 
 
+def test_no_mart_is_started_once_one_failed(tmp_path, monkeypatch):
+    started, beside, failed = [], threading.Event(), threading.Event()
+    real = publish._publish
+
+    def publish_noting(cursor, marts_dir, model, grace):
+        started.append(model)
+        if model == "broken":  # fails while the other thread publishes "beside", which ends after the failure
+            beside.wait(5)
+            failed.set()
+            raise RuntimeError("broken mart")
+        if model == "beside":
+            beside.set()
+            failed.wait(5)
+            time.sleep(0.2)
+        return real(cursor, marts_dir, "m", grace)
+
+    monkeypatch.setattr(publish, "_publish", publish_noting)
+    with pytest.raises(RuntimeError, match="broken mart"):
+        publish_marts(_warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts", ["broken", "beside", "a", "b", "c"])
+    assert sorted(started) == ["beside", "broken"]  # as one by one: nothing after the failure was started
+
+
 def test_old_versions_go_after_the_grace_period_never_the_newest(tmp_path):
     warehouse, marts = _warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts"
     for n in range(3):
