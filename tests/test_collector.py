@@ -9,12 +9,8 @@ from orchestration.lib.core import collector
 from tests.fresh_interpreter import run_fresh
 
 
-def _in_fresh_interpreter(code: str, tmp_path) -> dict:
-    return run_fresh(code, env={"TIKTOK_DATA_DIR": str(tmp_path)})
-
-
-def test_the_deferred_start_up_ends_frozen_with_the_thresholds_it_began_with(tmp_path):
-    seen = _in_fresh_interpreter(
+def test_the_deferred_start_up_ends_frozen_with_the_thresholds_it_began_with():
+    seen = run_fresh(
         "import gc, json\n"
         "from orchestration.lib.core import collector\n"
         "before = gc.get_threshold()\n"
@@ -24,8 +20,7 @@ def test_the_deferred_start_up_ends_frozen_with_the_thresholds_it_began_with(tmp
         "objects = [[i] for i in range(1000)]  # alive when start-up ends\n"
         "first, second = collector.started(), collector.started()\n"
         "print(json.dumps({'before': before, 'deferred': deferred, 'after': gc.get_threshold(),\n"
-        "                  'first': first, 'second': second, 'frozen': gc.get_freeze_count() - frozen_before}))\n",
-        tmp_path,
+        "                  'first': first, 'second': second, 'frozen': gc.get_freeze_count() - frozen_before}))\n"
     )
     assert seen["deferred"] == [seen["before"][0], seen["before"][1], collector.NO_FULL_COLLECTION]
     assert seen["after"] == seen["before"]
@@ -41,7 +36,7 @@ def test_without_a_deferred_start_up_nothing_is_frozen():
 
 
 def test_a_command_other_than_run_ends_the_deferral_before_its_work(tmp_path):
-    seen = _in_fresh_interpreter(
+    seen = run_fresh(
         "import gc, json\n"
         "from orchestration.lib.core import collector\n"
         "before = gc.get_threshold()\n"
@@ -51,7 +46,7 @@ def test_a_command_other_than_run_ends_the_deferral_before_its_work(tmp_path):
         "cli.report = lambda paths: during.append(gc.get_threshold()) or 1  # the command's work\n"
         "code = cli.main(['report'])\n"
         "print(json.dumps({'code': code, 'before': before, 'during': during, 'after': gc.get_threshold()}))\n",
-        tmp_path,
+        env={"TIKTOK_DATA_DIR": str(tmp_path)},
     )
     assert seen["code"] == 1 and seen["during"] == [seen["before"]] and seen["after"] == seen["before"]
 

@@ -46,10 +46,6 @@ def load_without_dbt_core() -> bool:
     return True
 
 
-def dbt_core_imported() -> bool:
-    return HIDDEN_PACKAGE in sys.modules
-
-
 @contextlib.contextmanager
 def root_logging_kept():
     """The root logger's handlers as they were: dbt-core's first import adds one writing to stderr (snowplow_tracker

@@ -74,7 +74,6 @@ def publish_marts(
 
         def publish_one(model: str, cursor: duckdb.DuckDBPyConnection) -> dict | None:
             if stop.is_set():
-                cursor.close()
                 return None
             try:
                 return _publish(cursor, marts_dir, model, grace)
@@ -89,36 +88,26 @@ def publish_marts(
             except BaseException:
                 stop.set()
                 for cursor in cursors:
-                    _interrupt(cursor)  # the COPY still running stops; the pool is waited for before leaving
+                    cursor.interrupt()  # the COPY still running stops; the pool is waited for before leaving
                 raise
     finally:
-        for cursor in cursors:  # each closed by its task already, unless it never ran
+        for cursor in cursors:  # none busy: the pool has ended
             cursor.close()
         con.close()
     write_catalog(marts_dir, models)
     return dict(zip(models, published, strict=True))
 
 
-def _interrupt(cursor: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cursor.interrupt()
-    except duckdb.Error:  # closed already (its task is over) or closing: nothing left to stop
-        pass
-
-
 PUBLISH_THREADS = 2
 
 
 def _publish(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str, grace: timedelta) -> dict:
-    try:
-        folder = versions_dir(marts_dir, model)
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{model}.{os.getpid()}.tmp"
-        (rows,) = cursor.execute(  # COPY answers with the number of rows it wrote
-            f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
-        ).fetchone()
-    finally:
-        cursor.close()
+    folder = versions_dir(marts_dir, model)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{model}.{os.getpid()}.tmp"
+    (rows,) = cursor.execute(  # COPY answers with the number of rows it wrote
+        f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
+    ).fetchone()
     digest = _digest(temporary)[:16]
     current = current_parquet(marts_dir, model)
     changed = current is None or _VERSION.match(current.name).group(2) != digest

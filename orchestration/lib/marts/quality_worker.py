@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from orchestration.lib.core.collector import full_collections_deferred
+from orchestration.lib.core import collector
 from orchestration.lib.core.workers import worker_pool
 from orchestration.lib.marts import quality
 
@@ -87,12 +87,11 @@ def _check(marts_dir: Path, docs_dir: Path, options: dict) -> list[quality.MartC
 
 
 def _import_great_expectations() -> None:
-    import gc
-
-    # Full collections wait for the import (five of them walked its modules, 0.59 s, freeing next to nothing:
-    # lib/core/collector.py), and the modules, which live as long as the worker, are kept out of later ones, which
-    # would otherwise walk them again while the marts are validated (~0.1-0.2 s at 300 accounts).
-    with full_collections_deferred():
+    # The worker's start-up (lib/core/collector.py): full collections wait for the import (five of them walked its
+    # modules, 0.59 s, freeing next to nothing), and the modules, which live as long as the worker, are frozen out of
+    # later ones, which would otherwise walk them again while the marts are validated (~0.1-0.2 s at 300 accounts).
+    collector.defer_until_started()
+    try:
         import great_expectations  # noqa: F401
-
-        gc.freeze()
+    finally:
+        collector.started()

@@ -10,7 +10,6 @@ working database it rebuilds.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -75,21 +74,13 @@ class LandingReport:
         return min(days) if days else None
 
 
-def _full_collections_deferred(landing):
-    """`landing` with Python's full collections deferred until it returns (`core.collector`). A drop's landing keeps a
-    few objects per file until the drop is recorded (receipts, manifest rows, their texts): each time they grow by a
-    quarter the collector walks every object of the process, ~0.2 s a time with nothing to free: 0.9 s of a
-    300 x 90 landing (landed in process with the definitions loaded: 14.1-14.5 -> 13.6 s)."""
-
-    @functools.wraps(landing)
-    def deferred(*args, **kwargs):
-        with full_collections_deferred():
-            return landing(*args, **kwargs)
-
-    return deferred
+# Both landings run with Python's full collections deferred until they return (`core.collector`). A drop's landing
+# keeps a few objects per file until the drop is recorded (receipts, manifest rows, their texts): each time they grow
+# by a quarter the collector walks every object of the process, ~0.2 s a time with nothing to free: 0.9 s of a
+# 300 x 90 landing (landed in process with the definitions loaded: 14.1-14.5 -> 13.6 s).
 
 
-@_full_collections_deferred
+@full_collections_deferred()
 def land_inbox(
     paths: DataPaths,
     con: duckdb.DuckDBPyConnection,
@@ -132,7 +123,7 @@ class ReplayError(RuntimeError):
     """The archive cannot be replayed as it is (nothing was changed)."""
 
 
-@_full_collections_deferred
+@full_collections_deferred()
 def replay_archive(
     paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource] = ()
 ) -> LandingReport:
