@@ -289,3 +289,25 @@ def test_a_test_runs_when_nothing_it_reads_failed_in_this_build():
     assert not run.may_test(("model.p.view",))
     run.outcome = BuildOutcome(success=False, exception="dbt could not compile the project", statuses=statuses)
     assert not run.may_test(("model.p.fact",))
+
+
+def test_a_windowed_grain_test_holds_its_window_column_in_its_key():
+    """A grain test may look at the build's days only when its key holds the day (DECISIONS.md, "Cost of a day on
+    a long history"): two rows with one key then lie on the same side of min_date. Also which models are windowed."""
+    manifest = json.loads(manifest_path().read_text())
+    windowed: dict[str, set[str]] = {}
+    for test in batched_tests(manifest, project_vars()).values():
+        if test.where is None or "__tests_from__" not in test.where:
+            continue
+        column = test.where.split(" is null", 1)[0].strip()  # "<day> is null or <day> >= __tests_from__"
+        assert test.where == f"{column} is null or {column} >= __tests_from__", test.unique_id
+        windowed.setdefault(manifest["nodes"][test.model]["name"], set()).add(column)
+        if test.kind in ("unique", "unique_combination"):
+            key = test.kwargs.get("combination_of_columns") or [test.kwargs["column_name"]]
+            assert column in key, f"{test.unique_id}: its key {key} lacks {column}"
+    assert windowed == {
+        **{m: {"metric_date"} for m in ("stg_studio__overview", "stg_studio__viewers", "stg_studio__follower_history",
+                                        "stg_studio__follower_activity", "stg_studio__content",
+                                        "int_video_snapshots__unioned", "int_follower_counts__unioned")},
+        **{m: {"snapshot_date"} for m in ("stg_studio__follower_gender", "stg_studio__follower_territories")},
+    }  # fmt: skip
