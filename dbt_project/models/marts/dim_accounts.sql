@@ -1,15 +1,13 @@
 -- One row per account (account_handle) seen in any export: coverage, latest followers and videos seen.
+-- Where a mart holds exactly the keys of a staging view (every row of the view, no filter), the mart is read:
+-- a table's column scan instead of each view's newest-export deduplication over the whole history.
 with daily_metric_days as (
-    -- the daily sections: days the account has account-level numbers for
+    -- the daily sections: days the account has account-level numbers for (Overview and Viewers: their
+    -- full outer join, fct_account_overview_daily)
     select
         account_handle,
         metric_date
-    from {{ ref('stg_studio__overview') }}
-    union all
-    select
-        account_handle,
-        metric_date
-    from {{ ref('stg_studio__viewers') }}
+    from {{ ref('fct_account_overview_daily') }}
     union all
     select
         account_handle,
@@ -65,12 +63,12 @@ accounts as (
     union
     select account_handle from documents
     union
-    -- the mart, not its staging view: the same accounts, without deduplicating every hour of the history
+    -- the marts, not their staging models: the same accounts
     select account_handle from {{ ref('fct_follower_activity_hourly') }}
     union
-    select account_handle from {{ ref('stg_studio__follower_gender') }}
+    select account_handle from {{ ref('fct_follower_gender_snapshot') }}
     union
-    select account_handle from {{ ref('stg_studio__follower_territories') }}
+    select account_handle from {{ ref('fct_follower_territory_snapshot') }}
     union
     select account_handle from latest_followers
 )
