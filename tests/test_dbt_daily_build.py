@@ -11,6 +11,7 @@ import duckdb
 
 from orchestration.cli import run_pipeline
 from orchestration.lib.core.dbt_manifest import manifest_path, project_fingerprint
+from orchestration.lib.studio import landing
 from tests.studio_fixtures import drop, studio_csv, studio_zip
 from tests.test_end_to_end import (
     CONTENT,
@@ -22,6 +23,7 @@ from tests.test_end_to_end import (
     _video,
     pipeline_env,  # noqa: F401 (the fixture)
 )
+from tests.test_landing import WHEN
 
 
 def _dbt_outputs(result) -> dict[str, dict]:
@@ -134,3 +136,35 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     narrowed = _published_digests(paths)
     assert run_pipeline(paths, full_refresh=True).success
     assert _published_digests(paths) == narrowed
+
+
+def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_build(pipeline_env, monkeypatch):  # noqa: F811
+    """What the next build recomputes is written before the receipts (land_inbox's on_loaded): a crash after the
+    manifest named a new file (here, while the scan is remembered) must not leave its loaded rows out of the marts,
+    as the next run does not land that file again."""
+    paths = pipeline_env
+    header = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+
+    def overview(day: str, views: int) -> bytes:
+        return studio_zip({"Overview.csv": studio_csv(header, [[day, str(views), "0", "0", "0", "0"]])}, WHEN)
+
+    drop(paths, "Overview_2026-04-01_1777023476_acct.zip", overview("April 1", 11))
+    assert run_pipeline(paths).success
+    drop(paths, "Overview_2026-04-02_1777023476_acct.zip", overview("April 2", 22))
+    remember_scan = landing.remember_scan
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(landing, "remember_scan", crash)
+    assert not run_pipeline(paths).success
+    monkeypatch.setattr(landing, "remember_scan", remember_scan)
+    assert [line["inbox_path"] for line in map(json.loads, paths.manifest.read_text().splitlines())] == [
+        "Overview_2026-04-01_1777023476_acct.zip",
+        "Overview_2026-04-02_1777023476_acct.zip",
+    ]  # the crash came after the receipt was recorded: the next run does not land the file again
+    assert run_pipeline(paths).success
+    with duckdb.connect(str(paths.analytics_db), read_only=True) as con:
+        assert con.execute(
+            "select metric_date::varchar, video_views from fct_account_overview_daily order by 1"
+        ).fetchall() == [("2026-04-01", 11), ("2026-04-02", 22)]

@@ -19,7 +19,7 @@ from orchestration.lib.core.inbox import describe_skipped
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
 from orchestration.lib.studio.checking import workers_check
-from orchestration.lib.studio.landing import land_inbox
+from orchestration.lib.studio.landing import LandingReport, land_inbox
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 INBOX = dg.AssetKey(["raw", "inbox"])
@@ -95,9 +95,12 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
     with data_dir.warehouse() as con:
-        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_dbt)
-        record_pending_min_date(con, report.earliest_new_date)
-        record_changed_sources(con, landed_tables(report))
+
+        def record_build_window(landed: LandingReport) -> None:  # before any receipt is recorded (land_inbox)
+            record_pending_min_date(con, landed.earliest_new_date)
+            record_changed_sources(con, landed_tables(landed))
+
+        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_dbt, on_loaded=record_build_window)
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
             group by 1, 2"""

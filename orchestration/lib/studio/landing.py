@@ -86,10 +86,13 @@ def land_inbox(
     con: duckdb.DuckDBPyConnection,
     sources: Sequence[ReceiptSource] = (),
     on_new: Callable[[int], None] | None = None,
+    on_loaded: Callable[[LandingReport], None] | None = None,
 ) -> LandingReport:
     """Archive every new file in the inbox and load what passes its contract; `sources` (the LIVE inputs)
     land the receipts they claim, Studio the rest. `on_new` learns how many inbox files are new once they are
-    listed, before they are hashed.
+    listed, before they are hashed. `on_loaded` gets the report once every row is loaded and before any receipt
+    is recorded: what the next build must recompute is written there (a crash after the receipts are recorded
+    would otherwise leave loaded rows that no build recomputes, as their files are not landed again).
 
     A large drop flows: every `BATCH_FILES` receipts archived are handed to the check workers, which read and
     validate them while this process hashes and links the next files and loads the batches checked before."""
@@ -112,6 +115,8 @@ def land_inbox(
         spent_loading = sum(report.seconds.values())
         report.seconds["scan + archive"] = time.perf_counter() - started - spent_loading
         routed.finish(paths, con, report)
+    if on_loaded is not None:
+        on_loaded(report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
     record_manifest(paths, con, scan.manifest_rows, report.documents, claims=routed.claims)
