@@ -5,14 +5,17 @@ publishing; the result equals a full refresh byte for byte."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
+import dagster as dg
 import duckdb
 
 from orchestration.cli import run_pipeline
 from orchestration.lib.core.dbt_manifest import manifest_path, project_fingerprint
+from orchestration.lib.core.dbt_selection import changed_sources, clear_changed_sources
+from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 from orchestration.lib.studio import landing
-from tests.studio_fixtures import drop, studio_csv, studio_zip
+from tests.studio_fixtures import drop, new_paths, studio_csv, studio_zip
 from tests.test_end_to_end import (
     CONTENT,
     A,
@@ -138,33 +141,41 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     assert _published_digests(paths) == narrowed
 
 
-def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_build(pipeline_env, monkeypatch):  # noqa: F811
-    """What the next build recomputes is written before the receipts (land_inbox's on_loaded): a crash after the
-    manifest named a new file (here, while the scan is remembered) must not leave its loaded rows out of the marts,
-    as the next run does not land that file again."""
-    paths = pipeline_env
+def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_build(tmp_path, monkeypatch):
+    """What the next build recomputes is written before the receipts (land_inbox's on_loaded): after a crash once
+    the manifest named a new file (here, while the scan is remembered), the next run does not land that file again,
+    so its day and its raw table must already wait for the build. The landing asset alone, as Dagster runs it."""
+    from orchestration.defs import studio
+    from orchestration.defs.resources import DataDirResource
+
+    paths = new_paths(tmp_path)
     header = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 
     def overview(day: str, views: int) -> bytes:
         return studio_zip({"Overview.csv": studio_csv(header, [[day, str(views), "0", "0", "0", "0"]])}, WHEN)
 
+    def land() -> bool:
+        resources = {"data_dir": DataDirResource(data_dir=str(paths.root))}
+        return dg.materialize([studio.inbox, studio.studio_exports], resources=resources, raise_on_error=False).success
+
     drop(paths, "Overview_2026-04-01_1777023476_acct.zip", overview("April 1", 11))
-    assert run_pipeline(paths).success
+    assert land()
+    with duckdb.connect(str(paths.warehouse)) as con:  # as a successful build leaves them
+        assert (pending_min_date(con), changed_sources(con)) == (date(2026, 4, 1), {"documents", "row_flags",
+                                                                                     "studio_overview"})  # fmt: skip
+        clear_pending_min_date(con)
+        clear_changed_sources(con, changed_sources(con))
     drop(paths, "Overview_2026-04-02_1777023476_acct.zip", overview("April 2", 22))
-    remember_scan = landing.remember_scan
 
     def crash(*args, **kwargs):
         raise RuntimeError("the process died here")
 
     monkeypatch.setattr(landing, "remember_scan", crash)
-    assert not run_pipeline(paths).success
-    monkeypatch.setattr(landing, "remember_scan", remember_scan)
+    assert not land()
     assert [line["inbox_path"] for line in map(json.loads, paths.manifest.read_text().splitlines())] == [
         "Overview_2026-04-01_1777023476_acct.zip",
         "Overview_2026-04-02_1777023476_acct.zip",
-    ]  # the crash came after the receipt was recorded: the next run does not land the file again
-    assert run_pipeline(paths).success
-    with duckdb.connect(str(paths.analytics_db), read_only=True) as con:
-        assert con.execute(
-            "select metric_date::varchar, video_views from fct_account_overview_daily order by 1"
-        ).fetchall() == [("2026-04-01", 11), ("2026-04-02", 22)]
+    ]  # recorded: the next run does not land the file again
+    with duckdb.connect(str(paths.warehouse)) as con:
+        assert (pending_min_date(con), changed_sources(con)) == (date(2026, 4, 2), {"documents", "row_flags",
+                                                                                     "studio_overview"})  # fmt: skip
