@@ -148,8 +148,8 @@ def test_an_error_computing_in_the_background_is_raised_to_the_caller():
         next(parts)
 
 
-def test_which_tests_are_batched_and_how_dbt_leaves_them_out():
-    manifest = json.loads(manifest_path().read_text())
+def test_which_tests_are_batched_and_how_dbt_leaves_them_out(dbt_manifest):
+    manifest = json.loads(dbt_manifest.read_text())
     generic = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("test_metadata")]
     sums = [n for n in generic if n["test_metadata"]["name"] == "shares_sum_to_at_most"]
     with_var = [n["unique_id"] for n in generic if "var(" in json.dumps(n["test_metadata"]["kwargs"])]
@@ -226,8 +226,8 @@ def test_batched_tests_join_the_one_exclude_flag():
     ]  # fmt: skip
 
 
-def test_a_batched_test_reaches_dagster_as_the_asset_check_dbt_would_give(tmp_path):
-    manifest = json.loads(manifest_path().read_text())
+def test_a_batched_test_reaches_dagster_as_the_asset_check_dbt_would_give(tmp_path, dbt_manifest):
+    manifest = json.loads(dbt_manifest.read_text())
     tests = batched_tests(manifest)
     test = tests[next(u for u, t in tests.items() if t.name == "not_null_fct_account_overview_daily_metric_date")]
     warn = next(t for t in tests.values() if t.severity == "warn")
@@ -291,10 +291,10 @@ def test_a_test_runs_when_nothing_it_reads_failed_in_this_build():
     assert not run.may_test(("model.p.fact",))
 
 
-def test_a_windowed_grain_test_holds_its_window_column_in_its_key():
+def test_a_windowed_grain_test_holds_its_window_column_in_its_key(dbt_manifest):
     """A grain test may look at the build's days only when its key holds the day (DECISIONS.md, "Cost of a day on
     a long history"): two rows with one key then lie on the same side of min_date. Also which models are windowed."""
-    manifest = json.loads(manifest_path().read_text())
+    manifest = json.loads(dbt_manifest.read_text())
     windowed: dict[str, set[str]] = {}
     for test in batched_tests(manifest, project_vars()).values():
         if test.where is None or "__tests_from__" not in test.where:
