@@ -116,3 +116,46 @@ def test_the_pending_record_survives_until_a_build_covers_it(tmp_path, manifest)
         con.execute("create schema marts")
         con.execute("create table marts.dim_accounts (account_handle varchar)")
         assert "dim_accounts" not in missing_relations(con, manifest)
+
+
+def test_the_pending_min_date_is_only_ever_lowered_until_a_build_clears_it():
+    from datetime import date
+
+    from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date, record_pending_min_date
+
+    con = duckdb.connect()
+    con.execute("create schema landing")
+    assert pending_min_date(con) is None
+    record_pending_min_date(con, None)  # a landing of nothing dated
+    assert pending_min_date(con) is None
+    for day, expected in [("2026-03-10", date(2026, 3, 10)), ("2026-03-12", date(2026, 3, 10)),
+                          ("2026-03-01", date(2026, 3, 1)), (None, date(2026, 3, 1))]:  # fmt: skip
+        record_pending_min_date(con, day)
+        assert pending_min_date(con) == expected
+    assert con.execute("select count(*) from landing.pending_rebuild").fetchone() == (1,)
+    clear_pending_min_date(con)
+    record_pending_min_date(con, "2026-03-20")
+    assert pending_min_date(con) == date(2026, 3, 20)
+
+
+def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_ends_well(dbt_manifest):
+    """`replay` asks for a full refresh before it rewrites the raw tables (rows it withdrew leave the marts only
+    that way); should its own full refresh die, the next run does it, and a successful one ends the request."""
+    from orchestration.defs.dbt import finish_dbt_build, plan_dbt_build
+    from orchestration.lib.core.dbt_selection import full_refresh_requested, request_full_refresh
+
+    manifest = json.loads(dbt_manifest.read_text())
+    con = duckdb.connect()
+    request_full_refresh(con)
+    request_full_refresh(con)  # asked twice: one request
+    assert con.execute("select count(*) from landing.pending_full_refresh").fetchone() == (1,)
+    subset = plan_dbt_build(con, manifest, full_refresh=False, subset=True)  # a UI subset cannot do it
+    assert "--full-refresh" not in subset.args
+    finish_dbt_build(con, subset)
+    assert full_refresh_requested(con)
+    build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+    assert "--full-refresh" in build.args and build.whole and "replayed" in build.reason
+    assert full_refresh_requested(con), "asked until a build ends well"
+    finish_dbt_build(con, build)
+    assert not full_refresh_requested(con)
+    assert "--full-refresh" not in plan_dbt_build(con, manifest, full_refresh=False, subset=False).args

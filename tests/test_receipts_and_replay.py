@@ -12,6 +12,7 @@ import pytest
 from orchestration.cli import main, run_pipeline
 from orchestration.lib.api.landing import pull_account
 from orchestration.lib.core.archive import ManifestRow, append_manifest, append_manifest_lines
+from orchestration.lib.core.dbt_selection import full_refresh_requested
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.warehouse import connect
 from tests.api.conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
@@ -207,6 +208,8 @@ def test_replay_rebuilds_a_deleted_warehouse_from_the_archive_with_identical_mar
     assert main(["replay"]) == 0
 
     assert _published_digests(paths) == digests
+    with duckdb.connect(str(paths.warehouse)) as con:  # the replay's full refresh ended well: none is pending
+        assert not full_refresh_requested(con)
     assert _raw_tables(paths) == raw
     out = capsys.readouterr().out
     assert "Replayed 10 Studio receipts" in out

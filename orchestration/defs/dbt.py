@@ -45,6 +45,8 @@ from orchestration.lib.core.dbt_selection import (
     built_fingerprint,
     changed_sources,
     clear_changed_sources,
+    clear_full_refresh,
+    full_refresh_requested,
     missing_relations,
     plan_build,
     record_whole_build,
@@ -145,6 +147,8 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
         build = dbt_build(min_date, reason="these assets were selected in Dagster")
+    elif full_refresh_requested(con):  # a replay whose own full refresh did not end well
+        build = dbt_build(min_date, full_refresh=True, reason="the archive was replayed: a full refresh is pending")
     elif built_fingerprint(con) != fingerprint:
         build = dbt_build(min_date, reason="the warehouse was not built by this dbt project yet")
     elif min_date is not None and not changed:
@@ -163,6 +167,8 @@ def finish_dbt_build(con, build: DbtBuild) -> None:
     clear_changed_sources(con, build.changed)
     if build.whole:
         record_whole_build(con, build.fingerprint)
+        if "--full-refresh" in build.args:
+            clear_full_refresh(con)
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:

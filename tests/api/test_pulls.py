@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from orchestration.lib.api.landing import SnapshotDayError, pull_account, pull_all
+from orchestration.lib.core.dbt_selection import changed_sources, clear_changed_sources
 
 from .conftest import T0, business_videos, display_videos, setup_business, setup_display, write_both_accounts
 from .fake_tiktok import CLIENT_KEY, CLIENT_SECRET
@@ -61,6 +62,10 @@ def test_a_complete_snapshot_lands_once_per_day_and_account(fake, paths, con, cl
 def test_a_rerun_with_the_same_answers_changes_nothing(fake, paths, con, clock, sleeps):
     config, _ = setup_business(fake, paths)
     assert _pull(paths, con, config, clock, sleeps).status == "complete"
+    # recorded with the rows, in their transaction: the next build rebuilds what reads them even if the process
+    # dies before the step records its own list (a rerun of the same answers would find nothing changed)
+    assert changed_sources(con) == set(DATA_TABLES)
+    clear_changed_sources(con, DATA_TABLES)
     before = _tables(con)
     pending = con.execute("select * from landing.pending_rebuild").fetchall()
     clock.advance(minutes=30)
@@ -68,6 +73,7 @@ def test_a_rerun_with_the_same_answers_changes_nothing(fake, paths, con, clock, 
     assert rerun.status == "unchanged"
     assert _tables(con) == before  # not one row rewritten, lineage included
     assert con.execute("select * from landing.pending_rebuild").fetchall() == pending
+    assert changed_sources(con) == set()
     statuses = con.execute("select status, count(*) from raw.api_pulls group by 1 order by 1").fetchall()
     assert statuses == [("complete", 2), ("unchanged", 2)]
 

@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.api.plan import PullPlan
-from orchestration.lib.core.warehouse import record_pending_min_date
+from orchestration.lib.core.dbt_selection import record_changed_sources
+from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS, record_pending_min_date
 from orchestration.lib.tiktok_api.config import AccountConfig
 from orchestration.lib.tiktok_api.redact import redact
 from schemas.api_contracts import data_columns
@@ -91,8 +92,10 @@ def load(
         changed = False
         for table, dates in targets:
             changed |= _replace_if_different(con, table, frames.get(table), account.handle, dates)
-        if changed and result.metric_dates:
-            record_pending_min_date(con, result.metric_dates[0])
+        if changed:  # in the rows' transaction: a crash after it cannot leave them out of the next build
+            record_changed_sources(con, API_RAW_TABLE_COLUMNS)
+            if result.metric_dates:
+                record_pending_min_date(con, result.metric_dates[0])
     for pull in result.endpoints:
         pull.rows = (
             sum(int((frame["document_id"] == pull.pull_id).sum()) for frame in frames.values()) if changed else 0

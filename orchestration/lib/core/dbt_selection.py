@@ -22,6 +22,7 @@ _DDL = (
     "create schema if not exists landing",
     "create table if not exists landing.pending_sources (source_table varchar primary key)",
     "create table if not exists landing.dbt_build (project_fingerprint varchar)",
+    "create table if not exists landing.pending_full_refresh (requested_at timestamp)",
 )
 RAW_SCHEMA = "raw"
 
@@ -116,6 +117,26 @@ def plan_build(manifest: dict, changed: set[str]) -> BuildPlan:
         if node["resource_type"] in ("model", "test") and unique_id not in plan.models | plan.tests
     )
     return plan
+
+
+def request_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """The next whole build must be a full refresh (a replay may have withdrawn rows that only a full refresh
+    removes from the marts): asked until a build does it, whichever run that is."""
+    _ensure(con)
+    con.execute(
+        "insert into landing.pending_full_refresh select now() "
+        "where not exists (select 1 from landing.pending_full_refresh)"
+    )
+
+
+def full_refresh_requested(con: duckdb.DuckDBPyConnection) -> bool:
+    _ensure(con)
+    return con.execute("select exists (select 1 from landing.pending_full_refresh)").fetchone()[0]
+
+
+def clear_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
+    _ensure(con)
+    con.execute("delete from landing.pending_full_refresh")
 
 
 def _ensure(con: duckdb.DuckDBPyConnection) -> None:

@@ -248,11 +248,12 @@ def record_pending_min_date(con: duckdb.DuckDBPyConnection, min_date) -> None:
     con.execute(_WATERMARK_DDL)
     if min_date is None or pd.isna(min_date):
         return
-    current = con.execute("select min(min_date) from landing.pending_rebuild").fetchone()[0]
     value = pd.Timestamp(min_date).date()
-    if current is None or value < current:
-        con.execute("delete from landing.pending_rebuild")
-        con.execute("insert into landing.pending_rebuild values (?)", [value])
+    # only ever lowered, by statements that are each atomic: a crash between them never loses a lower date waiting
+    con.execute("update landing.pending_rebuild set min_date = least(min_date, ?)", [value])
+    con.execute(
+        "insert into landing.pending_rebuild select ? where not exists (select 1 from landing.pending_rebuild)", [value]
+    )
 
 
 def pending_min_date(con: duckdb.DuckDBPyConnection):
