@@ -29,7 +29,7 @@ report: setup  ## rebuild <data>/marts/report/ (HTML) from the published marts, 
 ui: prepare  ## Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-bench: prepare  ## backfill + one more day for ACCOUNTS accounts over DAYS days
+bench: prepare  ## backfill + the next days for ACCOUNTS accounts over DAYS days, against 7 days of history
 	$(BIN)/python -m orchestration.devtools.bench --accounts $(ACCOUNTS) --days $(DAYS)
 
 # The dbt templater compiles the project, which opens the profile's warehouse: lint against an empty scratch

@@ -15,8 +15,8 @@ ratio `make run` / floor in wall and in CPU seconds (other work on a shared mach
 its CPU seconds), and the floor's rows against the published marts (a difference is printed loudly: the floor
 would not be computing the same thing). Finally the one-day increment on other lengths of history
 (`--history-compare`, 7 days by default, against --days): `--day-repeats` days (3 by default) land one after the
-other on each history, the histories taking turns, and their medians are compared (one run of each swung by
-20-40 % on a shared 2-core machine).
+other on each history, the histories taking turns after the first day on the long one, and their medians are
+compared (one run of each swung by 20-40 % on a shared 2-core machine).
 The landing steps (scan + archive, read, validate, load) come from the landing asset's `landing_seconds`
 metadata; while the asset does not record it, the same files are landed again in process into a side data
 directory to time them (`--no-landing-split` skips that). Figures are printed, never asserted.
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "--day-repeats",
         type=int,
         default=DAY_REPEATS,
-        help="days landed one after the other on each history for the comparison, whose medians are compared "
+        help="days landed one after the other on each history of --history-compare, whose medians are compared "
         f"(default: {DAY_REPEATS})",
     )
     parser.add_argument("--live", action="store_true", help="also generate the demo's LIVE files (no floor)")
@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     compare = [] if args.history_compare in ("", "none") else [int(d) for d in args.history_compare.split(",")]
     compare = sorted(set(compare) - {args.days})
-    repeats = max(1, args.day_repeats) if compare else 1
+    if args.day_repeats < 1:
+        parser.error("--day-repeats must be 1 or more")
+    repeats = args.day_repeats if compare else 1  # without a comparison: the backfill and one more day
 
     root = (args.data_dir or Path(tempfile.mkdtemp(prefix="tiktok-bench-"))).resolve()
     print(f"Generating {args.accounts} accounts × {args.days} days + {repeats} of daily Studio drops into {root} …")
@@ -245,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             print_round(history, None)
             return 1
         print(f"   history: {history.files_new:,} files in {history.wall_s:.1f} s")
-    # The histories take turns, day after day, so that a slower spell of a shared machine weighs on each of them.
+    # Then the histories take turns, day after day, so that a slower spell of a shared machine weighs on each of
+    # them (the long history's first day ran above, before the others were landed).
     for turn in range(repeats):
         for days, history in histories.items():
             if days == args.days and turn == 0:
@@ -265,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
 def print_history_comparison(accounts: int, by_days: dict[int, list[RunFigures]]) -> None:
     """Each history's runs of the same one-day increment; the stages of its median run; the medians' ratio."""
     shortest, longest, order = min(by_days), max(by_days), sorted(by_days)
-    typical = {d: sorted(runs, key=lambda r: r.wall_s)[(len(runs) - 1) // 2] for d, runs in by_days.items()}
+    # the run nearest each median (the median itself with an odd number of runs) gives the stages
+    typical = {d: min(runs, key=lambda r: abs(r.wall_s - _median(runs, "wall_s"))) for d, runs in by_days.items()}
     stages = [s for s in typical[longest].stages if s in typical[shortest].stages]
     print(f"\n== the same one-day increment for {accounts} accounts on {' vs '.join(map(str, order))} days")
     print(f"   {'history':<33}" + "".join(f"{f'{days} days':>11}" for days in order))
