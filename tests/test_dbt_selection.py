@@ -133,6 +133,11 @@ def test_the_pending_min_date_is_only_ever_lowered_until_a_build_clears_it():
         record_pending_min_date(con, day)
         assert pending_min_date(con) == expected
     assert con.execute("select count(*) from landing.pending_rebuild").fetchone() == (1,)
+    con.execute("insert into landing.pending_rebuild values ('2026-02-20'), (null)")  # as older versions could
+    record_pending_min_date(con, "2026-02-25")
+    assert pending_min_date(con) == date(2026, 2, 20)
+    record_pending_min_date(con, "2026-02-02")
+    assert pending_min_date(con) == date(2026, 2, 2)
     clear_pending_min_date(con)
     record_pending_min_date(con, "2026-03-20")
     assert pending_min_date(con) == date(2026, 3, 20)
@@ -149,10 +154,8 @@ def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_e
     request_full_refresh(con)
     request_full_refresh(con)  # asked twice: one request
     assert con.execute("select count(*) from landing.pending_full_refresh").fetchone() == (1,)
-    subset = plan_dbt_build(con, manifest, full_refresh=False, subset=True)  # a UI subset cannot do it
+    subset = plan_dbt_build(con, manifest, full_refresh=False, subset=True)  # a UI subset does not do it
     assert "--full-refresh" not in subset.args
-    finish_dbt_build(con, subset)
-    assert full_refresh_requested(con)
     build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
     assert "--full-refresh" in build.args and build.whole and "replayed" in build.reason
     assert full_refresh_requested(con), "asked until a build ends well"

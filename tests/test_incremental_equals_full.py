@@ -267,7 +267,7 @@ def _apply(paths, step: list[Drop], number: int) -> None:
                 con.register("pulled", drop_.api_rows(f"pull-{number}-{n}"))
                 con.execute("insert into raw.api_video_snapshots by name select * from pulled")
                 record_pending_min_date(con, drop_.day)  # what the API loader records for its pull
-                record_changed_sources(con, {"api_video_snapshots"})  # and the Dagster asset around it
+                record_changed_sources(con, {"api_video_snapshots"})  # and its tables, in the same transaction
         else:
             section = "Followers" if drop_.kind == "audience" else drop_.kind.capitalize()
             name = f"{section}_{drop_.account.handle} ({number}{n}).zip"

@@ -6,7 +6,8 @@ import); its manifest is parsed only when the project changed (`lib/core/dbt_man
 The daily build (`plan_dbt_build`): landing records the raw tables it wrote and the earliest metric day it
 touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
 reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
-project changed, on a full refresh and when Dagster itself asked for a subset (the UI).
+project changed, on a full refresh (also while one a replay asked for is pending) and when Dagster itself asked
+for a subset (the UI).
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data

@@ -164,4 +164,6 @@ def record_pulls(con: duckdb.DuckDBPyConnection, account: AccountConfig, plan: P
         for pull in result.endpoints
     ]
     if rows:
-        con.executemany(f"insert or replace into raw.api_pulls values ({', '.join('?' * 21)})", rows)
+        with _transaction(con):  # recorded with its rows, as `load` does: a crash cannot leave them unbuilt
+            con.executemany(f"insert or replace into raw.api_pulls values ({', '.join('?' * 21)})", rows)
+            record_changed_sources(con, ["api_pulls"])

@@ -8,7 +8,8 @@ every source it reads, so it is rebuilt whenever any of them changed.
 
 A build covers the whole project instead when the warehouse was last built by another dbt project (its
 fingerprint, `dbt_manifest.project_fingerprint`, is recorded after each whole build: a first run, an
-upgrade, an edited model), when a model's relation is missing from the warehouse, and on a full refresh.
+upgrade, an edited model), when a model's relation is missing from the warehouse, and on a full refresh:
+asked for by `--full-refresh`, or by a replay (`request_full_refresh`) until a daily build has done one.
 """
 
 from __future__ import annotations
