@@ -142,20 +142,12 @@ def replay(paths: DataPaths) -> None:
     """Rebuild the raw tables from the archive alone: Studio and LIVE receipts from manifest.jsonl, API pulls
     from their archived responses (a deleted warehouse/ included); the caller then full-refreshes dbt."""
     from orchestration.lib.api.replay import replay_api_archive
-    from orchestration.lib.core.dbt_selection import clear_full_refresh, full_refresh_requested, request_full_refresh
     from orchestration.lib.core.warehouse import connect
     from orchestration.lib.live.landing import LiveSource
-    from orchestration.lib.studio.landing import ReplayError, replay_archive
+    from orchestration.lib.studio.landing import replay_archive
 
     with connect(paths.ensure().warehouse) as con:
-        asked_before = full_refresh_requested(con)
-        request_full_refresh(con)  # before any row changes: until a full refresh ends well, every daily run does one
-        try:
-            studio = replay_archive(paths, con, sources=[LiveSource()])
-        except ReplayError:  # nothing was changed
-            if not asked_before:
-                clear_full_refresh(con)
-            raise
+        studio = replay_archive(paths, con, sources=[LiveSource()])  # asks for the full refresh (dbt_selection)
         api = replay_api_archive(paths, con)
     live = sum(source.receipts for source in studio.sources)
     print(

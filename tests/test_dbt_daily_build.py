@@ -26,7 +26,7 @@ from tests.test_end_to_end import (
     _video,
     pipeline_env,  # noqa: F401 (the fixture)
 )
-from tests.test_landing import WHEN
+from tests.test_landing import OVERVIEW, WHEN
 
 
 def _dbt_outputs(result) -> dict[str, dict]:
@@ -149,10 +149,9 @@ def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_bu
     from orchestration.defs.resources import DataDirResource
 
     paths = new_paths(tmp_path)
-    header = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 
     def overview(day: str, views: int) -> bytes:
-        return studio_zip({"Overview.csv": studio_csv(header, [[day, str(views), "0", "0", "0", "0"]])}, WHEN)
+        return studio_zip({"Overview.csv": studio_csv(OVERVIEW, [[day, str(views), "0", "0", "0", "0"]])}, WHEN)
 
     def land() -> bool:
         resources = {"data_dir": DataDirResource(data_dir=str(paths.root))}

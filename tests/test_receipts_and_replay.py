@@ -15,12 +15,10 @@ from orchestration.lib.core.archive import ManifestRow, append_manifest, append_
 from orchestration.lib.core.dbt_selection import full_refresh_requested
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.warehouse import connect
-from orchestration.lib.studio.landing import ReplayError
 from tests.api.conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
 from tests.api.fake_tiktok import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 from tests.test_end_to_end import _drop_fixture, _land_and_build, _mart_tables, _published_digests
-from tests.test_landing import OVERVIEW, WHEN
 
 GENDER = studio_csv(("Gender", "Distribution"), [["Female", "0.6"], ["Male", "0.4"]])
 GENDER_RECEIPTS = ("acct/2026-01-05/FollowerGender.csv", "acct/2026-01-06/FollowerGender.csv")
@@ -283,6 +281,8 @@ def test_replay_refuses_an_archive_without_its_manifest(tmp_path):
     with connect(paths.warehouse) as con, pytest.raises(ReplayError, match="lists no receipt"):
         replay_archive(paths, con)
     assert query(paths, "select count(*) from raw.studio_follower_gender") == [(2,)], "nothing was emptied"
+    with connect(paths.warehouse) as con:
+        assert not full_refresh_requested(con), "nor a full refresh asked for"
 
 
 def test_a_warehouse_keyed_by_sha256_is_migrated_and_the_lost_receipt_is_recorded(tmp_path):
@@ -315,21 +315,15 @@ def test_a_warehouse_keyed_by_sha256_is_migrated_and_the_lost_receipt_is_recorde
     )
 
 
-def test_a_replay_asks_for_a_full_refresh_before_it_changes_a_row_and_not_when_it_refuses(tmp_path):
-    """The refresh that removes withdrawn rows from the marts is pending from the start of a replay (should the run
-    after it die, the next one does it: test_dbt_selection), and is not asked for by a replay that changed nothing."""
-    from orchestration.cli import replay
+def test_a_replay_asks_for_a_full_refresh(tmp_path):
+    """The refresh that removes withdrawn rows from the marts is pending once a replay ran (should the run after it
+    die, the next one does it: test_dbt_selection); a refused replay asks for none (the test above)."""
+    from orchestration.lib.studio.landing import replay_archive
 
     paths = new_paths(tmp_path)
-    drop(paths, "acct/Overview.csv", studio_csv(OVERVIEW, [["April 1", "5", "1", "2", "0", "0"]]), WHEN)
+    drop(paths, GENDER_RECEIPTS[0], GENDER)
     land(paths)
-    lines = paths.manifest.read_text()
-    paths.manifest.write_text("")  # an archive the manifest lists nothing of: refused, nothing changed
-    with pytest.raises(ReplayError):
-        replay(paths)
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect(paths.warehouse) as con:
         assert not full_refresh_requested(con)
-    paths.manifest.write_text(lines)
-    replay(paths)
-    with duckdb.connect(str(paths.warehouse)) as con:
+        replay_archive(paths, con)
         assert full_refresh_requested(con)

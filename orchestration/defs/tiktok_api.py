@@ -25,7 +25,6 @@ import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.api.landing import AccountPull, SnapshotDayError, pull_account, pull_all
-from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS
 from orchestration.lib.tiktok_api.config import AccountsConfigError, ApiConfig, load_accounts
 from orchestration.lib.tiktok_api.redact import redact
@@ -101,8 +100,7 @@ def tiktok_api_pulls(context: dg.AssetExecutionContext, data_dir: DataDirResourc
         return
     _register_accounts(context, config)
     with data_dir.warehouse() as con:
-        results = pull_all(paths, con, config)
-        record_changed_sources(con, api_tables_written(results))
+        results = pull_all(paths, con, config)  # each pull records the raw tables it changed (lib/api/load.py)
     for result in results:
         _log(context, result)
         if result.published:
@@ -124,7 +122,6 @@ def _pull_partition(context: dg.AssetExecutionContext, data_dir: DataDirResource
     try:
         with data_dir.warehouse() as con:
             result = pull_account(paths, con, config, account, requested_day=day)
-            record_changed_sources(con, api_tables_written([result]))
     except SnapshotDayError as error:
         raise dg.Failure(description=str(error)) from None
     _log(context, result)
@@ -136,14 +133,6 @@ def _pull_partition(context: dg.AssetExecutionContext, data_dir: DataDirResource
             metadata={"pull": dg.MetadataValue.json(result.summary())},
         )
     yield from _results([result], note=None, passed=True)
-
-
-def api_tables_written(results: list[AccountPull]) -> set[str]:
-    """Raw tables the pulls wrote: raw.api_pulls for any pull; a changed pull (status complete) replaces an
-    account's rows of its days in any API table, some perhaps by none: all of them, for dbt's next build."""
-    if not results:
-        return set()
-    return {"api_pulls"} | (set(API_RAW_TABLE_COLUMNS) if any(r.status == "complete" for r in results) else set())
 
 
 def _results(results: list[AccountPull], *, note: str | None, passed: bool):

@@ -93,6 +93,7 @@ def load(
         for table, dates in targets:
             changed |= _replace_if_different(con, table, frames.get(table), account.handle, dates)
         if changed:  # in the rows' transaction: a crash after it cannot leave them out of the next build
+            # a changed pull replaces the account's rows of its days in any API table (some perhaps by none): all
             record_changed_sources(con, API_RAW_TABLE_COLUMNS)
             if result.metric_dates:
                 record_pending_min_date(con, result.metric_dates[0])

@@ -22,6 +22,7 @@ import pandas as pd
 
 from orchestration.lib.core.archive import ManifestRow, read_manifest
 from orchestration.lib.core.collector import full_collections_deferred
+from orchestration.lib.core.dbt_selection import request_full_refresh
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.quarantine import write_quarantine_report
@@ -142,6 +143,9 @@ def replay_archive(
     rows, unreadable = read_manifest(paths.manifest)
     if not rows and any(paths.archive.glob("[0-9a-f][0-9a-f]/*")):
         raise ReplayError(f"{paths.manifest} lists no receipt but the archive holds files: nothing was replayed")
+    # before any row changes: rows a replay withdraws (a file now quarantined) leave the marts only by a full
+    # refresh, which every daily run does until one ends well, should the replay's own not
+    request_full_refresh(con)
     forget_studio_documents(con)
     received = received_from_manifest(paths, rows)
     report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
