@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from orchestration.lib.core import dbt_manifest
-from orchestration.lib.core.dbt_manifest import ensure_manifest, manifest_path, project_fingerprint
+from orchestration.lib.core import dbt_manifest as dbt_manifest_module
+from orchestration.lib.core.dbt_manifest import FINGERPRINT_FILE, ensure_manifest, manifest_path, project_fingerprint
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 
@@ -51,22 +51,23 @@ def test_the_fingerprint_follows_the_project_files_and_the_env_vars_they_read(pr
 
     # and so is the dbt version
     current = project_fingerprint(project)
-    real = dbt_manifest._version
-    monkeypatch.setattr(dbt_manifest, "_version", lambda name: "9.9.9" if name == "dbt-core" else real(name))
+    real = dbt_manifest_module._version
+    monkeypatch.setattr(dbt_manifest_module, "_version", lambda name: "9.9.9" if name == "dbt-core" else real(name))
     assert project_fingerprint(project) != current
 
 
-def test_an_unchanged_project_reuses_its_manifest_and_a_changed_one_is_parsed(project, monkeypatch):
-    assert ensure_manifest(project) is True  # nothing parsed yet
-    manifest = manifest_path(project)
-    nodes = json.loads(manifest.read_text())["nodes"]
-    assert "model.tiktok_warehouse.dim_accounts" in nodes
-    assert not list((project / "target").glob(".parse-*")), "the scratch folder is removed"
-    assert not (project / "logs").exists(), "dbt's log of the parse stays in the scratch folder"
+def _seed_with_the_projects_manifest(project, dbt_manifest) -> None:
+    """The copy's last good parse is the project's own: the fingerprint holds paths relative to the project."""
+    for parsed in (dbt_manifest, dbt_manifest.with_name(FINGERPRINT_FILE)):
+        shutil.copyfile(parsed, project / "target" / parsed.name)
 
+
+def test_an_unchanged_project_reuses_its_manifest_and_a_changed_one_is_parsed(project, dbt_manifest, monkeypatch):
+    _seed_with_the_projects_manifest(project, dbt_manifest)
+    manifest = manifest_path(project)
     parses = []
-    real_parse = dbt_manifest._parse
-    monkeypatch.setattr(dbt_manifest, "_parse", lambda *a: parses.append(a) or real_parse(*a))
+    real_parse = dbt_manifest_module._parse
+    monkeypatch.setattr(dbt_manifest_module, "_parse", lambda *a: parses.append(a) or real_parse(*a))
     stamp = manifest.stat().st_mtime_ns
     assert ensure_manifest(project) is False
     assert parses == [] and manifest.stat().st_mtime_ns == stamp
@@ -74,16 +75,21 @@ def test_an_unchanged_project_reuses_its_manifest_and_a_changed_one_is_parsed(pr
     (project / "models" / "marts" / "dim_extra.sql").write_text("select 1 as one\n")
     assert ensure_manifest(project) is True
     assert len(parses) == 1
-    assert "model.tiktok_warehouse.dim_extra" in json.loads(manifest.read_text())["nodes"]
+    nodes = json.loads(manifest.read_text())["nodes"]
+    assert {"model.tiktok_warehouse.dim_extra", "model.tiktok_warehouse.dim_accounts"} <= set(nodes)
+    assert not list((project / "target").glob(".parse-*")), "the scratch folder is removed"
+    assert not (project / "logs").exists(), "dbt's log of the parse stays in the scratch folder"
     assert ensure_manifest(project) is False
 
     # a manifest written by someone else (or deleted) is not trusted without its fingerprint
     manifest.unlink()
     assert ensure_manifest(project) is True and manifest.exists()
+    assert len(parses) == 2
 
 
-def test_a_failed_parse_says_why_and_keeps_the_previous_manifest(project):
-    assert ensure_manifest(project) is True
+def test_a_failed_parse_says_why_and_keeps_the_previous_manifest(project, dbt_manifest):
+    _seed_with_the_projects_manifest(project, dbt_manifest)
+    assert ensure_manifest(project) is False
     previous = manifest_path(project).read_bytes()
     (project / "models" / "marts" / "broken.sql").write_text("select {{ ref('no_such_model') }}\n")
     with pytest.raises(RuntimeError, match="no_such_model"):
