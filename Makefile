@@ -7,9 +7,9 @@ export TIKTOK_DATA_DIR := $(abspath $(DATA_DIR))
 export DAGSTER_HOME := $(TIKTOK_DATA_DIR)/warehouse/dagster_home
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
-# Python keeps the bytecode of what it imports (in .venv and in git-ignored __pycache__ folders), also where the
-# environment says not to (PYTHONDONTWRITEBYTECODE=1, common in containers): else every process, each test worker
-# and dbt's included, compiles Dagster, dbt and great-expectations again (seconds each).
+# The make verbs write the bytecode of this project's modules and pytest's rewritten tests (git-ignored __pycache__
+# folders), also where the environment says not to (PYTHONDONTWRITEBYTECODE=1, common in containers): else each
+# test worker rewrites every test module again (a collection 14-24 s instead of 6-9 s).
 unexport PYTHONDONTWRITEBYTECODE
 # a run's ~580 planned events stored as one batch (lib/core/dagster_home.py: PLANNED_EVENTS_BATCH)
 export DAGSTER_EVENT_BATCH_SIZE ?= 1000
@@ -83,10 +83,11 @@ UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV
 # A uv.lock that no longer matches pyproject.toml is an error (--locked), never silently re-resolved.
 UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \
 	(uv lock; UPGRADE=package moves one package), then commit uv.lock" >&2; exit 1; }
-# No --compile-bytecode: compiling every package (~870 MB) took ~22 of a fresh install's ~27 s, where the first run
-# compiles only the modules it imports, once (see PYTHONDONTWRITEBYTECODE above): a fresh clone's first `make run`
-# took 22.6-29.7 s in all instead of 34.1 s.
-UV_SYNC = $(UV) sync --locked --quiet --extra dev
+# --compile-bytecode, as pip did: without .pyc files a command run outside make under PYTHONDONTWRITEBYTECODE (the
+# README's and docs' `.venv/bin/python -m orchestration ...`) compiles Dagster, dbt and great-expectations again
+# each time (their imports 15 s instead of 7). Compiling every package is ~22 s of the install; tried without it, a
+# fresh clone's first `make run` took 22.6-29.7 s in all instead of 34.1 s, which did not outweigh that.
+UV_SYNC = $(UV) sync --locked --quiet --compile-bytecode --extra dev
 
 lock: ## re-resolve uv.lock after editing pyproject.toml; make lock UPGRADE=dagster moves one package
 	@$(UV_BOOTSTRAP)

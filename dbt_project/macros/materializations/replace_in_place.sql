@@ -3,7 +3,8 @@
     node instead of 8, each paying dbt's own overhead per query; 13-15 % of the CPU of a whole build. DuckDB
     replaces at commit, and a failed statement rolls back to the old relation, as the swap did. What the swap
     also handles and this project does not use (constraints, contracts, grants, indexes, docs persisted to
-    the database, a sql_header, Python models) is refused by name rather than silently dropped. -#}
+    the database, a sql_header, DuckLake's partitioned_by / sorted_by) is refused by name rather than silently
+    dropped; Python models are refused by dbt itself (no supported_languages declared: SQL only). -#}
 {% macro replace_relation_in_place(relation_type) %}
   {%- for option in ['grants', 'indexes', 'sql_header', 'partitioned_by', 'sorted_by'] -%}
     {%- if config.get(option) -%}
