@@ -178,7 +178,7 @@ class History:
     history first, then each of the days after it, one per `land_next`."""
 
     def __init__(self, root: Path, accounts: int, days: int, live: bool, days_after: int) -> None:
-        self.paths, self.staging, self.days = DataPaths(root).ensure(), root / "generated", days
+        self.paths, self.staging = DataPaths(root).ensure(), root / "generated"
         self.files = generate(self.staging, accounts, days, live, days_after)
         self.cutoffs, self.landed = cutoffs(days_after), 0
 

@@ -28,7 +28,7 @@
     {#- in the transaction of the create (drop_relation_if_exists commits on its own): if the create fails,
         the rollback brings the old relation back -#}
     {% call statement('drop_other_type', auto_begin=True) -%}
-      drop {{ existing_relation.type }} if exists {{ existing_relation }} cascade
+      {{ get_drop_sql(existing_relation) }}
     {%- endcall %}
     {% do adapter.cache_dropped(existing_relation) %}
   {%- endif %}
