@@ -63,3 +63,22 @@ def test_the_warm_up_loads_the_kept_manifest_and_never_parses(tmp_path, monkeypa
     assert dbt_invocation._parsed == {fingerprint: {"kept": True}}
     monkeypatch.setattr(dbt_invocation, "_load_cached", lambda cache: {"loaded again": True})
     assert dbt_invocation.parsed_manifest(project) == {"kept": True} and parses == []  # the step takes it as loaded
+
+
+def test_a_manifest_kept_with_its_lookups_built_comes_back_whole(tmp_path):
+    """dbt's own pickling of a Manifest shifts every lookup it holds into the field before (and drops `fixtures`):
+    a parse that built them left a kept copy on which every model failed to compile."""
+    manifest = dbt_invocation.parsed_manifest()  # the project's, as the daily job's dbt step takes it
+    for lookup in ("ref_lookup", "source_lookup", "doc_lookup", "disabled_lookup", "analysis_lookup"):
+        getattr(manifest, lookup)  # built on first use, as parsing builds some of them
+    assert type(pickle.loads(pickle.dumps(manifest))._doc_lookup).__name__ == "SourceLookup", "dbt's shift"
+
+    cache = tmp_path / "kept.pickle"
+    dbt_invocation._save_cached(cache, manifest)
+    kept = dbt_invocation._load_cached(cache)
+
+    assert kept.fixtures == manifest.fixtures and sorted(kept.nodes) == sorted(manifest.nodes)
+    assert {name: value for name, value in vars(kept).items() if name.endswith("_lookup") and value is not None} == {}
+    found = kept.ref_lookup.find("dim_accounts", None, None, kept)
+    assert found.unique_id == "model.tiktok_warehouse.dim_accounts"
+    assert type(kept.doc_lookup).__name__ == "DocLookup"

@@ -13,6 +13,8 @@ The daily job's dbt step (`defs/dbt.py`) and the tests (`tests/dbt_runner.py`) b
 
 from __future__ import annotations
 
+import copyreg
+import io
 import os
 import pickle
 import shutil
@@ -97,7 +99,7 @@ def _parse(project_dir: Path) -> Any:
 def _cache_path(project_dir: Path, fingerprint: str) -> Path:
     """The parsed Manifest of one project state (its fingerprint covers the files, the env vars they read and
     the dbt version). Written here by this code only, in the project's own git-ignored target folder."""
-    return project_dir / "target" / f"parsed_manifest.{fingerprint[:24]}.pickle"
+    return project_dir / "target" / f"parsed_manifest.{_PICKLE_FORMAT}.{fingerprint[:24]}.pickle"
 
 
 def _load_cached(cache: Path) -> Any:
@@ -112,13 +114,44 @@ def _save_cached(cache: Path, manifest: Any) -> None:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_name(f".{cache.name}.{os.getpid()}")
-        temporary.write_bytes(pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = {**copyreg.dispatch_table, **_manifest_reducers()}
+        pickler.dump(manifest)
+        temporary.write_bytes(buffer.getvalue())
         os.replace(temporary, cache)  # a reader sees the whole file or none
         for older in cache.parent.glob("parsed_manifest.*.pickle"):
             if older != cache:
                 older.unlink(missing_ok=True)
     except (OSError, pickle.PicklingError):  # a cache only: the next process parses again
         pass
+
+
+# "2": Manifests pickled by their fields (`_manifest_reducers`); copies kept in format 1 are never loaded.
+_PICKLE_FORMAT = 2
+
+
+def _manifest_reducers() -> dict[type, Callable[[Any], tuple]]:
+    """dbt's `Manifest.__reduce_ex__` passes its fields by position and leaves out `fixtures`: each lookup it holds
+    lands in the field before its own (`_doc_lookup` gets the SourceLookup), and `fixtures` gets `_doc_lookup`.
+    A Manifest whose lookups were built while parsing came back broken ("RefableLookup.find() missing 1 required
+    positional argument: 'manifest'" on every model). Pickled here by name, its public fields only: the lookups,
+    locks and macro indexes are caches dbt rebuilds on first use."""
+    try:
+        from dbt.contracts.graph.manifest import Manifest
+    except ImportError:  # nothing of dbt's to pickle (the tests' stand-ins)
+        return {}
+    return {Manifest: lambda manifest: (_manifest_from_fields, (type(manifest), _public_fields(manifest)))}
+
+
+def _public_fields(manifest: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest) if not f.name.startswith("_")}
+
+
+def _manifest_from_fields(manifest_class: type, fields: dict[str, Any]) -> Any:
+    return manifest_class(**fields)
 
 
 def invoke_dbt(
