@@ -1,9 +1,11 @@
 """What the great-expectations step leaves for the Data Docs: one stored result and one page per validated suite,
 all of one run, written without a Checkpoint (quality._run_suite).
 
-Fixtures from test_mart_quality.py; the expectation counts below are worked out from its hand-written manifest:
-- dim_accounts: volume 1 + grain (account_handle not null, unique) 2 + schema 1 = 4;
-- fct_account_overview_daily: volume 1 + grain (2 key columns not null, 1 compound key) 3 + schema 1 = 5, and its
+Fixtures from test_mart_quality.py; the expectation counts below are worked out from its hand-written manifest.
+A mart's own suite holds its grain and schema checks; volume has a suite of its own, `<mart>.volume` (1: the row
+count of a one-row frame), and so has recency:
+- dim_accounts: grain (account_handle not null, unique) 2 + schema 1 = 3, and volume;
+- fct_account_overview_daily: grain (2 key columns not null, 1 compound key) 3 + schema 1 = 4, volume, and its
   recency suite `fct_account_overview_daily.recency` (lag_days not null, within the window) 2 on one row per
   account: alice and bob (carol has no overview day);
 - rpt_trending_videos_7d (may be empty: no volume): grain (4 key columns not null, 2 compound keys) 6 + schema 1 = 7;
@@ -24,8 +26,10 @@ from tests.test_mart_quality import OVERVIEW, _marts, _run
 
 RECENCY = f"{OVERVIEW}.recency"
 EXPECTATIONS = {
-    "dim_accounts": 4,
-    OVERVIEW: 5,
+    "dim_accounts": 3,
+    "dim_accounts.volume": 1,
+    OVERVIEW: 4,
+    f"{OVERVIEW}.volume": 1,
     RECENCY: 2,
     "rpt_trending_videos_7d": 7,
     "fct_follower_gender_snapshot": 5,
@@ -57,11 +61,9 @@ def test_each_mart_has_one_stored_result_and_one_page_from_one_run(tmp_path: Pat
         assert meta["run_id"]["run_name"] == "published_marts"
         assert meta["validation_time"] == meta["run_id"]["run_time"]
         assert (meta["checkpoint_id"], meta["validation_id"], meta["batch_parameters"]) == (None, None, None)
-        if suite == RECENCY:  # the accounts' frame quality.py builds from the mart and dim_accounts
-            assert meta["batch_spec"] == {"batch_data": "PandasDataFrame"}
-        else:
-            reader_options = {"path": str(marts_dir / f"{suite}.parquet"), "dtype_backend": "pyarrow"}
-            assert meta["batch_spec"]["reader_options"] == reader_options
+        # every batch is a frame DuckDB computed from the published file (quality_frames.py), which the result names
+        assert meta["batch_spec"] == {"batch_data": "PandasDataFrame"}
+        assert meta["published_file"] == str(marts_dir / f"{suite.split('.')[0]}.parquet")
         run_times.add(meta["run_id"]["run_time"])
         [page] = list((docs / "validations" / _folder(suite)).glob("published_marts/*/*.html"))
         assert page.name == f"published_marts-{suite}.html"

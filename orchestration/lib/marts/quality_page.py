@@ -163,7 +163,7 @@ def _exception_messages(info: dict[str, Any]) -> list[str]:
 def _label(expectation_type: str, kwargs: dict[str, Any]) -> str:
     """'row_count', 'max(metric_date)', 'columns', ... for the `observed` summary."""
     column = kwargs.get("column")
-    if "row_count" in expectation_type:
+    if "row_count" in expectation_type or column == "row_count":  # volume: the row count of its one-row frame
         return "row_count"
     for aggregate in ("sum", "max", "min", "mean"):
         if expectation_type.startswith(f"expect_column_{aggregate}_"):

@@ -1,0 +1,120 @@
+"""What great-expectations is handed of a published mart (lib/marts/quality_frames.py): the rows that break its
+grain, never the whole file, and the same verdicts and counts as the whole file would give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from orchestration.lib.marts.quality import MartSpec
+from orchestration.lib.marts.quality_frames import row_count_frame, rows_breaking_grain
+from tests.test_mart_quality import OVERVIEW, _failing, _marts, _result, _run
+
+TRENDING = MartSpec(
+    "rpt_trending_videos_7d",
+    keys=(("account_handle", "as_of_date", "trending_rank"), ("account_handle", "as_of_date", "video_id")),
+)
+
+
+def _trending(rows: int) -> pd.DataFrame:
+    """`rows` rows that keep both keys: one rank and one video per row, all on one day."""
+    return pd.DataFrame(
+        {
+            "account_handle": ["alice"] * rows,
+            "as_of_date": pd.to_datetime(["2024-03-03"] * rows).date,
+            "trending_rank": range(1, rows + 1),
+            "video_id": [f"v{i}" for i in range(rows)],
+        }
+    )
+
+
+def test_only_the_rows_breaking_a_key_are_read_into_pandas_in_file_order(tmp_path: Path) -> None:
+    frame = _trending(10_000)
+    frame.loc[17, "trending_rank"] = 5  # shares rank 5 with row 4 (first key)
+    frame.loc[9_000, "video_id"] = "v3"  # shares its video with row 3 (second key)
+    frame.loc[42, "as_of_date"] = None  # an empty key column (both keys)
+    frame.loc[43, "account_handle"] = None
+    path = tmp_path / "rpt_trending_videos_7d.parquet"
+    frame.to_parquet(path, index=False)
+
+    breaking, figures = rows_breaking_grain(duckdb.connect(), TRENDING, path)
+
+    assert figures == {"rows": 10_000, "rows_breaking_grain": 6}
+    assert list(breaking.columns) == list(frame.columns)  # the file's columns: the schema check reads them
+    assert list(breaking["video_id"]) == ["v3", "v4", "v17", "v42", "v43", "v3"]  # rows 3, 4, 17, 42, 43, 9000
+    assert list(breaking["trending_rank"]) == [4, 5, 5, 43, 44, 9_001]
+
+
+def test_a_file_keeping_its_grain_gives_an_empty_frame_with_its_columns(tmp_path: Path) -> None:
+    path = tmp_path / "rpt_trending_videos_7d.parquet"
+    _trending(500).to_parquet(path, index=False)
+
+    breaking, figures = rows_breaking_grain(duckdb.connect(), TRENDING, path)
+
+    assert figures == {"rows": 500, "rows_breaking_grain": 0}
+    assert breaking.empty and list(breaking.columns) == ["account_handle", "as_of_date", "trending_rank", "video_id"]
+    assert row_count_frame(figures).to_dict("list") == {"row_count": [500]}
+
+
+def test_duplicates_and_nulls_are_counted_as_over_the_whole_file(tmp_path: Path) -> None:
+    # 3 rows share (alice, 03-03), one row has no metric_date: GE counts 3 duplicates and 1 null, as pandas does
+    marts = _marts()
+    overview = marts[OVERVIEW]
+    extra = overview.iloc[[2, 2]].assign(video_views=[7, 8])
+    missing_date = overview.iloc[[0]].assign(metric_date=None)
+    marts[OVERVIEW] = pd.concat([overview, extra, missing_date], ignore_index=True)
+    whole = marts[OVERVIEW]
+    duplicated = int(
+        whole.dropna(subset=["metric_date"]).duplicated(["account_handle", "metric_date"], keep=False).sum()
+    )
+    assert (duplicated, int(whole["metric_date"].isna().sum())) == (3, 1)
+
+    results = _run(tmp_path, marts)
+
+    grain = _result(results, OVERVIEW, "grain")
+    assert (grain.details["rows"], grain.details["rows_breaking_grain"]) == (len(whole), 4)
+    failed = {
+        r["label"]: (r["element_count"], r["unexpected_count"], r["unexpected_percent"])
+        for r in grain.details["failed"]
+    }
+    assert failed == {  # counted over the file's 8 rows, not the frame's 4: 1 of 8 and 3 of 8
+        "column_values_to_not_be_null(metric_date)": (8, 1, 12.5),
+        "compound_columns_to_be_unique(account_handle,metric_date)": (8, duplicated, 37.5),
+    }
+    assert _result(results, OVERVIEW, "volume").details["observed"] == {"row_count": len(whole)}
+
+
+def test_a_key_column_the_file_lacks_fails_grain_and_schema_without_stopping_the_others(tmp_path: Path) -> None:
+    marts = _marts()
+    marts[OVERVIEW] = marts[OVERVIEW].drop(columns=["metric_date"])
+
+    results = _run(tmp_path, marts)
+
+    assert (OVERVIEW, "grain") in _failing(results) and (OVERVIEW, "schema") in _failing(results)
+    assert _result(results, OVERVIEW, "volume").passed and _result(results, "dim_accounts", "grain").passed
+    grain = _result(results, OVERVIEW, "grain")
+    assert grain.details["rows_breaking_grain"] == 0  # account_handle has no null; the missing column adds no rows
+    assert any("metric_date" in " ".join(record.get("errors", [])) for record in grain.details["failed"])
+
+
+def test_a_published_file_duckdb_cannot_read_fails_its_checks_with_the_reason(tmp_path: Path) -> None:
+    marts_dir = tmp_path / "data" / "marts"
+    marts_dir.mkdir(parents=True)
+    (marts_dir / f"{OVERVIEW}.parquet").write_bytes(b"not a parquet file")
+    marts = _marts()
+    del marts[OVERVIEW]
+    for name, frame in marts.items():
+        frame.to_parquet(marts_dir / f"{name}.parquet", index=False)
+    from orchestration.lib.marts.quality import check_published_marts
+    from tests.test_mart_quality import _write_manifest
+
+    results = check_published_marts(
+        marts_dir, marts_dir / "quality", manifest_path=_write_manifest(tmp_path / "m.json")
+    )
+
+    assert [r.check for r in results if r.mart == OVERVIEW and not r.passed] == ["volume", "grain", "schema", "recency"]
+    for check in ("volume", "grain", "schema"):
+        assert _result(results, OVERVIEW, check).details["error"].startswith(f"cannot read {OVERVIEW}.parquet")
+    assert [(r.mart, r.check) for r in results if not r.passed and r.mart != OVERVIEW] == []
