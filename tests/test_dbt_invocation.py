@@ -71,7 +71,8 @@ def test_a_manifest_kept_with_its_lookups_built_comes_back_whole(tmp_path):
     manifest = dbt_invocation.parsed_manifest()  # the project's, as the daily job's dbt step takes it
     for lookup in ("ref_lookup", "source_lookup", "doc_lookup", "disabled_lookup", "analysis_lookup"):
         getattr(manifest, lookup)  # built on first use, as parsing builds some of them
-    assert type(pickle.loads(pickle.dumps(manifest))._doc_lookup).__name__ == "SourceLookup", "dbt's shift"
+    shifted = pickle.loads(pickle.dumps(manifest))  # dbt's own way; failing here: dbt fixed it, the reducer may go
+    assert type(shifted._doc_lookup).__name__ == "SourceLookup", "dbt's shift"
 
     cache = tmp_path / "kept.pickle"
     dbt_invocation._save_cached(cache, manifest)

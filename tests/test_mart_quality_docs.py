@@ -22,9 +22,11 @@ from pathlib import Path
 from great_expectations.data_context.data_context_variables import DataContextVariables
 from great_expectations.expectations.expectation import Expectation
 
+from orchestration.lib.marts.quality_frames import FRAMES
 from tests.test_mart_quality import OVERVIEW, _marts, _run
 
 RECENCY = f"{OVERVIEW}.recency"
+ROWS = {"dim_accounts": 3, OVERVIEW: 5, "rpt_trending_videos_7d": 2, "fct_follower_gender_snapshot": 0}  # _marts()
 EXPECTATIONS = {
     "dim_accounts": 3,
     "dim_accounts.volume": 1,
@@ -61,12 +63,20 @@ def test_each_mart_has_one_stored_result_and_one_page_from_one_run(tmp_path: Pat
         assert meta["run_id"]["run_name"] == "published_marts"
         assert meta["validation_time"] == meta["run_id"]["run_time"]
         assert (meta["checkpoint_id"], meta["validation_id"], meta["batch_parameters"]) == (None, None, None)
-        # every batch is a frame DuckDB computed from the published file (quality_frames.py), which the result names
-        assert meta["batch_spec"] == {"batch_data": "PandasDataFrame"}
-        assert meta["published_file"] == str(marts_dir / f"{suite.split('.')[0]}.parquet")
+        # every batch is a frame DuckDB computed from the published file (quality_frames.py), which its page names
+        published = marts_dir / f"{suite.split('.')[0]}.parquet"
+        check = suite.split(".")[1] if "." in suite else "grain"
+        assert meta["batch_spec"] == {
+            "batch_data": "PandasDataFrame",
+            "data_asset_name": published.name,
+            "published_file": str(published),
+            "frame": FRAMES[check],
+            **({"rows_in_file": ROWS[suite], "rows_in_frame": 0} if check == "grain" else {}),
+        }
         run_times.add(meta["run_id"]["run_time"])
         [page] = list((docs / "validations" / _folder(suite)).glob("published_marts/*/*.html"))
         assert page.name == f"published_marts-{suite}.html"
+        assert str(published) in page.read_text(encoding="utf-8"), "the page names the file its frame came from"
         assert (docs / "expectations" / _folder(suite).with_suffix(".html")).is_file()
     assert len(run_times) == 1, "every suite checked in one call shares one run"
     marts = {suite.split(".")[0] for suite in EXPECTATIONS}

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.marts.quality import MartSpec
-from orchestration.lib.marts.quality_frames import row_count_frame, rows_breaking_grain
+from orchestration.lib.marts.quality_frames import counted_over_file, row_count_frame, rows_breaking_grain
 from tests.test_mart_quality import OVERVIEW, _failing, _marts, _result, _run
 
 TRENDING = MartSpec(
@@ -118,3 +118,65 @@ def test_a_published_file_duckdb_cannot_read_fails_its_checks_with_the_reason(tm
     for check in ("volume", "grain", "schema"):
         assert _result(results, OVERVIEW, check).details["error"].startswith(f"cannot read {OVERVIEW}.parquet")
     assert [(r.mart, r.check) for r in results if not r.passed and r.mart != OVERVIEW] == []
+
+
+def test_every_figure_ge_gives_on_the_frame_is_the_one_it_gives_on_the_whole_file(tmp_path: Path) -> None:
+    """GE run twice on one file: over all its rows, and over `rows_breaking_grain`'s frame told over the file
+    (`counted_over_file`). A single-column key with nulls and repeats, a compound key with half-empty and empty
+    rows (GE ignores a compound key whose columns are all null), a repeated key with a null in it."""
+    import great_expectations as gx
+
+    rows = 200
+    data = pd.DataFrame(
+        {
+            "video_id": [f"v{i}" for i in range(rows)],
+            "account_handle": ["alice"] * rows,
+            "metric_date": pd.date_range("2024-01-01", periods=rows, freq="D").date,
+            "views": range(rows),
+        }
+    )
+    data.loc[[5, 6], "video_id"] = None  # nulls of the single-column key
+    data.loc[[30, 31, 32], "video_id"] = "v30"  # one id three times
+    data.loc[[60, 61], "metric_date"] = data.loc[60, "metric_date"]  # a shared compound key
+    data.loc[[90, 91], "metric_date"] = None  # (alice, null) twice: half-empty, repeated
+    data.loc[[120], ["account_handle", "metric_date"]] = None  # an empty compound key
+    data.loc[[150, 151], ["account_handle", "metric_date"]] = None  # empty twice
+    path = tmp_path / "m.parquet"
+    data.to_parquet(path, index=False)
+    spec = MartSpec("m", keys=(("account_handle", "metric_date"), ("video_id",)))
+    e = gx.expectations
+
+    def results(frame: pd.DataFrame) -> dict[str, dict]:
+        context = gx.get_context(mode="ephemeral")
+        suite = gx.ExpectationSuite(
+            name="m",
+            expectations=[
+                *(e.ExpectColumnValuesToNotBeNull(column=c) for c in ("account_handle", "metric_date", "video_id")),
+                e.ExpectCompoundColumnsToBeUnique(column_list=["account_handle", "metric_date"]),
+                e.ExpectColumnValuesToBeUnique(column="video_id"),
+            ],
+        )
+        asset = context.data_sources.add_pandas("p").add_dataframe_asset("m")
+        batch = asset.add_batch_definition_whole_dataframe("b").get_batch(batch_parameters={"dataframe": frame})
+        outcomes = batch.validate(suite, result_format="SUMMARY").results
+        return {
+            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', 'key')})": dict(r.result)
+            for r in outcomes
+        }
+
+    whole = results(pd.read_parquet(path, dtype_backend="pyarrow"))
+    breaking, figures = rows_breaking_grain(duckdb.connect(), spec, path)
+    on_frame = results(breaking)
+    for result in on_frame.values():
+        counted_over_file(result, figures["rows"])
+
+    assert on_frame == whole
+    assert {name: (r["unexpected_count"], r.get("missing_count")) for name, r in whole.items()} == {
+        "expect_column_values_to_not_be_null(account_handle)": (3, None),  # rows 120, 150, 151
+        "expect_column_values_to_not_be_null(metric_date)": (5, None),  # 90, 91, 120, 150, 151
+        "expect_column_values_to_not_be_null(video_id)": (2, None),  # 5, 6
+        "expect_compound_columns_to_be_unique(key)": (4, 3),  # 60, 61 and (alice, null) 90, 91; 3 empty keys
+        "expect_column_values_to_be_unique(video_id)": (3, 2),  # v30 x3; 2 nulls
+    }
+    assert whole["expect_compound_columns_to_be_unique(key)"]["unexpected_percent"] == 4 / 197 * 100
+    assert figures == {"rows": rows, "rows_breaking_grain": 12}  # 5, 6, 30-32, 60, 61, 90, 91, 120, 150, 151

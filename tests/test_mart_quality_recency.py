@@ -1,4 +1,4 @@
-"""The recency check's accounts (lib/marts/quality.py `_recency_by_account`): one row per account of the mart,
+"""The recency check's accounts (lib/marts/quality_frames.py `recency_by_account`): one row per account of the mart,
 whatever dim_accounts holds."""
 
 from __future__ import annotations

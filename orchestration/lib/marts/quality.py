@@ -50,7 +50,7 @@ Design choices:
   upgrade moves it: test_mart_quality_docs.py, _domains.py): the batch's data fingerprint and repeated
   configuration builds (`_ge_shortcuts`, ~0.45 s at 300 accounts), each metric domain computed again
   (`_domains_computed_once`, ~0.25 s), the ephemeral context's config written out after each asset added
-  (`quality_page.docs_context`, ~0.1 s). The whole check at 300 x 90 days: ~1.3 s, from ~3.0 s.
+  (`quality_page.docs_context`, ~0.1 s). All 20 marts at 300 x 90 days: ~1.5 s.
 - The site is built once after the run, not by `UpdateDataDocsAction` (once per validation result).
 - great_expectations is imported inside the function: it takes seconds to import, and importing
   this module (e.g. from the Dagster definitions) must stay cheap and side-effect free.
@@ -184,6 +184,7 @@ def _validate(
     rendered: list[Any] = []
     outcomes: dict[tuple[str, str], list[Any]] = {}
     con = duckdb.connect()  # one for every frame: opening one costs ~20 ms
+    con.execute("set TimeZone = 'UTC'")  # timestamps in the results as the file holds them, whatever the host's
     try:
         for mart, spec in specs.items():
             if not _published(marts_dir, mart).is_file():
@@ -210,9 +211,8 @@ def _validate(
                 asset = datasource.add_dataframe_asset(name=suite.name)
                 batch, parameters = asset.add_batch_definition_whole_dataframe(path.name), {"dataframe": frame}
                 with _ge_shortcuts():
-                    key, result = _run_suite(
-                        context, batch, suite, run_id, parameters, result_format, path, found.get("rows")
-                    )
+                    source = quality_frames.described(check, path, found)
+                    key, result = _run_suite(context, batch, suite, run_id, parameters, result_format, source)
                 rendered += [key, ExpectationSuiteIdentifier(name=suite.name)]
                 for outcome in result.results:
                     outcomes.setdefault((mart, outcome.expectation_config.meta["check"]), []).append(outcome)
@@ -258,10 +258,10 @@ def _run_suite(
     run_id: Any,
     parameters: dict | None,
     result_format: dict,
-    published: Path,
-    file_rows: int | None = None,
+    source: dict[str, Any],
 ) -> tuple[Any, Any]:
-    """Validate one suite and store its result, as `ValidationDefinition.run` does minus its freshness checks.
+    """Validate one suite and store its result, as `ValidationDefinition.run` does minus its freshness checks;
+    `source` (`quality_frames.described`) joins the result's batch spec.
 
     Those checks (`is_fresh`, twice per suite under a `Checkpoint`) read back and compare the whole suite
     from the store, once more for every expectation.
@@ -276,15 +276,15 @@ def _run_suite(
     with _domains_computed_once(validator._wrapped_validator.execution_engine):
         result = validator.validate_expectation_suite(suite)
     for outcome in result.results:
-        if file_rows is not None:  # the frame of the rows breaking the grain: its counts told over the file's rows
-            quality_frames.counted_over_file(outcome.result, file_rows)
+        if "rows_in_file" in source:  # a frame of some of the file's rows: its counts told over the file's rows
+            quality_frames.counted_over_file(outcome.result, source["rows_in_file"])
     result.meta |= {  # the keys ValidationDefinition.run and Checkpoint.run add (no stored definition: no ids)
         "validation_id": None,
         "checkpoint_id": None,
         "run_id": run_id,
         "validation_time": run_id.run_time,
         "batch_parameters": None,
-        "published_file": str(published),  # the frame's source: a dataframe batch names none
+        "batch_spec": {**result.meta.get("batch_spec", {}), **source},  # its page's Batch Spec names the file
     }
     suite_key = ExpectationSuiteIdentifier(name=suite.name)
     key = ValidationResultIdentifier(
@@ -298,8 +298,8 @@ def _run_suite(
 def _ge_shortcuts() -> Iterator[None]:
     """While a suite is validated, GE skips two costs that tell nothing here (~0.45 s at 300 accounts).
 
-    - The batch's `pandas_data_fingerprint`, a hash of every value of the mart (~0.3 s): the published
-      file's name holds its content digest (publish.py), and the batch spec shows that path.
+    - The batch's `pandas_data_fingerprint`, a hash of every value of the frame (~0.3 s on whole marts, little on
+      quality_frames.py's): the batch spec names the published file, whose name holds its content digest.
     - A new `Expectation.configuration` (a pydantic `.dict()`) at each of its up to 42 reads per expectation:
       built once per expectation. GE builds the expectations it validates anew for each validation and
       only reads their configuration meanwhile; the stored results are the same.
@@ -404,8 +404,8 @@ def suite_name(mart: str, check: str) -> str:
 
 
 def _recency(gx: Any, spec: MartSpec, recency_days: int) -> _Check:
-    """Per account of the mart (one row each, `_recency_by_account`): its newest date within `recency_days` of its
-    newest loaded export, and not newer."""
+    """Per account (one row each, `quality_frames.recency_by_account`): its newest date within `recency_days` of
+    its newest loaded export, and not newer."""
     column, exports = spec.recency_column, ".".join(EXPORT_DATES)
     description = (
         f"For every account, the newest {column} in {spec.name} is at most {recency_days} days older than "

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from orchestration.lib.marts.quality import MartSpec
 
 _ROW = "file_row_number"  # read_parquet's own column: a row's position in the file
+# What each suite's frame holds of the published file, in its validation page's Batch Spec.
+FRAMES = {
+    "grain": "the file's rows that break its grain (a null key column, a key shared with another row); all columns",
+    "volume": "the file's row count",
+    "recency": "one row per account: its newest date and its newest loaded export date",
+}
 
 
 def _quoted(column: str) -> str:
@@ -38,20 +44,24 @@ def rows_breaking_grain(
 
     A key naming a column the file lacks adds no rows: GE's expectation on it fails for the missing column.
     A file DuckDB cannot read gives no frame and an `error`: the checks on it fail."""
-    source, parameters = f"read_parquet($path, {_ROW} = true)", {"path": str(path)}
+    parameters = {"path": str(path)}
     try:
         described = con.execute("describe select * from read_parquet($path)", parameters).fetchall()
         present = {row[0] for row in described}
+        # each row's position in the file: the frame's index, so GE's example indexes are rows of the file
+        position, source = _ROW, f"read_parquet($path, {_ROW} = true)"
+        if _ROW in present:  # a column of the file has the name read_parquet gives it: count the rows instead
+            position = next(f"_{_ROW}_{n}" for n in range(len(present) + 1) if f"_{_ROW}_{n}" not in present)
+            source = f"(select *, row_number() over () - 1 as {position} from read_parquet($path))"
         keys = [key for key in spec.keys if set(key) <= present]
         nullable = dict.fromkeys(column for key in spec.keys for column in key if column in present)
         breaking = [f"{_quoted(column)} is null" for column in nullable] + [
-            f"{_ROW} in (select unnest(list({_ROW})) from {source} group by {', '.join(map(_quoted, key))} "
+            f"{position} in (select unnest(list({position})) from {source} group by {', '.join(map(_quoted, key))} "
             "having count(*) > 1)"
             for key in keys
         ]
         frame = con.sql(
-            f"select * exclude ({_ROW}) from {source} where {' or '.join(breaking) or 'false'} order by {_ROW}",
-            params=parameters,
+            f"select * from {source} where {' or '.join(breaking) or 'false'} order by {position}", params=parameters
         ).to_arrow_table()
         [(rows,)] = con.execute("select count(*) from read_parquet($path)", parameters).fetchall()
     except duckdb.Error as error:
@@ -59,7 +69,9 @@ def rows_breaking_grain(
     import pandas as pd
 
     # pyarrow dtypes, as GE's parquet reader gave them: dates stay dates in the results ("2024-03-03")
-    return frame.to_pandas(types_mapper=pd.ArrowDtype), {"rows": rows, "rows_breaking_grain": frame.num_rows}
+    frame = frame.to_pandas(types_mapper=pd.ArrowDtype)
+    frame.index = pd.Index(frame.pop(position).astype("int64").to_numpy())
+    return frame, {"rows": rows, "rows_breaking_grain": len(frame)}
 
 
 def counted_over_file(result: dict[str, Any], rows: int) -> None:
@@ -82,6 +94,15 @@ def counted_over_file(result: dict[str, Any], rows: int) -> None:
     for key, value in (("unexpected_percent_total", total), ("unexpected_percent_nonmissing", nonmissing)):
         if key in result:
             result[key] = value
+
+
+def described(check: str, path: Path, figures: dict[str, Any]) -> dict[str, Any]:
+    """What a suite's batch is, for its validation page (GE shows the batch spec's keys): the published file, what
+    the frame holds of it and, for the grain's frame, how many of the file's rows it holds."""
+    source = {"data_asset_name": path.name, "published_file": str(path), "frame": FRAMES[check]}
+    if check == "grain" and "rows" in figures:
+        source |= {"rows_in_file": figures["rows"], "rows_in_frame": figures["rows_breaking_grain"]}
+    return source
 
 
 def row_count_frame(figures: dict[str, Any]) -> pd.DataFrame | None:
