@@ -180,3 +180,15 @@ def test_every_figure_ge_gives_on_the_frame_is_the_one_it_gives_on_the_whole_fil
     }
     assert whole["expect_compound_columns_to_be_unique(key)"]["unexpected_percent"] == 4 / 197 * 100
     assert figures == {"rows": rows, "rows_breaking_grain": 12}  # 5, 6, 30-32, 60, 61, 90, 91, 120, 150, 151
+
+
+def test_a_file_with_its_own_file_row_number_column_is_read_all_the_same(tmp_path: Path) -> None:
+    frame = _trending(50).assign(file_row_number=range(100, 150))  # the name read_parquet would give positions
+    frame.loc[20, "trending_rank"] = 3  # shares rank 3 with row 2
+    path = tmp_path / "rpt_trending_videos_7d.parquet"
+    frame.to_parquet(path, index=False)
+
+    breaking, figures = rows_breaking_grain(duckdb.connect(), TRENDING, path)
+
+    assert figures == {"rows": 50, "rows_breaking_grain": 2}
+    assert list(breaking.index) == [2, 20] and list(breaking["file_row_number"]) == [102, 120]
