@@ -60,6 +60,23 @@ def test_content_time_refines_a_folder_date_and_bounds_the_post_date():
     assert [(i.rule, i.row, i.column, i.value) for i in doc.issues] == [("studio_date", 2, "post_date", "Smarch 3")]
 
 
+@pytest.mark.parametrize("source", ["file_mtime", "zip_entry_timestamp"])
+def test_content_time_is_not_after_the_files_own_time(source):
+    """An old Content export copied into the inbox today (its mtime: 1 December 2026): "April 22" is that April,
+    not the next one, nearer; "December 2" is a download a time zone ahead of the file's UTC time."""
+    own_time = ExportAnchor(date(2026, 12, 1), datetime(2026, 12, 1, 9, 0), source)
+    row = ["April 22", "t", LINK, "June 1", "1", "2", "3", "4"]
+    old, ahead = _doc("old", "content", [row], own_time), _doc("ahead", "content", [["December 2", *row[1:]]], own_time)
+    frame = frames_by_kind([old, ahead])["content"]
+    assert frame["metric_date"].tolist() == [pd.Timestamp("2026-04-22"), pd.Timestamp("2026-12-02")]
+    assert frame["post_date"].tolist() == [pd.Timestamp("2025-06-01"), pd.Timestamp("2026-06-01")]  # not after
+    if source == "file_mtime":  # the download day outranks an mtime as the export date; a ZIP entry's time stays
+        assert [(d.anchor.export_date, d.anchor.source) for d in (old, ahead)] == [
+            (date(2026, 4, 22), "content_time"),
+            (date(2026, 12, 2), "content_time"),
+        ]
+
+
 @pytest.mark.parametrize(
     ("text", "rule", "expected"),
     [

@@ -9,6 +9,7 @@ its documents' rows in document order, each row's cells as the csv module reads 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from itertools import chain
 
 import numpy as np
@@ -130,8 +131,7 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
         rules = [_row_date_rule(doc.anchor) for doc in docs]
         frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
     elif kind.kind == "content":
-        # `Time` is the download day itself: take the candidate year closest to the anchor.
-        rules = [(nearest, doc.anchor.export_date) for doc in docs]
+        rules = [_content_time_rule(doc.anchor) for doc in docs]
         frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
         snapshots = first_date_per_key(frame["metric_date"].to_numpy(), row_docs)
         for position, snapshot in snapshots.items():  # the download day outranks a dated folder or an mtime
@@ -141,6 +141,20 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
         rules = [(latest_not_after, snapshots[i]) if i in snapshots else None for i in range(len(docs))]
         frame["post_date"] = _dates(frame, "post_date", rules, docs, row_docs)
     return frame
+
+
+# A file's mtime or its ZIP entry's time comes after its download: the download day, Content's `Time`, is not later
+# (a day of slack: the download's day is in the creator's time zone, the file's time may be UTC).
+_TIME_AFTER_DOWNLOAD = ("file_mtime", "zip_entry_timestamp")
+
+
+def _content_time_rule(anchor: ExportAnchor):
+    """Content's `Time` is the download day. Under a dated folder (a label its user gave, maybe a few days off
+    either way) the closest year; else the latest not after the file's own time: an export copied into the inbox
+    months later (its mtime then) is not dated in the next year ("April 22" seen on 1 December: that April)."""
+    if anchor.source in _TIME_AFTER_DOWNLOAD:
+        return latest_not_after, anchor.export_date + timedelta(days=1)
+    return nearest, anchor.export_date
 
 
 def _row_date_rule(anchor: ExportAnchor):
