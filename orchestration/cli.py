@@ -244,7 +244,13 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args: argparse.Namespace, paths: DataPaths) -> int:
     started = datetime.now(UTC).replace(tzinfo=None)  # documents landed from here on are this run's
     if args.command == "replay":
-        replay(paths)
+        from orchestration.lib.studio.landing import ReplayError
+
+        try:
+            replay(paths)
+        except ReplayError as refused:  # nothing was changed: the message says why and what to do
+            print(refused, file=sys.stderr)
+            return 1
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh
     result = run_pipeline(paths, full_refresh=full_refresh)

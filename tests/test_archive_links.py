@@ -27,6 +27,12 @@ def _overview(views: int) -> bytes:
     return studio_csv(OVERVIEW, [["April 1", str(views), "0", "0", "0", "0"]])
 
 
+@pytest.fixture(autouse=True)
+def link_mode(monkeypatch):
+    """Link mode named, as these tests are about links: unset, it is copy for root (CI's user)."""
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "link")
+
+
 @pytest.fixture
 def settled_now(monkeypatch):
     """Every file counts as settled (a test cannot age a file's ctime by 2 s without waiting)."""
@@ -85,7 +91,33 @@ def test_an_unknown_archive_mode_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", " Copy ")
     assert archive_mode_from_env() == "copy"
     monkeypatch.delenv("TIKTOK_ARCHIVE_MODE")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert archive_mode_from_env() == "link"
+    monkeypatch.setattr(os, "geteuid", lambda: 0)  # root writes through a read-only mode: copies
+    assert archive_mode_from_env() == "copy"
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "link")  # unless told to link
+    assert archive_mode_from_env() == "link"
+
+
+def test_as_root_by_default_a_file_rewritten_in_place_leaves_its_archived_bytes_as_they_were(
+    tmp_path, settled_now, monkeypatch
+):
+    """Root's `cp` over an inbox file writes through any mode: were the archive a link to it, the archived bytes
+    would change under their hash. Root's runs copy by default."""
+    monkeypatch.delenv("TIKTOK_ARCHIVE_MODE")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(7), mtime=LAST_WEEK)
+    inbox_file.chmod(0o644)
+
+    land(paths)
+    with open(inbox_file, "r+b") as handle:  # in place, as `cp` does: same inode
+        handle.write(_overview(9))
+
+    [archived] = _archived(paths)
+    assert not os.path.samefile(archived, inbox_file)
+    assert archived.read_bytes() == _overview(7)
+    assert hashlib.sha256(archived.read_bytes()).hexdigest() == archived.stem
 
 
 def test_a_file_changed_in_the_last_two_seconds_is_copied_not_linked(tmp_path):

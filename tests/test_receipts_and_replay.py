@@ -285,6 +285,31 @@ def test_replay_refuses_an_archive_without_its_manifest(tmp_path):
         assert not full_refresh_requested(con), "nor a full refresh asked for"
 
 
+def test_replay_refuses_an_archived_file_changed_in_place_and_changes_nothing(tmp_path, monkeypatch, capsys):
+    """An archived object no longer holding the bytes of its hash (root's `cp` over a linked inbox file, a disk
+    fault): replaying it would publish other numbers under the same receipt. The replay says which, and stops."""
+    from orchestration.lib.studio.landing import ReplayError, replay_archive
+
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    paths = new_paths(tmp_path)
+    for relative in GENDER_RECEIPTS:
+        drop(paths, relative, GENDER)
+    land(paths)
+    [archived] = [p for p in paths.archive.glob("??/*") if p.is_file()]  # the same bytes: one object
+    archived.chmod(0o644)
+    archived.write_bytes(GENDER.replace(b"0.6", b"0.9"))
+
+    with connect(paths.warehouse) as con, pytest.raises(ReplayError, match="1 archived file") as refused:
+        replay_archive(paths, con)
+    assert str(archived) in str(refused.value) and "nothing was replayed" in str(refused.value)
+    assert query(paths, "select count(*) from raw.studio_follower_gender") == [(4,)], "nothing was emptied"
+    with connect(paths.warehouse) as con:
+        assert not full_refresh_requested(con), "nor a full refresh asked for"
+    monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
+    assert main(["replay"]) == 1, "the command stops before the run, with the message"
+    assert "no longer hold the bytes" in capsys.readouterr().err
+
+
 def test_a_warehouse_keyed_by_sha256_is_migrated_and_the_lost_receipt_is_recorded(tmp_path):
     paths = new_paths(tmp_path)
     for relative in GENDER_RECEIPTS:

@@ -43,9 +43,12 @@ ARCHIVE_MODE_ENV = "TIKTOK_ARCHIVE_MODE"
 
 
 def archive_mode_from_env() -> str:
-    """`link` (the default: a hard link when possible, else a copy) or `copy` (always copy), from
-    `TIKTOK_ARCHIVE_MODE`; this is the only code that reads the variable."""
-    mode = os.environ.get(ARCHIVE_MODE_ENV, "").strip().lower() or "link"
+    """`link` (a hard link when possible, else a copy) or `copy` (always copy), from `TIKTOK_ARCHIVE_MODE`; this is
+    the only code that reads the variable. Unset: `link`, but `copy` for root, whom the read-only mode a link
+    shares with the inbox file does not stop: root's `cp` over a linked inbox file rewrote the archived bytes
+    under their hash, silently (a replay then published the new numbers)."""
+    default = "copy" if hasattr(os, "geteuid") and os.geteuid() == 0 else "link"
+    mode = os.environ.get(ARCHIVE_MODE_ENV, "").strip().lower() or default
     if mode not in ("link", "copy"):
         raise ValueError(f"{ARCHIVE_MODE_ENV}={mode!r}: use 'link' (the default) or 'copy'")
     return mode
@@ -91,6 +94,23 @@ class ManifestRow:
 
 
 RECEIPT_KEY = ("sha256", "inbox_path")
+
+
+def altered_objects(objects: Iterable[tuple[str, Path]]) -> list[str]:
+    """The archived objects, of (sha256, path) pairs, whose bytes no longer hash to the sha256 they were stored
+    under (changed in place), by path; a missing object is left to its reader, which says so."""
+    altered = []
+    for sha256, path in sorted(set(objects), key=lambda item: str(item[1])):
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+        except FileNotFoundError:
+            continue
+        if digest.hexdigest() != sha256:
+            altered.append(str(path))
+    return altered
 
 
 def archive_relative_path(sha256: str, original_name: str) -> str:

@@ -12,7 +12,8 @@ An `ArchiveBatch` stores each new received file:
   replaced by a new file at its name (the archive keeps the old inode).
 - **Copied** (the bytes hashed again while copied) when linking fails (another file system, a file
   owned by another user, ...), for a file changed less than `inbox.SETTLE_NS` ago (it may still be
-  being written: a copy cannot be changed later, a link could), or with `TIKTOK_ARCHIVE_MODE=copy`.
+  being written: a copy cannot be changed later, a link could), or in copy mode: `TIKTOK_ARCHIVE_MODE=copy`, and
+  by default when the pipeline runs as root, whom the read-only mode does not stop (`archive_mode_from_env`).
 - **Durable before named**: an object gets its final name only once its bytes are durable, and a last
   `syncfs` in `commit()` makes the names durable before any manifest line can name them (also those of the
   objects found archived, which a killed run may have left; a batch left half-way syncs its names on exit). A

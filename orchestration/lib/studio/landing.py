@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.lib.core.archive import ManifestRow, read_manifest
+from orchestration.lib.core.archive import ManifestRow, altered_objects, read_manifest
 from orchestration.lib.core.collector import full_collections_deferred
 from orchestration.lib.core.dbt_selection import request_full_refresh
 from orchestration.lib.core.inbox import InboxWalk
@@ -143,11 +143,18 @@ def replay_archive(
     rows, unreadable = read_manifest(paths.manifest)
     if not rows and any(paths.archive.glob("[0-9a-f][0-9a-f]/*")):
         raise ReplayError(f"{paths.manifest} lists no receipt but the archive holds files: nothing was replayed")
+    received = received_from_manifest(paths, rows)
+    altered = altered_objects((item.sha256, item.stored) for item in received)
+    if altered:  # a replay rebuilds what landed, or nothing: never other bytes under a receipt's hash
+        raise ReplayError(
+            f"{len(altered)} archived file(s) no longer hold the bytes they were stored with (changed in place), "
+            f"e.g. {', '.join(altered[:3])}: nothing was replayed. Restore them from a backup of the archive, or "
+            "move them out of it and drop those exports into the inbox again."
+        )
     # before any row changes: rows a replay withdraws (a file now quarantined) leave the marts only by a full
     # refresh, which every daily run does until one ends well, should the replay's own not
     request_full_refresh(con)
     forget_studio_documents(con)
-    received = received_from_manifest(paths, rows)
     report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
     with BatchChecker() as checker:
         checker.prepare(len(received))
