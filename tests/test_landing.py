@@ -214,3 +214,18 @@ def test_each_flag_takes_its_documents_file_kind_and_a_stranger_none():
     assert pd.isna(kinds[13]) and kinds.index.tolist() == [10, 11, 12, 13]
     assert _file_kinds_of(flagged.iloc[:0], documents).empty
     assert _file_kinds_of(flagged, documents.iloc[:0]).isna().all()
+
+
+def test_the_same_bad_bytes_in_two_accounts_folders_get_a_report_each(tmp_path):
+    """Reports are named by bytes and receipt: the second account's report does not overwrite the first's."""
+    paths = new_paths(tmp_path)
+    empty = b""
+    drop(paths, "alpha/Overview.csv", empty)
+    drop(paths, "beta/Overview.csv", empty)
+
+    report = land(paths)
+
+    assert sorted((i.file, i.rule) for i in report.issues) == [("Overview.csv", "not_empty")] * 2
+    reports = [json.loads(p.read_text()) for p in sorted(paths.quarantine.glob("*.json"))]
+    assert sorted(r["account_handle"] for r in reports) == ["alpha", "beta"]
+    assert land(paths).files_new == 0 and len(list(paths.quarantine.glob("*.json"))) == 2

@@ -30,6 +30,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def write_quarantine_report(
     paths: DataPaths,
     *,
+    document_id: str,
     archive_sha256: str,
     original_name: str,
     member_name: str,
@@ -38,9 +39,12 @@ def write_quarantine_report(
     file_kind: str | None,
     issues: Sequence,
 ) -> None:
-    """The JSON report of one quarantined document (rewritten only when its text changes)."""
+    """The JSON report of one quarantined document (rewritten only when its text changes), named by its bytes, its
+    receipt's inbox path and its file: the same bytes quarantined at two paths (two accounts' folders) are two
+    reports, not one overwritten by the other."""
     member = member_name if member_name != original_name else ""
-    name = _UNSAFE.sub("_", f"{archive_sha256[:12]}_{original_name}_{member}")
+    receipt = document_id.split(":")[1][:8] if document_id.count(":") >= 2 else ""  # document_id_for's path tag
+    name = _UNSAFE.sub("_", f"{archive_sha256[:12]}_{receipt}_{original_name}_{member}")
     report = {
         "file": display_name,
         "archive_sha256": archive_sha256,

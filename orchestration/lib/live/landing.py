@@ -391,6 +391,7 @@ def _write_reports(paths: DataPaths, chunk: list[_Unit]) -> None:
         if unit.doc.quarantined:
             write_quarantine_report(
                 paths,
+                document_id=unit.doc.document_id,
                 archive_sha256=unit.item.sha256,
                 original_name=unit.item.original_name,
                 member_name=unit.item.original_name,

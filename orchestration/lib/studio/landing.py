@@ -293,6 +293,7 @@ def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: Check
     for doc in checked.quarantined:
         write_quarantine_report(
             paths,
+            document_id=doc.document_id,
             archive_sha256=doc.archive_sha256,
             original_name=doc.original_name,
             member_name=doc.member_name,
