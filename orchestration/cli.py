@@ -67,7 +67,10 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
         accounts, first, last = con.execute(
             "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
         ).fetchone()
-        print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
+        if accounts:
+            print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
+        else:
+            print(f"\nNo account yet: drop your TikTok Studio downloads into {paths.inbox} and run again.")
         print("Rows per mart:")
         for mart in marts:
             print(f"  {mart:<34} {con.execute(f'select count(*) from {mart}').fetchone()[0]:>9,}")

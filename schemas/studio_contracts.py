@@ -7,9 +7,9 @@ failure names the file, the row, the column and the rule.
 
 Severity model (the one place it is decided; README "Severity" has the same table):
 - *structural*: the file is not what we think it is (unreadable container, wrong header, a value that
-  is not a number or not a date, a missing or repeated key, days out of order, a value outside what
-  the column can mean). The pandera contracts below and every rule of the reader are structural: the
-  document is quarantined whole, with the reason.
+  is not a number or not a date, a missing or repeated key, a day missing between two others, a value outside
+  what the column can mean; the rows' order is not relied on). The pandera contracts below and every rule
+  of the reader are structural: the document is quarantined whole, with the reason.
 - *plausibility*: a well-formed value TikTok really sends that breaks an expectation (net daily counts
   below zero, shares not summing to 1, Total != New + Returning). Rows land; each flagged row is
   recorded in `raw.row_flags` (`PLAUSIBILITY_RULES`, `find_plausibility_flags`).
@@ -149,7 +149,7 @@ _PLAIN.update(
         "in_range(0, 1)": "a share outside 0..1",
         "in_range(0, 23)": "an hour outside 0..23",
         "not_nullable": "a required value is missing",
-        "consecutive_days": "days are not consecutive (a day is missing or out of order)",
+        "consecutive_days": "days are not consecutive (a day is missing between two others)",
     }
 )
 

@@ -98,3 +98,24 @@ def test_results_of_other_checks_are_not_reused(published, monkeypatch):
     again = _check(marts_dir, manifest, monkeypatch, validated)
     assert validated[-1] == sorted({r.mart for r in first})  # every mart again, though no file changed
     assert _summary(again) == _summary(first) and not any(r.details.get("reused") for r in again)
+
+
+def test_a_wrong_or_missing_file_fails_the_run_and_a_stale_or_empty_mart_warns():
+    """defs/publish.quality_severity: what `make run` exits 1 for (ERROR) and what it only reports (WARN)."""
+    import dagster as dg
+
+    from orchestration.defs.publish import quality_severity
+    from orchestration.lib.marts.quality import MartCheckResult
+
+    def result(check: str, passed: bool, **details) -> MartCheckResult:
+        return MartCheckResult("m", check, passed, "", details)
+
+    ok = [result("volume", True), result("grain", True), result("schema", True), result("recency", True)]
+    assert quality_severity(ok) == dg.AssetCheckSeverity.WARN  # (passed: the severity is not shown)
+    assert quality_severity([result("recency", False, accounts_failing=["bob (227 days behind)"])]) == (
+        dg.AssetCheckSeverity.WARN
+    )
+    assert quality_severity([result("volume", False, observed={"row_count": 0})]) == dg.AssetCheckSeverity.WARN
+    assert quality_severity([result("volume", False, exists=False)]) == dg.AssetCheckSeverity.ERROR
+    assert quality_severity([result("grain", False), result("recency", False)]) == dg.AssetCheckSeverity.ERROR
+    assert quality_severity([result("schema", False)]) == dg.AssetCheckSeverity.ERROR
