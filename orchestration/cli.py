@@ -194,7 +194,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
         f"Flagged rows (landed, worth a look): {this_run} this run"
         + (f" ({by_rule})" if by_rule else "")
         + f", {run.flags_in_total} in total"
-        + (" (select * from raw.row_flags)" if run.flags_in_total else "")
+        + (f" (raw.row_flags in {paths.warehouse}: open it read-only, between runs)" if run.flags_in_total else "")
     )
     print(
         f"Quarantined files now: {run.quarantined_now}"

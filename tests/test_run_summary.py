@@ -57,7 +57,7 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
         "  Overview.csv (@b): dtype('Int64') at row 2, column video_views: Overview contract: not a whole number "
         "(value 'many')",
         "Flagged rows (landed, worth a look): 2 this run (distribution_sums_to_about_1 1, net_daily_count_below_zero 1)"
-        ", 2 in total (select * from raw.row_flags)",
+        f", 2 in total (raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
         f"Quarantined files now: 1 (reports in {paths.quarantine})",
     ]
 
@@ -77,7 +77,8 @@ def test_a_corrected_file_at_the_same_path_ends_its_quarantine(tmp_path, capsys)
         "  @b: 1 file(s), covering 2025-03-01 → 2025-03-02 (2 days)",
         "      overview 1",
         "Quarantined in this run: none",
-        "Flagged rows (landed, worth a look): 0 this run, 2 in total (select * from raw.row_flags)",
+        "Flagged rows (landed, worth a look): 0 this run, 2 in total "
+        f"(raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
         "Quarantined files now: 0",
     ]
     # the old report stays in the folder (reports are never deleted), so counting files there would say 1
