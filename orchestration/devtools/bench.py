@@ -36,6 +36,7 @@ from statistics import median
 
 from orchestration.devtools.bench_floor import compare_with_marts, run_floor
 from orchestration.devtools.bench_run import LANDING_SECONDS_KEY, RunFigures, timed_make_run
+from orchestration.lib.core.archive import archive_mode_from_env
 from orchestration.lib.core.paths import DataPaths
 
 END_DATE = date(2026, 2, 20)  # the last generated day: the last of the days after the history
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     main_history = History(root, args.accounts, args.days, args.live, repeats)
     print(f"   {main_history.files:,} files in {time.perf_counter() - started:.1f} s; scratch data directory {root}")
+    # root copies into the archive (a read-only link does not stop root's writes), 2-3x the scan + archive
+    print(f"   archive mode: {archive_mode_from_env()} (TIKTOK_ARCHIVE_MODE; unset: link, copy for root)")
 
     split = None if args.no_landing_split else LandingSplit(root / "landing-split")
     for label in ("backfill", "one more day"):
