@@ -8,7 +8,7 @@ import duckdb
 
 from orchestration.cli import main, print_run
 from orchestration.lib.core import dbt_worker
-from tests.studio_fixtures import drop, land, new_paths, studio_csv, studio_zip
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 VIEWERS = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
@@ -114,3 +114,29 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
             "where account_handle = 'a' order by 1"
         ).fetchall()
     assert comments == [("2025-03-01", 0), ("2025-03-02", -1), ("2025-03-03", 1)], zip_name
+
+
+def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summary_does(tmp_path, dbt):
+    """@b's Overview is quarantined, then a corrected file is dropped at its path: the summary says 0 quarantined
+    now; dim_accounts and rpt_account_freshness say the same (they counted the replaced file for ever)."""
+    from tests.test_end_to_end import _land_and_build
+
+    paths = new_paths(tmp_path)
+    _drop_two_accounts(paths)
+    _land_and_build(paths, tmp_path / "target", dbt)
+
+    def counted() -> list[tuple]:
+        return query(
+            paths,
+            "select d.documents_quarantined, f.exports_not_loaded from marts.dim_accounts d "
+            "join marts.rpt_account_freshness f using (account_handle) "
+            "where account_handle = 'b' and f.export_source = 'studio'",
+        )
+
+    assert counted() == [(1, 1)]
+    fixed = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "6", "0", "0", "0", "0"]]
+    drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, fixed), datetime(2025, 3, 6, 12))  # same path, new bytes
+    _land_and_build(paths, tmp_path / "target", dbt)
+
+    assert counted() == [(0, 0)]
+    assert query(paths, "select count(*) from staging.stg_studio__documents where is_superseded") == [(1,)]

@@ -181,7 +181,7 @@ def landed_tables(report) -> set[str]:
         f"studio_{kind}" if kind in STUDIO_FILE_KINDS else kind for kind, rows in report.rows_by_kind.items() if rows
     }
     if len(report.documents):
-        tables |= {"documents", "row_flags"}
+        tables |= {"documents", "row_flags", "archive_manifest"}  # a new receipt may replace one at its path
         for kind in set(report.documents["file_kind"].dropna()):
             tables |= {f"studio_{kind}"} if kind in STUDIO_FILE_KINDS else live_tables_of_kind(kind)
     return tables

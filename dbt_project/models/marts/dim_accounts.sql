@@ -49,7 +49,7 @@ documents as (
         min(export_date) filter (where status = 'loaded') as first_export_date,
         max(export_date) filter (where status = 'loaded') as last_export_date,
         count(*) filter (where status = 'loaded') as documents_loaded,
-        count(*) filter (where status = 'quarantined') as documents_quarantined
+        count(*) filter (where status = 'quarantined' and not is_superseded) as documents_quarantined
     from {{ ref('stg_studio__documents') }}
     where account_handle is not null
     group by account_handle

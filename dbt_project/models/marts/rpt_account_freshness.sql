@@ -8,7 +8,8 @@ with documents as (
         export_date,
         status = 'loaded' as is_loaded
     from {{ ref('stg_studio__documents') }}
-    where account_handle is not null
+    -- a quarantined file a corrected one replaced at its inbox path is not an export left unloaded
+    where account_handle is not null and not (status = 'quarantined' and is_superseded)
 ),
 
 pulls as (

@@ -3,6 +3,16 @@ with source as (
     select * from {{ source('studio', 'documents') }}
 ),
 
+superseded_receipts as (
+    -- a receipt another one replaced: other bytes received later at the same inbox path (a corrected file
+    -- dropped over it), as a document id starts: `<sha256>:<12 hex of the inbox path's sha256>:`
+    select sha256 || ':' || left(sha256(inbox_path), 12) || ':' as receipt_prefix
+    from {{ source('studio', 'archive_manifest') }}
+    qualify
+        received_at < max(received_at) over (partition by inbox_path)
+        and count(distinct sha256) over (partition by inbox_path) > 1
+),
+
 renamed as (
     select
         -- ids
@@ -20,7 +30,9 @@ renamed as (
         -- status
         cast(status as varchar) as status,
         cast(row_count as integer) as row_count,
-        cast(quarantine_reason as varchar) as quarantine_reason
+        cast(quarantine_reason as varchar) as quarantine_reason,
+        split_part(document_id, ':', 1) || ':' || split_part(document_id, ':', 2) || ':'
+        in (select superseded_receipts.receipt_prefix from superseded_receipts) as is_superseded
     from source
 )
 
@@ -34,6 +46,7 @@ select
     status,
     row_count,
     quarantine_reason,
+    is_superseded,
     archive_sha256,
     member_name,
     original_name
