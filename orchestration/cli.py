@@ -69,6 +69,8 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
         ).fetchone()
         if accounts:
             print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
+        elif landed := con.execute("select count(*) from dim_accounts").fetchone()[0]:  # Followers, LIVE or API only
+            print(f"\nAccounts: {landed}   no daily overview yet (no Overview or Viewers download, nor API days)")
         else:
             print(f"\nNo account yet: drop your TikTok Studio downloads into {paths.inbox} and run again.")
         print("Rows per mart:")
@@ -263,7 +265,8 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
-    # WARN checks (a quarantined file, flagged rows, dbt tests of TikTok's own arithmetic) are reported, not fatal.
+    # WARN checks (a quarantined file, flagged rows, dbt tests of TikTok's own arithmetic, a stale account or an
+    # empty published mart) are reported, not fatal.
     failed_checks = [f"{c.check_name} on {c.asset_key.to_user_string()}" for c in failed if c.severity.value == "ERROR"]
     warned_checks = [f"{c.check_name} on {c.asset_key.to_user_string()}" for c in failed if c.severity.value != "ERROR"]
     if failed_steps:

@@ -229,3 +229,17 @@ def test_the_same_bad_bytes_in_two_accounts_folders_get_a_report_each(tmp_path):
     reports = [json.loads(p.read_text()) for p in sorted(paths.quarantine.glob("*.json"))]
     assert sorted(r["account_handle"] for r in reports) == ["alpha", "beta"]
     assert land(paths).files_new == 0 and len(list(paths.quarantine.glob("*.json"))) == 2
+
+
+def test_a_report_named_the_former_way_is_replaced_by_its_new_name(tmp_path):
+    """Reports were named by bytes and file only; landing the file again writes it under its new name, once."""
+    paths = new_paths(tmp_path)
+    drop(paths, "alpha/Overview.csv", b"")
+    land(paths)
+    [report] = paths.quarantine.glob("*.json")
+    sha12, receipt, rest = report.name.split("_", 2)
+    former = paths.quarantine / f"{sha12}_{rest}"
+    report.rename(former)  # as an earlier version wrote it
+    with connect(paths.warehouse) as con:
+        landing.replay_archive(paths, con)
+    assert sorted(p.name for p in paths.quarantine.glob("*.json")) == [report.name]

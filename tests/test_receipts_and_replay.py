@@ -301,13 +301,18 @@ def test_replay_refuses_an_archived_file_changed_in_place_and_changes_nothing(tm
 
     with connect(paths.warehouse) as con, pytest.raises(ReplayError, match="1 archived file") as refused:
         replay_archive(paths, con)
-    assert str(archived) in str(refused.value) and "nothing was replayed" in str(refused.value)
+    assert f"{archived} (changed)" in str(refused.value) and "nothing was replayed" in str(refused.value)
     assert query(paths, "select count(*) from raw.studio_follower_gender") == [(4,)], "nothing was emptied"
     with connect(paths.warehouse) as con:
         assert not full_refresh_requested(con), "nor a full refresh asked for"
     monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
     assert main(["replay"]) == 1, "the command stops before the run, with the message"
     assert "no longer hold the bytes" in capsys.readouterr().err
+
+    archived.unlink()  # a missing object: its rows could not be rebuilt either
+    with connect(paths.warehouse) as con, pytest.raises(ReplayError, match=r"\(missing\)"):
+        replay_archive(paths, con)
+    assert query(paths, "select count(*) from raw.studio_follower_gender") == [(4,)]
 
 
 def test_a_warehouse_keyed_by_sha256_is_migrated_and_the_lost_receipt_is_recorded(tmp_path):

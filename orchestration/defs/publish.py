@@ -85,5 +85,6 @@ def quality_severity(results: list) -> dg.AssetCheckSeverity:
     """ERROR when what is published is wrong or missing: a failed grain or schema check, a mart not published. A
     stale account (recency) or an empty mart (volume) is about the exports received (one account downloads only
     Followers, another dropped a months-old export today): WARN, reported by `make run` without failing it."""
-    wrong = [r for r in results if not r.passed and (r.check in ("grain", "schema") or "exists" in r.details)]
+    failed = [r for r in results if not r.passed]
+    wrong = [r for r in failed if r.check in ("grain", "schema") or r.details.get("exists") is False]
     return dg.AssetCheckSeverity.ERROR if wrong else dg.AssetCheckSeverity.WARN

@@ -190,7 +190,7 @@ def _trending_rows(con, marts: Path, *, min_views: int, lookback_days: int) -> t
 def files_quarantined(paths: DataPaths) -> list[Event]:
     """One event per quarantine report (`<data>/raw/quarantine/*.json`): the reports are what a user reads
     about a quarantined file, and they exist for every source; raw.documents is not published. Keyed by
-    the report's name (archive hash + file name): the same bytes quarantined again are not news."""
+    the report's name (archive hash, receipt and file name): the same file quarantined again is not news."""
     events = []
     for report_file in sorted(paths.quarantine.glob("*.json")):
         try:

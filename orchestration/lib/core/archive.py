@@ -50,7 +50,7 @@ def archive_mode_from_env() -> str:
     default = "copy" if hasattr(os, "geteuid") and os.geteuid() == 0 else "link"
     mode = os.environ.get(ARCHIVE_MODE_ENV, "").strip().lower() or default
     if mode not in ("link", "copy"):
-        raise ValueError(f"{ARCHIVE_MODE_ENV}={mode!r}: use 'link' (the default) or 'copy'")
+        raise ValueError(f"{ARCHIVE_MODE_ENV}={mode!r}: use 'link' or 'copy' (unset: link, copy for root)")
     return mode
 
 
@@ -97,8 +97,8 @@ RECEIPT_KEY = ("sha256", "inbox_path")
 
 
 def altered_objects(objects: Iterable[tuple[str, Path]]) -> list[str]:
-    """The archived objects, of (sha256, path) pairs, whose bytes no longer hash to the sha256 they were stored
-    under (changed in place), by path; a missing object is left to its reader, which says so."""
+    """The archived objects, of (sha256, path) pairs, missing or whose bytes no longer hash to the sha256 they were
+    stored under (changed in place), each as "<path> (missing | changed)"."""
     altered = []
     for sha256, path in sorted(set(objects), key=lambda item: str(item[1])):
         digest = hashlib.sha256()
@@ -107,9 +107,10 @@ def altered_objects(objects: Iterable[tuple[str, Path]]) -> list[str]:
                 while block := handle.read(1 << 20):
                     digest.update(block)
         except FileNotFoundError:
+            altered.append(f"{path} (missing)")
             continue
         if digest.hexdigest() != sha256:
-            altered.append(str(path))
+            altered.append(f"{path} (changed)")
     return altered
 
 

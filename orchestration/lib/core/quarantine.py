@@ -58,6 +58,11 @@ def write_quarantine_report(
         ],
     }
     target = paths.quarantine / f"{name.rstrip('_')}.json"
+    # named before by bytes and file only (two receipts of the same bytes shared it): that report is this one now
+    former_name = _UNSAFE.sub("_", f"{archive_sha256[:12]}_{original_name}_{member}").rstrip("_")
+    former = paths.quarantine / f"{former_name}.json"
+    if former != target:
+        former.unlink(missing_ok=True)
     text = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")

@@ -147,9 +147,9 @@ def replay_archive(
     altered = altered_objects((item.sha256, item.stored) for item in received)
     if altered:  # a replay rebuilds what landed, or nothing: never other bytes under a receipt's hash
         raise ReplayError(
-            f"{len(altered)} archived file(s) no longer hold the bytes they were stored with (changed in place), "
-            f"e.g. {', '.join(altered[:3])}: nothing was replayed. Restore them from a backup of the archive, or "
-            "move them out of it and drop those exports into the inbox again."
+            f"{len(altered)} archived file(s) no longer hold the bytes they were stored with, e.g. "
+            f"{', '.join(altered[:3])}: nothing was replayed. Restore them from a backup of the archive (a file's "
+            "name is the sha256 of the bytes it must hold), then replay again."
         )
     # before any row changes: rows a replay withdraws (a file now quarantined) leave the marts only by a full
     # refresh, which every daily run does until one ends well, should the replay's own not
