@@ -436,3 +436,30 @@ def test_names_found_archived_are_made_durable_before_the_batch_ends(tmp_path, s
         assert batch.receive(inbox_file, "Overview.csv").how == "present"
         batch.commit()  # its manifest line may name the object: its name is made durable first
     assert calls == {"syncfs": [1], "replace": []}
+
+
+def test_a_copy_run_makes_the_links_of_earlier_link_runs_copies_once(tmp_path, settled_now, monkeypatch):
+    """Root's runs linked before they copied: the first run in copy mode gives each linked object an inode of its
+    own (same bytes, read-only), so a write to the inbox file no longer reaches the archive."""
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(7), mtime=LAST_WEEK)
+    inbox_file.chmod(0o644)
+    land(paths)  # link mode (the fixture)
+    [archived] = _archived(paths)
+    assert os.path.samefile(archived, inbox_file)
+    marker = paths.warehouse.parent / "archive_copies_only"
+    assert not marker.exists()
+
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    drop(paths, "acct/Viewers.csv", studio_csv(("Date", "Total Viewers", "New Viewers", "Returning Viewers"),
+                                               [["April 1", "3", "2", "1"]]), mtime=LAST_WEEK)  # fmt: skip
+    assert land(paths).files_new == 1
+
+    assert not os.path.samefile(archived, inbox_file) and archived.stat().st_nlink == 1
+    assert archived.read_bytes() == _overview(7) and stat.S_IMODE(archived.stat().st_mode) == 0o444
+    assert marker.exists()
+    assert archive_batch.break_links_once(paths.archive, marker) == 0, "once: the marker says the archive was walked"
+    os.chmod(inbox_file, 0o644)
+    inbox_file.write_bytes(_overview(9))  # in place
+    assert archived.read_bytes() == _overview(7)
+    assert sorted(p.name for p in paths.archive.rglob("*.unlinking")) == []

@@ -331,3 +331,32 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def break_links_once(archive_dir: Path, marker: Path) -> int:
+    """In copy mode, each archived object still sharing its inode with an inbox file (a link, from a run in link
+    mode) becomes a copy of its own, once: a run as root linked files before root runs copied, and root's write
+    to such an inbox file would change the archived bytes. Returns how many objects were copied; `marker` (a
+    file beside the warehouse) says the archive was walked, and a run in link mode removes it."""
+    if marker.exists() or not Path(archive_dir).is_dir():
+        return 0
+    copied = 0
+    for folder in sorted(Path(archive_dir).iterdir()):
+        if not (folder.is_dir() and len(folder.name) == 2):
+            continue
+        linked = [entry.path for entry in os.scandir(folder) if entry.is_file() and entry.stat().st_nlink > 1]
+        for path in linked:
+            temporary = f"{path}.{uuid.uuid4().hex[:8]}.unlinking"
+            with open(path, "rb") as source, open(temporary, "xb") as target:
+                while block := source.read(_CHUNK):
+                    target.write(block)
+                target.flush()
+                os.fsync(target.fileno())
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))  # read-only, as the object was
+            os.replace(temporary, path)
+            copied += 1
+        if linked:
+            _fsync_folder(folder)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("archive objects are copies: none shares its inode with an inbox file\n", encoding="utf-8")
+    return copied

@@ -36,7 +36,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.core.archive import ManifestRow, archive_mode_from_env
-from orchestration.lib.core.archive_batch import ArchiveBatch
+from orchestration.lib.core.archive_batch import ArchiveBatch, break_links_once
 from orchestration.lib.core.inbox import FolderCache, FolderListing, InboxFile, InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
 
@@ -108,7 +108,13 @@ def archive_new_inbox_files(
     `on_archived` gets the new receipts as soon as they are committed, every `commit_every` receipts (all at
     once by default), so that a large drop is read while its next files are still being hashed."""
     now_ns = time.time_ns()
-    with ArchiveBatch(paths.archive, link=archive_mode_from_env() == "link", now_ns=now_ns) as batch:
+    link = archive_mode_from_env() == "link"
+    copies_only = paths.warehouse.parent / "archive_copies_only"  # break_links_once walked the archive
+    if link:
+        copies_only.unlink(missing_ok=True)  # links may be made again
+    else:
+        break_links_once(paths.archive, copies_only)
+    with ArchiveBatch(paths.archive, link=link, now_ns=now_ns) as batch:
         folders = None if full_scan_from_env() else _folder_cache(con)
         if not folders:  # a first landing (or a full scan), most likely of many files: flushed while listed
             batch.flush_ahead()
