@@ -160,8 +160,10 @@ def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_bu
     drop(paths, "Overview_2026-04-01_1777023476_acct.zip", overview("April 1", 11))
     assert land()
     with duckdb.connect(str(paths.warehouse)) as con:  # as a successful build leaves them
-        assert (pending_min_date(con), changed_sources(con)) == (date(2026, 4, 1), {"documents", "row_flags",
-                                                                                     "studio_overview"})  # fmt: skip
+        assert (pending_min_date(con), changed_sources(con)) == (
+            date(2026, 4, 1),
+            {"documents", "row_flags", "studio_overview", "archive_manifest"},
+        )
         clear_pending_min_date(con)
         clear_changed_sources(con, changed_sources(con))
     drop(paths, "Overview_2026-04-02_1777023476_acct.zip", overview("April 2", 22))
@@ -176,5 +178,7 @@ def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_bu
         "Overview_2026-04-02_1777023476_acct.zip",
     ]  # recorded: the next run does not land the file again
     with duckdb.connect(str(paths.warehouse)) as con:
-        assert (pending_min_date(con), changed_sources(con)) == (date(2026, 4, 2), {"documents", "row_flags",
-                                                                                     "studio_overview"})  # fmt: skip
+        assert (pending_min_date(con), changed_sources(con)) == (
+            date(2026, 4, 2),
+            {"documents", "row_flags", "studio_overview", "archive_manifest"},
+        )
