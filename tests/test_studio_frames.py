@@ -53,11 +53,22 @@ def test_content_time_refines_a_folder_date_and_bounds_the_post_date():
     frame = frames_by_kind([doc])["content"]
     assert frame["video_id"].tolist() == ["7587113370108512882"] * 2
     assert frame["video_title"].isna().tolist() == [True, True]
-    assert frame["metric_date"].tolist() == [pd.Timestamp("2026-04-20")] * 2  # the nearest April 20
+    assert frame["metric_date"].tolist() == [pd.Timestamp("2026-04-20")] * 2  # the latest April 20 by the label
     assert (doc.anchor.export_date, doc.anchor.source) == (date(2026, 4, 20), "content_time")
     assert frame["post_date"].iat[0] == pd.Timestamp("2025-12-30")  # posted on or before the day seen
     assert pd.isna(frame["post_date"].iat[1])
     assert [(i.rule, i.row, i.column, i.value) for i in doc.issues] == [("studio_date", 2, "post_date", "Smarch 3")]
+
+
+def test_content_time_under_a_dated_folder_is_not_a_future_day():
+    """An old Content.csv dropped into today's dated folder (1 December 2026): "April 22" is that April, not the next
+    one, nearer; "December 5" is a download the folder's label put a few days early (a week of slack)."""
+    folder = ExportAnchor(date(2026, 12, 1), datetime(2026, 12, 1), "inbox_folder_date")
+    row = ["April 22", "t", LINK, "June 1", "1", "2", "3", "4"]
+    old, early = _doc("old", "content", [row], folder), _doc("early", "content", [["December 5", *row[1:]]], folder)
+    frame = frames_by_kind([old, early])["content"]
+    assert frame["metric_date"].tolist() == [pd.Timestamp("2026-04-22"), pd.Timestamp("2026-12-05")]
+    assert [d.anchor.export_date for d in (old, early)] == [date(2026, 4, 22), date(2026, 12, 5)]
 
 
 @pytest.mark.parametrize("source", ["file_mtime", "zip_entry_timestamp"])

@@ -22,7 +22,6 @@ from orchestration.lib.studio.dates import (
     earliest_not_before,
     first_date_per_key,
     latest_not_after,
-    nearest,
     parse_month_day,
     resolve_year_less_by_key,
 )
@@ -143,18 +142,18 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
     return frame
 
 
-# A file's mtime or its ZIP entry's time comes after its download: the download day, Content's `Time`, is not later
-# (a day of slack: the download's day is in the creator's time zone, the file's time may be UTC).
-_TIME_AFTER_DOWNLOAD = ("file_mtime", "zip_entry_timestamp")
+# How long after its anchor a Content download day (`Time`) may be: a file's mtime or ZIP entry time comes after the
+# download (a day of slack: the download's day is in the creator's time zone, the file's time may be UTC); a dated
+# folder is a label its user gave, perhaps a few days early.
+_TIME_SLACK = {"file_mtime": timedelta(days=1), "zip_entry_timestamp": timedelta(days=1)}
+_LABEL_SLACK = timedelta(days=7)
 
 
 def _content_time_rule(anchor: ExportAnchor):
-    """Content's `Time` is the download day. Under a dated folder (a label its user gave, maybe a few days off
-    either way) the closest year; else the latest not after the file's own time: an export copied into the inbox
-    months later (its mtime then) is not dated in the next year ("April 22" seen on 1 December: that April)."""
-    if anchor.source in _TIME_AFTER_DOWNLOAD:
-        return latest_not_after, anchor.export_date + timedelta(days=1)
-    return nearest, anchor.export_date
+    """Content's `Time` is the download day: the latest such day not after the anchor and its slack. Never the
+    next year nearer it: an export copied into the inbox (or into today's dated folder) months after its download
+    is not dated in the future ("April 22" seen on 1 December: that April)."""
+    return latest_not_after, anchor.export_date + _TIME_SLACK.get(anchor.source, _LABEL_SLACK)
 
 
 def _row_date_rule(anchor: ExportAnchor):
