@@ -9,7 +9,6 @@ from orchestration.lib.studio.dates import (
     earliest_not_before,
     latest_not_after,
     month_lookup,
-    nearest,
     parse_month_day,
 )
 
@@ -76,15 +75,3 @@ def test_year_rolls_back_across_new_year(month, day, anchor, expected):
 )
 def test_window_start_anchor_runs_forward(month, day, window_start, expected):
     assert earliest_not_before(month, day, window_start) == expected
-
-
-@pytest.mark.parametrize(
-    ("month", "day", "anchor", "expected"),
-    [
-        (1, 1, date(2025, 12, 31), date(2026, 1, 1)),  # Time column one day after a New Year's Eve mtime
-        (12, 31, date(2026, 1, 1), date(2025, 12, 31)),
-        (6, 15, date(2026, 6, 14), date(2026, 6, 15)),
-    ],
-)
-def test_snapshot_day_takes_the_nearest_year(month, day, anchor, expected):
-    assert nearest(month, day, anchor) == expected

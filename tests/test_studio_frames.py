@@ -10,7 +10,6 @@ from orchestration.lib.studio.dates import (
     UnknownDateText,
     earliest_not_before,
     latest_not_after,
-    nearest,
     resolve_year_less,
 )
 from orchestration.lib.studio.frames import frames_by_kind
@@ -98,8 +97,6 @@ def test_content_time_is_not_after_the_files_own_time(source):
         ("February 29", (latest_not_after, date(3, 1, 1)), None),  # years 1-3 are common, year 0 is none
         ("December 31", (earliest_not_before, date(9999, 12, 31)), date(9999, 12, 31)),
         ("January 1", (earliest_not_before, date(9999, 12, 31)), None),  # year 10000 is none
-        ("January 1", (nearest, date(2024, 7, 2)), date(2024, 1, 1)),  # 183 days either way: the earlier
-        ("January 1", (nearest, date(2025, 7, 2)), date(2025, 1, 1)),  # 182 days back, 183 ahead
     ],
 )
 def test_year_rules_at_their_edges(text, rule, expected):
@@ -114,7 +111,7 @@ def test_year_rules_on_arrays_give_what_their_loops_give():
     anchors = [date(2090, 1, 1) + timedelta(days=i) for i in range(0, 4383, 11)]
     anchors += [date(1, 1, 1) + timedelta(days=i) for i in range(0, 1500, 97)]
     anchors += [date(9999, 12, 31) - timedelta(days=i) for i in range(0, 1500, 97)]
-    for function in (latest_not_after, earliest_not_before, nearest):
+    for function in (latest_not_after, earliest_not_before):
         rules = {i: (function, anchor) for i, anchor in enumerate(anchors)}
         keys = pd.Series(np.repeat(np.arange(len(anchors)), len(texts)))
         values = resolve_year_less(pd.Series(texts * len(anchors), dtype="string"), keys, rules)

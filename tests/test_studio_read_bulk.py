@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib.studio import reader
-from orchestration.lib.studio.dates import earliest_not_before, latest_not_after, nearest, resolve_year_less
+from orchestration.lib.studio.dates import earliest_not_before, latest_not_after, resolve_year_less
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -22,7 +22,7 @@ def test_year_less_dates_resolve_per_rule_and_text():
     rules = {
         "a": (latest_not_after, date(2026, 3, 5)),  # rows end on or before the export
         "b": (earliest_not_before, date(2025, 3, 1)),  # rows run forward from the window's first day
-        "c": (nearest, date(2027, 1, 10)),  # Content `Time`: the closest year
+        "c": (latest_not_after, date(2027, 1, 10)),  # Content `Time`: not after the file's own time
     }
     values = resolve_year_less(texts, keys, rules)
     row_by_row = pd.to_datetime(pd.Series([date(2024, 2, 29), None], dtype="object"))  # what a per-row read gave
@@ -34,9 +34,9 @@ def test_year_less_dates_resolve_per_rule_and_text():
         None,  # a missing one
         None,  # no month of any language
         date(2028, 2, 29),  # the first 29 February from 2025-03-01 on
-        date(2028, 2, 29),  # 415 days from 2027-01-10; 2024-02-29 is 1,046 days back
+        date(2024, 2, 29),  # the last 29 February on or before 2027-01-10
         None,  # a row whose document has no rule
-        date(2026, 9, 13),  # 2026-09-13 is 119 days back, 2027-09-13 is 246 days ahead
+        date(2026, 9, 13),  # the last 13 September on or before 2027-01-10
     ]
 
 

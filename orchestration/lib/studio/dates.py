@@ -120,12 +120,6 @@ def earliest_not_before(month: int, day: int, anchor: date) -> date:
     raise UnknownDateText(f"no {month:02d}-{day:02d} on or after {anchor}")
 
 
-def nearest(month: int, day: int, anchor: date) -> date:
-    """The date with this month and day closest to `anchor` (a snapshot date known only roughly)."""
-    candidates = [c for y in range(anchor.year - 4, anchor.year + 5) if (c := _on(y, month, day))]
-    return min(candidates, key=lambda c: (abs((c - anchor).days), c))
-
-
 def resolve_year_less(
     texts: pd.Series, keys: pd.Series, rules: dict, parse: Callable[[str], tuple[int, int]] = parse_month_day
 ) -> np.ndarray:
@@ -160,7 +154,7 @@ _DATES = pd.to_datetime(pd.Series([date(2000, 1, 1)], dtype="object")).dtype  # 
 
 
 def _resolved_pairs(month_days: list, rules: list, rule_ids, text_ids, real) -> np.ndarray:
-    """Day (datetime64[D], NaT for none) of each distinct (rule, text): the three rules above on arrays,
+    """Day (datetime64[D], NaT for none) of each distinct (rule, text): the two rules above on arrays,
     each the same year search as its loop; any other function, or an anchor that is not a plain date,
     one call per pair."""
     resolved = np.full(len(rule_ids), np.datetime64("NaT"), dtype="datetime64[D]")
@@ -173,9 +167,7 @@ def _resolved_pairs(month_days: list, rules: list, rule_ids, text_ids, real) -> 
     for code, years in enumerate(_YEARS):
         at = np.flatnonzero(real & readable[text_ids] & (function[rule_ids] == code))
         resolved[at] = years(month[text_ids[at]], day[text_ids[at]], anchor[rule_ids[at]])
-    for i in np.flatnonzero(real & readable[text_ids] & ((function[rule_ids] < 0) | (function[rule_ids] == 2))):
-        if function[rule_ids[i]] == 2 and not np.isnat(resolved[i]):
-            continue  # `nearest` found one; when none, its call raises as the loop does
+    for i in np.flatnonzero(real & readable[text_ids] & (function[rule_ids] < 0)):
         resolved[i] = _resolved(month_days[text_ids[i]], rules[rule_ids[i]])
     return resolved
 
@@ -198,17 +190,9 @@ def _first_found(month, day, anchor, offsets, keep) -> np.ndarray:
     return found
 
 
-def _nearest_days(month, day, anchor) -> np.ndarray:
-    year = anchor.astype("datetime64[Y]").astype(np.int64) + 1970
-    candidates = np.stack([_on_days(year + offset, month, day) for offset in range(-4, 5)])  # years ascending
-    distance = np.where(np.isnat(candidates), np.iinfo(np.int64).max, np.abs((candidates - anchor).astype(np.int64)))
-    return candidates[np.argmin(distance, axis=0), np.arange(len(anchor))]  # a tie: the first, the earlier date
-
-
 _YEARS = (  # by code, as in _ARRAY_RULES
     lambda m, d, a: _first_found(m, d, a, range(0, -9, -1), np.less_equal),
     lambda m, d, a: _first_found(m, d, a, range(9), np.greater_equal),
-    _nearest_days,
 )
 
 
@@ -259,4 +243,4 @@ def _resolved(month_day: tuple[int, int] | None, rule) -> date | None:
         return None
 
 
-_ARRAY_RULES = {latest_not_after: 0, earliest_not_before: 1, nearest: 2}  # the rules `_YEARS` computes on arrays
+_ARRAY_RULES = {latest_not_after: 0, earliest_not_before: 1}  # the rules `_YEARS` computes on arrays
