@@ -344,7 +344,11 @@ def break_links_once(archive_dir: Path, marker: Path) -> int:
     for folder in sorted(Path(archive_dir).iterdir()):
         if not (folder.is_dir() and len(folder.name) == 2):
             continue
-        linked = [entry.path for entry in os.scandir(folder) if entry.is_file() and entry.stat().st_nlink > 1]
+        linked = [
+            entry.path
+            for entry in os.scandir(folder)
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_nlink > 1
+        ]
         for path in linked:
             temporary = f"{path}.{uuid.uuid4().hex[:8]}.unlinking"
             with open(path, "rb") as source, open(temporary, "xb") as target:
