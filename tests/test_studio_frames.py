@@ -61,13 +61,21 @@ def test_content_time_refines_a_folder_date_and_bounds_the_post_date():
 
 def test_content_time_under_a_dated_folder_is_not_a_future_day():
     """An old Content.csv dropped into today's dated folder (1 December 2026): "April 22" is that April, not the next
-    one, nearer; "December 5" is a download the folder's label put a few days early (a week of slack)."""
-    folder = ExportAnchor(date(2026, 12, 1), datetime(2026, 12, 1), "inbox_folder_date")
+    one, nearer; "December 5" is a download the folder's label put a few days early (a week of slack), when the file
+    itself is from 5 December; "June 14" in a folder of 10 June 2026 is 2025's when the file is from then."""
+    folder = ExportAnchor(date(2026, 12, 1), datetime(2026, 12, 1), "inbox_folder_date", file_day=date(2026, 12, 6))
+    june = ExportAnchor(date(2026, 6, 10), datetime(2026, 6, 10), "inbox_folder_date", file_day=date(2025, 6, 14))
     row = ["April 22", "t", LINK, "June 1", "1", "2", "3", "4"]
     old, early = _doc("old", "content", [row], folder), _doc("early", "content", [["December 5", *row[1:]]], folder)
-    frame = frames_by_kind([old, early])["content"]
-    assert frame["metric_date"].tolist() == [pd.Timestamp("2026-04-22"), pd.Timestamp("2026-12-05")]
-    assert [d.anchor.export_date for d in (old, early)] == [date(2026, 4, 22), date(2026, 12, 5)]
+    kept = _doc("kept", "content", [["June 14", *row[1:]]], june)
+    frame = frames_by_kind([old, early, kept])["content"]
+    assert frame["metric_date"].tolist() == [
+        pd.Timestamp("2026-04-22"),
+        pd.Timestamp("2026-12-05"),
+        pd.Timestamp("2025-06-14"),  # the label's week would allow 2026-06-14; the file's own day does not
+    ]
+    snapshots = [d.anchor.export_date for d in (old, early, kept)]
+    assert snapshots == [date(2026, 4, 22), date(2026, 12, 5), date(2025, 6, 14)]
 
 
 @pytest.mark.parametrize("source", ["file_mtime", "zip_entry_timestamp"])

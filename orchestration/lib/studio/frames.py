@@ -142,18 +142,20 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
     return frame
 
 
-# How long after its anchor a Content download day (`Time`) may be: a file's mtime or ZIP entry time comes after the
-# download (a day of slack: the download's day is in the creator's time zone, the file's time may be UTC); a dated
-# folder is a label its user gave, perhaps a few days early.
-_TIME_SLACK = {"file_mtime": timedelta(days=1), "zip_entry_timestamp": timedelta(days=1)}
-_LABEL_SLACK = timedelta(days=7)
+# A Content download day (`Time`) is at most a day after the file's own time (its mtime or ZIP entry time: the
+# download's day is in the creator's time zone, the file's time may be UTC), and at most a week after a dated
+# folder's label (a label may be a few days early).
+_DAY_AFTER, _LABEL_SLACK = timedelta(days=1), timedelta(days=7)
 
 
 def _content_time_rule(anchor: ExportAnchor):
-    """Content's `Time` is the download day: the latest such day not after the anchor and its slack. Never the
-    next year nearer it: an export copied into the inbox (or into today's dated folder) months after its download
-    is not dated in the future ("April 22" seen on 1 December: that April)."""
-    return latest_not_after, anchor.export_date + _TIME_SLACK.get(anchor.source, _LABEL_SLACK)
+    """Content's `Time` is the download day: the latest such day not after the anchor and its slack, nor after
+    the file's own modification day. Never the next year nearer the anchor: an export copied into the inbox (or
+    into a dated folder) months after its download is not dated in the future ("April 22" seen on 1 December)."""
+    bound = anchor.export_date + (_LABEL_SLACK if anchor.source == "inbox_folder_date" else _DAY_AFTER)
+    if anchor.file_day is not None:  # a dated folder's file: its own time bounds the label's week
+        bound = min(bound, anchor.file_day + _DAY_AFTER)
+    return latest_not_after, bound
 
 
 def _row_date_rule(anchor: ExportAnchor):

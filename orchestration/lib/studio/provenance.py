@@ -85,6 +85,7 @@ class ExportAnchor:
     exported_at: datetime  # naive, UTC where the source says so
     source: str  # overview_zip_name | zip_entry_timestamp | content_time | inbox_folder_date | file_mtime
     window_start: date | None = None
+    file_day: date | None = None  # under a dated folder, the file's modification day: its download was not later
 
 
 def export_anchor(names: NameFacts, zip_entry_time: datetime | None, mtime: datetime) -> ExportAnchor:
@@ -96,8 +97,7 @@ def export_anchor(names: NameFacts, zip_entry_time: datetime | None, mtime: date
         return ExportAnchor(names.exported_at.date(), names.exported_at, "overview_zip_name", names.window_start)
     if zip_entry_time is not None:
         return ExportAnchor(zip_entry_time.date(), zip_entry_time, "zip_entry_timestamp")
-    if names.folder_date is not None:
-        return ExportAnchor(
-            names.folder_date, datetime.combine(names.folder_date, datetime.min.time()), "inbox_folder_date"
-        )
+    if names.folder_date is not None:  # a label its user gave: the file's own time bounds it too
+        midnight = datetime.combine(names.folder_date, datetime.min.time())
+        return ExportAnchor(names.folder_date, midnight, "inbox_folder_date", file_day=mtime.date())
     return ExportAnchor(mtime.date(), mtime, "file_mtime")
