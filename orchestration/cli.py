@@ -69,7 +69,9 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
         ).fetchone()
         if accounts:
             print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
-        elif landed := con.execute("select count(*) from dim_accounts").fetchone()[0]:  # Followers, LIVE or API only
+        elif landed := con.execute(  # Followers, LIVE or API only: an account with something loaded
+            "select count(*) from dim_accounts where documents_loaded > 0 or latest_followers is not null"
+        ).fetchone()[0]:
             print(f"\nAccounts: {landed}   no daily overview yet (no Overview or Viewers download, nor API days)")
         else:
             print(f"\nNo account yet: drop your TikTok Studio downloads into {paths.inbox} and run again.")

@@ -463,3 +463,29 @@ def test_a_copy_run_makes_the_links_of_earlier_link_runs_copies_once(tmp_path, s
     inbox_file.write_bytes(_overview(9))  # in place
     assert archived.read_bytes() == _overview(7)
     assert sorted(p.name for p in paths.archive.rglob("*.unlinking")) == []
+
+
+def test_an_object_that_cannot_be_copied_is_left_linked_and_tried_again_by_the_next_run(
+    tmp_path, settled_now, monkeypatch
+):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(7), mtime=LAST_WEEK)
+    inbox_file.chmod(0o600)  # private: the copy must not become readable by others
+    land(paths)
+    [archived] = _archived(paths)
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    marker = paths.warehouse.parent / "archive_copies_only"
+    real_fsync = os.fsync
+
+    def disk_full(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    assert archive_batch.break_links_once(paths.archive, marker) == 0
+    assert os.path.samefile(archived, inbox_file), "left as it was"
+    assert list(paths.archive.rglob("*.unlinking")) == [] and not marker.exists()
+
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    land(paths)  # the next run walks the archive again
+    assert not os.path.samefile(archived, inbox_file) and marker.exists()
+    assert stat.S_IMODE(archived.stat().st_mode) == 0o400 and archived.stat().st_uid == inbox_file.stat().st_uid

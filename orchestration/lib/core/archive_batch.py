@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
+import logging
 import os
 import stat
 import sys
@@ -43,6 +44,7 @@ from pathlib import Path
 from orchestration.lib.core.archive import SAFE_OPEN, ChangedWhileReading, archive_relative_path
 
 _CHUNK = 1 << 20
+_LOG = logging.getLogger(__name__)
 _SETTLE_NS = 2_000_000_000  # as `core.inbox.SETTLE_NS`: a file changed more recently may still be written
 # File times come from the kernel's coarse clock (a tick behind the fine one): a file whose ctime is within this
 # of a `syncfs`'s start counts as changed after it.
@@ -337,30 +339,69 @@ def break_links_once(archive_dir: Path, marker: Path) -> int:
     """In copy mode, each archived object still sharing its inode with an inbox file (a link, from a run in link
     mode) becomes a copy of its own, once: a run as root linked files before root runs copied, and root's write
     to such an inbox file would change the archived bytes. Returns how many objects were copied; `marker` (a
-    file beside the warehouse) says the archive was walked, and a run in link mode removes it."""
+    file beside the warehouse) says the archive was walked, and a run in link mode removes it.
+
+    An object that cannot be copied (a full disk, a permission) is left as it is, logged, and the walk is done
+    again by the next run (no marker); the landing goes on. A copy is read-only with the object's read bits and
+    keeps its owner where it may; one whose bytes no longer hash to its name (written through the link already)
+    is logged: a replay refuses it."""
     if marker.exists() or not Path(archive_dir).is_dir():
         return 0
-    copied = 0
+    copied, failed = 0, []
     for folder in sorted(Path(archive_dir).iterdir()):
         if not (folder.is_dir() and len(folder.name) == 2):
             continue
+        entries = list(os.scandir(folder))
+        for entry in entries:  # what a walk stopped half-way left
+            if entry.name.endswith(".unlinking"):
+                _unlink(entry.path)
         linked = [
             entry.path
-            for entry in os.scandir(folder)
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_nlink > 1
+            for entry in entries
+            if not entry.name.endswith(".unlinking")
+            and entry.is_file(follow_symlinks=False)
+            and entry.stat(follow_symlinks=False).st_nlink > 1
         ]
         for path in linked:
-            temporary = f"{path}.{uuid.uuid4().hex[:8]}.unlinking"
-            with open(path, "rb") as source, open(temporary, "xb") as target:
-                while block := source.read(_CHUNK):
-                    target.write(block)
-                target.flush()
-                os.fsync(target.fileno())
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))  # read-only, as the object was
-            os.replace(temporary, path)
-            copied += 1
+            try:
+                _copy_in_place(path)
+                copied += 1
+            except OSError as error:
+                failed.append(path)
+                _LOG.warning("archive object %s still shares its inode with an inbox file: %s", path, error)
         if linked:
-            _fsync_folder(folder)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("archive objects are copies: none shares its inode with an inbox file\n", encoding="utf-8")
+            try:
+                _fsync_folder(folder)  # the copies' names durable
+            except OSError as error:
+                failed.append(str(folder))
+                _LOG.warning("archive folder %s could not be synced: %s", folder, error)
+    if not failed:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("archive objects are copies: none shares its inode with an inbox file\n", encoding="utf-8")
     return copied
+
+
+def _copy_in_place(path: str) -> None:
+    """Replace `path` by a read-only copy of its bytes (a new inode), atomically; nothing left on failure."""
+    temporary = f"{path}.{uuid.uuid4().hex[:8]}.unlinking"
+    status = os.stat(path, follow_symlinks=False)
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as source, open(temporary, "xb") as target:
+            while block := source.read(_CHUNK):
+                digest.update(block)
+                target.write(block)
+            target.flush()
+            os.fsync(target.fileno())
+        os.chmod(temporary, stat.S_IMODE(status.st_mode) & 0o444)  # read-only; read bits kept, never widened
+        if hasattr(os, "chown"):
+            try:
+                os.chown(temporary, status.st_uid, status.st_gid)  # the owner keeps reading it
+            except PermissionError:
+                pass
+        os.replace(temporary, path)
+    except BaseException:
+        _unlink(temporary)
+        raise
+    if not os.path.basename(path).startswith(digest.hexdigest()):
+        _LOG.warning("archive object %s no longer holds the bytes of its name (written through its link)", path)
