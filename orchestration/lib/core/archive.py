@@ -101,15 +101,13 @@ def altered_objects(objects: Iterable[tuple[str, Path]]) -> list[str]:
     stored under (changed in place), each as "<path> (missing | changed)"."""
     altered = []
     for sha256, path in sorted(set(objects), key=lambda item: str(item[1])):
-        digest = hashlib.sha256()
         try:
             with open(path, "rb") as handle:
-                while block := handle.read(1 << 20):
-                    digest.update(block)
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
         except FileNotFoundError:
             altered.append(f"{path} (missing)")
             continue
-        if digest.hexdigest() != sha256:
+        if digest != sha256:
             altered.append(f"{path} (changed)")
     return altered
 

@@ -14,6 +14,7 @@ The daily job's dbt step (`defs/dbt.py`) and the tests (`tests/dbt_runner.py`) b
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import io
 import os
 import pickle
@@ -145,8 +146,6 @@ def _manifest_reducers() -> dict[type, Callable[[Any], tuple]]:
 
 
 def _public_fields(manifest: Any) -> dict[str, Any]:
-    import dataclasses
-
     return {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest) if not f.name.startswith("_")}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from orchestration.lib.core.paths import DataPaths
 
@@ -44,7 +45,6 @@ def write_quarantine_report(
     reports, not one overwritten by the other."""
     member = member_name if member_name != original_name else ""
     receipt = document_id.split(":")[1][:8] if document_id.count(":") >= 2 else ""  # document_id_for's path tag
-    name = _UNSAFE.sub("_", f"{archive_sha256[:12]}_{receipt}_{original_name}_{member}")
     report = {
         "file": display_name,
         "archive_sha256": archive_sha256,
@@ -57,12 +57,15 @@ def write_quarantine_report(
             for issue in issues
         ],
     }
-    target = paths.quarantine / f"{name.rstrip('_')}.json"
+    target = _report_path(paths, archive_sha256[:12], receipt, original_name, member)
     # named before by bytes and file only (two receipts of the same bytes shared it): that report is this one now
-    former_name = _UNSAFE.sub("_", f"{archive_sha256[:12]}_{original_name}_{member}").rstrip("_")
-    former = paths.quarantine / f"{former_name}.json"
+    former = _report_path(paths, archive_sha256[:12], original_name, member)
     if former != target:
         former.unlink(missing_ok=True)
     text = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
+
+
+def _report_path(paths: DataPaths, *parts: str) -> Path:
+    return paths.quarantine / f"{_UNSAFE.sub('_', '_'.join(parts)).rstrip('_')}.json"

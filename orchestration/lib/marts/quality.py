@@ -210,8 +210,8 @@ def _validate(
                     continue
                 asset = datasource.add_dataframe_asset(name=suite.name)
                 batch, parameters = asset.add_batch_definition_whole_dataframe(path.name), {"dataframe": frame}
+                source = quality_frames.described(check, path, found)
                 with _ge_shortcuts():
-                    source = quality_frames.described(check, path, found)
                     key, result = _run_suite(context, batch, suite, run_id, parameters, result_format, source)
                 rendered += [key, ExpectationSuiteIdentifier(name=suite.name)]
                 for outcome in result.results:
@@ -241,14 +241,14 @@ def _frame_for(
         frame, found = quality_frames.recency_by_account(con, spec, path, accounts, EXPORT_DATES, recency_days)
         return frame, found, _recency_result_format(spec)
     if check == "volume":
-        return quality_frames.row_count_frame(figures), {k: v for k, v in figures.items() if k == "error"}, _SUMMARY
+        return quality_frames.row_count_frame(figures), quality_frames.read_error(figures), _SUMMARY
     return breaking, figures, _SUMMARY  # grain and schema
 
 
 def _context(contexts: dict[tuple[str, str], dict[str, Any]], mart: str, check: str) -> dict[str, Any]:
     """The figures of a check's frame; schema reads the grain's frame (only its read error counts)."""
     found = contexts.get((mart, "grain" if check == "schema" else check), {})
-    return {k: v for k, v in found.items() if k == "error"} if check == "schema" else found
+    return quality_frames.read_error(found) if check == "schema" else found
 
 
 def _run_suite(
@@ -275,8 +275,8 @@ def _run_suite(
     validator = Validator(batch_definition=batch_definition, result_format=result_format, batch_parameters=parameters)
     with _domains_computed_once(validator._wrapped_validator.execution_engine):
         result = validator.validate_expectation_suite(suite)
-    for outcome in result.results:
-        if "rows_in_file" in source:  # a frame of some of the file's rows: its counts told over the file's rows
+    if "rows_in_file" in source:  # a frame of some of the file's rows: its counts told over the file's rows
+        for outcome in result.results:
             quality_frames.counted_over_file(outcome.result, source["rows_in_file"])
     result.meta |= {  # the keys ValidationDefinition.run and Checkpoint.run add (no stored definition: no ids)
         "validation_id": None,

@@ -74,6 +74,11 @@ def rows_breaking_grain(
     return frame, {"rows": rows, "rows_breaking_grain": len(frame)}
 
 
+def read_error(figures: dict[str, Any]) -> dict[str, Any]:
+    """Of `rows_breaking_grain`'s figures, what the other checks of the file report: why it could not be read."""
+    return {"error": figures["error"]} if "error" in figures else {}
+
+
 def counted_over_file(result: dict[str, Any], rows: int) -> None:
     """An expectation's result on `rows_breaking_grain`'s frame, told over the whole file of `rows` rows.
 
