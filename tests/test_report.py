@@ -108,7 +108,9 @@ REPORT_MARTS = {
         t(account_handle, video_id, metric_date, views_total, views_gained_7d, outlier_score,
           peer_median_views_gained_7d, age_bucket, is_breakout)""",
     "rpt_account_freshness": """select * from (values
-        ('alpha', 'studio', date '2026-01-10', 0, 12, 1), ('alpha', 'api_display', date '2026-01-08', 2, 5, 0))
+        ('alpha', 'studio', date '2026-01-10', 0, 12, 1), ('alpha', 'api_display', date '2026-01-08', 2, 5, 0),
+        -- the inbox's backstage/ folder: agency-wide LIVE Backstage downloads, not an account (not in dim_accounts)
+        ('backstage', 'live', date '2026-01-09', 1, 4, 1))
         t(account_handle, export_source, last_export_date, days_behind_reference, exports_loaded,
           exports_not_loaded)""",
     "fct_live_sessions": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,
@@ -226,6 +228,12 @@ def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_pat
     assert ">4.5×<" in mine and "2026-01-08" in mine and "Beta hit" not in mine[: mine.index("</table>")]
     beta = (marts / "report" / "accounts" / "beta.html").read_text()
     assert 'id="nodata-live"' in beta  # the LIVE mart exists, beta has no LIVE
+    # the backstage/ folder is listed with its files, as a folder: no account row, no account page
+    folders = html[html.index('<table id="drop-folders">') : html.index("</table>", html.index('id="drop-folders"'))]
+    assert "<tr><td>backstage/</td><td>live</td><td>2026-01-09</td>" in folders
+    assert '<td class="num">4</td><td class="num">1</td>' in folders
+    assert 'data-account="backstage"' not in html
+    assert sorted(p.name for p in (marts / "report" / "accounts").iterdir()) == ["alpha.html", "beta.html"]
 
 
 def test_an_account_missing_from_some_marts_shows_dashes(tmp_path):

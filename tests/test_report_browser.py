@@ -228,6 +228,13 @@ def test_report_marts_and_a_live_draw_too(browser, tmp_path):
     index = build_report(write_marts(tmp_path / "marts", with_report_marts=True))
     browser.open(index)
     assert browser.js("document.querySelectorAll('#breakouts tbody tr').length") == 2
+    # the agency-wide backstage/ folder: drawn in its own table, not as an account of the portfolio
+    assert browser.js("[...document.querySelectorAll('#drop-folders tbody td')].map(d => d.textContent)") == [
+        "backstage/", "live", "2026-01-09", "4", "1"
+    ]  # fmt: skip
+    assert browser.js("[...document.querySelectorAll('#portfolio tbody tr')].map(r => r.dataset.account)") == [
+        "alpha", "beta"
+    ]  # fmt: skip
     _check_clean(browser, "index-report-marts")
     browser.open(index.parent / "accounts" / "alpha.html")
     browser.wait_for("[...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))")

@@ -1,4 +1,5 @@
--- One row per account (account_handle) seen in any export: coverage, latest followers and videos seen.
+-- One row per account (account_handle) seen in any export: coverage, latest followers and videos seen. A folder
+-- holding only agency-wide files (LIVE Backstage's creator data, e.g. `backstage` at the inbox root) is not one.
 -- Where a mart holds exactly the keys of a staging view (every row of the view, no filter), the mart is read:
 -- a table's column scan instead of each view's newest-export deduplication over the whole history.
 with daily_metric_days as (
@@ -49,7 +50,8 @@ documents as (
         min(export_date) filter (where status = 'loaded') as first_export_date,
         max(export_date) filter (where status = 'loaded') as last_export_date,
         count(*) filter (where status = 'loaded') as documents_loaded,
-        count(*) filter (where status = 'quarantined' and not is_superseded) as documents_quarantined
+        count(*) filter (where status = 'quarantined' and not is_superseded) as documents_quarantined,
+        bool_or(not is_agency_wide) as has_account_files
     from {{ ref('stg_studio__documents') }}
     where account_handle is not null
     group by account_handle
@@ -61,7 +63,7 @@ accounts as (
     union
     select account_handle from videos
     union
-    select account_handle from documents
+    select account_handle from documents where has_account_files
     union
     -- the marts, not their staging models: the same accounts
     select account_handle from {{ ref('fct_follower_activity_hourly') }}

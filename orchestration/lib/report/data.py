@@ -179,6 +179,19 @@ def portfolio(m: Marts) -> list[dict]:
     return list(rows.values())
 
 
+def drop_folders(m: Marts) -> list[dict]:
+    """Inbox folders that are not accounts, with their files per source (rpt_account_freshness): those holding
+    only agency-wide files (LIVE Backstage's creator data, e.g. `backstage` at the inbox root; dim_accounts)."""
+    if not m.has("rpt_account_freshness"):
+        return []
+    known = set(accounts(m))
+    rows = m.rows(
+        """select account_handle as folder, export_source, last_export_date, exports_loaded, exports_not_loaded
+        from rpt_account_freshness order by account_handle, export_source"""
+    )
+    return [r for r in rows if r["folder"] not in known]
+
+
 def breakouts(m: Marts) -> list[dict]:
     """The week's breakout videos across accounts (rpt_video_outliers_daily: flagged in the 7 days to the newest
     data day, each at its best score; pages.py has each account's); without that mart, each account's trending

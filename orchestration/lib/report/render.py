@@ -28,7 +28,15 @@ from pathlib import Path
 import jinja2
 
 from orchestration.lib.report import charts
-from orchestration.lib.report.data import MARTS, Marts, accounts, breakouts, newest_data_date, portfolio
+from orchestration.lib.report.data import (
+    MARTS,
+    Marts,
+    accounts,
+    breakouts,
+    drop_folders,
+    newest_data_date,
+    portfolio,
+)
 from orchestration.lib.report.page_reuse import PreviousPages, content_digest, page_key, write_manifest
 from orchestration.lib.report.pages import account_pages
 
@@ -235,6 +243,7 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
                 portfolio=rows,
                 figures={"portfolio": charts.portfolio(rows)} if rows else {},
                 breakouts=breakouts(m),
+                drop_folders=drop_folders(m),
                 has_scorecard=m.has("rpt_account_scorecard_daily"),
                 has_outliers=m.has("rpt_video_outliers_daily"),
             ),

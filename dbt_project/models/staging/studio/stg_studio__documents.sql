@@ -23,6 +23,9 @@ renamed as (
         cast(member_name as varchar) as member_name,
         cast(original_name as varchar) as original_name,
         cast(file_kind as varchar) as file_kind,
+        -- LIVE Backstage's creator data covers every creator of an agency (each row names its creator): the
+        -- folder it was dropped in is where it came from, not an account it describes
+        coalesce(file_kind = 'live_backstage', false) as is_agency_wide,
         -- dates
         cast(export_date as date) as export_date,
         cast(export_date_source as varchar) as export_date_source,
@@ -40,6 +43,7 @@ select
     document_id,
     account_handle,
     file_kind,
+    is_agency_wide,
     export_date,
     export_date_source,
     exported_at,
