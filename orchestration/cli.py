@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from orchestration.lib.core import collector
 from orchestration.lib.core.paths import DataPaths
@@ -64,17 +65,7 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
         marts = [
             r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()
         ]
-        accounts, first, last = con.execute(
-            "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
-        ).fetchone()
-        if accounts:
-            print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
-        elif landed := con.execute(  # Followers, LIVE or API only: an account with something loaded
-            "select count(*) from dim_accounts where documents_loaded > 0 or latest_followers is not null"
-        ).fetchone()[0]:
-            print(f"\nAccounts: {landed}   no daily overview yet (no Overview or Viewers download, nor API days)")
-        else:
-            print(f"\nNo account yet: drop your TikTok Studio downloads into {paths.inbox} and run again.")
+        print_accounts(con, paths.inbox, marts)
         print("Rows per mart:")
         for mart in marts:
             print(f"  {mart:<34} {con.execute(f'select count(*) from {mart}').fetchone()[0]:>9,}")
@@ -106,6 +97,33 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
     print(f"Data quality:      {paths.quality_docs / 'checks.html'} (GE Data Docs: index.html beside it)")
     print(f"Report:            {paths.marts / 'report' / 'index.html'} (open it in a browser; make report rebuilds it)")
     print("Dagster UI:        make ui  → http://127.0.0.1:3000 (lineage, runs, asset checks)")
+
+
+def print_accounts(con, inbox: Path, marts: list[str]) -> None:
+    """How many accounts the marts hold, and the inbox folders of agency-wide files that are not accounts."""
+    accounts, first, last = con.execute(
+        "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
+    ).fetchone()
+    if accounts:
+        print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
+    elif landed := con.execute(  # Followers, LIVE or API only: an account with something loaded
+        "select count(*) from dim_accounts where documents_loaded > 0 or latest_followers is not null"
+    ).fetchone()[0]:
+        print(f"\nAccounts: {landed}   no daily overview yet (no Overview or Viewers download, nor API days)")
+    else:
+        print(f"\nNo account yet: drop your TikTok Studio downloads into {inbox} and run again.")
+    if "rpt_account_freshness" not in marts:
+        return
+    folders = con.execute(  # e.g. backstage/: LIVE Backstage's creator data, whose rows name their creators
+        """select account_handle, sum(exports_loaded), sum(exports_not_loaded) from rpt_account_freshness
+        where account_handle not in (select account_handle from dim_accounts) group by 1 order by 1"""
+    ).fetchall()
+    if folders:
+        listed = ", ".join(
+            f"{folder}/ {loaded:,} loaded" + (f" ({failed:,} quarantined)" if failed else "")
+            for folder, loaded, failed in folders
+        )
+        print(f"Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): {listed}")
 
 
 def print_latest_lives(con) -> None:

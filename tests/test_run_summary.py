@@ -140,3 +140,45 @@ def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summ
 
     assert counted() == [(0, 0)]
     assert query(paths, "select count(*) from staging.stg_studio__documents where is_superseded") == [(1,)]
+
+
+def _catalog(accounts: list[tuple], overview_days: list[tuple], freshness: list[tuple]):
+    """The BI catalog's marts print_accounts reads, as tables of an in-memory DuckDB."""
+    con = duckdb.connect()
+    con.execute("create table dim_accounts (account_handle varchar, documents_loaded int, latest_followers int)")
+    con.execute("create table fct_account_overview_daily (account_handle varchar, metric_date date)")
+    con.execute("""create table rpt_account_freshness (account_handle varchar, export_source varchar,
+        exports_loaded int, exports_not_loaded int)""")
+    for table, rows in (("dim_accounts", accounts), ("fct_account_overview_daily", overview_days)):
+        for row in rows:
+            con.execute(f"insert into {table} values ({', '.join('?' * len(row))})", row)
+    con.executemany("insert into rpt_account_freshness values (?, ?, ?, ?)", freshness)
+    return con
+
+
+def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
+    from orchestration.cli import print_accounts
+
+    marts = ["dim_accounts", "fct_account_overview_daily", "rpt_account_freshness"]
+    backstage = [("backstage", "live", 31, 0)]
+    # only Backstage's creator data at the inbox root: no account, but the files are not ignored either
+    print_accounts(_catalog([], [], backstage), tmp_path / "inbox", marts)
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"No account yet: drop your TikTok Studio downloads into {tmp_path / 'inbox'} and run again.",
+        "Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): backstage/ 31 loaded",
+    ]
+    # two accounts beside it, one of them with LIVE files too; a second folder with a quarantined download
+    con = _catalog(
+        [("a", 3, None), ("b", 1, None)],
+        [("a", "2026-01-01"), ("a", "2026-01-02"), ("b", "2026-01-02")],
+        [("a", "studio", 3, 0), ("b", "live", 1, 0), *backstage, ("agency2", "live", 2, 1)],
+    )
+    print_accounts(con, tmp_path / "inbox", marts)
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "Accounts: 2   days covered: 2026-01-01 → 2026-01-02",
+        "Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): "
+        "agency2/ 2 loaded (1 quarantined), backstage/ 31 loaded",
+    ]
+    # a catalog without the freshness mart (not published yet) says nothing of folders
+    print_accounts(con, tmp_path / "inbox", marts[:2])
+    assert capsys.readouterr().out.splitlines()[1:] == ["Accounts: 2   days covered: 2026-01-01 → 2026-01-02"]
