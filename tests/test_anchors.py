@@ -14,7 +14,12 @@ from orchestration.lib.studio.provenance import (
 
 @pytest.mark.parametrize(
     ("stem", "expected"),
-    [("Content 2", "Content"), ("Viewers (1)", "Viewers"), ("Content_acct0001", "Content_acct0001")],
+    [
+        ("Content 2", "Content"),
+        ("Viewers (1)", "Viewers"),
+        ("Followers_le_petit_chef (5) (1)", "Followers_le_petit_chef"),  # a repeated download saved again
+        ("Content_acct0001", "Content_acct0001"),
+    ],
 )
 def test_browser_repeat_suffixes_are_stripped(stem, expected):
     assert strip_browser_repeat(stem) == expected
@@ -34,6 +39,7 @@ def test_overview_zip_name_gives_handle_window_start_and_export_moment():
     [
         ("Content_le_petit_chef.zip", "le_petit_chef", "zip_name"),
         ("Followers_maria.cocina (1).zip", "maria.cocina", "zip_name"),
+        ("Followers_maria.cocina (5) (1).zip", "maria.cocina", "zip_name"),
         ("techcreator/Content 2.csv", "techcreator", "inbox_folder"),
         ("techcreator/2026-01-03/Viewers.xlsx", "techcreator", "inbox_folder"),
         ("Content.csv", None, None),
