@@ -185,10 +185,12 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert (second.events, second.sent, second.already_sent) == (7, [], 7)
 
     # a new fact is a new event: a second quarantine report is sent, and only it
-    (data.quarantine / "0123456789ab_Viewers.csv.json").write_text(json.dumps({"file": "Viewers.csv", "issues": []}))
+    # (named by its place in the inbox: a dated folder's Viewers.csv is one of many)
+    report = {"file": "Viewers.csv", "inbox_path": "beta/2026-03-08/Viewers.csv", "issues": []}
+    (data.quarantine / "0123456789ab_Viewers.csv.json").write_text(json.dumps(report))
     third = run_alerts(data, today=TODAY)
     assert third.sent == ["files_quarantined:0123456789ab_Viewers.csv -> filed"]
-    assert receiver.titles()[-1] == "Quarantined: Viewers.csv"
+    assert receiver.titles()[-1] == "Quarantined: beta/2026-03-08/Viewers.csv"
 
 
 def test_files_quarantined_together_go_out_as_one_list(data, receiver):

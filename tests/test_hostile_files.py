@@ -5,6 +5,7 @@ date, an XLSX bomb, a sheet that claims a million rows, numbers past int64 or in
 """
 
 import io
+import json
 import warnings
 import zipfile
 from datetime import datetime
@@ -40,6 +41,13 @@ def _zip_dated(name: str, data: bytes, date_time: tuple) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(zipfile.ZipInfo(name, date_time), data)
     return buffer.getvalue()
+
+
+def _content(link: str) -> bytes:
+    rows = [
+        ["April 24", "clip", link.format(f"754603466170579687{n}"), "April 20", "3", "1", "0", "120"] for n in (0, 1)
+    ]
+    return studio_csv(CONTENT, rows)
 
 
 def _damaged_zip() -> bytes:
@@ -153,6 +161,20 @@ HOSTILE = {
         "finite_number",
         "NaN",
     ),
+    # another creator's Content download saved in this account's folder, or under this account's ZIP name: TikTok
+    # writes the account's own @handle into every video link (the first row is named, whatever the case of it)
+    "misfiled": (
+        "misfiled/2026-04-24/Content.csv",
+        lambda: _content("https://www.tiktok.com/@Techcreator/video/{}"),
+        "links_name_the_account",
+        "@techcreator's, but the file was filed under @misfiled",
+    ),
+    "zipnamed": (
+        "Content_zipnamed (3) (1).zip",
+        lambda: studio_zip({"Content.csv": _content("https://www.tiktok.com/@techcreator/video/{}")}, WHEN),
+        "links_name_the_account",
+        "https://www.tiktok.com/@techcreator/video/7546034661705796870",
+    ),
     "cut": (
         "cut/Overview.csv",
         lambda: _overview("1") + b'\n"April 2","4',  # the file ends inside the quoted 47
@@ -223,6 +245,10 @@ def test_each_hostile_file_is_quarantined_with_its_rule_and_the_good_files_land(
         assert (issue.rule, named in f"{issue.message} {issue.value}") == (rule, True), account
     assert issues["cut"][0].row == 2  # the second data row is the cut one
     assert issues["wrapped"][0].column == "video_views"
+    assert [(i.row, i.column) for i in issues["misfiled"] + issues["zipnamed"]] == [(1, "video_link")] * 2
+    # each report says where in the inbox the file is (many files share a name in dated folders)
+    placed = {json.loads(r.read_text())["inbox_path"] for r in paths.quarantine.glob("*.json")}
+    assert placed == {name for name, _, _, _ in HOSTILE.values()}
 
     statuses = report.documents.groupby("account_handle")["status"].agg(sorted).to_dict()
     assert statuses == {"good": ["loaded"] * 6} | {account: ["quarantined"] for account in HOSTILE}

@@ -54,7 +54,7 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
         "  @b: 1 file(s), covering 2025-03-05 → 2025-03-05 (1 day)",  # the gender snapshot: its export day
         "      follower_gender 1",
         "Quarantined in this run: 1",
-        "  Overview.csv (@b): dtype('Int64') at row 2, column video_views: Overview contract: not a whole number "
+        "  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views: Overview contract: not a whole number "
         "(value 'many')",
         "Flagged rows (landed, worth a look): 2 this run (distribution_sums_to_about_1 1, net_daily_count_below_zero 1)"
         f", 2 in total (raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
@@ -100,7 +100,7 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
     assert len(taken) == 1 and taken[0] is not None and taken[0].process.exitcode == 0, "the worker built, then ended"
     out = capsys.readouterr().out
     assert "New export files this run: 3 (2 account(s))" in out
-    assert "  Overview.csv (@b): dtype('Int64') at row 2, column video_views" in out
+    assert "  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views" in out
     assert "Flagged rows (landed, worth a look): 2 this run" in out
     assert "Quarantined files now: 1" in out
     warned = next(line for line in out.splitlines() if "check(s) warned" in line)

@@ -421,7 +421,7 @@ def test_the_run_summary_counts_live_files_per_account_with_their_days(tmp_path,
         "      live_center_engagement 1, live_center_viewers 1",
         "Quarantined in this run: 1",
     ]
-    assert lines[13].startswith("  broken.jsonl (@alice): json at row 3: line 3: not valid JSON")
+    assert lines[13].startswith("  alice/live/broken.jsonl (@alice): json at row 3: line 3: not valid JSON")
 
 
 def test_an_unforeseen_error_reading_one_live_file_quarantines_only_that_file(tmp_path, monkeypatch):

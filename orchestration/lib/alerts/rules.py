@@ -205,17 +205,28 @@ def files_quarantined(paths: DataPaths) -> list[Event]:
         )
         more = f" ({len(issues) - 1} more issue(s))" if len(issues) > 1 else ""
         reason = f"{first.get('rule')}{where}: {first.get('message')}{more}" if issues else "see its report"
+        file = _placed(report)
         events.append(
             Event(
                 "files_quarantined",
                 f"files_quarantined:{report_file.stem}",
-                f"Quarantined: {report.get('file')}" + (f" (@{handle})" if handle else ""),
-                f"{report.get('file')} ({report.get('file_kind') or 'unknown kind'}) was quarantined: "
+                f"Quarantined: {file}" + (f" (@{handle})" if handle else ""),
+                f"{file} ({report.get('file_kind') or 'unknown kind'}) was quarantined: "
                 f"{reason}.\n"
                 f"{report.get('what_to_do', '')}\nReport: {report_file}",
             )
         )
     return events
+
+
+def _placed(report: dict) -> str:
+    """The file as a quarantine report names it, by its place in the inbox when the report says it (a ZIP's member
+    after it): in dated folders many files share a name."""
+    file, inbox_path = str(report.get("file")), report.get("inbox_path")
+    if not inbox_path:
+        return file
+    _, member = file.split(" › ", 1) if " › " in file else (file, "")
+    return f"{inbox_path} › {member}" if member else inbox_path
 
 
 def quarantine_digest(events: list[Event], shown: int = 30) -> Event:

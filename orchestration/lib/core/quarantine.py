@@ -39,6 +39,7 @@ def write_quarantine_report(
     account_handle: str | None,
     file_kind: str | None,
     issues: Sequence,
+    inbox_path: str = "",
 ) -> None:
     """The JSON report of one quarantined document (rewritten only when its text changes), named by its bytes, its
     receipt's inbox path and its file: the same bytes quarantined at two paths (two accounts' folders) are two
@@ -47,6 +48,7 @@ def write_quarantine_report(
     receipt = document_id.split(":")[1][:8] if document_id.count(":") >= 2 else ""  # document_id_for's path tag
     report = {
         "file": display_name,
+        "inbox_path": inbox_path or None,  # where it was dropped, under the inbox: many files share a name
         "archive_sha256": archive_sha256,
         "account_handle": account_handle,
         "file_kind": file_kind,

@@ -399,6 +399,7 @@ def _write_reports(paths: DataPaths, chunk: list[_Unit]) -> None:
                 account_handle=unit.handle,
                 file_kind=unit.doc.kind or unit.kind,
                 issues=_structural_first(unit.doc),
+                inbox_path=unit.item.inbox_path,
             )
 
 

@@ -40,7 +40,12 @@ from orchestration.lib.studio.document_rows import document_rows
 from orchestration.lib.studio.frames import frames_by_kind
 from orchestration.lib.studio.provenance import NameFacts, facts_from_name
 from orchestration.lib.studio.reader import Document, read_received_file, unreadable_file
-from orchestration.lib.studio.validation import empty_flags, flag_rows, record_contract_failures
+from orchestration.lib.studio.validation import (
+    empty_flags,
+    flag_rows,
+    record_contract_failures,
+    record_links_of_another_account,
+)
 from schemas.studio_contracts import CONTRACTS, FLAG_ORDER, coerce_numbers
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -98,6 +103,8 @@ def check_files(received: Sequence[Received]) -> CheckedBatch:
         except pa.errors.SchemaErrors as errors:
             failures.append(errors.failure_cases)
         record_contract_failures(kind, typed, pd.concat(failures, ignore_index=True), by_id)
+        if kind == "content":
+            record_links_of_another_account(typed, by_id)
         bad = {d.document_id for d in documents if d.kind == kind and d.issues}
         checked.valid[kind] = typed[~typed["document_id"].isin(bad)]
         checked.flags[kind] = flag_rows(kind, checked.valid[kind], by_id)  # these rows land all the same
@@ -236,7 +243,7 @@ def all_flags(checked: CheckedBatch) -> pd.DataFrame:
 def _read(received: Sequence[Received]) -> list[Document]:
     documents: list[Document] = []
     for item in received:
-        names = NameFacts()
+        names, first = NameFacts(), len(documents)
         try:  # isolation: whatever goes wrong reading one file quarantines that file, never the drop
             names = facts_from_name(item.inbox_path)
             documents += read_received_file(
@@ -246,6 +253,8 @@ def _read(received: Sequence[Received]) -> list[Document]:
             documents.append(
                 unreadable_file(item.sha256, item.original_name, names, item.mtime, error, receipt_path=item.inbox_path)
             )
+        for doc in documents[first:]:
+            doc.inbox_path = item.inbox_path
     return documents
 
 

@@ -301,6 +301,7 @@ def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: Check
             account_handle=doc.account_handle,
             file_kind=doc.kind,
             issues=doc.issues,
+            inbox_path=doc.inbox_path,
         )
     _add_seconds(report, "load raw tables", started)
 

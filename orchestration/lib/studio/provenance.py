@@ -63,12 +63,12 @@ def facts_from_name(inbox_relative: str) -> NameFacts:
     return NameFacts(**facts)
 
 
-_LINK_HANDLE = re.compile(r"tiktok\.com/@([A-Za-z0-9._]+)/video/")
+LINK_HANDLE = re.compile(r"tiktok\.com/@([A-Za-z0-9._]+)/video/")
 
 
 def handle_from_video_links(links: list[str]) -> str | None:
     """The single @handle named by Content video links, or None when absent or ambiguous."""
-    found = {h for link in links if (m := _LINK_HANDLE.search(link or "")) and (h := normalise_handle(m[1]))}
+    found = {h for link in links if (m := LINK_HANDLE.search(link or "")) and (h := normalise_handle(m[1]))}
     return found.pop() if len(found) == 1 else None
 
 

@@ -77,6 +77,7 @@ class Document:
     released_rows: int | None = None
     body: bytes | None = None  # instead of rows: a well-formed CSV body (csv_bodies), `body_rows` rows
     body_rows: int = 0
+    inbox_path: str = ""  # the receipt's place in the inbox, as the user knows it (quarantine reports)
 
     @property
     def row_count(self) -> int:

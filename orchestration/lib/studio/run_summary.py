@@ -57,12 +57,16 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
         return summary
     summary.new_files = _new_files(con, since)
     rows = con.execute(
-        """select original_name, member_name, account_handle, quarantine_reason from raw.documents
-        where status = 'quarantined' and landed_at >= ? order by original_name, member_name, document_id""",
+        """select document_id, archive_sha256, original_name, member_name, account_handle, quarantine_reason
+        from raw.documents where status = 'quarantined' and landed_at >= ?
+        order by original_name, member_name, document_id""",
         [since],
     ).fetchall()
+    # named by their place in the inbox: in dated folders, many files share a name (`<handle>/<day>/Overview.csv`)
+    places = _inbox_paths(con, sorted({row[1] for row in rows}))
     summary.quarantined_this_run = [
-        QuarantinedFile(_display_name(original, member), handle, reason) for original, member, handle, reason in rows
+        QuarantinedFile(_display_name(places.get(_receipt(doc), original), original, member), handle, reason)
+        for doc, _, original, member, handle, reason in rows
     ]
     summary.flags_this_run = dict(
         con.execute(
@@ -72,8 +76,23 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
     return summary
 
 
-def _display_name(original: str, member: str | None) -> str:
-    return original if member in (None, "", original) else f"{original} › {member}"
+def _display_name(shown: str, original: str, member: str | None) -> str:
+    return shown if member in (None, "", original) else f"{shown} › {member}"
+
+
+def _receipt(document_id: str) -> str:
+    """A document id starts with its receipt's: `<sha>:<path tag>:` (`document_id_for(sha, path, "")`)."""
+    return ":".join(document_id.split(":", 2)[:2]) + ":"
+
+
+def _inbox_paths(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, str]:
+    """Receipt id → its inbox path, for the receipts of these bytes (raw.archive_manifest)."""
+    if not shas:
+        return {}
+    found = con.execute(
+        "select distinct sha256, inbox_path from raw.archive_manifest where list_contains(?, sha256)", [shas]
+    ).fetchall()
+    return {document_id_for(sha, path, ""): path for sha, path in found}
 
 
 def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountFiles]:
@@ -120,4 +139,4 @@ def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
         if versions > 1 and received_at < latest
     }
     # A document id starts with its receipt (`<sha>:<path tag>:<member>`); one no receipt matches stays counted.
-    return [doc for doc, _ in quarantined if ":".join(doc.split(":", 2)[:2]) + ":" not in superseded]
+    return [doc for doc, _ in quarantined if _receipt(doc) not in superseded]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from orchestration.lib.studio.provenance import LINK_HANDLE
 from orchestration.lib.studio.reader import Document
 from schemas.studio_contracts import CHECK_FOCUS, FLAG_SEVERITY, describe_failure, find_plausibility_flags
 
@@ -32,6 +33,31 @@ def record_contract_failures(
             row=int(record["source_row"]),
             column=None if pd.isna(row["column"]) else str(row["column"]),
             value=None if pd.isna(row["failure_case"]) else str(row["failure_case"]),
+        )
+
+
+def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Document]) -> None:
+    """A Content file whose video links all name one @handle, not the account it was filed under (its folder or
+    ZIP name): an issue on its first such row. Landed, its videos would be another creator's in this account's
+    marts (a download saved in the wrong folder); TikTok writes the account's own handle into every link."""
+    if frame.empty:
+        return
+    handles = frame["video_link"].astype("string").str.extract(LINK_HANDLE.pattern, expand=False).str.lower()
+    named = frame.loc[handles.notna(), ["document_id", "source_row", "video_link"]].assign(handle=handles)
+    for document_id, rows in named.groupby("document_id", sort=True):
+        doc = by_id[document_id]
+        linked = rows["handle"].unique()
+        if len(linked) != 1 or linked[0] == doc.account_handle:
+            continue  # no link, the account's own, or several accounts': nothing to compare with
+        first = rows.loc[rows["source_row"].idxmin()]
+        doc.fail(
+            "links_name_the_account",
+            f"the video links are @{linked[0]}'s, but the file was filed under @{doc.account_handle} (its folder or "
+            f"ZIP name): move it to inbox/{linked[0]}/ (if the account changed its handle, name its folder by the "
+            "handle in the links)",
+            row=int(first["source_row"]),
+            column="video_link",
+            value=str(first["video_link"]),
         )
 
 
