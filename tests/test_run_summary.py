@@ -58,7 +58,8 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
         "(value 'many')",
         "Flagged rows (landed, worth a look): 2 this run (distribution_sums_to_about_1 1, net_daily_count_below_zero 1)"
         f", 2 in total (raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
-        f"Quarantined files now: 1 (reports in {paths.quarantine})",
+        f"Quarantined files now: 1 (reports in {paths.quarantine}; a corrected file dropped at the same inbox path "
+        "ends one)",
     ]
 
 
