@@ -77,6 +77,23 @@ def test_invalid_file_is_quarantined_naming_row_and_rule(tmp_path, kind, row, co
     assert all(issue.file == f"{STUDIO_FILE_KINDS[kind].entry_stem}.csv" for issue in report.issues)
 
 
+def test_an_unreadable_date_is_one_issue_per_row_not_three(tmp_path):
+    """Excel re-saves Studio's dates as "12-Apr": each row is named once, for its date. The cell reaches the contract
+    as null, whose not_nullable verdict would repeat it; nor are rows missing a date repeats of one another."""
+    rows = [[f"{day}-Apr", "10", "1", "2", "0", "0"] for day in (12, 13, 14)]
+    report, loaded = _land_one(tmp_path, "overview", rows)
+    assert loaded == 0
+    assert [(i.rule, i.row, i.column, i.value) for i in report.issues] == [
+        ("studio_date", n, "metric_date", f"{11 + n}-Apr") for n in (1, 2, 3)
+    ]
+
+
+def test_missing_dates_are_missing_not_repeated(tmp_path):
+    rows = [list(r) for r in VALID["overview"]] + [["", "3", "0", "0", "0", "0"], ["", "4", "0", "0", "0", "0"]]
+    report, _ = _land_one(tmp_path, "overview", rows)
+    assert {(i.rule, i.row) for i in report.issues} == {("not_nullable", 3), ("not_nullable", 4)}
+
+
 @pytest.mark.parametrize(("kind", "row", "column", "value", "flag"), FLAGGED)
 def test_plausibility_problem_lands_every_row_with_its_flag(tmp_path, kind, row, column, value, flag):
     rows = [list(r) for r in VALID[kind]]

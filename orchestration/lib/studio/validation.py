@@ -18,20 +18,26 @@ ROW_FLAG_COLUMNS = ["document_id", "file", "source_row", "column_name", "rule", 
 def record_contract_failures(
     kind: str, frame: pd.DataFrame, failures: pd.DataFrame, by_id: dict[str, Document]
 ) -> None:
-    """Attach contract (structural) failures to their documents: one issue per (row, rule)."""
+    """Attach contract (structural) failures to their documents: one issue per (row, rule). A cell the reader
+    could not read (a date in no known shape) is already an issue, and null in the frame: the contract's verdict on
+    that cell (`not_nullable`) would only repeat it."""
     if failures.empty:
         return
     failures = failures[failures["index"].notna()]
+    read_already = {(i.document_id, i.row, i.column) for doc in by_id.values() for i in doc.issues if i.row}
     for (index, check), group in failures.groupby(["index", "check"], sort=True):
         focus = CHECK_FOCUS.get(str(check))
         hit = group[group["column"] == focus] if focus else group
         row = (hit if len(hit) else group).iloc[0]
         record = frame.loc[int(index)]
+        column = None if pd.isna(row["column"]) else str(row["column"])
+        if (record["document_id"], int(record["source_row"]), column) in read_already:
+            continue
         by_id[record["document_id"]].fail(
             str(check),
             describe_failure(str(check), kind),
             row=int(record["source_row"]),
-            column=None if pd.isna(row["column"]) else str(row["column"]),
+            column=column,
             value=None if pd.isna(row["failure_case"]) else str(row["failure_case"]),
         )
 
