@@ -126,9 +126,17 @@ def test_portfolio_shows_each_account_with_figures_worked_out_by_hand(tmp_path):
     beta = html[html.index('<tr data-account="beta">') : html.index("</tbody>")]
     for shown in ('data-value="190">190<', 'data-value="70">+70<', ">10,000<", ">10.00%<", "0 day(s) ago (2026-01-10)"):
         assert shown in alpha, shown
-    # beta's last export 2026-01-07 is 3 days before the newest data day (alpha's 2026-01-10), whatever today is
-    for shown in (">4,980<", ">600<", ">5.00%<", "3 day(s) ago (2026-01-07)"):
+    # beta's last export 2026-01-07 is 3 days before the newest data day (alpha's 2026-01-10), whatever today is;
+    # its daily figures end on 2026-01-05 (dim_accounts.last_metric_date), 5 days before; alpha's on the newest day
+    for shown in (
+        ">4,980<",
+        ">600<",
+        ">5.00%<",
+        "3 day(s) ago (2026-01-07)",
+        ">2026-01-05 (5 day(s) before the newest)<",
+    ):
         assert shown in beta, shown
+    assert 'data-value="0">2026-01-10</td>' in alpha
     # breakouts: each account's newest trending day, by 7-day growth: alpha 1 (900), beta 3 (500), alpha 2 (300)
     breakouts = html[html.index('id="breakouts"') :]
     assert breakouts.index(">900<") < breakouts.index(">Beta hit<") < breakouts.index(">Plain title<")

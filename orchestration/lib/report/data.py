@@ -44,6 +44,8 @@ PORTFOLIO_FIELDS = (
     "engagement_rate_28d",
     "last_export_date",
     "last_export_days_ago",
+    "last_metric_date",
+    "last_metric_days_ago",
     "documents_quarantined",
 )
 WINDOW_DAYS = 28  # the portfolio's views and engagement rate: the account's last 28 days
@@ -169,11 +171,17 @@ def portfolio(m: Marts) -> list[dict]:
                     growth_rate_7d=r["follower_growth_rate_7d"], growth_rate_28d=r["follower_growth_rate_28d"]
                 )
     if m.has("dim_accounts"):
-        for r in m.rows("select account_handle, last_export_date, documents_quarantined from dim_accounts"):
-            last = r["last_export_date"]
+        # the export's date and the newest day its numbers describe: a months-old download copied into the inbox
+        # today (dated by its file's time) is a fresh export of old data
+        for r in m.rows(
+            "select account_handle, last_export_date, last_metric_date, documents_quarantined from dim_accounts"
+        ):
+            last, data_until = r["last_export_date"], r["last_metric_date"]
             rows[r["account_handle"]].update(
                 last_export_date=last,
                 last_export_days_ago=(newest - last).days if last and newest else None,
+                last_metric_date=data_until,
+                last_metric_days_ago=(newest - data_until).days if data_until and newest else None,
                 documents_quarantined=r["documents_quarantined"],
             )
     return list(rows.values())
