@@ -43,11 +43,9 @@ def _zip_dated(name: str, data: bytes, date_time: tuple) -> bytes:
     return buffer.getvalue()
 
 
-def _content(link: str) -> bytes:
-    rows = [
-        ["April 24", "clip", link.format(f"754603466170579687{n}"), "April 20", "3", "1", "0", "120"] for n in (0, 1)
-    ]
-    return studio_csv(CONTENT, rows)
+def _content(link: str, second_link: str | None = None) -> bytes:
+    links = [link.format("7546034661705796870"), (second_link or link).format("7546034661705796871")]
+    return studio_csv(CONTENT, [["April 24", "clip", url, "April 20", "3", "1", "0", "120"] for url in links])
 
 
 def _damaged_zip() -> bytes:
@@ -165,15 +163,22 @@ HOSTILE = {
     # writes the account's own @handle into every video link (the first row is named, whatever the case of it)
     "misfiled": (
         "misfiled/2026-04-24/Content.csv",
-        lambda: _content("https://www.tiktok.com/@Techcreator/video/{}"),
+        lambda: _content("https://www.TikTok.com/@Techcreator/video/{}"),
         "links_name_the_account",
-        "@techcreator's, but the file was filed under @misfiled",
+        "name @techcreator, never @misfiled, the account it was filed under (its folder): move it to "
+        "inbox/techcreator/",
     ),
-    "zipnamed": (
+    "zipnamed": (  # the ZIP's name wins over any folder: renaming it is the fix
         "Content_zipnamed (3) (1).zip",
         lambda: studio_zip({"Content.csv": _content("https://www.tiktok.com/@techcreator/video/{}")}, WHEN),
         "links_name_the_account",
-        "https://www.tiktok.com/@techcreator/video/7546034661705796870",
+        "(its ZIP name): rename the ZIP Content_techcreator.zip",
+    ),
+    "mixed": (  # links of two accounts, neither of them this one
+        "mixed/Content.csv",
+        lambda: _content("https://www.tiktok.com/@techcreator/video/{}", "https://www.tiktok.com/@le_chef/video/{}"),
+        "links_name_the_account",
+        "name @le_chef, @techcreator, never @mixed",
     ),
     "cut": (
         "cut/Overview.csv",
@@ -246,6 +251,7 @@ def test_each_hostile_file_is_quarantined_with_its_rule_and_the_good_files_land(
     assert issues["cut"][0].row == 2  # the second data row is the cut one
     assert issues["wrapped"][0].column == "video_views"
     assert [(i.row, i.column) for i in issues["misfiled"] + issues["zipnamed"]] == [(1, "video_link")] * 2
+    assert issues["misfiled"][0].value == "https://www.TikTok.com/@Techcreator/video/7546034661705796870"
     # each report says where in the inbox the file is (many files share a name in dated folders)
     placed = {json.loads(r.read_text())["inbox_path"] for r in paths.quarantine.glob("*.json")}
     assert placed == {name for name, _, _, _ in HOSTILE.values()}

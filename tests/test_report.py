@@ -110,7 +110,9 @@ REPORT_MARTS = {
     "rpt_account_freshness": """select * from (values
         ('alpha', 'studio', date '2026-01-10', 0, 12, 1), ('alpha', 'api_display', date '2026-01-08', 2, 5, 0),
         -- the inbox's backstage/ folder: agency-wide LIVE Backstage downloads, not an account (not in dim_accounts)
-        ('backstage', 'live', date '2026-01-09', 1, 4, 1))
+        ('backstage', 'live', date '2026-01-09', 1, 4, 1),
+        -- a TikTok API account whose pulls all failed: no account (no data), and no folder either
+        ('newbrand', 'api_display', null, null, 0, 2))
         t(account_handle, export_source, last_export_date, days_behind_reference, exports_loaded,
           exports_not_loaded)""",
     "fct_live_sessions": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,

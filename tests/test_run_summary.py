@@ -172,7 +172,14 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     con = _catalog(
         [("a", 3, None), ("b", 1, None)],
         [("a", "2026-01-01"), ("a", "2026-01-02"), ("b", "2026-01-02")],
-        [("a", "studio", 3, 0), ("b", "live", 1, 0), *backstage, ("agency2", "live", 2, 1)],
+        # newbrand: a TikTok API account whose pulls all failed (not in dim_accounts either): no folder
+        [
+            ("a", "studio", 3, 0),
+            ("b", "live", 1, 0),
+            *backstage,
+            ("agency2", "live", 2, 1),
+            ("newbrand", "api_display", 0, 2),
+        ],
     )
     print_accounts(con, tmp_path / "inbox", marts)
     assert capsys.readouterr().out.splitlines()[1:] == [
@@ -183,3 +190,35 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     # a catalog without the freshness mart (not published yet) says nothing of folders
     print_accounts(con, tmp_path / "inbox", marts[:2])
     assert capsys.readouterr().out.splitlines()[1:] == ["Accounts: 2   days covered: 2026-01-01 → 2026-01-02"]
+
+
+def test_a_misfiled_download_moved_where_it_belongs_ends_its_quarantine(tmp_path, dbt):
+    """@a's Content download saved in @b's folder is quarantined (its links name @a); once the same file is dropped
+    into @a's folder it lands there, and the summary and the marts no longer count the misfiled copy."""
+    from orchestration.lib.studio.run_summary import quarantined_now
+    from tests.test_end_to_end import _land_and_build
+
+    header = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares")
+    link = "https://www.tiktok.com/@a/video/7546034661705796870"
+    content = studio_csv((*header, "Total views"), [["March 5", "clip", link, "March 1", "1", "0", "0", "10"]])
+    paths = new_paths(tmp_path)
+    drop(paths, "b/Content.csv", content, NOON)
+    _land_and_build(paths, tmp_path / "target", dbt)
+
+    def counted() -> tuple:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            now = len(quarantined_now(con))
+            accounts = con.execute(
+                "select account_handle, documents_loaded, documents_quarantined from marts.dim_accounts order by 1"
+            ).fetchall()
+            not_loaded = con.execute(
+                "select account_handle, exports_not_loaded from marts.rpt_account_freshness order by 1"
+            ).fetchall()
+            videos = con.execute("select account_handle, count(*) from raw.studio_content group by 1").fetchall()
+        return now, accounts, not_loaded, videos
+
+    assert counted() == (1, [("b", 0, 1)], [("b", 1)], [])
+    drop(paths, "a/Content.csv", content, NOON)  # the same bytes, where they belong
+    _land_and_build(paths, tmp_path / "target", dbt)
+    # @b, whose only file was the misfiled one, is no account any more
+    assert counted() == (0, [("a", 1, 0)], [("a", 0)], [("a", 1)])

@@ -408,12 +408,13 @@ def test_the_run_summary_counts_live_files_per_account_with_their_days(tmp_path,
     print_run(paths, since)
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:13] == [
-        "New export files this run: 7 (5 account(s))",
-        "  @agency: 1 file(s), covering 2026-07-01 → 2026-07-07 (7 days)",
+        # agency/ and backstage/ hold Backstage downloads only: folders, not accounts
+        "New export files this run: 7 (3 account(s), 2 agency-wide folder(s))",
+        "  agency/ (agency-wide): 1 file(s), covering 2026-07-01 → 2026-07-07 (7 days)",
         "      live_backstage 1",
         "  @alice: 2 file(s), covering 2026-06-21 → 2026-06-22 (2 days)",
         "      live_log 1, viewers 1",
-        "  @backstage: 1 file(s), covering 2026-09-01 → 2026-09-15 (15 days)",
+        "  backstage/ (agency-wide): 1 file(s), covering 2026-09-01 → 2026-09-15 (15 days)",
         "      live_backstage 1",
         "  @bob: 1 file(s), covering 2026-06-21 → 2026-06-21 (1 day)",
         "      live_log 1",

@@ -51,7 +51,11 @@ documents as (
         max(export_date) filter (where status = 'loaded') as last_export_date,
         count(*) filter (where status = 'loaded') as documents_loaded,
         count(*) filter (where status = 'quarantined' and not is_superseded) as documents_quarantined,
-        bool_or(not is_agency_wide) as has_account_files
+        -- an account's own file loaded, or nothing loaded but a file still quarantined (it must show): not a
+        -- folder of agency-wide files, nor one whose only file was moved where it belongs (superseded)
+        bool_or(status = 'loaded' and not is_agency_wide)
+        or (bool_or(status = 'quarantined' and not is_superseded) and not bool_or(status = 'loaded'))
+        as has_account_files
     from {{ ref('stg_studio__documents') }}
     where account_handle is not null
     group by account_handle

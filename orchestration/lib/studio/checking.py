@@ -254,7 +254,7 @@ def _read(received: Sequence[Received]) -> list[Document]:
                 unreadable_file(item.sha256, item.original_name, names, item.mtime, error, receipt_path=item.inbox_path)
             )
         for doc in documents[first:]:
-            doc.inbox_path = item.inbox_path
+            doc.inbox_path, doc.handle_from = item.inbox_path, names.handle_source or ""
     return documents
 
 

@@ -78,6 +78,7 @@ class Document:
     body: bytes | None = None  # instead of rows: a well-formed CSV body (csv_bodies), `body_rows` rows
     body_rows: int = 0
     inbox_path: str = ""  # the receipt's place in the inbox, as the user knows it (quarantine reports)
+    handle_from: str = ""  # where account_handle came from: zip_name | inbox_folder | video_links (NameFacts)
 
     @property
     def row_count(self) -> int:

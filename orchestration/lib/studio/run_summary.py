@@ -138,5 +138,19 @@ def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
         for sha, path, received_at, latest, versions in receipts
         if versions > 1 and received_at < latest
     }
+    # the same bytes loaded from another inbox path: the file was moved where it belongs (stg_studio__documents too)
+    loaded = {
+        _bytes_of(doc)
+        for (doc,) in con.execute(
+            "select document_id from raw.documents where status = 'loaded' and list_contains(?, archive_sha256)",
+            [sorted({sha for _, sha in quarantined})],
+        ).fetchall()
+    }
     # A document id starts with its receipt (`<sha>:<path tag>:<member>`); one no receipt matches stays counted.
-    return [doc for doc, _ in quarantined if _receipt(doc) not in superseded]
+    return [doc for doc, _ in quarantined if _receipt(doc) not in superseded and _bytes_of(doc) not in loaded]
+
+
+def _bytes_of(document_id: str) -> str:
+    """`<sha>:<member>`: the bytes a document holds, wherever they were received (its id without the path tag)."""
+    sha, _, member = document_id.split(":", 2)
+    return f"{sha}:{member}"

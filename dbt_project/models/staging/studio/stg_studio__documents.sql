@@ -13,6 +13,14 @@ superseded_receipts as (
         and count(distinct sha256) over (partition by inbox_path) > 1
 ),
 
+loaded_bytes as (
+    -- the bytes of each loaded document (`<sha256>:<member>` of its id): the same bytes quarantined at another inbox
+    -- path were moved where they belong (a misfiled download, one without an account)
+    select distinct left(document_id, 64) || substr(document_id, {{ 64 + 1 + 12 + 1 }}) as document_bytes
+    from source
+    where status = 'loaded'
+),
+
 renamed as (
     select
         -- ids
@@ -35,7 +43,12 @@ renamed as (
         cast(row_count as integer) as row_count,
         cast(quarantine_reason as varchar) as quarantine_reason,
         split_part(document_id, ':', 1) || ':' || split_part(document_id, ':', 2) || ':'
-        in (select superseded_receipts.receipt_prefix from superseded_receipts) as is_superseded
+        in (select superseded_receipts.receipt_prefix from superseded_receipts)
+        or (
+            status = 'quarantined'
+            and left(document_id, 64) || substr(document_id, {{ 64 + 1 + 12 + 1 }})
+            in (select loaded_bytes.document_bytes from loaded_bytes)
+        ) as is_superseded
     from source
 )
 
