@@ -82,6 +82,15 @@ def data(tmp_path, monkeypatch, receiver):
             ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'))
             t(account_handle, last_export_date, latest_followers_date)""",
     )
+    # and the inbox's backstage/ folder (LIVE Backstage downloads, no account): newest 03-02, 8 days; beta's own
+    # LIVE files are an account's (no folder event); an API account whose pulls all failed has no date
+    _parquet(
+        paths,
+        "rpt_account_freshness",
+        """select * from (values ('backstage', 'live', date '2026-03-02'), ('beta', 'live', date '2026-03-01'),
+            ('beta', 'studio', date '2026-03-05'), ('newbrand', 'api_display', null::date))
+            t(account_handle, export_source, last_export_date)""",
+    )
     # followers_drop (percent: 5, lookback 7 days of alpha's data, i.e. after 03-02):
     # 03-01 -16.7% (outside the window), 03-03 -110/1010 = -10.9%, 03-04 -20/900 = -2.2% (below),
     # 03-05/06 unknown, 03-07 -50/850 = -5.9%, 03-08 -80/800 = -10.0%, 03-09 -20/720 = -2.8% (below).
@@ -151,6 +160,7 @@ rules:
 EXPECTED_TITLES = [
     "@beta: no new export for 5 days",
     "@gamma: no new export for 3 days",
+    "backstage/: no new agency-wide download for 8 days",
     "@alpha: followers fell 10.9% on 2026-03-03",
     "@alpha: followers fell 5.9% on 2026-03-07",
     "@alpha: followers fell 10.0% on 2026-03-08",
@@ -165,6 +175,10 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert receiver.body_of("@beta: no new export for 5 days").startswith(
         "The newest export of @beta is dated 2026-03-05, 5 days before 2026-03-10 (rule no_new_export: 3 days"
     )
+    assert receiver.body_of("backstage/: no new agency-wide download for 8 days").startswith(
+        "The newest file in inbox/backstage/ (agency-wide: LIVE Backstage creator data) is dated 2026-03-02, 8 days "
+        "before 2026-03-10"
+    )
     assert receiver.body_of("@alpha: followers fell 10.9% on 2026-03-03") == (
         "Followers of @alpha went from 1,010 the day before to 900 on 2026-03-03: -110 (-10.9%; "
         "rule followers_drop: more than 5% in a day)."
@@ -178,11 +192,11 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert receiver.body_of("Quarantined: Content.csv (@beta)").startswith(
         "Content.csv (content) was quarantined: header: the header is not Content's (1 more issue(s)).\n"
     )
-    assert (first.events, len(first.sent), first.failed, first.already_sent) == (7, 7, [], 0)
+    assert (first.events, len(first.sent), first.failed, first.already_sent) == (8, 8, [], 0)
 
     second = run_alerts(data, today=TODAY)
-    assert len(receiver.requests) == 7, "a second run sends nothing"
-    assert (second.events, second.sent, second.already_sent) == (7, [], 7)
+    assert len(receiver.requests) == 8, "a second run sends nothing"
+    assert (second.events, second.sent, second.already_sent) == (8, [], 8)
 
     # a new fact is a new event: a second quarantine report is sent, and only it
     # (named by its place in the inbox: a dated folder's Viewers.csv is one of many)
@@ -256,12 +270,12 @@ def test_a_failed_run_is_sent_once_and_its_error_carries_no_secret(data, receive
 def test_a_failed_delivery_is_retried_by_the_next_run(data, receiver):
     receiver.status = 500
     failed = run_alerts(data, today=TODAY)
-    assert (len(failed.failed), failed.sent, receiver.requests) == (7, [], [])
+    assert (len(failed.failed), failed.sent, receiver.requests) == (8, [], [])
     alert_run_failed(data, run_id="run-7", job_name="daily_pipeline", failed_steps=["x"], error="e")
     receiver.status = 200
     retried = run_alerts(data, today=TODAY)
-    # the six mart events, the quarantine report and the failed run kept as pending
-    assert len(retried.sent) == 8 and retried.failed == []
+    # the seven mart events, the quarantine report and the failed run kept as pending
+    assert len(retried.sent) == 9 and retried.failed == []
     assert receiver.titles("/alerts/") == [*EXPECTED_TITLES, "Pipeline run failed: daily_pipeline"]
     assert run_alerts(data, today=TODAY).sent == []
     assert json.loads(state_path(data).read_text())["pending"] == {}

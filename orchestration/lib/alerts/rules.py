@@ -38,7 +38,8 @@ def _read(con: duckdb.DuckDBPyConnection, marts: Path, model: str, sql: str, par
 
 
 def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
-    """Accounts whose newest export (Studio) or API follower day is `days` or more days before the run date.
+    """Accounts whose newest export (Studio) or API follower day is `days` or more days before the run date, and
+    inbox folders of agency-wide LIVE Backstage downloads whose newest download is.
 
     The run date, not the newest day across accounts: when every account stops exporting, that is news too.
     Keyed by the account and that newest date, so one stall sends one message and a later stall another."""
@@ -61,6 +62,31 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
                 f"The newest export of @{handle} is dated {newest}, {gap} days before {today} "
                 f"(rule no_new_export: {days} days or more). Download the account's files from TikTok Studio "
                 "and drop them into the inbox.",
+            )
+        )
+    # inbox folders of agency-wide LIVE Backstage downloads (not accounts: dim_accounts leaves them out)
+    accounts = {handle for (handle,) in _read(con, marts, "dim_accounts", "select account_handle from m", [])}
+    folders = _read(
+        con,
+        marts,
+        "rpt_account_freshness",
+        """select account_handle, max(last_export_date) from m group by account_handle
+        having bool_and(export_source = 'live') and date_diff('day', max(last_export_date), ?::date) >= ?
+        order by account_handle""",
+        [today, days],
+    )
+    for folder, newest in folders:
+        if folder in accounts:
+            continue
+        gap = (today - newest).days
+        events.append(
+            Event(
+                "no_new_export",
+                f"no_new_export:{folder}:{newest}",
+                f"{folder}/: no new agency-wide download for {gap} days",
+                f"The newest file in inbox/{folder}/ (agency-wide: LIVE Backstage creator data) is dated {newest}, "
+                f"{gap} days before {today} (rule no_new_export: {days} days or more). Download the creator data "
+                f"from LIVE Backstage and drop it into inbox/{folder}/.",
             )
         )
     return events
