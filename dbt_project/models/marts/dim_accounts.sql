@@ -53,9 +53,10 @@ documents as (
         count(*) filter (where status = 'quarantined' and not is_superseded) as documents_quarantined,
         -- an account's own file loaded, or nothing loaded but a file still quarantined (it must show): not a
         -- folder of agency-wide files, nor one whose only file was moved where it belongs (superseded)
-        bool_or(status = 'loaded' and not is_agency_wide)
-        or (bool_or(status = 'quarantined' and not is_superseded) and not bool_or(status = 'loaded'))
-        as has_account_files
+        (
+            bool_or(status = 'loaded' and not is_agency_wide)
+            or (bool_or(status = 'quarantined' and not is_superseded) and not bool_or(status = 'loaded'))
+        ) as has_account_files
     from {{ ref('stg_studio__documents') }}
     where account_handle is not null
     group by account_handle
@@ -67,7 +68,8 @@ accounts as (
     union
     select account_handle from videos
     union
-    select account_handle from documents where has_account_files
+    select account_handle from documents
+    where has_account_files
     union
     -- the marts, not their staging models: the same accounts
     select account_handle from {{ ref('fct_follower_activity_hourly') }}
