@@ -117,7 +117,7 @@ def print_accounts(con, inbox: Path, marts: list[str]) -> None:
     folders = con.execute(  # e.g. backstage/: LIVE Backstage's creator data, whose rows name their creators
         """select account_handle, sum(exports_loaded), sum(exports_not_loaded) from rpt_account_freshness
         where account_handle not in (select account_handle from dim_accounts)
-        group by 1 having bool_and(export_source = 'live') order by 1"""  # (an API account whose pulls all failed)
+        group by 1 having bool_or(export_source = 'live') order by 1"""  # (not an API account whose pulls all failed)
     ).fetchall()
     if folders:
         listed = ", ".join(
@@ -193,7 +193,6 @@ def replay(paths: DataPaths) -> None:
 def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = False) -> None:
     """New files per account with their days, this run's quarantined files, flags, and what is quarantined now."""
     from orchestration.lib.core.warehouse import connect
-    from orchestration.lib.live.routing import BACKSTAGE as AGENCY_WIDE_KIND  # stg_studio__documents.is_agency_wide
     from orchestration.lib.studio.run_summary import summarize_run
 
     with connect(paths.warehouse, read_only=True) as con:
@@ -201,7 +200,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
     if since is not None:
         files = sum(a.files for a in run.new_files)
         # a folder of LIVE Backstage downloads only (agency-wide: each row names its creator) is no account
-        folders = sum(set(a.files_by_kind) == {AGENCY_WIDE_KIND} for a in run.new_files)
+        folders = sum(a.agency_wide for a in run.new_files)
         counted = f"{len(run.new_files) - folders} account(s)" + (
             f", {folders} agency-wide folder(s)" if folders else ""
         )
@@ -210,8 +209,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
         for account in run.new_files[:SUMMARY_LINES]:
             days = f"{account.days} day" + ("s" if account.days != 1 else "")
             span = f"{account.first_day} → {account.last_day} ({days})" if account.days else "no days"
-            folder = set(account.files_by_kind) == {AGENCY_WIDE_KIND}
-            named = f"{account.account_handle}/ (agency-wide)" if folder else f"@{account.account_handle}"
+            named = f"{account.account_handle}/ (agency-wide)" if account.agency_wide else f"@{account.account_handle}"
             print(f"  {named}: {account.files} file(s), covering {span}")
             print("      " + ", ".join(f"{kind} {count}" for kind, count in sorted(account.files_by_kind.items())))
         _more(run.new_files, "account(s)")

@@ -87,7 +87,8 @@ def data(tmp_path, monkeypatch, receiver):
     _parquet(
         paths,
         "rpt_account_freshness",
-        """select * from (values ('backstage', 'live', date '2026-03-02'), ('beta', 'live', date '2026-03-01'),
+        """select * from (values ('backstage', 'live', date '2026-03-02'), ('backstage', 'studio', null::date),
+            ('beta', 'live', date '2026-03-01'),
             ('beta', 'studio', date '2026-03-05'), ('newbrand', 'api_display', null::date))
             t(account_handle, export_source, last_export_date)""",
     )

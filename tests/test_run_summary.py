@@ -161,12 +161,14 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     from orchestration.cli import print_accounts
 
     marts = ["dim_accounts", "fct_account_overview_daily", "rpt_account_freshness"]
-    backstage = [("backstage", "live", 31, 0)]
+    # a stray file quarantined in backstage/ before its kind was read counts as a Studio file: still a folder
+    backstage = [("backstage", "live", 31, 0), ("backstage", "studio", 0, 1)]
     # only Backstage's creator data at the inbox root: no account, but the files are not ignored either
     print_accounts(_catalog([], [], backstage), tmp_path / "inbox", marts)
     assert capsys.readouterr().out.splitlines()[1:] == [
         f"No account yet: drop your TikTok Studio downloads into {tmp_path / 'inbox'} and run again.",
-        "Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): backstage/ 31 loaded",
+        "Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): "
+        "backstage/ 31 loaded (1 quarantined)",
     ]
     # two accounts beside it, one of them with LIVE files too; a second folder with a quarantined download
     con = _catalog(
@@ -185,7 +187,7 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1:] == [
         "Accounts: 2   days covered: 2026-01-01 → 2026-01-02",
         "Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): "
-        "agency2/ 2 loaded (1 quarantined), backstage/ 31 loaded",
+        "agency2/ 2 loaded (1 quarantined), backstage/ 31 loaded (1 quarantined)",
     ]
     # a catalog without the freshness mart (not published yet) says nothing of folders
     print_accounts(con, tmp_path / "inbox", marts[:2])
@@ -222,3 +224,10 @@ def test_a_misfiled_download_moved_where_it_belongs_ends_its_quarantine(tmp_path
     _land_and_build(paths, tmp_path / "target", dbt)
     # @b, whose only file was the misfiled one, is no account any more
     assert counted() == (0, [("a", 1, 0)], [("a", 0)], [("a", 1)])
+
+
+def test_the_agency_wide_kind_is_the_live_landing_s_backstage_kind():
+    from orchestration.lib.live.routing import BACKSTAGE
+    from orchestration.lib.studio.run_summary import AGENCY_WIDE_KIND
+
+    assert AGENCY_WIDE_KIND == BACKSTAGE  # and stg_studio__documents.is_agency_wide's literal

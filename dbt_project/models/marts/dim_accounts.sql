@@ -55,7 +55,10 @@ documents as (
         -- folder of agency-wide files, nor one whose only file was moved where it belongs (superseded)
         (
             bool_or(status = 'loaded' and not is_agency_wide)
-            or (bool_or(status = 'quarantined' and not is_superseded) and not bool_or(status = 'loaded'))
+            or (
+                bool_or(status = 'quarantined' and not is_superseded and not is_agency_wide)
+                and not bool_or(status = 'loaded')
+            )
         ) as has_account_files
     from {{ ref('stg_studio__documents') }}
     where account_handle is not null

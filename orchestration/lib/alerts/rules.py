@@ -70,9 +70,8 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
         con,
         marts,
         "rpt_account_freshness",
-        """select account_handle, max(last_export_date) from m group by account_handle
-        having bool_and(export_source = 'live') and date_diff('day', max(last_export_date), ?::date) >= ?
-        order by account_handle""",
+        """select account_handle, max(last_export_date) filter (where export_source = 'live') as newest from m
+        group by account_handle having date_diff('day', newest, ?::date) >= ? order by account_handle""",
         [today, days],
     )
     for folder, newest in folders:

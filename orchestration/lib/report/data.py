@@ -197,9 +197,10 @@ def drop_folders(m: Marts) -> list[dict]:
         """select account_handle as folder, export_source, last_export_date, exports_loaded, exports_not_loaded
         from rpt_account_freshness order by account_handle, export_source"""
     )
-    # LIVE files only (an API account whose pulls all failed is not in dim_accounts either, and no folder)
-    not_folders = {r["folder"] for r in rows if r["export_source"] != "live"}
-    return [r for r in rows if r["folder"] not in known | not_folders]
+    # with LIVE files (an API account whose pulls all failed is not in dim_accounts either, and no folder); a stray
+    # file quarantined before its kind was read counts as a Studio one
+    folders = {r["folder"] for r in rows if r["export_source"] == "live"} - known
+    return [r for r in rows if r["folder"] in folders]
 
 
 def breakouts(m: Marts) -> list[dict]:

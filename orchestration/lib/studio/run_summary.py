@@ -21,6 +21,9 @@ import duckdb
 
 from orchestration.lib.core.archive import document_id_for
 
+# LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
+AGENCY_WIDE_KIND = "live_backstage"
+
 
 @dataclass(frozen=True)
 class AccountFiles:
@@ -30,6 +33,7 @@ class AccountFiles:
     first_day: date | None
     last_day: date | None
     days: int  # distinct days the files cover (gaps between files are not counted)
+    agency_wide: bool = False  # an inbox folder whose loaded files are all agency-wide (LIVE Backstage): no account
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,17 @@ def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountF
     for handle, kind, count in kinds:
         by_account.setdefault(handle, {})[kind] = count
     covered = {handle: (first, last, days) for handle, first, last, days in spans}
+    # every file it ever loaded, not only this run's: an account's own Backstage download is still an account's
+    folders = {
+        handle
+        for (handle,) in con.execute(
+            "select account_handle from raw.documents where status = 'loaded' and list_contains(?, account_handle) "
+            "group by 1 having bool_and(file_kind = ?)",
+            [sorted(by_account), AGENCY_WIDE_KIND],
+        ).fetchall()
+    }
     return [
-        AccountFiles(handle, sum(counts.values()), counts, *covered.get(handle, (None, None, 0)))
+        AccountFiles(handle, sum(counts.values()), counts, *covered.get(handle, (None, None, 0)), handle in folders)
         for handle, counts in sorted(by_account.items())
     ]
 
