@@ -50,14 +50,13 @@ def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Docume
         return
     links = frame["video_link"].astype("string")
     handles = links.str.lower().str.extract(LINK_HANDLE.pattern, expand=False)
-    named = pd.DataFrame({"document_id": frame["document_id"], "row": frame["source_row"], "handle": handles})
-    named = named[named["handle"].notna()]
-    filed_under = named["document_id"].map({d: doc.account_handle for d, doc in by_id.items()})
-    named = named[filed_under.notna()]  # no account at all: the reader's account_handle issue says so
-    own = named["handle"].to_numpy() == filed_under[filed_under.notna()].to_numpy()
+    filed_under = frame["document_id"].map({d: doc.account_handle for d, doc in by_id.items()})
+    named = pd.DataFrame(
+        {"document_id": frame["document_id"], "row": frame["source_row"], "handle": handles, "filed_under": filed_under}
+    ).dropna(subset=["handle", "filed_under"])  # no account at all: the reader's account_handle issue says so
     # per document, at once (a batch holds ~100k Content rows): whether any link names its own account
-    owned = named.assign(own=own).groupby("document_id", sort=True)["own"].any()
-    for document_id in owned.index[~owned.to_numpy()]:
+    owned = (named["handle"] == named["filed_under"]).groupby(named["document_id"], sort=True).any()
+    for document_id in owned.index[~owned.to_numpy(dtype=bool)]:
         doc, rows = by_id[document_id], named[named["document_id"] == document_id]
         first = rows.loc[rows["row"].idxmin()]
         others = ", ".join(f"@{h}" for h in sorted(rows["handle"].unique()))

@@ -42,8 +42,7 @@ renamed as (
         cast(status as varchar) as status,
         cast(row_count as integer) as row_count,
         cast(quarantine_reason as varchar) as quarantine_reason,
-        split_part(document_id, ':', 1) || ':' || split_part(document_id, ':', 2) || ':'
-        in (select superseded_receipts.receipt_prefix from superseded_receipts)
+        left(document_id, {{ 64 + 1 + 12 + 1 }}) in (select superseded_receipts.receipt_prefix from superseded_receipts)
         or (
             status = 'quarantined'
             and left(document_id, 64) || substr(document_id, {{ 64 + 1 + 12 + 1 }})
