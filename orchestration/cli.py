@@ -228,7 +228,8 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
     print(
         f"Quarantined files now: {run.quarantined_now}"
         + (
-            f" (reports in {paths.quarantine}; a corrected file dropped at the same inbox path ends one)"
+            f" (listed in the report and rpt_quarantined_files; reports in {paths.quarantine}; a corrected file "
+            "dropped at the same inbox path ends one)"
             if run.quarantined_now
             else ""
         )

@@ -19,6 +19,7 @@ STUDIO_MARTS = {
     "rpt_trending_videos_7d",
     # behind the HTML report and the alerts (issue 9)
     "rpt_account_freshness",
+    "rpt_quarantined_files",
     "rpt_account_scorecard_daily",
     "rpt_video_outliers_daily",
 }

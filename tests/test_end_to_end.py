@@ -240,7 +240,7 @@ def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_p
             _drop_fixture(paths, order)
         _land_and_build(paths, tmp_path / f"{name}-target-2", dbt)
         results.append(_mart_tables(paths))
-    assert len(results[0]) == 20  # 12 + 5 LIVE marts (empty here) + 3 report marts
+    assert len(results[0]) == 21  # 12 + 5 LIVE marts (empty here) + 4 report marts
     assert results[0] == results[1]
     # 7 engagement + 6 trending + 5 overview + 6 follower days + 3 videos + 1 account (see the test above)
     # + 7 scorecard days (the 6 follower days and 30 Dec from the overview) + 7 outlier rows (one per

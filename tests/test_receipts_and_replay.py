@@ -199,7 +199,7 @@ def test_replay_rebuilds_a_deleted_warehouse_from_the_archive_with_identical_mar
     assert run_pipeline(paths).success
     digests, raw = _published_digests(paths), _raw_tables(paths)
     assert (
-        len(digests) == 20  # 12 + 5 LIVE marts + 3 report marts
+        len(digests) == 21  # 12 + 5 LIVE marts + 4 report marts
         and len(raw["api_video_snapshots"]) == 25 + 25 + 2
         and len(raw["studio_follower_gender"]) == 4
     )

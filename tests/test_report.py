@@ -115,6 +115,16 @@ REPORT_MARTS = {
         ('newbrand', 'api_display', null, null, 0, 2))
         t(account_handle, export_source, last_export_date, days_behind_reference, exports_loaded,
           exports_not_loaded)""",
+    # alpha's one quarantined file (dim_accounts.documents_quarantined), backstage/'s, and a file no account could be
+    # told for, whose name a user typed: shown as text
+    "rpt_quarantined_files": f"""select * from (values
+        ('d3', '{HOSTILE_TITLE.replace("'", "''")}.csv', null, null, null, 'no_account_handle: no @handle',
+         timestamp '2026-01-10 08:00:00'),
+        ('d1', 'alpha/2026-01-09/Overview_alpha.zip', 'Overview.csv', 'alpha', 'overview',
+         'not_nullable at row 3, column Date: a date is missing', timestamp '2026-01-09 10:30:00'),
+        ('d2', 'backstage/creators (2).xlsx', null, 'backstage', 'live_backstage', 'unreadable: not a workbook',
+         null))
+        t(document_id, inbox_path, zip_member, account_handle, file_kind, quarantine_reason, received_at)""",
     "fct_live_sessions": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,
         timestamp '2026-01-06 20:00:00' as started_at, 3600 as duration_s, 250 as peak_viewers""",
 }
@@ -124,6 +134,7 @@ def test_portfolio_shows_each_account_with_figures_worked_out_by_hand(tmp_path):
     index = build_report(write_marts(tmp_path / "marts"))
     assert index == tmp_path / "marts" / "report" / "index.html"
     html = index.read_text()
+    assert "Quarantined files" not in html  # rpt_quarantined_files not published (yet): no section
     alpha = html[html.index('<tr data-account="alpha">') : html.index('<tr data-account="beta">')]
     beta = html[html.index('<tr data-account="beta">') : html.index("</tbody>")]
     for shown in ('data-value="190">190<', 'data-value="70">+70<', ">10,000<", ">10.00%<", "0 day(s) ago (2026-01-10)"):
@@ -243,6 +254,17 @@ def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_pat
     assert "<tr><td>backstage/</td><td>live</td><td>2026-01-09</td>" in folders
     assert '<td class="num">4</td><td class="num">1</td>' in folders
     assert 'data-account="backstage"' not in html
+    # every file quarantined now, by its place in the inbox, ordered by it: also one no account could be told for
+    # (no portfolio row counts it), its name shown as text; backstage/ named as the folder it is
+    assert '<p class="muted">3 file(s) dropped into the inbox did not load' in html
+    start = html.index('<table id="quarantined-files">')
+    quarantined = html[start : html.index("</table>", start)]
+    rows = quarantined.split("<tr><td>")[1:]
+    assert rows[0].startswith("&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt; &amp; &#34;cook&#34;.csv</td>")
+    assert "<td>no account</td>\n<td>–</td><td>no_account_handle: no @handle</td>\n<td>2026-01-10 08:00 UTC" in rows[0]
+    assert rows[1].startswith("alpha/2026-01-09/Overview_alpha.zip › Overview.csv</td>\n<td>@alpha</td>\n<td>overview")
+    assert "<td>2026-01-09 10:30 UTC</td>" in rows[1]
+    assert rows[2].startswith("backstage/creators (2).xlsx</td>\n<td>backstage/</td>") and "<td>–</td></tr>" in rows[2]
     assert sorted(p.name for p in (marts / "report" / "accounts").iterdir()) == ["alpha.html", "beta.html"]
 
 

@@ -235,6 +235,14 @@ def test_report_marts_and_a_live_draw_too(browser, tmp_path):
     assert browser.js("[...document.querySelectorAll('#portfolio tbody tr')].map(r => r.dataset.account)") == [
         "alpha", "beta"
     ]  # fmt: skip
+    # the files quarantined now, a user-typed file name drawn as text
+    cells = "[...document.querySelectorAll('#quarantined-files tbody tr')].map(r => [...r.cells].map(c => c.innerText))"
+    assert browser.js(cells) == [
+        [HOSTILE_TITLE + ".csv", "no account", "–", "no_account_handle: no @handle", "2026-01-10 08:00 UTC"],
+        ["alpha/2026-01-09/Overview_alpha.zip › Overview.csv", "@alpha", "overview",
+         "not_nullable at row 3, column Date: a date is missing", "2026-01-09 10:30 UTC"],
+        ["backstage/creators (2).xlsx", "backstage/", "live_backstage", "unreadable: not a workbook", "–"],
+    ]  # fmt: skip
     _check_clean(browser, "index-report-marts")
     browser.open(index.parent / "accounts" / "alpha.html")
     browser.wait_for("[...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))")

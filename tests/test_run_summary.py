@@ -8,6 +8,8 @@ import duckdb
 
 from orchestration.cli import main, print_run
 from orchestration.lib.core import dbt_worker
+from orchestration.lib.core.warehouse import connect
+from orchestration.lib.studio.run_summary import quarantined_now
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -58,8 +60,8 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
         "(value 'many')",
         "Flagged rows (landed, worth a look): 2 this run (distribution_sums_to_about_1 1, net_daily_count_below_zero 1)"
         f", 2 in total (raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
-        f"Quarantined files now: 1 (reports in {paths.quarantine}; a corrected file dropped at the same inbox path "
-        "ends one)",
+        f"Quarantined files now: 1 (listed in the report and rpt_quarantined_files; reports in {paths.quarantine}; "
+        "a corrected file dropped at the same inbox path ends one)",
     ]
 
 
@@ -134,12 +136,17 @@ def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summ
             "where account_handle = 'b' and f.export_source = 'studio'",
         )
 
+    def listed() -> list[tuple]:
+        return query(paths, "select document_id, inbox_path, account_handle from marts.rpt_quarantined_files")
+
     assert counted() == [(1, 1)]
+    with connect(paths.warehouse, read_only=True) as con:
+        assert listed() == [(doc, "b/Overview.csv", "b") for doc in quarantined_now(con)]
     fixed = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "6", "0", "0", "0", "0"]]
     drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, fixed), datetime(2025, 3, 6, 12))  # same path, new bytes
     _land_and_build(paths, tmp_path / "target", dbt)
 
-    assert counted() == [(0, 0)]
+    assert counted() == [(0, 0)] and listed() == []
     assert query(paths, "select count(*) from staging.stg_studio__documents where is_superseded") == [(1,)]
 
 
@@ -197,7 +204,6 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
 def test_a_misfiled_download_moved_where_it_belongs_ends_its_quarantine(tmp_path, dbt):
     """@a's Content download saved in @b's folder is quarantined (its links name @a); once the same file is dropped
     into @a's folder it lands there, and the summary and the marts no longer count the misfiled copy."""
-    from orchestration.lib.studio.run_summary import quarantined_now
     from tests.test_end_to_end import _land_and_build
 
     header = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares")
@@ -217,13 +223,14 @@ def test_a_misfiled_download_moved_where_it_belongs_ends_its_quarantine(tmp_path
                 "select account_handle, exports_not_loaded from marts.rpt_account_freshness order by 1"
             ).fetchall()
             videos = con.execute("select account_handle, count(*) from raw.studio_content group by 1").fetchall()
-        return now, accounts, not_loaded, videos
+            listed = con.execute("select inbox_path, account_handle, file_kind from marts.rpt_quarantined_files")
+            return now, accounts, not_loaded, videos, listed.fetchall()
 
-    assert counted() == (1, [("b", 0, 1)], [("b", 1)], [])
+    assert counted() == (1, [("b", 0, 1)], [("b", 1)], [], [("b/Content.csv", "b", "content")])
     drop(paths, "a/Content.csv", content, NOON)  # the same bytes, where they belong
     _land_and_build(paths, tmp_path / "target", dbt)
     # @b, whose only file was the misfiled one, is no account any more
-    assert counted() == (0, [("a", 1, 0)], [("a", 0)], [("a", 1)])
+    assert counted() == (0, [("a", 1, 0)], [("a", 0)], [("a", 1)], [])
 
 
 def test_the_agency_wide_kind_is_the_live_landing_s_backstage_kind():

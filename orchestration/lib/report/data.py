@@ -32,6 +32,7 @@ MARTS = (
     "rpt_account_scorecard_daily",
     "rpt_video_outliers_daily",
     "rpt_account_freshness",
+    "rpt_quarantined_files",
 )
 PORTFOLIO_FIELDS = (
     "followers",
@@ -201,6 +202,19 @@ def drop_folders(m: Marts) -> list[dict]:
     # file quarantined before its kind was read counts as a Studio one
     folders = {r["folder"] for r in rows if r["export_source"] == "live"} - known
     return [r for r in rows if r["folder"] in folders]
+
+
+def quarantined_files(m: Marts) -> list[dict]:
+    """Every file quarantined now (rpt_quarantined_files), by its place in the inbox: also those no account could
+    be told for, which no account's row counts."""
+    if not m.has("rpt_quarantined_files"):
+        return []
+    rows = m.rows(
+        """select inbox_path, zip_member, account_handle, file_kind, quarantine_reason, received_at
+        from rpt_quarantined_files order by inbox_path, zip_member nulls first, document_id"""
+    )
+    known = set(accounts(m))  # else a folder of agency-wide downloads (drop_folders), named as a folder
+    return [{**r, "is_account": r["account_handle"] in known} for r in rows]
 
 
 def breakouts(m: Marts) -> list[dict]:

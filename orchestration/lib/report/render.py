@@ -36,6 +36,7 @@ from orchestration.lib.report.data import (
     drop_folders,
     newest_data_date,
     portfolio,
+    quarantined_files,
 )
 from orchestration.lib.report.page_reuse import PreviousPages, content_digest, page_key, write_manifest
 from orchestration.lib.report.pages import account_pages
@@ -244,6 +245,7 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
                 figures={"portfolio": charts.portfolio(rows)} if rows else {},
                 breakouts=breakouts(m),
                 drop_folders=drop_folders(m),
+                quarantined_files=quarantined_files(m),
                 has_scorecard=m.has("rpt_account_scorecard_daily"),
                 has_outliers=m.has("rpt_video_outliers_daily"),
             ),
