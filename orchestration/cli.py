@@ -116,8 +116,7 @@ def print_accounts(con, inbox: Path, marts: list[str]) -> None:
         return
     folders = con.execute(  # e.g. backstage/: LIVE Backstage's creator data, whose rows name their creators
         """select account_handle, sum(exports_loaded), sum(exports_not_loaded) from rpt_account_freshness
-        where account_handle not in (select account_handle from dim_accounts)
-        group by 1 having bool_or(export_source = 'live') order by 1"""  # (not an API account whose pulls all failed)
+        where is_agency_wide_folder group by 1 order by 1"""
     ).fetchall()
     if folders:
         listed = ", ".join(

@@ -83,14 +83,15 @@ def data(tmp_path, monkeypatch, receiver):
             t(account_handle, last_export_date, latest_followers_date)""",
     )
     # and the inbox's backstage/ folder (LIVE Backstage downloads, no account): newest 03-02, 8 days; beta's own
-    # LIVE files are an account's (no folder event); an API account whose pulls all failed has no date
+    # LIVE files are an account's (no folder event); an API account whose pulls all failed has no date. Which
+    # handle is a folder is the mart's flag (its dbt unit test holds the rule).
     _parquet(
         paths,
         "rpt_account_freshness",
-        """select * from (values ('backstage', 'live', date '2026-03-02'), ('backstage', 'studio', null::date),
-            ('beta', 'live', date '2026-03-01'),
-            ('beta', 'studio', date '2026-03-05'), ('newbrand', 'api_display', null::date))
-            t(account_handle, export_source, last_export_date)""",
+        """select * from (values ('backstage', 'live', date '2026-03-02', true),
+            ('backstage', 'studio', null::date, true), ('beta', 'live', date '2026-03-01', false),
+            ('beta', 'studio', date '2026-03-05', false), ('newbrand', 'api_display', null::date, false))
+            t(account_handle, export_source, last_export_date, is_agency_wide_folder)""",
     )
     # followers_drop (percent: 5, lookback 7 days of alpha's data, i.e. after 03-02):
     # 03-01 -16.7% (outside the window), 03-03 -110/1010 = -10.9%, 03-04 -20/900 = -2.2% (below),

@@ -39,11 +39,13 @@ def _tests_of(manifest, model):
 
 def test_follower_activity_rebuilds_its_staging_its_mart_and_the_accounts_dimension(manifest):
     plan = plan_build(manifest, {"studio_follower_activity"})
-    # stg_studio__follower_activity <- source; fct_follower_activity_hourly <- staging; dim_accounts reads the mart
+    # stg_studio__follower_activity <- source; fct_follower_activity_hourly <- staging; dim_accounts reads the mart;
+    # rpt_account_freshness reads dim_accounts (which handles are agency-wide folders, not accounts)
     assert _names(manifest, plan.models) == {
         "stg_studio__follower_activity",
         "fct_follower_activity_hourly",
         "dim_accounts",
+        "rpt_account_freshness",
     }
     tests = _names(manifest, plan.tests)
     assert _tests_of(manifest, "fct_follower_activity_hourly") <= tests

@@ -108,13 +108,14 @@ REPORT_MARTS = {
         t(account_handle, video_id, metric_date, views_total, views_gained_7d, outlier_score,
           peer_median_views_gained_7d, age_bucket, is_breakout)""",
     "rpt_account_freshness": """select * from (values
-        ('alpha', 'studio', date '2026-01-10', 0, 12, 1), ('alpha', 'api_display', date '2026-01-08', 2, 5, 0),
+        ('alpha', 'studio', date '2026-01-10', 0, 12, 1, false),
+        ('alpha', 'api_display', date '2026-01-08', 2, 5, 0, false),
         -- the inbox's backstage/ folder: agency-wide LIVE Backstage downloads, not an account (not in dim_accounts)
-        ('backstage', 'live', date '2026-01-09', 1, 4, 1),
+        ('backstage', 'live', date '2026-01-09', 1, 4, 1, true),
         -- a TikTok API account whose pulls all failed: no account (no data), and no folder either
-        ('newbrand', 'api_display', null, null, 0, 2))
+        ('newbrand', 'api_display', null, null, 0, 2, false))
         t(account_handle, export_source, last_export_date, days_behind_reference, exports_loaded,
-          exports_not_loaded)""",
+          exports_not_loaded, is_agency_wide_folder)""",
     # alpha's one quarantined file (dim_accounts.documents_quarantined), backstage/'s, and a file no account could be
     # told for, whose name a user typed: shown as text
     "rpt_quarantined_files": f"""select * from (values

@@ -206,11 +206,11 @@ def test_freshness_per_account_and_source(marts):
     assert rows == [
         {"account_handle": "acct", "export_source": "live", "first_export_date": _day(25),
          "last_export_date": _day(25), "exports_loaded": 1, "exports_not_loaded": 0, "reference_date": reference,
-         "days_behind_reference": 6},
+         "days_behind_reference": 6, "is_agency_wide_folder": False},
         {"account_handle": "acct", "export_source": "studio", "first_export_date": _day(10),
          "last_export_date": _day(30), "exports_loaded": 4, "exports_not_loaded": 1, "reference_date": reference,
-         "days_behind_reference": 1},
+         "days_behind_reference": 1, "is_agency_wide_folder": False},
         {"account_handle": "biz", "export_source": "api_business", "first_export_date": _day(31),
          "last_export_date": _day(31), "exports_loaded": 1, "exports_not_loaded": 1, "reference_date": reference,
-         "days_behind_reference": 0},
+         "days_behind_reference": 0, "is_agency_wide_folder": False},
     ]  # fmt: skip

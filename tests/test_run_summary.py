@@ -156,20 +156,21 @@ def _catalog(accounts: list[tuple], overview_days: list[tuple], freshness: list[
     con.execute("create table dim_accounts (account_handle varchar, documents_loaded int, latest_followers int)")
     con.execute("create table fct_account_overview_daily (account_handle varchar, metric_date date)")
     con.execute("""create table rpt_account_freshness (account_handle varchar, export_source varchar,
-        exports_loaded int, exports_not_loaded int)""")
+        exports_loaded int, exports_not_loaded int, is_agency_wide_folder boolean)""")
     for table, rows in (("dim_accounts", accounts), ("fct_account_overview_daily", overview_days)):
         for row in rows:
             con.execute(f"insert into {table} values ({', '.join('?' * len(row))})", row)
-    con.executemany("insert into rpt_account_freshness values (?, ?, ?, ?)", freshness)
+    con.executemany("insert into rpt_account_freshness values (?, ?, ?, ?, ?)", freshness)
     return con
 
 
 def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
+    """The folders are those rpt_account_freshness flags (its unit test holds the rule: a stray file quarantined
+    in backstage/, an account's own LIVE files, an API account whose pulls all failed); summed over sources."""
     from orchestration.cli import print_accounts
 
     marts = ["dim_accounts", "fct_account_overview_daily", "rpt_account_freshness"]
-    # a stray file quarantined in backstage/ before its kind was read counts as a Studio file: still a folder
-    backstage = [("backstage", "live", 31, 0), ("backstage", "studio", 0, 1)]
+    backstage = [("backstage", "live", 31, 0, True), ("backstage", "studio", 0, 1, True)]
     # only Backstage's creator data at the inbox root: no account, but the files are not ignored either
     print_accounts(_catalog([], [], backstage), tmp_path / "inbox", marts)
     assert capsys.readouterr().out.splitlines()[1:] == [
@@ -181,13 +182,12 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     con = _catalog(
         [("a", 3, None), ("b", 1, None)],
         [("a", "2026-01-01"), ("a", "2026-01-02"), ("b", "2026-01-02")],
-        # newbrand: a TikTok API account whose pulls all failed (not in dim_accounts either): no folder
         [
-            ("a", "studio", 3, 0),
-            ("b", "live", 1, 0),
+            ("a", "studio", 3, 0, False),
+            ("b", "live", 1, 0, False),
             *backstage,
-            ("agency2", "live", 2, 1),
-            ("newbrand", "api_display", 0, 2),
+            ("agency2", "live", 2, 1, True),
+            ("newbrand", "api_display", 0, 2, False),
         ],
     )
     print_accounts(con, tmp_path / "inbox", marts)

@@ -1,5 +1,5 @@
--- One row per account per source of exports (Studio files, LIVE files, each TikTok API): the newest
--- export or pull, and how far it lags the newest one anywhere in the warehouse.
+-- One row per account (or inbox folder of agency-wide downloads) per source of exports (Studio files, LIVE files,
+-- each TikTok API): the newest export or pull, and how far it lags the newest one anywhere in the warehouse.
 with documents as (
     -- raw.documents holds every received file, Studio and LIVE (file kinds live_*)
     select
@@ -28,6 +28,10 @@ exports as (
     select * from pulls
 ),
 
+accounts as (
+    select account_handle from {{ ref('dim_accounts') }}
+),
+
 per_source as (
     select
         account_handle,
@@ -49,5 +53,10 @@ select
     exports_not_loaded,
     -- the newest export anywhere, not today: the same inputs must give the same mart
     max(last_export_date) over () as reference_date,
-    max(last_export_date) over () - last_export_date as days_behind_reference
+    max(last_export_date) over () - last_export_date as days_behind_reference,
+    -- an inbox folder of agency-wide downloads (LIVE Backstage's creator data, e.g. `backstage` at the inbox root),
+    -- not an account: a handle dim_accounts leaves out, with LIVE files (not an API account whose pulls all failed;
+    -- a stray file quarantined there before its kind was read counts as a Studio one)
+    account_handle not in (select accounts.account_handle from accounts)
+    and bool_or(export_source = 'live') over (partition by account_handle) as is_agency_wide_folder
 from per_source

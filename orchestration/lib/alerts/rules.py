@@ -65,18 +65,16 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
             )
         )
     # inbox folders of agency-wide LIVE Backstage downloads (not accounts: dim_accounts leaves them out)
-    accounts = {handle for (handle,) in _read(con, marts, "dim_accounts", "select account_handle from m", [])}
     folders = _read(
         con,
         marts,
         "rpt_account_freshness",
         """select account_handle, max(last_export_date) filter (where export_source = 'live') as newest from m
+        where is_agency_wide_folder
         group by account_handle having date_diff('day', newest, ?::date) >= ? order by account_handle""",
         [today, days],
     )
     for folder, newest in folders:
-        if folder in accounts:
-            continue
         gap = (today - newest).days
         events.append(
             Event(

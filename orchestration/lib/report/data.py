@@ -189,19 +189,14 @@ def portfolio(m: Marts) -> list[dict]:
 
 
 def drop_folders(m: Marts) -> list[dict]:
-    """Inbox folders that are not accounts, with their files per source (rpt_account_freshness): those holding
-    only agency-wide files (LIVE Backstage's creator data, e.g. `backstage` at the inbox root; dim_accounts)."""
-    if not m.has("rpt_account_freshness"):
-        return []
-    known = set(accounts(m))
-    rows = m.rows(
+    """Inbox folders of agency-wide files (LIVE Backstage's creator data, e.g. `backstage` at the inbox root), not
+    accounts, with their files per source (rpt_account_freshness.is_agency_wide_folder)."""
+    if not m.has("rpt_account_freshness") or "is_agency_wide_folder" not in m.columns("rpt_account_freshness"):
+        return []  # published before the column: the next run publishes it
+    return m.rows(
         """select account_handle as folder, export_source, last_export_date, exports_loaded, exports_not_loaded
-        from rpt_account_freshness order by account_handle, export_source"""
+        from rpt_account_freshness where is_agency_wide_folder order by account_handle, export_source"""
     )
-    # with LIVE files (an API account whose pulls all failed is not in dim_accounts either, and no folder); a stray
-    # file quarantined before its kind was read counts as a Studio one
-    folders = {r["folder"] for r in rows if r["export_source"] == "live"} - known
-    return [r for r in rows if r["folder"] in folders]
 
 
 def quarantined_files(m: Marts) -> list[dict]:
