@@ -269,6 +269,22 @@ def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_pat
     assert sorted(p.name for p in (marts / "report" / "accounts").iterdir()) == ["alpha.html", "beta.html"]
 
 
+def test_a_flood_of_quarantined_files_lists_the_first_hundred_and_says_how_many(tmp_path):
+    """A new TikTok format can quarantine every download of an agency: the page stays readable."""
+    marts = write_marts(tmp_path / "marts", with_report_marts=True)
+    with duckdb.connect() as con:  # 250 files, f000.csv .. f249.csv
+        con.execute(f"""copy (select 'd' || i as document_id, printf('f%03d.csv', i) as inbox_path,
+            null::varchar as zip_member, null::varchar as account_handle, null::varchar as file_kind,
+            'no_account_handle' as quarantine_reason, null::timestamp as received_at from range(250) r(i))
+            to '{marts / "rpt_quarantined_files.parquet"}' (format parquet)""")
+    html = build_report(marts).read_text()
+    start = html.index('<table id="quarantined-files">')
+    rows = html[start : html.index("</table>", start)].split("<tr><td>")[1:]
+    assert [row.split("<")[0] for row in rows] == [f"f{i:03d}.csv" for i in range(100)]
+    assert "250 file(s) dropped into the inbox did not load" in html
+    assert "The first 100\nby their place in the inbox: rpt_quarantined_files lists them all." in html
+
+
 def test_an_account_missing_from_some_marts_shows_dashes(tmp_path):
     marts = write_marts(tmp_path / "marts")
     (marts / "fct_follower_growth_daily.parquet").unlink()  # e.g. an account with LIVE files only

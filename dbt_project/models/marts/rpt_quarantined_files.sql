@@ -26,8 +26,8 @@ select
     quarantined.document_id,
     -- a document of a receipt older than the archive manifest's inbox paths: its file name
     coalesce(receipts.inbox_path, quarantined.original_name) as inbox_path,
-    -- the entry of a ZIP that failed; null for a file received as itself
-    nullif(quarantined.member_name, quarantined.original_name) as zip_member,
+    -- the entry of a ZIP that failed; null for a file received as itself, or a ZIP refused whole (member '')
+    nullif(nullif(quarantined.member_name, ''), quarantined.original_name) as zip_member,
     quarantined.account_handle,
     quarantined.file_kind,
     quarantined.quarantine_reason,

@@ -53,6 +53,8 @@ WINDOW_DAYS = 28  # the portfolio's views and engagement rate: the account's las
 TOP_VIDEOS = 5  # growth curves drawn per account
 TOP_TERRITORIES = 8
 BREAKOUTS = 10
+# A new TikTok format can quarantine every download of an agency: the page lists this many, the mart all of them.
+QUARANTINED_SHOWN = 100
 
 
 @dataclass
@@ -199,17 +201,19 @@ def drop_folders(m: Marts) -> list[dict]:
     )
 
 
-def quarantined_files(m: Marts) -> list[dict]:
-    """Every file quarantined now (rpt_quarantined_files), by its place in the inbox: also those no account could
-    be told for, which no account's row counts."""
+def quarantined_files(m: Marts) -> tuple[list[dict], int]:
+    """The files quarantined now (rpt_quarantined_files), the first `QUARANTINED_SHOWN` by their place in the inbox,
+    and how many there are: also those no account could be told for, which no account's row counts."""
     if not m.has("rpt_quarantined_files"):
-        return []
+        return [], 0
     rows = m.rows(
-        """select inbox_path, zip_member, account_handle, file_kind, quarantine_reason, received_at
-        from rpt_quarantined_files order by inbox_path, zip_member nulls first, document_id"""
+        f"""select inbox_path, zip_member, account_handle, file_kind, quarantine_reason, received_at,
+            count(*) over () as files
+        from rpt_quarantined_files order by inbox_path, zip_member nulls first, document_id
+        limit {QUARANTINED_SHOWN}"""
     )
     known = set(accounts(m))  # else a folder of agency-wide downloads (drop_folders), named as a folder
-    return [{**r, "is_account": r["account_handle"] in known} for r in rows]
+    return [{**r, "is_account": r["account_handle"] in known} for r in rows], rows[0]["files"] if rows else 0
 
 
 def breakouts(m: Marts) -> list[dict]:

@@ -245,7 +245,7 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
                 figures={"portfolio": charts.portfolio(rows)} if rows else {},
                 breakouts=breakouts(m),
                 drop_folders=drop_folders(m),
-                quarantined_files=quarantined_files(m),
+                quarantined=quarantined_files(m),
                 has_scorecard=m.has("rpt_account_scorecard_daily"),
                 has_outliers=m.has("rpt_video_outliers_daily"),
             ),
