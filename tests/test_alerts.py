@@ -82,9 +82,8 @@ def data(tmp_path, monkeypatch, receiver):
             ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'))
             t(account_handle, last_export_date, latest_followers_date)""",
     )
-    # and the inbox's backstage/ folder (LIVE Backstage downloads, no account): newest 03-02, 8 days; beta's own
-    # LIVE files are an account's (no folder event); an API account whose pulls all failed has no date. Which
-    # handle is a folder is the mart's flag (its dbt unit test holds the rule).
+    # and the inbox's backstage/ folder, as the mart flags it (its dbt unit test holds the rule): newest 03-02,
+    # 8 days, its Studio row undated; beta's own LIVE files are an account's (no folder event)
     _parquet(
         paths,
         "rpt_account_freshness",
@@ -168,6 +167,22 @@ EXPECTED_TITLES = [
     "@alpha: followers fell 10.0% on 2026-03-08",
     '@beta: breakout video "Sourdough in 5 minutes"',
 ]
+
+
+def test_a_freshness_mart_published_before_its_folder_column_names_no_folder_and_stops_no_rule(data):
+    """An older version's rpt_account_freshness.parquet (no is_agency_wide_folder), e.g. the alerts asset run alone
+    after an upgrade: the accounts' stalls are still found, the folders wait for the next run's mart."""
+    from orchestration.lib.alerts.rules import no_new_export
+
+    _parquet(
+        data,
+        "rpt_account_freshness",
+        """select * from (values ('backstage', 'live', date '2026-03-02'))
+            t(account_handle, export_source, last_export_date)""",
+    )
+    with duckdb.connect() as con:
+        titles = [e.title for e in no_new_export(con, data.marts, days=3, today=TODAY)]
+    assert titles == ["@beta: no new export for 5 days", "@gamma: no new export for 3 days"]
 
 
 def test_each_rule_fires_once_with_its_numbers(data, receiver):

@@ -269,6 +269,16 @@ def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_pat
     assert sorted(p.name for p in (marts / "report" / "accounts").iterdir()) == ["alpha.html", "beta.html"]
 
 
+def test_a_freshness_mart_published_before_its_folder_column_lists_no_folder(tmp_path):
+    marts = write_marts(tmp_path / "marts", with_report_marts=True)
+    with duckdb.connect() as con:  # as an older version published it
+        con.execute(f"""copy (select * exclude (is_agency_wide_folder) from '{marts / "rpt_account_freshness.parquet"}')
+            to '{tmp_path / "old.parquet"}' (format parquet)""")
+    (tmp_path / "old.parquet").replace(marts / "rpt_account_freshness.parquet")
+    html = build_report(marts).read_text()
+    assert 'id="drop-folders"' not in html and '<tr data-account="alpha">' in html
+
+
 def test_a_flood_of_quarantined_files_lists_the_first_hundred_and_says_how_many(tmp_path):
     """A new TikTok format can quarantine every download of an agency: the page stays readable."""
     marts = write_marts(tmp_path / "marts", with_report_marts=True)

@@ -201,6 +201,28 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1:] == ["Accounts: 2   days covered: 2026-01-01 → 2026-01-02"]
 
 
+def test_a_folder_of_agency_wide_downloads_is_flagged_and_an_accounts_own_download_is_not(tmp_path, dbt):
+    """rpt_account_freshness.is_agency_wide_folder, from real files: a LIVE Backstage download at the inbox root
+    (the backstage/ folder) and the same download in @a's folder; @b has no LIVE file."""
+    from tests.live.test_live_landing import BACKSTAGE_CSV, BACKSTAGE_CSV_PATH, _land
+    from tests.live.test_live_sheet_readers import csv_bytes
+    from tests.test_end_to_end import _land_and_build
+
+    paths = new_paths(tmp_path)
+    _drop_two_accounts(paths)
+    drop(paths, BACKSTAGE_CSV_PATH, csv_bytes(BACKSTAGE_CSV))
+    drop(paths, f"a/{BACKSTAGE_CSV_PATH}", csv_bytes(BACKSTAGE_CSV))
+    _land(paths)  # LIVE files (the daily job's LIVE landing); then Studio's, and the first build: the whole project
+    _land_and_build(paths, tmp_path / "target", dbt)
+    flags = "select account_handle, export_source, is_agency_wide_folder from marts.rpt_account_freshness order by all"
+    assert query(paths, flags) == [
+        ("a", "live", False),
+        ("a", "studio", False),
+        ("b", "studio", False),
+        ("backstage", "live", True),
+    ]
+
+
 def test_a_misfiled_download_moved_where_it_belongs_ends_its_quarantine(tmp_path, dbt):
     """@a's Content download saved in @b's folder is quarantined (its links name @a); once the same file is dropped
     into @a's folder it lands there, and the summary and the marts no longer count the misfiled copy."""

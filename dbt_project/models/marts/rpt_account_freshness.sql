@@ -57,6 +57,9 @@ select
     -- an inbox folder of agency-wide downloads (LIVE Backstage's creator data, e.g. `backstage` at the inbox root),
     -- not an account: a handle dim_accounts leaves out, with LIVE files (not an API account whose pulls all failed;
     -- a stray file quarantined there before its kind was read counts as a Studio one)
-    account_handle not in (select accounts.account_handle from accounts)
+    not exists (
+        select 1 from accounts
+        where accounts.account_handle = per_source.account_handle
+    )
     and bool_or(export_source = 'live') over (partition by account_handle) as is_agency_wide_folder
 from per_source

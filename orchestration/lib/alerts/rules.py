@@ -29,11 +29,18 @@ class Event:
     body: str
 
 
-def _read(con: duckdb.DuckDBPyConnection, marts: Path, model: str, sql: str, params: list) -> list[tuple]:
-    """Rows of `sql` over one published mart (as table `m`); none when the mart is not published."""
+def _read(
+    con: duckdb.DuckDBPyConnection, marts: Path, model: str, sql: str, params: list, needs: tuple[str, ...] = ()
+) -> list[tuple]:
+    """Rows of `sql` over one published mart (as table `m`); none when the mart is not published, or was published
+    without the columns `needs` (by an older version: the next run publishes them)."""
     file = marts / f"{model}.parquet"
     if not file.is_file():
         return []
+    if needs:
+        columns = {d[0] for d in con.execute("select * from read_parquet(?) limit 0", [str(file)]).description}
+        if not set(needs) <= columns:
+            return []
     return con.execute(f"with m as (select * from read_parquet(?)) {sql}", [str(file), *params]).fetchall()
 
 
@@ -73,6 +80,7 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
         where is_agency_wide_folder
         group by account_handle having date_diff('day', newest, ?::date) >= ? order by account_handle""",
         [today, days],
+        needs=("is_agency_wide_folder",),
     )
     for folder, newest in folders:
         gap = (today - newest).days
