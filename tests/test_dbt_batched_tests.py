@@ -18,12 +18,12 @@ from orchestration.lib.core.dbt_batched_tests import (
     batched_tests,
     excluded_from_dbt,
     in_background,
-    project_vars,
     run_batched_tests,
     write_results,
 )
 from orchestration.lib.core.dbt_invocation import BuildOutcome
 from orchestration.lib.core.dbt_manifest import manifest_path
+from orchestration.lib.core.dbt_vars import project_vars
 from orchestration.lib.core.warehouse import connect
 from tests.dbt_runner import run_results
 from tests.studio_fixtures import land, new_paths

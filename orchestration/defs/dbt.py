@@ -37,7 +37,6 @@ from orchestration.lib.core.dbt_batched_tests import (
     batched_tests,
     excluded_from_dbt,
     in_background,
-    project_vars,
     write_results,
 )
 from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerprint
@@ -52,6 +51,7 @@ from orchestration.lib.core.dbt_selection import (
     plan_build,
     record_whole_build,
 )
+from orchestration.lib.core.dbt_vars import project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 from orchestration.lib.marts import quality_worker

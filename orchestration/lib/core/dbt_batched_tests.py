@@ -34,9 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import yaml
-
-from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 TESTS_FROM_PLACEHOLDER = "__tests_from__"
 RESULTS_FILE = "batched_tests.json"  # in dbt's target folder, beside run_results.json
@@ -88,11 +85,6 @@ def batched_tests(manifest: dict, project_vars: dict | None = None) -> dict[str,
         if test := _batched_test(unique_id, node, manifest, project_vars or {}):
             tests[unique_id] = test
     return tests
-
-
-def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict:
-    """The `vars:` of dbt_project.yml."""
-    return (yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}).get("vars") or {}
 
 
 def excluded_from_dbt(manifest: dict, batched: dict[str, BatchedTest]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from orchestration.lib.core.dbt_vars import HANDLE_ALIASES_VAR, handle_aliases
 from orchestration.lib.studio.provenance import LINK_HANDLE
 from orchestration.lib.studio.reader import Document
 from schemas.studio_contracts import CHECK_FOCUS, FLAG_SEVERITY, describe_failure, find_plausibility_flags
@@ -54,8 +55,11 @@ def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Docume
     named = pd.DataFrame(
         {"document_id": frame["document_id"], "row": frame["source_row"], "handle": handles, "filed_under": filed_under}
     ).dropna(subset=["handle", "filed_under"])  # no account at all: the reader's account_handle issue says so
+    linked, filed = named["handle"], named["filed_under"]
+    if aliases := handle_aliases():  # a creator who changed handle: either handle's links, in either's folder
+        linked, filed = linked.replace(aliases), filed.replace(aliases)
     # per document, at once (a batch holds ~100k Content rows): whether any link names its own account
-    owned = (named["handle"] == named["filed_under"]).groupby(named["document_id"], sort=True).any()
+    owned = (linked == filed).groupby(named["document_id"], sort=True).any()
     for document_id in owned.index[~owned.to_numpy(dtype=bool)]:
         doc, rows = by_id[document_id], named[named["document_id"] == document_id]
         first = rows.loc[rows["row"].idxmin()]
@@ -69,7 +73,7 @@ def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Docume
             "links_name_the_account",
             f"the video links name {others}, never @{doc.account_handle}, the account it was filed under (its "
             f"{'ZIP name' if doc.handle_from == 'zip_name' else 'folder'}): {where} (if the account changed its "
-            "handle, file it under the handle in its links)",
+            f"handle, map the former one to the current one in the dbt var {HANDLE_ALIASES_VAR})",
             row=int(first["row"]),
             column="video_link",
             value=str(links.loc[first.name]),

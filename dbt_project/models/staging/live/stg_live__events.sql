@@ -6,7 +6,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage
-        cast(account_handle as varchar) as account_handle,
+        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
         cast(room_id as varchar) as room_id,
         cast(session_id as varchar) as session_id,
         cast(connection_id as varchar) as connection_id,

@@ -6,7 +6,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage (video_id: 19 digits, kept as text so it stays exact)
-        cast(account_handle as varchar) as account_handle,
+        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
         cast(video_id as varchar) as video_id,
         cast(document_id as varchar) as document_id,
         cast(source_row as integer) as source_row,

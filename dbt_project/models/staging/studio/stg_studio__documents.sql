@@ -25,7 +25,7 @@ renamed as (
     select
         -- ids
         cast(document_id as varchar) as document_id,
-        cast(account_handle as varchar) as account_handle,
+        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
         cast(archive_sha256 as varchar) as archive_sha256,
         -- file identity
         cast(member_name as varchar) as member_name,

@@ -6,7 +6,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage
-        cast(account_handle as varchar) as account_handle,
+        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
         cast(document_id as varchar) as document_id,
         cast(source_row as integer) as source_row,
         -- dates

@@ -11,7 +11,7 @@ renamed as (
     select
         -- ids
         cast(flags.document_id as varchar) as document_id,
-        cast(documents.account_handle as varchar) as account_handle,
+        {{ canonical_handle("cast(documents.account_handle as varchar)") }} as account_handle,
         cast(documents.file_kind as varchar) as file_kind,
         -- where
         cast(flags.file as varchar) as file_name,

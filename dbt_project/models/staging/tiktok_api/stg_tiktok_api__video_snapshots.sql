@@ -7,7 +7,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage (video_id: digits, kept as text so it stays exact)
-        cast(account_handle as varchar) as account_handle,
+        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
         cast(video_id as varchar) as video_id,
         cast(api as varchar) as api,
         cast(document_id as varchar) as pull_id,

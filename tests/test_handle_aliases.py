@@ -1,0 +1,100 @@
+"""A creator who changed @handle keeps one account: the dbt var account_handle_aliases, as the landing reads it
+(lib/core/dbt_vars.py) for its Content check; the staging models' side is the dbt unit test
+a_former_handle_is_the_same_account (macros/canonical_handle.sql)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+
+from orchestration.lib.core import dbt_vars
+from orchestration.lib.core.dbt_vars import handle_aliases
+from orchestration.lib.studio import landing, validation
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
+
+HEADER = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares",
+          "Total views")  # fmt: skip
+NOON = datetime(2026, 3, 5, 12)
+
+
+def _project(tmp_path, aliases: str):
+    project = tmp_path / "dbt_project"
+    project.mkdir(exist_ok=True)
+    text = f"name: x\nvars:\n  trending_top_n: 9\n  account_handle_aliases: {aliases}\n"
+    (project / "dbt_project.yml").write_text(text)
+    return project
+
+
+def test_aliases_are_read_as_handles_are_written_and_again_when_the_file_changes(tmp_path):
+    project = _project(tmp_path, "{}")
+    assert handle_aliases(project) == {}
+    project = _project(tmp_path, "{'@Old_Name': New.Name, older: '@new.name'}")
+    stamp = (project / "dbt_project.yml").stat().st_mtime_ns
+    os.utime(project / "dbt_project.yml", ns=(stamp + 10**9, stamp + 10**9))  # a new stamp, whatever the clock
+    assert handle_aliases(project) == {"old_name": "new.name", "older": "new.name"}
+
+
+@pytest.mark.parametrize(
+    ("aliases", "message"),
+    [
+        ("{'old name': new}", "'old name' is not a TikTok @handle"),
+        ("{old: 'https://tiktok.com/@new'}", "'https://tiktok.com/@new' is not a TikTok @handle"),
+        ("{a: b, b: c}", "@a maps to @b, itself a former handle: map every former handle to the current one"),
+        ("[a, b]", "a mapping {former handle: current handle}"),
+    ],
+)
+def test_a_mistake_in_the_aliases_is_an_error_naming_the_file_and_the_var(tmp_path, aliases, message):
+    project = _project(tmp_path, aliases)
+    with pytest.raises(ValueError, match="vars.account_handle_aliases") as error:
+        handle_aliases(project)
+    assert str(project / "dbt_project.yml") in str(error.value) and message in str(error.value)
+
+
+def test_the_project_declares_no_alias_by_default():
+    assert dbt_vars.project_vars()["account_handle_aliases"] == {} and handle_aliases() == {}
+
+
+def _content(handle: str) -> bytes:
+    link = f"https://www.tiktok.com/@{handle}/video/7546034661705796870"
+    return studio_csv(HEADER, [["March 5", "clip", link, "March 1", "1", "0", "0", "10"]])
+
+
+def test_content_of_the_current_handle_in_the_former_handles_folder_lands_once_aliased(tmp_path, monkeypatch):
+    """After a rename, TikTok's links name the new handle; the user keeps dropping into the old folder (and an
+    export taken before the rename, naming the old handle, may land in the new folder)."""
+    paths = new_paths(tmp_path / "without")
+    drop(paths, "old_name/Content.csv", _content("new.name"), NOON)
+    land(paths)
+    assert query(paths, "select status, quarantine_reason like 'links_name_the_account%' from raw.documents") == [
+        ("quarantined", True)
+    ]
+
+    monkeypatch.setattr(validation, "handle_aliases", lambda: {"old_name": "new.name"})
+    paths = new_paths(tmp_path / "with")
+    drop(paths, "old_name/Content.csv", _content("new.name"), NOON)
+    drop(paths, "new.name/Content (1).csv", _content("old_name"), datetime(2026, 2, 5, 12))
+    drop(paths, "old_name/Content (2).csv", _content("someone_else"), NOON)  # still another creator's
+    land(paths)
+    assert query(paths, "select original_name, status from raw.documents order by 1") == [
+        ("Content (1).csv", "loaded"),
+        ("Content (2).csv", "quarantined"),
+        ("Content.csv", "loaded"),
+    ]
+    # raw keeps the handle each file was received under; the staging models map it (canonical_handle)
+    assert query(paths, "select distinct account_handle from raw.studio_content order by 1") == [
+        ("new.name",),
+        ("old_name",),
+    ]
+
+
+def test_a_mistake_in_the_aliases_stops_the_landing_before_any_file_is_read(tmp_path, monkeypatch):
+    """Not a quarantine of every Content file for an unforeseen error: the run stops, naming the var."""
+    project = _project(tmp_path, "{a: b, b: c}")
+    monkeypatch.setattr(landing, "handle_aliases", lambda: handle_aliases(project))
+    paths = new_paths(tmp_path / "data")
+    drop(paths, "a/Content.csv", _content("a"), NOON)
+    with pytest.raises(ValueError, match="account_handle_aliases: @a maps to @b"):
+        land(paths)
+    assert query(paths, "select count(*) from raw.documents") == [(0,)]
