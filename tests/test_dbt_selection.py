@@ -11,6 +11,7 @@ import pytest
 
 from orchestration.lib.core.dbt_selection import (
     built_fingerprint,
+    built_keying_vars,
     changed_sources,
     clear_changed_sources,
     missing_relations,
@@ -164,3 +165,38 @@ def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_e
     finish_dbt_build(con, build)
     assert not full_refresh_requested(con)
     assert "--full-refresh" not in plan_dbt_build(con, manifest, full_refresh=False, subset=False).args
+
+
+def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tmp_path, manifest, monkeypatch):
+    """account_handle_aliases, live_account_timezones, live_default_timezone move rows to other keys (an account, a
+    LIVE's day): an incremental build would keep them under the old keys too. A warehouse built before the digest
+    was recorded (its landing.dbt_build has one column) is not refreshed for that alone."""
+    from orchestration.defs import dbt as dbt_defs
+    from orchestration.lib.core import dbt_vars
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema landing")
+        con.execute("create table landing.dbt_build (project_fingerprint varchar)")  # as an older version made it
+        con.execute("insert into landing.dbt_build values (?)", [dbt_defs.project_fingerprint()])
+        assert built_keying_vars(con) is None
+
+        def plan():
+            return dbt_defs.plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+
+        before = plan()
+        assert "--full-refresh" not in before.args and before.keying_vars == dbt_vars.keying_vars_digest()
+        record_whole_build(con, before.fingerprint, before.keying_vars)
+        assert built_keying_vars(con) == before.keying_vars
+
+        project = tmp_path / "dbt_project"
+        project.mkdir()
+        text = (dbt_vars.DBT_PROJECT_DIR / "dbt_project.yml").read_text()
+        changed = text.replace("account_handle_aliases: {}", "account_handle_aliases: {old_name: new.name}")
+        assert changed != text
+        (project / "dbt_project.yml").write_text(changed)
+        monkeypatch.setattr(dbt_defs, "keying_vars_digest", lambda: dbt_vars.keying_vars_digest(project))
+        after = plan()
+        assert "--full-refresh" in after.args and "a dbt var that keys rows changed" in after.reason
+        dbt_defs.finish_dbt_build(con, after)
+        assert built_keying_vars(con) == after.keying_vars != before.keying_vars
+        assert "--full-refresh" not in plan().args  # done once

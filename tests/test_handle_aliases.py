@@ -40,6 +40,8 @@ def test_aliases_are_read_as_handles_are_written_and_again_when_the_file_changes
     ("aliases", "message"),
     [
         ("{'old name': new}", "'old name' is not a TikTok @handle"),
+        ("{old_name: }", "None is not a TikTok @handle"),  # YAML: no value is null, not the handle "none"
+        ("{old_name: yes}", "True is not a TikTok @handle"),
         ("{old: 'https://tiktok.com/@new'}", "'https://tiktok.com/@new' is not a TikTok @handle"),
         ("{a: b, b: c}", "@a maps to @b, itself a former handle: map every former handle to the current one"),
         ("[a, b]", "a mapping {former handle: current handle}"),

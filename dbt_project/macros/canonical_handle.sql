@@ -2,7 +2,7 @@
     to the current one ({former: current}), so that an account keeps one history across a handle change. With no
     alias, the expression itself, unchanged. Handles are compared as the landing writes them (lower case, no @);
     a malformed handle or an alias to another alias is an error, not a silent miss (orchestration/lib/core/
-    handle_aliases.py states the same rule for the landing's Content check). -#}
+    dbt_vars.py states the same rule for the landing's Content check). -#}
 {% macro canonical_handle(expression) -%}
     {%- set aliases = var('account_handle_aliases') or {} -%}
     {%- if not aliases -%}
@@ -13,7 +13,7 @@
             {%- set pair = [] -%}
             {%- for handle in [former, current] -%}
                 {%- set normal = (handle | string | trim | lower).lstrip('@') -%}
-                {%- if not modules.re.fullmatch('[a-z0-9._]{1,64}', normal) -%}
+                {%- if handle is none or handle is boolean or not modules.re.fullmatch('[a-z0-9._]{1,64}', normal) -%}
                     {{ exceptions.raise_compiler_error(
                         "dbt var account_handle_aliases: '" ~ handle ~ "' is not a TikTok @handle"
                     ) }}

@@ -43,6 +43,7 @@ from orchestration.lib.core.dbt_manifest import ensure_manifest, project_fingerp
 from orchestration.lib.core.dbt_selection import (
     BuildPlan,
     built_fingerprint,
+    built_keying_vars,
     changed_sources,
     clear_changed_sources,
     clear_full_refresh,
@@ -51,7 +52,7 @@ from orchestration.lib.core.dbt_selection import (
     plan_build,
     record_whole_build,
 )
-from orchestration.lib.core.dbt_vars import project_vars
+from orchestration.lib.core.dbt_vars import KEYING_VARS, keying_vars_digest, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 from orchestration.lib.marts import quality_worker
@@ -106,6 +107,7 @@ class DbtBuild:
     plan: BuildPlan | None = None
     changed: set[str] = field(default_factory=set)  # raw tables recorded as changed when it was planned
     fingerprint: str = ""  # of the dbt project it builds
+    keying_vars: str | None = None  # dbt_vars.keying_vars_digest() when it was planned
 
     @property
     def nothing(self) -> bool:
@@ -144,12 +146,17 @@ def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list
 def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
     """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
+    keying_vars, built_keying = keying_vars_digest(), built_keying_vars(con)
     if full_refresh:
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
         build = dbt_build(min_date, reason="these assets were selected in Dagster")
     elif full_refresh_requested(con):  # a replay whose own full refresh did not end well
         build = dbt_build(min_date, full_refresh=True, reason="the archive was replayed: a full refresh is pending")
+    elif built_keying not in (None, keying_vars):  # None: a warehouse built before the digest was recorded
+        build = dbt_build(
+            min_date, full_refresh=True, reason=f"a dbt var that keys rows changed ({', '.join(KEYING_VARS)})"
+        )
     elif built_fingerprint(con) != fingerprint:
         build = dbt_build(min_date, reason="the warehouse was not built by this dbt project yet")
     elif min_date is not None and not changed:
@@ -158,7 +165,7 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         build = dbt_build(min_date, reason=f"{len(missing)} model(s) are missing from the warehouse: {missing[0]}, …")
     else:
         build = dbt_build(min_date, plan=plan_build(manifest, changed), reason=", ".join(sorted(changed)) or "none")
-    build.changed, build.fingerprint = changed, fingerprint
+    build.changed, build.fingerprint, build.keying_vars = changed, fingerprint, keying_vars
     return build
 
 
@@ -167,7 +174,7 @@ def finish_dbt_build(con, build: DbtBuild) -> None:
     clear_pending_min_date(con)
     clear_changed_sources(con, build.changed)
     if build.whole:
-        record_whole_build(con, build.fingerprint)
+        record_whole_build(con, build.fingerprint, build.keying_vars)
         if "--full-refresh" in build.args:
             clear_full_refresh(con)
 

@@ -8,10 +8,10 @@ with live_accounts as (
 ),
 
 configured as (
-    -- dbt var live_account_timezones: {handle: IANA zone}
+    -- dbt var live_account_timezones: {handle: IANA zone}; a former handle names its current account
     {%- for handle, zone in configured_zones.items() %}
         select
-            '{{ handle | string | trim | lower | replace("@", "") }}' as account_handle,
+            {{ canonical_handle("'" ~ (handle | string | trim | lower | replace("@", "")) ~ "'") }} as account_handle,
             '{{ zone }}' as account_timezone
         {%- if not loop.last %}
             union all
@@ -22,6 +22,15 @@ configured as (
             cast(null as varchar) as account_timezone
         where false
     {%- endfor %}
+),
+
+zones_by_account as (
+    -- a zone named under a former handle and again under the current one is one zone (two different zones for
+    -- one account stay two rows, which this model's unique test refuses)
+    select distinct
+        account_handle,
+        account_timezone
+    from configured
 ),
 
 api_accounts as (
@@ -39,15 +48,15 @@ api_accounts as (
 select
     live_accounts.account_handle,
     coalesce(
-        configured.account_timezone,
+        zones_by_account.account_timezone,
         api_accounts.account_timezone,
         '{{ var("live_default_timezone") }}'
     ) as account_timezone,
     case
-        when configured.account_timezone is not null then 'live_account_timezones'
+        when zones_by_account.account_timezone is not null then 'live_account_timezones'
         when api_accounts.account_timezone is not null then 'accounts_yml'
         else 'live_default_timezone'
     end as timezone_source
 from live_accounts
-left join configured on live_accounts.account_handle = configured.account_handle
+left join zones_by_account on live_accounts.account_handle = zones_by_account.account_handle
 left join api_accounts on live_accounts.account_handle = api_accounts.account_handle

@@ -23,6 +23,8 @@ _DDL = (
     "create schema if not exists landing",
     "create table if not exists landing.pending_sources (source_table varchar primary key)",
     "create table if not exists landing.dbt_build (project_fingerprint varchar)",
+    # the vars incremental marts key their rows by, as of the last whole build (null before this column existed)
+    "alter table landing.dbt_build add column if not exists keying_vars varchar",
     "create table if not exists landing.pending_full_refresh (requested_at timestamp)",
 )
 RAW_SCHEMA = "raw"
@@ -54,10 +56,17 @@ def built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def record_whole_build(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+def built_keying_vars(con: duckdb.DuckDBPyConnection) -> str | None:
+    """`dbt_vars.keying_vars_digest()` as of the last whole build (None: not recorded yet)."""
+    _ensure(con)
+    row = con.execute("select keying_vars from landing.dbt_build").fetchone()
+    return row[0] if row else None
+
+
+def record_whole_build(con: duckdb.DuckDBPyConnection, fingerprint: str, keying_vars: str | None = None) -> None:
     _ensure(con)
     con.execute("delete from landing.dbt_build")
-    con.execute("insert into landing.dbt_build values (?)", [fingerprint])
+    con.execute("insert into landing.dbt_build values (?, ?)", [fingerprint, keying_vars])
 
 
 def missing_relations(con: duckdb.DuckDBPyConnection, manifest: dict) -> list[str]:

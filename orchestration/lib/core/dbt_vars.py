@@ -8,6 +8,8 @@ and refuse the same mistakes: a value that is no @handle, or a former handle map
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,11 +19,20 @@ from orchestration.lib.core.paths import DBT_PROJECT_DIR
 from orchestration.lib.core.receipts import normalise_handle
 
 HANDLE_ALIASES_VAR = "account_handle_aliases"
+# Vars that move rows from one key to another (an account, a LIVE's day): an incremental build would keep the rows
+# under their old keys beside the new ones, so a change of any of them makes the next build a full refresh.
+KEYING_VARS = (HANDLE_ALIASES_VAR, "live_account_timezones", "live_default_timezone")
 
 
 def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict:
     """The `vars:` of dbt_project.yml."""
     return (yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}).get("vars") or {}
+
+
+def keying_vars_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A digest of the `KEYING_VARS` as dbt_project.yml sets them."""
+    values = {name: project_vars(project_dir).get(name) for name in KEYING_VARS}
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def handle_aliases(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, str]:
@@ -39,10 +50,12 @@ def _aliases(project_dir: Path, _stamp: int) -> tuple[tuple[str, str], ...]:
         raise ValueError(f"{where}: a mapping {{former handle: current handle}}, not {declared!r}")
     mapping = {}
     for former, current in declared.items():
-        pair = normalise_handle(str(former)), normalise_handle(str(current))
+        # YAML reads `old:` with no value as None, `yes` as True: never a handle, even spelled out
+        pair = tuple(normalise_handle(str(h)) if isinstance(h, str | int) and not isinstance(h, bool) else None
+                     for h in (former, current))  # fmt: skip
         if None in pair:
             bad = former if pair[0] is None else current
-            raise ValueError(f"{where}: '{bad}' is not a TikTok @handle")
+            raise ValueError(f"{where}: {bad!r} is not a TikTok @handle")
         mapping[pair[0]] = pair[1]
     for former, current in mapping.items():
         if current in mapping:

@@ -8,7 +8,8 @@ renamed as (
         -- ids and lineage
         cast(creator_id as varchar) as creator_id,
         cast(creator_username as varchar) as creator_username,
-        lower(ltrim(trim(creator_username), '@')) as creator_handle,
+        -- a creator listed under a former handle is the current account (account_handle_aliases)
+        {{ canonical_handle("lower(ltrim(trim(creator_username), '@'))") }} as creator_handle,
         cast(has_quit as boolean) as has_quit,
         cast(network_manager as varchar) as network_manager,
         cast(tier_status as varchar) as tier_status,

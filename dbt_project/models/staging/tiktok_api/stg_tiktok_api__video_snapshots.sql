@@ -19,7 +19,8 @@ renamed as (
         cast(exported_at as timestamp) as pulled_at,
         -- attributes: a blank title means "no title"; the link is built like Studio's video links
         case when trim(title) = '' then null else cast(title as varchar) end as video_title,
-        'https://www.tiktok.com/@' || account_handle || '/video/' || video_id as video_link,
+        -- by the account's current handle (account_handle_aliases): a former one may lead nowhere
+        'https://www.tiktok.com/@' || {{ canonical_handle("account_handle") }} || '/video/' || video_id as video_link,
         cast(duration_s as double) as duration_s,
         -- metrics: lifetime totals at pull time
         cast(views_total as bigint) as views_total,
