@@ -100,3 +100,20 @@ def test_a_mistake_in_the_aliases_stops_the_landing_before_any_file_is_read(tmp_
     with pytest.raises(ValueError, match="account_handle_aliases: @a maps to @b"):
         land(paths)
     assert query(paths, "select count(*) from raw.documents") == [(0,)]
+
+
+def test_a_replay_after_adding_the_alias_lands_the_content_it_had_quarantined(tmp_path, monkeypatch):
+    """What the README tells a user to do once they name the former handle: replay re-reads the archive with
+    today's checks (run --full-refresh re-checks nothing)."""
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.landing import replay_archive
+
+    paths = new_paths(tmp_path)
+    drop(paths, "old_name/Content.csv", _content("new.name"), NOON)
+    land(paths)
+    assert query(paths, "select status from raw.documents") == [("quarantined",)]
+    monkeypatch.setattr(validation, "handle_aliases", lambda: {"old_name": "new.name"})
+    with connect(paths.warehouse) as con:
+        replay_archive(paths, con)
+    assert query(paths, "select status from raw.documents") == [("loaded",)]
+    assert query(paths, "select account_handle, views_total from raw.studio_content") == [("old_name", 10)]
