@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.lib.core import dbt_vars
 from orchestration.lib.core.dbt_vars import handle_aliases
-from orchestration.lib.studio import landing, validation
+from orchestration.lib.studio import checking
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
 HEADER = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares",
@@ -63,9 +63,13 @@ def _content(handle: str) -> bytes:
     return studio_csv(HEADER, [["March 5", "clip", link, "March 1", "1", "0", "0", "10"]])
 
 
-def test_content_of_the_current_handle_in_the_former_handles_folder_lands_once_aliased(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2], ids=["here", "in worker processes"])
+def test_content_of_the_current_handle_in_the_former_handles_folder_lands_once_aliased(tmp_path, monkeypatch, workers):
     """After a rename, TikTok's links name the new handle; the user keeps dropping into the old folder (and an
-    export taken before the rename, naming the old handle, may land in the new folder)."""
+    export taken before the rename, naming the old handle, may land in the new folder). Worker processes check
+    with the aliases the landing read (they would read dbt_project.yml's, which has none)."""
+    monkeypatch.setattr(checking, "WORKERS", workers)
+    monkeypatch.setattr(checking, "WORKERS_FROM_FILES", 1)
     paths = new_paths(tmp_path / "without")
     drop(paths, "old_name/Content.csv", _content("new.name"), NOON)
     land(paths)
@@ -73,7 +77,7 @@ def test_content_of_the_current_handle_in_the_former_handles_folder_lands_once_a
         ("quarantined", True)
     ]
 
-    monkeypatch.setattr(validation, "handle_aliases", lambda: {"old_name": "new.name"})
+    monkeypatch.setattr(checking, "handle_aliases", lambda: {"old_name": "new.name"})
     paths = new_paths(tmp_path / "with")
     drop(paths, "old_name/Content.csv", _content("new.name"), NOON)
     drop(paths, "new.name/Content (1).csv", _content("old_name"), datetime(2026, 2, 5, 12))
@@ -94,7 +98,7 @@ def test_content_of_the_current_handle_in_the_former_handles_folder_lands_once_a
 def test_a_mistake_in_the_aliases_stops_the_landing_before_any_file_is_read(tmp_path, monkeypatch):
     """Not a quarantine of every Content file for an unforeseen error: the run stops, naming the var."""
     project = _project(tmp_path, "{a: b, b: c}")
-    monkeypatch.setattr(landing, "handle_aliases", lambda: handle_aliases(project))
+    monkeypatch.setattr(checking, "handle_aliases", lambda: handle_aliases(project))
     paths = new_paths(tmp_path / "data")
     drop(paths, "a/Content.csv", _content("a"), NOON)
     with pytest.raises(ValueError, match="account_handle_aliases: @a maps to @b"):
@@ -112,7 +116,7 @@ def test_a_replay_after_adding_the_alias_lands_the_content_it_had_quarantined(tm
     drop(paths, "old_name/Content.csv", _content("new.name"), NOON)
     land(paths)
     assert query(paths, "select status from raw.documents") == [("quarantined",)]
-    monkeypatch.setattr(validation, "handle_aliases", lambda: {"old_name": "new.name"})
+    monkeypatch.setattr(checking, "handle_aliases", lambda: {"old_name": "new.name"})
     with connect(paths.warehouse) as con:
         replay_archive(paths, con)
     assert query(paths, "select status from raw.documents") == [("loaded",)]

@@ -34,6 +34,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandas.api.types import union_categoricals
 
+from orchestration.lib.core.dbt_vars import handle_aliases
 from orchestration.lib.core.receipts import Received
 from orchestration.lib.core.workers import worker_pool
 from orchestration.lib.studio.document_rows import document_rows
@@ -81,8 +82,9 @@ class CheckedBatch:
     seconds: dict[str, float] = field(default_factory=dict)  # per step, for the benchmark
 
 
-def check_files(received: Sequence[Received]) -> CheckedBatch:
-    """Read and validate `received`, in order; a file that fails to read is one quarantined document."""
+def check_files(received: Sequence[Received], aliases: dict[str, str]) -> CheckedBatch:
+    """Read and validate `received`, in order; a file that fails to read is one quarantined document. `aliases`:
+    the account handle aliases (`dbt_vars.handle_aliases`), read once per landing by `BatchChecker`."""
     checked = CheckedBatch()
     started = time.perf_counter()
     with _collector_paused():
@@ -104,7 +106,7 @@ def check_files(received: Sequence[Received]) -> CheckedBatch:
             failures.append(errors.failure_cases)
         record_contract_failures(kind, typed, pd.concat(failures, ignore_index=True), by_id)
         if kind == "content":
-            record_links_of_another_account(typed, by_id)
+            record_links_of_another_account(typed, by_id, aliases)
         bad = {d.document_id for d in documents if d.kind == kind and d.issues}
         checked.valid[kind] = typed[~typed["document_id"].isin(bad)]
         checked.flags[kind] = flag_rows(kind, checked.valid[kind], by_id)  # these rows land all the same
@@ -122,6 +124,8 @@ class BatchChecker:
     def __init__(self, workers: int | None = None):
         self.workers = WORKERS if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
+        # once, here: every batch of the landing, in this process or a worker, checks Content with the same aliases
+        self.aliases = handle_aliases()
 
     def __enter__(self) -> BatchChecker:
         return self
@@ -150,7 +154,8 @@ class BatchChecker:
         size = min(CHUNK_FILES, -(-len(received) // self.workers))
         chunks = [received[i : i + size] for i in range(0, len(received), size)]
         try:
-            return PendingCheck(self, received, [self._pool.submit(_check_in_worker, chunk) for chunk in chunks])
+            pending = [self._pool.submit(_check_in_worker, chunk, self.aliases) for chunk in chunks]
+            return PendingCheck(self, received, pending)
         except BrokenProcessPool:  # a worker died since the last batch: a broken pool takes no more work
             self._give_up_workers()
             return PendingCheck(self, received, None)
@@ -178,13 +183,13 @@ class PendingCheck:
 
     def result(self) -> CheckedBatch:
         if self.chunks is None:
-            return check_files(self.received)
+            return check_files(self.received, self.checker.aliases)
         started = time.perf_counter()
         try:
             merged = merge([chunk.result() for chunk in self.chunks])
         except BrokenProcessPool:  # a worker died (memory, a signal): this batch and the next ones, here
             self.checker._give_up_workers()
-            return check_files(self.received)
+            return check_files(self.received, self.checker.aliases)
         # what this process waited for: the workers' time not hidden behind its own work
         merged.seconds = {
             f"read + validate ({self.checker.workers} workers, waited for)": time.perf_counter() - started
@@ -192,13 +197,13 @@ class PendingCheck:
         return merged
 
 
-def _check_in_worker(received: Sequence[Received]) -> CheckedBatch:
+def _check_in_worker(received: Sequence[Received], aliases: dict[str, str] | None = None) -> CheckedBatch:
     """`check_files` in a worker: each kind's `document_id` travels back as a categorical (codes and the chunk's
     ids once), not as its ~100-character text on every row. That text was half of the ~45 MB 5,000 files sent
     back (follower activity: 24 rows a file); pickling, piping and unpickling it cost the landing process ~1.3 s
     and the workers ~1.1 s of CPU in a 300 x 90 backfill. `merge` keeps it categorical and the load takes each row's
     document from its code (`warehouse._with_lineage`)."""
-    checked = check_files(received)
+    checked = check_files(received, aliases or {})
     for kind, frame in checked.valid.items():
         codes, ids = pd.factorize(frame["document_id"])  # ids in order of appearance: the documents' order
         checked.valid[kind] = frame.assign(document_id=pd.Categorical.from_codes(codes, categories=ids))

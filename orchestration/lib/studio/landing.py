@@ -23,7 +23,6 @@ import pandas as pd
 from orchestration.lib.core.archive import ManifestRow, altered_objects, read_manifest
 from orchestration.lib.core.collector import full_collections_deferred
 from orchestration.lib.core.dbt_selection import request_full_refresh
-from orchestration.lib.core.dbt_vars import handle_aliases
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.quarantine import write_quarantine_report
@@ -99,7 +98,6 @@ def land_inbox(
     A large drop flows: every `BATCH_FILES` receipts archived are handed to the check workers, which read and
     validate them while this process hashes and links the next files and loads the batches checked before."""
     paths.ensure()
-    handle_aliases()  # a mistake in the dbt var stops the run here, named, not file by file in the Content check
     report = LandingReport()
     started = time.perf_counter()
     with BatchChecker() as checker:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestration.lib.core.dbt_vars import HANDLE_ALIASES_VAR, handle_aliases
+from orchestration.lib.core.dbt_vars import HANDLE_ALIASES_VAR
 from orchestration.lib.studio.provenance import LINK_HANDLE
 from orchestration.lib.studio.reader import Document
 from schemas.studio_contracts import CHECK_FOCUS, FLAG_SEVERITY, describe_failure, find_plausibility_flags
@@ -43,10 +43,11 @@ def record_contract_failures(
         )
 
 
-def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Document]) -> None:
+def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Document], aliases: dict[str, str]) -> None:
     """A Content file whose video links name other @handles but never the account it was filed under (its folder or
     ZIP name): an issue on its first row naming one. Landed, its videos would be another creator's in this account's
-    marts (a download saved in the wrong folder); TikTok writes the account's own handle into every link."""
+    marts (a download saved in the wrong folder); TikTok writes the account's own handle into every link. `aliases`
+    (former → current handle): a creator who changed handle, whose links may name either in either's folder."""
     if frame.empty:
         return
     links = frame["video_link"].astype("string")
@@ -56,7 +57,7 @@ def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Docume
         {"document_id": frame["document_id"], "row": frame["source_row"], "handle": handles, "filed_under": filed_under}
     ).dropna(subset=["handle", "filed_under"])  # no account at all: the reader's account_handle issue says so
     linked, filed = named["handle"], named["filed_under"]
-    if aliases := handle_aliases():  # a creator who changed handle: either handle's links, in either's folder
+    if aliases:
         linked, filed = linked.replace(aliases), filed.replace(aliases)
     # per document, at once (a batch holds ~100k Content rows): whether any link names its own account
     owned = (linked == filed).groupby(named["document_id"], sort=True).any()
