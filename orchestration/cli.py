@@ -191,11 +191,16 @@ def replay(paths: DataPaths) -> None:
 
 def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = False) -> None:
     """New files per account with their days, this run's quarantined files, flags, and what is quarantined now."""
+    from orchestration.lib.core.dbt_vars import handle_aliases
     from orchestration.lib.core.warehouse import connect
     from orchestration.lib.studio.run_summary import summarize_run
 
     with connect(paths.warehouse, read_only=True) as con:
         run = summarize_run(con, since)
+    try:  # files keep the handle they came under; the marts count them as the current account's
+        aliases = handle_aliases()
+    except ValueError:  # the landing said why
+        aliases = {}
     if since is not None:
         files = sum(a.files for a in run.new_files)
         # a folder of LIVE Backstage downloads only (agency-wide: each row names its creator) is no account
@@ -209,6 +214,8 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
             days = f"{account.days} day" + ("s" if account.days != 1 else "")
             span = f"{account.first_day} → {account.last_day} ({days})" if account.days else "no days"
             named = f"{account.account_handle}/ (agency-wide)" if account.agency_wide else f"@{account.account_handle}"
+            if current := aliases.get(account.account_handle):
+                named += f" (a former handle of @{current})"
             print(f"  {named}: {account.files} file(s), covering {span}")
             print("      " + ", ".join(f"{kind} {count}" for kind, count in sorted(account.files_by_kind.items())))
         _more(run.new_files, "account(s)")

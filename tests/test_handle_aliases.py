@@ -121,3 +121,17 @@ def test_a_replay_after_adding_the_alias_lands_the_content_it_had_quarantined(tm
         replay_archive(paths, con)
     assert query(paths, "select status from raw.documents") == [("loaded",)]
     assert query(paths, "select account_handle, views_total from raw.studio_content") == [("old_name", 10)]
+
+
+def test_the_run_summary_says_which_files_came_under_a_former_handle(tmp_path, monkeypatch, capsys):
+    from orchestration.cli import print_run
+
+    paths = new_paths(tmp_path)
+    drop(paths, "old_name/Content.csv", _content("old_name"), NOON)
+    drop(paths, "new.name/Content.csv", _content("new.name"), NOON)
+    land(paths)
+    monkeypatch.setattr(dbt_vars, "handle_aliases", lambda: {"old_name": "new.name"})
+    print_run(paths, datetime(2000, 1, 1))
+    out = capsys.readouterr().out
+    assert "  @old_name (a former handle of @new.name): 1 file(s)" in out
+    assert "  @new.name: 1 file(s)" in out
