@@ -197,6 +197,10 @@ def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tm
         monkeypatch.setattr(dbt_defs, "keying_vars_digest", lambda: dbt_vars.keying_vars_digest(project))
         after = plan()
         assert "--full-refresh" in after.args and "a dbt var that keys rows changed" in after.reason
+        # should that build fail and the var be changed back, the refresh is still due: rows may carry new keys
+        monkeypatch.setattr(dbt_defs, "keying_vars_digest", dbt_vars.keying_vars_digest)
+        assert "--full-refresh" in plan().args and "replayed" not in after.reason
+        monkeypatch.setattr(dbt_defs, "keying_vars_digest", lambda: dbt_vars.keying_vars_digest(project))
         dbt_defs.finish_dbt_build(con, after)
         assert built_keying_vars(con) == after.keying_vars != before.keying_vars
         assert "--full-refresh" not in plan().args  # done once

@@ -135,3 +135,40 @@ def test_the_run_summary_says_which_files_came_under_a_former_handle(tmp_path, m
     out = capsys.readouterr().out
     assert "  @old_name (a former handle of @new.name): 1 file(s)" in out
     assert "  @new.name: 1 file(s)" in out
+
+
+def test_a_mistake_in_the_aliases_stops_a_replay_before_any_row_changes(tmp_path, monkeypatch):
+    from orchestration.lib.core.dbt_selection import full_refresh_requested
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio import landing
+
+    paths = new_paths(tmp_path / "data")
+    drop(paths, "a/Content.csv", _content("a"), NOON)
+    land(paths)
+    project = _project(tmp_path, "{a: b, b: c}")
+    monkeypatch.setattr(landing, "handle_aliases", lambda: handle_aliases(project))
+    with (
+        connect(paths.warehouse) as con,
+        pytest.raises(landing.ReplayError, match="@a maps to @b.*nothing was replayed"),
+    ):
+        landing.replay_archive(paths, con)
+    assert query(paths, "select count(*) from raw.documents where status = 'loaded'") == [(1,)]
+    assert query(paths, "select count(*) from raw.studio_content") == [(1,)]
+    with connect(paths.warehouse) as con:
+        assert not full_refresh_requested(con)
+
+
+def test_the_keying_digest_follows_what_the_vars_mean_not_how_they_are_written(tmp_path):
+    def digest(aliases: str, zones: str = "{}") -> str:
+        project = _project(tmp_path, aliases)
+        text = (project / "dbt_project.yml").read_text() + f"  live_account_timezones: {zones}\n"
+        (project / "dbt_project.yml").write_text(text)
+        stamp = (project / "dbt_project.yml").stat().st_mtime_ns + 10**9
+        os.utime(project / "dbt_project.yml", ns=(stamp, stamp))  # read again, whatever the clock
+        return dbt_vars.keying_vars_digest(project)
+
+    plain = digest("{old_name: new.name}")
+    assert digest("{'@Old_Name': '@New.Name'}") == plain != digest("{old_name: other}")
+    assert digest("{old_name: new.name}", "{'@Alice': UTC}") == digest("{old_name: new.name}", "{alice: UTC}")
+    assert digest("{old_name: new.name}", "{alice: UTC}") != plain
+    assert digest("{1234567: new.name, old: newer}")  # YAML reads an all-digit handle as a number: no crash

@@ -51,6 +51,7 @@ from orchestration.lib.core.dbt_selection import (
     missing_relations,
     plan_build,
     record_whole_build,
+    request_full_refresh,
 )
 from orchestration.lib.core.dbt_vars import KEYING_VARS, keying_vars_digest, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
@@ -154,6 +155,7 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
     elif full_refresh_requested(con):  # a replay whose own full refresh did not end well
         build = dbt_build(min_date, full_refresh=True, reason="the archive was replayed: a full refresh is pending")
     elif built_keying not in (None, keying_vars):  # None: a warehouse built before the digest was recorded
+        request_full_refresh(con)  # pending until one succeeds, even should the var be changed back meanwhile
         build = dbt_build(
             min_date, full_refresh=True, reason=f"a dbt var that keys rows changed ({', '.join(KEYING_VARS)})"
         )

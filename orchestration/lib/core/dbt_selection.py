@@ -9,7 +9,8 @@ every source it reads, so it is rebuilt whenever any of them changed.
 A build covers the whole project instead when the warehouse was last built by another dbt project (its
 fingerprint, `dbt_manifest.project_fingerprint`, is recorded after each whole build: a first run, an
 upgrade, an edited model), when a model's relation is missing from the warehouse, and on a full refresh:
-asked for by `--full-refresh`, or by a replay (`request_full_refresh`) until a daily build has done one.
+asked for by `--full-refresh`, by a replay (`request_full_refresh`) until a daily build has done one, or by a
+change of the dbt vars that key rows (`dbt_vars.KEYING_VARS`, their digest recorded with each whole build).
 """
 
 from __future__ import annotations

@@ -30,9 +30,18 @@ def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict:
 
 
 def keying_vars_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """A digest of the `KEYING_VARS` as dbt_project.yml sets them."""
-    values = {name: project_vars(project_dir).get(name) for name in KEYING_VARS}
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+    """A digest of what the `KEYING_VARS` mean, as the models read them: handles normalised (`'@Old_Name'` is
+    `old_name`, a handle YAML reads as a number is its digits), so rewriting a value the same way changes nothing."""
+    declared = project_vars(project_dir)
+    zones = declared.get("live_account_timezones") or {}
+    meaning = {
+        HANDLE_ALIASES_VAR: sorted(handle_aliases(project_dir).items()),
+        "live_account_timezones": sorted(
+            (normalise_handle(str(handle)) or str(handle), str(zone)) for handle, zone in dict(zones).items()
+        ),
+        "live_default_timezone": str(declared.get("live_default_timezone")),
+    }
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
 
 
 def handle_aliases(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, str]:

@@ -23,6 +23,7 @@ import pandas as pd
 from orchestration.lib.core.archive import ManifestRow, altered_objects, read_manifest
 from orchestration.lib.core.collector import full_collections_deferred
 from orchestration.lib.core.dbt_selection import request_full_refresh
+from orchestration.lib.core.dbt_vars import handle_aliases
 from orchestration.lib.core.inbox import InboxWalk
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.quarantine import write_quarantine_report
@@ -151,6 +152,10 @@ def replay_archive(
             f"{', '.join(altered[:3])}: nothing was replayed. Restore them from a backup of the archive (a file's "
             "name is the sha256 of the bytes it must hold), then replay again."
         )
+    try:  # the checks read the handle aliases: a mistake there must stop the replay before any row changes
+        handle_aliases()
+    except ValueError as mistake:
+        raise ReplayError(f"{mistake}: nothing was replayed. Correct it, then replay again.") from None
     # before any row changes: rows a replay withdraws (a file now quarantined) leave the marts only by a full
     # refresh, which every daily run does until one ends well, should the replay's own not
     request_full_refresh(con)

@@ -74,7 +74,7 @@ def record_links_of_another_account(frame: pd.DataFrame, by_id: dict[str, Docume
             "links_name_the_account",
             f"the video links name {others}, never @{doc.account_handle}, the account it was filed under (its "
             f"{'ZIP name' if doc.handle_from == 'zip_name' else 'folder'}): {where} (if the account changed its "
-            f"handle, map the former one to the current one in the dbt var {HANDLE_ALIASES_VAR})",
+            f"handle, map the former one to the current one in the dbt var {HANDLE_ALIASES_VAR}, then replay)",
             row=int(first["row"]),
             column="video_link",
             value=str(links.loc[first.name]),
