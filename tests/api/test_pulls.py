@@ -167,6 +167,24 @@ def test_fewer_videos_than_the_profile_counts_is_incomplete_unless_explained(fak
     }
 
 
+def test_a_video_gone_after_a_handle_change_is_explained_by_the_listing_under_the_former_handle(
+    fake, paths, con, clock, sleeps, monkeypatch
+):
+    """The account is renamed in accounts.yml (account_handle_aliases names the former handle): yesterday's listing
+    was booked under the former handle, and still explains a video gone today."""
+    from orchestration.lib.api import load
+
+    config, _ = setup_display(fake, paths, handle="old_name", videos=10)
+    assert _pull(paths, con, config, clock, sleeps).status == "complete"
+    clock.advance(days=1)
+    config, _ = setup_display(fake, paths, handle="new.name", videos=10)
+    fake.videos.pop(4)
+    fake.user["video_count"] = 10  # TikTok's count lags
+    assert _pull(paths, con, config, clock, sleeps).status == "incomplete"  # without the alias: unexplained
+    monkeypatch.setattr(load, "handle_aliases", lambda: {"old_name": "new.name"})
+    assert _pull(paths, con, config, clock, sleeps).status == "complete"
+
+
 def test_a_snapshot_cannot_be_pulled_for_a_past_day(fake, paths, con, clock, sleeps):
     config, _ = setup_display(fake, paths)
     with pytest.raises(SnapshotDayError, match="cannot fill 2026-05-01"):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from orchestration.lib.api.plan import PullPlan
 from orchestration.lib.core.dbt_selection import record_changed_sources
+from orchestration.lib.core.dbt_vars import handle_aliases
 from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS, record_pending_min_date
 from orchestration.lib.tiktok_api.config import AccountConfig
 from orchestration.lib.tiktok_api.redact import redact
@@ -48,12 +49,16 @@ def unexplained_shortfall(
     if listed >= expected:
         return None
     listed_ids = set(frames["api_video_snapshots"]["video_id"]) if "api_video_snapshots" in frames else set()
+    # the account's listings under any of its handles (a creator who changed handle: account_handle_aliases)
+    aliases = handle_aliases()
+    current = aliases.get(account.handle, account.handle)
+    handles = sorted({account.handle, current, *(former for former, now in aliases.items() if now == current)})
     previous = con.execute(
         """select distinct video_id from raw.api_video_snapshots
-        where account_handle = ? and metric_date = (
+        where list_contains($handles, account_handle) and metric_date = (
             select max(metric_date) from raw.api_video_snapshots
-            where account_handle = ? and metric_date < ?)""",
-        [account.handle, account.handle, plan.snapshot_date],
+            where list_contains($handles, account_handle) and metric_date < $day)""",
+        {"handles": handles, "day": plan.snapshot_date},
     ).fetchall()
     gone = len({video for (video,) in previous} - listed_ids)
     explained = account.unlisted_videos + gone
