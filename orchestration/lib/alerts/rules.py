@@ -58,19 +58,11 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
         from m where newest is not null and date_diff('day', newest, ?::date) >= ? order by account_handle""",
         [today, days],
     )
-    events = []
-    for handle, newest in rows:
-        gap = (today - newest).days
-        events.append(
-            Event(
-                "no_new_export",
-                f"no_new_export:{handle}:{newest}",
-                f"@{handle}: no new export for {gap} days",
-                f"The newest export of @{handle} is dated {newest}, {gap} days before {today} "
-                f"(rule no_new_export: {days} days or more). Download the account's files from TikTok Studio "
-                "and drop them into the inbox.",
-            )
-        )
+    events = [
+        _stalled(handle, newest, today, days, f"@{handle}: no new export", f"The newest export of @{handle}",
+                 "Download the account's files from TikTok Studio and drop them into the inbox.")
+        for handle, newest in rows
+    ]  # fmt: skip
     # inbox folders of agency-wide LIVE Backstage downloads (not accounts: dim_accounts leaves them out)
     folders = _read(
         con,
@@ -82,19 +74,24 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
         [today, days],
         needs=("is_agency_wide_folder",),
     )
-    for folder, newest in folders:
-        gap = (today - newest).days
-        events.append(
-            Event(
-                "no_new_export",
-                f"no_new_export:{folder}:{newest}",
-                f"{folder}/: no new agency-wide download for {gap} days",
-                f"The newest file in inbox/{folder}/ (agency-wide: LIVE Backstage creator data) is dated {newest}, "
-                f"{gap} days before {today} (rule no_new_export: {days} days or more). Download the creator data "
-                f"from LIVE Backstage and drop it into inbox/{folder}/.",
-            )
-        )
+    events += [
+        _stalled(folder, newest, today, days, f"{folder}/: no new agency-wide download",
+                 f"The newest file in inbox/{folder}/ (agency-wide: LIVE Backstage creator data)",
+                 f"Download the creator data from LIVE Backstage and drop it into inbox/{folder}/.")
+        for folder, newest in folders
+    ]  # fmt: skip
     return events
+
+
+def _stalled(name: str, newest: date, today: date, days: int, title: str, subject: str, advice: str) -> Event:
+    """A no_new_export event: `title` and `subject` name the account or folder, keyed by it and its newest date."""
+    gap = (today - newest).days
+    return Event(
+        "no_new_export",
+        f"no_new_export:{name}:{newest}",
+        f"{title} for {gap} days",
+        f"{subject} is dated {newest}, {gap} days before {today} (rule no_new_export: {days} days or more). {advice}",
+    )
 
 
 def followers_drop(con, marts: Path, *, percent: float, lookback_days: int) -> list[Event]:

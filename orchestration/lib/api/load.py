@@ -18,7 +18,7 @@ import pandas as pd
 
 from orchestration.lib.api.plan import PullPlan
 from orchestration.lib.core.dbt_selection import record_changed_sources
-from orchestration.lib.core.dbt_vars import handle_aliases
+from orchestration.lib.core.dbt_vars import account_handles, handle_aliases
 from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS, record_pending_min_date
 from orchestration.lib.tiktok_api.config import AccountConfig
 from orchestration.lib.tiktok_api.redact import redact
@@ -50,9 +50,7 @@ def unexplained_shortfall(
         return None
     listed_ids = set(frames["api_video_snapshots"]["video_id"]) if "api_video_snapshots" in frames else set()
     # the account's listings under any of its handles (a creator who changed handle: account_handle_aliases)
-    aliases = handle_aliases()
-    current = aliases.get(account.handle, account.handle)
-    handles = sorted({account.handle, current, *(former for former, now in aliases.items() if now == current)})
+    handles = account_handles(account.handle, handle_aliases())
     previous = con.execute(
         """select distinct video_id from raw.api_video_snapshots
         where list_contains($handles, account_handle) and metric_date = (

@@ -51,6 +51,12 @@ def handle_aliases(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, str]:
     return dict(_aliases(project_dir, path.stat().st_mtime_ns))
 
 
+def account_handles(handle: str, aliases: dict[str, str]) -> list[str]:
+    """Every handle of `handle`'s account under `aliases`: its current one and all its former ones, sorted."""
+    current = aliases.get(handle, handle)
+    return sorted({handle, current, *(former for former, now in aliases.items() if now == current)})
+
+
 @lru_cache(maxsize=4)
 def _aliases(project_dir: Path, _stamp: int) -> tuple[tuple[str, str], ...]:
     declared = project_vars(project_dir).get(HANDLE_ALIASES_VAR) or {}

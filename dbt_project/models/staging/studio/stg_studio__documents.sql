@@ -5,9 +5,9 @@ with source as (
 
 superseded_receipts as (
     -- a receipt another one replaced: other bytes received later at the same inbox path (a corrected file
-    -- dropped over it), as a document id starts: `<sha256>:<12 hex of the inbox path's sha256>:`
-    select sha256 || ':' || left(sha256(inbox_path), 12) || ':' as receipt_prefix
-    from {{ source('studio', 'archive_manifest') }}
+    -- dropped over it)
+    select receipt_prefix
+    from {{ ref('stg_studio__receipts') }}
     qualify
         received_at < max(received_at) over (partition by inbox_path)
         and count(distinct sha256) over (partition by inbox_path) > 1
