@@ -19,6 +19,7 @@ import io
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -177,7 +178,28 @@ def dbt_runner(on_event: Callable[[Any], None] | None = None, project_dir: Path 
     """dbt's programmatic runner on the parsed project; `on_event` gets each of dbt's events (on dbt's threads)."""
     from dbt.cli.main import dbtRunner
 
+    _name_flag_sources_from_frames()
     return dbtRunner(manifest=parsed_manifest(project_dir), callbacks=[on_event] if on_event else [])
+
+
+def _name_flag_sources_from_frames() -> None:
+    """Each dbt command builds its adapter's behavior flags, and dbt-common names the module that declared each one
+    by walking `inspect.stack()`, even when the flag names it: that reads the source line of every frame on the
+    stack and, for a frame of no module file (a Jinja template, pytest-xdist's `<string>`), scans every module
+    loaded. Under a Dagster run's deep stack, in a process with thousands of modules, that was 27 ms a flag, twice
+    per command. The same name comes from the frames' globals: the first module other than behavior_flags."""
+    from dbt_common import behavior_flags
+
+    def module_of_caller() -> str:
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_globals.get("__name__")
+            if name and name != behavior_flags.__name__:
+                return name
+            frame = frame.f_back
+        return "Unknown"
+
+    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(module_of_caller)
 
 
 def command_environment(data_dir: Path, env: dict[str, str | None] | None = None) -> dict[str, str | None]:
