@@ -2,6 +2,7 @@
 where dbt's own test nodes fail, and reach Dagster as the same asset checks."""
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from orchestration.defs.dbt_run import DbtRun
 from orchestration.devtools.demo import generate_demo_inbox
 from orchestration.lib.core.dbt_batched_tests import (
     TESTS_FROM_PLACEHOLDER,
+    _statement,
     batched_test_results,
     batched_tests,
     excluded_from_dbt,
@@ -29,9 +31,10 @@ from tests.dbt_runner import run_results
 from tests.studio_fixtures import land, new_paths
 
 
-def _manifest(tests: list[tuple[str, str, dict, dict]]) -> dict:
+def _manifest(tests: list[tuple[str, str, dict, dict]], materialized: str = "table") -> dict:
     """Models m (id, hour, day, kind) and parent p (id); tests as (name, generic test, kwargs, config)."""
-    nodes = {"model.p.m": {"relation_name": "m", "resource_type": "model", "name": "m"},
+    nodes = {"model.p.m": {"relation_name": "m", "resource_type": "model", "name": "m",
+                           "config": {"materialized": materialized}},
              "model.p.p": {"relation_name": "p", "resource_type": "model", "name": "p"}}  # fmt: skip
     for name, kind, kwargs, config in tests:
         nodes[f"test.p.{name}"] = {
@@ -44,11 +47,13 @@ def _manifest(tests: list[tuple[str, str, dict, dict]]) -> dict:
     return {"nodes": nodes}
 
 
-def test_counts_follow_the_macros_on_rows_worked_out_by_hand():
+@pytest.mark.parametrize("materialized", ["table", "view"])
+def test_counts_follow_the_macros_on_rows_worked_out_by_hand(materialized):
     con = duckdb.connect()
-    con.execute("""create table m as select * from (values
+    con.execute("""create table m_rows as select * from (values
         (1, -1, date '2026-01-01', 'a'), (2, 0, date '2026-01-02', 'b'), (3, 24, date '2026-01-03', 'a'),
         (4, null, null, 'zz'), (5, 23, date '2026-01-05', null), (5, 30, null, 'zz')) t(id, hour, day, kind)""")
+    con.execute(f"create {materialized} m as select * from m_rows")
     con.execute("create table p as select * from (values (1), (2), (3), (3)) t(id)")
     window = {"where": "day is null or day >= __tests_from__"}
     tests = batched_tests(_manifest([
@@ -60,7 +65,10 @@ def test_counts_follow_the_macros_on_rows_worked_out_by_hand():
         ("grain", "unique_combination", {"combination_of_columns": ["id", "kind"]}, {}),
         ("kinds", "accepted_values", {"column_name": "kind", "values": ["a", "b"]}, {}),
         ("parent", "relationships", {"column_name": "id", "to": "ref('p')", "field": "id"}, {}),
-    ]))  # fmt: skip
+    ], materialized))  # fmt: skip
+    # a view's tests read it once (a materialized CTE), a table's each read it; the counts are the same
+    statement = _statement(sorted(tests.values(), key=lambda t: t.unique_id), None)
+    assert len(re.findall(r"\bfrom m\b", statement)) == (1 if materialized == "view" else 8)
     everything = {r.test.name: (r.failures, r.status) for r in run_batched_tests(con, tests.values(), None)}
     assert everything == {
         "nn": (1, "fail"),  # hour: -1, 0, 24, null, 23, 30 → one null

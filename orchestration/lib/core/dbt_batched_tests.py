@@ -54,10 +54,15 @@ class BatchedTest:
     kwargs: dict  # its arguments (`model` left out), other relations already resolved
     where: str | None
     severity: str  # "error" or "warn"
+    of_view: bool = False  # the tested model is a view: computed again by each query that reads it
 
     def sql(self, tests_from: str | None) -> str:
         """The failing rows, as the test's macro selects them."""
-        return _SQL[self.kind](_model(self, tests_from), **self.kwargs)
+        return self.sql_reading(_model(self, tests_from))
+
+    def sql_reading(self, tested: str) -> str:
+        """The same query on `tested` (a relation, or a subquery with its alias) in place of the tested model."""
+        return _SQL[self.kind](tested, **self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -192,8 +197,19 @@ def write_results(target: Path, results: list[BatchedTestResult], tests_from: st
 
 
 def _statement(tests: list[BatchedTest], tests_from: str | None) -> str:
+    """One row of failure counts, one column per test. The tests of a view read it once, from a materialized
+    CTE: else DuckDB computes the view again for each of them (a LIVE view with 8 tests: 0.18 s instead of 0.06 s;
+    every view of the demo 0.95-1.40 s instead of 0.66 s). Same rows, read in the same statement, so the same
+    counts; done only when they read the view through the same filter, the test's `where` with this window."""
+    tested = {_model(t, tests_from) for t in tests}
+    if len(tests) > 1 and len(tested) == 1 and all(t.of_view for t in tests):
+        counts = ",\n".join(f"(select count(*) from ({t.sql_reading(_VIEW_ONCE)}) dbt_internal_test)" for t in tests)
+        return f"with {_VIEW_ONCE} as materialized (select * from {tested.pop()})\nselect\n{counts}"
     counts = ",\n".join(f"(select count(*) from ({t.sql(tests_from)}) dbt_internal_test)" for t in tests)
     return f"select\n{counts}"
+
+
+_VIEW_ONCE = "dbt_tested_view"
 
 
 def _alone(con, test: BatchedTest, tests_from: str | None) -> BatchedTestResult:
@@ -293,6 +309,7 @@ def _batched_test(unique_id: str, node: dict, manifest: dict, variables: dict) -
         kwargs=kwargs,
         where=config.get("where"),
         severity=str(config.get("severity") or "error").lower(),
+        of_view=(manifest["nodes"][model_id].get("config") or {}).get("materialized") == "view",
     )
 
 
