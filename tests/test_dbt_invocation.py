@@ -83,3 +83,28 @@ def test_a_manifest_kept_with_its_lookups_built_comes_back_whole(tmp_path):
     found = kept.ref_lookup.find("dim_accounts", None, None, kept)
     assert found.unique_id == "model.tiktok_warehouse.dim_accounts"
     assert type(kept.doc_lookup).__name__ == "DocLookup"
+
+
+def test_behavior_flags_name_the_module_that_declared_them_without_inspect_stack(monkeypatch):
+    """dbt_runner() replaces dbt-common's inspect.stack() walk (lib/core/dbt_invocation.py): the adapter's flags still
+    name the adapter's module; a dbt-common that renamed the hook would leave the patch silently unused."""
+    import inspect
+
+    from dbt.adapters.duckdb.impl import DuckDBAdapter
+    from dbt_common import behavior_flags
+
+    assert "_default_source" in vars(behavior_flags.BehaviorFlagRendered), "dbt-common renamed the hook"
+    monkeypatch.setattr(behavior_flags.BehaviorFlagRendered, "_default_source", staticmethod(lambda: "unpatched"))
+    dbt_invocation.dbt_runner()
+
+    def no_stack(*args, **kwargs):
+        raise AssertionError("inspect.stack() walked")
+
+    monkeypatch.setattr(inspect, "stack", no_stack)
+    adapter = DuckDBAdapter.__new__(DuckDBAdapter)  # only the behavior setter runs: no connection
+    adapter.config = None  # no project flags, as in `dbt debug`
+    adapter.behavior = [{"name": "some_flag", "default": False, "description": "a flag of this test"}]
+    flag = adapter.behavior.some_flag
+    assert flag._behavior_change_event.flag_source == "dbt.adapters.base.impl"
+    declared = behavior_flags.Behavior([{"name": "other_flag", "default": True, "docs_url": "x"}], {})
+    assert declared.other_flag._behavior_change_event.flag_source == __name__
