@@ -85,6 +85,34 @@ def test_counts_follow_the_macros_on_rows_worked_out_by_hand(materialized):
     assert [r.failures for r in windowed] == [2]
 
 
+def test_a_views_tests_read_it_once_through_their_window_and_a_broken_one_errors_alone():
+    con = duckdb.connect()
+    con.execute("""create table m_rows as select * from (values
+        (1, -1, date '2026-01-01'), (2, null, date '2026-01-02'), (2, 24, date '2026-01-03'), (3, null, null))
+        t(id, hour, day)""")
+    con.execute("create view m as select * from m_rows")
+    window = {"where": "day is null or day >= __tests_from__"}
+    tests = batched_tests(_manifest([
+        ("nn", "not_null", {"column_name": "hour"}, window),
+        ("range", "accepted_range", {"column_name": "hour", "min_value": 0, "max_value": 23}, window),
+        ("uniq", "unique", {"column_name": "id"}, window),
+    ], "view"))  # fmt: skip
+    ordered = sorted(tests.values(), key=lambda t: t.unique_id)
+    assert _statement(ordered, "2026-01-02").startswith(
+        "with dbt_tested_view as materialized (select * from (select * from m where day is null or day >= cast("
+    )
+    # from 2 January on: (2, null), (2, 24) and (3, null: no day, always tested)
+    windowed = {r.test.name: r.failures for r in run_batched_tests(con, ordered, "2026-01-02")}
+    assert windowed == {"nn": 2, "range": 1, "uniq": 1}
+    # no window: every row; -1 and 24 outside 0..23
+    assert {r.test.name: r.failures for r in run_batched_tests(con, ordered, None)} == {"nn": 2, "range": 2, "uniq": 1}
+    # two tests of a view: each reads it (storing it would cost more than computing it twice)
+    assert not _statement(ordered[:2], None).startswith("with")
+    broken = replace(tests["test.p.nn"], unique_id="test.p.broken", name="broken", kwargs={"column_name": "nope"})
+    results = {r.test.name: (r.failures, r.status) for r in run_batched_tests(con, [*ordered, broken], "2026-01-02")}
+    assert results == {"broken": (None, "error"), "nn": (2, "fail"), "range": (1, "fail"), "uniq": (1, "fail")}
+
+
 def test_results_computed_in_the_background_are_those_computed_here_a_model_at_a_time():
     con = duckdb.connect()
     con.execute("create table m as select * from (values (1, 5), (2, null), (2, 7)) t(id, hour)")
