@@ -181,8 +181,9 @@ def failed_tests(results: Iterable[BatchedTestResult]) -> list[str]:
 
 
 def write_results(target: Path, results: list[BatchedTestResult], tests_from: str | None) -> Path:
-    """`<target>/batched_tests.json`: each test run here, with its status, failures and the SQL it ran, as dbt's
-    run_results.json and compiled SQL tell for its own nodes."""
+    """`<target>/batched_tests.json`: each test run here, with its status, failures and its SQL, as dbt's
+    run_results.json and compiled SQL tell for its own nodes. The SQL is the test's own query, which counts what
+    its part of the model's statement counted (there, a view's tests may read it once: `_statement`)."""
     path = Path(target) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = [
