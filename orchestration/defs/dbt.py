@@ -152,8 +152,12 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
         build = dbt_build(min_date, reason="these assets were selected in Dagster")
-    elif full_refresh_requested(con):  # a replay whose own full refresh did not end well
-        build = dbt_build(min_date, full_refresh=True, reason="the archive was replayed: a full refresh is pending")
+    elif full_refresh_requested(con):  # asked by a replay or a keying var change, and not yet done by a build
+        build = dbt_build(
+            min_date,
+            full_refresh=True,
+            reason="a full refresh is pending (after a replay or a change of a var that keys rows)",
+        )
     elif built_keying not in (None, keying_vars):  # None: a warehouse built before the digest was recorded
         request_full_refresh(con)  # pending until one succeeds, even should the var be changed back meanwhile
         build = dbt_build(

@@ -34,4 +34,4 @@ select
     receipts.received_at
 from quarantined
 left join receipts
-    on left(quarantined.document_id, {{ 64 + 1 + 12 + 1 }}) = receipts.receipt_prefix
+    on {{ receipt_prefix_of('quarantined.document_id') }} = receipts.receipt_prefix

@@ -187,19 +187,24 @@ def _name_flag_sources_from_frames() -> None:
     by walking `inspect.stack()`, even when the flag names it: that reads the source line of every frame on the
     stack and, for a frame of no module file (a Jinja template, pytest-xdist's `<string>`), scans every module
     loaded. Under a Dagster run's deep stack, in a process with thousands of modules, that was 27 ms a flag, twice
-    per command. The same name comes from the frames' globals: the first module other than behavior_flags."""
+    per command. The same name comes from the frames' globals (`_module_of_caller`)."""
     from dbt_common import behavior_flags
 
-    def module_of_caller() -> str:
-        frame = sys._getframe(1)
-        while frame is not None:
-            name = frame.f_globals.get("__name__")
-            if name and name != behavior_flags.__name__:
-                return name
-            frame = frame.f_back
-        return "Unknown"
+    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(_module_of_caller)
 
-    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(module_of_caller)
+
+def _module_of_caller() -> str:
+    """The first module on the stack other than dbt-common's behavior_flags, which calls this."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name and name != _BEHAVIOR_FLAGS_MODULE:
+            return name
+        frame = frame.f_back
+    return "Unknown"
+
+
+_BEHAVIOR_FLAGS_MODULE = "dbt_common.behavior_flags"
 
 
 def command_environment(data_dir: Path, env: dict[str, str | None] | None = None) -> dict[str, str | None]:

@@ -131,8 +131,8 @@ def plan_build(manifest: dict, changed: set[str]) -> BuildPlan:
 
 
 def request_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """The next whole build must be a full refresh (a replay may have withdrawn rows that only a full refresh
-    removes from the marts): asked until a build does it, whichever run that is."""
+    """The next whole build must be a full refresh (a replay may have withdrawn rows, a changed keying var moved them
+    to other keys, which only a full refresh removes from the marts): asked until a build does it, whichever run."""
     _ensure(con)
     con.execute(
         "insert into landing.pending_full_refresh select now() "

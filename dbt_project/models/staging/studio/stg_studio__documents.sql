@@ -42,7 +42,7 @@ renamed as (
         cast(status as varchar) as status,
         cast(row_count as integer) as row_count,
         cast(quarantine_reason as varchar) as quarantine_reason,
-        left(document_id, {{ 64 + 1 + 12 + 1 }}) in (select superseded_receipts.receipt_prefix from superseded_receipts)
+        {{ receipt_prefix_of('document_id') }} in (select superseded_receipts.receipt_prefix from superseded_receipts)
         or (
             status = 'quarantined'
             and left(document_id, 64) || substr(document_id, {{ 64 + 1 + 12 + 1 }})
