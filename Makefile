@@ -83,11 +83,11 @@ UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV
 # A uv.lock that no longer matches pyproject.toml is an error (--locked), never silently re-resolved.
 UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \
 	(uv lock; UPGRADE=package moves one package), then commit uv.lock" >&2; exit 1; }
-# --compile-bytecode, as pip did: without .pyc files a command run outside make under PYTHONDONTWRITEBYTECODE (the
-# README's and docs' `.venv/bin/python -m orchestration ...`) compiles Dagster, dbt and great-expectations again
-# each time (their imports 15 s instead of 7). Compiling every package is ~22 s of the install; tried without it, a
-# fresh clone's first `make run` took 22.6-29.7 s in all instead of 34.1 s, which did not outweigh that.
-UV_SYNC = $(UV) sync --locked --quiet --compile-bytecode --extra dev
+# No --compile-bytecode: compiling every package (~12,000 modules, ~234 MB of .pyc) was nearly all of the install,
+# 22-78 s against ~2 s for uv's sync from its cache, while a run imports ~5,000 of them. Each module is compiled
+# the first time something imports it: the make verbs and `python -m orchestration` write bytecode even under
+# PYTHONDONTWRITEBYTECODE (orchestration/__main__.py), so that happens once, not on every command.
+UV_SYNC = $(UV) sync --locked --quiet --extra dev
 
 lock: ## re-resolve uv.lock after editing pyproject.toml; make lock UPGRADE=dagster moves one package
 	@$(UV_BOOTSTRAP)

@@ -123,3 +123,39 @@ def test_the_summary_names_trending_videos_by_title():
     assert _title("x" * 60, "7302") == '"' + "x" * 49 + '…" (7302)'  # 50 characters shown
     assert _title("", "7303") == "video 7303"
     assert _title(None, "7304") == "video 7304"
+
+
+def _compiled(prefix: Path, module_file: str, *args: str) -> list[Path]:
+    """The .pyc files of `module_file` that `python *args` wrote under the pycache prefix `prefix`, run where the
+    environment says not to write any (PYTHONDONTWRITEBYTECODE=1)."""
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(prefix)}
+    done = subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return sorted(prefix.rglob(f"{module_file}.*.pyc"))  # (under a prefix: no __pycache__ folders)
+
+
+def test_the_commands_write_bytecode_even_where_the_environment_says_not_to(tmp_path):
+    """The install compiles nothing (Makefile, UV_SYNC): `python -m orchestration` writes the bytecode of what it
+    imports, so that a container's PYTHONDONTWRITEBYTECODE=1 does not make every command compile Dagster, dbt and
+    great-expectations again. Measured with an empty pycache prefix: what is compiled lands there."""
+    # the environment's wish is honoured by Python itself: an import alone writes nothing
+    assert _compiled(tmp_path / "plain", "orchestration/cli", "-c", "import orchestration.cli") == []
+    assert len(_compiled(tmp_path / "command", "orchestration/cli", "-m", "orchestration", "--help")) == 1
+
+
+def test_worker_processes_write_bytecode_as_their_parent_does(tmp_path):
+    """A spawned worker gets -B from the environment's variable: it follows its parent's setting instead (the
+    great-expectations and landing workers import what the command does not)."""
+    module = "orchestration/lib/core/yaml_config"
+    work = (
+        "import sys\n"
+        "sys.dont_write_bytecode = {}\n"
+        "from orchestration.lib.core.workers import worker_pool\n"
+        "pool = worker_pool(1)\n"
+        "pool.submit(exec, 'import orchestration.lib.core.yaml_config').result()\n"
+        "pool.shutdown(wait=True)\n"
+    )
+    assert _compiled(tmp_path / "honoured", module, "-c", work.format(True)) == []
+    assert len(_compiled(tmp_path / "as_parent", module, "-c", work.format(False))) == 1

@@ -72,7 +72,10 @@ class DbtWorker:
         # then seen here as the pipe's end
         self._results, results = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_serve, args=(jobs, results, Path(project_dir)), name=PROCESS_NAME, daemon=True
+            target=_serve,
+            args=(jobs, results, Path(project_dir), sys.dont_write_bytecode),
+            name=PROCESS_NAME,
+            daemon=True,
         )
         self.process.start()
         jobs.close()
@@ -232,8 +235,10 @@ def discard() -> None:
         worker.stop()
 
 
-def _serve(jobs, results, project_dir: Path) -> None:
+def _serve(jobs, results, project_dir: Path, dont_write_bytecode: bool) -> None:
     """The worker: dbt imported and warmed up, then one build, its result events put on `results` as they come."""
+    # as the Dagster process does: spawned with -B where PYTHONDONTWRITEBYTECODE is set (orchestration/__main__.py)
+    sys.dont_write_bytecode = dont_write_bytecode
     name_process(PROCESS_NAME)
     _exit_with_the_dagster_process()
     # Ctrl-C in the terminal reaches every process of the group, and `interrupt` sends one more. Before the build, a

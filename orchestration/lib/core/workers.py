@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -25,11 +26,15 @@ def worker_pool(workers: int, *, niceness: int = 0) -> ProcessPoolExecutor:
     """A pool of `workers` spawned processes, at `niceness` (Unix); shut it down with `shutdown(wait=True)`, which
     is quick."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(niceness,))
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(niceness, sys.dont_write_bytecode)
+    )
 
 
-def _start_worker(niceness: int) -> None:
+def _start_worker(niceness: int, dont_write_bytecode: bool) -> None:
     # Runs first in each worker: the last exit handler it registers ends the process once the others ran.
+    # Bytecode as the parent writes it (spawned with -B where PYTHONDONTWRITEBYTECODE is set: orchestration/__main__.py)
+    sys.dont_write_bytecode = dont_write_bytecode
     atexit.register(os._exit, 0)
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
