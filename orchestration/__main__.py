@@ -10,9 +10,10 @@ if __name__ == "__main__":
     # it), so a command writes the bytecode of what it imports, once, into the project's .venv and its git-ignored
     # __pycache__ folders, as the make verbs do, also where PYTHONDONTWRITEBYTECODE says not to (common in
     # containers): else every command, and the dbt and great-expectations workers it starts, would compile
-    # Dagster, dbt and great-expectations again (their imports ~15 s instead of ~7). A read-only tree is fine.
-    sys.dont_write_bytecode = False
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Dagster, dbt and great-expectations again (their imports ~15 s instead of ~7). An explicit `python -B` is
+    # kept. Where the .venv cannot be written, nothing is, and each command compiles again (README: install).
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        sys.dont_write_bytecode = False
     defer_until_started()  # full collections wait until the run's definitions are loaded (lib/core/collector.py)
     from orchestration.cli import main
 

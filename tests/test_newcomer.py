@@ -128,9 +128,10 @@ def test_the_summary_names_trending_videos_by_title():
 def _compiled(prefix: Path, module_file: str, *args: str) -> list[Path]:
     """The .pyc files of `module_file` that `python *args` wrote under the pycache prefix `prefix`, run where the
     environment says not to write any (PYTHONDONTWRITEBYTECODE=1)."""
+    import os
     import sys
 
-    env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(prefix)}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(prefix)}
     done = subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return sorted(prefix.rglob(f"{module_file}.*.pyc"))  # (under a prefix: no __pycache__ folders)
@@ -147,7 +148,8 @@ def test_the_commands_write_bytecode_even_where_the_environment_says_not_to(tmp_
 
 def test_worker_processes_write_bytecode_as_their_parent_does(tmp_path):
     """A spawned worker gets -B from the environment's variable: it follows its parent's setting instead (the
-    great-expectations and landing workers import what the command does not)."""
+    great-expectations and landing workers, and dbt's, import what the command does not; all three call
+    `write_bytecode_as_parent`)."""
     module = "orchestration/lib/core/yaml_config"
     work = (
         "import sys\n"

@@ -44,6 +44,7 @@ from typing import Any
 
 from orchestration.lib.core import collector
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
+from orchestration.lib.core.workers import write_bytecode_as_parent
 
 # Whether `start` spawns a worker; off, the dbt step builds in its own process as it does without one.
 spawn_worker = True
@@ -237,8 +238,7 @@ def discard() -> None:
 
 def _serve(jobs, results, project_dir: Path, dont_write_bytecode: bool) -> None:
     """The worker: dbt imported and warmed up, then one build, its result events put on `results` as they come."""
-    # as the Dagster process does: spawned with -B where PYTHONDONTWRITEBYTECODE is set (orchestration/__main__.py)
-    sys.dont_write_bytecode = dont_write_bytecode
+    write_bytecode_as_parent(dont_write_bytecode)
     name_process(PROCESS_NAME)
     _exit_with_the_dagster_process()
     # Ctrl-C in the terminal reaches every process of the group, and `interrupt` sends one more. Before the build, a

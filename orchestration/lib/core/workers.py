@@ -33,8 +33,14 @@ def worker_pool(workers: int, *, niceness: int = 0) -> ProcessPoolExecutor:
 
 def _start_worker(niceness: int, dont_write_bytecode: bool) -> None:
     # Runs first in each worker: the last exit handler it registers ends the process once the others ran.
-    # Bytecode as the parent writes it (spawned with -B where PYTHONDONTWRITEBYTECODE is set: orchestration/__main__.py)
-    sys.dont_write_bytecode = dont_write_bytecode
+    write_bytecode_as_parent(dont_write_bytecode)
     atexit.register(os._exit, 0)
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
+
+
+def write_bytecode_as_parent(dont_write_bytecode: bool) -> None:
+    """A spawned process writes bytecode as the process that spawned it does (`sys.dont_write_bytecode`, passed
+    along): spawn starts it with -B from the parent's start-up flags, which `python -m orchestration` overrides
+    where PYTHONDONTWRITEBYTECODE is set (orchestration/__main__.py)."""
+    sys.dont_write_bytecode = dont_write_bytecode
