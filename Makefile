@@ -84,10 +84,11 @@ UV_BOOTSTRAP = test -x $(UV) || { echo "bootstrapping uv $(UV_VERSION) into $(UV
 UV_LOCK_CHECK = $(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock \
 	(uv lock; UPGRADE=package moves one package), then commit uv.lock" >&2; exit 1; }
 # No --compile-bytecode: compiling every package (~12,000 modules, ~234 MB of .pyc) was nearly all of the install,
-# 22-78 s against ~2 s for uv's sync from its cache, while a run imports ~5,000 of them. Each module is compiled
-# the first time something imports it: the make verbs (unexport above) and `python -m orchestration` with its
-# workers (orchestration/__main__.py) write bytecode even under PYTHONDONTWRITEBYTECODE, so that happens once, not
-# on every command. A .venv that commands cannot write (a read-only image): UV_COMPILE_BYTECODE=1 make setup.
+# 22-78 s against ~2 s for uv's sync from its cache, while a demo run and its prepare import ~4,400 of them (the tests
+# ~5,000). Each module is compiled the first time something imports it: the make verbs (unexport above) and `python -m
+# orchestration` with its workers (orchestration/__main__.py) write bytecode even under PYTHONDONTWRITEBYTECODE, so that
+# happens once, not on every command. A .venv that commands cannot write (a read-only image): UV_COMPILE_BYTECODE=1
+# make setup.
 UV_SYNC = $(UV) sync --locked --quiet --extra dev
 
 lock: ## re-resolve uv.lock after editing pyproject.toml; make lock UPGRADE=dagster moves one package
