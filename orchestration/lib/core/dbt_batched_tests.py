@@ -3,7 +3,8 @@
 The project declares ~430 generic tests in its YAML (not_null, accepted_range, unique_combination,
 relationships, accepted_values, unique), next to what they guard, and dbt runs each as a node of its own:
 compile, a query, artifacts, ~20 ms of dbt per test, more than half of a whole build. The daily job runs the
-same tests, declared the same way, after dbt built the models: each test's SQL as its macro compiles it,
+same tests, declared the same way, once dbt built the models they read (in dbt's worker process as each is built,
+`dbt_tests_alongside.py`; on a thread of the Dagster process after the build): each test's SQL as its macro compiles it,
 counted as dbt counts it (`select count(*) from (<test sql>)`), all the tests of a model in one statement.
 They are reported as the same dbt test results (names, status, failure counts), so Dagster shows the same
 asset checks; dbt runs every other test (singular ones, shares_sum_to_at_most, any with other templating
@@ -18,7 +19,7 @@ error_if, no limit and no stored failures are taken. `dbt build` by hand still r
 tests/test_dbt_batched_tests.py checks that both ways count the same failures.
 
 One difference, by design: dbt skips the models downstream of a failing error-severity test, while these run
-after the build. A failing one still fails the dbt step, so nothing built after it is published.
+outside dbt's graph. A failing one still fails the dbt step, so nothing built after it is published.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
 - `values`: the value shapes TikTok writes (`1,234,567`, `119h 47m 31s`, `90.13%`, `2026-07-01 ~ ...`);
 - `compressed`: gzip opened in memory with the ZIP limits of `core.containers`;
 - `event_log`: a `tiktok-live-log/1` JSON-lines log (+ its session sidecar) → events, sessions, connections;
+  `log_columns`: its fast path, a clean log read a column at a time;
+- `frames`: a reader's records as a typed frame, a column at a time;
 - `sessions`: the sessions and connections frames, from the sidecar or derived from the log;
 - `tables`: CSV / XLSX cells, for the two spreadsheet inputs;
 - `backstage`: a LIVE Backstage "Creator data" export → one row per creator;
