@@ -7,8 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from orchestration.devtools import bench_run
-from orchestration.devtools.bench_run import run_sampled
+from orchestration.devtools.bench_run import RunFigures, run_sampled
 from orchestration.lib.core.paths import PROJECT_ROOT
 
 BUSY = "import time\nwhile time.process_time() < 0.3: pass\nprint(time.process_time())"
@@ -40,3 +42,27 @@ def test_the_dbt_worker_is_told_apart_by_its_process_name():
         other.kill()
         named.wait()
         other.wait()
+
+
+def test_io_stall_is_the_kernels_some_total_in_seconds():
+    psi = "some avg10=0.42 avg60=0.87 avg300=2.43 total=6051954266\nfull avg10=0.32 avg60=0.66 avg300=2.04 total=5\n"
+    assert bench_run.io_stalled_s(psi) == pytest.approx(6051.954266)
+    assert bench_run.io_stalled_s("full avg10=0.00 avg60=0.00 avg300=0.00 total=5\n") is None  # no `some` line
+    assert bench_run.io_stalled_s("some avg10=0.00 avg60=0.00 avg300=0.00 total=n/a\n") is None
+    assert bench_run.stall_between(1.5, 4.0) == 2.5
+    assert bench_run.stall_between(None, 4.0) is None and bench_run.stall_between(1.5, None) is None
+
+
+def test_a_round_and_the_history_comparison_print_the_io_stall_as_a_share_of_the_wall(tmp_path, capsys):
+    from orchestration.devtools.bench import print_history_comparison, print_round
+
+    def run(label: str, wall_s: float, io_stall_s: float | None) -> RunFigures:
+        return RunFigures(label, 0, tmp_path / "x.log", wall_s=wall_s, cpu_s=wall_s, io_stall_s=io_stall_s)
+
+    print_round(run("backfill", 20.0, 5.0), None)
+    assert "IO stall     25 % of the run:" in capsys.readouterr().out
+    print_round(run("backfill", 20.0, None), None)  # a kernel without /proc/pressure: no line
+    assert "IO stall" not in capsys.readouterr().out
+    print_history_comparison(10, {7: [run("day", 8.0, 2.0)], 90: [run("day", 10.0, 0.5)]})
+    row = next(line for line in capsys.readouterr().out.splitlines() if "median run, IO stall" in line)
+    assert row.split()[-4:] == ["25", "%", "5", "%"]  # 2 of 8 s on 7 days, 0.5 of 10 s on 90

@@ -9,7 +9,8 @@ sections every day, ZIPs; no LIVE files unless `--live`), `--days` days of histo
 history lands first, then the last day, each through what `make run` runs (`make prepare`, then
 `python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`). For each it
 prints files/s, rows/s, seconds per stage from the run's own event log, total wall, CPU seconds (the pipeline and
-its workers) and peak memory of the pipeline, of dbt's worker and of its process tree; then the floor
+its workers), the share of the wall some task on the machine waited on IO (`bench_run.io_stalled_s`) and peak
+memory of the pipeline, of dbt's worker and of its process tree; then the floor
 (`bench_floor`: the four contract marts by bare DuckDB SQL over the same files, measured in the same run), the
 ratio `make run` / floor in wall and in CPU seconds (other work on a shared machine slows a run without adding to
 its CPU seconds), and the floor's rows against the published marts (a difference is printed loudly: the floor
@@ -35,7 +36,13 @@ from pathlib import Path
 from statistics import median
 
 from orchestration.devtools.bench_floor import compare_with_marts, run_floor
-from orchestration.devtools.bench_run import LANDING_SECONDS_KEY, RunFigures, timed_make_run
+from orchestration.devtools.bench_run import (
+    LANDING_SECONDS_KEY,
+    RunFigures,
+    io_stalled_s,
+    stall_between,
+    timed_make_run,
+)
 from orchestration.lib.core.archive import archive_mode_from_env
 from orchestration.lib.core.paths import DataPaths
 
@@ -135,6 +142,11 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
         f"   CPU          {figures.cpu_s:,.2f} s user + system: the pipeline and its workers "
         f"({figures.cpu_s / figures.wall_s:.2f} of the 2 cores busy on average)"
     )
+    if figures.io_stall_s is not None:
+        print(
+            f"   IO stall     {_share(figures.io_stall_s, figures.wall_s)} of the run: some task on the machine "
+            "(this run's too) waited on IO (/proc/pressure/io)"
+        )
     peaks = figures.peaks
     print(
         f"   peak memory  pipeline {peaks.root_mb:,.0f} MiB"
@@ -144,11 +156,14 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
 
 
 def print_floor(paths: DataPaths, figures: RunFigures, work: Path) -> None:
+    stalled_before = io_stalled_s()
     floor = run_floor(paths.inbox, work)
+    stall = stall_between(stalled_before, io_stalled_s())
     phases = ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in floor.seconds.items())
+    stalled = "" if stall is None else f"; IO stall {_share(stall, floor.total_seconds)}"
     print(
         f"   floor        {floor.total_seconds:8.2f} s  bare DuckDB over all {floor.files_read:,} files in the inbox "
-        f"({floor.rows_read:,} rows; {phases})"
+        f"({floor.rows_read:,} rows; {phases}{stalled})"
     )
     if floor.files_skipped:
         print(f"   !! the floor skipped {floor.files_skipped} inbox file(s) that are not Studio ZIPs")
@@ -284,6 +299,9 @@ def print_history_comparison(accounts: int, by_days: dict[int, list[RunFigures]]
     print(f"   {'median make run wall (s)':<33}" + "".join(f"{_median(by_days[d], 'wall_s'):>11.2f}" for d in order))
     print(f"   {'median make run CPU (s)':<33}" + "".join(f"{_median(by_days[d], 'cpu_s'):>11.2f}" for d in order))
     print(f"   {'median run, load average before':<33}" + "".join(f"{typical[d].load_before:>11.1f}" for d in order))
+    if all(typical[d].io_stall_s is not None for d in order):
+        shares = "".join(f"{_share(typical[d].io_stall_s, typical[d].wall_s):>11}" for d in order)
+        print(f"   {'median run, IO stall':<33}" + shares)
     for stage in stages:
         print(f"     {stage:<31}" + "".join(f"{typical[d].stages.get(stage, 0.0):>11.2f}" for d in order))
     ratio = _median(by_days[longest], "wall_s") / _median(by_days[shortest], "wall_s")
@@ -295,6 +313,11 @@ def print_history_comparison(accounts: int, by_days: dict[int, list[RunFigures]]
 
 def _median(runs: list[RunFigures], figure: str) -> float:
     return median(getattr(run, figure) for run in runs)
+
+
+def _share(stalled_s: float, wall_s: float) -> str:
+    """Stalled seconds as a share of a wall time: '23 %'."""
+    return f"{100 * stalled_s / wall_s:.0f} %" if wall_s > 0 else "?"
 
 
 if __name__ == "__main__":

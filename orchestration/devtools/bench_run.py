@@ -9,7 +9,9 @@ sampled from /proc every 50 ms: the peak resident memory of the pipeline process
 great-expectations worker included (VmRSS summed per sample). Afterwards the seconds per stage come from
 the run itself: Dagster's STEP_START / STEP_SUCCESS events in the run's event log, the files and rows from
 the landing asset's materialization metadata, and the landing steps from its `landing_seconds` metadata
-when the asset records it.
+when the asset records it. Beside them, how long some task on the machine waited on IO during the run (Linux's
+pressure stall information, `io_stall_s`): a stalled disk slows a run without adding to its CPU seconds, and says
+why two runs of the same code differ.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ STEP_STAGES = {
 }
 LANDING_SECONDS_KEY = "landing_seconds"  # JSON {step: seconds} on a studio_exports materialization
 SAMPLE_EVERY_S = 0.05
+PRESSURE_IO = Path("/proc/pressure/io")
 
 
 @dataclass
@@ -66,6 +69,27 @@ class RunFigures:
     # CPU seconds (user + system) of the pipeline and the workers it ran: steadier than wall time on a machine
     # shared with other work, which slows a run without adding to its CPU
     cpu_s: float = 0.0
+    io_stall_s: float | None = None  # seconds some task on the machine waited on IO meanwhile; None: not told
+
+
+def io_stalled_s(text: str | None = None) -> float | None:
+    """Seconds some task has waited on IO since boot, machine-wide: the `some ... total=` microseconds of
+    /proc/pressure/io (or of `text`, its content). None where the kernel does not say (no PSI, not Linux)."""
+    if text is None:
+        try:
+            text = PRESSURE_IO.read_text()
+        except OSError:
+            return None
+    for line in text.splitlines():
+        kind, _, fields = line.partition(" ")
+        if kind == "some":
+            totals = [field.removeprefix("total=") for field in fields.split() if field.startswith("total=")]
+            return int(totals[0]) / 1e6 if totals and totals[0].isdigit() else None
+    return None
+
+
+def stall_between(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
 
 
 def _children(pid: int) -> list[int]:
@@ -158,6 +182,7 @@ def timed_make_run(paths: DataPaths, label: str, log_dir: Path) -> RunFigures:
     """`make prepare` (what `make run` runs first, skipped without make) then the pipeline, both timed."""
     log_dir.mkdir(parents=True, exist_ok=True)
     figures = RunFigures(label, 0, log_dir / f"{label.replace(' ', '-')}.log", load_before=os.getloadavg()[0])
+    stalled_before = io_stalled_s()
     env = pipeline_env(paths)
     if shutil.which("make") and (PROJECT_ROOT / "Makefile").exists():
         make = ["make", "--no-print-directory", "-s", "prepare", f"DATA_DIR={paths.root}"]
@@ -171,6 +196,7 @@ def timed_make_run(paths: DataPaths, label: str, log_dir: Path) -> RunFigures:
     figures.cpu_s += cpu_s
     figures.exit_code = code
     figures.wall_s = sum(figures.stages.values()) + ended - started
+    figures.io_stall_s = stall_between(stalled_before, io_stalled_s())
     _read_run(paths, figures, started, ended)
     return figures
 
