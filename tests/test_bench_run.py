@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.devtools import bench_run
 from orchestration.devtools.bench_run import RunFigures, run_sampled
-from orchestration.lib.core.paths import PROJECT_ROOT
+from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths
 
 BUSY = "import time\nwhile time.process_time() < 0.3: pass\nprint(time.process_time())"
 
@@ -66,3 +66,42 @@ def test_a_round_and_the_history_comparison_print_the_io_stall_as_a_share_of_the
     print_history_comparison(10, {7: [run("day", 8.0, 2.0)], 90: [run("day", 10.0, 0.5)]})
     row = next(line for line in capsys.readouterr().out.splitlines() if "median run, IO stall" in line)
     assert row.split()[-4:] == ["25", "%", "5", "%"]  # 2 of 8 s on 7 days, 0.5 of 10 s on 90
+
+
+def test_no_pressure_file_means_no_figure(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench_run, "PRESSURE_IO", tmp_path / "no-psi-here")
+    assert bench_run.io_stalled_s() is None
+
+
+def test_a_runs_io_stall_is_read_before_prepare_and_after_the_pipeline(tmp_path, monkeypatch):
+    readings = iter([100.0, 102.5])  # the kernel's totals, in the order the round reads them
+    monkeypatch.setattr(bench_run, "io_stalled_s", lambda: next(readings))
+    monkeypatch.setattr(bench_run.shutil, "which", lambda name: None)  # no make: the pipeline alone
+    monkeypatch.setattr(bench_run, "run_sampled", lambda args, **kw: (0, 10.0, 14.0, bench_run.TreePeaks(), 3.0))
+    monkeypatch.setattr(bench_run, "_read_run", lambda *args: None)
+    figures = bench_run.timed_make_run(DataPaths(tmp_path), "backfill", tmp_path / "logs")
+    assert (figures.wall_s, figures.io_stall_s) == (4.0, 2.5)
+    assert next(readings, "both read") == "both read"
+
+
+def test_the_floors_io_stall_covers_its_timed_phases_and_prints_as_their_share(tmp_path, monkeypatch, capsys):
+    import duckdb
+
+    from orchestration.devtools import bench, bench_floor
+
+    readings = iter([50.0, 50.5])
+    monkeypatch.setattr(bench_floor, "io_stalled_s", lambda: next(readings))
+    (tmp_path / "inbox").mkdir()
+    floor = bench_floor.run_floor(tmp_path / "inbox", tmp_path / "work")  # an empty inbox: no file to read
+    assert floor.io_stall_s == 0.5 and next(readings, "both read") == "both read"
+
+    timed = {"unzip members": 1.5, "marts (SQL)": 0.5}
+    shown = bench_floor.Floor(duckdb.connect(), seconds=timed, cpu_s=1.0, io_stall_s=0.5)
+    monkeypatch.setattr(bench, "run_floor", lambda inbox, work: shown)
+    monkeypatch.setattr(bench, "compare_with_marts", lambda floor, marts: [])
+    bench.print_floor(
+        DataPaths(tmp_path), RunFigures("backfill", 0, tmp_path / "x.log", wall_s=8.0, cpu_s=4.0), tmp_path
+    )
+    out = capsys.readouterr().out
+    assert "IO stall 25 %)" in out  # 0.5 of the floor's 2.0 timed seconds
+    assert "make run / floor     4.0x" in out

@@ -36,13 +36,7 @@ from pathlib import Path
 from statistics import median
 
 from orchestration.devtools.bench_floor import compare_with_marts, run_floor
-from orchestration.devtools.bench_run import (
-    LANDING_SECONDS_KEY,
-    RunFigures,
-    io_stalled_s,
-    stall_between,
-    timed_make_run,
-)
+from orchestration.devtools.bench_run import LANDING_SECONDS_KEY, RunFigures, timed_make_run
 from orchestration.lib.core.archive import archive_mode_from_env
 from orchestration.lib.core.paths import DataPaths
 
@@ -145,7 +139,7 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
     if figures.io_stall_s is not None:
         print(
             f"   IO stall     {_share(figures.io_stall_s, figures.wall_s)} of the run: some task on the machine "
-            "(this run's too) waited on IO (/proc/pressure/io)"
+            "(this run or any other) waited on IO (/proc/pressure/io)"
         )
     peaks = figures.peaks
     print(
@@ -156,11 +150,9 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
 
 
 def print_floor(paths: DataPaths, figures: RunFigures, work: Path) -> None:
-    stalled_before = io_stalled_s()
     floor = run_floor(paths.inbox, work)
-    stall = stall_between(stalled_before, io_stalled_s())
     phases = ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in floor.seconds.items())
-    stalled = "" if stall is None else f"; IO stall {_share(stall, floor.total_seconds)}"
+    stalled = "" if floor.io_stall_s is None else f"; IO stall {_share(floor.io_stall_s, floor.total_seconds)}"
     print(
         f"   floor        {floor.total_seconds:8.2f} s  bare DuckDB over all {floor.files_read:,} files in the inbox "
         f"({floor.rows_read:,} rows; {phases}{stalled})"

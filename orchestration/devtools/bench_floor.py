@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from orchestration.devtools.bench_run import io_stalled_s, stall_between
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
 
 # Studio ZIP name -> (floor kind, member read). Followers ZIPs carry four members; only FollowerHistory
@@ -60,6 +61,7 @@ class Floor:
     con: duckdb.DuckDBPyConnection  # holds one table per mart, named like the mart
     seconds: dict[str, float] = field(default_factory=dict)  # unzip, date labels, read, marts
     cpu_s: float = 0.0  # CPU seconds of every thread of this process (DuckDB's too) while the floor was computed
+    io_stall_s: float | None = None  # seconds some task on the machine waited on IO meanwhile (bench_run)
     files_read: int = 0
     files_skipped: int = 0
     rows_read: int = 0
@@ -265,7 +267,7 @@ def run_floor(inbox: Path, workdir: Path) -> Floor:
     shutil.rmtree(workdir, ignore_errors=True)
     con = duckdb.connect()
     floor = Floor(con)
-    cpu_started = time.process_time()
+    cpu_started, stalled_before = time.process_time(), io_stalled_s()
     started = time.perf_counter()
     floor.files_read, floor.files_skipped = unzip_members(inbox, workdir)
     floor.seconds["unzip members"] = time.perf_counter() - started
@@ -291,6 +293,7 @@ def run_floor(inbox: Path, workdir: Path) -> Floor:
     )
     floor.seconds["marts (SQL)"] = time.perf_counter() - started
     floor.cpu_s = time.process_time() - cpu_started
+    floor.io_stall_s = stall_between(stalled_before, io_stalled_s())
     floor.rows = {mart: con.execute(f"select count(*) from {mart}").fetchone()[0] for mart in MARTS}
     shutil.rmtree(workdir, ignore_errors=True)
     return floor
