@@ -1,6 +1,6 @@
 """great-expectations in a process of its own, started while dbt builds, so its import costs no wall time.
 
-Importing great_expectations takes ~2-3 s of CPU in every run that validates a mart, more than the validation
+Importing great_expectations takes ~3 s of CPU in every run that validates a mart, more than the validation
 itself. Imported in a worker while dbt builds, it overlaps the build (dbt's worker process, or its thread in the
 Dagster process where none was spawned) instead of adding to the publishing step. `start()` (called by the dbt
 step when it has something to build)
