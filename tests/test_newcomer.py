@@ -161,3 +161,24 @@ def test_worker_processes_write_bytecode_as_their_parent_does(tmp_path):
     )
     assert _compiled(tmp_path / "honoured", module, "-c", work.format(True)) == []
     assert len(_compiled(tmp_path / "as_parent", module, "-c", work.format(False))) == 1
+
+
+def test_a_commands_plain_subprocesses_write_bytecode_too():
+    """`python -m orchestration` takes PYTHONDONTWRITEBYTECODE out of its environment (orchestration/__main__.py), so
+    the plain subprocesses it starts (`dbt parse` for the manifest) write their bytecode as well. The command's
+    `main` is replaced by one that starts a child Python and prints that child's flag."""
+    import os
+    import sys
+
+    child = "import subprocess, sys; print(subprocess.run([sys.executable, '-c', 'import sys; "
+    child += "print(sys.flags.dont_write_bytecode)'], capture_output=True, text=True, check=True).stdout.strip())"
+    command = f"import orchestration.cli as cli\ncli.main = lambda: exec({child!r}) or 0\n"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def flag_of_child(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert flag_of_child(f"{command}cli.main()") == "1"  # without the command's start: the variable reaches it
+    assert flag_of_child(f"{command}import runpy\nrunpy.run_module('orchestration', run_name='__main__')") == "0"
