@@ -16,7 +16,7 @@ superseded_receipts as (
 loaded_bytes as (
     -- the bytes of each loaded document (`<sha256>:<member>` of its id): the same bytes quarantined at another inbox
     -- path were moved where they belong (a misfiled download, one without an account)
-    select distinct left(document_id, 64) || substr(document_id, {{ 64 + 1 + 12 + 1 }}) as document_bytes
+    select distinct {{ document_bytes_of('document_id') }} as document_bytes
     from source
     where status = 'loaded'
 ),
@@ -45,8 +45,7 @@ renamed as (
         {{ receipt_prefix_of('document_id') }} in (select superseded_receipts.receipt_prefix from superseded_receipts)
         or (
             status = 'quarantined'
-            and left(document_id, 64) || substr(document_id, {{ 64 + 1 + 12 + 1 }})
-            in (select loaded_bytes.document_bytes from loaded_bytes)
+            and {{ document_bytes_of('document_id') }} in (select loaded_bytes.document_bytes from loaded_bytes)
         ) as is_superseded
     from source
 )
