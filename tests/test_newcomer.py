@@ -3,8 +3,10 @@ the run summary names videos by title."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,9 +130,6 @@ def test_the_summary_names_trending_videos_by_title():
 def _compiled(prefix: Path, module_file: str, *args: str) -> list[Path]:
     """The .pyc files of `module_file` that `python *args` wrote under the pycache prefix `prefix`, run where the
     environment says not to write any (PYTHONDONTWRITEBYTECODE=1)."""
-    import os
-    import sys
-
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(prefix)}
     done = subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -167,9 +166,6 @@ def test_a_commands_plain_subprocesses_write_bytecode_too():
     """`python -m orchestration` takes PYTHONDONTWRITEBYTECODE out of its environment (orchestration/__main__.py), so
     the plain subprocesses it starts (`dbt parse` for the manifest) write their bytecode as well. The command's
     `main` is replaced by one that starts a child Python and prints that child's flag."""
-    import os
-    import sys
-
     child = "import subprocess, sys; print(subprocess.run([sys.executable, '-c', 'import sys; "
     child += "print(sys.flags.dont_write_bytecode)'], capture_output=True, text=True, check=True).stdout.strip())"
     command = f"import orchestration.cli as cli\ncli.main = lambda: exec({child!r}) or 0\n"

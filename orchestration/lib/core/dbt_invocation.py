@@ -193,6 +193,9 @@ def _name_flag_sources_from_frames() -> None:
     behavior_flags.BehaviorFlagRendered._default_source = staticmethod(_module_of_caller)
 
 
+_BEHAVIOR_FLAGS_MODULE = "dbt_common.behavior_flags"
+
+
 def _module_of_caller() -> str:
     """The first module on the stack other than dbt-common's behavior_flags, which calls this."""
     frame = sys._getframe(1)
@@ -202,9 +205,6 @@ def _module_of_caller() -> str:
             return name
         frame = frame.f_back
     return "Unknown"
-
-
-_BEHAVIOR_FLAGS_MODULE = "dbt_common.behavior_flags"
 
 
 def command_environment(data_dir: Path, env: dict[str, str | None] | None = None) -> dict[str, str | None]:
