@@ -6,6 +6,7 @@ transaction, so a rerun or a replay of the archive never doubles anything.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -105,23 +106,37 @@ _DDL = [
 ]
 
 
+# The tables `_DDL` creates, as schema.table.
+_DDL_TABLES = [re.match(r"create table if not exists (\w+\.\w+) ", s).group(1) for s in _DDL if "create table" in s]
+_OLD_MANIFEST_KEY = """select 1 from duckdb_constraints() where schema_name = 'raw' and table_name = 'archive_manifest'
+    and constraint_type = 'PRIMARY KEY' and constraint_column_names = ['sha256']"""
+
+
 def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     database.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(database), read_only=read_only)
-    if not read_only:
+    if not read_only and not _schema_current(con):
         _migrate_archive_manifest(con)
         for statement in _DDL:
             con.execute(statement)
     return con
 
 
+def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `_DDL` and the migration would change nothing: every table there, the manifest keyed by receipt.
+    One catalog query (~1-3 ms) instead of the 32 statements (~13 ms), on every writable open of a run and a test."""
+    (current,) = con.execute(
+        f"""select (select count(*) from duckdb_tables() where list_contains(?, schema_name || '.' || table_name))
+        = ? and not exists ({_OLD_MANIFEST_KEY})""",
+        [_DDL_TABLES, len(_DDL_TABLES)],
+    ).fetchone()
+    return current
+
+
 def _migrate_archive_manifest(con: duckdb.DuckDBPyConnection) -> None:
     """Before receipts, raw.archive_manifest had one row per sha256 and a second receipt of the same bytes
     was dropped: re-key it, and forget which inbox files were hashed so the next scan records those receipts."""
-    old_key = con.execute(
-        """select 1 from duckdb_constraints() where schema_name = 'raw' and table_name = 'archive_manifest'
-        and constraint_type = 'PRIMARY KEY' and constraint_column_names = ['sha256']"""
-    ).fetchone()
+    old_key = con.execute(_OLD_MANIFEST_KEY).fetchone()
     if old_key:
         con.execute("alter table raw.archive_manifest rename to archive_manifest_by_sha256")
         con.execute(next(s for s in _DDL if "raw.archive_manifest" in s))

@@ -1,0 +1,67 @@
+"""Opening the working DuckDB for writing creates its raw and landing tables once, then only checks they are there
+(lib/core/warehouse.py: `connect`): the 32 statements ran on every open of a run and of a test."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from orchestration.lib.core import warehouse
+from orchestration.lib.core.warehouse import connect
+
+
+def _catalog(database) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            """select schema_name, table_name, column_name, data_type from duckdb_columns()
+            where schema_name in ('raw', 'landing') order by all"""
+        ).fetchall()
+
+
+def _keys(database) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            """select constraint_column_names from duckdb_constraints()
+            where schema_name = 'raw' and table_name = 'archive_manifest' and constraint_type = 'PRIMARY KEY'"""
+        ).fetchall()
+
+
+def test_a_current_warehouse_opens_without_running_its_ddl_and_a_missing_table_is_created_again(tmp_path, monkeypatch):
+    database = tmp_path / "warehouse.duckdb"
+    connect(database).close()
+    created = _catalog(database)
+    assert {(s, t) for s, t, _, _ in created} >= {("raw", "documents"), ("landing", "manifest_stamp")}
+    assert len({(s, t) for s, t, _, _ in created}) == len(warehouse._DDL_TABLES) == 30
+
+    ddl = warehouse._DDL
+    monkeypatch.setattr(warehouse, "_DDL", ["select error('the DDL ran')"])
+    connect(database).close()  # every table there: no statement of the DDL runs
+    with duckdb.connect(str(database)) as con:
+        con.execute("drop table raw.row_flags")
+    with pytest.raises(duckdb.Error, match="the DDL ran"):
+        connect(database)  # one table missing: the DDL runs
+
+    monkeypatch.setattr(warehouse, "_DDL", ddl)
+    connect(database).close()
+    assert _catalog(database) == created
+
+
+def test_a_manifest_keyed_by_sha256_is_migrated_even_with_every_table_there(tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    connect(database).close()
+    with duckdb.connect(str(database)) as con:  # the pre-receipts key, every other table current
+        con.execute("drop table raw.archive_manifest")
+        con.execute(
+            """create table raw.archive_manifest (
+            sha256 varchar primary key, inbox_path varchar not null, original_name varchar not null,
+            archive_path varchar not null, account_handle varchar, file_kind varchar, export_date date,
+            export_date_source varchar, size_bytes bigint, source_mtime timestamp, received_at timestamp)"""
+        )
+        con.execute("insert into landing.inbox_files values ('a/b.csv', 1, 1, 'x')")
+    assert _keys(database) == [(["sha256"],)]
+
+    connect(database).close()
+
+    assert _keys(database) == [(["sha256", "inbox_path"],)]
+    with duckdb.connect(str(database), read_only=True) as con:  # the migration forgot the hashed inbox files
+        assert con.execute("select count(*) from landing.inbox_files").fetchone() == (0,)
