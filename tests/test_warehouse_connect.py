@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.lib.core import warehouse
@@ -35,7 +36,9 @@ def test_a_current_warehouse_opens_without_running_its_ddl_and_a_missing_table_i
 
     ddl = warehouse._DDL
     monkeypatch.setattr(warehouse, "_DDL", ["select error('the DDL ran')"])
-    connect(database).close()  # every table there: no statement of the DDL runs
+    with connect(database) as con:  # every table there: no statement of the DDL runs
+        con.register("frame", pd.DataFrame({"n": [1, 2]}))  # and the check's result is finished (DuckDB 2 refuses
+        assert con.execute("select sum(n) from frame").fetchall() == [(3,)]  # a register while one is not)
     with duckdb.connect(str(database)) as con:
         con.execute("drop table raw.row_flags")
     with pytest.raises(duckdb.Error, match="the DDL ran"):

@@ -125,11 +125,12 @@ def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
 def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether `_DDL` and the migration would change nothing: every table there, the manifest keyed by receipt.
     One catalog query (~1-3 ms) instead of the 32 statements (~13 ms), on every writable open of a run and a test."""
-    (current,) = con.execute(
+    # fetchall, not fetchone: a result left unfinished would make the caller's next `register` fail (DuckDB 2)
+    ((current,),) = con.execute(
         f"""select (select count(*) from duckdb_tables() where list_contains(?, schema_name || '.' || table_name))
         = ? and not exists ({_OLD_MANIFEST_KEY})""",
         [_DDL_TABLES, len(_DDL_TABLES)],
-    ).fetchone()
+    ).fetchall()
     return current
 
 
