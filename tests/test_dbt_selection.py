@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -157,8 +158,9 @@ def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_e
     request_full_refresh(con)
     request_full_refresh(con)  # asked twice: one request
     assert con.execute("select count(*) from landing.pending_full_refresh").fetchone() == (1,)
-    subset = plan_dbt_build(con, manifest, full_refresh=False, subset=True)  # a UI subset does not do it
-    assert "--full-refresh" not in subset.args
+    for full_refresh in (False, True):  # a UI subset would not do it, nor a full refresh of a few models
+        with pytest.raises(dg.Failure, match="a full refresh of the whole project is due"):
+            plan_dbt_build(con, manifest, full_refresh=full_refresh, subset=True)
     build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
     assert (
         "--full-refresh" in build.args and build.whole and "a full refresh is pending (after a replay" in build.reason
@@ -167,6 +169,9 @@ def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_e
     finish_dbt_build(con, build)
     assert not full_refresh_requested(con)
     assert "--full-refresh" not in plan_dbt_build(con, manifest, full_refresh=False, subset=False).args
+    assert (
+        plan_dbt_build(con, manifest, full_refresh=False, subset=True).reason == "these assets were selected in Dagster"
+    )
 
 
 def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tmp_path, manifest, monkeypatch):
@@ -182,13 +187,14 @@ def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tm
         con.execute("insert into landing.dbt_build values (?)", [dbt_defs.project_fingerprint()])
         assert built_keying_vars(con) is None
 
-        def plan():
-            return dbt_defs.plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+        def plan(subset: bool = False):
+            return dbt_defs.plan_dbt_build(con, manifest, full_refresh=False, subset=subset)
 
         before = plan()
         assert "--full-refresh" not in before.args and before.keying_vars == dbt_vars.keying_vars_digest()
         record_whole_build(con, before.fingerprint, before.keying_vars)
         assert built_keying_vars(con) == before.keying_vars
+        assert "--full-refresh" not in plan(subset=True).args
 
         project = tmp_path / "dbt_project"
         project.mkdir()
@@ -197,6 +203,9 @@ def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tm
         assert changed != text
         (project / "dbt_project.yml").write_text(changed)
         monkeypatch.setattr(dbt_defs, "keying_vars_digest", lambda: dbt_vars.keying_vars_digest(project))
+        # a subset picked in the UI would key the new rows of a few marts anew and leave the old ones: refused
+        with pytest.raises(dg.Failure, match=r"account_handle_aliases.*cannot be built alone"):
+            plan(subset=True)
         after = plan()
         assert "--full-refresh" in after.args and "a dbt var that keys rows changed" in after.reason
         # should that build fail and the var be changed back, the refresh is still due: rows may carry new keys
@@ -207,3 +216,4 @@ def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tm
         dbt_defs.finish_dbt_build(con, after)
         assert built_keying_vars(con) == after.keying_vars != before.keying_vars
         assert "--full-refresh" not in plan().args  # done once
+        assert "--full-refresh" not in plan(subset=True).args  # and a subset may be built again

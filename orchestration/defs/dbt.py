@@ -7,7 +7,7 @@ The daily build (`plan_dbt_build`): landing records the raw tables it wrote and 
 touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
 reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
 project changed, on a full refresh (also while one a replay asked for is pending) and when Dagster itself asked
-for a subset (the UI).
+for a subset (the UI); a subset is refused while a full refresh is due (`SUBSET_REFUSED`).
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
@@ -144,10 +144,21 @@ def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list
     return args + (["--full-refresh"] if full_refresh else [])
 
 
+# While a full refresh of the whole project is due, a subset picked in the UI would write rows under the new keys into
+# marts still holding them under the old ones (incremental), or read models not yet rebuilt (a full refresh of a few).
+SUBSET_REFUSED = (
+    "dbt: a full refresh of the whole project is due (a replay asked for one, or a var that keys rows changed: "
+    f"{', '.join(KEYING_VARS)}), so the selected assets cannot be built alone: their rows would be keyed both ways. "
+    "Materialize every asset of the daily job instead (`python -m orchestration run`, or the job in the UI)."
+)
+
+
 def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
     """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
     keying_vars, built_keying = keying_vars_digest(), built_keying_vars(con)
+    if subset and (full_refresh_requested(con) or built_keying not in (None, keying_vars)):
+        raise dg.Failure(description=SUBSET_REFUSED)
     if full_refresh:
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
