@@ -105,28 +105,3 @@ def test_the_floors_io_stall_covers_its_timed_phases_and_prints_as_their_share(t
     out = capsys.readouterr().out
     assert "IO stall 25 %)" in out  # 0.5 of the floor's 2.0 timed seconds
     assert "make run / floor     4.0x" in out
-
-
-def test_each_drop_is_flushed_to_disk_after_it_is_moved_and_before_the_timed_run(tmp_path, monkeypatch, capsys):
-    from orchestration.devtools import bench
-
-    staging, paths = tmp_path / "generated", DataPaths(tmp_path / "data").ensure()
-    (staging / "acct").mkdir(parents=True)
-    (staging / "acct" / "Overview.zip").write_bytes(b"x")
-    history = object.__new__(bench.History)  # without generating a drop
-    history.paths, history.staging, history.cutoffs, history.landed = paths, staging, [None], 0
-    happened = []
-    monkeypatch.setattr(bench.os, "sync", lambda: happened.append(("sync", sorted(paths.inbox.rglob("*.zip")))))
-
-    def timed_run(run_paths, label, log_dir):
-        happened.append(("run", label))
-        return RunFigures(label, 0, log_dir / "x.log", wall_s=2.0, cpu_s=1.0)
-
-    monkeypatch.setattr(bench, "timed_make_run", timed_run)
-    figures, moved = history.land_next("backfill")
-
-    assert moved == [paths.inbox / "acct" / "Overview.zip"]
-    assert happened == [("sync", moved), ("run", "backfill")]  # the files already in the inbox when synced
-    assert figures.flushed_before_s is not None and figures.flushed_before_s >= 0
-    bench.print_round(figures, None)
-    assert "flushed      the drop to disk before the run (untimed):" in capsys.readouterr().out

@@ -5,19 +5,19 @@
     ... --data-dir /tmp/x --keep  keep the scratch data directory (then `make ui DATA_DIR=/tmp/x`)
 
 Generates plain daily Studio drops with the demo generator (`variety=False`: every account downloads the four
-sections every day, ZIPs; no LIVE files unless `--live`), `--days` days of history and one more day. The history
-lands first, then the last day, each flushed to disk (untimed, `flush_to_disk`), then through what `make run` runs
-(`make prepare`, then `python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`).
-For each it prints files/s, rows/s, seconds per stage from the run's own event log, total wall, CPU seconds (the
-pipeline and its workers), the share of the wall some task on the machine waited on IO (`bench_run.io_stalled_s`)
-and peak memory of the pipeline, of dbt's worker and of its process tree; then the floor (`bench_floor`: the four
-contract marts by bare DuckDB SQL over the same files, measured in the same run), the ratio `make run` / floor in
-wall and in CPU seconds (other work on a shared machine slows a run without adding to its CPU seconds), and the
-floor's rows against the published marts (a difference is printed loudly: the floor would not be computing the same
-thing). Finally the one-day increment on other lengths of history (`--history-compare`, 7 days by default, against
---days): `--day-repeats` days (3 by default) land one after the other on each history, the histories taking turns
-after the first day on the long one, and their medians are compared (one run of each swung by 20-40 % on a shared
-2-core machine).
+sections every day, ZIPs; no LIVE files unless `--live`), `--days` days of history and one more day. The
+history lands first, then the last day, each through what `make run` runs (`make prepare`, then
+`python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`). For each it
+prints files/s, rows/s, seconds per stage from the run's own event log, total wall, CPU seconds (the pipeline and
+its workers), the share of the wall some task on the machine waited on IO (`bench_run.io_stalled_s`) and peak
+memory of the pipeline, of dbt's worker and of its process tree; then the floor
+(`bench_floor`: the four contract marts by bare DuckDB SQL over the same files, measured in the same run), the
+ratio `make run` / floor in wall and in CPU seconds (other work on a shared machine slows a run without adding to
+its CPU seconds), and the floor's rows against the published marts (a difference is printed loudly: the floor
+would not be computing the same thing). Finally the one-day increment on other lengths of history
+(`--history-compare`, 7 days by default, against --days): `--day-repeats` days (3 by default) land one after the
+other on each history, the histories taking turns after the first day on the long one, and their medians are
+compared (one run of each swung by 20-40 % on a shared 2-core machine).
 The landing steps (scan + archive, read, validate, load) come from the landing asset's `landing_seconds`
 metadata; while the asset does not record it, the same files are landed again in process into a side data
 directory to time them (`--no-landing-split` skips that). Figures are printed, never asserted.
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import os
 import shutil
 import sys
 import tempfile
@@ -112,8 +111,6 @@ def print_round(figures: RunFigures, landing_split: dict[str, float] | None) -> 
         print(f"   !! make run exited {figures.exit_code}: see {figures.log}")
         print("   " + "\n   ".join(figures.log.read_text(errors="replace").splitlines()[-25:]))
         return
-    if figures.flushed_before_s is not None:
-        print(f"   flushed      the drop to disk before the run (untimed): {figures.flushed_before_s:.2f} s")
     print(f"   make run wall                       {figures.wall_s:8.2f} s")
     for stage, seconds in figures.stages.items():
         note = ""
@@ -194,23 +191,10 @@ class History:
         self.cutoffs, self.landed = cutoffs(days_after), 0
 
     def land_next(self, label: str) -> tuple[RunFigures, list[Path]]:
-        """The next drop moved into the inbox, flushed to disk, and the run timed; the files it moved."""
+        """The next drop moved into the inbox and the run timed; the files it moved."""
         moved = move_into_inbox(self.staging, self.paths.inbox, self.cutoffs[self.landed])
         self.landed += 1
-        flushed_s = flush_to_disk()
-        figures = timed_make_run(self.paths, label, self.paths.root / "bench-logs")
-        figures.flushed_before_s = flushed_s
-        return figures, moved
-
-
-def flush_to_disk() -> float:
-    """`sync`, untimed by the round: the generator has just written the drop (~570 MB of dirty pages at 300 x 90),
-    which the archive's first `syncfs` would otherwise flush inside the run (a backfill 57.1 s after a 0.81 s sync,
-    60.1 s without). A user's downloads reach the inbox long before a run, and the kernel flushes them within 30 s.
-    The floor, which runs after the pipeline, read flushed files already. Seconds the flush took."""
-    started = time.perf_counter()
-    os.sync()
-    return time.perf_counter() - started
+        return timed_make_run(self.paths, label, self.paths.root / "bench-logs"), moved
 
 
 def main(argv: list[str] | None = None) -> int:

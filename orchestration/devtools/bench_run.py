@@ -70,7 +70,6 @@ class RunFigures:
     # shared with other work, which slows a run without adding to its CPU
     cpu_s: float = 0.0
     io_stall_s: float | None = None  # seconds some task on the machine waited on IO meanwhile; None: not told
-    flushed_before_s: float | None = None  # the `sync` before the round (bench.flush_to_disk); None: none
 
 
 def io_stalled_s(text: str | None = None) -> float | None:
