@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import duckdb
 import pandas as pd
 import pytest
@@ -68,3 +71,23 @@ def test_a_manifest_keyed_by_sha256_is_migrated_even_with_every_table_there(tmp_
     assert _keys(database) == [(["sha256", "inbox_path"],)]
     with duckdb.connect(str(database), read_only=True) as con:  # the migration forgot the hashed inbox files
         assert con.execute("select count(*) from landing.inbox_files").fetchone() == (0,)
+
+
+def test_the_ddl_is_only_what_the_check_covers():
+    """The check looks for tables: any other kind of statement in `_DDL` would never run on an existing warehouse."""
+    schemas = [s for s in warehouse._DDL if s.startswith("create schema if not exists ")]
+    assert len(schemas) == 2 and len(warehouse._DDL_TABLES) == len(set(warehouse._DDL_TABLES))
+    assert len(schemas) + len(warehouse._DDL_TABLES) == len(warehouse._DDL)
+
+
+def test_a_failed_ddl_leaves_the_file_unlocked(tmp_path, monkeypatch):
+    database = tmp_path / "warehouse.duckdb"
+    monkeypatch.setattr(warehouse, "_DDL", ["select error('the DDL failed')"])
+    with pytest.raises(duckdb.Error, match="the DDL failed") as raised:
+        connect(database)
+    # Dagster keeps a failed step's exception, whose traceback holds connect's frame and so its connection: another
+    # process can open the file all the same, as the failed connection was closed, not left to be collected
+    assert raised.traceback[-1].frame.f_locals.get("con") is not None
+    script = f"import duckdb; duckdb.connect({str(database)!r}).close()"
+    opened = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert opened.returncode == 0, opened.stderr

@@ -106,8 +106,10 @@ _DDL = [
 ]
 
 
-# The tables `_DDL` creates, as schema.table.
-_DDL_TABLES = [re.match(r"create table if not exists (\w+\.\w+) ", s).group(1) for s in _DDL if "create table" in s]
+# The tables `_DDL` creates, as schema.table: `_schema_current` checks these only, so `_DDL` holds nothing but
+# `create schema if not exists` and `create table if not exists` (tests/test_warehouse_connect.py).
+_TABLE_DDL = re.compile(r"create table if not exists (\w+\.\w+) ")
+_DDL_TABLES = [match.group(1) for match in map(_TABLE_DDL.match, _DDL) if match]
 _OLD_MANIFEST_KEY = """select 1 from duckdb_constraints() where schema_name = 'raw' and table_name = 'archive_manifest'
     and constraint_type = 'PRIMARY KEY' and constraint_column_names = ['sha256']"""
 
@@ -115,10 +117,14 @@ _OLD_MANIFEST_KEY = """select 1 from duckdb_constraints() where schema_name = 'r
 def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     database.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(database), read_only=read_only)
-    if not read_only and not _schema_current(con):
-        _migrate_archive_manifest(con)
-        for statement in _DDL:
-            con.execute(statement)
+    try:
+        if not read_only and not _schema_current(con):
+            _migrate_archive_manifest(con)
+            for statement in _DDL:
+                con.execute(statement)
+    except BaseException:
+        con.close()  # else the file stays locked by this process until the connection is collected
+        raise
     return con
 
 
@@ -127,8 +133,8 @@ def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
     One catalog query (~1-3 ms) instead of the 32 statements (~13 ms), on every writable open of a run and a test."""
     # fetchall, not fetchone: a result left unfinished would make the caller's next `register` fail (DuckDB 2)
     ((current,),) = con.execute(
-        f"""select (select count(*) from duckdb_tables() where list_contains(?, schema_name || '.' || table_name))
-        = ? and not exists ({_OLD_MANIFEST_KEY})""",
+        f"""select (select count(*) from duckdb_tables() where database_name = current_database()
+            and list_contains(?, schema_name || '.' || table_name)) = ? and not exists ({_OLD_MANIFEST_KEY})""",
         [_DDL_TABLES, len(_DDL_TABLES)],
     ).fetchall()
     return current
