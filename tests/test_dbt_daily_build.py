@@ -182,3 +182,51 @@ def test_a_crash_once_the_receipts_are_recorded_leaves_their_days_to_the_next_bu
             date(2026, 4, 2),
             {"documents", "row_flags", "studio_overview", "archive_manifest"},
         )
+
+
+def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_full_refresh_is_pending(
+    pipeline_env,  # noqa: F811
+    monkeypatch,
+):
+    """As Dagster runs assets picked in the UI: dbt builds the selected model and its checks, nothing else. While a
+    full refresh is pending, the dbt step fails with the reason instead, builds nothing, keeps the request for the
+    whole job, and lets go of the dbt worker the run would have used."""
+    from orchestration.definitions import defs
+    from orchestration.defs import dbt as dbt_defs
+    from orchestration.lib.core import dbt_worker
+    from orchestration.lib.core.dbt_selection import full_refresh_requested, request_full_refresh
+    from orchestration.lib.core.warehouse import connect
+
+    paths = pipeline_env
+    _drop_fixture(paths)
+    assert run_pipeline(paths).success
+    job = defs().resolve_job_def("daily_pipeline")
+    dim_accounts = dg.AssetKey(["marts", "dim_accounts"])
+
+    def run_selection():
+        with dg.DagsterInstance.ephemeral() as instance:
+            return job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=[dim_accounts])
+
+    picked = run_selection()
+    assert picked.success
+    assert set(_dbt_outputs(picked)) == {"marts/dim_accounts"}
+    assert _dbt_checks(picked) and all("dim_accounts" in check for check in _dbt_checks(picked))
+
+    with connect(paths.warehouse) as con:
+        request_full_refresh(con)
+        relation = "select table_oid from duckdb_tables() where schema_name = 'marts' and table_name = 'dim_accounts'"
+        built = con.execute(relation).fetchall()  # a new oid once the table is built again
+    discarded = []
+    monkeypatch.setattr(dbt_worker, "discard", lambda: discarded.append(True))
+    refused = run_selection()
+
+    assert not refused.success
+    (failure,) = refused.get_step_failure_events()
+    assert failure.step_key == "dbt_models"
+    assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED.format(
+        why=dbt_defs.REFRESH_PENDING[0], harm=dbt_defs.REFRESH_PENDING[1]
+    )
+    assert discarded == [True] and not _dbt_outputs(refused)
+    with duckdb.connect(str(paths.warehouse)) as con:  # (full_refresh_requested creates its table if missing)
+        assert full_refresh_requested(con)
+        assert con.execute(relation).fetchall() == built

@@ -144,21 +144,42 @@ def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list
     return args + (["--full-refresh"] if full_refresh else [])
 
 
-# While a full refresh of the whole project is due, a subset picked in the UI would write rows under the new keys into
-# marts still holding them under the old ones (incremental), or read models not yet rebuilt (a full refresh of a few).
+# While a full refresh of the whole project is due, a subset (assets picked in the UI, checks left out, a re-execution
+# from a failure) is refused: built incrementally, its marts would keep rows a replay withdrew, or hold rows under
+# the new keys beside the same rows under the old ones; a full refresh of a few would read models not rebuilt yet.
 SUBSET_REFUSED = (
-    "dbt: a full refresh of the whole project is due (a replay asked for one, or a var that keys rows changed: "
-    f"{', '.join(KEYING_VARS)}), so the selected assets cannot be built alone: their rows would be keyed both ways. "
-    "Materialize every asset of the daily job instead (`python -m orchestration run`, or the job in the UI)."
+    "dbt: {why}, so a selection of this job's assets cannot be built: {harm}. Run the whole daily job instead "
+    "(`python -m orchestration run`, or the job's Materialize all in the UI); a re-execution from a failure is a "
+    "selection too."
 )
+VAR_CHANGED = (
+    f"a var that keys rows changed since the last whole build ({', '.join(KEYING_VARS)})",
+    "its marts would hold rows under the new keys beside the same rows under the old ones",
+)
+REFRESH_PENDING = (
+    "a full refresh of the whole project is pending (a replay asked for one, or a var that keys rows changed, and no "
+    "whole build has ended well since)",
+    "its marts would keep rows the refresh removes or re-keys",
+)
+
+
+def _subset_refused(con, *, var_changed: bool) -> str | None:
+    """Why a subset may not be built now (`SUBSET_REFUSED`), or None."""
+    if var_changed:
+        why, harm = VAR_CHANGED
+    elif full_refresh_requested(con):
+        why, harm = REFRESH_PENDING
+    else:
+        return None
+    return SUBSET_REFUSED.format(why=why, harm=harm)
 
 
 def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
     """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
     keying_vars, built_keying = keying_vars_digest(), built_keying_vars(con)
-    if subset and (full_refresh_requested(con) or built_keying not in (None, keying_vars)):
-        raise dg.Failure(description=SUBSET_REFUSED)
+    if subset and (refused := _subset_refused(con, var_changed=built_keying not in (None, keying_vars))):
+        raise dg.Failure(description=refused)
     if full_refresh:
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
@@ -217,9 +238,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 f"dbt builds the warehouse under TIKTOK_DATA_DIR ({data_dir_from_env()}) but the data_dir "
                 f"resource is {paths.root}: set TIKTOK_DATA_DIR rather than configuring the resource"
             )
-        subset = context.selected_asset_keys != set(context.assets_def.keys) or bool(
-            set(context.assets_def.check_keys) - set(context.selected_asset_check_keys)
-        )
+        # assets or checks left out (picked in the UI, a re-execution from a failure): `assets_def.keys` is the
+        # selection itself in Dagster 1.13, so comparing the two never told a subset
+        subset = context.is_subset
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             try:
                 with data_dir.warehouse() as con:
