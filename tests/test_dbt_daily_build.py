@@ -28,6 +28,8 @@ from tests.test_end_to_end import (
 )
 from tests.test_landing import OVERVIEW, WHEN
 
+LAYERS = ("staging", "intermediate", "marts")  # the dbt step's asset key prefixes
+
 
 def _dbt_outputs(result) -> dict[str, dict]:
     """Each dbt asset materialized by the run: its metadata (`rebuilt: False` when the build did not touch it)."""
@@ -59,7 +61,7 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     # dbt's run_results.json, written by the step (dbt writes no artifacts: its manifest.json would cost ~0.3 s)
     target = paths.warehouse.parent / "dbt_target"
     ran = json.loads((target / "run_results.json").read_text())["results"]
-    built_models = {key for key in whole if key.split("/")[0] in ("staging", "intermediate", "marts")}
+    built_models = {key for key in whole if key.split("/")[0] in LAYERS}
     assert {r["unique_id"].split(".")[-1] for r in ran if r["unique_id"].startswith("model.")} == {
         key.split("/")[1] for key in built_models
     }
@@ -198,16 +200,21 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     from orchestration.lib.core.warehouse import connect
 
     paths = pipeline_env
-    _drop_fixture(paths)
-    assert run_pipeline(paths).success
     job = defs().resolve_job_def("daily_pipeline")
     dim_accounts = dg.AssetKey(["marts", "dim_accounts"])
 
-    def run_selection():
+    def run_selection(keys):
         with dg.DagsterInstance.ephemeral() as instance:
-            return job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=[dim_accounts])
+            return job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=keys)
 
-    picked = run_selection()
+    with connect(paths.warehouse):
+        pass  # the raw tables, empty: the whole dbt step builds every model on them, as a first run does
+    every_model = [key for key in defs().resolve_asset_graph().get_all_asset_keys() if key.path[0] in LAYERS]
+    whole = run_selection(every_model)  # every asset and check of the dbt step: not a subset
+    assert whole.success and len(_dbt_outputs(whole)) == len(every_model)
+    assert not any(output.get("rebuilt") is False for output in _dbt_outputs(whole).values())
+    picked = run_selection([dim_accounts])
+
     assert picked.success
     assert set(_dbt_outputs(picked)) == {"marts/dim_accounts"}
     assert _dbt_checks(picked) and all("dim_accounts" in check for check in _dbt_checks(picked))
@@ -218,7 +225,7 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
         built = con.execute(relation).fetchall()  # a new oid once the table is built again
     discarded = []
     monkeypatch.setattr(dbt_worker, "discard", lambda: discarded.append(True))
-    refused = run_selection()
+    refused = run_selection([dim_accounts])
 
     assert not refused.success
     (failure,) = refused.get_step_failure_events()
