@@ -196,7 +196,7 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     from orchestration.definitions import defs
     from orchestration.defs import dbt as dbt_defs
     from orchestration.lib.core import dbt_worker
-    from orchestration.lib.core.dbt_selection import full_refresh_requested, request_full_refresh
+    from orchestration.lib.core.dbt_selection import built_fingerprint, full_refresh_requested, request_full_refresh
     from orchestration.lib.core.warehouse import connect
 
     paths = pipeline_env
@@ -211,13 +211,17 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
         pass  # the raw tables, empty: the whole dbt step builds every model on them, as a first run does
     every_model = [key for key in defs().resolve_asset_graph().get_all_asset_keys() if key.path[0] in LAYERS]
     whole = run_selection(every_model)  # every asset and check of the dbt step: not a subset
-    assert whole.success and len(_dbt_outputs(whole)) == len(every_model)
-    assert not any(output.get("rebuilt") is False for output in _dbt_outputs(whole).values())
+    assert whole.success and len(_dbt_outputs(whole)) == len(every_model) == 53
+    with connect(paths.warehouse) as con:  # recorded by a whole build only, never by a subset's
+        assert built_fingerprint(con) == project_fingerprint()
     picked = run_selection([dim_accounts])
 
     assert picked.success
     assert set(_dbt_outputs(picked)) == {"marts/dim_accounts"}
-    assert _dbt_checks(picked) and all("dim_accounts" in check for check in _dbt_checks(picked))
+    checked = {
+        e.event_specific_data.asset_key for e in picked.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert checked == {dim_accounts}
 
     with connect(paths.warehouse) as con:
         request_full_refresh(con)

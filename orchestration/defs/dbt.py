@@ -145,12 +145,14 @@ def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list
 
 
 # While a full refresh of the whole project is due, a subset (assets picked in the UI, checks left out, a re-execution
-# from a failure) is refused: built incrementally, its marts would keep rows a replay withdrew, or hold rows under
-# the new keys beside the same rows under the old ones; a full refresh of a few would read models not rebuilt yet.
+# "From asset failure", the tiktok_api_repull job's fixed selection) is refused: built incrementally, its marts would
+# keep rows a replay withdrew, or hold rows under the new keys beside the same rows under the old ones; a full refresh
+# of a few would read models not rebuilt yet. ("From failure" re-runs whole steps: the dbt step is no subset then.)
 SUBSET_REFUSED = (
-    "dbt: {why}, so a selection of this job's assets cannot be built: {harm}. Run the whole daily job instead "
-    "(`python -m orchestration run`, or the job's Materialize all in the UI); a re-execution from a failure is a "
-    "selection too."
+    "dbt: {why}, so this run, which builds only some of the dbt assets (assets picked in the UI, checks left out, a "
+    're-execution "From asset failure", or the tiktok_api_repull job), cannot build them: {harm}. Run the whole '
+    "daily job instead (`python -m orchestration run`, or the daily_pipeline job in the UI; its re-execution "
+    '"From failure" re-runs whole steps and does it too).'
 )
 VAR_CHANGED = (
     f"a var that keys rows changed since the last whole build ({', '.join(KEYING_VARS)})",
@@ -238,8 +240,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 f"dbt builds the warehouse under TIKTOK_DATA_DIR ({data_dir_from_env()}) but the data_dir "
                 f"resource is {paths.root}: set TIKTOK_DATA_DIR rather than configuring the resource"
             )
-        # assets or checks left out (picked in the UI, a re-execution from a failure): `assets_def.keys` is the
-        # selection itself in Dagster 1.13, so comparing the two never told a subset
+        # assets or checks left out (picked in the UI, a re-execution "From asset failure", tiktok_api_repull):
+        # `assets_def.keys` is the selection itself in Dagster 1.13, so comparing the two never told a subset
         subset = context.is_subset
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             try:
