@@ -158,3 +158,39 @@ def test_the_accounts_sensor_adds_partitions_without_pulling(fake, paths, instan
     )
     assert [r.partition_keys for r in result.dynamic_partitions_requests] == [["techcreator"]]
     assert fake.api_requests() == []
+
+
+def test_the_repull_job_builds_what_depends_on_the_pull_and_is_refused_while_a_full_refresh_is_due(
+    fake, paths, instance, dbt_manifest
+):
+    """tiktok_api_repull selects the pull and what is downstream of it: its dbt step is a subset of the dbt assets
+    (defs/dbt.py), which builds those models after a whole build made the rest, and fails with the reason while a
+    full refresh of the whole project is due, after the pull itself landed."""
+    from orchestration.cli import run_pipeline
+    from orchestration.definitions import defs
+    from orchestration.defs import dbt as dbt_defs
+    from orchestration.lib.core.dbt_selection import request_full_refresh
+    from orchestration.lib.core.warehouse import connect
+
+    setup_business(fake, paths, obtained_at=datetime.now(UTC))
+    assert run_pipeline(paths).success  # the daily job: pulls, then builds the whole project
+    instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, ["shop"])
+    key = dg.MultiPartitionKey({"day": _today("America/Los_Angeles"), "account": "shop"})
+    job = defs().resolve_job_def("tiktok_api_repull")
+
+    repulled = job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+    assert repulled.success
+    built = {m.asset_key for m in repulled.asset_materializations_for_node("dbt_models")}
+    assert dg.AssetKey(["staging", "stg_tiktok_api__video_snapshots"]) in built
+    assert dg.AssetKey(["staging", "stg_studio__content"]) not in built  # not downstream of the pull
+
+    with connect(paths.warehouse) as con:
+        request_full_refresh(con)
+    refused = job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+    assert not refused.success
+    assert refused.asset_materializations_for_node("tiktok_api_pulls")  # the pull landed before dbt refused
+    (failure,) = refused.get_step_failure_events()
+    assert failure.step_key == "dbt_models"
+    assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED.format(
+        why=dbt_defs.REFRESH_PENDING[0], harm=dbt_defs.REFRESH_PENDING[1]
+    )
