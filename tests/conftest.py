@@ -37,6 +37,8 @@ SLOWEST_FIRST = (
     "tests/test_incremental_equals_full.py::test_incremental_builds_equal_a_full_refresh_after_every_drop",
     "tests/test_run_summary.py::test_make_run_on_a_tiny_drop",
     "tests/test_end_to_end.py::test_same_files_in_another_order",
+    "tests/api/test_dagster_api_assets.py::test_the_repull_job_builds_what_depends_on_the_pull",
+    "tests/test_dbt_daily_build.py::test_a_selection_of_the_jobs_assets_builds_only_it",
     "tests/test_dbt_manifest.py",
     "tests/test_publish.py::test_the_catalog_opens_with_duckdb_1x",  # installs a DuckDB 1.x wheel on a fresh clone
     "tests/test_receipts_and_replay.py::test_the_same_bytes_for_two_days",
