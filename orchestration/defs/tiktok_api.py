@@ -11,7 +11,8 @@ How it runs (see docs/api-sources.md):
   that day. Today's partition re-pulls today's snapshot. A past day of a Business account re-reads
   the daily metrics `business/get` still holds (up to 60 days back: a backfill over past days is the
   way to recover them). A past day of a snapshot endpoint fails with a clear message: it would book
-  today's numbers on an old date.
+  today's numbers on an old date. A single run over a range of partitions fails too (it has no key, so it
+  would be taken for the daily job's run): a backfill launches one run per partition, Dagster's default.
 
 The partition key only decides *what to request*; the dates of the rows come from the clock at
 pull time (snapshots) or from TikTok's own `date` field (daily metrics), never from the key.
@@ -85,6 +86,13 @@ def api_table_key(table: str) -> dg.AssetKey:
 def tiktok_api_pulls(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     """Pull TikTok's Display / Business APIs, archive the responses, validate and load them."""
     paths = data_dir.paths
+    if context.has_partition_key_range and not context.has_partition_key:
+        # One run over many partitions (a single-run backfill policy) would otherwise look like the daily job's run
+        # without a key, and pull every account for today instead of the partitions asked for.
+        raise dg.Failure(
+            "tiktok_api_pulls pulls one (day, account) partition a run: launch the backfill with one run per "
+            "partition (Dagster's default), not as a single run over a range"
+        )
     if context.has_partition_key:
         yield from _pull_partition(context, data_dir)
         return

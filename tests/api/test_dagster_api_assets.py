@@ -194,3 +194,24 @@ def test_the_repull_job_builds_what_depends_on_the_pull_and_is_refused_while_a_f
     assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED.format(
         why=dbt_defs.REFRESH_PENDING[0], harm=dbt_defs.REFRESH_PENDING[1]
     )
+
+
+def test_a_single_run_over_a_range_of_partitions_is_refused_not_taken_for_the_daily_run(fake, paths, instance):
+    """Without a partition key the asset pulls every account for today (the daily job); a run over a range has no
+    key either, so it must fail clearly rather than pull today's snapshots in place of the days asked for."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    setup_business(fake, paths, obtained_at=datetime.now(UTC))
+    instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, ["shop"])
+    first, last = (dg.MultiPartitionKey({"day": day, "account": "shop"}) for day in ("2026-03-01", "2026-03-02"))
+    result = dg.materialize(
+        [tiktok_api_pulls],
+        resources={"data_dir": DataDirResource(data_dir=str(paths.root))},
+        instance=instance,
+        raise_on_error=False,
+        tags={ASSET_PARTITION_RANGE_START_TAG: str(first), ASSET_PARTITION_RANGE_END_TAG: str(last)},
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "one (day, account) partition a run" in failure.step_failure_data.user_failure_data.description
+    assert not fake.seen, "nothing was requested"
