@@ -234,9 +234,7 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     assert not refused.success
     (failure,) = refused.get_step_failure_events()
     assert failure.step_key == "dbt_models"
-    assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED.format(
-        why=dbt_defs.REFRESH_PENDING[0], harm=dbt_defs.REFRESH_PENDING[1]
-    )
+    assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED_REFRESH_PENDING
     assert discarded == [True] and not _dbt_outputs(refused)
     with duckdb.connect(str(paths.warehouse)) as con:  # (full_refresh_requested creates its table if missing)
         assert full_refresh_requested(con)

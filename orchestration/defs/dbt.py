@@ -7,7 +7,7 @@ The daily build (`plan_dbt_build`): landing records the raw tables it wrote and 
 touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
 reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
 project changed, on a full refresh (also while one a replay asked for is pending) and when Dagster itself asked
-for a subset (the UI); a subset is refused while a full refresh is due (`SUBSET_REFUSED`).
+for a subset (the UI); a subset is refused while a full refresh is due (`SUBSET_REFUSED_*`).
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
@@ -144,44 +144,37 @@ def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list
     return args + (["--full-refresh"] if full_refresh else [])
 
 
-# While a full refresh of the whole project is due, a subset (assets picked in the UI, checks left out, a re-execution
-# "From asset failure", the tiktok_api_repull job's fixed selection) is refused: built incrementally, its marts would
-# keep rows a replay withdrew, or hold rows under the new keys beside the same rows under the old ones; a full refresh
-# of a few would read models not rebuilt yet. ("From failure" re-runs whole steps: the dbt step is no subset then.)
-SUBSET_REFUSED = (
-    "dbt: {why}, so this run, which builds only some of the dbt assets (assets picked in the UI, checks left out, a "
-    're-execution "From asset failure", or the tiktok_api_repull job), cannot build them: {harm}. Run the whole '
-    "daily job instead (`python -m orchestration run`, or the daily_pipeline job in the UI; its re-execution "
-    '"From failure" re-runs whole steps and does it too).'
-)
-VAR_CHANGED = (
+# While a full refresh of the whole project is due, a subset is refused (the message says why). "From failure" re-runs
+# whole steps: the dbt step is no subset then.
+def _subset_refusal(why: str, harm: str) -> str:
+    return (
+        f"dbt: {why}, so this run, which builds only some of the dbt assets (assets picked in the UI, checks left "
+        f'out, a re-execution "From asset failure", or the tiktok_api_repull job), cannot build them: {harm}. Run '
+        "the whole daily job instead (`python -m orchestration run`, or the daily_pipeline job in the UI; its "
+        're-execution "From failure" re-runs whole steps and does it too).'
+    )
+
+
+SUBSET_REFUSED_VAR_CHANGED = _subset_refusal(
     f"a var that keys rows changed since the last whole build ({', '.join(KEYING_VARS)})",
     "its marts would hold rows under the new keys beside the same rows under the old ones",
 )
-REFRESH_PENDING = (
+SUBSET_REFUSED_REFRESH_PENDING = _subset_refusal(
     "a full refresh of the whole project is pending (a replay asked for one, or a var that keys rows changed, and no "
     "whole build has ended well since)",
     "its marts would keep rows the refresh removes or re-keys",
 )
 
 
-def _subset_refused(con, *, var_changed: bool) -> str | None:
-    """Why a subset may not be built now (`SUBSET_REFUSED`), or None."""
-    if var_changed:
-        why, harm = VAR_CHANGED
-    elif full_refresh_requested(con):
-        why, harm = REFRESH_PENDING
-    else:
-        return None
-    return SUBSET_REFUSED.format(why=why, harm=harm)
-
-
 def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
     """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
     keying_vars, built_keying = keying_vars_digest(), built_keying_vars(con)
-    if subset and (refused := _subset_refused(con, var_changed=built_keying not in (None, keying_vars))):
-        raise dg.Failure(description=refused)
+    var_changed = built_keying not in (None, keying_vars)  # None: a warehouse built before the digest was recorded
+    if subset and var_changed:
+        raise dg.Failure(description=SUBSET_REFUSED_VAR_CHANGED)
+    if subset and full_refresh_requested(con):
+        raise dg.Failure(description=SUBSET_REFUSED_REFRESH_PENDING)
     if full_refresh:
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
@@ -192,7 +185,7 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
             full_refresh=True,
             reason="a full refresh is pending (after a replay or a change of a var that keys rows)",
         )
-    elif built_keying not in (None, keying_vars):  # None: a warehouse built before the digest was recorded
+    elif var_changed:
         request_full_refresh(con)  # pending until one succeeds, even should the var be changed back meanwhile
         build = dbt_build(
             min_date, full_refresh=True, reason=f"a dbt var that keys rows changed ({', '.join(KEYING_VARS)})"

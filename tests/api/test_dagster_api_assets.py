@@ -191,9 +191,7 @@ def test_the_repull_job_builds_what_depends_on_the_pull_and_is_refused_while_a_f
     assert refused.asset_materializations_for_node("tiktok_api_pulls")  # the pull landed before dbt refused
     (failure,) = refused.get_step_failure_events()
     assert failure.step_key == "dbt_models"
-    assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED.format(
-        why=dbt_defs.REFRESH_PENDING[0], harm=dbt_defs.REFRESH_PENDING[1]
-    )
+    assert failure.step_failure_data.user_failure_data.description == dbt_defs.SUBSET_REFUSED_REFRESH_PENDING
 
 
 def test_a_single_run_over_a_range_of_partitions_is_refused_not_taken_for_the_daily_run(fake, paths, instance):
