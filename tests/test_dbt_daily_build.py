@@ -29,6 +29,14 @@ from tests.test_end_to_end import (
 from tests.test_landing import OVERVIEW, WHEN
 
 LAYERS = ("staging", "intermediate", "marts")  # the dbt step's asset key prefixes
+DIM_ACCOUNTS_TESTS = (  # models/marts/_marts__models.yml
+    "unique_dim_accounts_account_handle",
+    "not_null_dim_accounts_account_handle",
+    "accepted_range_dim_accounts_latest_followers__0",
+    "accepted_range_dim_accounts_videos_seen__0",
+    "accepted_range_dim_accounts_documents_loaded__0",
+    "accepted_range_dim_accounts_documents_quarantined__0",
+)
 
 
 def _dbt_outputs(result) -> dict[str, dict]:
@@ -218,10 +226,33 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
 
     assert picked.success
     assert set(_dbt_outputs(picked)) == {"marts/dim_accounts"}
-    checked = {
-        e.event_specific_data.asset_key for e in picked.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
-    assert checked == {dim_accounts}
+    evaluations_kind = "ASSET_CHECK_EVALUATION"
+    evaluations = [e.event_specific_data for e in picked.all_events if e.event_type_value == evaluations_kind]
+    assert {e.asset_key for e in evaluations} == {dim_accounts} and all(e.passed for e in evaluations)
+    # its six generic tests ran as one statement, not as dbt nodes: dbt built the model alone
+    assert sorted(e.check_name for e in evaluations) == sorted(DIM_ACCOUNTS_TESTS)
+    target = paths.warehouse.parent / "dbt_target"
+    assert [r["unique_id"] for r in json.loads((target / "run_results.json").read_text())["results"]] == [
+        "model.tiktok_warehouse.dim_accounts"
+    ]
+    assert sorted(r["unique_id"].split(".")[2] for r in json.loads((target / "batched_tests.json").read_text())[
+        "results"]) == sorted(DIM_ACCOUNTS_TESTS)  # fmt: skip
+
+    # a check alone (a re-execution of a failed check): its test runs, here on a handle twice, and fails the step
+    with connect(paths.warehouse) as con:
+        con.execute("insert into marts.dim_accounts (account_handle) values ('twice'), ('twice')")
+    unique = dg.AssetCheckKey(dim_accounts, "unique_dim_accounts_account_handle")
+    with dg.DagsterInstance.ephemeral() as instance:
+        rechecked = job.get_subset(asset_selection=set(), asset_check_selection={unique}).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    assert not rechecked.success and not _dbt_outputs(rechecked)
+    (evaluation,) = [e.event_specific_data for e in rechecked.all_events if e.event_type_value == evaluations_kind]
+    assert (evaluation.check_name, evaluation.passed) == ("unique_dim_accounts_account_handle", False)
+    (failure,) = rechecked.get_step_failure_events()
+    assert "test.tiktok_warehouse.unique_dim_accounts_account_handle" in str(failure.step_failure_data.error)
+    with connect(paths.warehouse) as con:
+        con.execute("delete from marts.dim_accounts where account_handle = 'twice'")
 
     with connect(paths.warehouse) as con:
         request_full_refresh(con)

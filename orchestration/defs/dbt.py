@@ -11,7 +11,7 @@ for a subset (the UI); a subset is refused while a full refresh is due (`SUBSET_
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
-directory); the generic tests of a daily or whole build run as one statement per model
+directory); the generic tests of a build (of a subset: of the checks Dagster selected) run as one statement per model
 (`lib/core/dbt_batched_tests.py`): in the worker as soon as their models are built
 (`lib/core/dbt_tests_alongside.py`), here after the build; either way reported as the same asset checks. dbt's
 artifacts (run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
@@ -26,7 +26,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
-from dagster_dbt.asset_utils import get_subset_selection_for_context
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_subset_selection_for_context
 
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource
@@ -281,20 +281,22 @@ def _run_build(
     """dbt's build, and the generic tests it left out, one statement per model (lib/core/dbt_batched_tests.py):
     in dbt's worker while it builds, else here after it; fails the step if either failed. The batched tests come
     from the manifest Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose
-    project was edited since lets dbt run every test), and not for a subset picked in the UI."""
+    project was edited since lets dbt run every test); for a subset, those of the checks Dagster selected."""
     paths = data_dir.paths
-    if same_project and not subset:
-        args, batched = split_batched_tests(build, manifest)
+    if subset:
+        args, batched, models = subset_build(context, build, manifest, translator, same_project=same_project)
+    elif same_project:
+        (args, batched), models = split_batched_tests(build, manifest), _models_built(build, manifest)
     else:
-        args, batched = build.args + (_subset_selection(context, manifest, translator) if subset else []), {}
-    context.log.info(_describe(build, len(batched)))
+        args, batched, models = build.args, {}, _models_built(build, manifest)
+    context.log.info(_describe_subset(build, models, batched) if subset else _describe(build, len(batched)))
     # the marts this build changes are validated by great-expectations after publishing: its import (~2 s)
     # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
     quality_worker.start()
     run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
     tests_from = build.env.get(TESTS_FROM_ENV) or None
     try:
-        alongside = (list(batched.values()), _models_built(build, manifest), tests_from) if batched else None
+        alongside = (list(batched.values()), models, tests_from) if batched else None
         yield from run.stream(context, manifest, translator, project, alongside)
         ready = [] if run.tested_alongside else [test for test in batched.values() if run.may_test(test.parents)]
         if ready:
@@ -325,6 +327,36 @@ def split_batched_tests(build: DbtBuild, manifest: dict) -> tuple[list[str], dic
     return args, batched
 
 
+def subset_build(
+    context: dg.AssetExecutionContext,
+    build: DbtBuild,
+    manifest: dict,
+    translator: DagsterDbtTranslator,
+    *,
+    same_project: bool,
+) -> tuple[list[str], dict[str, BatchedTest], set[str]]:
+    """A subset's dbt arguments (dagster-dbt's selection), the batched tests of the checks Dagster selected, and
+    the models it builds. dbt runs none of the batchable tests: one only dbt's indirect selection would add (a
+    relationships test of an unselected fact reading a selected dim) is no selected check; the next daily build
+    runs it (dbt_project/DECISIONS.md, generic tests)."""
+    args = build.args + _subset_selection(context, manifest, translator)
+    models = {
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and translator.get_asset_key(node) in context.selected_asset_keys
+    }
+    if not same_project:
+        return args, {}, models
+    every = batched_tests(manifest, project_vars())
+    assets_def = context.assets_def
+    selected = {
+        (assets_def.get_spec_for_check_key(key).metadata or {}).get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
+        for key in context.selected_asset_check_keys
+    }
+    batched = {unique_id: test for unique_id, test in every.items() if unique_id in selected}
+    return exclude_nodes(args, excluded_from_dbt(manifest, every)), batched, models
+
+
 def _models_in_dependency_order(manifest: dict) -> list[str]:
     """Every model's unique id, each after the models it reads (Kahn's algorithm, ties in name order)."""
     models = {u: n for u, n in manifest["nodes"].items() if n["resource_type"] == "model"}
@@ -343,7 +375,7 @@ def _models_in_dependency_order(manifest: dict) -> list[str]:
 
 
 def _describe(build: DbtBuild, batched: int) -> str:
-    window = f"from {build.env[MIN_DATE_ENV]}" if build.env.get(MIN_DATE_ENV) else "every day"
+    window = _window(build)
     apart = f"; {batched} of its generic tests run as one statement per model" if batched else ""
     if build.whole:
         return f"dbt {' '.join(build.args)} ({window}): the whole project, because {build.reason}{apart}"
@@ -352,6 +384,15 @@ def _describe(build: DbtBuild, batched: int) -> str:
         f"dbt build ({window}) of {len(plan.models)} model(s) and {len(plan.tests)} test(s) downstream of "
         f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched{apart}"
     )
+
+
+def _describe_subset(build: DbtBuild, models: set[str], batched: dict[str, BatchedTest]) -> str:
+    apart = f"; {len(batched)} of their generic tests run as one statement per model" if batched else ""
+    return f"dbt build ({_window(build)}) of the {len(models)} model(s) and the checks selected in Dagster{apart}"
+
+
+def _window(build: DbtBuild) -> str:
+    return f"from {build.env[MIN_DATE_ENV]}" if build.env.get(MIN_DATE_ENV) else "every day"
 
 
 def exclude_nodes(args: list[str], selectors: list[str], drop: set[str] = frozenset()) -> list[str]:

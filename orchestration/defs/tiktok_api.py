@@ -246,8 +246,8 @@ def api_accounts_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirRe
 # Re-pull one (day, account) and rebuild what depends on it. A backfill over many past days of a
 # Business account is better launched on the asset alone (the marts then rebuild in the next daily run).
 # Its dbt step is a subset of the dbt assets (defs/dbt.py): it builds the models downstream of the API tables from
-# the earliest pending day, with their tests as dbt runs them, leaves what it built pending for the next daily run
-# (which builds it again), and is refused while a full refresh of the whole project is due.
+# the earliest pending day, their generic tests batched as in the daily job, leaves what it built pending for the
+# next daily run (which builds it again), and is refused while a full refresh of the whole project is due.
 api_repull_job = dg.define_asset_job(
     "tiktok_api_repull",
     # the published marts are one multi-asset that cannot be subset: select the whole group

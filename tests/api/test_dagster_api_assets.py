@@ -166,6 +166,8 @@ def test_the_repull_job_builds_what_depends_on_the_pull_and_is_refused_while_a_f
     """tiktok_api_repull selects the pull and what is downstream of it: its dbt step is a subset of the dbt assets
     (defs/dbt.py), which builds those models after a whole build made the rest, and fails with the reason while a
     full refresh of the whole project is due, after the pull itself landed."""
+    from dagster._core.events import DagsterEventType
+
     from orchestration.cli import run_pipeline
     from orchestration.definitions import defs
     from orchestration.defs import dbt as dbt_defs
@@ -183,6 +185,19 @@ def test_the_repull_job_builds_what_depends_on_the_pull_and_is_refused_while_a_f
     built = {m.asset_key for m in repulled.asset_materializations_for_node("dbt_models")}
     assert dg.AssetKey(["staging", "stg_tiktok_api__video_snapshots"]) in built
     assert dg.AssetKey(["staging", "stg_studio__content"]) not in built  # not downstream of the pull
+    # every check the job planned for the dbt step has its result; the generic tests ran as one statement per model
+    planned, evaluated = (
+        {(e.asset_key, e.check_name) for e in [entry.dagster_event.event_specific_data for entry in
+         instance.all_logs(repulled.run_id, of_type=kind) if entry.step_key == "dbt_models"]}
+        for kind in (DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, DagsterEventType.ASSET_CHECK_EVALUATION)
+    )  # fmt: skip
+    assert len(planned) > 200 and evaluated == planned
+    target = paths.warehouse.parent / "dbt_target"
+    by_dbt, batched = (
+        {r["unique_id"] for r in json.loads((target / name).read_text())["results"]}
+        for name in ("run_results.json", "batched_tests.json")
+    )
+    assert len(batched) > 200 and not by_dbt & batched
 
     with connect(paths.warehouse) as con:
         request_full_refresh(con)
