@@ -59,6 +59,20 @@ def _dbt_checks(result) -> set[str]:
     }
 
 
+def _ran_by_dbt_and_batched(paths) -> dict[str, list[str]]:
+    """The last dbt step's nodes dbt ran (run_results.json) and its tests run as one statement per model
+    (batched_tests.json), by name, and which of those failed."""
+    target = paths.warehouse.parent / "dbt_target"
+    by_dbt, batched = (
+        json.loads((target / name).read_text())["results"] for name in ("run_results.json", "batched_tests.json")
+    )
+    return {
+        "dbt": [r["unique_id"].split(".")[2] for r in by_dbt],
+        "batched": sorted(r["unique_id"].split(".")[2] for r in batched),
+        "failed": [r["unique_id"].split(".")[2] for r in batched if r["status"] == "fail"],
+    }
+
+
 def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does(pipeline_env, capsys):  # noqa: F811
     paths = pipeline_env
     _drop_fixture(paths)
@@ -222,24 +236,33 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     assert whole.success and len(_dbt_outputs(whole)) == len(every_model) == 53
     with connect(paths.warehouse) as con:  # recorded by a whole build only, never by a subset's
         assert built_fingerprint(con) == project_fingerprint()
+    # a row of an unselected fact whose account dim_accounts lacks: its relationships test reads the selected model
+    with connect(paths.warehouse) as con:
+        con.execute("insert into marts.fct_video_engagement_daily (account_handle) values ('ghost')")
     picked = run_selection([dim_accounts])
 
-    assert picked.success
     assert set(_dbt_outputs(picked)) == {"marts/dim_accounts"}
     evaluations_kind = "ASSET_CHECK_EVALUATION"
     evaluations = [e.event_specific_data for e in picked.all_events if e.event_type_value == evaluations_kind]
     assert {e.asset_key for e in evaluations} == {dim_accounts} and all(e.passed for e in evaluations)
-    # its six generic tests ran as one statement, not as dbt nodes: dbt built the model alone
     assert sorted(e.check_name for e in evaluations) == sorted(DIM_ACCOUNTS_TESTS)
-    target = paths.warehouse.parent / "dbt_target"
-    assert [r["unique_id"] for r in json.loads((target / "run_results.json").read_text())["results"]] == [
-        "model.tiktok_warehouse.dim_accounts"
+    # as dbt's eager selection runs them: its six tests and the 13 relationships tests reading it, as one statement
+    # per model, not as dbt nodes (dbt built the model alone); the ghost's fails the step, though no check is selected
+    ran = _ran_by_dbt_and_batched(paths)
+    assert ran["dbt"] == ["dim_accounts"]
+    relationships = {name for name in ran["batched"] if name.startswith("relationships_")}
+    assert set(ran["batched"]) - relationships == set(DIM_ACCOUNTS_TESTS) and len(relationships) == 13
+    assert all(name.endswith("__ref_dim_accounts_") for name in relationships)
+    assert ran["failed"] == [
+        "relationships_fct_video_engagement_daily_account_handle__account_handle__ref_dim_accounts_"
     ]
-    assert sorted(r["unique_id"].split(".")[2] for r in json.loads((target / "batched_tests.json").read_text())[
-        "results"]) == sorted(DIM_ACCOUNTS_TESTS)  # fmt: skip
+    assert not picked.success
+    (failure,) = picked.get_step_failure_events()
+    assert ran["failed"][0] in str(failure.step_failure_data.error)
 
     # a check alone (a re-execution of a failed check): its test runs, here on a handle twice, and fails the step
     with connect(paths.warehouse) as con:
+        con.execute("delete from marts.fct_video_engagement_daily where account_handle = 'ghost'")
         con.execute("insert into marts.dim_accounts (account_handle) values ('twice'), ('twice')")
     unique = dg.AssetCheckKey(dim_accounts, "unique_dim_accounts_account_handle")
     with dg.DagsterInstance.ephemeral() as instance:
@@ -249,6 +272,7 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     assert not rechecked.success and not _dbt_outputs(rechecked)
     (evaluation,) = [e.event_specific_data for e in rechecked.all_events if e.event_type_value == evaluations_kind]
     assert (evaluation.check_name, evaluation.passed) == ("unique_dim_accounts_account_handle", False)
+    assert _ran_by_dbt_and_batched(paths) == {"dbt": [], "batched": [unique.name], "failed": [unique.name]}
     (failure,) = rechecked.get_step_failure_events()
     assert "test.tiktok_warehouse.unique_dim_accounts_account_handle" in str(failure.step_failure_data.error)
     with connect(paths.warehouse) as con:

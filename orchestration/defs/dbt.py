@@ -335,11 +335,14 @@ def subset_build(
     *,
     same_project: bool,
 ) -> tuple[list[str], dict[str, BatchedTest], set[str]]:
-    """A subset's dbt arguments (dagster-dbt's selection), the batched tests of the checks Dagster selected, and
-    the models it builds. dbt runs none of the batchable tests: one only dbt's indirect selection would add (a
-    relationships test of an unselected fact reading a selected dim) is no selected check; the next daily build
-    runs it (dbt_project/DECISIONS.md, generic tests)."""
-    args = build.args + _subset_selection(context, manifest, translator)
+    """A subset's dbt arguments (dagster-dbt's selection), the tests batched in place of dbt's, and the models it
+    builds. dbt runs none of the batchable tests; batched are those of the checks Dagster selected and, as dbt's
+    eager indirect selection would add them, those reading a selected model: a relationships test of an unselected
+    fact to a rebuilt dim still fails the step when it fails (dagster-dbt reports it as an observation, no check
+    being selected). Where dagster-dbt turned indirect selection off (checks of a selected asset left out), only
+    the selected checks run."""
+    selection = _subset_selection(context, manifest, translator)
+    args = build.args + selection
     models = {
         unique_id
         for unique_id, node in manifest["nodes"].items()
@@ -353,7 +356,12 @@ def subset_build(
         (assets_def.get_spec_for_check_key(key).metadata or {}).get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
         for key in context.selected_asset_check_keys
     }
-    batched = {unique_id: test for unique_id, test in every.items() if unique_id in selected}
+    eager = "--indirect-selection" not in selection  # dbt's default
+    batched = {
+        unique_id: test
+        for unique_id, test in every.items()
+        if unique_id in selected or (eager and not models.isdisjoint(test.parents))
+    }
     return exclude_nodes(args, excluded_from_dbt(manifest, every)), batched, models
 
 
@@ -387,7 +395,7 @@ def _describe(build: DbtBuild, batched: int) -> str:
 
 
 def _describe_subset(build: DbtBuild, models: set[str], batched: dict[str, BatchedTest]) -> str:
-    apart = f"; {len(batched)} of their generic tests run as one statement per model" if batched else ""
+    apart = f"; {len(batched)} generic tests run as one statement per model" if batched else ""
     return f"dbt build ({_window(build)}) of the {len(models)} model(s) and the checks selected in Dagster{apart}"
 
 
