@@ -176,20 +176,25 @@ def _stored(instance, run_id: str) -> dict:
     return {"events": events, "index": index, **_planned_rows(instance, run_id), "planned": planned_in_this_run}
 
 
+def _dagsters_store_event_recorded(monkeypatch):
+    """The type of each event Dagster's own `store_event` stores from now on (a list), and that method."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    stored, real_store = [], SqliteEventLogStorage.store_event
+
+    def store_event(self, event):
+        stored.append(event.dagster_event_type)
+        real_store(self, event)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event", store_event)
+    return stored, real_store
+
+
 def test_planned_events_stored_as_one_batch_are_stored_as_one_by_one(tmp_path, monkeypatch):
     """With DAGSTER_EVENT_BATCH_SIZE set, Dagster hands a run's planned events over at once: stored as one batch,
     they leave the rows Dagster's one-by-one path leaves, and each check's planned execution is the row its
     evaluation then completes."""
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-
-    stored_one_by_one = []
-    real_store = SqliteEventLogStorage.store_event
-
-    def store_event(self, event):
-        stored_one_by_one.append(event.dagster_event_type)
-        real_store(self, event)
-
-    monkeypatch.setattr(SqliteEventLogStorage, "store_event", store_event)
+    stored_one_by_one, _ = _dagsters_store_event_recorded(monkeypatch)
     results = {}
     for batch in ("0", "1000"):
         monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch)
@@ -323,3 +328,54 @@ def test_a_batch_whose_index_write_fails_leaves_nothing_for_dagster_to_store_twi
             instance.event_log_storage.store_event(event)
     assert _databases(home) == _databases(reference)
     assert len(_databases(home)[("a run", "event_logs")][0]) == 2 + CHECKS
+
+
+def test_outputs_and_check_results_leave_the_rows_dagsters_own_store_event_leaves(tmp_path, monkeypatch):
+    """Every event of three runs (30 checks, check_7 failing; a partition's check), stored one by one by Dagster's
+    own `store_event` and by ours, which writes step outputs and check results itself: every table of every
+    database holds the same rows. The first run's odd checks have no planned event (a step launcher's case): their
+    results insert the execution row instead of completing it."""
+    from dagster._core.events import DagsterEventType
+    from dagster_shared.record import copy
+
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    captured = tmp_path / "captured"
+    ensure_dagster_home(captured)
+    with dg.DagsterInstance.from_config(str(captured)) as instance:
+        runs = [JOB.resolve_job_def("job").execute_in_process(instance=instance) for _ in range(2)]
+        days = PARTITIONED.resolve_job_def("days")
+        runs.append(days.execute_in_process(instance=instance, partition_key="2024-01-03"))
+        events = [list(instance.all_logs(run.run_id)) for run in runs]
+
+    def unplanned(event) -> bool:  # of the first run, an odd check's planned event
+        data = event.dagster_event.event_specific_data if event.dagster_event else None
+        planned = event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+        return planned and event.run_id == runs[0].run_id and int(data.check_name.split("_")[1]) % 2 == 1
+
+    def partitioned(event):  # the day's check result on the partition its planned row names (a partitioned check's),
+        if event.dagster_event_type != DagsterEventType.ASSET_CHECK_EVALUATION or event.run_id != runs[2].run_id:
+            return event  # at a whole second (SQLite's datetime text then still has its microseconds)
+        data = copy(event.dagster_event.event_specific_data, partition="2024-01-03")
+        dagster_event = event.dagster_event._replace(event_specific_data=data)
+        return event._replace(dagster_event=dagster_event, timestamp=float(int(event.timestamp)))
+
+    by_dagster, real_store = _dagsters_store_event_recorded(monkeypatch)
+    homes = {}
+    for way in ("dagster", "ours"):
+        homes[way] = home = tmp_path / way
+        ensure_dagster_home(home)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            storage = instance.event_log_storage
+            for event in (partitioned(e) for run_events in events for e in run_events if not unplanned(e)):
+                (real_store if way == "dagster" else PooledSqliteEventLogStorage.store_event)(storage, event)
+    stored_here = {DagsterEventType.STEP_OUTPUT, DagsterEventType.ASSET_CHECK_EVALUATION}
+    assert by_dagster and not stored_here & set(by_dagster), "ours stores outputs and results itself"
+    ours, dagsters = _databases(homes["ours"]), _databases(homes["dagster"])
+    assert ours == dagsters
+    # (id, asset_key, check_name, partition, run_id, status, ...): 30 checks in each of two runs, the day's check
+    executions = ours[("index", "asset_check_executions")][0]
+    assert len(executions) == 2 * CHECKS + 1
+    assert sorted(row[5] for row in executions).count("FAILED") == 2  # check_7 in each run
+    assert {row[5] for row in executions} == {"SUCCEEDED", "FAILED"}  # none left planned
+    assert [row[3] for row in executions if row[2] == "day_check"] == ["2024-01-03"]
+    assert len(ours[("a run", "event_logs")]) == 3
