@@ -333,10 +333,12 @@ def test_a_batch_whose_index_write_fails_leaves_nothing_for_dagster_to_store_twi
 def test_outputs_and_check_results_leave_the_rows_dagsters_own_store_event_leaves(tmp_path, monkeypatch):
     """Every event of three runs (30 checks, check_7 failing; a partition's check), stored one by one by Dagster's
     own `store_event` and by ours, which writes step outputs and check results itself: every table of every
-    database holds the same rows. The first run's odd checks have no planned event (a step launcher's case): their
-    results insert the execution row instead of completing it."""
+    database holds the same rows. Also the cases a plain run has not: the first run's odd checks have no planned
+    event (a step launcher's case: the result inserts the execution row); the second run's check_0 is planned
+    twice (Dagster's error, raised once the rows are written); the day's check is planned on two partitions and
+    its result, at a whole second, completes its own partition's row only."""
+    from dagster._core.errors import DagsterInvariantViolationError
     from dagster._core.events import DagsterEventType
-    from dagster_shared.record import copy
 
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
     captured = tmp_path / "captured"
@@ -345,37 +347,55 @@ def test_outputs_and_check_results_leave_the_rows_dagsters_own_store_event_leave
         runs = [JOB.resolve_job_def("job").execute_in_process(instance=instance) for _ in range(2)]
         days = PARTITIONED.resolve_job_def("days")
         runs.append(days.execute_in_process(instance=instance, partition_key="2024-01-03"))
-        events = [list(instance.all_logs(run.run_id)) for run in runs]
-
-    def unplanned(event) -> bool:  # of the first run, an odd check's planned event
-        data = event.dagster_event.event_specific_data if event.dagster_event else None
-        planned = event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
-        return planned and event.run_id == runs[0].run_id and int(data.check_name.split("_")[1]) % 2 == 1
-
-    def partitioned(event):  # the day's check result on the partition its planned row names (a partitioned check's),
-        if event.dagster_event_type != DagsterEventType.ASSET_CHECK_EVALUATION or event.run_id != runs[2].run_id:
-            return event  # at a whole second (SQLite's datetime text then still has its microseconds)
-        data = copy(event.dagster_event.event_specific_data, partition="2024-01-03")
-        dagster_event = event.dagster_event._replace(event_specific_data=data)
-        return event._replace(dagster_event=dagster_event, timestamp=float(int(event.timestamp)))
-
+        events = [event for run in runs for event in instance.all_logs(run.run_id)]
     by_dagster, real_store = _dagsters_store_event_recorded(monkeypatch)
-    homes = {}
-    for way in ("dagster", "ours"):
+    homes, raised = {}, {}
+    for way, store in (("dagster", real_store), ("ours", PooledSqliteEventLogStorage.store_event)):
         homes[way] = home = tmp_path / way
         ensure_dagster_home(home)
+        raised[way] = []
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            storage = instance.event_log_storage
-            for event in (partitioned(e) for run_events in events for e in run_events if not unplanned(e)):
-                (real_store if way == "dagster" else PooledSqliteEventLogStorage.store_event)(storage, event)
+            for event in _unusual_check_events(events, [run.run_id for run in runs]):
+                try:
+                    store(instance.event_log_storage, event)
+                except DagsterInvariantViolationError as error:
+                    raised[way].append(str(error))
     stored_here = {DagsterEventType.STEP_OUTPUT, DagsterEventType.ASSET_CHECK_EVALUATION}
     assert by_dagster and not stored_here & set(by_dagster), "ours stores outputs and results itself"
     ours, dagsters = _databases(homes["ours"]), _databases(homes["dagster"])
     assert ours == dagsters
-    # (id, asset_key, check_name, partition, run_id, status, ...): 30 checks in each of two runs, the day's check
+    assert raised["ours"] == raised["dagster"] and len(raised["ours"]) == 1 and "Updated 2 rows" in raised["ours"][0]
+    # (id, asset_key, check_name, partition, run_id, status, ...): 30 checks a run, check_0 twice, two days
     executions = ours[("index", "asset_check_executions")][0]
-    assert len(executions) == 2 * CHECKS + 1
-    assert sorted(row[5] for row in executions).count("FAILED") == 2  # check_7 in each run
-    assert {row[5] for row in executions} == {"SUCCEEDED", "FAILED"}  # none left planned
-    assert [row[3] for row in executions if row[2] == "day_check"] == ["2024-01-03"]
+    assert len(executions) == 2 * CHECKS + 1 + 2
+    assert [row[5] for row in executions].count("FAILED") == 2  # check_7 in each run
+    assert [(row[3], row[5]) for row in executions if row[2] == "day_check"] == [
+        ("2024-01-03", "SUCCEEDED"),
+        ("2024-01-04", "PLANNED"),
+    ]
+    assert {row[5] for row in executions if row[2] != "day_check"} == {"SUCCEEDED", "FAILED"}
     assert len(ours[("a run", "event_logs")]) == 3
+
+
+def _unusual_check_events(events: list, run_ids: list[str]):
+    """`events` of the three runs, with the unusual cases of the test above."""
+    from dagster._core.events import DagsterEventType
+    from dagster_shared.record import copy  # (the event and DagsterEvent are named tuples, their data records)
+
+    for event in events:
+        data = event.dagster_event.event_specific_data if event.dagster_event else None
+        check = getattr(data, "check_name", None)
+        planned = event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+        result = event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        if planned and event.run_id == run_ids[0] and int(check.split("_")[1]) % 2 == 1:
+            continue  # no planned event
+        if planned and event.run_id == run_ids[1] and check == "check_0":
+            yield event  # planned twice
+        if event.run_id == run_ids[2] and (planned or result):
+            if planned:
+                data = copy(data, partitions_subset=data.partitions_subset.with_partition_keys(["2024-01-04"]))
+            else:
+                data = copy(data, partition="2024-01-03")
+                event = event._replace(timestamp=float(int(event.timestamp)))  # its text still has microseconds
+            event = event._replace(dagster_event=event.dagster_event._replace(event_specific_data=data))
+        yield event

@@ -167,6 +167,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         row = self._event_to_row(event)
         row["timestamp"] = self._datetime_value(row["timestamp"])
         values = tuple(row[column] for column in _EVENT_COLUMNS)
+        # On the pooled connection's sqlite3 connection: its default isolation level opens a transaction at the first
+        # write, which `_connect`'s commit (or rollback) ends, as for SQLAlchemy's own statements.
         with self.run_connection(event.run_id) as conn:
             conn.connection.driver_connection.execute(_INSERT_EVENT, values)
         if kind in _CHECK_RESULT:
