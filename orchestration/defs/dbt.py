@@ -11,7 +11,7 @@ for a subset (the UI); a subset is refused while a full refresh is due (`SUBSET_
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
-directory); the generic tests of a build (of a subset: of the checks Dagster selected) run as one statement per model
+directory); the generic tests of a build (of a subset, those its dbt selection would run) run as one statement per model
 (`lib/core/dbt_batched_tests.py`): in the worker as soon as their models are built
 (`lib/core/dbt_tests_alongside.py`), here after the build; either way reported as the same asset checks. dbt's
 artifacts (run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
@@ -281,7 +281,7 @@ def _run_build(
     """dbt's build, and the generic tests it left out, one statement per model (lib/core/dbt_batched_tests.py):
     in dbt's worker while it builds, else here after it; fails the step if either failed. The batched tests come
     from the manifest Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose
-    project was edited since lets dbt run every test); for a subset, those of the checks Dagster selected."""
+    project was edited since lets dbt run every test); for a subset, those its selection would run (`subset_build`)."""
     paths = data_dir.paths
     if subset:
         args, batched, models = subset_build(context, build, manifest, translator, same_project=same_project)

@@ -62,7 +62,7 @@ _INSERT_EXECUTION = (
     f"insert into asset_check_executions (asset_key, check_name, run_id, {', '.join(_EXECUTION_COLUMNS)})"
     f" values ({', '.join('?' * 9)})"
 )
-SUCCEEDED, FAILED = AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED
+_SUCCEEDED, _FAILED = AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED
 
 # Open databases kept per process: a run writes to two (its own and the index); the web server reads many.
 MAX_OPEN_DATABASES = 4
@@ -178,7 +178,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         """The result in the index, and its check's execution row completed, as `_update_asset_check_evaluation`
         does (inserted when no planned row exists; more than one is Dagster's error, raised once committed)."""
         evaluation = event.dagster_event.event_specific_data
-        status = SUCCEEDED if evaluation.passed else FAILED
+        status = _SUCCEEDED if evaluation.passed else _FAILED
         target = evaluation.target_materialization_data
         with self.index_connection() as conn:
             db = conn.connection.driver_connection
