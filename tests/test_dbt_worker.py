@@ -148,6 +148,33 @@ def test_start_take_and_discard(monkeypatch):
     assert dbt_worker.take() is None, "a dead worker is not handed out: the step builds in its own process"
 
 
+def test_new_files_start_the_workers_dbt_and_great_expectations_need_great_expectations_only_for_a_small_drop(
+    monkeypatch,
+):
+    """A landing that finds new files starts dbt's worker; on a drop small enough to land in this process (one core
+    busy) great-expectations' worker too, which then imports GE on the idle core instead of during the dbt build;
+    not on a drop the check workers take (both cores busy), nor when nothing is new."""
+    from orchestration.defs import studio
+    from orchestration.lib.marts import quality_worker
+    from orchestration.lib.studio import checking
+    from orchestration.lib.studio.checking import WORKERS_FROM_FILES, workers_check
+
+    monkeypatch.setattr(checking, "WORKERS", 2)  # a 2-core machine's (a 1-core one lands every drop in process)
+    started = []
+    monkeypatch.setattr(dbt_worker, "start", lambda: started.append("dbt") or True)
+    monkeypatch.setattr(quality_worker, "start", lambda: started.append("great_expectations"))
+    for new_files, expected in (
+        (0, []),
+        (1, ["great_expectations", "dbt"]),
+        (WORKERS_FROM_FILES - 1, ["great_expectations", "dbt"]),
+        (WORKERS_FROM_FILES, ["dbt"]),
+    ):
+        started.clear()
+        studio._warm_up_dbt(new_files)
+        assert started == expected, new_files
+    assert workers_check(WORKERS_FROM_FILES) and not workers_check(WORKERS_FROM_FILES - 1)
+
+
 def test_the_batched_tests_run_in_the_worker_after_their_model_and_count_as_after_the_build(tmp_path, dbt_manifest):
     paths = _landed(tmp_path)
     manifest = json.loads(dbt_manifest.read_text())

@@ -2,8 +2,9 @@
 
 Importing great_expectations takes ~3 s of CPU in every run that validates a mart, more than the validation
 itself. Imported in a worker while dbt builds, it overlaps the build (dbt's worker process, or its thread in the
-Dagster process where none was spawned) instead of adding to the publishing step. `start()` (called by the dbt
-step when it has something to build) spawns one worker that imports GE at once; `check_published_marts()` then
+Dagster process where none was spawned) instead of adding to the publishing step. `start()` (called by the landing
+when a small drop's new files leave a core idle, `defs/studio.py`, else by the dbt step when it has something to
+build) spawns one worker that imports GE at once; `check_published_marts()` then
 validates in that worker, or in this process when none was started (a test, `make report`, a run where dbt built
 nothing). Same function, same
 arguments, same results either way: the worker only moves where it runs. The publishing step `submit`s the
