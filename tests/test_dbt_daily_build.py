@@ -73,11 +73,15 @@ def _ran_by_dbt_and_batched(paths) -> dict[str, list[str]]:
     }
 
 
-def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does(pipeline_env, capsys):  # noqa: F811
+def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does(pipeline_env, capsys, monkeypatch):  # noqa: F811
+    from orchestration.lib.marts import quality_worker
+
+    discarded = []  # great-expectations' worker, by a dbt step that built nothing (none here: spawn_worker is off)
+    monkeypatch.setattr(quality_worker, "discard", lambda: discarded.append(True))
     paths = pipeline_env
     _drop_fixture(paths)
     first = run_pipeline(paths)
-    assert first.success
+    assert first.success and not discarded
     whole = _dbt_outputs(first)
     assert "marts/fct_live_sessions" in whole and not any(m.get("rebuilt") is False for m in whole.values())
     # dbt's run_results.json, written by the step (dbt writes no artifacts: its manifest.json would cost ~0.3 s)
@@ -96,7 +100,7 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     published = _published_digests(paths)
     capsys.readouterr()
     nothing = run_pipeline(paths)
-    assert nothing.success
+    assert nothing.success and discarded == [True]
     # the terminal: one line for the blocking checks without a result, not one warning each (defs/console.py)
     told = [line for line in capsys.readouterr().out.splitlines() if "blocking asset check(s)" in line]
     assert len(told) == 1 and told[0].endswith("of dbt_models had no result this run (their models were not rebuilt)")
@@ -118,7 +122,7 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
         _video("January 6", C, "January 4", 9, 1, 0, 90),
     ])}, datetime(2026, 1, 6, 10)))  # fmt: skip
     content = run_pipeline(paths)
-    assert content.success
+    assert content.success and discarded == [True]
     outputs = _dbt_outputs(content)
     built = {key for key, meta in outputs.items() if meta.get("rebuilt") is not False}
     assert {

@@ -148,31 +148,31 @@ def test_start_take_and_discard(monkeypatch):
     assert dbt_worker.take() is None, "a dead worker is not handed out: the step builds in its own process"
 
 
-def test_new_files_start_the_workers_dbt_and_great_expectations_need_great_expectations_only_for_a_small_drop(
-    monkeypatch,
-):
-    """A landing that finds new files starts dbt's worker; on a drop small enough to land in this process (one core
-    busy) great-expectations' worker too, which then imports GE on the idle core instead of during the dbt build;
-    not on a drop the check workers take (both cores busy), nor when nothing is new."""
+def test_new_files_start_dbts_worker_and_great_expectations_one_only_when_the_landing_leaves_a_core_idle(monkeypatch):
+    """A landing that finds new files starts dbt's worker. great-expectations' too when dbt's was spawned at launch
+    (`python -m orchestration run`) and the drop is small enough to land in this process: the other core is idle;
+    not on a drop the check workers take, nor when dbt's worker only starts now (a run launched otherwise), nor when
+    nothing is new."""
     from orchestration.defs import studio
     from orchestration.lib.marts import quality_worker
     from orchestration.lib.studio import checking
-    from orchestration.lib.studio.checking import WORKERS_FROM_FILES, workers_check
+    from orchestration.lib.studio.checking import WORKERS_FROM_FILES
 
     monkeypatch.setattr(checking, "WORKERS", 2)  # a 2-core machine's (a 1-core one lands every drop in process)
     started = []
     monkeypatch.setattr(dbt_worker, "start", lambda: started.append("dbt") or True)
     monkeypatch.setattr(quality_worker, "start", lambda: started.append("great_expectations"))
-    for new_files, expected in (
-        (0, []),
-        (1, ["great_expectations", "dbt"]),
-        (WORKERS_FROM_FILES - 1, ["great_expectations", "dbt"]),
-        (WORKERS_FROM_FILES, ["dbt"]),
+    for spawned_at_launch, new_files, expected in (
+        (True, 0, []),
+        (True, 1, ["dbt", "great_expectations"]),
+        (True, WORKERS_FROM_FILES - 1, ["dbt", "great_expectations"]),
+        (True, WORKERS_FROM_FILES, ["dbt"]),
+        (False, 1, ["dbt"]),
     ):
+        monkeypatch.setattr(dbt_worker, "waiting", lambda at_launch=spawned_at_launch: at_launch)
         started.clear()
         studio._warm_up_dbt(new_files)
-        assert started == expected, new_files
-    assert workers_check(WORKERS_FROM_FILES) and not workers_check(WORKERS_FROM_FILES - 1)
+        assert started == expected, (spawned_at_launch, new_files)
 
 
 def test_the_batched_tests_run_in_the_worker_after_their_model_and_count_as_after_the_build(tmp_path, dbt_manifest):

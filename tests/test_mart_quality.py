@@ -213,6 +213,33 @@ def test_the_worker_process_gives_the_results_this_process_gives(tmp_path: Path,
     assert (tmp_path / "there" / page).read_text() == (tmp_path / "here" / page).read_text()
 
 
+def test_a_discarded_worker_is_killed_mid_import_and_the_check_runs_here(tmp_path: Path, monkeypatch, request) -> None:
+    """A dbt step that built nothing discards the worker the landing started: killed at once, though still importing
+    GE (not waited for, as `stop` would), and nothing is left to the publishing step, whose check runs here."""
+    monkeypatch.setattr(quality_worker, "spawn_worker", True)
+    quality_worker.start()
+    request.addfinalizer(quality_worker.stop)  # a failure below leaves no worker to the next tests
+    processes = list(quality_worker._worker._processes.values())
+    assert processes and not quality_worker._warm.done(), "still importing great_expectations"
+    quality_worker.discard()
+    assert quality_worker._worker is None and quality_worker._warm is None and quality_worker._pending is None
+    for process in processes:
+        process.join(10)
+        assert process.exitcode == -9, "killed, not let finish its import"  # SIGKILL
+    checked_here = []
+
+    def check_here(*args, **options):
+        checked_here.append(args)
+        return []
+
+    monkeypatch.setattr(quality_worker.quality, "check_published_marts", check_here)
+    quality_worker.submit(tmp_path / "marts", tmp_path / "docs")
+    assert quality_worker._pending is None
+    assert quality_worker.check_published_marts(tmp_path / "marts", tmp_path / "docs") == []
+    assert checked_here == [(tmp_path / "marts", tmp_path / "docs")]
+    quality_worker.discard()  # nothing to discard: nothing happens
+
+
 def test_a_worker_that_died_before_the_marts_were_published_leaves_the_check_to_this_process(
     tmp_path: Path, monkeypatch, caplog, request
 ) -> None:

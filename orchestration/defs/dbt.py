@@ -236,6 +236,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # assets or checks left out (picked in the UI, a re-execution "From asset failure", tiktok_api_repull):
         # `assets_def.keys` is the selection itself in Dagster 1.13, so comparing the two never told a subset
         subset = context.is_subset
+        built = False  # whether great-expectations will have new marts to validate after this step
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             try:
                 with data_dir.warehouse() as con:
@@ -258,8 +259,11 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 if not build.nothing:
                     yield from _run_build(context, data_dir, build, manifest, translator, project, subset=subset,
                                           same_project=build.fingerprint == loaded_fingerprint)  # fmt: skip
-            finally:  # the worker the landing spawned, if no build took it
+                    built = True
+            finally:  # the workers the landing spawned, if no build took them
                 dbt_worker.discard()
+                if not built:  # nothing new to validate, or the run stops here: GE's, mid-import maybe
+                    quality_worker.discard()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
                 with data_dir.warehouse() as con:
                     finish_dbt_build(con, build)

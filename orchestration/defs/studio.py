@@ -45,15 +45,19 @@ def _warm_up_dbt(new_files: int) -> None:
     """New files mean a dbt build next: its worker process imports dbt meanwhile (`lib/core/dbt_worker.py`). Without
     one (the test suite), a drop big enough for the check workers, whose landing process mostly waits on them, loads
     dbt's runner on a thread here; not a small drop, landed in this process, whose Python would take turns with the
-    import (the demo: landing +0.4 s, dbt -0.3 s). great-expectations validates after dbt: a small drop, landed on
-    one core, leaves the other to its worker's import (`lib/marts/quality_worker.py`), which otherwise starts with
-    the dbt build and, for a day's few files, outlasts it; a big drop's check workers take both cores."""
-    big = workers_check(new_files)
-    if new_files and not big:
-        quality_worker.start()
+    import (the demo: landing +0.4 s, dbt -0.3 s).
+
+    great-expectations validates after dbt. Its worker imports GE from the dbt build's start
+    (`lib/marts/quality_worker.py`), where a day's few files build in less time than the import takes. When dbt's
+    worker was spawned at launch (`python -m orchestration run`: its import done or under way) and the drop lands in
+    this process, the landing leaves the other core idle: GE's worker starts now. Not beside the check workers, nor
+    beside a dbt worker importing now (a run launched otherwise). The dbt step discards it if nothing is built."""
+    landing_alone = dbt_worker.waiting() and not workers_check(new_files)
     if new_files and dbt_worker.start():
+        if landing_alone:
+            quality_worker.start()
         return
-    if big:
+    if workers_check(new_files):
         warm_up_in_background()
 
 

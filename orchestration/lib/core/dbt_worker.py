@@ -197,6 +197,11 @@ def start() -> bool:
     return _pending is not None
 
 
+def waiting() -> bool:
+    """Whether a worker was spawned and waits for its build (`python -m orchestration run` spawns it at launch)."""
+    return _pending is not None
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

@@ -4,10 +4,10 @@ Importing great_expectations takes ~3 s of CPU in every run that validates a mar
 itself. Imported in a worker while dbt builds, it overlaps the build (dbt's worker process, or its thread in the
 Dagster process where none was spawned) instead of adding to the publishing step. `start()` (called by the landing
 when a small drop's new files leave a core idle, `defs/studio.py`, else by the dbt step when it has something to
-build) spawns one worker that imports GE at once; `check_published_marts()` then
-validates in that worker, or in this process when none was started (a test, `make report`, a run where dbt built
-nothing). Same function, same
-arguments, same results either way: the worker only moves where it runs. The publishing step `submit`s the
+build) spawns one worker that imports GE at once; a dbt step that built nothing `discard()`s it. Then
+`check_published_marts()` validates in that worker, or in this process when none is there (a test, `make report`, a
+run where dbt built nothing). Same function, same arguments, same results either way: the worker only moves where it
+runs. The publishing step `submit`s the
 validation as soon as the files are final, so it runs while the report is drawn in the Dagster process.
 """
 
@@ -70,6 +70,19 @@ def check_published_marts(marts_dir: Path, docs_dir: Path, **options) -> list[qu
         return quality.check_published_marts(marts_dir, docs_dir, **options)
     finally:
         stop()  # one validation per run: give its memory back
+
+
+def discard() -> None:
+    """Stop a worker no validation will use (the dbt step built nothing, or failed) at once: killed, not waited for,
+    as it may still be importing GE (a validation then runs here, as without a worker)."""
+    global _worker, _warm, _pending
+    if _worker is None:
+        return
+    processes = list((getattr(_worker, "_processes", None) or {}).values())
+    _worker.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    _worker = _warm = _pending = None
 
 
 def _lost_worker() -> None:
