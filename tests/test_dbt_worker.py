@@ -171,7 +171,7 @@ def test_new_files_start_dbts_worker_and_great_expectations_one_only_when_the_la
     ):
         monkeypatch.setattr(dbt_worker, "waiting", lambda at_launch=spawned_at_launch: at_launch)
         started.clear()
-        studio._warm_up_dbt(new_files)
+        studio._warm_up_workers(new_files)
         assert started == expected, (spawned_at_launch, new_files)
 
 

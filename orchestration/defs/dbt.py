@@ -295,7 +295,7 @@ def _run_build(
         args, batched, models = build.args, {}, _models_built(build, manifest)
     context.log.info(_describe_subset(build, models, batched) if subset else _describe(build, len(batched)))
     # the marts this build changes are validated by great-expectations after publishing: its import (~2 s)
-    # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py)
+    # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py), unless the landing started it
     quality_worker.start()
     run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
     tests_from = build.env.get(TESTS_FROM_ENV) or None

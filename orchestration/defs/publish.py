@@ -30,7 +30,8 @@ def build_publish_assets(mart_models: list[str]) -> list:
         paths = data_dir.paths
         with data_dir.exclusive():  # DuckDB refuses a reader while another run writes the warehouse
             results = publish_marts(paths.warehouse, paths.marts, mart_models)
-        # the files are final: great-expectations starts on them in its worker (if the dbt step started one)
+        # the files are final: great-expectations starts on them in its worker (if the landing or the dbt step
+        # started one)
         quality_worker.submit(paths.marts, paths.quality_docs, manifest_path=DBT_MANIFEST)
         for model, result in results.items():
             yield dg.MaterializeResult(

@@ -41,7 +41,7 @@ def raw_table_key(kind: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", f"studio_{kind}"])
 
 
-def _warm_up_dbt(new_files: int) -> None:
+def _warm_up_workers(new_files: int) -> None:
     """New files mean a dbt build next: its worker process imports dbt meanwhile (`lib/core/dbt_worker.py`). Without
     one (the test suite), a drop big enough for the check workers, whose landing process mostly waits on them, loads
     dbt's runner on a thread here; not a small drop, landed in this process, whose Python would take turns with the
@@ -49,9 +49,11 @@ def _warm_up_dbt(new_files: int) -> None:
 
     great-expectations validates after dbt. Its worker imports GE from the dbt build's start
     (`lib/marts/quality_worker.py`), where a day's few files build in less time than the import takes. When dbt's
-    worker was spawned at launch (`python -m orchestration run`: its import done or under way) and the drop lands in
-    this process, the landing leaves the other core idle: GE's worker starts now. Not beside the check workers, nor
-    beside a dbt worker importing now (a run launched otherwise). The dbt step discards it if nothing is built."""
+    worker was spawned at launch (`python -m orchestration run`: it has mostly imported dbt by now) and the drop
+    lands in this process, the other core is idle during the landing: GE's worker starts now. Not beside the check
+    workers, nor beside a dbt worker importing now (a run launched otherwise). The dbt step discards it if nothing
+    is built."""
+    # asked before `start`, which spawns dbt's worker when none is waiting: after it, one always is
     landing_alone = dbt_worker.waiting() and not workers_check(new_files)
     if new_files and dbt_worker.start():
         if landing_alone:
@@ -110,7 +112,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             record_pending_min_date(con, landed.earliest_new_date)
             record_changed_sources(con, landed_tables(landed))
 
-        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_dbt, on_loaded=record_build_window)
+        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_workers, on_loaded=record_build_window)
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
             group by 1, 2"""

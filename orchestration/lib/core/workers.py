@@ -9,8 +9,8 @@ Its results are sent by then, so nothing is lost.
 A pool may run at a lower priority (`niceness`): the landing's check workers do, since the process handing them
 work is its critical path (it hashes, links and loads what they check) and on two cores three busy processes
 would slow it by a third; they still get every cycle it leaves (300 x 90 backfill landed in process: 25.9 s ->
-24.7 s, the raw tables identical). The great-expectations worker does not: its import overlaps dbt's build,
-and a demo run waited for it at niceness 10 (0.6 s more).
+24.7 s, the raw tables identical). The great-expectations worker does not: its import overlaps the landing or
+dbt's build, and a demo run waited for it at niceness 10 (0.6 s more).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""great-expectations in a process of its own, started while dbt builds, so its import costs no wall time.
+"""great-expectations in a process of its own, started before it is needed (while dbt builds, or from a small
+drop's landing), so its import costs no wall time.
 
 Importing great_expectations takes ~3 s of CPU in every run that validates a mart, more than the validation
 itself. Imported in a worker while dbt builds, it overlaps the build (dbt's worker process, or its thread in the
