@@ -186,10 +186,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             execution = (status.value, row["event"], row["timestamp"], event_id,
                          target.storage_id if target else None, evaluation.partition)  # fmt: skip
             key = (evaluation.asset_key.to_string(), evaluation.check_name, event.run_id)
-            if evaluation.partition is None:
-                updated = db.execute(_UPDATE_EXECUTION + " is null", execution + key).rowcount
-            else:
-                updated = db.execute(_UPDATE_EXECUTION + " = ?", execution + key + (evaluation.partition,)).rowcount
+            partition = () if evaluation.partition is None else (evaluation.partition,)
+            clause = " = ?" if partition else " is null"
+            updated = db.execute(_UPDATE_EXECUTION + clause, execution + key + partition).rowcount
             if updated == 0:
                 db.execute(_INSERT_EXECUTION, key + execution)
         if updated > 1:

@@ -194,7 +194,7 @@ def start() -> bool:
             return False
         atexit.unregister(_at_exit)
         atexit.register(_at_exit)
-    return _pending is not None
+    return waiting()
 
 
 def waiting() -> bool:

@@ -8,8 +8,8 @@ when a small drop's new files leave a core idle, `defs/studio.py`, else by the d
 build) spawns one worker that imports GE at once; a dbt step that built nothing `discard()`s it. Then
 `check_published_marts()` validates in that worker, or in this process when none is there (a test, `make report`, a
 run where dbt built nothing). Same function, same arguments, same results either way: the worker only moves where it
-runs. The publishing step `submit`s the
-validation as soon as the files are final, so it runs while the report is drawn in the Dagster process.
+runs. The publishing step `submit`s the validation as soon as the files are final, so it runs while the report is
+drawn in the Dagster process.
 """
 
 from __future__ import annotations
