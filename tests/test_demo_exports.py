@@ -78,9 +78,11 @@ def demo(tmp_path_factory):
 
 
 def test_same_arguments_give_byte_identical_files_and_mtimes(demo, tmp_path):
+    """Also with the LIVEs recorded in two other processes (as `make run` seeds) while the Studio side is written."""
     inbox, _ = demo
     again = tmp_path / "inbox"
-    generate_demo_inbox(again)
+    summary = generate_demo_inbox(again, workers=2)
+    assert summary.live_logs == 12
     first, second = _files(inbox), _files(again)
     assert [p.relative_to(inbox) for p in first] == [p.relative_to(again) for p in second]
     for a, b in zip(first, second, strict=True):

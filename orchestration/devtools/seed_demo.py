@@ -12,6 +12,7 @@ stderr), which the Makefile passes on as TIKTOK_DATA_DIR.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def seed_if_empty(paths: DataPaths) -> bool:
     """Write the demo exports into an empty data directory's inbox; True if it did."""
     if has_real_data(paths):
         return False
-    summary = generate_demo_inbox(paths.ensure().inbox)
+    # nothing else runs yet: the LIVEs are recorded on the other cores while the Studio side is written
+    summary = generate_demo_inbox(paths.ensure().inbox, workers=os.cpu_count() or 1)
     print(
         f"Seeded {paths.inbox} with bundled demo exports "
         f"({summary.files_written} files, accounts {', '.join(summary.accounts)}, "

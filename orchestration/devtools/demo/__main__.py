@@ -4,4 +4,5 @@ import sys
 
 from orchestration.devtools.demo.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # (not again in the processes that record the LIVEs)
+    sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         variety=not args.plain,
         dated_folders=args.dated_folders,
         live=not args.no_live,
+        workers=os.cpu_count() or 1,
     )
     elapsed = time.perf_counter() - started
     shown = ", ".join(f"{h} ({loc})" for h, loc in zip(summary.accounts[:5], summary.locales[:5], strict=False))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.devtools.demo.live import plan_lives, write_live
+from orchestration.devtools.demo.live import plan_lives, recorded_lives, write_live
 from orchestration.devtools.demo.live_sim import LivePlan
 from orchestration.devtools.demo.sessions import Writer, plan_sessions, write_account
 from orchestration.devtools.demo.simulate import account_handles, simulate_account
@@ -40,6 +40,7 @@ def generate_demo_inbox(
     variety: bool = True,
     dated_folders: bool = False,
     live: bool = True,
+    workers: int = 1,
 ) -> DemoSummary:
     """Write `accounts` accounts' worth of `days` days of Studio downloads into `inbox`.
 
@@ -48,7 +49,8 @@ def generate_demo_inbox(
     each of the four sections with a 7-day window ending yesterday, CSV only.
     `live=True` adds the LIVE side for the named accounts (at most three): recorded LIVE logs with their
     sidecars in `inbox/<handle>/live/`, an agency's month of Backstage downloads and techcreator's LIVE
-    Center daily files (see `live`).
+    Center daily files (see `live`). `workers` > 1 records the LIVEs in that many processes while this one writes
+    the Studio side: the same files, sooner on an idle machine (`make run`'s seeding).
     """
     if accounts < 1 or days < 1:
         raise ValueError("accounts and days must be >= 1")
@@ -59,15 +61,18 @@ def generate_demo_inbox(
     writer = Writer(inbox)
     handles, locales = [], []
     lives: list[LivePlan] = []
+    planned = []
     for index, (handle, topic) in enumerate(account_handles(accounts)):
         account = simulate_account(index, handle, topic, seed, sim_start, first_day, end_date)
-        sessions = plan_sessions(account, first_day, end_date, seed, variety)
-        write_account(account, sessions, writer, seed, dated_folders)
+        planned.append((account, plan_sessions(account, first_day, end_date, seed, variety)))
         handles.append(handle)
         locales.append(account.locale)
         if live:
             lives += plan_lives(account, first_day, end_date, seed)
-    written = write_live(lives, writer, end_date, seed)
+    with recorded_lives(lives, seed, workers) as recordings:  # (in other processes, meanwhile, if workers > 1)
+        for account, sessions in planned:
+            write_account(account, sessions, writer, seed, dated_folders)
+        written = write_live(lives, writer, end_date, seed, recordings)
     return DemoSummary(
         inbox=inbox,
         files_written=writer.files,

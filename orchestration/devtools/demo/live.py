@@ -16,9 +16,14 @@ warehouse learns them from the dbt var `live_account_timezones` (else it uses UT
 
 from __future__ import annotations
 
+import multiprocessing
 import random
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from orchestration.devtools.demo.live_backstage import backstage_files, download_days, simulate_agency
@@ -97,13 +102,42 @@ def plan_lives(account: Account, first_day: date, end_date: date, seed: int) -> 
     return plans
 
 
-def write_live(plans: list[LivePlan], writer: Writer, end_date: date, seed: int) -> LiveDemo:
-    """Simulate, record and write every planned LIVE, then the agency's Backstage month."""
+Recording = tuple[RecordedLive, LiveFacts]
+
+
+def record_planned_live(plan: LivePlan, seed: int) -> Recording:
+    """Simulate one LIVE and record it: what `write_live` writes of it (its own random streams, so the LIVEs may
+    be recorded in any order, or in other processes, with the same bytes)."""
+    events, facts = simulate_live(plan, seed)
+    return record_live(plan, events, seed), facts
+
+
+@contextmanager
+def recorded_lives(plans: list[LivePlan], seed: int, workers: int = 1) -> Iterator[Iterable[Recording]]:
+    """Each plan's recording, in plan order. With `workers` > 1 they are recorded in that many processes, started
+    now, so the caller writes the Studio side meanwhile (the LIVEs are ~3/4 of the demo's generation: `make run`
+    seeds in 1.01-1.22 s instead of 1.34-1.51 s on 2 cores). Spawned, not forked: the caller may have threads."""
+    if workers <= 1 or len(plans) <= 1:
+        yield (record_planned_live(plan, seed) for plan in plans)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.map(record_planned_live, plans, repeat(seed))
+
+
+def write_live(
+    plans: list[LivePlan],
+    writer: Writer,
+    end_date: date,
+    seed: int,
+    recordings: Iterable[Recording] | None = None,
+) -> LiveDemo:
+    """Write every planned LIVE (simulated and recorded here, or taken from `recordings`: `recorded_lives`), then
+    the agency's Backstage month."""
     recorded: list[tuple[RecordedLive, LiveFacts]] = []
     by_handle: dict[str, list[tuple[LivePlan, LiveFacts]]] = {}
-    for plan in plans:
-        events, facts = simulate_live(plan, seed)
-        live = record_live(plan, events, seed)
+    if recordings is None:
+        recordings = (record_planned_live(plan, seed) for plan in plans)
+    for plan, (live, facts) in zip(plans, recordings, strict=True):
         folder = writer.inbox / plan.handle / "live"
         ended = datetime(1970, 1, 1) + timedelta(milliseconds=live.ended_at_ms)
         # The recorder writes the sidecar, then renames the log: both carry the end of the recording.
