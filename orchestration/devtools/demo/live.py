@@ -16,10 +16,8 @@ warehouse learns them from the dbt var `live_account_timezones` (else it uses UT
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +30,7 @@ from orchestration.devtools.demo.live_logs import RecordedLive, record_live
 from orchestration.devtools.demo.live_sim import LiveFacts, LivePlan, simulate_live
 from orchestration.devtools.demo.sessions import Writer
 from orchestration.devtools.demo.simulate import Account, epoch_seconds
+from orchestration.lib.core.workers import worker_pool
 
 BACKSTAGE_FOLDER = "backstage"  # the agency's folder: Backstage files are agency-wide, not one account's
 # demo handle -> (IANA time zone, peak viewers range)
@@ -116,11 +115,11 @@ def record_planned_live(plan: LivePlan, seed: int) -> Recording:
 def recorded_lives(plans: list[LivePlan], seed: int, workers: int = 1) -> Iterator[Iterable[Recording]]:
     """Each plan's recording, in plan order. With `workers` > 1 they are recorded in that many processes, started
     now, so the caller writes the Studio side meanwhile (the LIVEs are ~3/4 of the demo's generation: `make run`
-    seeds in 1.01-1.22 s instead of 1.34-1.51 s on 2 cores). Spawned, not forked: the caller may have threads."""
+    seeds in 1.01-1.22 s instead of 1.34-1.51 s on 2 cores), spawned as the pipeline's workers are (`core.workers`)."""
     if workers <= 1 or len(plans) <= 1:
         yield (record_planned_live(plan, seed) for plan in plans)
         return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         yield pool.map(record_planned_live, plans, repeat(seed))
 
 
