@@ -88,23 +88,29 @@ def test_a_copy_holds_the_hashed_bytes_whether_read_in_one_go_or_in_chunks(tmp_p
     """A file that fits in one read is written from the bytes hashed; a larger one is read again in chunks and
     hashed again: both copies hold their bytes, under their hash, read-only."""
     monkeypatch.setattr(archive_batch, "_CHUNK", 1024)  # (1 MiB in use: smaller, so that the test stays small)
-    small, large = b"Date,Video Views\n" + b"x" * 900, os.urandom(2500)  # one read; three reads (1024 bytes each)
-    sources = [tmp_path / "small.csv", tmp_path / "large.bin"]
-    for source, data in zip(sources, (small, large), strict=True):
-        source.write_bytes(data)
+    contents = {  # read in one go (then the end of file); the last, in three reads of up to 1024 bytes
+        "small.csv": b"Date,Video Views\n" + b"x" * 900,
+        "empty.csv": b"",
+        "one_chunk.bin": os.urandom(1024),
+        "large.bin": os.urandom(2500),
+    }
+    sources = [tmp_path / name for name in contents]
+    for source in sources:
+        source.write_bytes(contents[source.name])
     reads = []
     real_read = os.read
     monkeypatch.setattr(archive_batch.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
     with ArchiveBatch(tmp_path / "archive", link=False) as batch:
         stored = [batch.receive(str(source), source.name) for source in sources]
         batch.commit()
-    assert [s.how for s in stored] == ["copied", "copied"]
-    for s, data in zip(stored, (small, large), strict=True):
-        archived = Path(s.destination)
+    assert [s.how for s in stored] == ["copied"] * 4
+    for s, source in zip(stored, sources, strict=True):
+        archived, data = Path(s.destination), contents[source.name]
         assert archived.read_bytes() == data and s.sha256 == hashlib.sha256(data).hexdigest()
         assert archived.name.startswith(s.sha256) and stat.S_IMODE(archived.stat().st_mode) == 0o444
-    # the small file: its bytes and the end of file (2 reads); the large one: 3 chunks and the end, twice (8)
-    assert len(reads) == 2 + 8
+    # small and one chunk: their bytes and the end of file (2 reads each); empty: the end of file (1); the large
+    # one: 3 chunks and the end, twice (8)
+    assert len(reads) == 2 + 1 + 2 + 8
 
 
 def test_an_unknown_archive_mode_is_refused_by_name(monkeypatch):

@@ -12,11 +12,11 @@ stderr), which the Makefile passes on as TIKTOK_DATA_DIR.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 from orchestration.devtools.demo import generate_demo_inbox
+from orchestration.devtools.demo.generator import spare_workers
 from orchestration.lib.core.paths import DataPaths
 
 
@@ -35,7 +35,7 @@ def seed_if_empty(paths: DataPaths) -> bool:
     if has_real_data(paths):
         return False
     # nothing else runs yet: the LIVEs are recorded on the other cores while the Studio side is written
-    summary = generate_demo_inbox(paths.ensure().inbox, workers=os.cpu_count() or 1)
+    summary = generate_demo_inbox(paths.ensure().inbox, workers=spare_workers())
     print(
         f"Seeded {paths.inbox} with bundled demo exports "
         f"({summary.files_written} files, accounts {', '.join(summary.accounts)}, "

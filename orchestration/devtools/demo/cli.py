@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from orchestration.devtools.demo.generator import generate_demo_inbox
+from orchestration.devtools.demo.generator import generate_demo_inbox, spare_workers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         variety=not args.plain,
         dated_folders=args.dated_folders,
         live=not args.no_live,
-        workers=os.cpu_count() or 1,
+        workers=spare_workers(),
     )
     elapsed = time.perf_counter() - started
     shown = ", ".join(f"{h} ({loc})" for h, loc in zip(summary.accounts[:5], summary.locales[:5], strict=False))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from orchestration.devtools.demo.live import plan_lives, recorded_lives, write_live
-from orchestration.devtools.demo.live_sim import LivePlan
+from orchestration.devtools.demo.live import LIVE_ACCOUNTS, plan_lives, recorded_lives, write_live
 from orchestration.devtools.demo.sessions import Writer, plan_sessions, write_account
 from orchestration.devtools.demo.simulate import account_handles, simulate_account
+
+
+def spare_workers(most: int = 2) -> int:
+    """Processes to record the LIVEs in when nothing else runs (seeding the demo): the cores this process may use,
+    at most `most` (two already record them faster than the Studio side is written)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(most, usable))
 
 
 @dataclass(frozen=True)
@@ -60,18 +67,25 @@ def generate_demo_inbox(
     sim_start = first_day - timedelta(days=40)  # room for a 28-day window on the first day
     writer = Writer(inbox)
     handles, locales = [], []
-    lives: list[LivePlan] = []
-    planned = []
-    for index, (handle, topic) in enumerate(account_handles(accounts)):
-        account = simulate_account(index, handle, topic, seed, sim_start, first_day, end_date)
-        planned.append((account, plan_sessions(account, first_day, end_date, seed, variety)))
-        handles.append(handle)
-        locales.append(account.locale)
-        if live:
-            lives += plan_lives(account, first_day, end_date, seed)
+    named = list(enumerate(account_handles(accounts)))
+    # The accounts that go LIVE (the named ones, at most three) are simulated first, so that their LIVEs are
+    # recorded while the Studio side is written; every other account is simulated, written and let go in turn.
+    going_live = {
+        index: simulate_account(index, handle, topic, seed, sim_start, first_day, end_date)
+        for index, (handle, topic) in named
+        if live and handle in LIVE_ACCOUNTS
+    }
+    lives = [plan for account in going_live.values() for plan in plan_lives(account, first_day, end_date, seed)]
     with recorded_lives(lives, seed, workers) as recordings:  # (in other processes, meanwhile, if workers > 1)
-        for account, sessions in planned:
+        for index, (handle, topic) in named:
+            if index in going_live:
+                account = going_live.pop(index)
+            else:
+                account = simulate_account(index, handle, topic, seed, sim_start, first_day, end_date)
+            sessions = plan_sessions(account, first_day, end_date, seed, variety)
             write_account(account, sessions, writer, seed, dated_folders)
+            handles.append(handle)
+            locales.append(account.locale)
         written = write_live(lives, writer, end_date, seed, recordings)
     return DemoSummary(
         inbox=inbox,

@@ -120,7 +120,11 @@ def recorded_lives(plans: list[LivePlan], seed: int, workers: int = 1) -> Iterat
         yield (record_planned_live(plan, seed) for plan in plans)
         return
     with worker_pool(workers) as pool:
-        yield pool.map(record_planned_live, plans, repeat(seed))
+        try:
+            yield pool.map(record_planned_live, plans, repeat(seed))
+        except BaseException:  # the caller failed: the LIVEs not started yet are not recorded for nothing
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def write_live(
