@@ -105,3 +105,43 @@ def test_the_floors_io_stall_covers_its_timed_phases_and_prints_as_their_share(t
     out = capsys.readouterr().out
     assert "IO stall 25 %)" in out  # 0.5 of the floor's 2.0 timed seconds
     assert "make run / floor     4.0x" in out
+
+
+def test_the_demo_round_seeds_a_new_data_directory_then_times_make_run_in_its_demo(tmp_path, monkeypatch, capsys):
+    """`make run`'s order (seed, then prepare and the run), the seeding counted in the wall and the CPU; a failed
+    seeding stops the round before any run."""
+    from orchestration.devtools import bench
+
+    calls = []
+
+    def seeded(args, *, log, **popen):
+        calls.append((args[1:], popen["env"]["TIKTOK_DATA_DIR"]))
+        return 0, 100.0, 101.5, bench_run.TreePeaks(), 1.25  # 1.5 s, 1.25 CPU-seconds
+
+    def make_run(paths, label, log_dir):
+        calls.append(("make run", paths.root))
+        stages = {"prepare (make prepare)": 0.25, "landing": 3.0}
+        return RunFigures(label, 0, log_dir / "run.log", wall_s=10.0, stages=stages, cpu_s=8.0)
+
+    monkeypatch.setattr(bench_run, "run_sampled", seeded)
+    monkeypatch.setattr(bench_run, "timed_make_run", make_run)
+    figures = bench_run.timed_demo_run(tmp_path / "new", tmp_path / "logs")
+    assert calls == [
+        (["-m", "orchestration.devtools.seed_demo"], str(tmp_path / "new")),
+        ("make run", tmp_path / "new" / "demo"),
+    ]
+    assert figures.stages == {
+        "seed the demo (devtools/seed_demo.py)": 1.5,
+        "prepare (make prepare)": 0.25,
+        "landing": 3.0,
+    }
+    assert (figures.wall_s, figures.cpu_s, figures.exit_code) == (11.5, 9.25, 0)
+
+    monkeypatch.setattr(bench, "timed_demo_run", lambda root, log_dir: figures)
+    assert bench.print_demo_round(tmp_path / "again") == 0
+    assert "demo make run / target   11.50 s   (issue 10's target: under 15 s)" in capsys.readouterr().out
+
+    calls.clear()
+    monkeypatch.setattr(bench_run, "run_sampled", lambda args, *, log, **popen: (2, 0.0, 0.1, None, 0.0))
+    assert bench_run.timed_demo_run(tmp_path / "broken", tmp_path / "logs").exit_code == 2
+    assert calls == []  # no run after a failed seeding
