@@ -7,12 +7,12 @@
 First, unless `--no-demo`, the demo's first `make run` in a new data directory, seeding included (issue 10's
 "demo `make run` under 15 s"). Then it generates plain daily Studio drops with the demo generator
 (`variety=False`: every account downloads the four sections every day, ZIPs; no LIVE files unless `--live`),
-`--days` days of history and one more day. The
-history lands first, then the last day, each through what `make run` runs (`make prepare`, then
-`python -m orchestration run` in a subprocess on the scratch data directory, see `bench_run`). For each it
-prints files/s, rows/s, seconds per stage from the run's own event log, total wall, CPU seconds (the pipeline and
-its workers), the share of the wall some task on the machine waited on IO (`bench_run.io_stalled_s`) and peak
-memory of the pipeline, of dbt's worker and of its process tree; then the floor
+`--days` days of history and one more day. The history lands first, then the last day, each through what
+`make run` runs (`make prepare`, then `python -m orchestration run` in a subprocess on the scratch data
+directory, see `bench_run`). For each it prints files/s, rows/s, seconds per stage from the run's own event
+log, total wall, CPU seconds (the pipeline and its workers), the share of the wall some task on the machine
+waited on IO (`bench_run.io_stalled_s`) and peak memory of the pipeline, of dbt's worker and of its process
+tree; then the floor
 (`bench_floor`: the four contract marts by bare DuckDB SQL over the same files, measured in the same run), the
 ratio `make run` / floor in wall and in CPU seconds (other work on a shared machine slows a run without adding to
 its CPU seconds), and the floor's rows against the published marts (a difference is printed loudly: the floor

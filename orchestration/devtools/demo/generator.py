@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,13 +9,13 @@ from pathlib import Path
 from orchestration.devtools.demo.live import LIVE_ACCOUNTS, plan_lives, recorded_lives, write_live
 from orchestration.devtools.demo.sessions import Writer, plan_sessions, write_account
 from orchestration.devtools.demo.simulate import account_handles, simulate_account
+from orchestration.lib.core.workers import usable_cores
 
 
 def spare_workers(most: int = 2) -> int:
     """Processes to record the LIVEs in when nothing else runs (seeding the demo): the cores this process may use,
     at most `most` (two already record them faster than the Studio side is written)."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(most, usable))
+    return max(1, min(most, usable_cores()))
 
 
 @dataclass(frozen=True)

@@ -132,14 +132,12 @@ def write_live(
     writer: Writer,
     end_date: date,
     seed: int,
-    recordings: Iterable[Recording] | None = None,
+    recordings: Iterable[Recording],
 ) -> LiveDemo:
-    """Write every planned LIVE (simulated and recorded here, or taken from `recordings`: `recorded_lives`), then
-    the agency's Backstage month."""
-    recorded: list[tuple[RecordedLive, LiveFacts]] = []
+    """Write every planned LIVE, its recording taken from `recordings` (`recorded_lives`, in plan order), then the
+    agency's Backstage month."""
+    recorded: list[Recording] = []
     by_handle: dict[str, list[tuple[LivePlan, LiveFacts]]] = {}
-    if recordings is None:
-        recordings = (record_planned_live(plan, seed) for plan in plans)
     for plan, (live, facts) in zip(plans, recordings, strict=True):
         folder = writer.inbox / plan.handle / "live"
         ended = datetime(1970, 1, 1) + timedelta(milliseconds=live.ended_at_ms)

@@ -44,7 +44,7 @@ from typing import Any
 
 from orchestration.lib.core import collector
 from orchestration.lib.core.paths import DBT_PROJECT_DIR
-from orchestration.lib.core.workers import write_bytecode_as_parent
+from orchestration.lib.core.workers import usable_cores, write_bytecode_as_parent
 
 # Whether `start` spawns a worker; off, the dbt step builds in its own process as it does without one.
 spawn_worker = True
@@ -187,7 +187,7 @@ class DbtWorker:
 def start() -> bool:
     """Spawn the worker for this run's dbt step, unless one is waiting or `spawn_worker` is off; whether one is."""
     global _pending
-    if _pending is None and spawn_worker and _cores() >= 2:  # on one core the worker would only take turns
+    if _pending is None and spawn_worker and usable_cores() >= 2:  # on one core the worker would only take turns
         try:
             _pending = DbtWorker()
         except OSError:  # no process to spare (a limit on processes or memory): dbt builds in this one
@@ -200,10 +200,6 @@ def start() -> bool:
 def waiting() -> bool:
     """Whether a worker was spawned and waits for its build (`python -m orchestration run` spawns it at launch)."""
     return _pending is not None
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def take() -> DbtWorker | None:

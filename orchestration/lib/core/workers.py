@@ -44,3 +44,8 @@ def write_bytecode_as_parent(dont_write_bytecode: bool) -> None:
     along): spawn starts it with -B from the parent's start-up flags, which `python -m orchestration` overrides
     where PYTHONDONTWRITEBYTECODE is set (orchestration/__main__.py)."""
     sys.dont_write_bytecode = dont_write_bytecode
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's limit, `taskset`), else the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
