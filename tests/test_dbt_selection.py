@@ -5,17 +5,21 @@ refs by hand."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.lib.core.dbt_selection import (
     built_fingerprint,
     built_keying_vars,
+    changed_source_dates,
     changed_sources,
     clear_changed_sources,
     missing_relations,
+    model_min_dates,
     plan_build,
     record_changed_sources,
     record_whole_build,
@@ -120,6 +124,47 @@ def test_the_pending_record_survives_until_a_build_covers_it(tmp_path, manifest)
         con.execute("create schema marts")
         con.execute("create table marts.dim_accounts (account_handle varchar)")
         assert "dim_accounts" not in missing_relations(con, manifest)
+
+
+def test_each_changed_table_keeps_its_earliest_day_and_an_unknown_day_stays_unknown():
+    con = duckdb.connect()
+    record_changed_sources(con, ["studio_overview", "studio_content"], {"studio_overview": date(2026, 3, 1)})
+    assert changed_source_dates(con) == {"studio_overview": date(2026, 3, 1), "studio_content": None}
+    record_changed_sources(con, ["studio_overview"], {"studio_overview": pd.Timestamp("2026-03-05")})  # later: kept
+    record_changed_sources(con, ["studio_content"], {"studio_content": date(2026, 3, 9)})  # unknown before: stays
+    record_changed_sources(con, ["studio_viewers"], {"studio_viewers": pd.NaT})
+    assert changed_source_dates(con) == {
+        "studio_overview": date(2026, 3, 1), "studio_content": None, "studio_viewers": None
+    }  # fmt: skip
+    record_changed_sources(con, ["studio_overview"], {"studio_overview": date(2026, 2, 27)})  # earlier: lowered
+    record_changed_sources(con, ["studio_overview"])  # then not known: unknown from now on
+    assert changed_source_dates(con)["studio_overview"] is None
+    clear_changed_sources(con, ["studio_overview", "studio_content", "studio_viewers"])
+    record_changed_sources(con, ["studio_overview"], {"studio_overview": date(2026, 3, 20)})
+    assert changed_source_dates(con) == {"studio_overview": date(2026, 3, 20)}
+
+
+def test_an_incremental_model_recomputes_from_the_earliest_day_of_the_changed_tables_it_reads(manifest):
+    # an Overview and a Viewers file from 1 March, a FollowerHistory from 3 March, a Content snapshot of 9 March
+    days = {"studio_overview": date(2026, 3, 1), "studio_viewers": date(2026, 3, 4),
+            "studio_follower_history": date(2026, 3, 3), "studio_content": date(2026, 3, 9),
+            "documents": date(2026, 3, 1)}  # fmt: skip
+    plan = plan_build(manifest, set(days))
+    later = model_min_dates(manifest, plan, days, date(2026, 3, 1))
+    # the video models read Content (and the API's video tables, unchanged); follower growth, FollowerHistory;
+    # the account overview reads Overview and Viewers (the earlier: 1 March, the build's own day: no entry)
+    assert later == {
+        "int_video_snapshots__unioned": date(2026, 3, 9),
+        "fct_video_engagement_daily": date(2026, 3, 9),
+        "rpt_trending_videos_7d": date(2026, 3, 9),
+        "rpt_video_outliers_daily": date(2026, 3, 9),
+        "fct_follower_growth_daily": date(2026, 3, 3),
+    }
+    # tables (dim_videos) and views are whole whatever the window; a table of unknown day gives no later window
+    assert model_min_dates(manifest, plan, {**days, "studio_content": None}, date(2026, 3, 1)) == {
+        "fct_follower_growth_daily": date(2026, 3, 3)
+    }
+    assert model_min_dates(manifest, plan, days, None) == {}  # no window at all: everything recomputed
 
 
 def test_the_pending_min_date_is_only_ever_lowered_until_a_build_clears_it():

@@ -20,9 +20,8 @@ import pytest
 
 from orchestration.cli import run_pipeline
 from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
-from orchestration.defs.studio import landed_tables
-from orchestration.lib.core.dbt_selection import record_changed_sources
-from orchestration.lib.core.warehouse import connect, record_pending_min_date
+from orchestration.defs.studio import record_build_window
+from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio.landing import land_inbox
 from tests.studio_fixtures import drop, new_paths, studio_csv, studio_zip
 
@@ -210,9 +209,7 @@ def _land_and_build(paths, target, dbt):
     """
     manifest = json.loads(dbt_project().manifest_path.read_text())
     with connect(paths.warehouse) as con:
-        report = land_inbox(paths, con)
-        record_pending_min_date(con, report.earliest_new_date)
-        record_changed_sources(con, landed_tables(report))
+        record_build_window(con, land_inbox(paths, con))  # as the landing asset does
         build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
     dbt.build(paths, build, target, manifest)
     with connect(paths.warehouse) as con:

@@ -19,6 +19,7 @@ exercise each thing an incremental build can get wrong.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from collections import Counter
@@ -29,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration.defs.dbt import MIN_DATE_ENV, TESTS_FROM_ENV
+from orchestration.defs.dbt import MIN_DATE_ENV, MODEL_MIN_DATES_ENV, TESTS_FROM_ENV
 from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.warehouse import connect, record_pending_min_date
 from tests.studio_fixtures import drop, new_paths, query, studio_csv, studio_zip
@@ -267,7 +268,8 @@ def _apply(paths, step: list[Drop], number: int) -> None:
                 con.register("pulled", drop_.api_rows(f"pull-{number}-{n}"))
                 con.execute("insert into raw.api_video_snapshots by name select * from pulled")
                 record_pending_min_date(con, drop_.day)  # what the API loader records for its pull
-                record_changed_sources(con, {"api_video_snapshots"})  # and its tables, in the same transaction
+                # and its tables, each from the pull's first day, in the same transaction
+                record_changed_sources(con, {"api_video_snapshots"}, {"api_video_snapshots": drop_.day})
         else:
             section = "Followers" if drop_.kind == "audience" else drop_.kind.capitalize()
             name = f"{section}_{drop_.account.handle} ({number}{n}).zip"
@@ -297,10 +299,17 @@ def _differences(incremental: dict, full: dict) -> list[str]:
 def test_incremental_builds_equal_a_full_refresh_after_every_drop(seed, tmp_path, dbt):
     plan = scenario(seed)
     paths = new_paths(tmp_path / "incremental")
+    later_windows = {}  # models that recomputed from a later day than their build's min_date, and that day
     for number, step in enumerate(plan.steps):
         _apply(paths, step, number)
         build = _land_and_build(paths, tmp_path / f"target-{number}", dbt)
         min_date = build.env[MIN_DATE_ENV]
+        later = json.loads(build.env[MODEL_MIN_DATES_ENV] or "{}")
+        assert all(day > min_date for day in later.values()), later
+        later_windows.update(later)
+        for model, day in later.items():  # the SQL dbt ran filtered that model's rows from its own day
+            compiled = next((tmp_path / f"target-{number}" / "compiled").rglob(f"{model}.sql")).read_text()
+            assert f"cast('{day}' as date)" in compiled and f"cast('{min_date}' as date)" not in compiled, model
         assert min_date, "every drop loads something, so the build is incremental"
         # the first build makes the whole project; later ones only what the drop's raw tables reach
         assert build.whole == (number == 0), build.reason
@@ -316,8 +325,8 @@ def test_incremental_builds_equal_a_full_refresh_after_every_drop(seed, tmp_path
             full = _full_refresh_of_a_copy(paths, dbt, tmp_path / f"full-{number}")
             differences = _differences(incremental, full)
             assert not differences, (
-                f"seed {seed}, after step {number} (incremental from {min_date}):\n{plan.describe(number)}\n"
-                + "\n".join(differences[:40])
+                f"seed {seed}, after step {number} (incremental from {min_date}, {later or 'no model later'}):\n"
+                f"{plan.describe(number)}\n" + "\n".join(differences[:40])
             )
 
         # every day a FollowerHistory file lists has a row, on a spine without holes
@@ -333,3 +342,5 @@ def test_incremental_builds_equal_a_full_refresh_after_every_drop(seed, tmp_path
             having count(*) <> max(metric_date) - min(metric_date) + 1""",
         )
         assert not holes, f"seed {seed}, step {number}: spine with holes: {holes}"
+    # the drops of several raw tables with different first days made some models recompute from a later day
+    assert later_windows, f"seed {seed}: no build recomputed a model from a later day than its drop's first"

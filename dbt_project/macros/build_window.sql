@@ -4,10 +4,15 @@
     passes both through the environment (TIKTOK_DBT_MIN_DATE, TIKTOK_DBT_TESTS_FROM) because dbt keys its
     parse state on its vars, and a new min_date every day would re-parse the whole project every day.
     Read at run time only (`execute`), so parsing never depends on them. None: no window (everything).
+    An incremental model whose own raw tables changed from a later day than the drop's earliest recomputes from
+    that day: TIKTOK_DBT_MODEL_MIN_DATES, JSON {model name: day} (lib/core/dbt_selection.py, model_min_dates).
 -#}
 {% macro build_min_date() -%}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {{ return(var('min_date') or env_var('TIKTOK_DBT_MIN_DATE', '') or none) }}
+    {%- if var('min_date') -%}{{ return(var('min_date')) }}{%- endif -%}
+    {%- set later = fromjson(env_var('TIKTOK_DBT_MODEL_MIN_DATES', '') or '{}') -%}
+    {%- if model is defined and model.name in later -%}{{ return(later[model.name]) }}{%- endif -%}
+    {{ return(env_var('TIKTOK_DBT_MIN_DATE', '') or none) }}
 {%- endmacro %}
 
 {% macro tests_from_date() -%}

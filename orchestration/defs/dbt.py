@@ -44,11 +44,13 @@ from orchestration.lib.core.dbt_selection import (
     BuildPlan,
     built_fingerprint,
     built_keying_vars,
+    changed_source_dates,
     changed_sources,
     clear_changed_sources,
     clear_full_refresh,
     full_refresh_requested,
     missing_relations,
+    model_min_dates,
     plan_build,
     record_whole_build,
     request_full_refresh,
@@ -62,6 +64,8 @@ from orchestration.lib.marts import quality_worker
 # keyed on its vars, so a new min_date every day would make every build parse the whole project again.
 MIN_DATE_ENV = "TIKTOK_DBT_MIN_DATE"
 TESTS_FROM_ENV = "TIKTOK_DBT_TESTS_FROM"
+# JSON {model name: day}: the incremental models whose own inputs changed from a later day than MIN_DATE_ENV's
+MODEL_MIN_DATES_ENV = "TIKTOK_DBT_MODEL_MIN_DATES"
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -122,7 +126,8 @@ def dbt_build(
 
     With a `plan`, only its models and tests run (`--exclude` the rest, no indirect selection) and row tests
     look at rows from `min_date` on; a whole build tests every row. Unit tests check the SQL, not the data: the
-    test suite runs them, production runs skip them.
+    test suite runs them, production runs skip them. A planned daily build names the incrementals that
+    recompute from a later day in MODEL_MIN_DATES_ENV (`plan_dbt_build`).
     """
     args = ["build", "--exclude-resource-type", "unit_test"] + (["--full-refresh"] if full_refresh else [])
     args += ["--log-level-file", "warn"]  # dbt.log: warnings and errors, not every query of every node
@@ -131,6 +136,7 @@ def dbt_build(
     args += ["--no-write-json"]
     env = {MIN_DATE_ENV: min_date.isoformat() if min_date and not full_refresh else ""}
     env[TESTS_FROM_ENV] = env[MIN_DATE_ENV] if plan is not None else ""
+    env[MODEL_MIN_DATES_ENV] = ""
     if plan is not None and plan.excluded:
         args += ["--exclude", " ".join(plan.excluded), "--indirect-selection", "empty"]
     return DbtBuild(args, env, whole=plan is None, reason=reason, plan=plan)
@@ -197,7 +203,10 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
     elif missing := missing_relations(con, manifest):
         build = dbt_build(min_date, reason=f"{len(missing)} model(s) are missing from the warehouse: {missing[0]}, …")
     else:
-        build = dbt_build(min_date, plan=plan_build(manifest, changed), reason=", ".join(sorted(changed)) or "none")
+        plan = plan_build(manifest, changed)
+        build = dbt_build(min_date, plan=plan, reason=", ".join(sorted(changed)) or "none")
+        if later := model_min_dates(manifest, plan, changed_source_dates(con), min_date):
+            build.env[MODEL_MIN_DATES_ENV] = json.dumps({name: day.isoformat() for name, day in sorted(later.items())})
     build.changed, build.fingerprint, build.keying_vars = changed, fingerprint, keying_vars
     return build
 
@@ -404,7 +413,12 @@ def _describe_subset(build: DbtBuild, models: set[str], batched: dict[str, Batch
 
 
 def _window(build: DbtBuild) -> str:
-    return f"from {build.env[MIN_DATE_ENV]}" if build.env.get(MIN_DATE_ENV) else "every day"
+    if not build.env.get(MIN_DATE_ENV):
+        return "every day"
+    later = json.loads(build.env.get(MODEL_MIN_DATES_ENV) or "{}")
+    first = min(later, key=lambda name: (later[name], name), default="")
+    also = f"; {len(later)} incremental model(s) from the later day their own raw tables changed from" if later else ""
+    return f"from {build.env[MIN_DATE_ENV]}{also}" + (f", e.g. {first} from {later[first]}" if later else "")
 
 
 def exclude_nodes(args: list[str], selectors: list[str], drop: set[str] = frozenset()) -> list[str]:

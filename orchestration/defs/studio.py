@@ -6,6 +6,8 @@ Asset checks say what the severity model (schemas/studio_contracts.py) did in th
 on each raw table (rows that landed with a plausibility flag, recorded in raw.row_flags).
 """
 
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
@@ -108,11 +110,10 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     paths = data_dir.paths
     with data_dir.warehouse() as con:
 
-        def record_build_window(landed: LandingReport) -> None:  # before any receipt is recorded (land_inbox)
-            record_pending_min_date(con, landed.earliest_new_date)
-            record_changed_sources(con, landed_tables(landed))
+        def record_window(landed: LandingReport) -> None:  # before any receipt is recorded (land_inbox)
+            record_build_window(con, landed)
 
-        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_workers, on_loaded=record_build_window)
+        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_workers, on_loaded=record_window)
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
             group by 1, 2"""
@@ -183,6 +184,30 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             _flags_table(kind_flags),
         )
     yield from live_results(report, live_flags_now, _flags_table)
+
+
+def record_build_window(con, report: LandingReport) -> None:
+    """What the next dbt build recomputes for this landing: from its earliest new day, and each raw table it wrote
+    from the earliest day its own new rows touch (`landed_min_dates`)."""
+    record_pending_min_date(con, report.earliest_new_date)
+    record_changed_sources(con, landed_tables(report), landed_min_dates(report))
+
+
+def landed_min_dates(report: LandingReport) -> dict[str, date | None]:
+    """Each raw table this landing wrote and the earliest metric day of its rows: a Studio file kind's table, the
+    first day of its loaded documents; any other (raw.documents, the LIVE tables, a kind only quarantined), the
+    landing's earliest new day."""
+    earliest = report.earliest_new_date
+    days = dict.fromkeys(landed_tables(report), earliest)
+    documents = report.documents
+    if earliest is None or not len(documents):
+        return days
+    loaded = documents[documents["status"] == "loaded"]
+    for kind, first in loaded.groupby("file_kind")["first_metric_date"].min().items():
+        table = f"studio_{kind}"
+        if kind in STUDIO_FILE_KINDS and table in days and not pd.isna(first):
+            days[table] = first
+    return days
 
 
 def landed_tables(report) -> set[str]:

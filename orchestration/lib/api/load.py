@@ -97,9 +97,10 @@ def load(
             changed |= _replace_if_different(con, table, frames.get(table), account.handle, dates)
         if changed:  # in the rows' transaction: a crash after it cannot leave them out of the next build
             # a changed pull replaces the account's rows of its days in any API table (some perhaps by none): all
-            record_changed_sources(con, API_RAW_TABLE_COLUMNS)
-            if result.metric_dates:
-                record_pending_min_date(con, result.metric_dates[0])
+            first = result.metric_dates[0] if result.metric_dates else None
+            record_changed_sources(con, API_RAW_TABLE_COLUMNS, dict.fromkeys(API_RAW_TABLE_COLUMNS, first))
+            if first is not None:
+                record_pending_min_date(con, first)
     for pull in result.endpoints:
         pull.rows = (
             sum(int((frame["document_id"] == pull.pull_id).sum()) for frame in frames.values()) if changed else 0

@@ -6,6 +6,12 @@ step builds the models downstream of those sources and the tests that read any o
 tables, like the `min_date` watermark beside it. A dependent mart such as `dim_accounts` is downstream of
 every source it reads, so it is rebuilt whenever any of them changed.
 
+Each changed raw table keeps the earliest metric day its new rows touch (null: not known). An incremental model
+recomputes from the earliest day of the changed tables it reads (`model_min_dates`), not from the earliest of the
+whole drop: a daily drop whose Overview re-reports the last 60 days and whose Content brings today's snapshot
+rebuilds the account models from 60 days back and the video models from today. Its window is never later than
+the day its own inputs changed, so it ends where a full refresh does (tests/test_incremental_equals_full.py).
+
 A build covers the whole project instead when the warehouse was last built by another dbt project (its
 fingerprint, `dbt_manifest.project_fingerprint`, is recorded after each whole build: a first run, an
 upgrade, an edited model), when a model's relation is missing from the warehouse, and on a full refresh:
@@ -15,14 +21,18 @@ change of the dbt vars that key rows (`dbt_vars.KEYING_VARS`, their digest recor
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
+import pandas as pd
 
 _DDL = (
     "create schema if not exists landing",
     "create table if not exists landing.pending_sources (source_table varchar primary key)",
+    # the earliest metric day its new rows touch; null: not known (its readers recompute from the drop's earliest)
+    "alter table landing.pending_sources add column if not exists min_date date",
     "create table if not exists landing.dbt_build (project_fingerprint varchar)",
     # the vars incremental marts key their rows by, as of the last whole build (null before this column existed)
     "alter table landing.dbt_build add column if not exists keying_vars varchar",
@@ -31,16 +41,33 @@ _DDL = (
 RAW_SCHEMA = "raw"
 
 
-def record_changed_sources(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
-    """Note raw tables (names in schema raw) that received, replaced or lost rows; dbt rebuilds what reads them."""
+def record_changed_sources(
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str], min_dates: Mapping[str, date | None] | None = None
+) -> None:
+    """Note raw tables (names in schema raw) that received, replaced or lost rows; dbt rebuilds what reads them.
+    `min_dates`: the earliest metric day each table's new rows touch; a table without one (or with None) is
+    recomputed from the whole drop's earliest day. Only ever lowered until a build clears it; unknown stays so."""
     _ensure(con)
     for table in sorted(set(tables)):
-        con.execute("insert or ignore into landing.pending_sources values (?)", [table])
+        day = (min_dates or {}).get(table)
+        con.execute(
+            """insert into landing.pending_sources (source_table, min_date) values (?, ?)
+            on conflict (source_table) do update set min_date = case
+                when pending_sources.min_date is null or excluded.min_date is null then null
+                else least(pending_sources.min_date, excluded.min_date) end""",
+            [table, None if day is None or pd.isna(day) else pd.Timestamp(day).date()],
+        )
 
 
 def changed_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
     _ensure(con)
     return {row[0] for row in con.execute("select source_table from landing.pending_sources").fetchall()}
+
+
+def changed_source_dates(con: duckdb.DuckDBPyConnection) -> dict[str, date | None]:
+    """Each changed raw table and the earliest metric day its new rows touch (None: not known)."""
+    _ensure(con)
+    return dict(con.execute("select source_table, min_date from landing.pending_sources").fetchall())
 
 
 def clear_changed_sources(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
@@ -128,6 +155,37 @@ def plan_build(manifest: dict, changed: set[str]) -> BuildPlan:
         if node["resource_type"] in ("model", "test") and unique_id not in plan.models | plan.tests
     )
     return plan
+
+
+def model_min_dates(
+    manifest: dict, plan: BuildPlan, source_dates: Mapping[str, date | None], min_date: date | None
+) -> dict[str, date]:
+    """The planned incremental models that may recompute from a later day than `min_date` (the drop's earliest):
+    each from the earliest day of the changed raw tables it reads, when every one of them has a day. Models
+    without an entry recompute from `min_date`, as does everything when it is None (the whole history)."""
+    if min_date is None:
+        return {}
+    table_of = {
+        unique_id: source.get("identifier") or source["name"]
+        for unique_id, source in manifest["sources"].items()
+        if unique_id in plan.sources
+    }
+    parents, windows = manifest["parent_map"], {}
+    for unique_id in sorted(plan.models):
+        node = manifest["nodes"][unique_id]
+        if node["config"].get("materialized") != "incremental":
+            continue
+        seen, frontier, days = set(), [unique_id], []
+        while frontier:
+            for parent in parents.get(frontier.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    frontier.append(parent)
+                    if parent in table_of:
+                        days.append(source_dates.get(table_of[parent]))
+        if days and None not in days and min(days) > min_date:
+            windows[node["name"]] = min(days)
+    return windows
 
 
 def request_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
