@@ -21,6 +21,19 @@
 {%- endmacro %}
 
 {#-
+    A singular test's row filter: the rows from tests_from_date() on (those this build wrote), every row
+    without one (a whole build), like the generic tests' `__tests_from__`.
+-#}
+{% macro tests_window(date_column) -%}
+    {%- set since = tests_from_date() -%}
+    {%- if since -%}
+        {{ date_column }} >= cast('{{ since }}' as date)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
     dbt's `where` test config, plus a placeholder: `where: "metric_date >= __tests_from__"` tests only the rows
     from tests_from_date() on (the rows this build wrote), and every row when there is no such date. Row-level
     tests use it; a grain test uses it only when its key contains that date (a duplicate key then lies in

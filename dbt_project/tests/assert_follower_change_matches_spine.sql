@@ -7,4 +7,6 @@ from {{ ref('fct_follower_growth_daily') }} as today
 left join {{ ref('fct_follower_growth_daily') }} as week_ago
     on today.account_handle = week_ago.account_handle
     and week_ago.metric_date = today.metric_date - 7
-where today.net_follower_change_7d is distinct from today.followers - week_ago.followers
+where
+    today.net_follower_change_7d is distinct from today.followers - week_ago.followers
+    and {{ tests_window('today.metric_date') }}

@@ -1,6 +1,7 @@
 -- Promise: per account, the video views in fct_account_overview_daily add up to exactly those of the
 -- deduplicated Studio Overview exports (stg_studio__overview: newest export wins per day), so the mart
 -- neither loses, doubles nor invents a day. Returns each account whose two totals differ, with both.
+-- A narrowed daily build compares the days from its first rebuilt one on (`tests_window`), a whole build all.
 -- Attached to the mart in Dagster (a test that refs two models needs the meta to say which one).
 {{ config(meta={'dagster': {'ref': {'name': 'fct_account_overview_daily'}}}) }}
 
@@ -9,6 +10,7 @@ with mart as (
         account_handle,
         sum(video_views) as mart_video_views
     from {{ ref('fct_account_overview_daily') }}
+    where {{ tests_window('metric_date') }}
     group by account_handle
 ),
 
@@ -17,6 +19,7 @@ staged as (
         account_handle,
         sum(video_views) as staged_video_views
     from {{ ref('stg_studio__overview') }}
+    where {{ tests_window('metric_date') }}
     group by account_handle
 )
 

@@ -15,3 +15,4 @@ where
     and new_viewers is not null
     and returning_viewers is not null
     and total_viewers <> new_viewers + returning_viewers
+    and {{ tests_window('metric_date') }}
