@@ -25,7 +25,11 @@
     without one (a whole build), like the generic tests' `__tests_from__`.
 -#}
 {% macro tests_window(date_column) -%}
-    {%- set since = tests_from_date() -%}
+    {{ rows_from(date_column, tests_from_date()) }}
+{%- endmacro %}
+
+{#- `<date_column> >= <since>` as a boolean expression, `true` without a day (every row). -#}
+{% macro rows_from(date_column, since) -%}
     {%- if since -%}
         {{ date_column }} >= cast('{{ since }}' as date)
     {%- else -%}

@@ -8,10 +8,5 @@
     Apply it to the OUTPUT rows only, after any window function that must still see older history.
 -#}
 {% macro incremental_window(date_column) -%}
-    {%- set min_date = build_min_date() if is_incremental() else none -%}
-    {%- if min_date -%}
-        {{ date_column }} >= cast('{{ min_date }}' as date)
-    {%- else -%}
-        true
-    {%- endif -%}
+    {{ rows_from(date_column, build_min_date() if is_incremental() else none) }}
 {%- endmacro %}
