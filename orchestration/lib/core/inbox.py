@@ -144,7 +144,7 @@ def walk_inbox(inbox: Path, cache: FolderCache | None = None, *, now_ns: int | N
         return walk
     if stat.S_ISDIR(stamp.st_mode):
         _Walker(walk, cache or {}, now_ns - SETTLE_NS).folder(os.fspath(inbox), "", "", stamp, False)
-    walk.files.sort(key=_RELATIVE)  # listed by on-disk name: sorted already unless a name was not UTF-8
+    walk.files.sort(key=_RELATIVE)  # by inbox path: the walk goes depth first ('a/x' before 'a b.zip')
     return walk
 
 
