@@ -415,10 +415,14 @@ def _describe_subset(build: DbtBuild, models: set[str], batched: dict[str, Batch
 def _window(build: DbtBuild) -> str:
     if not build.env.get(MIN_DATE_ENV):
         return "every day"
-    later = json.loads(build.env.get(MODEL_MIN_DATES_ENV) or "{}")
-    first = min(later, key=lambda name: (later[name], name), default="")
-    also = f"; {len(later)} incremental model(s) from the later day their own raw tables changed from" if later else ""
-    return f"from {build.env[MIN_DATE_ENV]}{also}" + (f", e.g. {first} from {later[first]}" if later else "")
+    since = f"from {build.env[MIN_DATE_ENV]}"
+    if not (later := json.loads(build.env.get(MODEL_MIN_DATES_ENV) or "{}")):
+        return since
+    first = min(later, key=lambda name: (later[name], name))
+    return (
+        f"{since}; {len(later)} incremental model(s) from the later day their own raw tables changed from, e.g. "
+        f"{first} from {later[first]}"
+    )
 
 
 def exclude_nodes(args: list[str], selectors: list[str], drop: set[str] = frozenset()) -> list[str]:

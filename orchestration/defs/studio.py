@@ -190,7 +190,8 @@ def record_build_window(con, report: LandingReport) -> None:
     """What the next dbt build recomputes for this landing: from its earliest new day, and each raw table it wrote
     from the earliest day its own new rows touch (`landed_min_dates`)."""
     record_pending_min_date(con, report.earliest_new_date)
-    record_changed_sources(con, landed_tables(report), landed_min_dates(report))
+    days = landed_min_dates(report)  # every table landed_tables names
+    record_changed_sources(con, days, days)
 
 
 def landed_min_dates(report: LandingReport) -> dict[str, date | None]:

@@ -31,7 +31,6 @@ import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -144,11 +143,8 @@ def walk_inbox(inbox: Path, cache: FolderCache | None = None, *, now_ns: int | N
         return walk
     if stat.S_ISDIR(stamp.st_mode):
         _Walker(walk, cache or {}, now_ns - SETTLE_NS).folder(os.fspath(inbox), "", "", stamp, False)
-    walk.files.sort(key=_RELATIVE)  # by inbox path: the walk goes depth first ('a/x' before 'a b.zip')
+    walk.files.sort(key=lambda f: f.relative)
     return walk
-
-
-_RELATIVE, _NAME = itemgetter(1), itemgetter(0)  # InboxFile.relative, a listing entry's name
 
 
 def _stamp(status: os.stat_result) -> str:
@@ -156,11 +152,6 @@ def _stamp(status: os.stat_result) -> str:
 
 
 class _Walker:
-    """The walk's loops run once per inbox entry (an agency's flat Downloads folder holds 100,000): kept to a
-    stat per listed file and a few builtin calls each. One folder of 110,096 files, CPU seconds, minimum and
-    median of five: listed again 1.29/1.32 -> 1.05/1.25 s (the stats are most of it), from the cache
-    0.21/0.25 -> 0.14/0.19 s."""
-
     def __init__(self, walk: InboxWalk, cache: FolderCache, settled_before_ns: int):
         self.walk, self.cache, self.settled_before_ns = walk, cache, settled_before_ns
 
@@ -177,23 +168,12 @@ class _Walker:
                 return
             known = {name: (size, mtime) for name, kind, size, mtime in cached.entries if kind == "f"} if cached else {}
         walk.folders[key] = listing
-        files, ignored, new_file, separated = walk.files, walk.ignored, tuple.__new__, os_path + os.sep
         for name, kind, size, mtime_ns in listing.entries:
-            safe = name if name.isascii() else safe_name(name)
-            if kind == "f":  # the common case first, its litter test inlined (`is_litter_file`)
-                lowered = safe.lower()
-                if lowered in LITTER_NAMES or lowered.startswith(LITTER_PREFIXES) or lowered.endswith(LITTER_SUFFIXES):
-                    ignored.append(prefix + safe)
-                    continue
-                if renamed or safe != name:
-                    walk.renamed.append(prefix + safe)
-                unchanged = known is None or known.get(name) == (size, mtime_ns)
-                files.append(new_file(InboxFile, (separated + name, prefix + safe, size, mtime_ns, key, unchanged)))
-                continue
-            relative, child = prefix + safe, separated + name
+            safe = safe_name(name)
+            relative, child = prefix + safe, os_path + os.sep + name
             if kind == "d":
                 if is_litter_folder(safe):
-                    ignored.append(relative + "/")
+                    walk.ignored.append(relative + "/")
                 elif safe.startswith("."):
                     walk.refused.append((relative + "/", REFUSED_HIDDEN_FOLDER))
                 else:
@@ -204,37 +184,38 @@ class _Walker:
                     if stat.S_ISDIR(child_status.st_mode):  # else replaced since listed: the next walk sees it
                         self.folder(child, key + name + "/", relative + "/", child_status, renamed or safe != name)
             elif is_litter_file(safe):
-                ignored.append(relative)
+                walk.ignored.append(relative)
             elif kind == "l":
                 walk.refused.append((relative, REFUSED_LINK))
-            else:
+            elif kind == "s":
                 walk.refused.append((relative, REFUSED_SPECIAL))
+            else:
+                if renamed or safe != name:
+                    walk.renamed.append(relative)
+                unchanged = known is None or known.get(name) == (size, mtime_ns)
+                walk.files.append(InboxFile(child, relative, size, mtime_ns, key, unchanged))
 
     def _list(self, os_path: str, prefix: str, stamp: str, status: os.stat_result) -> FolderListing | None:
         """List a folder: a folder is told by the listing itself, any other entry by a stat."""
         try:
-            scanned = list(os.scandir(os_path))
+            scanned = sorted(os.scandir(os_path), key=lambda e: e.name)
         except OSError as error:  # unreadable folder: say so, keep walking the rest
             self.walk.refused.append((prefix.rstrip("/") or ".", f"folder could not be listed ({error.strerror})"))
             return None
-        newest = max(status.st_mtime_ns, status.st_ctime_ns)  # of the folder and its files: settled if old enough
+        settled = max(status.st_mtime_ns, status.st_ctime_ns) <= self.settled_before_ns
         entries = []
-        append, is_regular, is_link = entries.append, stat.S_ISREG, stat.S_ISLNK
         for entry in scanned:
             try:
                 if entry.is_dir(follow_symlinks=False):  # from the listing (d_type): no stat
-                    append((entry.name, "d", 0, 0))
-                    continue
-                found = entry.stat(follow_symlinks=False)
+                    entries.append((entry.name, "d", 0, 0))
+                else:
+                    found = entry.stat(follow_symlinks=False)
+                    kind = "f" if stat.S_ISREG(found.st_mode) else "l" if stat.S_ISLNK(found.st_mode) else "s"
+                    entries.append((entry.name, kind, found.st_size, found.st_mtime_ns))
+                    settled = settled and max(found.st_mtime_ns, found.st_ctime_ns) <= self.settled_before_ns
             except FileNotFoundError:  # removed while we looked
                 continue
-            mode, mtime_ns = found.st_mode, found.st_mtime_ns
-            kind = "f" if is_regular(mode) else "l" if is_link(mode) else "s"
-            append((entry.name, kind, found.st_size, mtime_ns))
-            if mtime_ns > newest or found.st_ctime_ns > newest:
-                newest = max(newest, mtime_ns, found.st_ctime_ns)
-        entries.sort(key=_NAME)
-        return FolderListing(stamp, entries, listed=True, settled=newest <= self.settled_before_ns)
+        return FolderListing(stamp, entries, listed=True, settled=settled)
 
 
 def describe_skipped(walk: InboxWalk, examples: int = 3) -> list[tuple[str, str]]:
