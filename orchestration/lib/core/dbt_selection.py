@@ -48,15 +48,19 @@ def record_changed_sources(
     `min_dates`: the earliest metric day each table's new rows touch; a table without one (or with None) is
     recomputed from the whole drop's earliest day. Only ever lowered until a build clears it; unknown stays so."""
     _ensure(con)
-    for table in sorted(set(tables)):
-        day = (min_dates or {}).get(table)
-        con.execute(
-            """insert into landing.pending_sources (source_table, min_date) values (?, ?)
-            on conflict (source_table) do update set min_date = case
-                when pending_sources.min_date is null or excluded.min_date is null then null
-                else least(pending_sources.min_date, excluded.min_date) end""",
-            [table, None if day is None or pd.isna(day) else pd.Timestamp(day).date()],
-        )
+    names = sorted(set(tables))
+    if not names:
+        return
+    days = [(min_dates or {}).get(table) for table in names]
+    # one statement, one commit: a statement per table cost ~4 ms of CPU each (~0.1 s of every landing)
+    con.execute(
+        """insert into landing.pending_sources (source_table, min_date)
+        select unnest(?::varchar[]), unnest(?::date[])
+        on conflict (source_table) do update set min_date = case
+            when pending_sources.min_date is null or excluded.min_date is null then null
+            else least(pending_sources.min_date, excluded.min_date) end""",
+        [names, [None if day is None or pd.isna(day) else pd.Timestamp(day).date() for day in days]],
+    )
 
 
 def changed_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -73,8 +77,7 @@ def changed_source_dates(con: duckdb.DuckDBPyConnection) -> dict[str, date | Non
 def clear_changed_sources(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
     """Forget the tables a successful build covered (not one recorded since it started)."""
     _ensure(con)
-    for table in set(tables):
-        con.execute("delete from landing.pending_sources where source_table = ?", [table])
+    con.execute("delete from landing.pending_sources where list_contains(?::varchar[], source_table)", [sorted(tables)])
 
 
 def built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
