@@ -7,6 +7,7 @@ on each raw table (rows that landed with a plausibility flag, recorded in raw.ro
 """
 
 from datetime import date
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -109,10 +110,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
     with data_dir.warehouse() as con:
-
-        def record_window(landed: LandingReport) -> None:  # before any receipt is recorded (land_inbox)
-            record_build_window(con, landed)
-
+        # the build window is recorded before any receipt is (land_inbox's on_loaded)
+        record_window = partial(record_build_window, con)
         report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_workers, on_loaded=record_window)
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)

@@ -52,6 +52,7 @@ def record_changed_sources(
     if not names:
         return
     days = [(min_dates or {}).get(table) for table in names]
+    days = [None if day is None or pd.isna(day) else pd.Timestamp(day).date() for day in days]
     # one statement, one commit: a statement per table cost ~4 ms of CPU each (~0.1 s of every landing)
     con.execute(
         """insert into landing.pending_sources (source_table, min_date)
@@ -59,7 +60,7 @@ def record_changed_sources(
         on conflict (source_table) do update set min_date = case
             when pending_sources.min_date is null or excluded.min_date is null then null
             else least(pending_sources.min_date, excluded.min_date) end""",
-        [names, [None if day is None or pd.isna(day) else pd.Timestamp(day).date() for day in days]],
+        [names, days],
     )
 
 
@@ -77,7 +78,7 @@ def changed_source_dates(con: duckdb.DuckDBPyConnection) -> dict[str, date | Non
 def clear_changed_sources(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
     """Forget the tables a successful build covered (not one recorded since it started)."""
     _ensure(con)
-    con.execute("delete from landing.pending_sources where list_contains(?::varchar[], source_table)", [sorted(tables)])
+    con.execute("delete from landing.pending_sources where list_contains(?::varchar[], source_table)", [list(tables)])
 
 
 def built_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
