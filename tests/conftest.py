@@ -1,16 +1,19 @@
-"""Session-wide set-up: telemetry off, temporary folders in memory, dbt parsed once, the slow tests first.
+"""Session-wide set-up: telemetry off, temporary folders in memory, dbt parsed once, the slow tests first, the garbage
+collector tuned for long-lived workers.
 
 `make test` runs the suite on every core (pytest-xdist, `[tool.pytest.ini_options]` in pyproject.toml), so
 everything here is safe with several worker processes: each has its own temporary folders, environment and
 ports; the one shared folder, dbt_project/target (the manifest Dagster reads), is written under a lock.
 """
 
+import gc
 import os
 from pathlib import Path
 
 import pytest
 
 from orchestration.lib.core import dbt_worker
+from orchestration.lib.core.collector import NO_FULL_COLLECTION
 from orchestration.lib.core.dbt_manifest import ensure_manifest, manifest_path
 from orchestration.lib.marts import quality_worker
 from tests.dbt_runner import InProcessDbt
@@ -53,6 +56,7 @@ SLOWEST_FIRST = (
 SLOW_TESTS_APART = tuple(prefix for prefix in SLOWEST_FIRST if "::" in prefix)
 # Below this much free memory the temporary folders stay on disk.
 TMPFS_MIN_FREE = 2 << 30
+YOUNG_COLLECTION_EVERY = 7_000  # allocations (Python's default: 700); see pytest_collection_finish
 
 
 def pytest_configure(config):
@@ -117,3 +121,30 @@ def dbt_manifest():
 def dbt(dbt_manifest) -> InProcessDbt:
     """dbt in this process, the project parsed once (tests/dbt_runner.py)."""
     return InProcessDbt()
+
+
+def pytest_collection_finish(session):
+    """Python's garbage collector, tuned for a test worker. Its full collections walked every object of the process,
+    ~1 M once modules, dbt's manifest and Dagster's definitions are loaded: 21-23 of ~0.5 s each per worker, and the
+    collector took 17.2-17.6 s of each worker's ~235 s. Now what survives collection and each module's tests is
+    frozen (`gc.freeze`: later collections skip it, as `python -m orchestration run` does after its start-up,
+    lib/core/collector.py), the only full collections are those at module ends, and young objects are collected
+    every 7,000 allocations instead of 700 (fewer survive into older generations): 6.5-7.9 s per worker. The suite,
+    alternating two runs each: 199 and 175 s (CPU 341 and 295 s) against 221 and 232 s (376 and 404 s) before,
+    more than the collector's own time (less memory walked, less cache evicted). A cycle frozen alive and dropped
+    later stays until the worker exits."""
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, gc.get_threshold()[1], NO_FULL_COLLECTION)
+    _freeze_survivors()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a module's last test, its fixtures torn down: collect, then freeze what is still alive."""
+    yield
+    if nextitem is None or nextitem.path != item.path:
+        _freeze_survivors()
+
+
+def _freeze_survivors() -> None:
+    gc.collect()
+    gc.freeze()
