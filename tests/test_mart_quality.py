@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -223,8 +224,12 @@ def test_a_discarded_worker_is_killed_mid_import_and_the_check_runs_here(tmp_pat
     assert processes and not quality_worker._warm.done(), "still importing great_expectations"
     quality_worker.discard()
     assert quality_worker._worker is None and quality_worker._warm is None and quality_worker._pending is None
+    # The executor's own thread reaps its processes too (its shutdown joins them): when it takes the exit status
+    # first, this thread's join returns before the status is recorded, so wait for either thread to record it.
+    deadline = time.monotonic() + 10
     for process in processes:
-        process.join(10)
+        while process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert process.exitcode == -9, "killed, not let finish its import"  # SIGKILL
     checked_here = []
 
