@@ -124,15 +124,12 @@ def dbt(dbt_manifest) -> InProcessDbt:
 
 
 def pytest_collection_finish(session):
-    """Python's garbage collector, tuned for a test worker. Its full collections walked every object of the process,
-    ~1 M once modules, dbt's manifest and Dagster's definitions are loaded: 21-23 of ~0.5 s each per worker, and the
-    collector took 17.2-17.6 s of each worker's ~235 s. Now what survives collection and each module's tests is
-    frozen (`gc.freeze`: later collections skip it, as `python -m orchestration run` does after its start-up,
-    lib/core/collector.py), the only full collections are those at module ends, and young objects are collected
-    every 7,000 allocations instead of 700 (fewer survive into older generations): 6.5-7.9 s per worker. The suite,
-    alternating two runs each: 199 and 175 s (CPU 341 and 295 s) against 221 and 232 s (376 and 404 s) before,
-    more than the collector's own time (less memory walked, less cache evicted). A cycle frozen alive and dropped
-    later stays until the worker exits."""
+    """Python's garbage collector, tuned for a test worker, which keeps ~1 M objects alive (modules, dbt's manifest,
+    Dagster's definitions) that each full collection walked again: what survives collection and each module's tests
+    is frozen (`gc.freeze`, as `python -m orchestration run` does after its start-up, lib/core/collector.py), full
+    collections happen only then, and young objects are collected every 7,000 allocations instead of 700. The
+    collector's time per worker went from ~17 s to ~7 s, the suite's from ~225 s to ~185 s (docs/benchmarks.md,
+    session 28). A cycle frozen while alive and dropped later stays until the worker exits."""
     gc.set_threshold(YOUNG_COLLECTION_EVERY, gc.get_threshold()[1], NO_FULL_COLLECTION)
     _freeze_survivors()
 

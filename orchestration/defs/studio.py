@@ -189,8 +189,8 @@ def record_build_window(con, report: LandingReport) -> None:
     """What the next dbt build recomputes for this landing: from its earliest new day, and each raw table it wrote
     from the earliest day its own new rows touch (`landed_min_dates`)."""
     record_pending_min_date(con, report.earliest_new_date)
-    days = landed_min_dates(report)  # every table landed_tables names
-    record_changed_sources(con, days, days)
+    days = landed_min_dates(report)  # a day (or None) for every table the landing wrote
+    record_changed_sources(con, days.keys(), days)
 
 
 def landed_min_dates(report: LandingReport) -> dict[str, date | None]:

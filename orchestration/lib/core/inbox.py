@@ -143,7 +143,7 @@ def walk_inbox(inbox: Path, cache: FolderCache | None = None, *, now_ns: int | N
         return walk
     if stat.S_ISDIR(stamp.st_mode):
         _Walker(walk, cache or {}, now_ns - SETTLE_NS).folder(os.fspath(inbox), "", "", stamp, False)
-    walk.files.sort(key=lambda f: f.relative)
+    walk.files.sort(key=lambda f: f.relative)  # by inbox path: the walk goes depth first ('a/x' before 'a b.zip')
     return walk
 
 
