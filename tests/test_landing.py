@@ -178,6 +178,49 @@ def test_landing_in_small_batches_gives_the_same_raw_tables(tmp_path, monkeypatc
     assert sorted(batched.documents["status"]) == sorted(whole.documents["status"]) == ["loaded"] * 3 + ["quarantined"]
 
 
+def test_a_landing_failing_part_way_keeps_what_it_committed_and_the_next_one_lands_every_file(tmp_path, monkeypatch):
+    """Batches load `BATCHES_PER_TRANSACTION` to a transaction: a failure rolls back those loaded since the last
+    commit, no receipt is recorded, and the next landing lands every file, as one landing without the failure does."""
+    views = "select account_handle, video_views from raw.studio_overview order by all"
+
+    def drop_five(paths):  # one file a batch below, in path order: acct<n>/ with n + 1 views
+        for n in range(5):
+            drop(paths, f"acct{n}/Overview.csv", studio_csv(OVERVIEW, [["April 1", str(n + 1), "0", "0", "0", "0"]]))
+
+    whole = new_paths(tmp_path / "whole")
+    drop_five(whole)
+    land(whole)
+    assert query(whole, views) == [(f"acct{n}", n + 1) for n in range(5)]
+
+    paths = new_paths(tmp_path / "failed")
+    drop_five(paths)
+    monkeypatch.setattr(landing, "BATCH_FILES", 1)
+    monkeypatch.setattr(landing, "BATCHES_PER_TRANSACTION", 2)
+    load, loads = landing._load_batch, []
+
+    def failing_fourth(*args):
+        loads.append(args[2])
+        if len(loads) == 4:
+            raise RuntimeError("the disk filled up")
+        return load(*args)
+
+    monkeypatch.setattr(landing, "_load_batch", failing_fourth)
+    with connect(paths.warehouse) as con:
+        with pytest.raises(RuntimeError, match="the disk filled up"):
+            land_inbox(paths, con)
+        # batches 1 and 2 committed together; the third went with the transaction the fourth failed in, rolled
+        # back before the landing gave the connection back
+        assert con.execute(views).fetchall() == [("acct0", 1), ("acct1", 2)]
+    assert query(paths, views) == [("acct0", 1), ("acct1", 2)]
+    assert query(paths, "select count(*) from raw.documents") == [(2,)]
+    assert query(paths, "select count(*) from raw.archive_manifest") == [(0,)]
+    monkeypatch.setattr(landing, "_load_batch", load)
+    report = land(paths)
+    assert report.files_new == 5 and report.issues == []
+    assert query(paths, views) == query(whole, views)
+    assert query(paths, "select count(*) from raw.documents") == [(5,)]
+
+
 def test_full_collections_wait_for_the_landing_to_end_even_when_it_fails(tmp_path, monkeypatch):
     paths = new_paths(tmp_path)
     before = gc.get_threshold()

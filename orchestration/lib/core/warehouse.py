@@ -175,8 +175,10 @@ def replace_documents(
     flags: pd.DataFrame | None = None,
     *,
     tables: dict[str, str] | None = None,
+    in_open_transaction: bool = False,
 ) -> None:
-    """Replace every row of these documents in raw tables, raw.documents and raw.row_flags, atomically.
+    """Replace every row of these documents in raw tables, raw.documents and raw.row_flags, atomically: in a
+    transaction of its own, or `in_open_transaction` in the caller's, which commits (or rolls back) the lot.
 
     `frames` are keyed by Studio file kind (table raw.studio_<kind>), or by the keys of `tables` (frame key →
     raw table: every table of that source is cleared of these documents, e.g. the LIVE tables).
@@ -184,39 +186,52 @@ def replace_documents(
     takes its document's landed_at.
     """
     tables = tables if tables is not None else {kind: f"studio_{kind}" for kind in RAW_TABLE_COLUMNS}
+    if in_open_transaction:
+        _replace_documents(con, frames, documents, flags, tables)
+        return
     con.execute("begin transaction")
     try:
-        con.register("incoming_documents", documents)
-        # Rows of a document land in the transaction that records it in raw.documents: when none of these
-        # documents is there (every backfill batch), no table holds their rows and the deletes are skipped.
-        replacing = con.execute(
-            "select 1 from raw.documents where document_id in (select document_id from incoming_documents) limit 1"
-        ).fetchone()
-        for table in tables.values() if replacing else ():
-            con.execute(f"delete from raw.{table} where document_id in (select document_id from incoming_documents)")
-        for key, frame in frames.items():
-            if frame.empty:
-                continue
-            # The lineage columns are taken by position, not by a join: a parallel join does not keep the rows'
-            # order, and the same files must always give the same table row for row (`rowid`), in file order.
-            con.register("incoming_rows", _scannable(_with_lineage(frame, documents, LINEAGE_FROM_DOCUMENT)))
-            con.execute(f"insert into raw.{tables[key]} by name select * from incoming_rows")
-            con.unregister("incoming_rows")
-        if replacing:
-            con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
-        if flags is not None and len(flags):
-            columns = ["document_id", "file", "source_row", "column_name", "rule", "value", "severity", "message"]
-            con.register("incoming_flags", _scannable(_with_lineage(flags[columns], documents, ("landed_at",))))
-            con.execute("insert into raw.row_flags by name select * from incoming_flags")
-            con.unregister("incoming_flags")
-        if replacing:
-            con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
-        con.execute("insert into raw.documents by name select * from incoming_documents")
-        con.unregister("incoming_documents")
+        _replace_documents(con, frames, documents, flags, tables)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+
+
+def _replace_documents(
+    con: duckdb.DuckDBPyConnection,
+    frames: dict[str, pd.DataFrame],
+    documents: pd.DataFrame,
+    flags: pd.DataFrame | None,
+    tables: dict[str, str],
+) -> None:
+    con.register("incoming_documents", documents)
+    # Rows of a document land in the transaction that records it in raw.documents: when none of these
+    # documents is there (every backfill batch), no table holds their rows and the deletes are skipped.
+    replacing = con.execute(
+        "select 1 from raw.documents where document_id in (select document_id from incoming_documents) limit 1"
+    ).fetchone()
+    for table in tables.values() if replacing else ():
+        con.execute(f"delete from raw.{table} where document_id in (select document_id from incoming_documents)")
+    for key, frame in frames.items():
+        if frame.empty:
+            continue
+        # The lineage columns are taken by position, not by a join: a parallel join does not keep the rows'
+        # order, and the same files must always give the same table row for row (`rowid`), in file order.
+        con.register("incoming_rows", _scannable(_with_lineage(frame, documents, LINEAGE_FROM_DOCUMENT)))
+        con.execute(f"insert into raw.{tables[key]} by name select * from incoming_rows")
+        con.unregister("incoming_rows")
+    if replacing:
+        con.execute("delete from raw.row_flags where document_id in (select document_id from incoming_documents)")
+    if flags is not None and len(flags):
+        columns = ["document_id", "file", "source_row", "column_name", "rule", "value", "severity", "message"]
+        con.register("incoming_flags", _scannable(_with_lineage(flags[columns], documents, ("landed_at",))))
+        con.execute("insert into raw.row_flags by name select * from incoming_flags")
+        con.unregister("incoming_flags")
+    if replacing:
+        con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
+    con.execute("insert into raw.documents by name select * from incoming_documents")
+    con.unregister("incoming_documents")  # (after a failure, the transaction's rollback comes first)
 
 
 LINEAGE_FROM_DOCUMENT = ("account_handle", "export_date", "exported_at")

@@ -101,8 +101,8 @@ def land_inbox(
     paths.ensure()
     report = LandingReport()
     started = time.perf_counter()
-    with BatchChecker() as checker:
-        routed = _Routed(sources, _StudioBatches(paths, con, report, checker))
+    with BatchChecker() as checker, _StudioBatches(paths, con, report, checker) as studio:
+        routed = _Routed(sources, studio)
         # a large drop's check workers start (a second of imports) while its first files are hashed and linked
 
         def new_files(count: int) -> None:
@@ -161,9 +161,9 @@ def replay_archive(
     request_full_refresh(con)
     forget_studio_documents(con)
     report = LandingReport(files_seen=len(received), manifest_lines_unreadable=unreadable)
-    with BatchChecker() as checker:
+    with BatchChecker() as checker, _StudioBatches(paths, con, report, checker) as studio:
         checker.prepare(len(received))
-        routed = _Routed(sources, _StudioBatches(paths, con, report, checker))
+        routed = _Routed(sources, studio)
         routed.add(received)
         routed.finish(paths, con, report)
     fields = ManifestRow.__dataclass_fields__
@@ -243,19 +243,39 @@ BATCH_FILES = 5_000
 # Batches checked ahead of the one being loaded: the workers never wait for this process, and at most this many
 # batches' checked rows wait in memory.
 AHEAD_BATCHES = 2
+# Batches loaded in one transaction. DuckDB writes a transaction's full row groups straight into the database file
+# and only the rest to its log, so fewer, larger transactions write most rows once instead of twice (log, then
+# checkpoint), and commit (an fsync) less often; its uncommitted rows wait in memory until the commit, so not the
+# whole drop in one (300 x 90 landed in process, alternating: the loads 5.7-6.0 -> 3.4-3.9 s with the whole drop in
+# one transaction, then its commit 1.1 s and 355 MB more memory).
+BATCHES_PER_TRANSACTION = 4
 
 
 class _StudioBatches:
     """Studio receipts checked in batches of `BATCH_FILES` (`checking.BatchChecker`: on workers for a large
-    drop, up to `AHEAD_BATCHES` ahead) and loaded in the order received. Every contract rule is per document,
-    so neither batching nor workers change what lands."""
+    drop, up to `AHEAD_BATCHES` ahead) and loaded in the order received, `BATCHES_PER_TRANSACTION` to a
+    transaction. Every contract rule is per document, so neither batching nor workers change what lands. Use as a
+    context manager: leaving early (an error) rolls back the batches not committed yet."""
 
     def __init__(self, paths: DataPaths, con: duckdb.DuckDBPyConnection, report: LandingReport, checker: BatchChecker):
         self.paths, self.con, self.report, self.checker = paths, con, report, checker
         self.waiting: list[Received] = []  # not a whole batch yet
         self.ahead: deque[PendingCheck] = deque()
         self.submitted = 0
+        self.uncommitted = 0  # batches loaded in the open transaction; none open while 0
         report.documents, report.flags = pd.DataFrame(), empty_flags()
+
+    def __enter__(self) -> _StudioBatches:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if self.uncommitted:  # left early: what it loaded since the last commit goes (the next run lands it again)
+            self.uncommitted = 0
+            try:
+                self.con.execute("rollback")
+            except duckdb.Error:  # (a connection closed or interrupted): the error on its way says more
+                if exc_type is None:
+                    raise
 
     def add(self, received: list[Received]) -> None:
         self.waiting += received
@@ -269,6 +289,7 @@ class _StudioBatches:
             self.waiting = []
         while self.ahead:
             self._load_next()
+        self._commit()
 
     def _submit(self, batch: list[Received]) -> None:
         self.ahead.append(self.checker.submit(batch))
@@ -279,7 +300,19 @@ class _StudioBatches:
     def _load_next(self) -> None:
         checked = self.ahead.popleft().result()
         _add_step_seconds(self.report, checked.seconds)
+        if not self.uncommitted:
+            self.con.execute("begin transaction")
+        self.uncommitted += 1
         _load_batch(self.paths, self.con, checked, self.report)
+        if self.uncommitted >= BATCHES_PER_TRANSACTION:
+            self._commit()
+
+    def _commit(self) -> None:
+        if self.uncommitted:
+            started = time.perf_counter()
+            self.con.execute("commit")
+            self.uncommitted = 0
+            _add_seconds(self.report, "load raw tables", started)
 
 
 def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: LandingReport) -> None:
@@ -289,7 +322,7 @@ def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: Check
     if len(facts):
         landed_at = datetime.now(UTC).replace(tzinfo=None)
         facts.insert(facts.columns.get_loc("quarantine_reason") + 1, "landed_at", landed_at)
-        replace_documents(con, valid, facts, batch_flags)
+        replace_documents(con, valid, facts, batch_flags, in_open_transaction=True)
     report.flags = pd.concat([report.flags, batch_flags], ignore_index=True) if len(report.flags) else batch_flags
     report.documents = pd.concat([report.documents, facts], ignore_index=True) if len(report.documents) else facts
     for kind, frame in valid.items():
