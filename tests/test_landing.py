@@ -178,47 +178,79 @@ def test_landing_in_small_batches_gives_the_same_raw_tables(tmp_path, monkeypatc
     assert sorted(batched.documents["status"]) == sorted(whole.documents["status"]) == ["loaded"] * 3 + ["quarantined"]
 
 
-def test_a_landing_failing_part_way_keeps_what_it_committed_and_the_next_one_lands_every_file(tmp_path, monkeypatch):
-    """Batches load `BATCHES_PER_TRANSACTION` to a transaction: a failure rolls back those loaded since the last
-    commit, no receipt is recorded, and the next landing lands every file, as one landing without the failure does."""
+@pytest.mark.parametrize("failing", ["in Python", "in DuckDB"])
+def test_a_landing_failing_part_way_keeps_what_it_committed_and_the_next_one_lands_every_file(
+    tmp_path, monkeypatch, failing
+):
+    """Batches load `BATCHES_PER_TRANSACTION` to a transaction: a failure (a Python error, or one in DuckDB that
+    aborts the transaction) rolls back those loaded since the last commit, writes no quarantine report for their
+    documents and records no receipt; the next landing lands every file, as one landing without the failure does."""
     views = "select account_handle, video_views from raw.studio_overview order by all"
 
-    def drop_five(paths):  # one file a batch below, in path order: acct<n>/ with n + 1 views
+    def drop_six(paths):  # one file a batch below, in path order: acct0, acct1, acct1b (empty: quarantined), acct2-4
         for n in range(5):
             drop(paths, f"acct{n}/Overview.csv", studio_csv(OVERVIEW, [["April 1", str(n + 1), "0", "0", "0", "0"]]))
+        drop(paths, "acct1b/Overview.csv", b"")
 
     whole = new_paths(tmp_path / "whole")
-    drop_five(whole)
+    drop_six(whole)
     land(whole)
     assert query(whole, views) == [(f"acct{n}", n + 1) for n in range(5)]
 
     paths = new_paths(tmp_path / "failed")
-    drop_five(paths)
+    drop_six(paths)
     monkeypatch.setattr(landing, "BATCH_FILES", 1)
     monkeypatch.setattr(landing, "BATCHES_PER_TRANSACTION", 2)
     load, loads = landing._load_batch, []
 
-    def failing_fourth(*args):
-        loads.append(args[2])
+    def failing_fourth(con, checked, report):
+        loads.append(len(checked.facts))
         if len(loads) == 4:
+            if failing == "in DuckDB":
+                con.execute("select error('the disk filled up')")
             raise RuntimeError("the disk filled up")
-        return load(*args)
+        return load(con, checked, report)
 
     monkeypatch.setattr(landing, "_load_batch", failing_fourth)
     with connect(paths.warehouse) as con:
-        with pytest.raises(RuntimeError, match="the disk filled up"):
+        with pytest.raises(Exception, match="the disk filled up"):
             land_inbox(paths, con)
-        # batches 1 and 2 committed together; the third went with the transaction the fourth failed in, rolled
-        # back before the landing gave the connection back
+        # batches 1 and 2 committed together; the third (the empty file) went with the transaction the fourth failed
+        # in, rolled back before the landing gave the connection back
         assert con.execute(views).fetchall() == [("acct0", 1), ("acct1", 2)]
     assert query(paths, views) == [("acct0", 1), ("acct1", 2)]
     assert query(paths, "select count(*) from raw.documents") == [(2,)]
     assert query(paths, "select count(*) from raw.archive_manifest") == [(0,)]
+    assert not list(paths.quarantine.glob("*.json"))  # no report names a document the raw tables do not hold
     monkeypatch.setattr(landing, "_load_batch", load)
     report = land(paths)
-    assert report.files_new == 5 and report.issues == []
+    assert report.files_new == 6 and [(i.file, i.rule) for i in report.issues] == [("Overview.csv", "not_empty")]
     assert query(paths, views) == query(whole, views)
-    assert query(paths, "select count(*) from raw.documents") == [(5,)]
+    assert query(paths, "select count(*) from raw.documents") == query(whole, "select count(*) from raw.documents")
+    assert len(list(paths.quarantine.glob("*.json"))) == len(list(whole.quarantine.glob("*.json"))) == 1
+
+
+def test_batches_in_a_transaction_an_error_aborted_are_never_committed_as_nothing(tmp_path):
+    """DuckDB ends an aborted transaction with a commit that raises nothing and keeps nothing: were a DuckDB error in a
+    batch ever swallowed, the commit of its transaction raises instead of losing the batches loaded before it."""
+    import duckdb
+
+    from orchestration.lib.studio.checking import BatchChecker
+
+    paths = new_paths(tmp_path)
+    with connect(paths.warehouse) as con, BatchChecker(workers=1) as checker:
+        batches = landing._StudioBatches(paths, con, landing.LandingReport(), checker)
+        con.execute("create table loaded (batch integer)")
+        con.execute("begin transaction")
+        batches.uncommitted = 1
+        con.execute("insert into loaded values (1)")  # a batch loaded before
+        with pytest.raises(duckdb.Error):
+            con.execute("select error('a failure someone swallowed')")
+        with pytest.raises(duckdb.TransactionException, match="aborted"):
+            batches._commit()
+        with batches:  # leaving rolls the transaction back
+            pass
+        assert batches.uncommitted == 0 and con.execute("select count(*) from loaded").fetchall() == [(0,)]
 
 
 def test_full_collections_wait_for_the_landing_to_end_even_when_it_fails(tmp_path, monkeypatch):

@@ -40,7 +40,7 @@ from orchestration.lib.core.receipts import (
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, PendingCheck, all_flags
 from orchestration.lib.studio.provenance import facts_from_name
-from orchestration.lib.studio.reader import Issue
+from orchestration.lib.studio.reader import Document, Issue
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -263,6 +263,7 @@ class _StudioBatches:
         self.ahead: deque[PendingCheck] = deque()
         self.submitted = 0
         self.uncommitted = 0  # batches loaded in the open transaction; none open while 0
+        self.unreported: list[Document] = []  # their quarantined documents: reports written once committed
         report.documents, report.flags = pd.DataFrame(), empty_flags()
 
     def __enter__(self) -> _StudioBatches:
@@ -270,7 +271,7 @@ class _StudioBatches:
 
     def __exit__(self, exc_type, *exc) -> None:
         if self.uncommitted:  # left early: what it loaded since the last commit goes (the next run lands it again)
-            self.uncommitted = 0
+            self.uncommitted, self.unreported = 0, []
             try:
                 self.con.execute("rollback")
             except duckdb.Error:  # (a connection closed or interrupted): the error on its way says more
@@ -303,19 +304,29 @@ class _StudioBatches:
         if not self.uncommitted:
             self.con.execute("begin transaction")
         self.uncommitted += 1
-        _load_batch(self.paths, self.con, checked, self.report)
+        _load_batch(self.con, checked, self.report)
+        self.unreported += checked.quarantined
         if self.uncommitted >= BATCHES_PER_TRANSACTION:
             self._commit()
 
     def _commit(self) -> None:
-        if self.uncommitted:
-            started = time.perf_counter()
-            self.con.execute("commit")
-            self.uncommitted = 0
-            _add_seconds(self.report, "load raw tables", started)
+        """Commit the open transaction, then write the quarantine reports of its documents: a report never names a
+        document the raw tables do not hold (the alerts read them)."""
+        if not self.uncommitted:
+            return
+        started = time.perf_counter()
+        # DuckDB ends a transaction an error aborted with a commit that says nothing and keeps nothing: such an error
+        # was raised, but should some caller ever swallow it, this query raises again instead of losing the batches
+        self.con.execute("select 1").fetchall()
+        self.con.execute("commit")
+        self.uncommitted = 0
+        for doc in self.unreported:
+            _write_report(self.paths, doc)
+        self.unreported = []
+        _add_seconds(self.report, "load raw tables", started)
 
 
-def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: LandingReport) -> None:
+def _load_batch(con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: LandingReport) -> None:
     started = time.perf_counter()
     facts, valid = checked.facts, checked.valid
     batch_flags = all_flags(checked)
@@ -328,20 +339,22 @@ def _load_batch(paths: DataPaths, con: duckdb.DuckDBPyConnection, checked: Check
     for kind, frame in valid.items():
         report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)
     report.issues += [issue for d in checked.quarantined for issue in d.issues]
-    for doc in checked.quarantined:
-        write_quarantine_report(
-            paths,
-            document_id=doc.document_id,
-            archive_sha256=doc.archive_sha256,
-            original_name=doc.original_name,
-            member_name=doc.member_name,
-            display_name=doc.display_name,
-            account_handle=doc.account_handle,
-            file_kind=doc.kind,
-            issues=doc.issues,
-            inbox_path=doc.inbox_path,
-        )
     _add_seconds(report, "load raw tables", started)
+
+
+def _write_report(paths: DataPaths, doc: Document) -> None:
+    write_quarantine_report(
+        paths,
+        document_id=doc.document_id,
+        archive_sha256=doc.archive_sha256,
+        original_name=doc.original_name,
+        member_name=doc.member_name,
+        display_name=doc.display_name,
+        account_handle=doc.account_handle,
+        file_kind=doc.kind,
+        issues=doc.issues,
+        inbox_path=doc.inbox_path,
+    )
 
 
 def _add_seconds(report: LandingReport, step: str, started: float) -> None:
