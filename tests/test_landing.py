@@ -221,7 +221,7 @@ def test_a_landing_failing_part_way_keeps_what_it_committed_and_the_next_one_lan
     assert query(paths, views) == [("acct0", 1), ("acct1", 2)]
     assert query(paths, "select count(*) from raw.documents") == [(2,)]
     assert query(paths, "select count(*) from raw.archive_manifest") == [(0,)]
-    assert not list(paths.quarantine.glob("*.json"))  # no report names a document the raw tables do not hold
+    assert not list(paths.quarantine.glob("*.json"))  # the rolled-back batch's quarantined file: no report yet
     monkeypatch.setattr(landing, "_load_batch", load)
     report = land(paths)
     assert report.files_new == 6 and [(i.file, i.rule) for i in report.issues] == [("Overview.csv", "not_empty")]

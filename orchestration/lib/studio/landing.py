@@ -310,8 +310,8 @@ class _StudioBatches:
             self._commit()
 
     def _commit(self) -> None:
-        """Commit the open transaction, then write the quarantine reports of its documents: a report never names a
-        document the raw tables do not hold (the alerts read them)."""
+        """Commit the open transaction, then write the quarantine reports of its documents: a transaction rolled back
+        leaves no report of its own (the alerts read them)."""
         if not self.uncommitted:
             return
         started = time.perf_counter()
