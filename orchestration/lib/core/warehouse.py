@@ -231,7 +231,7 @@ def _replace_documents(
     if replacing:
         con.execute("delete from raw.documents where document_id in (select document_id from incoming_documents)")
     con.execute("insert into raw.documents by name select * from incoming_documents")
-    con.unregister("incoming_documents")  # (after a failure, the transaction's rollback comes first)
+    con.unregister("incoming_documents")  # (after a failure, the rollback drops the registrations too)
 
 
 LINEAGE_FROM_DOCUMENT = ("account_handle", "export_date", "exported_at")

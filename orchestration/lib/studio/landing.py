@@ -321,7 +321,18 @@ class _StudioBatches:
         self.con.execute("commit")
         self.uncommitted = 0
         for doc in self.unreported:
-            _write_report(self.paths, doc)
+            write_quarantine_report(
+                self.paths,
+                document_id=doc.document_id,
+                archive_sha256=doc.archive_sha256,
+                original_name=doc.original_name,
+                member_name=doc.member_name,
+                display_name=doc.display_name,
+                account_handle=doc.account_handle,
+                file_kind=doc.kind,
+                issues=doc.issues,
+                inbox_path=doc.inbox_path,
+            )
         self.unreported = []
         _add_seconds(self.report, "load raw tables", started)
 
@@ -340,21 +351,6 @@ def _load_batch(con: duckdb.DuckDBPyConnection, checked: CheckedBatch, report: L
         report.rows_by_kind[kind] = report.rows_by_kind.get(kind, 0) + len(frame)
     report.issues += [issue for d in checked.quarantined for issue in d.issues]
     _add_seconds(report, "load raw tables", started)
-
-
-def _write_report(paths: DataPaths, doc: Document) -> None:
-    write_quarantine_report(
-        paths,
-        document_id=doc.document_id,
-        archive_sha256=doc.archive_sha256,
-        original_name=doc.original_name,
-        member_name=doc.member_name,
-        display_name=doc.display_name,
-        account_handle=doc.account_handle,
-        file_kind=doc.kind,
-        issues=doc.issues,
-        inbox_path=doc.inbox_path,
-    )
 
 
 def _add_seconds(report: LandingReport, step: str, started: float) -> None:
