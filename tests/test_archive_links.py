@@ -172,8 +172,12 @@ def test_another_file_system_falls_back_to_copying_every_file_of_the_batch(tmp_p
     monkeypatch.setattr(archive_batch.os, "link", cross_device)
     with ArchiveBatch(paths.archive) as batch:
         stored = [batch.receive(first, "Overview.csv"), batch.receive(second, "Overview.csv")]
-        assert not os.path.exists(stored[0].destination), "named only at commit"
+        if archive_batch._syncfs() is not None:  # copies named at once, durable by the commit's syncfs
+            assert os.path.exists(stored[0].destination) and (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
+        else:  # each copy fsynced, named by the commit
+            assert not os.path.exists(stored[0].destination)
         batch.commit()
+    assert not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
     assert [s.how for s in stored] == ["copied", "copied"]
     assert len(attempts) == 1, "after EXDEV the batch stops trying to link"
     assert [Path(s.destination).read_bytes() for s in stored] == [_overview(1), _overview(2)]
@@ -239,13 +243,15 @@ def test_a_link_or_a_fifo_is_never_opened_for_hashing(tmp_path):
     assert _archived(paths) == []
 
 
-def test_nothing_uncommitted_is_left_in_the_archive(tmp_path, settled_now):
+@pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
+def test_nothing_uncommitted_is_left_in_the_archive(tmp_path, settled_now, link):
     paths = new_paths(tmp_path)
     inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
-    with ArchiveBatch(paths.archive) as batch:
+    with ArchiveBatch(paths.archive, link=link) as batch:
         stored = batch.receive(inbox_file, "Overview.csv")
         again = batch.receive(inbox_file, "Overview.csv")
-    assert (stored.how, again.how) == ("linked", "present"), "the same bytes twice in one batch are stored once"
+    how = "linked" if link else "copied"
+    assert (stored.how, again.how) == (how, "present"), "the same bytes twice in one batch are stored once"
     assert not os.path.exists(stored.destination) and list(paths.archive.rglob("*.incoming")) == []
     assert inbox_file.read_bytes() == _overview(1)
 
@@ -518,3 +524,54 @@ def test_an_object_that_cannot_be_copied_is_left_linked_and_tried_again_by_the_n
     land(paths)  # the next run walks the archive again
     assert not os.path.samefile(archived, inbox_file) and marker.exists()
     assert stat.S_IMODE(archived.stat().st_mode) == 0o400 and archived.stat().st_uid == inbox_file.stat().st_uid
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_copies_are_named_at_once_and_the_marker_stands_until_the_names_syncfs(tmp_path, monkeypatch):
+    paths = new_paths(tmp_path)
+    files = [drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK) for n in range(3)]
+    marker = paths.archive / archive_batch.NOT_YET_DURABLE
+    calls = _counting(monkeypatch)
+    with ArchiveBatch(paths.archive, link=False) as batch:
+        first = [batch.receive(f, "Overview.csv") for f in files[:2]]
+        assert all(os.path.exists(s.destination) for s in first) and marker.exists()
+        batch.commit(names_durable=False)  # handed to the readers: named, not durable yet
+        assert marker.exists() and calls == {"syncfs": [], "replace": []}
+        last = batch.receive(files[2], "Overview.csv")
+        batch.commit()
+        assert not marker.exists()
+    assert [s.how for s in [*first, last]] == ["copied"] * 3
+    assert calls == {"syncfs": [1], "replace": []}, "one syncfs for bytes and names, no rename"
+    assert [Path(s.destination).read_bytes() for s in [*first, last]] == [_overview(n) for n in range(3)]
+    assert list(paths.archive.rglob("*.incoming")) == []
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole(
+    tmp_path, settled_now, exact_clock, monkeypatch
+):
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/2026-04-01/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    land(paths)  # its object is durable, and older than the marker below
+    time.sleep(0.05)  # file times come from a clock a tick behind
+    cut = drop(paths, "acct/2026-04-02/Overview.csv", _overview(2), mtime=LAST_WEEK)
+    whole = drop(paths, "acct/2026-04-03/Overview.csv", _overview(3), mtime=LAST_WEEK)
+    killed = ArchiveBatch(paths.archive, link=False)  # killed before its names' syncfs: no commit, no exit
+    cut_short, kept = killed.receive(cut, "Overview.csv"), killed.receive(whole, "Overview.csv")
+    damaged = Path(cut_short.destination)
+    damaged.chmod(0o644)
+    damaged.write_bytes(_overview(2)[:10])  # what a crash can leave of a copy not yet durable
+    hashed = []
+    real_digest = archive_batch.hashlib.file_digest
+    monkeypatch.setattr(archive_batch.hashlib, "file_digest", lambda f, d: hashed.append(f.name) or real_digest(f, d))
+
+    report = land(paths)
+
+    assert sorted(hashed) == sorted([cut_short.destination, kept.destination]), "only what came after the marker"
+    assert report.files_new == 2 and report.issues == []
+    assert damaged.read_bytes() == _overview(2) and kept.how == "copied"
+    assert Path(f"{damaged}{archive_batch.DAMAGED_SUFFIX}").read_bytes() == _overview(2)[:10], "set aside, kept"
+    assert sorted(query(paths, "select video_views from raw.studio_overview")) == [(1,), (2,), (3,)]
+    assert not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
+    assert land(paths).files_new == 0
