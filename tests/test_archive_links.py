@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.lib.core import archive_batch
+from orchestration.lib.core import archive_batch, archive_upkeep
 from orchestration.lib.core.archive import ChangedWhileReading, archive_mode_from_env, archive_relative_path
 from orchestration.lib.core.archive_batch import ArchiveBatch
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
@@ -493,7 +493,7 @@ def test_a_copy_run_makes_the_links_of_earlier_link_runs_copies_once(tmp_path, s
     assert not os.path.samefile(archived, inbox_file) and archived.stat().st_nlink == 1
     assert archived.read_bytes() == _overview(7) and stat.S_IMODE(archived.stat().st_mode) == 0o444
     assert marker.exists()
-    assert archive_batch.break_links_once(paths.archive, marker) == 0, "once: the marker says the archive was walked"
+    assert archive_upkeep.break_links_once(paths.archive, marker) == 0, "once: the marker says the archive was walked"
     os.chmod(inbox_file, 0o644)
     inbox_file.write_bytes(_overview(9))  # in place
     assert archived.read_bytes() == _overview(7)
@@ -516,7 +516,7 @@ def test_an_object_that_cannot_be_copied_is_left_linked_and_tried_again_by_the_n
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    assert archive_batch.break_links_once(paths.archive, marker) == 0
+    assert archive_upkeep.break_links_once(paths.archive, marker) == 0
     assert os.path.samefile(archived, inbox_file), "left as it was"
     assert list(paths.archive.rglob("*.unlinking")) == [] and not marker.exists()
 
@@ -551,6 +551,7 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
     tmp_path, settled_now, exact_clock, monkeypatch
 ):
     monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    monkeypatch.setattr(archive_upkeep, "_CLOCK_SLACK_NS", 0)  # as exact_clock does for the batch
     paths = new_paths(tmp_path)
     drop(paths, "acct/2026-04-01/Overview.csv", _overview(1), mtime=LAST_WEEK)
     land(paths)  # its object is durable, and older than the marker below
@@ -563,15 +564,15 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
     damaged.chmod(0o644)
     damaged.write_bytes(_overview(2)[:10])  # what a crash can leave of a copy not yet durable
     hashed = []
-    real_digest = archive_batch.hashlib.file_digest
-    monkeypatch.setattr(archive_batch.hashlib, "file_digest", lambda f, d: hashed.append(f.name) or real_digest(f, d))
+    real_digest = archive_upkeep.hashlib.file_digest
+    monkeypatch.setattr(archive_upkeep.hashlib, "file_digest", lambda f, d: hashed.append(f.name) or real_digest(f, d))
 
     report = land(paths)
 
     assert sorted(hashed) == sorted([cut_short.destination, kept.destination]), "only what came after the marker"
     assert report.files_new == 2 and report.issues == []
     assert damaged.read_bytes() == _overview(2) and kept.how == "copied"
-    assert Path(f"{damaged}{archive_batch.DAMAGED_SUFFIX}").read_bytes() == _overview(2)[:10], "set aside, kept"
+    assert Path(f"{damaged}{archive_upkeep.DAMAGED_SUFFIX}").read_bytes() == _overview(2)[:10], "set aside, kept"
     assert sorted(query(paths, "select video_views from raw.studio_overview")) == [(1,), (2,), (3,)]
     assert not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
     assert land(paths).files_new == 0

@@ -36,7 +36,8 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.core.archive import ManifestRow, archive_mode_from_env
-from orchestration.lib.core.archive_batch import ArchiveBatch, break_links_once
+from orchestration.lib.core.archive_batch import ArchiveBatch
+from orchestration.lib.core.archive_upkeep import break_links_once, verify_not_yet_durable
 from orchestration.lib.core.inbox import FolderCache, FolderListing, InboxFile, InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
 
@@ -110,6 +111,7 @@ def archive_new_inbox_files(
     now_ns = time.time_ns()
     link = archive_mode_from_env() == "link"
     copies_only = paths.warehouse.parent / "archive_copies_only"  # break_links_once walked the archive
+    verify_not_yet_durable(paths.archive)  # copies a stopped landing left not yet durable: checked first
     if link:
         copies_only.unlink(missing_ok=True)  # links may be made again
     else:
