@@ -6,11 +6,11 @@
 own account and export date. Received files in the inbox are only ever read: their bytes, names and
 modification times never change.
 
-This module and `core.archive_batch` (received files: hard links where possible, see there) are the
-only writers of archive objects and manifest lines (API pulls go through `orchestration.lib.api.archive`):
-atomic, durable, read-only, never overwritten. Manifest appends survive a crash: a torn last line (a
-`kill -9` mid-append) is repaired before the next append, and rows whose key is already present are not
-written again, so a rerun never duplicates a receipt.
+This module and `core.archive_batch` (received files: hard links where possible, see there;
+`core.archive_upkeep` sets aside a copy a kill cut short) are the only writers of archive objects and manifest
+lines (API pulls go through `orchestration.lib.api.archive`): atomic, durable, read-only, never overwritten.
+Manifest appends survive a crash: a torn last line (a `kill -9` mid-append) is repaired before the next append,
+and rows whose key is already present are not written again, so a rerun never duplicates a receipt.
 """
 
 from __future__ import annotations

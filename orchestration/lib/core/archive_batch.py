@@ -25,9 +25,11 @@ An `ArchiveBatch` stores each new received file:
   backfill as root), after the marker `NOT_YET_DURABLE` was made durable; the last `syncfs` removes it. A
   landing that finds the marker (a kill or a crash before that `syncfs`) first hashes every object changed
   since it was made and sets aside the ones cut short (`archive_upkeep.verify_not_yet_durable`), so an object
-  under its hash holds those bytes whenever a landing reads the archive. (Per batch, not an fsync per file.)
-  Where `syncfs` is missing, each copy and each touched folder is fsynced, copies are named in `commit()` like
-  linked files, and every object is renamed.
+  under its hash holds those bytes whenever a landing reads the archive (one `syncfs` per batch, not an fsync
+  per file). Where `syncfs` is missing, each copy and each touched folder is fsynced, copies are named in
+  `commit()` like linked files, and every object is renamed. So while the marker stands, an object written after
+  it may be incomplete (a kill, a crash): a reader other than a landing (a backup that skips names it has) must
+  skip or check those; once it is gone, every object holds the bytes of its name.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class ArchiveBatch:
         self.settled_before_ns = (time.time_ns() if now_ns is None else now_ns) - _SETTLE_NS
         self.fsync_each = _syncfs() is None
         self.pending: dict[str, str] = {}  # destination → temporary name (text: a Path per file cost ~10 µs)
-        self.named: list[str] = []  # linked under their final names, durable bytes, names not yet committed
+        self.named: list[str] = []  # under their final names, not yet committed: links (durable bytes), copies
         self._flush: threading.Thread | None = None  # `flush_ahead`'s syncfs, until the first link waits for it
         self._flushed_before_ns: int | None = None  # its `durable_before_ns`, once it succeeded
         self.names_unsynced = False  # names given by a commit that did not make them durable
@@ -287,7 +289,8 @@ class ArchiveBatch:
         the copy must have hash `sha256`. (Writing what was hashed saves a read and a hash a file: 44-48 -> 39-41 µs
         a file received, 20,000 small files on tmpfs, alternating.)"""
         digest = None if hashed is not None else hashlib.sha256()
-        writer = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # read-only from its creation (the descriptor still writes): a copy a kill cut short is never writable
+        writer = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             if digest is None:
                 _write_all(writer, hashed)
@@ -306,13 +309,14 @@ class ArchiveBatch:
         if digest is not None and digest.hexdigest() != sha256:
             _unlink(temporary)
             raise ChangedWhileReading(f"{name} changed while it was read; it is taken on the next run")
-        os.chmod(temporary, 0o444)
+        os.chmod(temporary, 0o444)  # whatever the umask took away
 
     def commit(self, *, names_durable: bool = True) -> None:
-        """Give every stored object its name, durably (bytes first, then names). With `names_durable=False` the
-        names are given but made durable only by the next commit that makes them so: a landing hands each part
-        of a drop to its readers at once and needs the names durable only before a manifest line names them (a
-        `syncfs` per part cost ~40 ms on ext4, 0.8 s of a 300 x 90 backfill). Bytes are always durable first."""
+        """Give every stored object its name, durably (a link's bytes before its name; a copy's with the names,
+        under the marker). With `names_durable=False` the names are given but made durable only by the next commit
+        that makes them so: a landing hands each part of a drop to its readers at once and needs the names durable
+        only before a manifest line names them (a `syncfs` per part cost ~40 ms on ext4, 0.8 s of a 300 x 90
+        backfill)."""
         if self.pending and not self.fsync_each:
             _sync_filesystem(self.archive_dir)
         for destination, temporary in sorted(self.pending.items()):  # in name order

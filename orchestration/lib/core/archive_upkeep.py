@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import uuid
 from pathlib import Path
@@ -30,7 +31,7 @@ DAMAGED_SUFFIX = ".damaged"  # an object set aside by `verify_not_yet_durable`: 
 def verify_not_yet_durable(archive_dir: Path) -> list[str]:
     """After a landing that stopped before its copies were durable (the marker `NOT_YET_DURABLE` is there): each
     object changed since the marker was made is hashed again, and one whose bytes do not hash to its name (a copy
-    cut short by a kill or a crash) is set aside as `<object>.damaged`, never deleted; its received file is then
+    cut short by a kill or a crash) is set aside as `<object>.<token>.damaged`, never deleted; its received file is then
     archived again as new (no receipt named it). Returns the objects set aside; removes the marker once that is
     durable. Without the marker: one stat."""
     marker = os.path.join(os.fspath(archive_dir), NOT_YET_DURABLE)
@@ -52,10 +53,11 @@ def verify_not_yet_durable(archive_dir: Path) -> list[str]:
             with open(entry.path, "rb") as handle:
                 if hashlib.file_digest(handle, "sha256").hexdigest() == sha256:
                     continue
-            os.replace(entry.path, entry.path + DAMAGED_SUFFIX)
+            aside = f"{entry.path}.{uuid.uuid4().hex[:8]}{DAMAGED_SUFFIX}"  # two dots: never an object's name
+            os.replace(entry.path, aside)
             damaged.append(entry.path)
-            _LOG.warning("%s: its bytes do not hash to its name (a copy cut short); set aside as %s%s, and its "
-                         "received file is archived again", entry.path, entry.name, DAMAGED_SUFFIX)  # fmt: skip
+            _LOG.warning("%s: its bytes do not hash to its name (a copy cut short); set aside as %s, and its "
+                         "received file is archived again", entry.path, aside)  # fmt: skip
     if _syncfs() is not None:
         _sync_filesystem(Path(archive_dir))
     else:
@@ -65,13 +67,12 @@ def verify_not_yet_durable(archive_dir: Path) -> list[str]:
     return damaged
 
 
+_OBJECT_NAME = re.compile(r"^[0-9a-f]{64}(\.[^.]*)?$")  # `archive_relative_path`: the hash, one extension at most
+
+
 def _is_object_name(name: str) -> bool:
     """`<sha256><ext>` as `archive_relative_path` names an object (not a temporary, nor one set aside)."""
-    return (
-        len(name) >= 64
-        and all(c in "0123456789abcdef" for c in name[:64])
-        and not name.endswith((".incoming", DAMAGED_SUFFIX, ".unlinking"))
-    )
+    return _OBJECT_NAME.match(name) is not None
 
 
 def break_links_once(archive_dir: Path, marker: Path) -> int:

@@ -166,7 +166,8 @@ def archive_new_inbox_files(
 
 def _hand_over(batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived, *, last: bool) -> int:
     """Commit what is stored, then pass the receipts not handed over yet to `on_archived`; how many were. Named
-    (bytes durable) before anything reads them; the names made durable by the last commit (or by the batch's
+    before anything reads them (a link's bytes durable; a copy's bytes from the page cache, durable by the last
+    commit); the names made durable by the last commit (or by the batch's
     exit, when the landing stops half-way), before any manifest line can name them."""
     batch.commit(names_durable=last)
     if on_archived is not None and len(scan.received) > handed:
