@@ -547,15 +547,11 @@ def test_copies_are_named_at_once_and_the_marker_stands_until_the_names_syncfs(t
 
 
 @pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
-def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole(
-    tmp_path, settled_now, exact_clock, monkeypatch
-):
+def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole(tmp_path, settled_now, monkeypatch):
     monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
-    monkeypatch.setattr(archive_upkeep, "_CLOCK_SLACK_NS", 0)  # as exact_clock does for the batch
     paths = new_paths(tmp_path)
     drop(paths, "acct/2026-04-01/Overview.csv", _overview(1), mtime=LAST_WEEK)
-    land(paths)  # its object is durable, and older than the marker below
-    time.sleep(0.05)  # file times come from a clock a tick behind
+    land(paths)  # its object is durable, and a receipt names it
     cut = drop(paths, "acct/2026-04-02/Overview.csv", _overview(2), mtime=LAST_WEEK)
     whole = drop(paths, "acct/2026-04-03/Overview.csv", _overview(3), mtime=LAST_WEEK)
     killed = ArchiveBatch(paths.archive, link=False)  # killed before its names' syncfs: no commit, no exit
@@ -569,7 +565,7 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
 
     report = land(paths)
 
-    assert sorted(hashed) == sorted([cut_short.destination, kept.destination]), "only what came after the marker"
+    assert sorted(hashed) == sorted([cut_short.destination, kept.destination]), "only what no receipt names"
     assert report.files_new == 2 and report.issues == []
     assert damaged.read_bytes() == _overview(2) and kept.how == "copied"
     [aside] = damaged.parent.glob(f"{damaged.name}.*{archive_upkeep.DAMAGED_SUFFIX}")
@@ -577,3 +573,68 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
     assert sorted(query(paths, "select video_views from raw.studio_overview")) == [(1,), (2,), (3,)]
     assert not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
     assert land(paths).files_new == 0
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_the_marker_is_durable_before_the_first_copy_and_removed_after_the_names_syncfs(tmp_path, monkeypatch):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    archive, events = os.fspath(paths.archive), []
+    real_open, real_fsync, real_unlink = os.open, os.fsync, archive_batch._unlink
+    real_sync = archive_batch._sync_filesystem
+
+    def opened(path, flags, *args, **kwargs):
+        if os.fspath(path).startswith(archive + os.sep):
+            events.append(("open", os.path.basename(path)))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(archive_batch.os, "open", opened)
+
+    def synced(fd):  # the file or folder flushed, by name
+        events.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(archive_batch.os, "fsync", synced)
+    monkeypatch.setattr(archive_batch, "_sync_filesystem", lambda f: (events.append(("syncfs",)), real_sync(f)))
+    monkeypatch.setattr(
+        archive_batch, "_unlink", lambda p: (events.append(("unlink", os.path.basename(p))), real_unlink(p))
+    )
+    with ArchiveBatch(paths.archive, link=False) as batch:
+        stored = batch.receive(inbox_file, "Overview.csv")
+        batch.commit()
+    marker, copy = archive_batch.NOT_YET_DURABLE, os.path.basename(stored.destination)
+    assert events == [
+        ("open", marker), ("fsync", marker), ("fsync", "archive"),  # the marker, durably
+        ("open", copy),  # then the copy, under its final name
+        ("syncfs",), ("unlink", marker),  # the names' syncfs, then the marker goes
+    ]  # fmt: skip
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_a_copy_batch_stopped_half_way_keeps_what_it_committed_durably_and_removes_the_rest(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    files = [drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK) for n in range(2)]
+    with pytest.raises(RuntimeError, match="a reader failed"), ArchiveBatch(paths.archive, link=False) as batch:
+        committed = batch.receive(files[0], "Overview.csv")
+        batch.commit(names_durable=False)  # handed to the readers
+        dropped = batch.receive(files[1], "Overview.csv")
+        raise RuntimeError("a reader failed")
+    assert Path(committed.destination).read_bytes() == _overview(0)
+    assert not os.path.exists(dropped.destination)
+    assert not (paths.archive / archive_batch.NOT_YET_DURABLE).exists(), "what stays was made durable on the way out"
+
+
+def test_an_object_named_behind_the_batchs_back_is_replaced_by_the_copy_at_commit(tmp_path, settled_now, monkeypatch):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    calls = _counting(monkeypatch)
+    with ArchiveBatch(paths.archive, link=False) as batch:
+        destination = Path(paths.archive / archive_relative_path(hashlib.sha256(_overview(1)).hexdigest(), "x.csv"))
+        destination.parent.mkdir(parents=True)
+        destination.write_bytes(b"not these bytes")  # made between the batch's look-up and its copy
+        monkeypatch.setattr(batch, "_archived", lambda *args: False)
+        stored = batch.receive(inbox_file, "Overview.csv")
+        assert destination.read_bytes() == b"not these bytes", "never written over in place"
+        batch.commit()
+    assert stored.how == "copied" and calls["replace"] == [stored.destination]
+    assert destination.read_bytes() == _overview(1) and list(paths.archive.rglob("*.incoming")) == []

@@ -23,13 +23,14 @@ An `ArchiveBatch` stores each new received file:
   name at once; a file changed since gets a temporary name, and its final name in `commit()` after a `syncfs`.
   A copy is written under its final name at once (a rename a file cost ~14-40 µs on ext4, 3-4 s of a 300 x 90
   backfill as root), after the marker `NOT_YET_DURABLE` was made durable; the last `syncfs` removes it. A
-  landing that finds the marker (a kill or a crash before that `syncfs`) first hashes every object changed
-  since it was made and sets aside the ones cut short (`archive_upkeep.verify_not_yet_durable`), so an object
-  under its hash holds those bytes whenever a landing reads the archive (one `syncfs` per batch, not an fsync
-  per file). Where `syncfs` is missing, each copy and each touched folder is fsynced, copies are named in
-  `commit()` like linked files, and every object is renamed. So while the marker stands, an object written after
-  it may be incomplete (a kill, a crash): a reader other than a landing (a backup that skips names it has) must
-  skip or check those; once it is gone, every object holds the bytes of its name.
+  landing that finds the marker (a kill or a crash before that `syncfs`) first hashes every object no receipt
+  names (receipts are written after that `syncfs`) and sets aside the ones cut short
+  (`archive_upkeep.verify_not_yet_durable`), so an object under its hash holds those bytes whenever a landing
+  reads the archive (one `syncfs` per batch, not an fsync per file). Where `syncfs` is missing, each copy and
+  each touched folder is fsynced, copies are named in `commit()` like linked files, and every object is renamed.
+  So while the marker stands, an object no receipt names may be incomplete (a kill, a crash): a reader other
+  than a landing (a backup that skips names it has) must skip or check those; once it is gone, every object
+  holds the bytes of its name.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ _SETTLE_NS = 2_000_000_000  # as `core.inbox.SETTLE_NS`: a file changed more rec
 _CLOCK_SLACK_NS = 1_000_000_000
 _PROBES_BEFORE_LISTING = 8  # objects asked about in one archive folder by a stat each before it is listed
 # In the archive folder while copies named at once may not be durable yet: a run that finds it (the one before was
-# killed, or the machine stopped) checks the objects written since it was made before anything else.
+# killed, or the machine stopped) checks the objects no receipt names before anything else.
 NOT_YET_DURABLE = ".copies-not-yet-durable"
 
 

@@ -12,11 +12,11 @@ import os
 import re
 import stat
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from orchestration.lib.core.archive_batch import (
     _CHUNK,
-    _CLOCK_SLACK_NS,
     _LOG,
     NOT_YET_DURABLE,
     _fsync_folder,
@@ -28,27 +28,28 @@ from orchestration.lib.core.archive_batch import (
 DAMAGED_SUFFIX = ".damaged"  # an object set aside by `verify_not_yet_durable`: its bytes do not hash to its name
 
 
-def verify_not_yet_durable(archive_dir: Path) -> list[str]:
+def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], set[str]]) -> list[str]:
     """After a landing that stopped before its copies were durable (the marker `NOT_YET_DURABLE` is there): each
-    object changed since the marker was made is hashed again, and one whose bytes do not hash to its name (a copy
-    cut short by a kill or a crash) is set aside as `<object>.<token>.damaged`, never deleted; its received file is then
-    archived again as new (no receipt named it). Returns the objects set aside; removes the marker once that is
-    durable. Without the marker: one stat."""
+    object no receipt names (`named_by_receipts()`: their archive paths, `<sha[:2]>/<sha><ext>`) is hashed again,
+    and one whose bytes do not hash to its name (a copy cut short by a kill or a crash) is set aside as
+    `<object>.<token>.damaged`, never deleted; its received file is then archived again as new. The objects
+    receipts name are durable: a landing writes receipts only after its last `syncfs`, which removes the marker.
+    (Not the objects' times: a clock set back during a run would hide a copy.) Returns the objects set aside;
+    removes the marker once that is durable. Without the marker: one stat. A file it cannot read stops the
+    landing, as it would stop the batch: nothing is taken as present unchecked."""
     marker = os.path.join(os.fspath(archive_dir), NOT_YET_DURABLE)
-    try:
-        since = os.stat(marker).st_ctime_ns - _CLOCK_SLACK_NS
-    except FileNotFoundError:
+    if not os.path.lexists(marker):
         return []
+    named = named_by_receipts()
     damaged = []
     for folder in sorted(os.scandir(archive_dir), key=lambda e: e.name):
         if len(folder.name) != 2 or not folder.is_dir(follow_symlinks=False):
             continue
         for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
             sha256 = entry.name[:64]
-            if not _is_object_name(entry.name) or not entry.is_file(follow_symlinks=False):
+            if not _is_object_name(entry.name) or f"{folder.name}/{entry.name}" in named:
                 continue
-            status = entry.stat(follow_symlinks=False)
-            if max(status.st_mtime_ns, status.st_ctime_ns) < since:
+            if not entry.is_file(follow_symlinks=False):
                 continue
             with open(entry.path, "rb") as handle:
                 if hashlib.file_digest(handle, "sha256").hexdigest() == sha256:

@@ -111,7 +111,7 @@ def archive_new_inbox_files(
     now_ns = time.time_ns()
     link = archive_mode_from_env() == "link"
     copies_only = paths.warehouse.parent / "archive_copies_only"  # break_links_once walked the archive
-    verify_not_yet_durable(paths.archive)  # copies a stopped landing left not yet durable: checked first
+    verify_not_yet_durable(paths.archive, lambda: _archive_paths_named(con))  # what a stopped landing left
     if link:
         copies_only.unlink(missing_ok=True)  # links may be made again
     else:
@@ -173,6 +173,11 @@ def _hand_over(batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived, *
     if on_archived is not None and len(scan.received) > handed:
         on_archived(scan.received[handed:])
     return len(scan.received)
+
+
+def _archive_paths_named(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The archive objects some receipt names (archive-relative paths)."""
+    return {path for (path,) in con.execute("select distinct archive_path from raw.archive_manifest").fetchall()}
 
 
 def _not_seen_before(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> list[InboxFile]:
