@@ -15,10 +15,17 @@ superseded_receipts as (
 
 loaded_bytes as (
     -- the bytes of each loaded document (`<sha256>:<member>` of its id): the same bytes quarantined at another inbox
-    -- path were moved where they belong (a misfiled download, one without an account)
+    -- path were moved where they belong (a misfiled download, one without an account). Only the loaded documents
+    -- of an archive object some document is quarantined from: building the whole history's set of bytes on every
+    -- read cost 0.17 of the view's 0.24 s at 300 accounts x 90 days (188,524 documents), for a handful of matches.
     select distinct {{ document_bytes_of('document_id') }} as document_bytes
     from source
-    where status = 'loaded'
+    where
+        status = 'loaded'
+        and left(document_id, 64) in (
+            select left(quarantined.document_id, 64) from source as quarantined
+            where quarantined.status = 'quarantined'
+        )
 ),
 
 renamed as (
