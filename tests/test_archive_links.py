@@ -549,9 +549,11 @@ def test_copies_are_named_at_once_and_the_marker_stands_until_the_names_syncfs(t
 @pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
 def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole(tmp_path, settled_now, monkeypatch):
     monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    monkeypatch.setattr(archive_upkeep, "_CLOCK_SLACK_NS", 0)  # file times as exact as the clock
     paths = new_paths(tmp_path)
     drop(paths, "acct/2026-04-01/Overview.csv", _overview(1), mtime=LAST_WEEK)
-    land(paths)  # its object is durable, and a receipt names it
+    land(paths)  # its object is durable, a receipt names it, and it is older than the marker below
+    time.sleep(0.05)  # file times come from a clock a tick behind
     cut = drop(paths, "acct/2026-04-02/Overview.csv", _overview(2), mtime=LAST_WEEK)
     whole = drop(paths, "acct/2026-04-03/Overview.csv", _overview(3), mtime=LAST_WEEK)
     killed = ArchiveBatch(paths.archive, link=False)  # killed before its names' syncfs: no commit, no exit
@@ -565,7 +567,9 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
 
     report = land(paths)
 
-    assert sorted(hashed) == sorted([cut_short.destination, kept.destination]), "only what no receipt names"
+    assert sorted(hashed) == sorted([cut_short.destination, kept.destination]), (
+        "not what a receipt names, unchanged since"
+    )
     assert report.files_new == 2 and report.issues == []
     assert damaged.read_bytes() == _overview(2) and kept.how == "copied"
     [aside] = damaged.parent.glob(f"{damaged.name}.*{archive_upkeep.DAMAGED_SUFFIX}")
@@ -638,3 +642,43 @@ def test_an_object_named_behind_the_batchs_back_is_replaced_by_the_copy_at_commi
         batch.commit()
     assert stored.how == "copied" and calls["replace"] == [stored.destination]
     assert destination.read_bytes() == _overview(1) and list(paths.archive.rglob("*.incoming")) == []
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_an_object_a_receipt_names_copied_again_and_cut_short_is_set_aside(tmp_path, settled_now, monkeypatch):
+    """An object deleted by hand, its bytes received again at another path: the stopped landing copied it under
+    the name a receipt gives, so the check hashes what changed since the marker too."""
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/2026-04-01/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    land(paths)
+    [archived] = _archived(paths)
+    archived.unlink()
+    again = drop(paths, "other/2026-04-01/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    killed = ArchiveBatch(paths.archive, link=False)  # killed before its names' syncfs
+    assert killed.receive(again, "Overview.csv").how == "copied"
+    archived.chmod(0o644)
+    archived.write_bytes(b"torn")
+
+    land(paths)
+
+    assert archived.read_bytes() == _overview(1), "copied again whole"
+    assert [p.read_bytes() for p in archived.parent.glob(f"{archived.name}.*{archive_upkeep.DAMAGED_SUFFIX}")] == [
+        b"torn"
+    ]
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_a_batch_whose_every_copy_failed_still_removes_its_marker(tmp_path, settled_now, monkeypatch):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+
+    def disk_full(descriptor, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive_batch, "_write_all", disk_full)
+    with ArchiveBatch(paths.archive, link=False) as batch:
+        with pytest.raises(OSError, match="No space"):
+            batch.receive(inbox_file, "Overview.csv")
+        batch.commit()
+    assert _archived(paths) == [] and not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()

@@ -21,15 +21,16 @@ An `ArchiveBatch` stores each new received file:
   received file unchanged (ctime) since before the batch's first `syncfs` of the archive's file system (taken on
   the first link, or started ahead by `flush_ahead`) had its bytes flushed by it, and is linked under its final
   name at once; a file changed since gets a temporary name, and its final name in `commit()` after a `syncfs`.
-  A copy is written under its final name at once (a rename a file cost ~14-40 µs on ext4, 3-4 s of a 300 x 90
-  backfill as root), after the marker `NOT_YET_DURABLE` was made durable; the last `syncfs` removes it. A
-  landing that finds the marker (a kill or a crash before that `syncfs`) first hashes every object no receipt
-  names (receipts are written after that `syncfs`) and sets aside the ones cut short
-  (`archive_upkeep.verify_not_yet_durable`), so an object under its hash holds those bytes whenever a landing
-  reads the archive (one `syncfs` per batch, not an fsync per file). Where `syncfs` is missing, each copy and
-  each touched folder is fsynced, copies are named in `commit()` like linked files, and every object is renamed.
-  So while the marker stands, an object no receipt names may be incomplete (a kill, a crash): a reader other
-  than a landing (a backup that skips names it has) must skip or check those; once it is gone, every object
+  A copy is written under its final name at once (a rename a file cost 13-15 µs in a quiet ext4 folder, ~1.5 s
+  of a 300 x 90 backfill as root, more under load), after the marker `NOT_YET_DURABLE` was made durable; the
+  last `syncfs` removes it. A landing that finds the marker (a kill or a crash before that `syncfs`) first hashes
+  every object no receipt names (receipts are written after that `syncfs`), and those changed since the marker,
+  and sets aside the ones cut short (`archive_upkeep.verify_not_yet_durable`), so an object under its hash holds
+  those bytes whenever a landing reads the archive (one `syncfs` per batch, not an fsync per file). Where
+  `syncfs` is missing, each copy and each touched folder is fsynced, copies are named in `commit()` like linked
+  files, and every object is renamed. So while a landing runs, and after one stopped until the next landing,
+  an object no receipt names may be incomplete: a backup should run between landings, and check afterwards that
+  the marker did not appear meanwhile (else take those objects again); once the marker is gone, every object
   holds the bytes of its name.
 """
 
@@ -335,7 +336,7 @@ class ArchiveBatch:
     def _sync_names(self) -> None:
         """Make the names given so far durable, and those of the objects found archived (a run killed before it
         could sync its names left them, and this batch's manifest lines may name them)."""
-        if not self.names_unsynced:
+        if not self.names_unsynced and not self.marked:  # (marked, nothing named: every copy failed)
             return
         if self.fsync_each:
             for folder in sorted(self.names_to_sync | {self.archive_text}):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestration.lib.core.archive_batch import (
     _CHUNK,
+    _CLOCK_SLACK_NS,
     _LOG,
     NOT_YET_DURABLE,
     _fsync_folder,
@@ -31,14 +32,18 @@ DAMAGED_SUFFIX = ".damaged"  # an object set aside by `verify_not_yet_durable`: 
 def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], set[str]]) -> list[str]:
     """After a landing that stopped before its copies were durable (the marker `NOT_YET_DURABLE` is there): each
     object no receipt names (`named_by_receipts()`: their archive paths, `<sha[:2]>/<sha><ext>`) is hashed again,
-    and one whose bytes do not hash to its name (a copy cut short by a kill or a crash) is set aside as
-    `<object>.<token>.damaged`, never deleted; its received file is then archived again as new. The objects
-    receipts name are durable: a landing writes receipts only after its last `syncfs`, which removes the marker.
-    (Not the objects' times: a clock set back during a run would hide a copy.) Returns the objects set aside;
-    removes the marker once that is durable. Without the marker: one stat. A file it cannot read stops the
-    landing, as it would stop the batch: nothing is taken as present unchecked."""
+    and so is one a receipt names that changed since the marker was made (copied again by the stopped landing:
+    deleted by hand, the same bytes received at another path). One whose bytes do not hash to its name (a copy cut
+    short by a kill or a crash) is set aside as `<object>.<token>.damaged`, never deleted; its received file is
+    then archived again as new. The other objects receipts name are durable: a landing writes receipts only after
+    its last `syncfs`, which removes the marker; those are told by their times only because a clock set back
+    during a run can hide a copy from a time test, never from the first. Returns the objects set aside; removes
+    the marker once that is durable. Without the marker: one stat. A file it cannot read stops the landing, as it
+    would stop the batch: nothing is taken as present unchecked."""
     marker = os.path.join(os.fspath(archive_dir), NOT_YET_DURABLE)
-    if not os.path.lexists(marker):
+    try:
+        since = os.lstat(marker).st_ctime_ns - _CLOCK_SLACK_NS
+    except FileNotFoundError:
         return []
     named = named_by_receipts()
     damaged = []
@@ -47,10 +52,12 @@ def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], se
             continue
         for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
             sha256 = entry.name[:64]
-            if not _is_object_name(entry.name) or f"{folder.name}/{entry.name}" in named:
+            if not _is_object_name(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
-            if not entry.is_file(follow_symlinks=False):
-                continue
+            if f"{folder.name}/{entry.name}" in named:
+                status = entry.stat(follow_symlinks=False)
+                if max(status.st_mtime_ns, status.st_ctime_ns) < since:
+                    continue
             with open(entry.path, "rb") as handle:
                 if hashlib.file_digest(handle, "sha256").hexdigest() == sha256:
                     continue
@@ -68,12 +75,12 @@ def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], se
     return damaged
 
 
-_OBJECT_NAME = re.compile(r"^[0-9a-f]{64}(\.[^.]*)?$")  # `archive_relative_path`: the hash, one extension at most
+_OBJECT_NAME = re.compile(r"[0-9a-f]{64}(\.[^.]*)?")  # `archive_relative_path`: the hash, one extension at most
 
 
 def _is_object_name(name: str) -> bool:
     """`<sha256><ext>` as `archive_relative_path` names an object (not a temporary, nor one set aside)."""
-    return _OBJECT_NAME.match(name) is not None
+    return _OBJECT_NAME.fullmatch(name) is not None
 
 
 def break_links_once(archive_dir: Path, marker: Path) -> int:
