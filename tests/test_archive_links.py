@@ -571,6 +571,7 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
         "not what a receipt names, unchanged since"
     )
     assert report.files_new == 2 and report.issues == []
+    assert report.archive_set_aside == [cut_short.destination], "the run's log says so"
     assert damaged.read_bytes() == _overview(2) and kept.how == "copied"
     [aside] = damaged.parent.glob(f"{damaged.name}.*{archive_upkeep.DAMAGED_SUFFIX}")
     assert aside.read_bytes() == _overview(2)[:10], "set aside, kept"

@@ -125,6 +125,11 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             live_flags_now[table] = live_flags_now.get(table, 0) + count
     for level, line in describe_skipped(report.inbox):  # litter: one line with a count; each refusal
         getattr(context.log, level)(line)
+    for path in report.archive_set_aside:
+        context.log.warning(
+            f"archive object {path} was cut short by a landing that stopped (a kill or a crash): set aside beside "
+            "it as <object>.<token>.damaged, and its received file archived again"
+        )
     for source in report.sources:
         for note in source.notes:  # a sidecar waiting for its log
             context.log.info(note)

@@ -62,6 +62,7 @@ class InboxScan:
     walk: InboxWalk = field(default_factory=InboxWalk)  # what was ignored, refused or renamed
     unsettled: set[str] = field(default_factory=set)  # folders (cache keys) holding a file not read this time
     stored: dict[str, int] = field(default_factory=dict)  # linked / copied / present: how new bytes were stored
+    set_aside: list[str] = field(default_factory=list)  # archive objects a stopped landing cut short (archive_upkeep)
 
 
 class ReceiptSource(Protocol):
@@ -111,7 +112,8 @@ def archive_new_inbox_files(
     now_ns = time.time_ns()
     link = archive_mode_from_env() == "link"
     copies_only = paths.warehouse.parent / "archive_copies_only"  # break_links_once walked the archive
-    verify_not_yet_durable(paths.archive, lambda: _archive_paths_named(con))  # what a stopped landing left
+    # copies a landing that stopped (a kill, a crash) left not yet durable: checked before anything is stored
+    set_aside = verify_not_yet_durable(paths.archive, lambda: _archive_paths_named(con))
     if link:
         copies_only.unlink(missing_ok=True)  # links may be made again
     else:
@@ -121,7 +123,7 @@ def archive_new_inbox_files(
         if not folders:  # a first landing (or a full scan), most likely of many files: flushed while listed
             batch.flush_ahead()
         walk = walk_inbox(paths.inbox, folders, now_ns=now_ns)
-        scan = InboxScan(files_seen=len(walk.files), walk=walk)
+        scan = InboxScan(files_seen=len(walk.files), walk=walk, set_aside=set_aside)
         new = _not_seen_before(con, [file for file in walk.files if not file.unchanged])
         receipts = _receipts_at(con, new)
         if on_new is not None:

@@ -56,6 +56,7 @@ class LandingReport:
     seconds: dict[str, float] = field(default_factory=dict)  # per landing step, for the benchmark
     inbox: InboxWalk = field(default_factory=InboxWalk)  # litter ignored, entries refused (log them once a run)
     stored: dict[str, int] = field(default_factory=dict)  # new archive objects linked / copied, bytes already present
+    archive_set_aside: list[str] = field(default_factory=list)  # objects a stopped landing cut short (archive_upkeep)
     manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
     # What each plugged-in source (LIVE) landed; its documents, issues, rows and flags are merged in above.
     sources: list[SourceLanding] = field(default_factory=list)
@@ -112,6 +113,7 @@ def land_inbox(
 
         scan = archive_new_inbox_files(paths, con, on_new=new_files, on_archived=routed.add, commit_every=BATCH_FILES)
         report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
+        report.archive_set_aside = scan.set_aside
         report.stored = scan.stored
         # the batches loaded while files were still being hashed count as loading, not as the scan
         spent_loading = sum(report.seconds.values())
