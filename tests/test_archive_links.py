@@ -683,3 +683,17 @@ def test_a_batch_whose_every_copy_failed_still_removes_its_marker(tmp_path, sett
             batch.receive(inbox_file, "Overview.csv")
         batch.commit()
     assert _archived(paths) == [] and not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
+
+
+@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+def test_a_marker_left_by_a_stopped_landing_is_never_removed_by_a_batch_that_did_not_check_it(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
+    marker = paths.archive / archive_batch.NOT_YET_DURABLE
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()  # a stopped landing's, not checked yet
+    with ArchiveBatch(paths.archive, link=False) as batch:
+        stored = batch.receive(inbox_file, "Overview.csv")
+        batch.commit()
+    assert Path(stored.destination).read_bytes() == _overview(1)
+    assert marker.exists(), "left for the next landing's check"

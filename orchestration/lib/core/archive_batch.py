@@ -103,6 +103,7 @@ class ArchiveBatch:
         self.counts = {"linked": 0, "copied": 0, "present": 0}
         self.token, self.temporaries = uuid.uuid4().hex[:8], 0  # temporary names: <object>.<token><n>.incoming
         self.marked = False  # `NOT_YET_DURABLE` made by this batch, until its copies are durable
+        self.marker_left = False  # found there, left by a stopped landing: not this batch's to remove
 
     def __enter__(self) -> ArchiveBatch:
         return self
@@ -275,10 +276,18 @@ class ArchiveBatch:
         self.pending[destination] = temporary
 
     def _mark_not_yet_durable(self) -> None:
-        """Before the batch's first copy under its final name: the marker, durably (`verify_not_yet_durable`)."""
-        if self.marked:
+        """Before the batch's first copy under its final name: the marker, durably (`verify_not_yet_durable`). One
+        already there was left by a stopped landing and not checked yet (the landing checks it before its batch):
+        it stays, never removed by this batch, for the next landing's check."""
+        if self.marked or self.marker_left:
             return
-        marker = os.open(os.path.join(self.archive_text, NOT_YET_DURABLE), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            marker = os.open(
+                os.path.join(self.archive_text, NOT_YET_DURABLE), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644
+            )
+        except FileExistsError:
+            self.marker_left = True
+            return
         try:
             os.fsync(marker)
         finally:
