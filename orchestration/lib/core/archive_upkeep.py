@@ -27,6 +27,9 @@ from orchestration.lib.core.archive_batch import (
 )
 
 DAMAGED_SUFFIX = ".damaged"  # an object set aside by `verify_not_yet_durable`: its bytes do not hash to its name
+# An object's name as `archive_relative_path` gives it: the hash, one extension at most (not a temporary, nor one set
+# aside)
+_OBJECT_NAME = re.compile(r"[0-9a-f]{64}(\.[^.]*)?")
 
 
 def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], set[str]]) -> list[str]:
@@ -51,15 +54,14 @@ def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], se
         if len(folder.name) != 2 or not folder.is_dir(follow_symlinks=False):
             continue
         for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
-            sha256 = entry.name[:64]
-            if not _is_object_name(entry.name) or not entry.is_file(follow_symlinks=False):
+            if not _OBJECT_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
             if f"{folder.name}/{entry.name}" in named:
                 status = entry.stat(follow_symlinks=False)
                 if max(status.st_mtime_ns, status.st_ctime_ns) < since:
                     continue
             with open(entry.path, "rb") as handle:
-                if hashlib.file_digest(handle, "sha256").hexdigest() == sha256:
+                if hashlib.file_digest(handle, "sha256").hexdigest() == entry.name[:64]:
                     continue
             aside = f"{entry.path}.{uuid.uuid4().hex[:8]}{DAMAGED_SUFFIX}"  # two dots: never an object's name
             os.replace(entry.path, aside)
@@ -73,14 +75,6 @@ def verify_not_yet_durable(archive_dir: Path, named_by_receipts: Callable[[], se
             _fsync_folder(Path(path))
     _unlink(marker)
     return damaged
-
-
-_OBJECT_NAME = re.compile(r"[0-9a-f]{64}(\.[^.]*)?")  # `archive_relative_path`: the hash, one extension at most
-
-
-def _is_object_name(name: str) -> bool:
-    """`<sha256><ext>` as `archive_relative_path` names an object (not a temporary, nor one set aside)."""
-    return _OBJECT_NAME.fullmatch(name) is not None
 
 
 def break_links_once(archive_dir: Path, marker: Path) -> int:
