@@ -173,7 +173,9 @@ def _old_duckdb_python(cache_dir: Path) -> Path:
 def test_the_catalog_opens_with_duckdb_1x(tmp_path, request):
     warehouse, marts = _warehouse(tmp_path / "w.duckdb", 3), tmp_path / "marts"
     publish_marts(warehouse, marts, ["m", "titles"])
-    python = _old_duckdb_python(Path(request.config.cache.mkdir("duckdb-1x-venv")))
+    # pytest's cache, unless its plugin is off (`-p no:cacheprovider`, e.g. a read-only checkout): then this test's own
+    cache = getattr(request.config, "cache", None)
+    python = _old_duckdb_python(Path(cache.mkdir("duckdb-1x-venv")) if cache else tmp_path / "duckdb-1x-venv")
     script = (
         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
         "print(duckdb.__version__, con.execute('select count(*), max(n) from m').fetchone(), "
