@@ -1,7 +1,8 @@
 """A scan costs what is new: a folder unchanged since it was cached is not listed again and its files are
 not stat'ed; anything added, removed or renamed in it is seen; a known file rewritten in place there is
-seen by a full scan (TIKTOK_FULL_SCAN=1), and a folder holding a quarantined file is never cached, so a
-corrected file dropped over it is always seen."""
+seen by a full scan (TIKTOK_FULL_SCAN=1, or the first landing TIKTOK_FULL_SCAN_DAYS days after the last
+full scan), and a folder holding a quarantined file is never cached, so a corrected file dropped over it is
+always seen."""
 
 import os
 
@@ -124,6 +125,77 @@ def test_a_known_file_rewritten_in_place_in_a_cached_folder_is_seen_by_a_full_sc
     monkeypatch.setenv("TIKTOK_FULL_SCAN", "1")
     assert land(paths).files_new == 1
     assert _views(paths) == [("acct", 1), ("acct", 2)], "a second receipt at the path (the newest export wins)"
+
+
+def _last_full_scan(paths) -> list[tuple]:
+    return query(paths, "select scanned_at from landing.inbox_full_scan")
+
+
+def _move_last_full_scan(paths, days: float) -> None:
+    from orchestration.lib.core.warehouse import connect
+
+    with connect(paths.warehouse) as con:
+        con.execute(f"update landing.inbox_full_scan set scanned_at = scanned_at + interval ({days} * 86400) second")
+
+
+def test_a_file_rewritten_in_place_is_seen_by_the_first_landing_a_week_after_the_last_full_scan(
+    tmp_path, settled_now, listed
+):
+    folders, root = listed
+    paths = new_paths(tmp_path)
+    root.append(str(paths.inbox))
+    drop(paths, "acct/Overview.csv", _overview(1))
+    first = land(paths)  # no folder cache yet: a full scan, recorded
+    assert first.full_scan and len(_last_full_scan(paths)) == 1
+    recorded = _last_full_scan(paths)
+    assert not land(paths).full_scan and _last_full_scan(paths) == recorded  # cached now; the record stays
+    drop(paths, "acct/Overview.csv", _overview(2))  # `cp` over it: same inode, the folder's stamp unchanged
+
+    _move_last_full_scan(paths, -6.9)  # not a week yet
+    folders.clear()
+    report = land(paths)
+    assert (report.full_scan, report.files_new, folders) == (False, 0, [])
+    assert _views(paths) == [("acct", 1)]
+
+    _move_last_full_scan(paths, -0.2)  # 7.1 days ago
+    folders.clear()
+    report = land(paths)
+    assert (report.full_scan, report.files_new) == (True, 1) and sorted(folders) == [".", "acct"]
+    assert _views(paths) == [("acct", 1), ("acct", 2)]
+    (scanned_at,), (before,) = _last_full_scan(paths), recorded
+    assert scanned_at > before
+
+    folders.clear()
+    report = land(paths)  # the week starts again
+    assert (report.full_scan, report.files_new, folders) == (False, 0, [])
+
+
+def test_a_last_full_scan_later_than_now_is_taken_for_a_clock_set_back(tmp_path, settled_now):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    land(paths)
+    _move_last_full_scan(paths, 1)  # recorded tomorrow: the clock went back since
+    assert land(paths).full_scan
+    assert not land(paths).full_scan
+
+
+def test_full_scan_days_sets_how_often_and_a_bad_value_is_refused_before_anything_is_stored(
+    tmp_path, settled_now, monkeypatch
+):
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    land(paths)
+    monkeypatch.setenv("TIKTOK_FULL_SCAN_DAYS", "0")
+    assert land(paths).full_scan and land(paths).full_scan
+    monkeypatch.setenv("TIKTOK_FULL_SCAN_DAYS", "30")
+    _move_last_full_scan(paths, -29)
+    assert not land(paths).full_scan
+    for bad in ("-1", "a week", "1.5"):
+        monkeypatch.setenv("TIKTOK_FULL_SCAN_DAYS", bad)
+        drop(paths, "acct/Viewers.csv", b"not landed")
+        with pytest.raises(ValueError, match=r"TIKTOK_FULL_SCAN_DAYS=.*whole number of days"):
+            land(paths)
+        assert query(paths, "select count(*) from raw.archive_manifest") == [(1,)]
 
 
 def test_a_folder_holding_a_quarantined_file_is_never_cached_so_a_correction_in_place_is_seen(tmp_path, settled_now):

@@ -147,6 +147,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         asset_key=ARCHIVE,
         metadata={
             "files_seen_in_inbox": report.files_seen,
+            # every folder listed, every file stat'ed: a first landing, TIKTOK_FULL_SCAN, every TIKTOK_FULL_SCAN_DAYS
+            "inbox_full_scan": report.full_scan,
             "files_newly_archived": report.files_new,
             # seconds per landing step (scan + archive, read, validate, load): what `make bench` prints
             "landing_seconds": dg.MetadataValue.json({step: round(s, 3) for step, s in report.seconds.items()}),

@@ -12,9 +12,10 @@ last change, with every file received and none quarantined now (a corrected file
 path). Other inbox files already seen are recognised by (path, size, mtime) without being read, known
 receipts by (sha256, inbox path); only new files are hashed and stored (`core.archive_batch`).
 The trade-off: a known file rewritten in place (same name, e.g. by `cp`) inside an unchanged cached
-folder is noticed by the next full scan: `TIKTOK_FULL_SCAN=1`, or when the cache is lost with the
-working database. The manifest lines (`manifest.jsonl` and `raw.archive_manifest`) and the caches are
-written only after the documents are loaded (`core.receipt_manifest`, called by `studio.landing.land_inbox`).
+folder is noticed by the next full scan: the first landing `TIKTOK_FULL_SCAN_DAYS` days (7 by default) after
+the last full one, `TIKTOK_FULL_SCAN=1`, or when the cache is lost with the working database. The manifest
+lines (`manifest.jsonl` and `raw.archive_manifest`) and the caches are written only after the documents are
+loaded (`core.receipt_manifest`, called by `studio.landing.land_inbox`).
 
 This step does not know what a file is: a `ReceiptSource` (the LIVE inputs) claims the receipts it
 reads, the Studio reader takes the rest. Sources plug in from above (Dagster wiring, the CLI), since
@@ -63,6 +64,7 @@ class InboxScan:
     unsettled: set[str] = field(default_factory=set)  # folders (cache keys) holding a file not read this time
     stored: dict[str, int] = field(default_factory=dict)  # linked / copied / present: how new bytes were stored
     set_aside: list[str] = field(default_factory=list)  # archive objects a stopped landing cut short (archive_upkeep)
+    full_scan_at: datetime | None = None  # when the walk started, if it used no folder cache (a full scan)
 
 
 class ReceiptSource(Protocol):
@@ -97,6 +99,32 @@ def full_scan_from_env() -> bool:
     return os.environ.get(FULL_SCAN_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+# A full scan at least this often, so that a file rewritten in place in a cached folder waits at most this long.
+# At 110,000 files in dated folders a full scan costs ~1-1.5 s more than a cached one: once a week by default.
+FULL_SCAN_DAYS_ENV = "TIKTOK_FULL_SCAN_DAYS"
+FULL_SCAN_DAYS = 7
+
+
+def full_scan_days_from_env() -> int:
+    """`TIKTOK_FULL_SCAN_DAYS`: days between full scans (0: every landing); `FULL_SCAN_DAYS` when unset."""
+    text = os.environ.get(FULL_SCAN_DAYS_ENV, "").strip()
+    if not text:
+        return FULL_SCAN_DAYS
+    if not text.isdigit():
+        raise ValueError(f"{FULL_SCAN_DAYS_ENV}={text!r}: give a whole number of days (0: a full scan every landing)")
+    return int(text)
+
+
+def _full_scan_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Whether this walk sets the folder cache aside: asked for, or the last full scan is `full_scan_days_from_env()`
+    days old or more, unknown, or later than now (the clock was set back)."""
+    days = full_scan_days_from_env()
+    if full_scan_from_env():
+        return True
+    ((last,),) = con.execute("select max(scanned_at) from landing.inbox_full_scan").fetchall()
+    return last is None or not now - timedelta(days=days) < last <= now
+
+
 def archive_new_inbox_files(
     paths: DataPaths,
     con: duckdb.DuckDBPyConnection,
@@ -118,12 +146,14 @@ def archive_new_inbox_files(
         copies_only.unlink(missing_ok=True)  # links may be made again
     else:
         break_links_once(paths.archive, copies_only)
+    started = _timestamp(now_ns)
     with ArchiveBatch(paths.archive, link=link, now_ns=now_ns) as batch:
-        folders = None if full_scan_from_env() else _folder_cache(con)
+        folders = None if _full_scan_due(con, started) else _folder_cache(con)
         if not folders:  # a first landing (or a full scan), most likely of many files: flushed while listed
             batch.flush_ahead()
         walk = walk_inbox(paths.inbox, folders, now_ns=now_ns)
         scan = InboxScan(files_seen=len(walk.files), walk=walk, set_aside=set_aside)
+        scan.full_scan_at = None if folders else started
         new = _not_seen_before(con, [file for file in walk.files if not file.unchanged])
         receipts = _receipts_at(con, new)
         if on_new is not None:
@@ -250,8 +280,12 @@ def _unpacked(data: bytes) -> list[tuple[str, str, int, int]]:
 
 
 def remember_scan(con: duckdb.DuckDBPyConnection, scan: InboxScan) -> None:
-    """After the landing: the files hashed, and the folders a next scan need not list again."""
+    """After the landing: the files hashed, the folders a next scan need not list again, and when a full scan
+    (one without the folder cache) started."""
     remember_inbox_files(con, scan.seen_rows)
+    if scan.full_scan_at is not None:
+        con.execute("delete from landing.inbox_full_scan")
+        con.execute("insert into landing.inbox_full_scan values (?)", [scan.full_scan_at])
     keep = _cacheable_folders(con, scan)
     con.register("kept_inbox_folders", pd.DataFrame({"folder": [_encoded(key) for key in keep]}, dtype="object"))
     try:

@@ -91,6 +91,8 @@ _DDL = [
     # listed, and entries (name, kind, size, mtime_ns, NUL-separated: names are bytes, maybe not UTF-8).
     """create table if not exists landing.inbox_folders (
         folder blob primary key, stamp varchar not null, entries blob not null)""",
+    # When the inbox was last walked without that cache (core.receipts: every TIKTOK_FULL_SCAN_DAYS days).
+    "create table if not exists landing.inbox_full_scan (scanned_at timestamp not null)",
     # manifest.jsonl's identity with raw.archive_manifest's key digest, and its row count, when the two held exactly
     # the same receipts: while both are unchanged, a landing asks the table which receipts are recorded instead of
     # reading the whole file (`core.receipt_manifest`). Whatever else writes raw.archive_manifest deletes this row.

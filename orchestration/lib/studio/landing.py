@@ -57,6 +57,7 @@ class LandingReport:
     inbox: InboxWalk = field(default_factory=InboxWalk)  # litter ignored, entries refused (log them once a run)
     stored: dict[str, int] = field(default_factory=dict)  # new archive objects linked / copied, bytes already present
     archive_set_aside: list[str] = field(default_factory=list)  # objects a stopped landing cut short (archive_upkeep)
+    full_scan: bool = False  # every inbox folder listed and every file stat'ed (no folder cache used)
     manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
     # What each plugged-in source (LIVE) landed; its documents, issues, rows and flags are merged in above.
     sources: list[SourceLanding] = field(default_factory=list)
@@ -113,7 +114,7 @@ def land_inbox(
 
         scan = archive_new_inbox_files(paths, con, on_new=new_files, on_archived=routed.add, commit_every=BATCH_FILES)
         report.files_seen, report.files_new, report.inbox = scan.files_seen, len(scan.received), scan.walk
-        report.archive_set_aside = scan.set_aside
+        report.archive_set_aside, report.full_scan = scan.set_aside, scan.full_scan_at is not None
         report.stored = scan.stored
         # the batches loaded while files were still being hashed count as loading, not as the scan
         spent_loading = sum(report.seconds.values())
