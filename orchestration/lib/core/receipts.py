@@ -100,7 +100,7 @@ def full_scan_from_env() -> bool:
 
 
 # A full scan at least this often, so that a file rewritten in place in a cached folder waits at most this long.
-# At 110,000 files in dated folders a full scan costs ~1-1.5 s more than a cached one: once a week by default.
+# 107,728 files in 91 dated folders: a full scan 1.65-1.83 s, a cached one 0.42-0.48 s. Once a week by default.
 FULL_SCAN_DAYS_ENV = "TIKTOK_FULL_SCAN_DAYS"
 FULL_SCAN_DAYS = 7
 
