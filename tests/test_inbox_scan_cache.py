@@ -190,10 +190,14 @@ def test_full_scan_days_sets_how_often_and_a_bad_value_is_refused_before_anythin
     monkeypatch.setenv("TIKTOK_FULL_SCAN_DAYS", "30")
     _move_last_full_scan(paths, -29)
     assert not land(paths).full_scan
-    for bad in ("-1", "a week", "1.5"):
+    monkeypatch.setenv("TIKTOK_FULL_SCAN_DAYS", "36500")  # "almost never": no date arithmetic overflows
+    assert not land(paths).full_scan
+    monkeypatch.setenv("TIKTOK_FULL_SCAN", "1")  # asked for, whatever the days
+    assert land(paths).full_scan
+    for bad in ("-1", "a week", "1.5", "²", "36501", "1000000000"):
         monkeypatch.setenv("TIKTOK_FULL_SCAN_DAYS", bad)
         drop(paths, "acct/Viewers.csv", b"not landed")
-        with pytest.raises(ValueError, match=r"TIKTOK_FULL_SCAN_DAYS=.*whole number of days"):
+        with pytest.raises(ValueError, match=r"TIKTOK_FULL_SCAN_DAYS=.*whole number of days from 0 .* to 36,500"):
             land(paths)
         assert query(paths, "select count(*) from raw.archive_manifest") == [(1,)]
 

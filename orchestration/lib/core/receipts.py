@@ -103,6 +103,7 @@ def full_scan_from_env() -> bool:
 # 107,728 files in 91 dated folders: a full scan 1.65-1.83 s, a cached one 0.42-0.48 s. Once a week by default.
 FULL_SCAN_DAYS_ENV = "TIKTOK_FULL_SCAN_DAYS"
 FULL_SCAN_DAYS = 7
+MAX_FULL_SCAN_DAYS = 36_500  # a century: "almost never" (datetime arithmetic ends at year 1)
 
 
 def full_scan_days_from_env() -> int:
@@ -110,15 +111,17 @@ def full_scan_days_from_env() -> int:
     text = os.environ.get(FULL_SCAN_DAYS_ENV, "").strip()
     if not text:
         return FULL_SCAN_DAYS
-    if not text.isdigit():
-        raise ValueError(f"{FULL_SCAN_DAYS_ENV}={text!r}: give a whole number of days (0: a full scan every landing)")
+    if not (text.isascii() and text.isdecimal() and int(text) <= MAX_FULL_SCAN_DAYS):
+        raise ValueError(
+            f"{FULL_SCAN_DAYS_ENV}={text!r}: give a whole number of days from 0 (a full scan every landing) to "
+            f"{MAX_FULL_SCAN_DAYS:,} (almost never)"
+        )
     return int(text)
 
 
-def _full_scan_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
-    """Whether this walk sets the folder cache aside: asked for, or the last full scan is `full_scan_days_from_env()`
-    days old or more, unknown, or later than now (the clock was set back)."""
-    days = full_scan_days_from_env()
+def _full_scan_due(con: duckdb.DuckDBPyConnection, now: datetime, days: int) -> bool:
+    """Whether this walk sets the folder cache aside: asked for, or the last full scan is `days` days old or more,
+    unknown, or later than now (the clock was set back)."""
     if full_scan_from_env():
         return True
     ((last,),) = con.execute("select max(scanned_at) from landing.inbox_full_scan").fetchall()
@@ -139,6 +142,7 @@ def archive_new_inbox_files(
     once by default), so that a large drop is read while its next files are still being hashed."""
     now_ns = time.time_ns()
     link = archive_mode_from_env() == "link"
+    full_scan_days = full_scan_days_from_env()  # a bad value is refused before the archive is touched
     copies_only = paths.warehouse.parent / "archive_copies_only"  # break_links_once walked the archive
     # copies a landing that stopped (a kill, a crash) left not yet durable: checked before anything is stored
     set_aside = verify_not_yet_durable(paths.archive, lambda: _archive_paths_named(con))
@@ -148,8 +152,8 @@ def archive_new_inbox_files(
         break_links_once(paths.archive, copies_only)
     started = _timestamp(now_ns)
     with ArchiveBatch(paths.archive, link=link, now_ns=now_ns) as batch:
-        folders = None if _full_scan_due(con, started) else _folder_cache(con)
-        if not folders:  # a first landing (or a full scan), most likely of many files: flushed while listed
+        folders = None if _full_scan_due(con, started, full_scan_days) else _folder_cache(con)
+        if not _inbox_files_known(con):  # a first landing, most likely of many files: flushed while listed
             batch.flush_ahead()
         walk = walk_inbox(paths.inbox, folders, now_ns=now_ns)
         scan = InboxScan(files_seen=len(walk.files), walk=walk, set_aside=set_aside)
@@ -246,9 +250,13 @@ def _receipts_at(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> set[
     return set(rows)
 
 
+def _inbox_files_known(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("select exists (select 1 from landing.inbox_files)").fetchall()[0][0]
+
+
 def _folder_cache(con: duckdb.DuckDBPyConnection) -> FolderCache:
     """The folders listed by earlier scans; none while no inbox file is known (a cleared or new warehouse)."""
-    if not con.execute("select exists (select 1 from landing.inbox_files)").fetchall()[0][0]:
+    if not _inbox_files_known(con):
         return {}
     rows = con.execute("select folder, stamp, entries from landing.inbox_folders").fetchall()
     return {
