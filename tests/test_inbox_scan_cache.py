@@ -258,3 +258,67 @@ def test_a_lost_file_cache_ignores_the_folder_cache(tmp_path, settled_now):
         con.execute("delete from landing.inbox_files")
     assert land(paths).files_new == 0, "hashed again, the receipt is known"
     assert query(paths, "select count(*) from landing.inbox_files") == [(1,)]
+
+
+def test_the_sensor_lists_only_folders_changed_since_its_last_walk_and_sees_what_an_uncached_walk_sees(
+    tmp_path, settled_now, listed
+):
+    from orchestration.defs.automation import inbox_fingerprint
+
+    folders, root = listed
+    paths = new_paths(tmp_path)
+    root.append(str(paths.inbox))
+    for handle in ("ana", "bo"):
+        drop(paths, f"{handle}/2026-04-01/Overview.csv", _overview(len(handle)))
+    _age(paths)
+    kept: dict = {}
+    folders.clear()
+    first = inbox_fingerprint(paths.inbox, kept)
+    assert sorted(folders) == [".", "ana", "ana/2026-04-01", "bo", "bo/2026-04-01"]
+    assert first == inbox_fingerprint(paths.inbox)
+
+    folders.clear()
+    assert inbox_fingerprint(paths.inbox, kept) == first and folders == []  # nothing listed again
+
+    drop(paths, "bo/2026-04-01/Viewers.csv", b"new")  # a new file: its folder's stamp changes
+    folders.clear()
+    added = inbox_fingerprint(paths.inbox, kept)
+    assert folders == ["bo/2026-04-01"] and added != first and added == inbox_fingerprint(paths.inbox)
+
+    (paths.inbox / "ana" / "2026-04-01" / "Overview.csv").unlink()
+    removed = inbox_fingerprint(paths.inbox, kept)
+    assert removed not in (first, added) and removed == inbox_fingerprint(paths.inbox)
+
+
+def test_the_sensor_keeps_no_folder_changed_in_the_last_two_seconds(tmp_path, listed):
+    from orchestration.defs.automation import inbox_fingerprint
+
+    folders, root = listed
+    paths = new_paths(tmp_path)
+    root.append(str(paths.inbox))
+    drop(paths, "acct/Overview.csv", _overview(1))
+    kept: dict = {}
+    inbox_fingerprint(paths.inbox, kept)
+    assert kept == {str(paths.inbox): {}}
+    folders.clear()
+    inbox_fingerprint(paths.inbox, kept)
+    assert sorted(folders) == [".", "acct"]
+
+
+def test_the_inbox_sensor_keeps_its_folders_between_evaluations(tmp_path, settled_now, monkeypatch):
+    import dagster as dg
+
+    from orchestration.defs import automation
+    from orchestration.defs.resources import DataDirResource
+
+    monkeypatch.setattr(automation, "_sensor_folders", {})
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    _age(paths)
+    resources = {"data_dir": DataDirResource(data_dir=str(paths.root))}
+    with dg.build_sensor_context(resources=resources) as context:
+        request = automation.inbox_sensor(context)
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_key == automation.inbox_fingerprint(paths.inbox)
+        assert set(automation._sensor_folders[str(paths.inbox)]) == {"", "acct/"}
+        assert isinstance(automation.inbox_sensor(context), dg.SkipReason)  # the same files: no run
