@@ -322,3 +322,32 @@ def test_the_inbox_sensor_keeps_its_folders_between_evaluations(tmp_path, settle
         assert request.run_key == automation.inbox_fingerprint(paths.inbox)
         assert set(automation._sensor_folders[str(paths.inbox)]) == {"", "acct/"}
         assert isinstance(automation.inbox_sensor(context), dg.SkipReason)  # the same files: no run
+
+
+def test_the_sensor_lists_a_folder_holding_a_quarantined_file_so_a_correction_in_place_starts_a_run(
+    tmp_path, settled_now, listed
+):
+    from orchestration.defs.automation import inbox_fingerprint
+
+    folders, root = listed
+    paths = new_paths(tmp_path)
+    root.append(str(paths.inbox))
+    drop(paths, "acct/Overview.csv", _overview(1))
+    bad = drop(paths, "acct/2026-04-02/Overview.csv", studio_csv(OVERVIEW, [["April 1", "many", "0", "0", "0", "0"]]))
+    land(paths)  # quarantined: its report names acct/2026-04-02/Overview.csv
+    _age(paths)
+    kept: dict = {}
+    before = inbox_fingerprint(paths.inbox, kept, paths.quarantine)
+    assert set(kept[str(paths.inbox)]) == {"", "acct/"}
+    inode = bad.stat().st_ino
+    drop(paths, "acct/2026-04-02/Overview.csv", _overview(5))  # corrected in place: the folder's stamp unchanged
+    assert bad.stat().st_ino == inode
+    folders.clear()
+    after = inbox_fingerprint(paths.inbox, kept, paths.quarantine)
+    inbox_folders = [folder for folder in folders if not folder.startswith("..")]  # (the quarantine's listing too)
+    assert inbox_folders == ["acct/2026-04-02"] and after != before and after == inbox_fingerprint(paths.inbox)
+
+    # a report naming no inbox path (written before reports did): no folder is kept
+    (paths.quarantine / "old_report.json").write_text('{"file": "Overview.csv", "inbox_path": null}')
+    inbox_fingerprint(paths.inbox, kept, paths.quarantine)
+    assert kept[str(paths.inbox)] == {}
