@@ -41,6 +41,14 @@ def listed(monkeypatch):
     return folders, inbox_root
 
 
+def _listed_paths(tmp_path, listed):
+    """A new data directory whose inbox the `listed` fixture's folders are relative to."""
+    folders, root = listed
+    paths = new_paths(tmp_path)
+    root.append(str(paths.inbox))
+    return folders, paths
+
+
 def _age(paths) -> None:
     """Date every inbox folder a day back, so a change made within the same timestamp tick as the drop
     still changes its stamp (in real use, SETTLE_NS keeps such folders out of the cache)."""
@@ -54,9 +62,7 @@ def _views(paths) -> list[tuple]:
 
 
 def test_a_rerun_lists_no_folder_and_a_new_file_lists_only_its_folder(tmp_path, settled_now, listed):
-    folders, root = listed
-    paths = new_paths(tmp_path)
-    root.append(str(paths.inbox))
+    folders, paths = _listed_paths(tmp_path, listed)
     for handle in ("ana", "bo"):
         for day in ("2026-04-01", "2026-04-02"):
             drop(paths, f"{handle}/{day}/Overview.csv", _overview(len(handle) * 10 + int(day[-1])))
@@ -141,9 +147,7 @@ def _move_last_full_scan(paths, days: float) -> None:
 def test_a_file_rewritten_in_place_is_seen_by_the_first_landing_a_week_after_the_last_full_scan(
     tmp_path, settled_now, listed
 ):
-    folders, root = listed
-    paths = new_paths(tmp_path)
-    root.append(str(paths.inbox))
+    folders, paths = _listed_paths(tmp_path, listed)
     drop(paths, "acct/Overview.csv", _overview(1))
     first = land(paths)  # no folder cache yet: a full scan, recorded
     assert first.full_scan and len(_last_full_scan(paths)) == 1
@@ -265,9 +269,7 @@ def test_the_sensor_lists_only_folders_changed_since_its_last_walk_and_sees_what
 ):
     from orchestration.defs.automation import inbox_fingerprint
 
-    folders, root = listed
-    paths = new_paths(tmp_path)
-    root.append(str(paths.inbox))
+    folders, paths = _listed_paths(tmp_path, listed)
     for handle in ("ana", "bo"):
         drop(paths, f"{handle}/2026-04-01/Overview.csv", _overview(len(handle)))
     _age(paths)
@@ -293,9 +295,7 @@ def test_the_sensor_lists_only_folders_changed_since_its_last_walk_and_sees_what
 def test_the_sensor_keeps_no_folder_changed_in_the_last_two_seconds(tmp_path, listed):
     from orchestration.defs.automation import inbox_fingerprint
 
-    folders, root = listed
-    paths = new_paths(tmp_path)
-    root.append(str(paths.inbox))
+    folders, paths = _listed_paths(tmp_path, listed)
     drop(paths, "acct/Overview.csv", _overview(1))
     kept: dict = {}
     inbox_fingerprint(paths.inbox, kept)
@@ -329,9 +329,7 @@ def test_the_sensor_lists_a_folder_holding_a_quarantined_file_so_a_correction_in
 ):
     from orchestration.defs.automation import inbox_fingerprint
 
-    folders, root = listed
-    paths = new_paths(tmp_path)
-    root.append(str(paths.inbox))
+    folders, paths = _listed_paths(tmp_path, listed)
     drop(paths, "acct/Overview.csv", _overview(1))
     bad = drop(paths, "acct/2026-04-02/Overview.csv", studio_csv(OVERVIEW, [["April 1", "many", "0", "0", "0", "0"]]))
     land(paths)  # quarantined: its report names acct/2026-04-02/Overview.csv
