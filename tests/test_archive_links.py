@@ -33,6 +33,10 @@ def link_mode(monkeypatch):
     monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "link")
 
 
+# copies are named at once where syncfs (Linux) makes them durable with their names; elsewhere at commit
+copies_named_at_once = pytest.mark.skipif(archive_batch._syncfs() is None, reason="no syncfs: copies named at commit")
+
+
 @pytest.fixture
 def settled_now(monkeypatch):
     """Every file counts as settled (a test cannot age a file's ctime by 2 s without waiting)."""
@@ -526,7 +530,7 @@ def test_an_object_that_cannot_be_copied_is_left_linked_and_tried_again_by_the_n
     assert stat.S_IMODE(archived.stat().st_mode) == 0o400 and archived.stat().st_uid == inbox_file.stat().st_uid
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_copies_are_named_at_once_and_the_marker_stands_until_the_names_syncfs(tmp_path, monkeypatch):
     paths = new_paths(tmp_path)
     files = [drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK) for n in range(3)]
@@ -546,7 +550,7 @@ def test_copies_are_named_at_once_and_the_marker_stands_until_the_names_syncfs(t
     assert list(paths.archive.rglob("*.incoming")) == []
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole(tmp_path, settled_now, monkeypatch):
     monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
     monkeypatch.setattr(archive_upkeep, "_CLOCK_SLACK_NS", 0)  # file times as exact as the clock
@@ -580,7 +584,7 @@ def test_a_copy_cut_short_by_a_kill_is_set_aside_and_its_file_landed_again_whole
     assert land(paths).files_new == 0
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_the_marker_is_durable_before_the_first_copy_and_removed_after_the_names_syncfs(tmp_path, monkeypatch):
     paths = new_paths(tmp_path)
     inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
@@ -615,7 +619,7 @@ def test_the_marker_is_durable_before_the_first_copy_and_removed_after_the_names
     ]  # fmt: skip
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_a_copy_batch_stopped_half_way_keeps_what_it_committed_durably_and_removes_the_rest(tmp_path, settled_now):
     paths = new_paths(tmp_path)
     files = [drop(paths, f"acct/{n}/Overview.csv", _overview(n), mtime=LAST_WEEK) for n in range(2)]
@@ -645,7 +649,7 @@ def test_an_object_named_behind_the_batchs_back_is_replaced_by_the_copy_at_commi
     assert destination.read_bytes() == _overview(1) and list(paths.archive.rglob("*.incoming")) == []
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_an_object_a_receipt_names_copied_again_and_cut_short_is_set_aside(tmp_path, settled_now, monkeypatch):
     """An object deleted by hand, its bytes received again at another path: the stopped landing copied it under
     the name a receipt gives, so the check hashes what changed since the marker too."""
@@ -669,7 +673,7 @@ def test_an_object_a_receipt_names_copied_again_and_cut_short_is_set_aside(tmp_p
     ]
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_a_batch_whose_every_copy_failed_still_removes_its_marker(tmp_path, settled_now, monkeypatch):
     paths = new_paths(tmp_path)
     inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
@@ -685,7 +689,7 @@ def test_a_batch_whose_every_copy_failed_still_removes_its_marker(tmp_path, sett
     assert _archived(paths) == [] and not (paths.archive / archive_batch.NOT_YET_DURABLE).exists()
 
 
-@pytest.mark.skipif(archive_batch._syncfs() is None, reason="syncfs (Linux) makes copies named at once durable")
+@copies_named_at_once
 def test_a_marker_left_by_a_stopped_landing_is_never_removed_by_a_batch_that_did_not_check_it(tmp_path, settled_now):
     paths = new_paths(tmp_path)
     inbox_file = drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)

@@ -152,8 +152,10 @@ def archive_new_inbox_files(
         break_links_once(paths.archive, copies_only)
     started = _timestamp(now_ns)
     with ArchiveBatch(paths.archive, link=link, now_ns=now_ns) as batch:
-        folders = None if _full_scan_due(con, started, full_scan_days) else _folder_cache(con)
-        if not _inbox_files_known(con):  # a first landing, most likely of many files: flushed while listed
+        # none known: a first landing (or a cleared warehouse), most likely of many files: flushed while listed
+        known = _inbox_files_known(con)
+        folders = _folder_cache(con) if known and not _full_scan_due(con, started, full_scan_days) else None
+        if not known:
             batch.flush_ahead()
         walk = walk_inbox(paths.inbox, folders, now_ns=now_ns)
         scan = InboxScan(files_seen=len(walk.files), walk=walk, set_aside=set_aside)
@@ -255,9 +257,8 @@ def _inbox_files_known(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _folder_cache(con: duckdb.DuckDBPyConnection) -> FolderCache:
-    """The folders listed by earlier scans; none while no inbox file is known (a cleared or new warehouse)."""
-    if not _inbox_files_known(con):
-        return {}
+    """The folders listed by earlier scans (asked for only while an inbox file is known: a cleared warehouse keeps
+    no cache)."""
     rows = con.execute("select folder, stamp, entries from landing.inbox_folders").fetchall()
     return {
         _decoded(folder): FolderListing(stamp, _unpacked(entries), listed=False, settled=True)
