@@ -5,6 +5,7 @@ full scan), and a folder holding a quarantined file is never cached, so a correc
 always seen."""
 
 import os
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -181,6 +182,30 @@ def test_a_last_full_scan_later_than_now_is_taken_for_a_clock_set_back(tmp_path,
     _move_last_full_scan(paths, 1)  # recorded tomorrow: the clock went back since
     assert land(paths).full_scan
     assert not land(paths).full_scan
+
+
+@pytest.mark.parametrize(
+    ("days", "last_scan_age", "due"),
+    [
+        (7, timedelta(days=7), True),  # exactly a week: "7 days old or more"
+        (7, timedelta(days=7) - timedelta(microseconds=1), False),
+        (7, timedelta(0), False),  # recorded this very instant
+        (7, -timedelta(microseconds=1), True),  # a microsecond ahead: the clock was set back
+        (0, timedelta(0), True),  # 0 days: every landing, even one at the same instant
+        (1, timedelta(hours=23, minutes=59), False),
+    ],
+)
+def test_a_full_scan_is_due_from_exactly_the_set_number_of_days(tmp_path, monkeypatch, days, last_scan_age, due):
+    """The boundary the landings above cannot pin (their clock moves): `_full_scan_due` at a fixed `now`."""
+    from orchestration.lib.core.receipts import _full_scan_due
+    from orchestration.lib.core.warehouse import connect
+
+    monkeypatch.delenv("TIKTOK_FULL_SCAN", raising=False)
+    now = datetime(2026, 3, 1, 6, 0, 0, 500_000)
+    with connect(new_paths(tmp_path).warehouse) as con:
+        assert _full_scan_due(con, now, days)  # no full scan recorded yet
+        con.execute("insert into landing.inbox_full_scan values (?)", [now - last_scan_age])
+        assert _full_scan_due(con, now, days) is due
 
 
 def test_full_scan_days_sets_how_often_and_a_bad_value_is_refused_before_anything_is_stored(
