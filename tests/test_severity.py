@@ -19,6 +19,7 @@ from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, stud
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 VIEWERS = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
+HISTORY = ("Date", "Followers", "Difference in followers from previous day")
 FIRST_DAY = date(2025, 2, 28)
 EXPORTED = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 ZIP_NAME = f"Overview_{FIRST_DAY}_{int(EXPORTED.timestamp())}_acct.zip"
@@ -32,7 +33,7 @@ NEGATIVE_DAYS = {
 }
 
 
-def _year_of_overview(broken_cell: tuple[int, int, str] | None = None) -> tuple[str, bytes]:
+def _year_rows() -> list[list[str]]:
     rows = []
     for offset in range(365):
         day = FIRST_DAY + timedelta(days=offset)
@@ -41,6 +42,11 @@ def _year_of_overview(broken_cell: tuple[int, int, str] | None = None) -> tuple[
             column, value = NEGATIVE_DAYS[day]
             row[column] = value
         rows.append(row)
+    return rows
+
+
+def _year_of_overview(broken_cell: tuple[int, int, str] | None = None) -> tuple[str, bytes]:
+    rows = _year_rows()
     if broken_cell:
         index, column, value = broken_cell
         rows[index][column] = value
@@ -73,6 +79,34 @@ def test_a_year_of_overview_with_negative_comments_lands_every_day_with_exactly_
         (FILE, 365, date(2026, 2, 27), "likes", "net_daily_count_below_zero", "-2", "warn"),
     ]
     assert query(paths, "select status from raw.documents") == [("loaded",)]
+
+
+def test_a_year_long_export_without_the_overview_zip_name_lands_on_its_own_days(tmp_path):
+    """The same year of Overview unzipped (a bare CSV whose modification time is the export) and a year of
+    FollowerHistory in a Followers ZIP (its entries' time is the export): nothing names the window's first day, so the
+    years come from walking back from the last row (27 February 2026, two days before the export). The first rows,
+    "February 28" and "March 1", are 2025's; the export date alone made them the 2026 days just before it, and the
+    file still looked consecutive."""
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", studio_csv(OVERVIEW, _year_rows()), EXPORTED)
+    history = [[row[0], str(1000 + i), "1" if i else "0"] for i, row in enumerate(_year_rows())]
+    followers = studio_zip({"FollowerHistory.csv": studio_csv(HISTORY, history)}, EXPORTED.replace(tzinfo=None))
+    drop(paths, "Followers_acct.zip", followers)
+    report = land(paths)
+    assert report.issues == []
+    assert query(paths, "select export_date_source, status from raw.documents order by 1") == [
+        ("file_mtime", "loaded"),
+        ("zip_entry_timestamp", "loaded"),
+    ]
+    for table in ("studio_overview", "studio_follower_history"):
+        days = query(paths, f"select count(distinct metric_date), min(metric_date), max(metric_date) from raw.{table}")
+        assert days == [(365, date(2025, 2, 28), date(2026, 2, 27))], table
+    assert query(paths, "select metric_date, followers from raw.studio_follower_history order by 1 limit 2") == [
+        (date(2025, 2, 28), 1000),
+        (date(2025, 3, 1), 1001),
+    ]
+    last_days = "select metric_date, likes from raw.studio_overview where metric_date >= '2026-02-26' order by 1"
+    assert query(paths, last_days) == [(date(2026, 2, 26), 10), (date(2026, 2, 27), -2)]
 
 
 def test_flags_are_replaced_with_their_document_never_doubled(tmp_path):

@@ -156,3 +156,61 @@ def test_whole_numbers_keep_their_value_and_fail_only_beyond_1e12(odd, rule):
         [5, "likes", "at_most_1e12", "999999999999999"],
         *([[6, "likes", rule, odd]] if odd else []),
     ]
+
+
+def _days(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=i) for i in range(count)]
+
+
+def _label(day: date) -> str:
+    return f"{day:%B} {day.day}"
+
+
+def test_a_year_long_export_takes_its_years_walking_back_from_its_last_row():
+    """TikTok's rows are consecutive ascending days ending a day or two before the export. In a 365-day export taken on
+    1 March 2026 the first rows' month and day ("March 1", or "February 28" in the formats guide's example) recur
+    up to the export date, which alone would put them in 2026; walking back from the last row puts them in 2025.
+    A file whose last row is the export day, a week-long file and an Overview ZIP's window are dated as before."""
+    exported = ExportAnchor(date(2026, 3, 1), datetime(2026, 3, 1, 9, 0), "zip_entry_timestamp")
+    window = ExportAnchor(
+        date(2026, 3, 1), datetime(2026, 3, 1, 9, 0), "overview_zip_name", window_start=date(2025, 3, 1)
+    )
+    expected = {
+        "lag_one_day": _days(date(2025, 3, 1), 365),  # "March 1" → "February 28"
+        "lag_two_days": _days(date(2025, 2, 28), 365),  # "February 28" → "February 27", as in the formats guide
+        "ends_on_export_day": _days(date(2025, 3, 2), 365),
+        "week": _days(date(2026, 2, 22), 7),
+    }
+    docs = [
+        _doc(name, "follower_history", [[_label(d), str(1000 + i), "1"] for i, d in enumerate(days)], exported)
+        for name, days in expected.items()
+    ]
+    frame = frames_by_kind(docs)["follower_history"]
+    for name, days in expected.items():
+        dated = frame.loc[frame["document_id"] == name, "metric_date"]
+        assert dated.tolist() == [pd.Timestamp(d) for d in days], name
+    assert [d.issues for d in docs] == [[], [], [], []]
+
+    overview = _doc(
+        "window", "overview", [[_label(d), "1", "0", "0", "0", "0"] for d in expected["lag_one_day"]], window
+    )
+    dated = frames_by_kind([overview])["overview"]["metric_date"]
+    assert dated.tolist() == [pd.Timestamp(d) for d in expected["lag_one_day"]]
+
+
+def test_rows_after_the_last_row_are_walked_back_and_a_file_whose_last_row_is_no_date_is_not():
+    """An edited file (rows out of order) is walked back as TikTok's order says, its gap left to the consecutive_days
+    contract; a file whose last row is no date fails `studio_date` (quarantined whole) and keeps the export's rule."""
+    exported = ExportAnchor(date(2026, 3, 1), datetime(2026, 3, 1, 9, 0), "zip_entry_timestamp")
+    shuffled = _doc("shuffled", "viewers", [["February 27", "1", "1", "0"], ["February 28", "2", "1", "1"],
+                                            ["February 26", "3", "2", "1"]], exported)  # fmt: skip
+    cut = _doc("cut", "viewers", [["March 1", "1", "1", "0"], ["Smarch 3", "3", "2", "1"]], exported)
+    frame = frames_by_kind([shuffled, cut])["viewers"]
+    assert frame["metric_date"].tolist()[:4] == [
+        pd.Timestamp("2025-02-27"),  # after the last row (26 February): a year back
+        pd.Timestamp("2025-02-28"),
+        pd.Timestamp("2026-02-26"),
+        pd.Timestamp("2026-03-01"),  # the latest 1 March not after the export
+    ]
+    assert pd.isna(frame["metric_date"].iat[4])
+    assert (shuffled.issues, [(i.rule, i.row, i.value) for i in cut.issues]) == ([], [("studio_date", 2, "Smarch 3")])

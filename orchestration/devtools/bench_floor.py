@@ -8,7 +8,8 @@ files read once and the marts' essential SQL, timed end to end (unzipping includ
 dbt_project/models/marts/fct_follower_growth_daily.sql, fct_account_overview_daily.sql,
 fct_video_engagement_daily.sql and rpt_trending_videos_7d.sql for Studio inputs alone (no API source):
 repeated snapshots keep the newest export; year-less dates take the latest date with that month and day
-not after the export (snapshot) date, their month and day looked up in a table of the generator's UI
+not after the export (snapshot) date (the pipeline walks back from a file's last row instead, which gives the
+same days to the generator's windows of at most 90 days), their month and day looked up in a table of the generator's UI
 languages (`demo.catalog.LOCALE_CYCLE`, rendered by babel as the generator renders them). So it reads the
 benchmark's generated drops (ZIPs named as TikTok names them), not any inbox: bare files and other ZIPs
 are counted as skipped. The members are unzipped (zipfile) into one CSV per kind, which DuckDB's read_csv

@@ -128,7 +128,10 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
     """`row_docs`: each row's document, as an index into `docs`; date rules are per document."""
     if kind.dated:
         rules = [_row_date_rule(doc.anchor) for doc in docs]
-        frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
+        texts = frame["metric_date"]
+        frame["metric_date"] = _walked_back_from_last_row(
+            _dates(frame, "metric_date", rules, docs, row_docs), texts, rules, row_docs
+        )
     elif kind.kind == "content":
         rules = [_content_time_rule(doc.anchor) for doc in docs]
         frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
@@ -162,6 +165,30 @@ def _row_date_rule(anchor: ExportAnchor):
     if anchor.window_start is not None:  # Overview ZIP name: rows run forward from the window's first day
         return earliest_not_before, anchor.window_start
     return latest_not_after, anchor.export_date  # rows end on or before the export
+
+
+def _walked_back_from_last_row(dates: pd.Series, texts: pd.Series, rules: list, row_docs: np.ndarray) -> pd.Series:
+    """Rows dated back from the export take their years walking back from their document's last row: TikTok sends
+    consecutive ascending days, and a year-long export's first days share their month and day with the days up to
+    its export ("March 1" of last year, in a file exported on 1 March whose last row is "February 28"), which the
+    export date alone would put in this year. A row dated after its document's last row is the latest such day not
+    after that last row (any other row already is); only those few rows are resolved again. A document whose last
+    row is no date fails `studio_date` and is not walked."""
+    values = dates.to_numpy()
+    if not len(values):
+        return dates
+    ends = np.flatnonzero(np.append(row_docs[1:] != row_docs[:-1], True))  # a document's rows are consecutive
+    last_day = np.repeat(values[ends], np.diff(ends, prepend=-1))
+    walks = np.array([rule is not None and rule[0] is latest_not_after for rule in rules] + [False])
+    later = np.flatnonzero((values > last_day) & walks[row_docs])  # NaT compares False
+    if not len(later):
+        return dates
+    walked_rules: list = [None] * len(rules)
+    for doc, day in zip(row_docs[later].tolist(), last_day[later].astype("datetime64[D]").tolist(), strict=True):
+        walked_rules[doc] = (latest_not_after, day)
+    values = values.copy()
+    values[later] = resolve_year_less_by_key(texts.iloc[later], row_docs[later], walked_rules, parse_month_day)
+    return pd.Series(values, index=dates.index)
 
 
 def _dates(frame: pd.DataFrame, column: str, rules: list, docs: list[Document], row_docs: np.ndarray) -> pd.Series:
