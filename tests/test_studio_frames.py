@@ -214,3 +214,24 @@ def test_rows_after_the_last_row_are_walked_back_and_a_file_whose_last_row_is_no
     ]
     assert pd.isna(frame["metric_date"].iat[4])
     assert (shuffled.issues, [(i.rule, i.row, i.value) for i in cut.issues]) == ([], [("studio_date", 2, "Smarch 3")])
+
+
+def test_a_dated_files_last_row_may_be_a_day_after_its_file_or_a_week_after_its_folder_label():
+    """As for Content's download day: a file's time may be UTC while its rows are days in the creator's time zone (a
+    day ahead), and a dated folder's label may be a few days early (not past the file's own day): the last row is
+    then still this year's, and so is every row walking back from it."""
+    ahead = ExportAnchor(date(2026, 3, 1), datetime(2026, 3, 1, 23, 0), "zip_entry_timestamp")
+    label = ExportAnchor(date(2026, 4, 15), datetime(2026, 4, 15), "inbox_folder_date", file_day=date(2026, 4, 18))
+    expected = {"ahead": (_days(date(2025, 3, 3), 365), ahead), "label": (_days(date(2026, 4, 10), 8), label)}
+    docs = [
+        _doc(name, "viewers", [[_label(d), "3", "2", "1"] for d in days], anchor)
+        for name, (days, anchor) in expected.items()
+    ]
+    frame = frames_by_kind(docs)["viewers"]
+    for name, (days, _) in expected.items():
+        dated = frame.loc[frame["document_id"] == name, "metric_date"]
+        assert dated.tolist() == [pd.Timestamp(d) for d in days], name
+    late = ExportAnchor(date(2026, 4, 15), datetime(2026, 4, 15), "inbox_folder_date", file_day=date(2026, 4, 15))
+    week = _doc("late", "viewers", [[_label(d), "3", "2", "1"] for d in _days(date(2026, 4, 10), 8)], late)
+    # the file's own day (15 April) bounds the label's week: its rows up to 17 April are last year's
+    assert frames_by_kind([week])["viewers"]["metric_date"].tolist()[-1] == pd.Timestamp("2025-04-17")

@@ -9,7 +9,7 @@ its documents' rows in document order, each row's cells as the csv module reads 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import chain
 
 import numpy as np
@@ -145,26 +145,33 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
     return frame
 
 
-# A Content download day (`Time`) is at most a day after the file's own time (its mtime or ZIP entry time: the
-# download's day is in the creator's time zone, the file's time may be UTC), and at most a week after a dated
-# folder's label (a label may be a few days early).
+# A file's last day (Content's download day `Time`, a dated file's last row) is at most a day after the file's own
+# time (its mtime or ZIP entry time: the day is in the creator's time zone, the file's time may be UTC), and at most a
+# week after a dated folder's label (a label may be a few days early).
 _DAY_AFTER, _LABEL_SLACK = timedelta(days=1), timedelta(days=7)
 
 
-def _content_time_rule(anchor: ExportAnchor):
-    """Content's `Time` is the download day: the latest such day not after the anchor and its slack, nor after
-    the file's own modification day. Never the next year nearer the anchor: an export copied into the inbox (or
+def _latest_day(anchor: ExportAnchor) -> date:
+    """The latest day a file's newest row can be: the anchor and its slack, and under a dated folder not after the
+    file's own modification day either. Never the next year nearer the anchor: an export copied into the inbox (or
     into a dated folder) months after its download is not dated in the future ("April 22" seen on 1 December)."""
     bound = anchor.export_date + (_LABEL_SLACK if anchor.source == "inbox_folder_date" else _DAY_AFTER)
     if anchor.file_day is not None:  # a dated folder's file: its own time bounds the label's week
         bound = min(bound, anchor.file_day + _DAY_AFTER)
-    return latest_not_after, bound
+    return bound
+
+
+def _content_time_rule(anchor: ExportAnchor):
+    """Content's `Time` is the download day: the latest such day not after `_latest_day`."""
+    return latest_not_after, _latest_day(anchor)
 
 
 def _row_date_rule(anchor: ExportAnchor):
-    if anchor.window_start is not None:  # Overview ZIP name: rows run forward from the window's first day
+    """A dated file's rows: forward from an Overview ZIP name's first day, else back from `_latest_day` (which
+    dates the last row; `_walked_back_from_last_row` then dates the others from it)."""
+    if anchor.window_start is not None:
         return earliest_not_before, anchor.window_start
-    return latest_not_after, anchor.export_date  # rows end on or before the export
+    return latest_not_after, _latest_day(anchor)
 
 
 def _walked_back_from_last_row(dates: pd.Series, texts: pd.Series, rules: list, row_docs: np.ndarray) -> pd.Series:
