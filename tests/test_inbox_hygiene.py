@@ -164,3 +164,24 @@ def test_a_file_name_that_is_not_utf8_lands_under_a_safe_name(tmp_path, bytes_na
     assert len(list(paths.quarantine.glob("*.json"))) == 1
     assert [f.relative for f in walk_inbox(paths.inbox).files] == [safe, "\ufffdquipe/Overview.csv"]
     assert land(paths).files_new == 0, "the safe name is stable: a rerun recognises both files"
+
+
+def test_a_file_without_an_account_is_told_which_folder_is_no_handle(tmp_path):
+    """A folder whose name is no TikTok handle (an accent, a space) and a dated folder at the inbox root are named in
+    the reason, with what to do; a file at the root is told to go into an account's folder."""
+    paths = new_paths(tmp_path)
+    for relative in ("café/Overview.csv", "2026-01-03/Overview.csv", "Overview.csv", "my clients/Overview.csv"):
+        drop(paths, relative, _overview(3))
+    reasons = {issue.document_id.split(":")[1]: issue for issue in land(paths).issues}
+    assert len(reasons) == 4 and {issue.rule for issue in reasons.values()} == {"account_handle"}
+    told = sorted(issue.message for issue in reasons.values())
+    zip_name = ", or keep TikTok's ZIP name (e.g. Content_<handle>.zip)"
+    assert told == [
+        "no account handle: put the file in inbox/<handle>/" + zip_name,
+        "no account handle: the dated folder '2026-01-03' belongs inside the account's folder "
+        "(inbox/<handle>/2026-01-03/)" + zip_name,
+        "no account handle: the folder 'café' is not a TikTok handle (letters, digits, '.' and '_', up to 64): "
+        "rename it to the account's @handle" + zip_name,
+        "no account handle: the folder 'my clients' is not a TikTok handle (letters, digits, '.' and '_', up to 64): "
+        "rename it to the account's @handle" + zip_name,
+    ]

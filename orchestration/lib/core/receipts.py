@@ -385,10 +385,14 @@ def normalise_handle(raw: str) -> str | None:
     return handle if _HANDLE.match(handle) else None
 
 
+def is_dated_folder(name: str) -> bool:
+    return bool(_DATED_FOLDER.match(name))
+
+
 def inbox_folder_handle(inbox_relative: str) -> str | None:
     """The account folder `inbox/<handle>/...` (a dated folder `inbox/<YYYY-MM-DD>/` is no handle)."""
     folders = inbox_relative.split("/")[:-1]  # inbox paths come from the walk: no empty or '.' parts
-    return normalise_handle(folders[0]) if folders and not _DATED_FOLDER.match(folders[0]) else None
+    return normalise_handle(folders[0]) if folders and not is_dated_folder(folders[0]) else None
 
 
 def inbox_folder_date(inbox_relative: str) -> date | None:

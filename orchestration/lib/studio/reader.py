@@ -26,7 +26,7 @@ from pathlib import Path
 
 from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
-from orchestration.lib.core.receipts import stem_and_suffix
+from orchestration.lib.core.receipts import is_dated_folder, stem_and_suffix
 from orchestration.lib.studio.csv_bodies import well_formed_rows
 from orchestration.lib.studio.provenance import (
     ExportAnchor,
@@ -137,6 +137,7 @@ def read_received_file(
             names.handle,
             None,
             anchor,
+            inbox_path=receipt_path,  # for a reason naming its folder
         )
         _read_rows(doc, member_name, data)
         documents.append(doc)
@@ -233,10 +234,22 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
     if doc.account_handle is None and kind.kind == "content":
         doc.account_handle = handle_from_video_links([r[2] for r in rows])
     if doc.account_handle is None:
-        doc.fail(
-            "account_handle",
-            "no account handle: keep TikTok's ZIP name (e.g. Content_<handle>.zip) or put the file in inbox/<handle>/",
+        doc.fail("account_handle", _no_handle_reason(doc.inbox_path))
+
+
+def _no_handle_reason(inbox_path: str) -> str:
+    """What to do about a file whose account cannot be told, naming the folder that is no handle, if any."""
+    folder = inbox_path.split("/")[0] if "/" in inbox_path else None
+    if folder is not None and is_dated_folder(folder):
+        where = f"the dated folder '{folder}' belongs inside the account's folder (inbox/<handle>/{folder}/)"
+    elif folder is not None:
+        where = (
+            f"the folder '{folder}' is not a TikTok handle (letters, digits, '.' and '_', up to 64): "
+            "rename it to the account's @handle"
         )
+    else:
+        where = "put the file in inbox/<handle>/"
+    return f"no account handle: {where}, or keep TikTok's ZIP name (e.g. Content_<handle>.zip)"
 
 
 def _keep_well_formed_body(doc: Document, stem: str, data: bytes) -> bool:
