@@ -4,6 +4,7 @@ never read, and a file name that is not UTF-8 lands under a safe name instead of
 import json
 import os
 import threading
+from datetime import datetime
 
 import pytest
 
@@ -185,3 +186,31 @@ def test_a_file_without_an_account_is_told_which_folder_is_no_handle(tmp_path):
         "no account handle: the folder 'my clients' is not a TikTok handle (letters, digits, '.' and '_', up to 64): "
         "rename it to the account's @handle" + zip_name,
     ]
+
+
+def test_os_leftovers_inside_a_zip_are_no_documents(tmp_path):
+    """A folder zipped by macOS's Compress carries `__MACOSX/._<name>` (resource forks, not CSV) and `.DS_Store`: read,
+    they were quarantined as unknown files and counted for good. As in the inbox, they are skipped; the export lands,
+    and a ZIP holding only leftovers holds no files."""
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.run_summary import quarantined_now
+    from tests.studio_fixtures import studio_zip
+
+    paths = new_paths(tmp_path)
+    fork = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "
+    when = datetime(2026, 4, 24, 9, 0)
+    drop(paths, "acct/exports.zip", studio_zip({
+        "exports/Overview.csv": _overview(5), "__MACOSX/exports/._Overview.csv": fork, "exports/.DS_Store": fork,
+        "__MACOSX/._exports": fork}, when))  # fmt: skip
+    drop(paths, "acct/leftovers.zip", studio_zip({"__MACOSX/._Overview.csv": fork}, when))
+    report = land(paths)
+    assert query(paths, "select account_handle, video_views from raw.studio_overview") == [("acct", 5)]
+    assert query(paths, "select original_name, member_name, status from raw.documents order by 1") == [
+        ("exports.zip", "exports/Overview.csv", "loaded"),
+        ("leftovers.zip", "", "quarantined"),
+    ]
+    assert [(issue.file, issue.rule, issue.message) for issue in report.issues] == [
+        ("leftovers.zip", "not_empty", "the ZIP holds no files")
+    ]
+    with connect(paths.warehouse, read_only=True) as con:
+        assert len(quarantined_now(con)) == 1

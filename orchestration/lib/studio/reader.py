@@ -26,6 +26,7 @@ from pathlib import Path
 
 from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
+from orchestration.lib.core.inbox import is_litter_file, is_litter_folder
 from orchestration.lib.core.receipts import is_dated_folder, stem_and_suffix
 from orchestration.lib.studio.csv_bodies import well_formed_rows
 from orchestration.lib.studio.provenance import (
@@ -112,7 +113,7 @@ def read_received_file(
     """Split one archived object into documents and read their rows."""
     if stored.suffix.lower() == ".zip":
         try:
-            members = read_zip_members(stored)
+            members = [member for member in read_zip_members(stored) if not is_litter_member(member.name)]
         except RefusedArchive as refused:
             anchor = export_anchor(names, None, mtime)
             doc = Document(
@@ -146,6 +147,13 @@ def read_received_file(
         doc.fail("not_empty", "the ZIP holds no files")
         documents.append(doc)
     return documents
+
+
+def is_litter_member(name: str) -> bool:
+    """A ZIP entry the inbox walk would skip as litter: what macOS's Compress adds (`__MACOSX/`, `._*`), `.DS_Store`,
+    `Thumbs.db` and the like. The archive's safety checks still covered it; it is no document."""
+    *folders, file_name = name.replace("\\", "/").split("/")
+    return is_litter_file(file_name) or any(is_litter_folder(folder) for folder in folders)
 
 
 def unreadable_file(
