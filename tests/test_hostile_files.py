@@ -451,3 +451,28 @@ def test_a_share_that_is_not_finite_fails():
         [0, "finite_number", "-inf"],
         [2, "finite_number", "NaN"],
     ]
+
+
+def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
+    """An Overview re-saved by a spreadsheet: as 'Unicode Text' (UTF-16), in Latin-1 (a title's é on line 3), with
+    semicolons for a regional setting. Each is quarantined with a reason that says so, the line it broke on, and to
+    save it again as CSV UTF-8; the good file beside them lands."""
+    header = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
+    rows = [["April 1", "5", "0", "0", "0", "0"], ["April 2", "7", "0", "0", "0", "0"]]
+    text = studio_csv(header, rows).decode("utf-8-sig")
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", studio_csv(header, rows))
+    drop(paths, "utf16/Overview.csv", text.encode("utf-16"))
+    # è is byte 38: "Time,Video title\n" (17) + "April 1,ok\n" (11) + "April 2,Cr" (10)
+    drop(paths, "latin1/Content.csv", "Time,Video title\nApril 1,ok\nApril 2,Crème brûlée\n".encode("latin-1"))
+    drop(paths, "semicolons/Overview.csv", "\n".join(";".join(line) for line in [header, *rows]).encode("utf-8"))
+    report = land(paths)
+    resave = "save it again as CSV UTF-8 (comma-separated), or download it again from TikTok Studio"
+    told = {issue.document_id.split(":")[1]: (issue.rule, issue.row, issue.message) for issue in report.issues}
+    assert sorted(told.values()) == [
+        ("header", 0, f"a Studio header with its columns separated by semicolons, not commas: {resave}"),
+        ("utf8", 0, f"UTF-16 text (a spreadsheet's 'Unicode Text'), not the UTF-8 TikTok writes: {resave}"),
+        ("utf8", 2, f"not UTF-8 text (invalid continuation byte at byte 38, line 3): another encoding, as a "
+                    f"spreadsheet may save it: {resave}"),
+    ]  # fmt: skip
+    assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("acct", 12)]

@@ -204,7 +204,8 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            doc.fail("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})")
+            line = data.count(b"\n", 0, error.start) + 1
+            doc.fail("utf8", _not_utf8_reason(data, error, line), row=line - 1)
             return
         if _keep_well_formed_body(doc, stem, data):
             return
@@ -222,13 +223,15 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
     header, rows = tuple(cell.strip() for cell in table[0]), table[1:]
     kind = _kind_for(stem, header)
     if kind is None:
-        doc.fail("known_file", f"not a Studio export this pipeline knows (header {list(header)})")
+        doc.fail(
+            "known_file", _semicolons(header) or f"not a Studio export this pipeline knows (header {list(header)})"
+        )
         return
     doc.kind = kind.kind
     if header != kind.header:
         doc.fail(
             "header",
-            f"header {list(header)} does not match {kind.entry_stem} ({list(kind.header)})",
+            _semicolons(header) or f"header {list(header)} does not match {kind.entry_stem} ({list(kind.header)})",
             row=0,
             value=",".join(header),
         )
@@ -281,6 +284,26 @@ def _keep_well_formed_body(doc: Document, stem: str, data: bytes) -> bool:
         return False
     doc.kind, doc.body, doc.body_rows = kind.kind, body, rows
     return True
+
+
+_RESAVE = "save it again as CSV UTF-8 (comma-separated), or download it again from TikTok Studio"
+
+
+def _not_utf8_reason(data: bytes, error: UnicodeDecodeError, line: int) -> str:
+    """Why a CSV is not UTF-8, and what to do: TikTok writes UTF-8; a spreadsheet's re-save may not."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return f"UTF-16 text (a spreadsheet's 'Unicode Text'), not the UTF-8 TikTok writes: {_RESAVE}"
+    return (
+        f"not UTF-8 text ({error.reason} at byte {error.start}, line {line}): another encoding, as a spreadsheet may "
+        f"save it: {_RESAVE}"
+    )
+
+
+def _semicolons(header: tuple[str, ...]) -> str | None:
+    """The reason for a Studio header whose columns are separated by semicolons (a spreadsheet's regional setting)."""
+    if len(header) == 1 and tuple(cell.strip() for cell in header[0].split(";")) in _BY_HEADER:
+        return f"a Studio header with its columns separated by semicolons, not commas: {_RESAVE}"
+    return None
 
 
 def _kind_for(stem: str, header: tuple[str, ...]) -> StudioFileKind | None:
