@@ -167,11 +167,13 @@ def replay(paths: DataPaths) -> None:
     """Rebuild the raw tables from the archive alone: Studio and LIVE receipts from manifest.jsonl, API pulls
     from their archived responses (a deleted warehouse/ included); the caller then full-refreshes dbt."""
     from orchestration.lib.api.replay import replay_api_archive
+    from orchestration.lib.core.replay_state import replay_under_way
     from orchestration.lib.core.warehouse import connect
     from orchestration.lib.live.landing import LiveSource
-    from orchestration.lib.studio.landing import replay_archive
+    from orchestration.lib.studio.landing import ReplayError, replay_archive
 
-    with connect(paths.ensure().warehouse) as con:
+    with connect(paths.ensure().warehouse) as con, replay_under_way(con, refused=ReplayError):
+        # unfinished (Ctrl-C, a kill), the next landing replays again first (defs/studio.py `replay_archives`)
         studio = replay_archive(paths, con, sources=[LiveSource()])  # asks for the full refresh (dbt_selection)
         api = replay_api_archive(paths, con)
     live = sum(source.receipts for source in studio.sources)

@@ -216,6 +216,54 @@ def test_replay_rebuilds_a_deleted_warehouse_from_the_archive_with_identical_mar
     assert "Replayed 6 API account pulls (3 complete, 2 incomplete, 1 unchanged)" in out
 
 
+def test_a_replay_stopped_half_way_is_replayed_again_by_the_next_run_before_anything_is_built(
+    replay_env, monkeypatch, capsys
+):
+    """Ctrl-C after the replay forgot the documents and before it loaded them again: the raw tables hold none of
+    the history while the manifest lists every receipt, so the next run saw nothing to land and published empty
+    marts. The replay's mark stays until it finishes; the next run replays again, then builds the same marts."""
+    from orchestration.lib.core.replay_state import unfinished_replay
+    from orchestration.lib.studio import landing
+
+    paths = replay_env
+    _drop_fixture(paths)
+    assert main(["run"]) == 0
+    digests, raw = _published_digests(paths), _raw_tables(paths)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as stopped:
+        stopped.setattr(landing._Routed, "finish", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            main(["replay"])
+    assert query(paths, "select count(*) from raw.documents") == [(0,)]  # half-way: forgotten, not loaded again
+    with connect(paths.warehouse) as con:
+        assert unfinished_replay(con) is not None
+    capsys.readouterr()
+
+    assert main(["run"]) == 0
+    assert _raw_tables(paths) == raw and _published_digests(paths) == digests
+    told = capsys.readouterr()
+    assert "did not finish (stopped or killed): replaying the whole archive again" in told.out + told.err
+    with connect(paths.warehouse) as con:
+        assert unfinished_replay(con) is None and not full_refresh_requested(con)
+
+
+def test_a_replay_refused_before_it_changed_anything_leaves_no_mark(replay_env):
+    from orchestration.lib.core.replay_state import unfinished_replay
+
+    paths = replay_env
+    _drop_fixture(paths)
+    land(paths)
+    altered = next(paths.archive.glob("[0-9a-f][0-9a-f]/*"))
+    altered.chmod(0o644)
+    altered.write_bytes(b"other bytes")  # the replay refuses to rebuild from it
+    assert main(["replay"]) == 1
+    with connect(paths.warehouse) as con:
+        assert unfinished_replay(con) is None
+
+
 def _api_tables(paths: DataPaths) -> dict[str, list[tuple]]:
     raw = _raw_tables(paths)
     return {t: rows for t, rows in raw.items() if t.startswith("api_")}

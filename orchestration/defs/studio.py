@@ -19,11 +19,12 @@ from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_invocation import warm_up_in_background
 from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.inbox import describe_skipped
+from orchestration.lib.core.replay_state import replay_under_way, unfinished_replay
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
 from orchestration.lib.marts import quality_worker
 from orchestration.lib.studio.checking import workers_check
-from orchestration.lib.studio.landing import LandingReport, land_inbox
+from orchestration.lib.studio.landing import LandingReport, ReplayError, land_inbox, replay_archive
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 INBOX = dg.AssetKey(["raw", "inbox"])
@@ -110,6 +111,12 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     """Archive new inbox files, validate them per kind in one batch, load the rows that pass."""
     paths = data_dir.paths
     with data_dir.warehouse() as con:
+        if (started := unfinished_replay(con)) is not None:  # its raw tables hold part of the history
+            context.log.warning(
+                f"the replay of the archive started {started:%Y-%m-%d %H:%M:%S} UTC did not finish (stopped or "
+                "killed): replaying the whole archive again before this landing"
+            )
+            replay_archives(paths, con)
         # the build window is recorded before any receipt is (land_inbox's on_loaded)
         record_window = partial(record_build_window, con)
         report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_workers, on_loaded=record_window)
@@ -190,6 +197,18 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             _flags_table(kind_flags),
         )
     yield from live_results(report, live_flags_now, _flags_table)
+
+
+def replay_archives(paths, con):
+    """Every raw table again from the archive alone: Studio and LIVE receipts from manifest.jsonl, then the API pulls
+    from their archived responses, as `python -m orchestration replay` does (`cli.replay`), for a landing that finds a
+    replay unfinished; returns both reports."""
+    from orchestration.lib.api.replay import replay_api_archive
+
+    with replay_under_way(con, refused=ReplayError):
+        studio = replay_archive(paths, con, sources=[LiveSource()])  # asks for the full refresh (dbt_selection)
+        api = replay_api_archive(paths, con)
+    return studio, api
 
 
 def record_build_window(con, report: LandingReport) -> None:

@@ -1,0 +1,52 @@
+"""Whether a replay of the archive (`python -m orchestration replay`) is under way or was stopped half-way.
+
+A replay forgets the raw tables' documents and loads every receipt again, committing batch after batch; the
+API pulls follow. Stopped half-way (Ctrl-C, a kill, a crash), it left raw tables holding part of the history while
+`raw.archive_manifest` still lists every receipt, so no later landing saw anything to load: the next run built
+and published marts from that part, and said nothing. So the replay marks its start here, before it changes any
+row, and clears the mark only once the last source is replayed; while the mark stays, every landing replays the
+archive again first (`defs/studio.py`), and the full refresh the replay asked for rebuilds the marts from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import duckdb
+
+_DDL = "create table if not exists landing.replay_started (started_at timestamp not null)"
+
+
+def mark_replay_started(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Before a replay changes any row (committed at once: a kill right after still finds the mark)."""
+    con.execute(_DDL)
+    con.execute("delete from landing.replay_started")
+    con.execute("insert into landing.replay_started values (?)", [now])
+
+
+def replay_finished(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+    con.execute("delete from landing.replay_started")
+
+
+def unfinished_replay(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the replay that has not finished started, or None."""
+    con.execute(_DDL)
+    return con.execute("select max(started_at) from landing.replay_started").fetchone()[0]
+
+
+@contextmanager
+def replay_under_way(con: duckdb.DuckDBPyConnection, refused: type[Exception]) -> Iterator[None]:
+    """Around a whole replay (every source): marked from before its first change until its end. `refused` is what a
+    replay raises when it stopped before changing any row: no mark stays then, unless an earlier replay left one."""
+    unfinished = unfinished_replay(con) is not None
+    mark_replay_started(con, datetime.now(UTC).replace(tzinfo=None))
+    try:
+        yield
+    except refused:
+        if not unfinished:
+            replay_finished(con)
+        raise
+    replay_finished(con)
