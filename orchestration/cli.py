@@ -211,7 +211,9 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
             f", {folders} agency-wide folder(s)" if folders else ""
         )
         label = "Export files replayed" if replayed else "New export files this run"
-        print(f"\n{label}: {files or 'none'}" + (f" ({counted})" if files else ""))
+        # export files are TikTok's CSV and XLSX files: a ZIP received holds one or more
+        received = f", from {run.files_received:,} file(s) received" if files and run.files_received else ""
+        print(f"\n{label}: {files or 'none'}" + (f" ({counted}){received}" if files else ""))
         for account in run.new_files[:SUMMARY_LINES]:
             days = f"{account.days} day" + ("s" if account.days != 1 else "")
             span = f"{account.first_day} → {account.last_day} ({days})" if account.days else "no days"

@@ -50,7 +50,7 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
     print_run(paths, since)
     assert capsys.readouterr().out.splitlines() == [
         "",
-        "New export files this run: 3 (2 account(s))",
+        "New export files this run: 3 (2 account(s)), from 4 file(s) received",  # b/Overview.csv quarantined
         "  @a: 2 file(s), covering 2025-03-01 → 2025-03-03 (3 days)",
         "      overview 1, viewers 1",
         "  @b: 1 file(s), covering 2025-03-05 → 2025-03-05 (1 day)",  # the gender snapshot: its export day
@@ -76,7 +76,7 @@ def test_a_corrected_file_at_the_same_path_ends_its_quarantine(tmp_path, capsys)
     print_run(paths, since)
     assert capsys.readouterr().out.splitlines() == [
         "",
-        "New export files this run: 1 (1 account(s))",
+        "New export files this run: 1 (1 account(s)), from 1 file(s) received",
         "  @b: 1 file(s), covering 2025-03-01 → 2025-03-02 (2 days)",
         "      overview 1",
         "Quarantined in this run: none",
@@ -102,7 +102,7 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
     assert main(["run"]) == 0, "a quarantined file and flagged rows are warnings, not a failed run"
     assert len(taken) == 1 and taken[0] is not None and taken[0].process.exitcode == 0, "the worker built, then ended"
     out = capsys.readouterr().out
-    assert "New export files this run: 3 (2 account(s))" in out
+    assert "New export files this run: 3 (2 account(s)), from 4 file(s) received" in out
     assert "  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views" in out
     assert "Flagged rows (landed, worth a look): 2 this run" in out
     assert "Quarantined files now: 1" in out

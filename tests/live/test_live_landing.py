@@ -409,7 +409,8 @@ def test_the_run_summary_counts_live_files_per_account_with_their_days(tmp_path,
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:13] == [
         # agency/ and backstage/ hold Backstage downloads only: folders, not accounts
-        "New export files this run: 7 (3 account(s), 2 agency-wide folder(s))",
+        # nine files dropped: the sidecar is no export file, the broken log is quarantined
+        "New export files this run: 7 (3 account(s), 2 agency-wide folder(s)), from 9 file(s) received",
         "  agency/ (agency-wide): 1 file(s), covering 2026-07-01 → 2026-07-07 (7 days)",
         "      live_backstage 1",
         "  @alice: 2 file(s), covering 2026-06-21 → 2026-06-22 (2 days)",

@@ -50,6 +50,7 @@ class RunSummary:
     flags_this_run: dict[str, int] = field(default_factory=dict)  # rule → flags
     flags_in_total: int = 0
     quarantined_now: int = 0
+    files_received: int = 0  # inbox files received this run; a ZIP holds several export files
 
 
 def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> RunSummary:
@@ -60,6 +61,9 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
     if since is None:
         return summary
     summary.new_files = _new_files(con, since)
+    summary.files_received = con.execute(
+        "select count(*) from raw.archive_manifest where received_at >= ?", [since]
+    ).fetchone()[0]
     rows = con.execute(
         """select document_id, archive_sha256, original_name, member_name, account_handle, quarantine_reason
         from raw.documents where status = 'quarantined' and landed_at >= ?
