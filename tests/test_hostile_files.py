@@ -476,3 +476,30 @@ def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
                     f"spreadsheet may save it: {resave}"),
     ]  # fmt: skip
     assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("acct", 12)]
+
+
+def test_a_modification_time_in_the_future_dates_nothing_after_the_file_was_received(tmp_path):
+    """A file whose modification time is a year and more ahead (a clock set ahead, a `touch`): its Content `Time`, a
+    day ten days ago, took the year of that future time. The file's time counts as no later than its receipt, in
+    the landing and in a replay alike; the manifest keeps the time the file had."""
+    from datetime import UTC, timedelta
+
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.landing import replay_archive
+
+    paths = new_paths(tmp_path)
+    today = datetime.now(UTC).replace(tzinfo=None)
+    seen = (today - timedelta(days=10)).date()
+    header = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares",
+              "Total views")  # fmt: skip
+    day = f"{seen:%B} {seen.day}"
+    row = [day, "t", "https://www.tiktok.com/@acct/video/7546034661705796877", day, "1", "0", "0", "10"]
+    future = today + timedelta(days=400)
+    drop(paths, "acct/Content.csv", studio_csv(header, [row]), future)
+    land(paths)
+    assert query(paths, "select metric_date, post_date from raw.studio_content") == [(seen, seen)]
+    (kept,) = query(paths, "select source_mtime from raw.archive_manifest")[0]
+    assert abs(kept - future) < timedelta(seconds=1)
+    with connect(paths.warehouse) as con:
+        replay_archive(paths, con)
+    assert query(paths, "select metric_date, post_date from raw.studio_content") == [(seen, seen)]

@@ -51,7 +51,7 @@ class Received:
     stored: Path | str  # archive copy (text while landing: a Path per receipt cost 20 µs of the scan)
     original_name: str
     inbox_path: str  # inbox-relative, valid UTF-8: with sha256, the receipt's key
-    mtime: datetime
+    mtime: datetime  # the file's modification time, never after it was received (`_not_after`)
 
 
 @dataclass
@@ -179,7 +179,9 @@ def archive_new_inbox_files(
                 continue
             receipts.add((stored.sha256, file.relative))
             mtime = _timestamp(file.mtime_ns)
-            scan.received.append(Received(stored.sha256, stored.destination, name, file.relative, mtime))
+            scan.received.append(
+                Received(stored.sha256, stored.destination, name, file.relative, _not_after(mtime, now))
+            )
             scan.manifest_rows.append(
                 ManifestRow(
                     sha256=stored.sha256,
@@ -342,10 +344,20 @@ def received_from_manifest(paths: DataPaths, rows: list[dict]) -> list[Received]
             paths.archive / r["archive_path"],
             r["original_name"],
             r["inbox_path"],
-            r["source_mtime"] if isinstance(r["source_mtime"], datetime) else datetime.fromisoformat(r["source_mtime"]),
+            _not_after(_moment(r["source_mtime"]), _moment(r.get("received_at"))),
         )
         for r in rows
     ]
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    return value if value is None or isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _not_after(mtime: datetime, received_at: datetime | None) -> datetime:
+    """A file's time as an export moment: never after it was received. A modification time in the future (a clock
+    set ahead, a `touch`) would date an export's year-less days in the wrong year; the manifest keeps it as it was."""
+    return mtime if received_at is None or mtime <= received_at else received_at
 
 
 def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
