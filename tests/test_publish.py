@@ -75,13 +75,13 @@ def test_marts_published_two_at_a_time_are_those_published_one_by_one_and_a_fail
         publish_marts(warehouse, tmp_path / "failed", ["m", "no_such_mart", "titles"])
 
 
-def test_no_mart_is_started_once_one_failed(tmp_path, monkeypatch):
+def test_no_mart_is_started_once_one_failed_and_none_of_the_run_is_switched_in(tmp_path, monkeypatch):
     started, beside, failed = [], threading.Event(), threading.Event()
-    real = publish._publish
+    real = publish._written
 
-    def publish_noting(cursor, marts_dir, model, grace):
+    def written_noting(cursor, marts_dir, model):
         started.append(model)
-        if model == "broken":  # fails while the other thread publishes "beside", which ends after the failure
+        if model == "broken":  # fails while the other thread writes "beside", which ends after the failure
             beside.wait(5)
             failed.set()
             raise RuntimeError("broken mart")
@@ -89,12 +89,28 @@ def test_no_mart_is_started_once_one_failed(tmp_path, monkeypatch):
             beside.set()
             failed.wait(5)
             time.sleep(0.2)
-        return real(cursor, marts_dir, "m", grace)
+        return real(cursor, marts_dir, "m")
 
-    monkeypatch.setattr(publish, "_publish", publish_noting)
+    monkeypatch.setattr(publish, "_written", written_noting)
+    marts = tmp_path / "marts"
     with pytest.raises(RuntimeError, match="broken mart"):
-        publish_marts(_warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts", ["broken", "beside", "a", "b", "c"])
+        publish_marts(_warehouse(tmp_path / "w.duckdb", 0), marts, ["broken", "beside", "a", "b", "c"])
     assert sorted(started) == ["beside", "broken"]  # as one by one: nothing after the failure was started
+    # "beside" was written whole, yet neither switched in nor left behind
+    assert sorted(p.name for p in marts.rglob("*")) == ["m", "versions"]
+
+
+def test_every_mart_is_written_before_any_is_switched_in(tmp_path, monkeypatch):
+    """A BI tool reading several marts while a run publishes sees the old set or the new one, but for the
+    millisecond the switches take; before, each mart switched as soon as it was written, a second apart."""
+    steps, write, switch = [], publish._written, publish._switched
+    monkeypatch.setattr(publish, "_written", lambda c, d, model: steps.append(("write", model)) or write(c, d, model))
+    monkeypatch.setattr(
+        publish, "_switched", lambda d, model, w, g: steps.append(("switch", model)) or switch(d, model, w, g)
+    )
+    published = publish_marts(_warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts", ["m", "titles"])
+    assert [kind for kind, _ in steps] == ["write", "write", "switch", "switch"]
+    assert [(model, meta["changed"]) for model, meta in published.items()] == [("m", True), ("titles", True)]
 
 
 def test_old_versions_go_after_the_grace_period_never_the_newest(tmp_path):

@@ -11,6 +11,8 @@ first file of the folder's listing, which DuckDB opens at bind; older files are 
 filter and never opened), so a BI tool that keeps one connection open sees each new publication, and
 the catalog itself is rewritten only when the set of marts or the data directory changes.
 
+Every mart is written first (to a temporary name no view matches), then all are switched in one after the other,
+a millisecond or two for the whole set: a BI query joining marts meanwhile sees one run's set or the next one's.
 An unchanged mart (same bytes: rows are written in a total order) gets no new version. An old version
 is deleted once the version that replaced it has been current for `grace` (15 minutes by default), so a
 query that began before the switch has had time to finish; the newest version is never deleted.
@@ -72,28 +74,36 @@ def publish_marts(
         cursors = [con.cursor() for _ in models]  # made here, where `con` is used; each then used by one thread
         stop = threading.Event()  # a mart failed, or Ctrl-C: as the one-by-one loop did, start no further mart
 
-        def publish_one(model: str, cursor: duckdb.DuckDBPyConnection) -> dict | None:
+        def write_one(model: str, cursor: duckdb.DuckDBPyConnection) -> tuple[Path, int, str] | None:
             if stop.is_set():
                 return None
             try:
-                return _publish(cursor, marts_dir, model, grace)
+                return _written(cursor, marts_dir, model)
             except BaseException:
                 stop.set()
                 raise
 
         with ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish") as pool:
-            tasks = [pool.submit(publish_one, model, cursor) for model, cursor in zip(models, cursors, strict=True)]
+            tasks = [pool.submit(write_one, model, cursor) for model, cursor in zip(models, cursors, strict=True)]
             try:
-                published = [task.result() for task in tasks]
+                written = [task.result() for task in tasks]
             except BaseException:
                 stop.set()
                 for cursor in cursors:
                     cursor.interrupt()  # the COPY still running stops; the pool is waited for before leaving
+                for task in tasks:  # what was written goes: no mart of this run is switched in
+                    if not task.cancelled() and task.exception() is None and task.result() is not None:
+                        task.result()[0].unlink(missing_ok=True)
                 raise
     finally:
         for cursor in cursors:  # none busy: the pool has ended
             cursor.close()
         con.close()
+    # Every mart written first, then all switched in one after the other (a millisecond or two, not the seconds
+    # the writing takes): a BI tool reading several marts meanwhile rarely sees some new and some old.
+    published = [_switched(marts_dir, model, files, grace) for model, files in zip(models, written, strict=True)]
+    for model in models:
+        remove_old_versions(marts_dir, model, grace=grace)
     write_catalog(marts_dir, models)
     return dict(zip(models, published, strict=True))
 
@@ -101,24 +111,30 @@ def publish_marts(
 PUBLISH_THREADS = 2
 
 
-def _publish(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str, grace: timedelta) -> dict:
+def _written(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str) -> tuple[Path, int, str]:
+    """The mart written to a temporary file no view sees: (the file, its rows, its digest)."""
     folder = versions_dir(marts_dir, model)
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".{model}.{os.getpid()}.tmp"
     (rows,) = cursor.execute(  # COPY answers with the number of rows it wrote
         f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
     ).fetchone()
-    digest = _digest(temporary)[:16]
+    return temporary, rows, _digest(temporary)[:16]
+
+
+def _switched(marts_dir: Path, model: str, written: tuple[Path, int, str], grace: timedelta) -> dict:
+    """The written mart made its newest version (a new name: no reader has it open yet), unless it is the current
+    one's bytes; `<model>.parquet` pointed at it; versions replaced long enough ago removed."""
+    temporary, rows, digest = written
     current = current_parquet(marts_dir, model)
     changed = current is None or _VERSION.match(current.name).group(2) != digest
     if changed:
         key = _TOP_KEY if current is None else int(_VERSION.match(current.name).group(1)) - 1
-        current = folder / f"v{key:09d}-{digest}.parquet"
-        os.replace(temporary, current)  # a new name: no reader has it open yet
+        current = versions_dir(marts_dir, model) / f"v{key:09d}-{digest}.parquet"
+        os.replace(temporary, current)
     else:
         temporary.unlink()
     _link_stable(current, marts_dir / f"{model}.parquet")
-    remove_old_versions(marts_dir, model, grace=grace)
     return {"rows": rows, "changed": changed, "path": str(current)}
 
 
