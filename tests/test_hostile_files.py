@@ -503,3 +503,18 @@ def test_a_modification_time_in_the_future_dates_nothing_after_the_file_was_rece
     with connect(paths.warehouse) as con:
         replay_archive(paths, con)
     assert query(paths, "select metric_date, post_date from raw.studio_content") == [(seen, seen)]
+
+
+def test_a_zip_whose_entries_differ_only_in_case_is_refused(tmp_path):
+    """`Overview.csv` and `OVERVIEW.CSV` with other figures: both landed and one won silently; a case-insensitive
+    disk (macOS, Windows) would keep only one of them when unzipped. Refused as two entries of one name are."""
+    paths = new_paths(tmp_path)
+    when = datetime(2026, 4, 2, 9, 0)
+    drop(paths, "acct/Overview.zip", studio_zip({"Overview.csv": _overview("1"), "OVERVIEW.CSV": _overview("9")}, when))
+    (issue,) = land(paths).issues
+    assert (issue.rule, issue.message) == (
+        "safe_zip",
+        "ZIP refused: entry 'OVERVIEW.CSV' and 'Overview.csv' differ only in case: which one is the export cannot be "
+        "told",
+    )
+    assert query(paths, "select count(*) from raw.studio_overview") == [(0,)]

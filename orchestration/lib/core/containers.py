@@ -97,11 +97,12 @@ def _check_directory(infos: Sequence[zipfile.ZipInfo | _CentralEntry]) -> None:
     """The safety checks over a ZIP's file entries (directories left out), shared by both readers."""
     if len(infos) > MAX_ZIP_ENTRIES:
         raise RefusedArchive(f"{len(infos)} entries, more than the {MAX_ZIP_ENTRIES} allowed")
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # casefolded name → name
     for info in infos:  # two entries of one name would be two documents under one id: which is the export?
-        if info.filename in seen:
-            raise RefusedArchive(f"entry {info.filename!r} appears twice: which one is the export cannot be told")
-        seen.add(info.filename)
+        if (other := seen.get(info.filename.casefold())) is not None:
+            twice = "appears twice" if other == info.filename else f"and {other!r} differ only in case"
+            raise RefusedArchive(f"entry {info.filename!r} {twice}: which one is the export cannot be told")
+        seen[info.filename.casefold()] = info.filename
     total = 0
     for info in infos:
         # What PurePosixPath would call absolute or a ".." part, without building one per entry (~1.6 µs).
