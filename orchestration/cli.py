@@ -300,6 +300,8 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             return 1
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh
+    # the landing replays a replay that did not finish again first: its documents are replayed, not new
+    replayed = args.command == "replay" or _replay_unfinished(paths)
     result = run_pipeline(paths, full_refresh=full_refresh)
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     failed = [
@@ -318,13 +320,21 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         )
         alert_failed_run(paths, result, failed_steps)
         return 1
-    print_summary(paths, started, replayed=args.command == "replay")
+    print_summary(paths, started, replayed=replayed)
     if warned_checks:
         print(f"\n{len(warned_checks)} check(s) warned: " + "; ".join(warned_checks[:10]))
     if failed_checks:
         print(f"\n{len(failed_checks)} check(s) failed: " + "; ".join(failed_checks[:10]), file=sys.stderr)
         return 1
     return 0
+
+
+def _replay_unfinished(paths: DataPaths) -> bool:
+    from orchestration.lib.core.replay_state import unfinished_replay
+    from orchestration.lib.core.warehouse import connect
+
+    with connect(paths.warehouse) as con:
+        return unfinished_replay(con) is not None
 
 
 def alert_failed_run(paths: DataPaths, result, failed_steps: list[str]) -> None:

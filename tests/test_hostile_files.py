@@ -4,6 +4,7 @@ Every hostile file is built here, small: a damaged or password-protected ZIP, ZI
 date, an XLSX bomb, a sheet that claims a million rows, numbers past int64 or infinite, a cut quote.
 """
 
+import codecs
 import io
 import json
 import warnings
@@ -465,6 +466,12 @@ def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
     drop(paths, "utf16/Overview.csv", text.encode("utf-16"))
     # è is byte 38: "Time,Video title\n" (17) + "April 1,ok\n" (11) + "April 2,Cr" (10)
     drop(paths, "latin1/Content.csv", "Time,Video title\nApril 1,ok\nApril 2,Crème brûlée\n".encode("latin-1"))
+    # a Japanese title in Shift-JIS after TikTok's BOM (byte 3 + 17 + 11 + 8 = 39, line 3), and Latin-1 with a
+    # spreadsheet's 'CSV (Macintosh)' line ends (lone CRs): é is byte 38, on line 3
+    drop(
+        paths, "sjis/Content.csv", codecs.BOM_UTF8 + "Time,Video title\nApril 1,ok\nApril 2,料理\n".encode("shift_jis")
+    )
+    drop(paths, "mac/Content.csv", "Time,Video title\rApril 1,ok\rApril 2,Crème brûlée\r".encode("latin-1"))
     drop(paths, "semicolons/Overview.csv", "\n".join(";".join(line) for line in [header, *rows]).encode("utf-8"))
     report = land(paths)
     resave = "save it again as CSV UTF-8 (comma-separated), or download it again from TikTok Studio"
@@ -473,6 +480,10 @@ def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
         ("header", 0, f"a Studio header with its columns separated by semicolons, not commas: {resave}"),
         ("utf8", 0, f"UTF-16 text (a spreadsheet's 'Unicode Text'), not the UTF-8 TikTok writes: {resave}"),
         ("utf8", 2, f"not UTF-8 text (invalid continuation byte at byte 38, line 3): another encoding, as a "
+                    f"spreadsheet may save it: {resave}"),
+        ("utf8", 2, f"not UTF-8 text (invalid continuation byte at byte 38, line 3): another encoding, as a "
+                    f"spreadsheet may save it: {resave}"),
+        ("utf8", 2, f"not UTF-8 text (invalid start byte at byte 39, line 3): another encoding, as a "
                     f"spreadsheet may save it: {resave}"),
     ]  # fmt: skip
     assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("acct", 12)]

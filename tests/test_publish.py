@@ -20,6 +20,7 @@ from orchestration.lib.marts.publish import (
     list_versions,
     publish_marts,
     remove_old_versions,
+    versions_dir,
 )
 
 
@@ -106,11 +107,47 @@ def test_every_mart_is_written_before_any_is_switched_in(tmp_path, monkeypatch):
     steps, write, switch = [], publish._written, publish._switched
     monkeypatch.setattr(publish, "_written", lambda c, d, model: steps.append(("write", model)) or write(c, d, model))
     monkeypatch.setattr(
-        publish, "_switched", lambda d, model, w, g: steps.append(("switch", model)) or switch(d, model, w, g)
+        publish, "_switched", lambda d, model, w: steps.append(("switch", model)) or switch(d, model, w)
     )
     published = publish_marts(_warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts", ["m", "titles"])
     assert [kind for kind, _ in steps] == ["write", "write", "switch", "switch"]
     assert [(model, meta["changed"]) for model, meta in published.items()] == [("m", True), ("titles", True)]
+
+
+def test_a_publication_stopped_while_switching_leaves_no_temporary_and_a_new_version_is_dated_when_switched(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C after the first of three marts was switched in: the other two written files go; a killed run's
+    temporaries go at the next publication. A version's time is when it was switched in, not when it was written
+    (the version it replaced gets its full grace)."""
+    warehouse, marts = _warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts"
+    switch, write, moments = publish._switched, publish._written, {}
+
+    def written_then_wait(cursor, marts_dir, model):
+        files = write(cursor, marts_dir, model)
+        time.sleep(1.1)  # a long write phase
+        return files
+
+    def switched_once(marts_dir, model, files):
+        if model == "titles":
+            raise KeyboardInterrupt
+        moments[model] = time.time()
+        return switch(marts_dir, model, files)
+
+    with monkeypatch.context() as stopped:
+        stopped.setattr(publish, "_written", written_then_wait)
+        stopped.setattr(publish, "_switched", switched_once)
+        with pytest.raises(KeyboardInterrupt):
+            publish_marts(warehouse, marts, ["m", "titles"])
+    assert sorted(p.relative_to(marts).as_posix() for p in marts.rglob("*.tmp")) == []
+    (version,) = list_versions(marts, "m")
+    assert version.stat().st_mtime >= moments["m"] - 0.01  # COPY ended > 1 s before the switch
+    assert current_parquet(marts, "titles") is None
+
+    stale = versions_dir(marts, "titles") / ".titles.99999.tmp"
+    stale.write_bytes(b"a killed run's")
+    publish_marts(warehouse, marts, ["m", "titles"])
+    assert not stale.exists() and current_parquet(marts, "titles") is not None
 
 
 def test_old_versions_go_after_the_grace_period_never_the_newest(tmp_path):

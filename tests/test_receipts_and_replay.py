@@ -246,8 +246,23 @@ def test_a_replay_stopped_half_way_is_replayed_again_by_the_next_run_before_anyt
     assert _raw_tables(paths) == raw and _published_digests(paths) == digests
     told = capsys.readouterr()
     assert "did not finish (stopped or killed): replaying the whole archive again" in told.out + told.err
+    # the summary says the files were replayed (the drop's nine export files, in eight files), not received anew
+    assert "\nExport files replayed: 9 (1 account(s))\n" in told.out and "New export files" not in told.out
     with connect(paths.warehouse) as con:
         assert unfinished_replay(con) is None and not full_refresh_requested(con)
+
+
+def test_a_replays_mark_is_one_statement_and_an_unfinished_replays_mark_is_kept(tmp_path):
+    from datetime import datetime
+
+    from orchestration.lib.core.replay_state import mark_replay_started, replay_finished, unfinished_replay
+
+    with connect(new_paths(tmp_path).warehouse) as con:
+        mark_replay_started(con, datetime(2026, 1, 1))
+        mark_replay_started(con, datetime(2026, 1, 2))  # replayed again before the first one finished
+        assert unfinished_replay(con) == datetime(2026, 1, 1)
+        replay_finished(con)
+        assert unfinished_replay(con) is None
 
 
 def test_a_replay_refused_before_it_changed_anything_leaves_no_mark(replay_env):

@@ -198,22 +198,27 @@ def test_a_year_long_export_takes_its_years_walking_back_from_its_last_row():
     assert dated.tolist() == [pd.Timestamp(d) for d in expected["lag_one_day"]]
 
 
-def test_rows_after_the_last_row_are_walked_back_and_a_file_whose_last_row_is_no_date_is_not():
-    """An edited file (rows out of order) is walked back as TikTok's order says, its gap left to the consecutive_days
-    contract; a file whose last row is no date fails `studio_date` (quarantined whole) and keeps the export's rule."""
+def test_a_file_in_another_order_or_whose_last_row_is_no_date_is_dated_by_the_export_alone():
+    """Only a file ending on its newest row (ascending, as TikTok writes) is walked back: a descending file (sorted
+    the other way in a spreadsheet) and a shuffled one land as the export date dates them, as before; a file whose
+    last row is no date fails `studio_date` (quarantined whole)."""
     exported = ExportAnchor(date(2026, 3, 1), datetime(2026, 3, 1, 9, 0), "zip_entry_timestamp")
+    descending = _doc("descending", "viewers", [[_label(d), "3", "2", "1"] for d in _days(date(2026, 2, 22), 7)[::-1]],
+                      exported)  # fmt: skip
     shuffled = _doc("shuffled", "viewers", [["February 27", "1", "1", "0"], ["February 28", "2", "1", "1"],
                                             ["February 26", "3", "2", "1"]], exported)  # fmt: skip
     cut = _doc("cut", "viewers", [["March 1", "1", "1", "0"], ["Smarch 3", "3", "2", "1"]], exported)
-    frame = frames_by_kind([shuffled, cut])["viewers"]
-    assert frame["metric_date"].tolist()[:4] == [
-        pd.Timestamp("2025-02-27"),  # after the last row (26 February): a year back
-        pd.Timestamp("2025-02-28"),
+    frame = frames_by_kind([descending, shuffled, cut])["viewers"]
+    assert frame["metric_date"].tolist()[:11] == [
+        *(pd.Timestamp(d) for d in _days(date(2026, 2, 22), 7)[::-1]),
+        pd.Timestamp("2026-02-27"),
+        pd.Timestamp("2026-02-28"),
         pd.Timestamp("2026-02-26"),
         pd.Timestamp("2026-03-01"),  # the latest 1 March not after the export
     ]
-    assert pd.isna(frame["metric_date"].iat[4])
-    assert (shuffled.issues, [(i.rule, i.row, i.value) for i in cut.issues]) == ([], [("studio_date", 2, "Smarch 3")])
+    assert pd.isna(frame["metric_date"].iat[11])
+    assert [(i.rule, i.row, i.value) for i in cut.issues] == [("studio_date", 2, "Smarch 3")]
+    assert descending.issues == shuffled.issues == []
 
 
 def test_a_dated_files_last_row_may_be_a_day_after_its_file_or_a_week_after_its_folder_label():

@@ -20,10 +20,12 @@ _DDL = "create table if not exists landing.replay_started (started_at timestamp 
 
 
 def mark_replay_started(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    """Before a replay changes any row (committed at once: a kill right after still finds the mark)."""
+    """Before a replay changes any row, one statement committed at once (a kill right after still finds the mark);
+    an unfinished replay's mark is kept as it is."""
     con.execute(_DDL)
-    con.execute("delete from landing.replay_started")
-    con.execute("insert into landing.replay_started values (?)", [now])
+    con.execute(
+        "insert into landing.replay_started select ? where not exists (select 1 from landing.replay_started)", [now]
+    )
 
 
 def replay_finished(con: duckdb.DuckDBPyConnection) -> None:

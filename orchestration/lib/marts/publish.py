@@ -101,7 +101,13 @@ def publish_marts(
         con.close()
     # Every mart written first, then all switched in one after the other (a millisecond or two, not the seconds
     # the writing takes): a BI tool reading several marts meanwhile rarely sees some new and some old.
-    published = [_switched(marts_dir, model, files, grace) for model, files in zip(models, written, strict=True)]
+    published = []
+    try:
+        for model, files in zip(models, written, strict=True):
+            published.append(_switched(marts_dir, model, files))
+    finally:  # stopped half-way (Ctrl-C): the marts not switched in leave no temporary behind
+        for files in written[len(published) :]:
+            files[0].unlink(missing_ok=True)
     for model in models:
         remove_old_versions(marts_dir, model, grace=grace)
     write_catalog(marts_dir, models)
@@ -115,6 +121,8 @@ def _written(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str) -> 
     """The mart written to a temporary file no view sees: (the file, its rows, its digest)."""
     folder = versions_dir(marts_dir, model)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f".{model}.*.tmp"):  # a killed run's (one run at a time: none is being written)
+        stale.unlink(missing_ok=True)
     temporary = folder / f".{model}.{os.getpid()}.tmp"
     (rows,) = cursor.execute(  # COPY answers with the number of rows it wrote
         f"copy (select * from marts.{model} order by all) to '{temporary}' (format parquet, compression zstd)"
@@ -122,7 +130,7 @@ def _written(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str) -> 
     return temporary, rows, _digest(temporary)[:16]
 
 
-def _switched(marts_dir: Path, model: str, written: tuple[Path, int, str], grace: timedelta) -> dict:
+def _switched(marts_dir: Path, model: str, written: tuple[Path, int, str]) -> dict:
     """The written mart made its newest version (a new name: no reader has it open yet), unless it is the current
     one's bytes; `<model>.parquet` pointed at it; versions replaced long enough ago removed."""
     temporary, rows, digest = written
@@ -132,6 +140,7 @@ def _switched(marts_dir: Path, model: str, written: tuple[Path, int, str], grace
         key = _TOP_KEY if current is None else int(_VERSION.match(current.name).group(1)) - 1
         current = versions_dir(marts_dir, model) / f"v{key:09d}-{digest}.parquet"
         os.replace(temporary, current)
+        os.utime(current)  # switched in now: the replaced version's grace (remove_old_versions) starts here
     else:
         temporary.unlink()
     _link_stable(current, marts_dir / f"{model}.parquet")

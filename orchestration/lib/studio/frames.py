@@ -175,19 +175,22 @@ def _row_date_rule(anchor: ExportAnchor):
 
 
 def _walked_back_from_last_row(dates: pd.Series, texts: pd.Series, rules: list, row_docs: np.ndarray) -> pd.Series:
-    """Rows dated back from the export take their years walking back from their document's last row: TikTok sends
+    """Rows dated back from the export take their years walking back from their file's last row: TikTok sends
     consecutive ascending days, and a year-long export's first days share their month and day with the days up to
     its export ("March 1" of last year, in a file exported on 1 March whose last row is "February 28"), which the
-    export date alone would put in this year. A row dated after its document's last row is the latest such day not
-    after that last row (any other row already is); only those few rows are resolved again. A document whose last
-    row is no date fails `studio_date` and is not walked."""
+    export date alone put in this year. In a file whose last row is later than the one before it (ascending, as
+    TikTok writes them), a row dated after the last row is the latest such day not after it (any other row already
+    is); only those few rows are resolved again. A file in another order is left as the export date dated it (a
+    descending one lands as before); one whose last row is no date fails `studio_date` and is not walked."""
     values = dates.to_numpy()
     if not len(values):
         return dates
     ends = np.flatnonzero(np.append(row_docs[1:] != row_docs[:-1], True))  # a document's rows are consecutive
-    last_day = np.repeat(values[ends], np.diff(ends, prepend=-1))
+    lengths = np.diff(ends, prepend=-1)
+    ascending = (lengths > 1) & (values[ends] > values[np.maximum(ends - 1, 0)])  # NaT compares False
+    last_day = np.repeat(np.where(ascending, values[ends], np.datetime64("NaT")), lengths)
     walks = np.array([rule is not None and rule[0] is latest_not_after for rule in rules] + [False])
-    later = np.flatnonzero((values > last_day) & walks[row_docs])  # NaT compares False
+    later = np.flatnonzero((values > last_day) & walks[row_docs])
     if not len(later):
         return dates
     walked_rules: list = [None] * len(rules)

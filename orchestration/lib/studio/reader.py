@@ -204,8 +204,8 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            line = data.count(b"\n", 0, error.start) + 1
-            doc.fail("utf8", _not_utf8_reason(data, error, line), row=line - 1)
+            offset, line = _in_file(data, error.start)
+            doc.fail("utf8", _not_utf8_reason(data, error, offset, line), row=line - 1)
             return
         if _keep_well_formed_body(doc, stem, data):
             return
@@ -289,12 +289,20 @@ def _keep_well_formed_body(doc: Document, stem: str, data: bytes) -> bool:
 _RESAVE = "save it again as CSV UTF-8 (comma-separated), or download it again from TikTok Studio"
 
 
-def _not_utf8_reason(data: bytes, error: UnicodeDecodeError, line: int) -> str:
+def _in_file(data: bytes, decoded_at: int) -> tuple[int, int]:
+    """The byte offset in the file (the BOM `utf-8-sig` skipped counted) and its line, lines ending in LF, CRLF or a
+    lone CR (a spreadsheet's 'CSV (Macintosh)')."""
+    offset = decoded_at + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+    before = data[:offset]
+    return offset, len(before.splitlines()) + (not before or before.endswith((b"\n", b"\r")))
+
+
+def _not_utf8_reason(data: bytes, error: UnicodeDecodeError, offset: int, line: int) -> str:
     """Why a CSV is not UTF-8, and what to do: TikTok writes UTF-8; a spreadsheet's re-save may not."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return f"UTF-16 text (a spreadsheet's 'Unicode Text'), not the UTF-8 TikTok writes: {_RESAVE}"
     return (
-        f"not UTF-8 text ({error.reason} at byte {error.start}, line {line}): another encoding, as a spreadsheet may "
+        f"not UTF-8 text ({error.reason} at byte {offset}, line {line}): another encoding, as a spreadsheet may "
         f"save it: {_RESAVE}"
     )
 
