@@ -298,3 +298,21 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     with duckdb.connect(str(paths.warehouse)) as con:  # (full_refresh_requested creates its table if missing)
         assert full_refresh_requested(con)
         assert con.execute(relation).fetchall() == built
+
+    # every model, without the landing, while a replay has not finished: refused too (its raw tables hold part of the
+    # history, and the pending full refresh would publish it); nothing is built
+    from datetime import datetime
+
+    from orchestration.lib.core.replay_state import mark_replay_started
+
+    with connect(paths.warehouse) as con:
+        mark_replay_started(con, datetime(2026, 1, 5, 6, 30))
+    refused = run_selection(every_model)
+    assert not refused.success and not _dbt_outputs(refused)
+    (failure,) = refused.get_step_failure_events()
+    assert failure.step_failure_data.user_failure_data.description.startswith(
+        "the replay of the archive started 2026-01-05 06:30:00 UTC did not finish: its raw tables hold part of the "
+        "history. Run the daily job"
+    )
+    with duckdb.connect(str(paths.warehouse)) as con:
+        assert con.execute(relation).fetchall() == built

@@ -57,6 +57,7 @@ from orchestration.lib.core.dbt_selection import (
 )
 from orchestration.lib.core.dbt_vars import KEYING_VARS, keying_vars_digest, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
+from orchestration.lib.core.replay_state import unfinished_replay
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 from orchestration.lib.marts import quality_worker
 
@@ -249,6 +250,12 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             try:
                 with data_dir.warehouse() as con:
+                    if (started := unfinished_replay(con)) is not None:  # run without the landing (picked in the UI)
+                        raise dg.Failure(
+                            f"the replay of the archive started {started:%Y-%m-%d %H:%M:%S} UTC did not finish: its "
+                            "raw tables hold part of the history. Run the daily job (its landing replays the archive "
+                            "again first) or `python -m orchestration replay`, not dbt alone"
+                        )
                     build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
                 if build.nothing:
                     context.log.info("dbt: no raw table changed since the last build; nothing to build")
