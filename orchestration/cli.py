@@ -311,8 +311,8 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
     ]
     # WARN checks (a quarantined file, flagged rows, dbt tests of TikTok's own arithmetic, a stale account or an
     # empty published mart) are reported, not fatal.
-    failed_checks = [f"{c.check_name} on {c.asset_key.to_user_string()}" for c in failed if c.severity.value == "ERROR"]
-    warned_checks = [f"{c.check_name} on {c.asset_key.to_user_string()}" for c in failed if c.severity.value != "ERROR"]
+    failed_checks = [_told(c) for c in failed if c.severity.value == "ERROR"]
+    warned_checks = [_told(c) for c in failed if c.severity.value != "ERROR"]
     if failed_steps:
         print(
             f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.",
@@ -327,6 +327,13 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         print(f"\n{len(failed_checks)} check(s) failed: " + "; ".join(failed_checks[:10]), file=sys.stderr)
         return 1
     return 0
+
+
+def _told(check) -> str:
+    """A check that did not pass, with what failed in it when it says (great-expectations: grain, recency, ...)."""
+    failed = check.metadata.get("failed")
+    names = [str(name) for name in failed.value] if failed is not None and isinstance(failed.value, list) else []
+    return f"{check.check_name} on {check.asset_key.to_user_string()}" + (f" ({', '.join(names)})" if names else "")
 
 
 def _replay_unfinished(paths: DataPaths) -> bool:

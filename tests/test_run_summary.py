@@ -260,3 +260,22 @@ def test_the_agency_wide_kind_is_the_live_landing_s_backstage_kind():
     from orchestration.lib.studio.run_summary import AGENCY_WIDE_KIND
 
     assert AGENCY_WIDE_KIND == BACKSTAGE  # and stg_studio__documents.is_agency_wide's literal
+
+
+def test_a_check_that_warned_is_told_with_what_failed_in_it():
+    """The closing line named only the check ("great_expectations on published/fct_account_overview_daily"): it now
+    says which of its expectations failed, as the check's `failed` metadata lists them."""
+    from types import SimpleNamespace
+
+    import dagster as dg
+
+    from orchestration.cli import _told
+
+    key = dg.AssetKey(["published", "fct_account_overview_daily"])
+    recency = SimpleNamespace(check_name="great_expectations", asset_key=key,
+                              metadata={"failed": dg.MetadataValue.json(["recency", "volume"])})  # fmt: skip
+    plain = SimpleNamespace(check_name="flagged_rows", asset_key=dg.AssetKey(["raw", "studio_overview"]), metadata={})
+    assert [_told(recency), _told(plain)] == [
+        "great_expectations on published/fct_account_overview_daily (recency, volume)",
+        "flagged_rows on raw/studio_overview",
+    ]
