@@ -57,7 +57,7 @@ from orchestration.lib.core.dbt_selection import (
 )
 from orchestration.lib.core.dbt_vars import KEYING_VARS, keying_vars_digest, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
-from orchestration.lib.core.replay_state import unfinished_replay
+from orchestration.lib.core.replay_state import refusal_while_unfinished
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 from orchestration.lib.marts import quality_worker
 
@@ -132,9 +132,7 @@ def dbt_build(
     """
     args = ["build", "--exclude-resource-type", "unit_test"] + (["--full-refresh"] if full_refresh else [])
     args += ["--log-level-file", "warn"]  # dbt.log: warnings and errors, not every query of every node
-    # dbt would write manifest.json and semantic_manifest.json of the whole project after every build (~0.3 s,
-    # nobody reads them: Dagster reads dbt_project/target/); the step writes run_results.json itself (DbtRun)
-    args += ["--no-write-json"]
+    args += ["--no-write-json"]  # no manifests after each build (~0.3 s, unread); DbtRun writes run_results.json
     env = {MIN_DATE_ENV: min_date.isoformat() if min_date and not full_refresh else ""}
     env[TESTS_FROM_ENV] = env[MIN_DATE_ENV] if plan is not None else ""
     env[MODEL_MIN_DATES_ENV] = ""
@@ -250,12 +248,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             try:
                 with data_dir.warehouse() as con:
-                    if (started := unfinished_replay(con)) is not None:  # run without the landing (picked in the UI)
-                        raise dg.Failure(
-                            f"the replay of the archive started {started:%Y-%m-%d %H:%M:%S} UTC did not finish: its "
-                            "raw tables hold part of the history. Run the daily job (its landing replays the archive "
-                            "again first) or `python -m orchestration replay`, not dbt alone"
-                        )
+                    if (refused := refusal_while_unfinished(con)) is not None:  # no landing: picked in the UI
+                        raise dg.Failure(refused)
                     build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
                 if build.nothing:
                     context.log.info("dbt: no raw table changed since the last build; nothing to build")
@@ -310,9 +304,7 @@ def _run_build(
     else:
         args, batched, models = build.args, {}, _models_built(build, manifest)
     context.log.info(_describe_subset(build, models, batched) if subset else _describe(build, len(batched)))
-    # the marts this build changes are validated by great-expectations after publishing: its import (~2 s)
-    # runs in a worker on the core dbt leaves idle (lib/marts/quality_worker.py), unless the landing started it
-    quality_worker.start()
+    quality_worker.start()  # GE validates the marts after publishing: its import (~2 s) on the core dbt leaves idle
     run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
     tests_from = build.env.get(TESTS_FROM_ENV) or None
     try:

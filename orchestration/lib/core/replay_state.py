@@ -33,6 +33,17 @@ def replay_finished(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("delete from landing.replay_started")
 
 
+def refusal_while_unfinished(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why dbt alone (the whole step picked in the UI, without the landing) must not build now, or None."""
+    if (started := unfinished_replay(con)) is None:
+        return None
+    return (
+        f"the replay of the archive started {started:%Y-%m-%d %H:%M:%S} UTC did not finish: its raw tables hold part "
+        "of the history. Run the daily job (its landing replays the archive again first) or `python -m orchestration "
+        "replay`, not dbt alone"
+    )
+
+
 def unfinished_replay(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the replay that has not finished started, or None."""
     con.execute(_DDL)
