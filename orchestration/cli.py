@@ -300,9 +300,9 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             return 1
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh
-    # the landing replays a replay that did not finish again first: its documents are replayed, not new
-    replayed = args.command == "replay" or _replay_unfinished(paths)
     result = run_pipeline(paths, full_refresh=full_refresh)
+    # a landing that found a replay unfinished replayed the archive first: its documents are replayed, not new
+    replayed = args.command == "replay" or _landing_replayed(result)
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     failed = [
         e.event_specific_data
@@ -336,12 +336,14 @@ def _told(check) -> str:
     return f"{check.check_name} on {check.asset_key.to_user_string()}" + (f" ({', '.join(names)})" if names else "")
 
 
-def _replay_unfinished(paths: DataPaths) -> bool:
-    from orchestration.lib.core.replay_state import unfinished_replay
-    from orchestration.lib.core.warehouse import connect
-
-    with connect(paths.warehouse) as con:
-        return unfinished_replay(con) is not None
+def _landing_replayed(result) -> bool:
+    """Whether the run's landing replayed the archive (defs/studio.py: its `archive_replayed` metadata)."""
+    return any(
+        (replayed := event.event_specific_data.materialization.metadata.get("archive_replayed")) is not None
+        and replayed.value is True
+        for event in result.all_events
+        if event.event_type_value == "ASSET_MATERIALIZATION"
+    )
 
 
 def alert_failed_run(paths: DataPaths, result, failed_steps: list[str]) -> None:

@@ -117,7 +117,7 @@ def test_every_mart_is_written_before_any_is_switched_in(tmp_path, monkeypatch):
 def test_a_publication_stopped_while_switching_leaves_no_temporary_and_a_new_version_is_dated_when_switched(
     tmp_path, monkeypatch
 ):
-    """Ctrl-C after the first of three marts was switched in: the other two written files go; a killed run's
+    """Ctrl-C after the first of two marts was switched in: the other's written file goes; a killed run's
     temporaries go at the next publication. A version's time is when it was switched in, not when it was written
     (the version it replaced gets its full grace)."""
     warehouse, marts = _warehouse(tmp_path / "w.duckdb", 0), tmp_path / "marts"

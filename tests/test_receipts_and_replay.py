@@ -252,7 +252,7 @@ def test_a_replay_stopped_half_way_is_replayed_again_by_the_next_run_before_anyt
         assert unfinished_replay(con) is None and not full_refresh_requested(con)
 
 
-def test_a_replays_mark_is_one_statement_and_an_unfinished_replays_mark_is_kept(tmp_path):
+def test_a_replay_started_again_before_one_finished_keeps_the_first_mark(tmp_path):
     from datetime import datetime
 
     from orchestration.lib.core.replay_state import mark_replay_started, replay_finished, unfinished_replay

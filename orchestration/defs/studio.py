@@ -154,6 +154,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         asset_key=ARCHIVE,
         metadata={
             "files_seen_in_inbox": report.files_seen,
+            # a replay that did not finish, replayed first: `make run`'s summary says its files were replayed (cli.py)
+            "archive_replayed": started is not None,
             # every folder listed, every file stat'ed: a first landing, TIKTOK_FULL_SCAN, every TIKTOK_FULL_SCAN_DAYS
             "inbox_full_scan": report.full_scan,
             "files_newly_archived": report.files_new,

@@ -132,7 +132,7 @@ def _written(cursor: duckdb.DuckDBPyConnection, marts_dir: Path, model: str) -> 
 
 def _switched(marts_dir: Path, model: str, written: tuple[Path, int, str]) -> dict:
     """The written mart made its newest version (a new name: no reader has it open yet), unless it is the current
-    one's bytes; `<model>.parquet` pointed at it; versions replaced long enough ago removed."""
+    one's bytes; `<model>.parquet` pointed at it."""
     temporary, rows, digest = written
     current = current_parquet(marts_dir, model)
     changed = current is None or _VERSION.match(current.name).group(2) != digest
