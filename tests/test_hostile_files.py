@@ -456,8 +456,8 @@ def test_a_share_that_is_not_finite_fails():
 
 def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
     """An Overview re-saved by a spreadsheet: as 'Unicode Text' (UTF-16), in Latin-1 (a title's é on line 3), with
-    semicolons for a regional setting. Each is quarantined with a reason that says so, the line it broke on, and to
-    save it again as CSV UTF-8; the good file beside them lands."""
+    semicolons for a regional setting (its cells quoted or not). Each is quarantined with a reason that says so, the
+    line it broke on, and to save it again as CSV UTF-8; the good file beside them lands."""
     header = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
     rows = [["April 1", "5", "0", "0", "0", "0"], ["April 2", "7", "0", "0", "0", "0"]]
     text = studio_csv(header, rows).decode("utf-8-sig")
@@ -473,10 +473,14 @@ def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
     )
     drop(paths, "mac/Content.csv", "Time,Video title\rApril 1,ok\rApril 2,Crème brûlée\r".encode("latin-1"))
     drop(paths, "semicolons/Overview.csv", "\n".join(";".join(line) for line in [header, *rows]).encode("utf-8"))
+    # quoted cells, as spreadsheets write them: the comma-separated reading breaks on the header's first quote
+    quoted = "\r\n".join(";".join(f'"{cell}"' for cell in line) for line in [header, *rows])
+    drop(paths, "quoted/Overview.csv", quoted.encode("utf-8"))
     report = land(paths)
     resave = "save it again as CSV UTF-8 (comma-separated), or download it again from TikTok Studio"
     told = {issue.document_id.split(":")[1]: (issue.rule, issue.row, issue.message) for issue in report.issues}
     assert sorted(told.values()) == [
+        ("header", 0, f"a Studio header with its columns separated by semicolons, not commas: {resave}"),
         ("header", 0, f"a Studio header with its columns separated by semicolons, not commas: {resave}"),
         ("utf8", 0, f"UTF-16 text (a spreadsheet's 'Unicode Text'), not the UTF-8 TikTok writes: {resave}"),
         ("utf8", 2, f"not UTF-8 text (invalid continuation byte at byte 38, line 3): another encoding, as a "

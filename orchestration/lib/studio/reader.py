@@ -224,14 +224,16 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
     kind = _kind_for(stem, header)
     if kind is None:
         doc.fail(
-            "known_file", _semicolons(header) or f"not a Studio export this pipeline knows (header {list(header)})"
+            "known_file",
+            _semicolons(",".join(header)) or f"not a Studio export this pipeline knows (header {list(header)})",
         )
         return
     doc.kind = kind.kind
     if header != kind.header:
         doc.fail(
             "header",
-            _semicolons(header) or f"header {list(header)} does not match {kind.entry_stem} ({list(kind.header)})",
+            _semicolons(",".join(header))
+            or f"header {list(header)} does not match {kind.entry_stem} ({list(kind.header)})",
             row=0,
             value=",".join(header),
         )
@@ -307,9 +309,14 @@ def _not_utf8_reason(data: bytes, error: UnicodeDecodeError, offset: int, line: 
     )
 
 
-def _semicolons(header: tuple[str, ...]) -> str | None:
-    """The reason for a Studio header whose columns are separated by semicolons (a spreadsheet's regional setting)."""
-    if len(header) == 1 and tuple(cell.strip() for cell in header[0].split(";")) in _BY_HEADER:
+def _semicolons(first_line: str) -> str | None:
+    """The reason for a Studio header whose columns are separated by semicolons (a spreadsheet's regional setting),
+    its cells quoted or not (quoted, the comma-separated reading fails on the first line)."""
+    try:
+        cells = next(csv.reader([first_line], delimiter=";"), [])
+    except csv.Error:
+        return None
+    if len(cells) > 1 and tuple(cell.strip() for cell in cells) in _BY_HEADER:
         return f"a Studio header with its columns separated by semicolons, not commas: {_RESAVE}"
     return None
 
@@ -344,6 +351,10 @@ def _bounded_csv_rows(doc: Document, text: str) -> list[list[str]] | None:
             table.extend(chunk)
             cells = totals[-1]
     except csv.Error:
+        first_line = text.partition("\n")[0].partition("\r")[0]
+        if reason := _semicolons(first_line):
+            doc.fail("header", reason, row=0, value=first_line)
+            return None
         return _bounded_rows(doc, _csv_reader(text))
     return table
 
