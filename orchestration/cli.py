@@ -170,11 +170,12 @@ def replay(paths: DataPaths) -> None:
     from orchestration.lib.core.replay_state import replay_under_way
     from orchestration.lib.core.warehouse import connect
     from orchestration.lib.live.landing import LiveSource
-    from orchestration.lib.studio.landing import ReplayError, replay_archive
+    from orchestration.lib.studio.landing import replay_archive
 
-    with connect(paths.ensure().warehouse) as con, replay_under_way(con, refused=ReplayError):
+    with connect(paths.ensure().warehouse) as con, replay_under_way(con) as before_change:
         # unfinished (Ctrl-C, a kill), the next landing replays again first (defs/studio.py `replay_archives`)
-        studio = replay_archive(paths, con, sources=[LiveSource()])  # asks for the full refresh (dbt_selection)
+        # asks for the full refresh (dbt_selection); marked before its first change, not while it checks the archive
+        studio = replay_archive(paths, con, sources=[LiveSource()], before_change=before_change)
         api = replay_api_archive(paths, con)
     live = sum(source.receipts for source in studio.sources)
     print(

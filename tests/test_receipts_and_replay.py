@@ -279,6 +279,26 @@ def test_a_replay_refused_before_it_changed_anything_leaves_no_mark(replay_env):
         assert unfinished_replay(con) is None
 
 
+def test_a_replay_stopped_while_it_checks_the_archive_leaves_no_mark(replay_env, monkeypatch):
+    """Ctrl-C while the replay hashes the archive (minutes for a large one): no row changed yet, so the next run
+    must not replay the whole archive again."""
+    from orchestration.lib.core.replay_state import unfinished_replay
+    from orchestration.lib.studio import landing
+
+    paths = replay_env
+    _drop_fixture(paths)
+    land(paths)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(landing, "altered_objects", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(["replay"])
+    with connect(paths.warehouse) as con:
+        assert unfinished_replay(con) is None and not full_refresh_requested(con)
+
+
 def _api_tables(paths: DataPaths) -> dict[str, list[tuple]]:
     raw = _raw_tables(paths)
     return {t: rows for t, rows in raw.items() if t.startswith("api_")}

@@ -24,7 +24,7 @@ from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
 from orchestration.lib.marts import quality_worker
 from orchestration.lib.studio.checking import workers_check
-from orchestration.lib.studio.landing import LandingReport, ReplayError, land_inbox, replay_archive
+from orchestration.lib.studio.landing import LandingReport, land_inbox, replay_archive
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 INBOX = dg.AssetKey(["raw", "inbox"])
@@ -207,8 +207,9 @@ def replay_archives(paths, con):
     replay unfinished; returns both reports."""
     from orchestration.lib.api.replay import replay_api_archive
 
-    with replay_under_way(con, refused=ReplayError):
-        studio = replay_archive(paths, con, sources=[LiveSource()])  # asks for the full refresh (dbt_selection)
+    with replay_under_way(con) as before_change:
+        # asks for the full refresh (dbt_selection); marked before its first change, not while it checks the archive
+        studio = replay_archive(paths, con, sources=[LiveSource()], before_change=before_change)
         api = replay_api_archive(paths, con)
     return studio, api
 

@@ -10,7 +10,7 @@ archive again first (`defs/studio.py`), and the full refresh the replay asked fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -51,15 +51,9 @@ def unfinished_replay(con: duckdb.DuckDBPyConnection) -> datetime | None:
 
 
 @contextmanager
-def replay_under_way(con: duckdb.DuckDBPyConnection, refused: type[Exception]) -> Iterator[None]:
-    """Around a whole replay (every source): marked from before its first change until its end. `refused` is what a
-    replay raises when it stopped before changing any row: no mark stays then, unless an earlier replay left one."""
-    unfinished = unfinished_replay(con) is not None
-    mark_replay_started(con, datetime.now(UTC).replace(tzinfo=None))
-    try:
-        yield
-    except refused:
-        if not unfinished:
-            replay_finished(con)
-        raise
+def replay_under_way(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[], None]]:
+    """Around a whole replay (every source): yields what marks it, which the replay calls right before its first
+    change (after hashing the archive and its other checks: stopped or refused before, it leaves no mark); the mark
+    is cleared at its end. An unfinished earlier replay's mark stays until one ends."""
+    yield lambda: mark_replay_started(con, datetime.now(UTC).replace(tzinfo=None))
     replay_finished(con)

@@ -135,14 +135,18 @@ class ReplayError(RuntimeError):
 
 @full_collections_deferred()
 def replay_archive(
-    paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource] = ()
+    paths: DataPaths,
+    con: duckdb.DuckDBPyConnection,
+    sources: Sequence[ReceiptSource] = (),
+    before_change: Callable[[], None] | None = None,
 ) -> LandingReport:
     """Rebuild the Studio (and, with `sources`, the LIVE) raw tables and raw.archive_manifest from
     manifest.jsonl and the archive alone.
 
     Every receipt is read again with its original inbox path and mtime, so documents get the same ids
     and anchors as when they landed, and goes to the reader today's routing picks; rows of documents no
-    receipt produces any more are removed. Manifest lines are kept as they were written.
+    receipt produces any more are removed. Manifest lines are kept as they were written. `before_change` is
+    called once every check passed, right before the first row changes (`replay_state.replay_under_way`).
     """
     rows, unreadable = read_manifest(paths.manifest)
     if not rows and any(paths.archive.glob("[0-9a-f][0-9a-f]/*")):
@@ -159,6 +163,8 @@ def replay_archive(
         handle_aliases()
     except ValueError as mistake:
         raise ReplayError(f"{mistake}: nothing was replayed. Correct it, then replay again.") from None
+    if before_change is not None:
+        before_change()
     # before any row changes: rows a replay withdraws (a file now quarantined) leave the marts only by a full
     # refresh, which every daily run does until one ends well, should the replay's own not
     request_full_refresh(con)
