@@ -1,6 +1,7 @@
 """Contract fixtures: one valid file per kind, invalid ones asserting which rule failed, flagged ones landing."""
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ from schemas.studio_contracts import CONTRACTS, PLAUSIBILITY, RULE_SEVERITY, STR
 from schemas.studio_files import STUDIO_FILE_KINDS
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
+ROOT = Path(__file__).resolve().parents[1]
 MTIME = datetime(2026, 1, 4, 10, 0)  # anchors the year: rows end on or before 2026-01-04
 LINK = "https://www.tiktok.com/@acct/video/{}"
 
@@ -120,6 +122,24 @@ def test_every_contract_check_is_in_the_severity_table():
         checks |= {check.error or check.name for check in contract.checks}
     assert checks - set(RULE_SEVERITY) == set()
     assert {severity_of(check) for check in checks} == {STRUCTURAL}, "pandera contracts hold structural rules only"
+
+
+def test_the_flags_dbt_accepts_are_every_plausibility_rule_of_studio_and_live():
+    """stg_studio__row_flags' accepted_values test (error severity) fails the whole build on a rule it does not list:
+    a LIVE flag (a killed recorder's cut last line) once stopped every run from publishing."""
+    import yaml
+
+    from schemas import live_contracts
+    from schemas.studio_contracts import PLAUSIBILITY_RULES
+
+    models = yaml.safe_load((ROOT / "dbt_project/models/staging/studio/_stg_studio__models.yml").read_text())["models"]
+    (flags,) = [model for model in models if model["name"] == "stg_studio__row_flags"]
+    (rule_name,) = [column for column in flags["columns"] if column["name"] == "rule_name"]
+    (accepted,) = [test["accepted_values"] for test in rule_name["data_tests"] if "accepted_values" in test]
+    studio = {rule.name for rules in PLAUSIBILITY_RULES.values() for rule in rules}
+    live = {name for name, rule in live_contracts.RULES.items() if rule.severity == live_contracts.PLAUSIBILITY}
+    assert len(studio) == 3 and len(live) == 20
+    assert sorted(accepted["arguments"]["values"]) == sorted(studio | live)
 
 
 def test_header_only_audience_file_is_valid_and_empty(tmp_path):

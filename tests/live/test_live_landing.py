@@ -364,6 +364,22 @@ def test_sidecar_and_log_paths_pair_both_ways():
     assert routing.log_paths("a/live/x.session.json") == ("a/live/x.jsonl", "a/live/x.jsonl.gz", "a/live/x")
 
 
+def test_live_flags_pass_the_dbt_tests_of_the_flags_beside_studio_ones(tmp_path, dbt):
+    """A killed recorder's log (its last line cut: flagged `partial_last_line`) and a LIVE Center file with more
+    unique viewers than views land flagged; dbt's tests of stg_studio__row_flags pass. Its accepted rules once listed
+    Studio's only, and any LIVE flag failed every run before anything was published."""
+    paths = new_paths(tmp_path / "data")
+    _drop_everything(paths)
+    cut = json.dumps(record(11, "viewers", at=22, msg="m7", viewer_count=3))[:40].encode()
+    drop(paths, "dave/live/killed.jsonl", jsonl(*STREAM, tail=cut))
+    _land(paths)
+    dbt(paths, ["build", "--select", "+stg_studio__row_flags", "+stg_studio__documents"], tmp_path / "target")
+    assert query(paths, "select file_name, file_kind, rule_name from staging.stg_studio__row_flags order by 1") == [
+        ("LIVE viewers.csv", "live_center_viewers", "unique_viewers_at_most_views"),
+        ("killed.jsonl", "live_log", "partial_last_line"),
+    ]
+
+
 def test_the_landing_assets_report_live_rows_flags_and_quarantine(tmp_path):
     from orchestration.defs import studio
     from orchestration.defs.resources import DataDirResource

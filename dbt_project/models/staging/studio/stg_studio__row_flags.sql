@@ -1,4 +1,4 @@
--- One row per plausibility flag of a landed Studio row (the row itself is in its raw table).
+-- One row per plausibility flag of a landed Studio or LIVE row (the row itself is in its raw table).
 with flags as (
     select * from {{ source('studio', 'row_flags') }}
 ),
