@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 DISTRIBUTION_SUM_TOLERANCE = 0.05  # shares are rounded to 2–3 decimals by TikTok
+TIKTOK_LINK = r"(?i)^https://([a-z0-9-]+\.)*tiktok\.com/"  # a Content row's video link: its page on TikTok, over https
 
 # The column a frame-wide check is about, so its failures name one column, and the rule in words.
 CHECK_FOCUS: dict[str, str] = {"consecutive_days": "metric_date"}
@@ -132,7 +133,9 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "metric_date": _date(),
             "video_id": pa.Column(str, pa.Check.str_matches(r"^\d{15,20}$")),
             "video_title": pa.Column(str, nullable=True),
-            "video_link": pa.Column(str, pa.Check.str_contains("/video/")),
+            # as TikTok writes it (https://www.tiktok.com/@handle/video/<id>): a link is shown in the report and
+            # sent in alerts, where "javascript:…" or another site must never come from a received file
+            "video_link": pa.Column(str, pa.Check.str_matches(TIKTOK_LINK)),
             "post_date": _date(nullable=True),
             **{c: _count() for c in ("likes_total", "comments_total", "shares_total", "views_total")},
         },
@@ -296,7 +299,7 @@ RULE_SEVERITY: dict[str, tuple[str, str]] = {
     "str_length(1, 40)": (STRUCTURAL, "a gender label longer than 40 characters is not one"),
     "str_matches('^([A-Z]{2}|Others)$')": (STRUCTURAL, "territories are ISO alpha-2 codes or 'Others'"),
     "str_matches('^\\d{15,20}$')": (STRUCTURAL, "a video id is 15-20 digits"),
-    "str_contains('/video/')": (STRUCTURAL, "the video id lives only in the link"),
+    f"str_matches('{TIKTOK_LINK}')": (STRUCTURAL, "a video's link is TikTok's https page, where its id lives"),
     **{rule: (STRUCTURAL, "no real TikTok figure looks like this: " + plain) for rule, plain in NUMBER_RULES.items()},
     # plausibility: rows land, each flagged row is recorded in raw.row_flags
     "net_daily_count_below_zero": (

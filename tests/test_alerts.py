@@ -415,3 +415,31 @@ def test_the_alerts_asset_follows_every_published_mart_and_the_sensor_is_on(dbt_
     )
     sensor = definitions.resolve_sensor_def("alert_on_run_failure")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_a_breakout_sends_its_link_only_when_it_is_tiktoks_https_page(tmp_path):
+    """A video link is a cell of a received file or an API field: "javascript:…" or another site is left out of the
+    message (a chat client may render it as a link), the rest of the alert is sent."""
+    from orchestration.lib.alerts.rules import breakout_video
+
+    paths = DataPaths(tmp_path).ensure()
+    _parquet(
+        paths,
+        "rpt_video_outliers_daily",
+        """select 'beta' as account_handle, v as video_id, date '2026-03-08' as metric_date, 10.0 as outlier_score,
+            4000 as views_gained_7d, 400 as peer_median_views_gained_7d, '0-7d' as age_bucket, 3 as peer_videos
+        from (values ('v1'), ('v2')) t(v)""",
+    )
+    _parquet(
+        paths,
+        "dim_videos",
+        """select 'beta' as account_handle, v as video_id, 'A title' as video_title, link as video_link
+        from (values ('v1', 'javascript:alert(1)//https://www.tiktok.com/@beta/video/1'),
+                     ('v2', 'https://www.tiktok.com/@beta/video/2')) t(v, link)""",
+    )
+    events = breakout_video(duckdb.connect(), paths.marts, min_score=3, min_views=1000, lookback_days=7)
+    bodies = {event.key: event.body for event in events}
+    assert bodies["breakout_video:beta:v1"].endswith("at least 3x and 1,000 views).")
+    assert bodies["breakout_video:beta:v2"].endswith(
+        "at least 3x and 1,000 views).\nhttps://www.tiktok.com/@beta/video/2"
+    )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.studio_contracts import CONTRACTS, PLAUSIBILITY, RULE_SEVERITY, STRUCTURAL, severity_of
+from schemas.studio_contracts import CONTRACTS, PLAUSIBILITY, RULE_SEVERITY, STRUCTURAL, TIKTOK_LINK, severity_of
 from schemas.studio_files import STUDIO_FILE_KINDS
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
@@ -37,6 +37,9 @@ INVALID = [
     ("follower_gender", 0, 1, "1.59", "in_range(0, 1)"),
     ("follower_territories", 0, 0, "USA", "str_matches('^([A-Z]{2}|Others)$')"),
     ("content", 0, 2, "https://www.tiktok.com/@acct/photo/1", "not_nullable"),
+    # a link that would run a script in the report, or lead elsewhere, though it ends like TikTok's
+    ("content", 0, 2, "javascript:alert(1)//" + LINK.format("7546034661705796877"), f"str_matches('{TIKTOK_LINK}')"),
+    ("content", 0, 2, "https://evil.example/" + LINK.format("7546034661705796877"), f"str_matches('{TIKTOK_LINK}')"),
     ("content", 0, 3, "Smarch 4", "studio_date"),
     ("content", 1, 7, "3.5", "dtype('Int64')"),
     ("content", 1, 2, LINK.format("7546034661705796877"), "one_row_per_video_id_per_file"),

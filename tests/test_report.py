@@ -16,6 +16,8 @@ from orchestration.lib.report.render import figure_json, page_name
 
 # A video title a creator could type: rendered as text, never as markup.
 HOSTILE_TITLE = '<img src=x onerror="window.__xss=1"> & "cook"'
+# A link a received file (or an API field) could carry: shown as a link, it would run when clicked.
+HOSTILE_LINK = "javascript:window.__xss=2//https://www.tiktok.com/@alpha/video/2"
 
 
 def write_marts(marts: Path, *, with_activity: bool = True, with_report_marts: bool = False) -> Path:
@@ -51,7 +53,7 @@ def write_marts(marts: Path, *, with_activity: bool = True, with_report_marts: b
             select 'beta', date '2026-01-03' + i::integer, 200, 5, 10, 0, 0, 50, 40, 10, false from range(3) r(i)""",
         "dim_videos": f"""select * from (values
             ('alpha', '1', '{HOSTILE_TITLE.replace("'", "''")}', 'https://www.tiktok.com/@alpha/video/1'),
-            ('alpha', '2', 'Plain title', 'https://www.tiktok.com/@alpha/video/2'),
+            ('alpha', '2', 'Plain title', '{HOSTILE_LINK}'),
             ('beta', '3', 'Beta hit', 'https://www.tiktok.com/@beta/video/3'))
             t(account_handle, video_id, video_title, video_link)""",
         # the older day (alpha, 01-09) must not show: "this week" is each account's newest day
@@ -164,9 +166,40 @@ def test_titles_are_escaped_in_tables_and_figures(tmp_path):
         html = (tmp_path / "marts" / "report" / page).read_text()
         assert "<img" not in html
         assert "&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt; &amp; &#34;cook&#34;" in html
+    # a link other than TikTok's https page is no link: its title shows as text; TikTok's own links stay links
+    account = (tmp_path / "marts" / "report" / "accounts/alpha.html").read_text()
+    assert "javascript" not in account and "<td>Plain title</td>" in account
+    assert '<a href="https://www.tiktok.com/@alpha/video/1" rel="noopener noreferrer">&lt;img' in account
     # inside a figure the title is HTML-escaped (plotly shows it literally) and the JSON cannot close its <script>
     assert figure_json({"t": "</script><b>"}) == '{"t":"\\u003c/script\\u003e\\u003cb\\u003e"}'
     assert json.loads(figure_json({"t": "a & <b>"})) == {"t": "a & <b>"}
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://www.tiktok.com/@alpha/video/7546034661705796877", True),
+        ("https://tiktok.com/@alpha/video/1?lang=en", True),
+        ("https://vm.tiktok.com/ZMabc/", True),
+        ("HTTPS://WWW.TIKTOK.COM/@a/video/1", True),  # scheme and host are case-blind
+        ("http://www.tiktok.com/@alpha/video/1", False),
+        ("javascript:alert(1)//https://www.tiktok.com/@alpha/video/1", False),
+        (" javascript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("https://www.tiktok.com.evil.example/@alpha/video/1", False),
+        ("https://eviltiktok.com/@alpha/video/1", False),
+        ("https://www.tiktok.com@evil.example/video/1", False),
+        ("https://evil.example\\@www.tiktok.com/video/1", False),  # browsers read the backslash as a slash
+        ("https://www.tiktok.com/@a/video/1\nSet-Cookie: x", False),
+        ("https://[::1", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_https_links_on_tiktok_com_are_links(url, linked):
+    from orchestration.lib.core.links import tiktok_link
+
+    assert tiktok_link(url) == (url if linked else None)
 
 
 def test_account_page_sections_and_missing_marts_say_no_data_yet(tmp_path):

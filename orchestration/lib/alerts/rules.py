@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.core.links import tiktok_link
 from orchestration.lib.core.paths import DataPaths
 
 OUTLIERS = "rpt_video_outliers_daily"  # the outlier mart; rpt_trending_videos_7d is the fallback
@@ -154,7 +155,7 @@ def breakout_video(con, marts: Path, *, min_score: float, min_views: int, lookba
                 f"{name} (video {video}) gained {views:,.0f} views in the {window} days to {day}, "
                 f"{score:.1f}x the median {window}-day growth ({baseline:,.0f}) of {median_of}{peers} "
                 f"(rule breakout_video: at least {min_score:g}x and {min_views:,} views)."
-                + (f"\n{link}" if link else ""),
+                + (f"\n{link}" if (link := tiktok_link(link)) else ""),  # never a javascript: or foreign link
             )
         )
     return events

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import jinja2
 
+from orchestration.lib.core.links import tiktok_link
 from orchestration.lib.report import charts
 from orchestration.lib.report.data import (
     MARTS,
@@ -89,7 +90,15 @@ def _fmt_times(value) -> str:
     return "–" if value is None else f"{float(value):.1f}×"
 
 
-_ENV.filters.update(int=_fmt_int, signed=_fmt_signed, pct=_fmt_pct, times=_fmt_times, page=page_name, fig=figure_json)
+_ENV.filters.update(
+    int=_fmt_int,
+    signed=_fmt_signed,
+    pct=_fmt_pct,
+    times=_fmt_times,
+    page=page_name,
+    fig=figure_json,
+    tiktok=tiktok_link,
+)
 
 
 def build_report(marts_dir: Path, report_dir: Path | None = None, *, unless_current: bool = False) -> Path:
