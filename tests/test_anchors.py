@@ -18,6 +18,8 @@ from orchestration.lib.studio.provenance import (
         ("Content 2", "Content"),
         ("Viewers (1)", "Viewers"),
         ("Followers_le_petit_chef (5) (1)", "Followers_le_petit_chef"),  # a repeated download saved again
+        ("Followers_alpha.cafe(5)", "Followers_alpha.cafe"),  # Firefox: no space
+        ("Overview_2026-03-03_1773133200_alpha.cafe(1)(2)", "Overview_2026-03-03_1773133200_alpha.cafe"),
         ("Content_acct0001", "Content_acct0001"),
     ],
 )
@@ -40,6 +42,8 @@ def test_overview_zip_name_gives_handle_window_start_and_export_moment():
         ("Content_le_petit_chef.zip", "le_petit_chef", "zip_name"),
         ("Followers_maria.cocina (1).zip", "maria.cocina", "zip_name"),
         ("Followers_maria.cocina (5) (1).zip", "maria.cocina", "zip_name"),
+        ("Followers_alpha.cafe(5).zip", "alpha.cafe", "zip_name"),  # Firefox's repeat
+        ("Content_alpha.cafe(1).zip", "alpha.cafe", "zip_name"),
         ("techcreator/Content 2.csv", "techcreator", "inbox_folder"),
         ("techcreator/2026-01-03/Viewers.xlsx", "techcreator", "inbox_folder"),
         ("Content.csv", None, None),

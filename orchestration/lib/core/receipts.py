@@ -372,9 +372,9 @@ def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
 
 # --- what an inbox path says, whatever the source ------------------------------------------------
 
-# Browsers rename repeated downloads: "Content 2.csv", "Viewers (1).csv", "Content_x (3).zip", and a copy of a
-# repeated one again: "Followers_x (5) (1).zip".
-_BROWSER_REPEAT = re.compile(r"(?: \(\d+\)| \d+)+$")
+# Browsers rename repeated downloads: "Content 2.csv" (Safari), "Viewers (1).csv" (Chrome, Edge), "Content_x(3).zip"
+# (Firefox: no space), and a copy of a repeated one again: "Followers_x (5) (1).zip". No handle holds "(".
+_BROWSER_REPEAT = re.compile(r"(?: ?\(\d+\)| \d+)+$")
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
 
@@ -388,7 +388,8 @@ def stem_and_suffix(name: str) -> tuple[str, str]:
 
 
 def strip_browser_repeat(stem: str) -> str:
-    """'Content 2' → 'Content', 'Viewers (1)' → 'Viewers', 'Followers_x (5) (1)' → 'Followers_x'."""
+    """'Content 2' → 'Content', 'Viewers (1)' → 'Viewers', 'Viewers(1)' → 'Viewers', 'Followers_x (5) (1)' →
+    'Followers_x'."""
     return _BROWSER_REPEAT.sub("", stem)
 
 
