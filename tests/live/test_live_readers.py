@@ -1,6 +1,7 @@
 """The LIVE event log reader (docs/live.md section 1) and its contracts: logs are built here, line by line."""
 
 import ast
+import codecs
 import gzip
 import json
 from datetime import datetime
@@ -210,6 +211,18 @@ def test_a_gzip_bomb_is_refused_before_it_is_inflated():
 def test_a_gzip_stream_past_the_size_limit_is_refused():
     with pytest.raises(RefusedArchive, match="expands past 1000 bytes"):
         gunzip_capped(gzip.compress(jsonl(*STREAM)), max_bytes=1000)
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_log_saved_with_a_byte_order_mark_reads_as_without(line_end):
+    """A log opened and saved by a Windows tool (PowerShell, Notepad) starts with UTF-8's BOM: it was quarantined
+    whole ("not valid JSON" on line 1)."""
+    plain = read(jsonl(*STREAM))
+    for data in (codecs.BOM_UTF8 + jsonl(*STREAM).replace(b"\n", line_end),
+                 gzip.compress(codecs.BOM_UTF8 + jsonl(*STREAM))):  # fmt: skip
+        log = read(data, name="alice_live.jsonl.gz" if data[:2] == b"\x1f\x8b" else "alice_live.jsonl")
+        assert not log.document.quarantined and log.document.issues == []
+        pd.testing.assert_frame_equal(log.events, plain.events)
 
 
 def test_a_truncated_last_line_is_dropped_with_a_flag_not_a_quarantine():

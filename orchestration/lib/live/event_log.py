@@ -8,6 +8,7 @@ mid-write) is dropped with a flag, and an unknown `type` is kept (the contract f
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 
@@ -61,6 +62,8 @@ def read_live_log(
     """Read one log (plain or `.gz`) and, when given, its `.session.json` sidecar."""
     doc = LiveDocument(document_id, file_name, kind="live_log")
     text = _inflate(doc, data)
+    if text is not None and text.startswith(codecs.BOM_UTF8):  # a Windows tool's save (PowerShell, Notepad)
+        text = text[len(codecs.BOM_UTF8) :]
     clean = clean_log_columns(text, _DECODER.decode) if text is not None else None
     if clean is None:  # some line needs a closer look: read record by record, naming what is wrong
         rows = _parse_lines(doc, text) if text is not None else []
