@@ -438,3 +438,67 @@ def test_a_later_recording_of_a_live_rebuilds_it_incrementally_as_a_full_refresh
         "2026-03-02": ("live_center", 60.0, 7, 300, 90.0, 30),
         "2026-03-03": ("backstage", 60.0, 3, 60, None, None),
     }
+
+
+R3 = "7300000000000000003"
+
+
+def _recording(con, document: str, session: str, start: datetime, end: datetime, gift: bool) -> None:
+    """One recording of LIVE R3 (alice) as landing writes it: its events, its session and its connection."""
+    log = _Log(session, R3)
+    log.add("session_start", start, "c1", handle="alice")
+    log.add("viewers", start + timedelta(seconds=30), "c1", f"{session}v", viewer_count=5, total_user=5)
+    if gift:
+        galaxy = dict(gift_id="11046", gift_name="Galaxy", gift_type=2, diamond_per_gift=100, repeat_count=1)
+        log.add("gift", start + timedelta(seconds=60), "c1", f"{session}g", user_id="222", repeat_end=True, **galaxy)
+    log.add("session_end", end, "c1", ended_by="interrupted")
+    _insert(con, "live_events", _lineage(document, "alice", end, log.lines))
+    _insert(con, "live_sessions", _lineage(document, "alice", end, [
+        dict(session_id=session, room_id=R3, handle="alice", started_at=start, ended_at=end, ended_by="interrupted",
+             end_seen=False, connection_count=1, reconnects=0, events_written=len(log.lines), session_source="log"),
+    ]))  # fmt: skip
+    _insert(con, "live_connections", _lineage(document, "alice", end, [
+        dict(session_id=session, connection_id="c1", connected_at=start, disconnected_at=end),
+    ]))  # fmt: skip
+
+
+def test_a_live_moved_to_the_day_before_or_withdrawn_leaves_no_row_behind(tmp_path, dbt):
+    """LIVE R3 first recorded from 00:10 on 5 March in New York (05:10 UTC): its day is 5 March. A second recorder's
+    log of it began at 23:50 on 4 March (04:50 UTC): its day is now 4 March, and 5 March has no LIVE of alice's.
+    Meanwhile R2's only recording is withdrawn (as a damaged sidecar dropped later quarantines its log). The
+    incremental build (min_date 5 March, the new log's UTC day) must equal a full refresh: delete+insert by key alone
+    kept 5 March (two LIVEs, 200 diamonds for one LIVE of 100) and R2's session, gifts and minutes."""
+    database = tmp_path / "data" / "warehouse" / "pipeline.duckdb"
+    select = ["--select", *(f"+{m}" for m in LIVE_MARTS)]
+    with connect(database) as con:
+        _fill(con)
+        _recording(con, "r3a", "s5", datetime(2026, 3, 5, 5, 10), datetime(2026, 3, 5, 6, 0), gift=True)
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(None)[1:3], *select)
+    with connect(database) as con:
+        _recording(con, "r3b", "s6", datetime(2026, 3, 5, 4, 50), datetime(2026, 3, 5, 5, 20), gift=False)
+        for table in ("live_events", "live_sessions", "live_connections"):
+            con.execute(f"delete from raw.{table} where document_id = 'd2'")
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(date(2026, 3, 5))[1:3], *select)
+    incremental = _live_marts(database)
+    with duckdb.connect(str(database), read_only=True) as con:
+        days = con.execute(
+            """select metric_date::varchar, figures_source, lives, diamonds, log_lives, log_diamonds
+            from marts.fct_live_account_daily where account_handle = 'alice' and metric_date >= '2026-03-02'
+            order by 1"""
+        ).fetchall()
+        rooms = {
+            mart: [r[0] for r in con.execute(f"select distinct room_id from marts.{mart} order by 1").fetchall()]
+            for mart in ("fct_live_sessions", "fct_live_gifts", "fct_live_viewers_minutely")
+        }
+    # 2 March keeps LIVE Center's figures, without R2's log beside them; R3 (70 minutes, 04:50 -> 06:00 UTC) on 4 March
+    assert days == [
+        ("2026-03-02", "live_center", 1, 300, None, None),
+        ("2026-03-04", "event_log", 1, 100, 1, 100),
+    ]
+    assert rooms == {
+        "fct_live_sessions": [R1, R3],
+        "fct_live_gifts": [R1, R3],
+        "fct_live_viewers_minutely": [R1, R3],
+    }
+    _dbt(dbt, tmp_path, "run", "--full-refresh", *select)
+    assert incremental == _live_marts(database)

@@ -1,14 +1,10 @@
 -- One row per account per day any LIVE source reports on: a LIVE of an event log started that day (in
 -- the account's time zone), a LIVE Center file lists the day, or a one-day Backstage delta ends on it.
 -- The headline figures come from one source per row (figures_source); each source's figures sit beside.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['account_handle', 'metric_date'],
-        on_schema_change='fail'
-    )
-}}
+-- A table, rebuilt whole: a day no source reports any more must go (a later recording moved a LIVE to the day
+-- before in the account's time zone, a log re-landed under another account, a recording withdrawn), which
+-- delete+insert by key never does; it reads the LIVE marts and LIVE Center's few rows, never the events.
+{{ config(materialized='table') }}
 
 with logged as (
     select
@@ -100,17 +96,6 @@ days as (
     from backstage
 ),
 
-{% if is_incremental() %}
-    touched_days as (
-        -- the days of LIVEs fct_live_sessions recomputed in this run (a late recording of a LIVE)
-        select distinct
-            account_handle,
-            metric_date
-        from {{ ref('fct_live_sessions') }}
-        where {{ incremental_window('cast(ended_at as date)') }}
-    ),
-{% endif %}
-
 sourced as (
     -- LIVE Center is TikTok's own daily figure and counts every LIVE; an event log only the LIVEs
     -- recorded; Backstage has no hearts or viewers. A source covers a day when it says how many LIVEs.
@@ -145,12 +130,6 @@ sourced as (
     left join center on days.account_handle = center.account_handle and days.metric_date = center.metric_date
     left join backstage
         on days.account_handle = backstage.account_handle and days.metric_date = backstage.metric_date
-    {% if is_incremental() %}
-        left join touched_days
-            on days.account_handle = touched_days.account_handle and days.metric_date = touched_days.metric_date
-        -- a LIVE's local day can be the UTC day before the one min_date names
-        where {{ incremental_window('days.metric_date + 1') }} or touched_days.metric_date is not null
-    {% endif %}
 ),
 
 headline as (

@@ -5,9 +5,11 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['room_id'],
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ delete_rooms_recomputed_or_gone() }}"
     )
 }}
+-- depends_on: {{ ref('fct_live_sessions') }} (delete_rooms_recomputed_or_gone)
 
 with rooms as (
     -- recomputed per LIVE, like fct_live_sessions
