@@ -348,6 +348,40 @@ def test_config_errors_name_the_file_and_line(tmp_path, monkeypatch, text, line,
     assert FILE_SECRET not in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "line", "message"),
+    [
+        # an editor's Latin-1 save: "é" is at byte 18 (after "# alertes configur", counted from 0)
+        ("# alertes configurées\n".encode("latin-1") + b"destinations: {}\n", 1, "not UTF-8 text (byte 18"),
+        (b"destinations:\n  a: {url: !!python/object:os.system 'x'}\nrules: {}\n", 2, "`url` cannot be read"),
+        (
+            b"destinations:\n  a: {url: !ENV 'X'}\nrules: {}\n",
+            2,
+            "could not determine a constructor for the tag '!ENV'",
+        ),
+    ],
+)
+def test_a_file_not_utf8_or_a_tag_the_safe_loader_refuses_is_named_with_its_line(tmp_path, monkeypatch, data, line,
+                                                                                  message):  # fmt: skip
+    """Both were a bare UnicodeDecodeError or ConstructorError traceback, which also crashed `make run`'s report of
+    the failed run (it expects AlertsConfigError)."""
+    (tmp_path / "alerts.yml").write_bytes(data)
+    with pytest.raises(AlertsConfigError) as error:
+        load_alerts(tmp_path)
+    assert f"{tmp_path / 'alerts.yml'}, line {line}: " in str(error.value) and message in str(error.value)
+
+
+def test_a_destination_url_written_in_alerts_yml_is_masked_too(tmp_path):
+    """A webhook URL written out in alerts.yml is as secret as one from the environment; apprise logs the http:// URL
+    it turns a json:// one into, so its long parts are masked as well."""
+    url = "json://127.0.0.1:9/literalhook/LITERALSECRET777"
+    (tmp_path / "alerts.yml").write_text(f"destinations:\n  a: {{url: '{url}'}}\nrules:\n  run_failed:\n")
+    config = load_alerts(tmp_path)
+    logged = config.redact(f"loaded {url}; JSON POST URL: http://127.0.0.1:9/literalhook/LITERALSECRET777")
+    assert "LITERALSECRET777" not in logged and "literalhook" not in logged
+    assert logged.startswith("loaded [REDACTED]") or "LITERAL" not in logged
+
+
 def test_the_run_failure_sensor_sends_the_failed_step_and_error(data, receiver):
     import dagster as dg
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.lib.core.yaml_config import ConfigDoc, existing_config_file
+from orchestration.lib.core.yaml_config import ConfigDoc, config_text, existing_config_file
 
 ALERTS_FILE_ENV = "TIKTOK_ALERTS_FILE"
 ALERTS_FILE_NAME = "alerts.yml"
@@ -29,7 +29,7 @@ _ENV_REF = re.compile(r"\$\{([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DEST_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words in messages
-_MIN_PART_LENGTH = 8  # parts of a secret URL file: tokens are long, path words ("alerts", "hooks") are short
+_MIN_PART_LENGTH = 8  # parts of a destination URL: tokens are long, path words ("alerts", "hooks") are short
 # Loggers that may print a destination URL while apprise sends (apprise's own; requests' urllib3 logs paths).
 _URL_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
 
@@ -120,7 +120,7 @@ def load_alerts(data_dir: Path) -> AlertsConfig | None:
     path = existing_config_file(data_dir, ALERTS_FILE_ENV, ALERTS_FILE_NAME, AlertsConfigError)
     if path is None:
         return None
-    return parse_alerts(path.read_text(encoding="utf-8"), path=path, data_dir=Path(data_dir))
+    return parse_alerts(config_text(path, AlertsConfigError), path=path, data_dir=Path(data_dir))
 
 
 class _Doc(ConfigDoc):
@@ -167,13 +167,15 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
             raise doc.fail(file_node, f"url_file {file} does not exist")
         if stat.S_IMODE(file.stat().st_mode) & 0o077:
             raise doc.fail(file_node, f"url_file {file} is readable by others: chmod 600 it")
-        url = file.read_text(encoding="utf-8").strip()
-        redactor.add(url)
-        # the whole file is secret: mask each part too (a Slack token is the URL's "host", a webhook's its path)
-        for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
-            if len(part) >= _MIN_PART_LENGTH:
-                redactor.add(part)
+        url = config_text(file, AlertsConfigError).strip()
         url_node = file_node
+    # a destination URL is a secret, written in alerts.yml, taken from the environment or from url_file alike: mask
+    # it, and each long part of it too (a Slack token is the URL's "host", a webhook's its path; apprise logs the
+    # http:// URL it turned a json:// one into)
+    redactor.add(url)
+    for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
+        if len(part) >= _MIN_PART_LENGTH:
+            redactor.add(part)
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if not re.fullmatch(r"[A-Za-z0-9+]{2,32}", scheme):
         raise doc.fail(url_node, f"destination {name!r}: not an apprise URL (scheme://...)")
@@ -198,10 +200,7 @@ def _substitute(doc: _Doc, node: yaml.Node, url: str, redactor: Redactor) -> str
         redactor.add(os.environ[env])
         return os.environ[env]
 
-    resolved = _ENV_REF.sub(value, url)
-    if resolved != url:
-        redactor.add(resolved)
-    return resolved
+    return _ENV_REF.sub(value, url)
 
 
 def _rule(doc: _Doc, name: str, key_node: yaml.Node, node: yaml.Node, destinations: dict) -> Rule:

@@ -30,6 +30,21 @@ def existing_config_file(data_dir: Path, env_name: str, file_name: str, error: t
     return None
 
 
+def config_text(path: Path, error: type[Exception]) -> str:
+    """The file's text. Not UTF-8 (an editor's Latin-1 or UTF-16 save), it names the line and the byte."""
+    try:
+        data = path.read_bytes()
+    except OSError as problem:
+        raise error(f"{path}: cannot be read ({problem.strerror or problem})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        line = data[: problem.start].count(b"\n") + 1
+        raise error(
+            f"{path}, line {line}: not UTF-8 text (byte {problem.start}: {problem.reason}): save the file as UTF-8"
+        ) from None
+
+
 class ConfigDoc:
     def __init__(self, path: Path, error: type[Exception]):
         self.path = path
@@ -68,7 +83,11 @@ class ConfigDoc:
     def scalar(self, node: yaml.Node, key: str) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, f"`{key}` must be a single value")
-        return construct(node)
+        try:
+            return construct(node)
+        except yaml.YAMLError as problem:  # a tag the safe loader refuses (`!!python/object`, `!ENV`): no value
+            reason = getattr(problem, "problem", None) or type(problem).__name__
+            raise self.fail(node, f"`{key}` cannot be read ({reason})") from None
 
 
 def construct(node: yaml.ScalarNode) -> Any:

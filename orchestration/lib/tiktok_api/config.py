@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from orchestration.lib.core.yaml_config import ConfigDoc, config_file, existing_config_file
+from orchestration.lib.core.yaml_config import ConfigDoc, config_file, config_text, existing_config_file
 
 ACCOUNTS_FILE_ENV = "TIKTOK_ACCOUNTS_FILE"
 ACCOUNTS_FILE_NAME = "accounts.yml"
@@ -104,7 +104,7 @@ def load_accounts(data_dir: Path) -> ApiConfig | None:
     path = existing_config_file(data_dir, ACCOUNTS_FILE_ENV, ACCOUNTS_FILE_NAME, AccountsConfigError)
     if path is None:
         return None
-    return parse_accounts(path.read_text(encoding="utf-8"), path=path, data_dir=Path(data_dir))
+    return parse_accounts(config_text(path, AccountsConfigError), path=path, data_dir=Path(data_dir))
 
 
 # --- parsing, on YAML nodes so every message can name a line -----------------------------------
