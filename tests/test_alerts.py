@@ -477,3 +477,46 @@ def test_a_breakout_sends_its_link_only_when_it_is_tiktoks_https_page(tmp_path):
     assert bodies["breakout_video:beta:v2"].endswith(
         "at least 3x and 1,000 views).\nhttps://www.tiktok.com/@beta/video/2"
     )
+
+
+def test_a_quarantine_that_ended_is_not_announced(tmp_path):
+    """A report stays in raw/quarantine when a corrected file replaces its file (or the file is moved where it
+    belongs); a destination added later was sent every such report as "quarantined". The published
+    rpt_quarantined_files says which files are still quarantined: only their reports are announced."""
+    from orchestration.lib.alerts.rules import files_quarantined
+
+    paths = DataPaths(tmp_path).ensure()
+    sha_a, sha_b, sha_c = "a" * 64, "b" * 64, "c" * 64
+    reports = {
+        "aaaaaaaaaaaa_1_Overview.csv": ("Overview.csv", "alpha/Overview.csv", sha_a),
+        "bbbbbbbbbbbb_2_Followers.zip_FollowerGender.csv": ("Followers.zip › FollowerGender.csv", "alpha/Followers.zip",
+                                                            sha_b),
+        "cccccccccccc_3_Viewers.csv": ("Viewers.csv", "alpha/Viewers.csv", sha_c),
+        "dddddddddddd_Content.csv": ("Content.csv", None, None),  # written before reports named their inbox path
+    }  # fmt: skip
+    for name, (file, inbox_path, sha) in reports.items():
+        report = {
+            "file": file,
+            "inbox_path": inbox_path,
+            "archive_sha256": sha,
+            "account_handle": "alpha",
+            "issues": [],
+        }
+        (paths.quarantine / f"{name}.json").write_text(json.dumps(report))
+    assert len(files_quarantined(paths)) == 4  # the mart not published yet: every report
+
+    # still quarantined: the Overview, and the gender entry of the ZIP; the Viewers file was corrected since
+    _parquet(
+        paths,
+        "rpt_quarantined_files",
+        f"""select * from (values
+                ('{sha_a}:0123456789ab:', 'alpha/Overview.csv', null),
+                ('{sha_b}:0123456789ab:FollowerGender.csv', 'alpha/Followers.zip', 'FollowerGender.csv'),
+                ('{sha_b}:0123456789ab:FollowerHistory.csv', 'alpha/Followers.zip', 'FollowerHistory.csv'))
+            t(document_id, inbox_path, zip_member)""",
+    )  # fmt: skip
+    assert sorted(event.key for event in files_quarantined(paths)) == [
+        "files_quarantined:aaaaaaaaaaaa_1_Overview.csv",
+        "files_quarantined:bbbbbbbbbbbb_2_Followers.zip_FollowerGender.csv",
+        "files_quarantined:dddddddddddd_Content.csv",
+    ]

@@ -217,15 +217,20 @@ def _trending_rows(con, marts: Path, *, min_views: int, lookback_days: int) -> t
 
 
 def files_quarantined(paths: DataPaths) -> list[Event]:
-    """One event per quarantine report (`<data>/raw/quarantine/*.json`): the reports are what a user reads
-    about a quarantined file, and they exist for every source; raw.documents is not published. Keyed by
-    the report's name (archive hash, receipt and file name): the same file quarantined again is not news."""
+    """One event per quarantine report (`<data>/raw/quarantine/*.json`) of a file still quarantined: the reports
+    are what a user reads about a quarantined file. A report stays when its quarantine ends (a corrected file
+    dropped over it, the file moved where it belongs): the published `rpt_quarantined_files` says which are still
+    quarantined (every report while it is not published). Keyed by the report's name (archive hash, receipt and
+    file name): the same file quarantined again is not news."""
+    current = _still_quarantined(paths.marts)
     events = []
     for report_file in sorted(paths.quarantine.glob("*.json")):
         try:
             report = json.loads(report_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # a report being rewritten: the next run sees it whole
+        if current is not None and report.get("inbox_path") and _quarantined_file(report) not in current:
+            continue  # its quarantine ended
         issues = report.get("issues") or []
         handle = report.get("account_handle")
         first = issues[0] if issues else {}
@@ -246,6 +251,23 @@ def files_quarantined(paths: DataPaths) -> list[Event]:
             )
         )
     return events
+
+
+def _still_quarantined(marts: Path) -> set[tuple[str, str, str]] | None:
+    """(archive sha256, inbox path, ZIP member or '') of every file `rpt_quarantined_files` lists; None when it is
+    not published."""
+    if not (marts / "rpt_quarantined_files.parquet").is_file():
+        return None
+    sql = "select left(document_id, 64), inbox_path, coalesce(zip_member, '') from m"
+    with duckdb.connect(":memory:") as con:
+        return set(_read(con, marts, "rpt_quarantined_files", sql, []))
+
+
+def _quarantined_file(report: dict) -> tuple[str, str, str]:
+    """A report's file as `_still_quarantined` keys it: its `file` is `<name> › <member>` for a ZIP's entry."""
+    file = str(report.get("file"))
+    member = file.split(" › ", 1)[1] if " › " in file else ""
+    return str(report.get("archive_sha256")), str(report.get("inbox_path")), member
 
 
 def _placed(report: dict) -> str:
