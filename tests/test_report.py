@@ -128,8 +128,10 @@ REPORT_MARTS = {
         ('d2', 'backstage/creators (2).xlsx', null, 'backstage', 'live_backstage', 'unreadable: not a workbook',
          null))
         t(document_id, inbox_path, zip_member, account_handle, file_kind, quarantine_reason, received_at)""",
+    # 20:00 UTC is 15:00 in New York (EST, UTC-5), the account's clock the page shows it on
     "fct_live_sessions": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,
-        timestamp '2026-01-06 20:00:00' as started_at, 3600 as duration_s, 250 as peak_viewers""",
+        timestamp '2026-01-06 20:00:00' as started_at, 3600 as duration_s, 250 as peak_viewers,
+        'America/New_York' as account_timezone""",
 }
 
 

@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from websockets.sync.client import connect
 
@@ -249,4 +250,53 @@ def test_report_marts_and_a_live_draw_too(browser, tmp_path):
     drawn = _charts_drawn(browser)
     assert {"chart-rates", "chart-live"} <= set(drawn) and all(drawn.values()), drawn
     assert browser.js("document.getElementById('chart-live').data[0].y") == [250]
+    # the LIVE's start on the account's clock, named on the axis; one LIVE spans a day either side, not a millisecond
+    assert browser.js("document.getElementById('chart-live').data[0].x") == ["2026-01-06T15:00:00"]
+    assert browser.js("document.querySelector('#chart-live .g-xtitle text').textContent") == "start (America/New_York)"
+    ticks = browser.js("[...document.querySelectorAll('#chart-live .xtick text')].map(t => t.textContent)")
+    assert ticks and not any("." in tick for tick in ticks), ticks  # no "15:00:00.0004"
     _check_clean(browser, "alpha-report-marts")
+
+
+def test_an_account_with_one_day_draws_its_points_and_a_long_title_wraps(browser, tmp_path):
+    """One day of data: a line through one point drew nothing, on an axis of milliseconds around midnight; rates all
+    null drew empty axes; a 3,000-character title without spaces made the page 27,077 px wide."""
+    marts = tmp_path / "marts"
+    marts.mkdir()
+    long_title = "L" * 3000
+    tables = {
+        "dim_accounts": """select 'solo' as account_handle, date '2026-02-20' as first_metric_date,
+            date '2026-02-20' as last_metric_date, 77 as latest_followers, date '2026-02-20' as latest_followers_date,
+            1 as videos_seen, date '2026-02-20' as last_video_snapshot_date, date '2026-02-20' as first_export_date,
+            date '2026-02-20' as last_export_date, 3 as documents_loaded, 0 as documents_quarantined""",
+        "fct_follower_growth_daily": """select 'solo' as account_handle, date '2026-02-20' as metric_date,
+            77 as followers, 3 as net_follower_change, null::bigint as net_follower_change_7d,
+            null::bigint as net_follower_change_28d""",
+        "fct_account_overview_daily": """select 'solo' as account_handle, date '2026-02-20' as metric_date,
+            42 as video_views, 1 as profile_views, 5 as likes, 0 as comments, 0 as shares,
+            null::bigint as total_viewers, null::bigint as new_viewers, null::bigint as returning_viewers,
+            true as is_provisional""",
+        "rpt_account_scorecard_daily": """select 'solo' as account_handle, date '2026-02-20' as metric_date,
+            77 as followers, null::double as follower_growth_rate_7d, null::double as follower_growth_rate_28d,
+            null::double as engagement_rate_by_views, null::double as engagement_rate_by_followers,
+            null::double as engagement_rate_by_reach""",
+        "dim_videos": f"""select 'solo' as account_handle, '7' as video_id, '{long_title}' as video_title,
+            'https://www.tiktok.com/@solo/video/7' as video_link""",
+        "rpt_trending_videos_7d": """select 'solo' as account_handle, date '2026-02-20' as as_of_date,
+            1 as trending_rank, '7' as video_id, 100 as views_gained_7d, 100 as views_total,
+            date '2026-02-19' as post_date, false as has_full_window""",
+    }
+    for name, sql in tables.items():
+        duckdb.execute(f"copy ({sql}) to '{marts / name}.parquet' (format parquet)")
+    index = build_report(marts)
+    browser.open(index.parent / "accounts" / "solo.html")
+    browser.wait_for("[...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))")
+    for chart in ("followers", "engagement"):
+        points = browser.js(f"document.querySelectorAll('#chart-{chart} .scatterlayer .point').length")
+        assert points >= 1, chart  # the day's marker is drawn
+        ticks = browser.js(f"[...document.querySelectorAll('#chart-{chart} .xtick text')].map(t => t.textContent)")
+        assert ticks and not any(":" in tick for tick in ticks), ticks  # days, not the hours around one midnight
+    assert browser.js("document.getElementById('nodata-rates').textContent") == "No data yet."
+    assert browser.js("document.documentElement.scrollWidth") <= 1280  # the viewport's width
+    assert browser.js("document.querySelector('#trending td a').textContent") == long_title
+    _check_clean(browser, "solo-one-day")

@@ -7,6 +7,7 @@ tags in labels, and an escaped title shows literally (plotly decodes the entitie
 from __future__ import annotations
 
 import html
+from datetime import datetime, time, timedelta
 from operator import itemgetter
 
 from orchestration.lib.report.series import Series, groups
@@ -25,6 +26,30 @@ def _layout(title: str, **extra) -> dict:
     }
     layout.update(extra)
     return layout
+
+
+_DAY_MS = 86_400_000
+
+
+def _time_axis(values: list, extra: dict | None = None) -> dict:
+    """An x axis of dates or moments. With a single distinct value plotly would span a millisecond around it
+    ("23:59:59.9996 … 00:00:00.0004"): a day either side instead, ticked by day."""
+    axis = {"type": "date", **(extra or {})}
+    distinct = {value for value in values if value is not None}
+    if len(distinct) == 1:
+        (only,) = distinct  # an ISO text (series.py), a date or a datetime
+        if isinstance(only, str):
+            moment = datetime.fromisoformat(only)
+        else:
+            moment = only if isinstance(only, datetime) else datetime.combine(only, time())
+        day = timedelta(days=1)
+        axis |= {"range": [(moment - day).isoformat(), (moment + day).isoformat()], "dtick": _DAY_MS}
+    return axis
+
+
+def _line_mode(values: list) -> str:
+    """Lines, with markers while there are few points: a line through one point draws nothing."""
+    return "lines+markers" if len(values) <= 31 else "lines"
 
 
 def short_title(title: str | None, video_id: str, limit: int = 40) -> str:
@@ -48,7 +73,7 @@ def followers(rows: Series) -> dict:
             },
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": _line_mode(days),
                 "name": "followers",
                 "x": days,
                 "y": rows["followers"],
@@ -57,6 +82,7 @@ def followers(rows: Series) -> dict:
         ],
         "layout": _layout(
             "Followers and daily net change",
+            xaxis=_time_axis(days),
             yaxis={"title": {"text": "followers"}},
             yaxis2={"title": {"text": "net change"}, "overlaying": "y", "side": "right", "showgrid": False},
         ),
@@ -68,7 +94,7 @@ def engagement(rows: Series) -> dict:
     traces = [
         {
             "type": "scatter",
-            "mode": "lines",
+            "mode": _line_mode(days),
             "name": "views",
             "x": days,
             "y": rows["video_views"],
@@ -79,7 +105,7 @@ def engagement(rows: Series) -> dict:
         traces.append(
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": _line_mode(days),
                 "name": metric,
                 "x": days,
                 "y": rows[metric],
@@ -91,6 +117,7 @@ def engagement(rows: Series) -> dict:
         "data": traces,
         "layout": _layout(
             "Daily views, likes, comments, shares",
+            xaxis=_time_axis(days),
             yaxis={"title": {"text": "views"}},
             yaxis2={"title": {"text": "likes · comments · shares"}, "overlaying": "y", "side": "right"},
         ),
@@ -127,7 +154,10 @@ def curves(rows: Series, titles: dict[str, str]) -> dict:
         }
         for i, (video, points) in enumerate(sorted(by_video.items(), key=itemgetter(0)))
     ]
-    return {"data": traces, "layout": _layout("Growth curves of the top videos (lifetime views)")}
+    return {
+        "data": traces,
+        "layout": _layout("Growth curves of the top videos (lifetime views)", xaxis=_time_axis(rows["metric_date"])),
+    }
 
 
 def activity(rows: Series) -> dict:
@@ -160,7 +190,7 @@ def shares_over_time(rows: Series, key: str, title: str) -> dict:
     traces = [
         {
             "type": "scatter",
-            "mode": "lines",
+            "mode": _line_mode(points["snapshot_date"]),
             "stackgroup": "one" if key == "gender" else None,
             "name": html.escape(str(name), quote=False),
             "x": points["snapshot_date"],
@@ -172,21 +202,30 @@ def shares_over_time(rows: Series, key: str, title: str) -> dict:
     for t in traces:
         if t["stackgroup"] is None:
             del t["stackgroup"]
-    return {"data": traces, "layout": _layout(title, yaxis={"tickformat": ".0%"})}
+    return {
+        "data": traces,
+        "layout": _layout(title, xaxis=_time_axis(rows["snapshot_date"]), yaxis={"tickformat": ".0%"}),
+    }
 
 
 def live(rows: list[dict]) -> dict:
+    """A bar per LIVE at its start, on the account's clock (pages.py converts it; `time_zone` names it)."""
+    starts = [r.get("started_at") or r["metric_date"] for r in rows]
+    zones = sorted({r["time_zone"] for r in rows if r.get("time_zone")})
+    title = {"text": f"start ({', '.join(zones)})"} if zones else {"text": "start"}
     return {
         "data": [
             {
                 "type": "bar",
                 "name": "peak viewers",
-                "x": [r.get("started_at") or r["metric_date"] for r in rows],
+                "x": starts,
                 "y": [r.get("peak_viewers") for r in rows],
                 "marker": {"color": COLORS[2]},
             }
         ],
-        "layout": _layout("LIVE sessions: peak viewers", hovermode="closest"),
+        "layout": _layout(
+            "LIVE sessions: peak viewers", hovermode="closest", xaxis=_time_axis(starts, {"title": title})
+        ),
     }
 
 
@@ -196,7 +235,7 @@ def rates(rows: Series) -> dict:
     traces = [
         {
             "type": "scatter",
-            "mode": "lines",
+            "mode": _line_mode(days),
             "name": label,
             "x": days,
             "y": rows[f"engagement_rate_{key}"],
@@ -207,7 +246,9 @@ def rates(rows: Series) -> dict:
     ]
     return {
         "data": traces,
-        "layout": _layout("Engagement rates: (likes + comments + shares) / …", yaxis={"tickformat": ".1%"}),
+        "layout": _layout(
+            "Engagement rates: (likes + comments + shares) / …", xaxis=_time_axis(days), yaxis={"tickformat": ".1%"}
+        ),
     }
 
 

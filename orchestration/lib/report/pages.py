@@ -105,11 +105,16 @@ def account_pages(m: Marts, handles: list[str], newest: date | None) -> dict[str
         wanted = ["metric_date", "started_at", "duration_s", "peak_viewers", "avg_viewers", "hearts", "diamonds"]
         published = m.columns("fct_live_sessions")
         cols = [c for c in wanted if c in published]
+        order = ", ".join(c for c in ("metric_date", "started_at") if c in cols)
+        if "started_at" in cols and "account_timezone" in published:
+            # started_at is UTC; the page shows the account's clock, as metric_date is the account's day
+            zone = "coalesce(account_timezone, 'UTC')"
+            cols[cols.index("started_at")] = f"timezone({zone}, timezone('UTC', started_at)) as started_at"
+            cols.append(f"{zone} as time_zone")
         if "metric_date" in cols:
             fill(
                 "live",
-                f"""select account_handle, {", ".join(cols)} from fct_live_sessions
-                order by account_handle, {", ".join(c for c in ("metric_date", "started_at") if c in cols)}""",
+                f"select account_handle, {', '.join(cols)} from fct_live_sessions order by account_handle, {order}",
             )
     if m.has("rpt_account_scorecard_daily"):
         fill(

@@ -322,7 +322,8 @@ def account_figures(page: dict) -> dict[str, str]:
         )
     if page.get("live"):
         figures["live"] = charts.live(page["live"])
-    return {name: figure_json(figure) for name, figure in figures.items()}
+    # a figure with nothing to draw (rates all null: no Overview yet) says "No data yet" instead of empty axes
+    return {name: figure_json(figure) for name, figure in figures.items() if figure["data"]}
 
 
 def _write_assets(assets: Path) -> None:
