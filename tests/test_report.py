@@ -237,7 +237,8 @@ def test_same_marts_give_byte_identical_pages(tmp_path):
 
 def test_page_names_keep_handles_and_neutralise_anything_else():
     assert page_name("maria.cocina") == "maria.cocina.html"
-    assert page_name("../evil/x") == "_evil_x.html"
+    assert page_name("../evil/x") == "~.._evil_x.html"  # no folder, not hidden
+    assert len({page_name("._x"), page_name("_x"), page_name(".x"), page_name("x")}) == 4
 
 
 def test_make_report_rebuilds_from_the_published_marts_and_prints_the_path(tmp_path, monkeypatch, capsys):

@@ -52,9 +52,11 @@ _ENV = jinja2.Environment(
 
 
 def page_name(handle: str) -> str:
-    """A file name for an account's page: TikTok handles are letters, digits, `_` and `.`; anything else is `_`."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", handle).lstrip(".")
-    return f"{safe or '_'}.html"
+    """A file name for an account's page: TikTok handles are letters, digits, `_` and `.`; anything else is `_`. A
+    name starting with a dot (a hidden file, or `..`) gets a `~` before it, which no handle holds: stripping the dots
+    gave `._x` and `_x` one page."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", handle) or "_"
+    return f"{'~' if safe.startswith('.') else ''}{safe}.html"
 
 
 def _default(value):
