@@ -233,6 +233,17 @@ def test_a_truncated_last_line_is_dropped_with_a_flag_not_a_quarantine():
     assert len(log.events) == 10
 
 
+def test_a_truncated_last_line_an_editor_ended_with_a_newline_is_dropped_too():
+    """A `.part` file opened and saved in an editor gets a newline after its cut line; a last line that is a whole
+    record's shape but not JSON still quarantines the file."""
+    cut = json.dumps(record(11, "viewers", at=22, msg="m7", viewer_count=3))[:40].encode()
+    log = read(jsonl(*STREAM, tail=cut + b"\r\n\n"))
+    assert not log.document.quarantined and rules(log.document) == [("partial_last_line", 11)]
+    assert len(log.events) == 10
+    edited = read(jsonl(*STREAM, tail=b'{"seq": 11, oops}\n'))
+    assert edited.document.quarantined and rules(edited.document) == [("json", 11)]
+
+
 def test_a_whole_last_line_without_its_newline_is_judged_not_dropped():
     assert len(read(jsonl(*STREAM)[:-1]).events) == 10  # valid: kept
     wrong_format = json.dumps({**STREAM[2], "seq": 11, "format": "other/1"}).encode()

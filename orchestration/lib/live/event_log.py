@@ -96,10 +96,17 @@ def _inflate(doc: LiveDocument, data: bytes) -> bytes | None:
     return inflated.data
 
 
+def _cut_record(raw: bytes) -> bool:
+    """The start of a JSON record without its end: what a write stopped mid-line leaves."""
+    line = raw.strip()
+    return line.startswith(b"{") and not line.endswith(b"}")
+
+
 def _parse_lines(doc: LiveDocument, text: bytes) -> list[dict]:
     """Typed records keyed by events column, each with its line number as `source_row`."""
     lines = text.split(b"\n")
     ends_with_newline = text.endswith(b"\n")
+    last = max((n for n, raw in enumerate(lines, start=1) if raw.strip()), default=0)
     rows: list[dict] = []
     session_id = None
     bad_lines = 0
@@ -109,8 +116,9 @@ def _parse_lines(doc: LiveDocument, text: bytes) -> list[dict]:
         try:
             row = _parse_line(raw)
         except _BadLine as bad:
-            # Cut short = the last line, no newline, and not even JSON; a whole record with a bad field is bad.
-            if number == len(lines) and not ends_with_newline and bad.rule in ("json", "utf8"):
+            # Cut short = the last line, not even JSON, and without its newline or its closing brace (an editor
+            # that saved the .part file added a newline after the cut); a whole record with a bad field is bad.
+            if number == last and bad.rule in ("json", "utf8") and (not ends_with_newline or _cut_record(raw)):
                 doc.flag(
                     "partial_last_line",
                     f"the last line is cut short ({bad.message}): dropped, the recorder stopped mid-write",
