@@ -244,6 +244,14 @@ def test_a_truncated_last_line_an_editor_ended_with_a_newline_is_dropped_too():
     assert edited.document.quarantined and rules(edited.document) == [("json", 11)]
 
 
+def test_a_line_nested_past_the_parsers_limit_is_named_by_its_line():
+    """It was a RecursionError, quarantined as `unreadable` without the line."""
+    nested = b"[" * 100_000 + b"]" * 100_000
+    log = read(jsonl(*STREAM[:2]) + nested + b"\n" + jsonl(*STREAM[2:]))
+    assert log.document.quarantined and rules(log.document) == [("json", 3)]
+    assert "maximum recursion depth" in log.document.issues[0].message
+
+
 def test_a_whole_last_line_without_its_newline_is_judged_not_dropped():
     assert len(read(jsonl(*STREAM)[:-1]).events) == 10  # valid: kept
     wrong_format = json.dumps({**STREAM[2], "seq": 11, "format": "other/1"}).encode()

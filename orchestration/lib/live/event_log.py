@@ -160,7 +160,7 @@ def _parse_line(raw: bytes) -> dict:
         raise _BadLine("utf8", f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     try:
         record = _DECODER.decode(line)
-    except (json.JSONDecodeError, ValueError) as error:
+    except (json.JSONDecodeError, ValueError, RecursionError) as error:  # RecursionError: nested past the limit
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         where = f" at column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         raise _BadLine("json", f"not valid JSON ({message}{where})", value=line) from None
