@@ -270,6 +270,20 @@ def test_a_sidecar_arriving_after_its_log_relands_the_log_and_replay_agrees(tmp_
     assert _raw(paths) == landed
 
 
+def test_a_log_withdrawn_by_a_later_sidecar_recomputes_the_marts_from_its_day(tmp_path):
+    """A damaged sidecar dropped after its log quarantines the pair: the log's rows leave the raw tables, and the
+    incremental LIVE marts must recompute the LIVEs it held. Nothing new landed, so the build window comes from the
+    withdrawn log: the day before its first day (a LIVE's day can be the UTC day before)."""
+    paths = new_paths(tmp_path)
+    drop(paths, ALICE_LOG, jsonl(*STREAM))
+    assert _land(paths).earliest_new_date == pd.Timestamp("2026-06-20")
+    drop(paths, ALICE_SIDECAR, b'{"session_id": "s1", "star')
+    withdrawn = _land(paths)
+    assert [issue.rule for issue in withdrawn.issues] == ["sidecar_json"]
+    assert query(paths, "select count(*) from raw.live_events") == [(0,)]
+    assert withdrawn.earliest_new_date == pd.Timestamp("2026-06-20")
+
+
 def test_a_sidecar_without_its_log_waits_and_is_never_quarantined(tmp_path):
     paths = new_paths(tmp_path)
     drop(paths, ALICE_SIDECAR, sidecar())

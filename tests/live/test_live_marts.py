@@ -502,3 +502,56 @@ def test_a_live_moved_to_the_day_before_or_withdrawn_leaves_no_row_behind(tmp_pa
     }
     _dbt(dbt, tmp_path, "run", "--full-refresh", *select)
     assert incremental == _live_marts(database)
+
+
+def test_a_withdrawn_later_recording_of_a_live_keeps_the_rest_of_it(tmp_path, dbt):
+    """R3 recorded twice: 22:00 -> 23:50 UTC on 5 March (a 100-diamond gift), then 23:55 -> 00:30. The second log
+    is withdrawn: R3 now ends on 5 March. The landing's window for a withdrawn log is the day before its first day
+    (4 March): R3 is recomputed whole, its gift and minutes stay, and incremental equals a full refresh."""
+    database = tmp_path / "data" / "warehouse" / "pipeline.duckdb"
+    select = ["--select", *(f"+{m}" for m in LIVE_MARTS)]
+    with connect(database) as con:
+        _fill(con)
+        _recording(con, "r3a", "s5", datetime(2026, 3, 5, 22, 0), datetime(2026, 3, 5, 23, 50), gift=True)
+        _recording(con, "r3b", "s6", datetime(2026, 3, 5, 23, 55), datetime(2026, 3, 6, 0, 30), gift=False)
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(None)[1:3], *select)
+    with connect(database) as con:
+        for table in ("live_events", "live_sessions", "live_connections"):
+            con.execute(f"delete from raw.{table} where document_id = 'r3b'")
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(date(2026, 3, 4))[1:3], *select)
+    incremental = _live_marts(database)
+    with duckdb.connect(str(database), read_only=True) as con:
+        r3 = _one(con, f"select * from marts.fct_live_sessions where room_id = '{R3}'")
+        gifts = con.execute(f"select count(*) from marts.fct_live_gifts where room_id = '{R3}'").fetchone()[0]
+    assert (r3["ended_at"], r3["recordings"], r3["diamonds"], gifts) == (datetime(2026, 3, 5, 23, 50), 1, 100, 1)
+    _dbt(dbt, tmp_path, "run", "--full-refresh", *select)
+    assert incremental == _live_marts(database)
+
+
+def test_a_live_known_from_events_only_survives_a_later_unrelated_build(tmp_path, dbt):
+    """A recording whose log holds a second room (the creator went LIVE again; flagged one_room_per_session, kept):
+    its session names the first room only, the second is a LIVE from its events. A later build whose window does
+    not reach it must keep it, its gift and its minutes (a first version of the rooms' pre_hook deleted them)."""
+    r4, start = "7300000000000000004", datetime(2026, 3, 5, 20, 0)
+    database = tmp_path / "data" / "warehouse" / "pipeline.duckdb"
+    select = ["--select", *(f"+{m}" for m in LIVE_MARTS)]
+    with connect(database) as con:
+        _fill(con)
+        log = _Log("s7", R3)
+        log.add("session_start", start, "c1", handle="alice")
+        log.add("viewers", start + timedelta(seconds=30), "c1", "a1", viewer_count=5, total_user=5)
+        log.room_id = r4
+        galaxy = dict(gift_id="11046", gift_name="Galaxy", gift_type=2, diamond_per_gift=100, repeat_count=1)
+        log.add("gift", start + timedelta(minutes=41), "c1", "b2", user_id="222", repeat_end=True, **galaxy)
+        log.add("session_end", start + timedelta(minutes=50), "c1", ended_by="interrupted")
+        end = start + timedelta(minutes=50)
+        _insert(con, "live_events", _lineage("d7", "alice", end, log.lines))
+        _insert(con, "live_sessions", _lineage("d7", "alice", end, [
+            dict(session_id="s7", room_id=R3, handle="alice", started_at=start, ended_at=end, ended_by="interrupted",
+                 end_seen=False, connection_count=1, reconnects=0, events_written=len(log.lines), session_source="log"),
+        ]))  # fmt: skip
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(None)[1:3], *select)
+    before = _live_marts(database)
+    assert r4 in {row[1] for row in before["fct_live_gifts"]}  # account_handle, room_id, ...
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(date(2026, 3, 9))[1:3], *select)  # nothing new before 9 March
+    assert _live_marts(database) == before

@@ -9,7 +9,6 @@
         pre_hook="{{ delete_rooms_recomputed_or_gone() }}"
     )
 }}
--- depends_on: {{ ref('fct_live_sessions') }} (delete_rooms_recomputed_or_gone)
 
 with rooms as (
     -- recomputed per LIVE, like fct_live_sessions

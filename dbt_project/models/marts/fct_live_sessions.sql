@@ -6,10 +6,9 @@
         incremental_strategy='delete+insert',
         unique_key=['room_id'],
         on_schema_change='fail',
-        pre_hook="{{ delete_rooms_without_recordings() }}"
+        pre_hook="{{ delete_rooms_recomputed_or_gone() }}"
     )
 }}
--- depends_on: {{ ref('stg_live__sessions') }} (delete_rooms_without_recordings)
 
 with rooms as (
     -- a LIVE is recomputed whole when any of it reaches min_date (a later recording of it changes its

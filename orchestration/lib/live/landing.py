@@ -133,6 +133,9 @@ def land_live(
         started = time.perf_counter()
         documents = _document_rows(chunk)
         flags = _flag_rows(chunk)
+        # a log landed before and read again (a sidecar dropped later quarantines it, or names another account):
+        # the marts recompute from the day its former rows began, which may be all it leaves behind
+        landed_days += _withdrawn_log_days(con, [unit.document_id for unit in chunk if unit.kind == routing.LOG])
         replace_documents(con, valid, documents, flags[ROW_FLAG_COLUMNS], tables={t: t for t in LIVE_TABLES})
         _write_reports(paths, chunk)
         _add_seconds(result, "LIVE load raw tables", started)
@@ -345,6 +348,18 @@ def _days(unit: _Unit) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     else:
         first, last = frame["metric_date"].min(), frame["metric_date"].max()
     return (None, None) if pd.isna(first) else (first.normalize(), last.normalize())
+
+
+def _withdrawn_log_days(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> list[date]:
+    """The day before the first day of each of these logs already loaded (a LIVE's day can be the UTC day before)."""
+    if not document_ids:
+        return []
+    rows = con.execute(
+        "select first_metric_date - 1 from raw.documents where status = 'loaded' and first_metric_date is not null "
+        "and list_contains(?, document_id)",
+        [document_ids],
+    ).fetchall()
+    return [day for (day,) in rows]
 
 
 def _first_day(unit: _Unit) -> date | None:
