@@ -125,7 +125,9 @@ select
     shares,
     daily_metrics_source,
     is_provisional,
-    {{ safe_divide('likes + comments + shares', 'video_views') }} as engagement_rate_by_views,
+    -- Overview's daily views are net of removals and can be negative: no rate without views (-25 / -250 is no 10%)
+    {{ safe_divide('likes + comments + shares', 'case when video_views > 0 then video_views end') }}
+        as engagement_rate_by_views,
     {{ safe_divide('likes + comments + shares', 'followers') }} as engagement_rate_by_followers,
     reach,
     -- the Business API's own engagement over its own reach: numerator and denominator from one source
