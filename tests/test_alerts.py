@@ -371,15 +371,28 @@ def test_a_file_not_utf8_or_a_tag_the_safe_loader_refuses_is_named_with_its_line
     assert f"{tmp_path / 'alerts.yml'}, line {line}: " in str(error.value) and message in str(error.value)
 
 
-def test_a_destination_url_written_in_alerts_yml_is_masked_too(tmp_path):
+def test_a_destination_url_written_in_alerts_yml_is_masked_too_and_words_are_not(tmp_path):
     """A webhook URL written out in alerts.yml is as secret as one from the environment; apprise logs the http:// URL
-    it turns a json:// one into, so its long parts are masked as well."""
-    url = "json://127.0.0.1:9/literalhook/LITERALSECRET777"
-    (tmp_path / "alerts.yml").write_text(f"destinations:\n  a: {{url: '{url}'}}\nrules:\n  run_failed:\n")
+    it turns a json:// one into, so its token-like parts and its password are masked as well. The masking applies to
+    every message's text too: the URLs' words and host names stay (a first version blanked "services" in titles)."""
+    urls = {
+        "mine": "json://127.0.0.1:9/literalhook/LITERALSECRET777",
+        "team": "https://hooks.slack.com/services/T0000000/B0000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        "ops": "json://localhost:8080/notifications",
+        "mail": "mailto://alerts:hunter2pass@gmail.com?to=team@example.com",
+    }
+    destinations = "".join(f"  {name}: {{url: '{url}'}}\n" for name, url in urls.items())
+    (tmp_path / "alerts.yml").write_text(f"destinations:\n{destinations}rules:\n  run_failed:\n")
     config = load_alerts(tmp_path)
-    logged = config.redact(f"loaded {url}; JSON POST URL: http://127.0.0.1:9/literalhook/LITERALSECRET777")
-    assert "LITERALSECRET777" not in logged and "literalhook" not in logged
-    assert logged.startswith("loaded [REDACTED]") or "LITERAL" not in logged
+    logged = config.redact(f"loaded {urls['mine']}; JSON POST URL: http://127.0.0.1:9/literalhook/LITERALSECRET777")
+    assert logged == "loaded [REDACTED]; JSON POST URL: http://127.0.0.1:9/literalhook/[REDACTED]"
+    assert config.redact(urls["team"]) == "[REDACTED]"
+    assert config.redact("POST /services/T0000000/B0000000/XXXXXXXXXXXXXXXXXXXXXXXX") == (
+        "POST /services/[REDACTED]/[REDACTED]/[REDACTED]"
+    )
+    assert config.redact("login alerts:hunter2pass") == "login alerts:[REDACTED]"
+    title = '"Our cleaning services" trending: see notifications on localhost, gmail.com, example.com, hooks.slack.com'
+    assert config.redact(title) == title
 
 
 def test_the_run_failure_sensor_sends_the_failed_step_and_error(data, receiver):

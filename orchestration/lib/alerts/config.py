@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -29,7 +30,8 @@ _ENV_REF = re.compile(r"\$\{([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DEST_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words in messages
-_MIN_PART_LENGTH = 8  # parts of a destination URL: tokens are long, path words ("alerts", "hooks") are short
+_MIN_PART_LENGTH = 8  # parts of a destination URL holding a digit: tokens are long, path words are short
+_TOKEN_LENGTH = 20  # parts of a destination URL masked whatever they hold: no word is that long
 # Loggers that may print a destination URL while apprise sends (apprise's own; requests' urllib3 logs paths).
 _URL_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
 
@@ -170,12 +172,11 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
         url = config_text(file, AlertsConfigError).strip()
         url_node = file_node
     # a destination URL is a secret, written in alerts.yml, taken from the environment or from url_file alike: mask
-    # it, and each long part of it too (a Slack token is the URL's "host", a webhook's its path; apprise logs the
-    # http:// URL it turned a json:// one into)
+    # it, and its parts that look like tokens (a Slack token is the URL's "host", a webhook's its path; apprise logs
+    # the http:// URL it turned a json:// one into)
     redactor.add(url)
-    for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
-        if len(part) >= _MIN_PART_LENGTH:
-            redactor.add(part)
+    for part in _secret_parts(url):
+        redactor.add(part)
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if not re.fullmatch(r"[A-Za-z0-9+]{2,32}", scheme):
         raise doc.fail(url_node, f"destination {name!r}: not an apprise URL (scheme://...)")
@@ -186,6 +187,23 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
     if accepted is None:
         raise doc.fail(url_node, f"destination {name!r}: apprise does not accept this {scheme}:// URL")
     return Destination(name=name, url=url, line=node.start_mark.line + 1)
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The parts of a destination URL to mask on their own: its password, and each piece between separators that
+    looks like a token (8+ characters with a digit, not an address like 127.0.0.1, or 20+ of anything). Words and
+    host names ("services", "notifications", "hooks.slack.com") are left: the masking applies to every message's
+    text too, where they are ordinary words."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    parts = [password] if password else []
+    for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
+        digits = any(c.isdigit() for c in part) and not set(part) <= set("0123456789.")
+        if len(part) >= _MIN_PART_LENGTH and digits or len(part) >= _TOKEN_LENGTH:
+            parts.append(part)
+    return parts
 
 
 def _substitute(doc: _Doc, node: yaml.Node, url: str, redactor: Redactor) -> str:
