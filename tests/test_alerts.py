@@ -518,15 +518,16 @@ def test_a_quarantine_that_ended_is_not_announced(tmp_path):
         (paths.quarantine / f"{name}.json").write_text(json.dumps(report))
     assert len(files_quarantined(paths)) == 4  # the mart not published yet: every report
 
-    # still quarantined: the Overview, and the gender entry of the ZIP; the Viewers file was corrected since
+    # still quarantined: the Overview (its receipt unknown to the manifest: listed by its file name), and the gender
+    # entry of the ZIP; the Viewers file was corrected since
     _parquet(
         paths,
         "rpt_quarantined_files",
         f"""select * from (values
-                ('{sha_a}:0123456789ab:', 'alpha/Overview.csv', null),
-                ('{sha_b}:0123456789ab:FollowerGender.csv', 'alpha/Followers.zip', 'FollowerGender.csv'),
-                ('{sha_b}:0123456789ab:FollowerHistory.csv', 'alpha/Followers.zip', 'FollowerHistory.csv'))
-            t(document_id, inbox_path, zip_member)""",
+                ('{sha_a}:0123456789ab:', 'Overview.csv', null, null::timestamp),
+                ('{sha_b}:0123456789ab:FollowerGender.csv', 'alpha/Followers.zip', 'FollowerGender.csv', now()),
+                ('{sha_b}:0123456789ab:FollowerHistory.csv', 'alpha/Followers.zip', 'FollowerHistory.csv', now()))
+            t(document_id, inbox_path, zip_member, received_at)""",
     )  # fmt: skip
     assert sorted(event.key for event in files_quarantined(paths)) == [
         "files_quarantined:aaaaaaaaaaaa_1_Overview.csv",

@@ -229,7 +229,7 @@ def files_quarantined(paths: DataPaths) -> list[Event]:
             report = json.loads(report_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # a report being rewritten: the next run sees it whole
-        if current is not None and report.get("inbox_path") and _quarantined_file(report) not in current:
+        if current is not None and report.get("inbox_path") and not _quarantined_file(report) & current:
             continue  # its quarantine ended
         issues = report.get("issues") or []
         handle = report.get("account_handle")
@@ -258,16 +258,21 @@ def _still_quarantined(marts: Path) -> set[tuple[str, str, str]] | None:
     not published."""
     if not (marts / "rpt_quarantined_files.parquet").is_file():
         return None
-    sql = "select left(document_id, 64), inbox_path, coalesce(zip_member, '') from m"
+    # a document whose receipt the manifest does not name (received_at null) is listed by its file name: any
+    # inbox path of its bytes matches it, rather than hide a file still quarantined
+    sql = """select left(document_id, 64), case when received_at is not null then inbox_path end,
+        coalesce(zip_member, '') from m"""
     with duckdb.connect(":memory:") as con:
         return set(_read(con, marts, "rpt_quarantined_files", sql, []))
 
 
-def _quarantined_file(report: dict) -> tuple[str, str, str]:
-    """A report's file as `_still_quarantined` keys it: its `file` is `<name> › <member>` for a ZIP's entry."""
+def _quarantined_file(report: dict) -> set[tuple[str, str | None, str]]:
+    """A report's file as `_still_quarantined` keys it, at its inbox path or at none: its `file` is
+    `<name> › <member>` for a ZIP's entry."""
     file = str(report.get("file"))
     member = file.split(" › ", 1)[1] if " › " in file else ""
-    return str(report.get("archive_sha256")), str(report.get("inbox_path")), member
+    sha = str(report.get("archive_sha256"))
+    return {(sha, str(report.get("inbox_path")), member), (sha, None, member)}
 
 
 def _placed(report: dict) -> str:
