@@ -219,6 +219,30 @@ def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_e
     )
 
 
+def test_every_dbt_var_either_forces_a_full_refresh_when_changed_or_moves_no_row(tmp_path):
+    """Setting diamond_usd_rate later filled diamonds_usd from the build window on only: older LIVEs kept null while
+    the daily table showed dollars for the same days (review). A var that shapes rows already built is in the
+    digest a change of which makes the next build a full refresh; a new var must be classified."""
+    from orchestration.lib.core import dbt_vars
+
+    assert set(dbt_vars.project_vars()) == set(dbt_vars.REBUILD_VARS) | set(dbt_vars.VARS_MOVING_NO_ROW)
+    text = (dbt_vars.DBT_PROJECT_DIR / "dbt_project.yml").read_text()
+    digests = set()
+    edits = [
+        (None, None),
+        ("diamond_usd_rate: null", "diamond_usd_rate: 0.005"),
+        ("provisional_days: 3", "provisional_days: 5"),
+        ("max_engagement_rate: 10", "max_engagement_rate: 20"),
+    ]
+    for old, new in edits:
+        project = tmp_path / f"p{len(digests)}"
+        project.mkdir()
+        assert old is None or old in text, old
+        (project / "dbt_project.yml").write_text(text if old is None else text.replace(old, new))
+        digests.add(dbt_vars.keying_vars_digest(project))
+    assert len(digests) == 3  # the rate and the provisional days each change it; the test's bound does not
+
+
 def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tmp_path, manifest, monkeypatch):
     """account_handle_aliases, live_account_timezones, live_default_timezone move rows to other keys (an account, a
     LIVE's day): an incremental build would keep them under the old keys too. A warehouse built before the digest
@@ -249,10 +273,12 @@ def test_a_change_of_a_var_that_keys_rows_makes_the_next_build_a_full_refresh(tm
         (project / "dbt_project.yml").write_text(changed)
         monkeypatch.setattr(dbt_defs, "keying_vars_digest", lambda: dbt_vars.keying_vars_digest(project))
         # a subset picked in the UI would key the new rows of a few marts anew and leave the old ones: refused
-        with pytest.raises(dg.Failure, match=r"a var that keys rows changed .*account_handle_aliases.* under the old"):
+        with pytest.raises(
+            dg.Failure, match=r"a var that keys or shapes rows changed .*account_handle_aliases.* under the old"
+        ):
             plan(subset=True)
         after = plan()
-        assert "--full-refresh" in after.args and "a dbt var that keys rows changed" in after.reason
+        assert "--full-refresh" in after.args and "a dbt var that keys or shapes rows changed" in after.reason
         # should that build fail and the var be changed back, the refresh is still due: rows may carry new keys
         monkeypatch.setattr(dbt_defs, "keying_vars_digest", dbt_vars.keying_vars_digest)
         again = plan()

@@ -55,7 +55,7 @@ from orchestration.lib.core.dbt_selection import (
     record_whole_build,
     request_full_refresh,
 )
-from orchestration.lib.core.dbt_vars import KEYING_VARS, keying_vars_digest, project_vars
+from orchestration.lib.core.dbt_vars import REBUILD_VARS, keying_vars_digest, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
 from orchestration.lib.core.replay_state import refusal_while_unfinished
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
@@ -161,12 +161,12 @@ def _subset_refusal(why: str, harm: str) -> str:
 
 
 SUBSET_REFUSED_VAR_CHANGED = _subset_refusal(
-    f"a var that keys rows changed since the last whole build ({', '.join(KEYING_VARS)})",
-    "its marts would hold rows under the new keys beside the same rows under the old ones",
+    f"a var that keys or shapes rows changed since the last whole build ({', '.join(REBUILD_VARS)})",
+    "its marts would hold rows built under the new vars beside rows built under the old ones",
 )
 SUBSET_REFUSED_REFRESH_PENDING = _subset_refusal(
-    "a full refresh of the whole project is pending (a replay asked for one, or a var that keys rows changed, and no "
-    "whole build has ended well since)",
+    "a full refresh of the whole project is pending (a replay asked for one, or a var that keys or shapes rows "
+    "changed, and no whole build has ended well since)",
     "its marts would keep rows the refresh removes or re-keys",
 )
 
@@ -188,12 +188,14 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         build = dbt_build(
             min_date,
             full_refresh=True,
-            reason="a full refresh is pending (after a replay or a change of a var that keys rows)",
+            reason="a full refresh is pending (after a replay or a change of a var that keys or shapes rows)",
         )
     elif var_changed:
         request_full_refresh(con)  # pending until one succeeds, even should the var be changed back meanwhile
         build = dbt_build(
-            min_date, full_refresh=True, reason=f"a dbt var that keys rows changed ({', '.join(KEYING_VARS)})"
+            min_date,
+            full_refresh=True,
+            reason=f"a dbt var that keys or shapes rows changed ({', '.join(REBUILD_VARS)})",
         )
     elif built_fingerprint(con) != fingerprint:
         build = dbt_build(min_date, reason="the warehouse was not built by this dbt project yet")

@@ -22,6 +22,21 @@ HANDLE_ALIASES_VAR = "account_handle_aliases"
 # Vars that move rows from one key to another (an account, a LIVE's day): an incremental build would keep the rows
 # under their old keys beside the new ones, so a change of any of them makes the next build a full refresh.
 KEYING_VARS = (HANDLE_ALIASES_VAR, "live_account_timezones", "live_default_timezone")
+# Vars that shape the values of rows already built (a rate, a threshold, a window): an incremental build applies a
+# new value from its window on only, so a change makes the next build a full refresh too. The others move no row:
+# `min_date` (the build window itself) and `max_engagement_rate` (a test's bound).
+VALUE_VARS = (
+    "diamond_usd_rate",
+    "provisional_days",
+    "trending_window_days",
+    "trending_top_n",
+    "outlier_age_buckets",
+    "outlier_min_peers",
+    "outlier_breakout_score",
+    "backstage_duration_rounding_s",
+)
+REBUILD_VARS = (*KEYING_VARS, *VALUE_VARS)
+VARS_MOVING_NO_ROW = ("min_date", "max_engagement_rate")
 
 
 def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict:
@@ -30,7 +45,7 @@ def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict:
 
 
 def keying_vars_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """A digest of what the `KEYING_VARS` mean, as the models read them: handles normalised (`'@Old_Name'` is
+    """A digest of what the `REBUILD_VARS` mean, as the models read them: handles normalised (`'@Old_Name'` is
     `old_name`, a handle YAML reads as a number is its digits), so rewriting a value the same way changes nothing."""
     declared = project_vars(project_dir)
     zones = declared.get("live_account_timezones") or {}
@@ -40,8 +55,9 @@ def keying_vars_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
             (normalise_handle(str(handle)) or str(handle), str(zone)) for handle, zone in dict(zones).items()
         ),
         "live_default_timezone": str(declared.get("live_default_timezone")),
+        **{name: declared.get(name) for name in VALUE_VARS},
     }
-    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def handle_aliases(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, str]:
