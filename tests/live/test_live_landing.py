@@ -284,6 +284,27 @@ def test_a_log_withdrawn_by_a_later_sidecar_recomputes_the_marts_from_its_day(tm
     assert withdrawn.earliest_new_date == pd.Timestamp("2026-06-20")
 
 
+def test_a_withdrawn_later_recording_moves_the_window_to_its_lives_first_recording(tmp_path):
+    """The same LIVE recorded on 21 June and, by a recorder whose clock was off, on 23 June: withdrawing the later log
+    makes the LIVE end on 21 June again, so the window must reach back there, not to the withdrawn log's own day
+    (review: a LIVE then kept the withdrawn recording's gifts and minutes)."""
+    paths = new_paths(tmp_path)
+    drop(paths, ALICE_LOG, jsonl(*STREAM))
+    _land(paths)
+    two_days_ms = 2 * 86_400_000
+    later = [
+        {**r, "session_id": "s2", "received_at_ms": r["received_at_ms"] + two_days_ms,
+         "timestamp_ms": None if r["timestamp_ms"] is None else r["timestamp_ms"] + two_days_ms}
+        for r in STREAM
+    ]  # fmt: skip
+    drop(paths, "alice/live/later.jsonl", jsonl(*later))
+    assert _land(paths).earliest_new_date == pd.Timestamp("2026-06-22")  # its own day, less one
+    drop(paths, "alice/live/later.session.json", b'{"session_id": "s2", "sta')
+    withdrawn = _land(paths)
+    assert [issue.rule for issue in withdrawn.issues] == ["sidecar_json"]
+    assert withdrawn.earliest_new_date == pd.Timestamp("2026-06-20")  # the LIVE's first recording, less one
+
+
 def test_a_sidecar_without_its_log_waits_and_is_never_quarantined(tmp_path):
     paths = new_paths(tmp_path)
     drop(paths, ALICE_SIDECAR, sidecar())

@@ -351,15 +351,34 @@ def _days(unit: _Unit) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
 
 
 def _withdrawn_log_days(con: duckdb.DuckDBPyConnection, document_ids: list[str]) -> list[date]:
-    """The day before the first day of each of these logs already loaded (a LIVE's day can be the UTC day before)."""
+    """For these logs already loaded (read again now), the day before the first day of any recording of the LIVEs
+    they held: a LIVE that loses a recording may now end days before it, and is recomputed only from a window that
+    reaches its new end (a LIVE's day can be the UTC day before)."""
     if not document_ids:
         return []
-    rows = con.execute(
-        "select first_metric_date - 1 from raw.documents where status = 'loaded' and first_metric_date is not null "
-        "and list_contains(?, document_id)",
-        [document_ids],
-    ).fetchall()
-    return [day for (day,) in rows]
+    loaded = [
+        document_id
+        for (document_id,) in con.execute(
+            "select document_id from raw.documents where status = 'loaded' and list_contains(?, document_id)",
+            [document_ids],
+        ).fetchall()
+    ]
+    if not loaded:
+        return []
+    (day,) = con.execute(
+        """with rooms as (
+            select room_id from raw.live_sessions where list_contains($1, document_id)
+            union
+            select room_id from raw.live_events where list_contains($1, document_id)
+        )
+        select least(
+            (select min(first_metric_date) from raw.documents where list_contains($1, document_id)),
+            (select min(cast(started_at as date)) from raw.live_sessions where room_id in (select room_id from rooms)),
+            (select min(cast(received_at as date)) from raw.live_events where room_id in (select room_id from rooms))
+        ) - 1""",
+        [loaded],
+    ).fetchone()
+    return [] if day is None else [day]
 
 
 def _first_day(unit: _Unit) -> date | None:
