@@ -374,12 +374,15 @@ def test_a_file_not_utf8_or_a_tag_the_safe_loader_refuses_is_named_with_its_line
 def test_a_destination_url_written_in_alerts_yml_is_masked_too_and_words_are_not(tmp_path):
     """A webhook URL written out in alerts.yml is as secret as one from the environment; apprise logs the http:// URL
     it turns a json:// one into, so its token-like parts and its password are masked as well. The masking applies to
-    every message's text too: the URLs' words and host names stay (a first version blanked "services" in titles)."""
+    every message's text too, where the URLs' words and host names stay (a first version blanked "services" in
+    titles); log lines mask every longer piece (an ntfy topic, a chat id: review)."""
     urls = {
         "mine": "json://127.0.0.1:9/literalhook/LITERALSECRET777",
         "team": "https://hooks.slack.com/services/T0000000/B0000000/XXXXXXXXXXXXXXXXXXXXXXXX",
         "ops": "json://localhost:8080/notifications",
         "mail": "mailto://alerts:hunter2pass@gmail.com?to=team@example.com",
+        "push": "ntfy://myprivatetopic",
+        "tg": "tgram://123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/987654321",
     }
     destinations = "".join(f"  {name}: {{url: '{url}'}}\n" for name, url in urls.items())
     (tmp_path / "alerts.yml").write_text(f"destinations:\n{destinations}rules:\n  run_failed:\n")
@@ -393,6 +396,13 @@ def test_a_destination_url_written_in_alerts_yml_is_masked_too_and_words_are_not
     assert config.redact("login alerts:hunter2pass") == "login alerts:[REDACTED]"
     title = '"Our cleaning services" trending: see notifications on localhost, gmail.com, example.com, hooks.slack.com'
     assert config.redact(title) == title
+    # a log line (apprise's, urllib3's) masks every longer piece too: an ntfy topic, a Telegram chat id
+    assert config.redact.logs("Failed to send ntfy notification to topic 'myprivatetopic': error=403.") == (
+        "Failed to send ntfy notification to topic '[REDACTED]': error=403."
+    )
+    assert config.redact.logs(
+        "POST /bot123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/sendMessage chat_id=987654321"
+    ) == ("POST /bot[REDACTED]:[REDACTED]/sendMessage chat_id=[REDACTED]")
 
 
 def test_the_run_failure_sensor_sends_the_failed_step_and_error(data, receiver):

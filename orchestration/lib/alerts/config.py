@@ -32,6 +32,7 @@ _DEST_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words in messages
 _MIN_PART_LENGTH = 8  # parts of a destination URL holding a digit: tokens are long, path words are short
 _TOKEN_LENGTH = 20  # parts of a destination URL masked whatever they hold: no word is that long
+_MIN_NUMBER_LENGTH = 6  # a destination URL's numbers masked in log lines (a chat id, a phone number), not a port
 # Loggers that may print a destination URL while apprise sends (apprise's own; requests' urllib3 logs paths).
 _URL_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
 
@@ -54,20 +55,30 @@ class AlertsConfigError(ValueError):
 
 
 class Redactor:
-    """Masks the secret values one config resolved (environment values, secret files, whole URLs)."""
+    """Masks the secret values one config resolved (environment values, secret files, whole URLs). Called, it masks
+    a message's text; `logs` masks a log line, also with the values added `in_logs_only`: every longer piece of a
+    destination URL, which in a message's text would blank ordinary words ("services" in a title)."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._log_secrets: set[str] = set()
 
-    def add(self, value: str) -> None:
+    def add(self, value: str, in_logs_only: bool = False) -> None:
         if len(value) >= _MIN_SECRET_LENGTH:
-            self._secrets.add(value)
+            (self._log_secrets if in_logs_only else self._secrets).add(value)
 
     def __call__(self, text: Any) -> str:
-        result = "" if text is None else str(text)
-        for secret in sorted(self._secrets, key=len, reverse=True):  # a URL before the token inside it
-            result = result.replace(secret, MASK)
-        return result
+        return _masked(text, self._secrets)
+
+    def logs(self, text: Any) -> str:
+        return _masked(text, self._secrets | self._log_secrets)
+
+
+def _masked(text: Any, secrets: set[str]) -> str:
+    result = "" if text is None else str(text)
+    for secret in sorted(secrets, key=len, reverse=True):  # a URL before the token inside it
+        result = result.replace(secret, MASK)
+    return result
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class _RedactingFilter(logging.Filter):
         self.redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redact(record.getMessage()), ()
+        record.msg, record.args = self.redact.logs(record.getMessage()), ()
         return True
 
 
@@ -177,6 +188,9 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
     redactor.add(url)
     for part in _secret_parts(url):
         redactor.add(part)
+    for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):  # apprise's and urllib3's lines quote pieces
+        if len(part) >= _MIN_PART_LENGTH or (part.isdigit() and len(part) >= _MIN_NUMBER_LENGTH):
+            redactor.add(part, in_logs_only=True)  # a topic, a chat id, a phone number
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if not re.fullmatch(r"[A-Za-z0-9+]{2,32}", scheme):
         raise doc.fail(url_node, f"destination {name!r}: not an apprise URL (scheme://...)")
@@ -190,10 +204,10 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
 
 
 def _secret_parts(url: str) -> list[str]:
-    """The parts of a destination URL to mask on their own: its password, and each piece between separators that
+    """The parts of a destination URL to mask in messages too: its password, and each piece between separators that
     looks like a token (8+ characters with a digit, not an address like 127.0.0.1, or 20+ of anything). Words and
-    host names ("services", "notifications", "hooks.slack.com") are left: the masking applies to every message's
-    text too, where they are ordinary words."""
+    host names ("services", "notifications", "hooks.slack.com") are masked in log lines only: in a message's text
+    they are ordinary words."""
     try:
         password = urlsplit(url).password
     except ValueError:

@@ -156,7 +156,9 @@ def _send(config: AlertsConfig, destination: str, event: rules.Event) -> bool:
                 return False
             return bool(notifier.notify(title=event.title, body=event.body, body_format=apprise.NotifyFormat.TEXT))
         except Exception as error:  # a plugin's bug must not stop the other alerts; its text may hold the URL
-            log.warning("apprise failed for %s: %s", destination, config.redact(f"{type(error).__name__}: {error}"))
+            log.warning(
+                "apprise failed for %s: %s", destination, config.redact.logs(f"{type(error).__name__}: {error}")
+            )
             return False
 
 
