@@ -357,3 +357,24 @@ def test_without_plotly_the_build_says_what_is_missing(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"plotly is not installed.*make setup"):
         build_report(marts)
     assert sorted(p.name for p in marts.iterdir() if p.is_dir()) == []  # no report, no staging folder left
+
+
+def test_no_28_day_engagement_rate_on_net_negative_views(tmp_path):
+    """Overview's daily figures are net of removals: 28 days summing to -250 views and -25 interactions showed a
+    10.00% rate (review), as the scorecard did before it left such days without a rate."""
+    marts = tmp_path / "marts"
+    marts.mkdir()
+    tables = {
+        "dim_accounts": """select 'neg' as account_handle, date '2026-01-01' as first_metric_date,
+            date '2026-01-01' as last_metric_date, 10 as latest_followers, date '2026-01-01' as latest_followers_date,
+            0 as videos_seen, null::date as last_video_snapshot_date, date '2026-01-02' as first_export_date,
+            date '2026-01-02' as last_export_date, 1 as documents_loaded, 0 as documents_quarantined""",
+        "fct_account_overview_daily": """select 'neg' as account_handle, date '2026-01-01' as metric_date,
+            -250 as video_views, 0 as profile_views, -20 as likes, -5 as comments, 0 as shares,
+            null::bigint as total_viewers, null::bigint as new_viewers, null::bigint as returning_viewers,
+            false as is_provisional""",
+    }
+    for name, sql in tables.items():
+        duckdb.execute(f"copy ({sql}) to '{marts / name}.parquet' (format parquet)")
+    row = build_report(marts).read_text().split('<tr data-account="neg">', 1)[1].split("</tr>", 1)[0]
+    assert ">-250<" in row and "%" not in row

@@ -155,7 +155,9 @@ def portfolio(m: Marts) -> list[dict]:
     if m.has("fct_account_overview_daily"):
         for r in m.rows(
             f"""select account_handle, sum(video_views) as views_28d,
-                (sum(likes) + sum(comments) + sum(shares)) / nullif(sum(video_views), 0) as engagement_rate_28d
+                -- net views (after removals) can sum to 0 or less: no rate then, as in rpt_account_scorecard_daily
+                (sum(likes) + sum(comments) + sum(shares)) / case when sum(video_views) > 0 then sum(video_views) end
+                    as engagement_rate_28d
             from fct_account_overview_daily o
             where metric_date > (select max(metric_date) from fct_account_overview_daily p
                                  where p.account_handle = o.account_handle) - {WINDOW_DAYS}
