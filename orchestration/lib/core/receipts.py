@@ -375,6 +375,7 @@ def remember_inbox_files(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
 # Browsers rename repeated downloads: "Content 2.csv" (Safari), "Viewers (1).csv" (Chrome, Edge), "Content_x(3).zip"
 # (Firefox: no space), and a copy of a repeated one again: "Followers_x (5) (1).zip". No handle holds "(".
 _BROWSER_REPEAT = re.compile(r"(?: ?\(\d+\)| \d+)+$")
+_REPEAT_ENDS = frozenset(")0123456789")
 _DATED_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HANDLE = re.compile(r"^[a-z0-9._]{1,64}$")
 
@@ -390,7 +391,7 @@ def stem_and_suffix(name: str) -> tuple[str, str]:
 def strip_browser_repeat(stem: str) -> str:
     """'Content 2' → 'Content', 'Viewers (1)' → 'Viewers', 'Viewers(1)' → 'Viewers', 'Followers_x (5) (1)' →
     'Followers_x'."""
-    return _BROWSER_REPEAT.sub("", stem)
+    return _BROWSER_REPEAT.sub("", stem) if stem[-1:] in _REPEAT_ENDS else stem  # most names: no regex (per file)
 
 
 def normalise_handle(raw: str) -> str | None:
