@@ -382,6 +382,7 @@ def test_a_destination_url_written_in_alerts_yml_is_masked_too_and_words_are_not
         "ops": "json://localhost:8080/notifications",
         "mail": "mailto://alerts:hunter2pass@gmail.com?to=team@example.com",
         "push": "ntfy://myprivatetopic",
+        "bot": "mailto://bot:tiktok@mail.example.org?to=ops@example.org",  # a short word as the password
         "tg": "tgram://123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ/987654321",
     }
     destinations = "".join(f"  {name}: {{url: '{url}'}}\n" for name, url in urls.items())
@@ -394,6 +395,9 @@ def test_a_destination_url_written_in_alerts_yml_is_masked_too_and_words_are_not
         "POST /services/[REDACTED]/[REDACTED]/[REDACTED]"
     )
     assert config.redact("login alerts:hunter2pass") == "login alerts:[REDACTED]"
+    # a short word-like password is masked in log lines only: in messages it would blank "tiktok" in every link
+    assert config.redact("https://www.tiktok.com/@alpha/video/1") == "https://www.tiktok.com/@alpha/video/1"
+    assert config.redact.logs("login bot:tiktok") == "login bot:[REDACTED]"
     title = '"Our cleaning services" trending: see notifications on localhost, gmail.com, example.com, hooks.slack.com'
     assert config.redact(title) == title
     # a log line (apprise's, urllib3's) masks every longer piece too: an ntfy topic, a Telegram chat id

@@ -188,6 +188,8 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
     redactor.add(url)
     for part in _secret_parts(url):
         redactor.add(part)
+    if password := _password(url):  # a short word-like one ("tiktok") would blank the word in every message
+        redactor.add(password, in_logs_only=len(password) < _MIN_PART_LENGTH and not _has_digit(password))
     for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):  # apprise's and urllib3's lines quote pieces
         if len(part) >= _MIN_PART_LENGTH or (part.isdigit() and len(part) >= _MIN_NUMBER_LENGTH):
             redactor.add(part, in_logs_only=True)  # a topic, a chat id, a phone number
@@ -204,20 +206,27 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
 
 
 def _secret_parts(url: str) -> list[str]:
-    """The parts of a destination URL to mask in messages too: its password, and each piece between separators that
-    looks like a token (8+ characters with a digit, not an address like 127.0.0.1, or 20+ of anything). Words and
-    host names ("services", "notifications", "hooks.slack.com") are masked in log lines only: in a message's text
-    they are ordinary words."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    parts = [password] if password else []
+    """The parts of a destination URL to mask in messages too: each piece between separators that looks like a token
+    (8+ characters with a digit, not an address like 127.0.0.1, or 20+ of anything). Words and host names
+    ("services", "notifications", "hooks.slack.com") are masked in log lines only: in a message's text they are
+    ordinary words."""
+    parts = []
     for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
-        digits = any(c.isdigit() for c in part) and not set(part) <= set("0123456789.")
+        digits = _has_digit(part) and not set(part) <= set("0123456789.")
         if len(part) >= _MIN_PART_LENGTH and digits or len(part) >= _TOKEN_LENGTH:
             parts.append(part)
     return parts
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
 
 
 def _substitute(doc: _Doc, node: yaml.Node, url: str, redactor: Redactor) -> str:
