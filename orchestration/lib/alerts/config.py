@@ -182,17 +182,7 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
             raise doc.fail(file_node, f"url_file {file} is readable by others: chmod 600 it")
         url = config_text(file, AlertsConfigError).strip()
         url_node = file_node
-    # a destination URL is a secret, written in alerts.yml, taken from the environment or from url_file alike: mask
-    # it, and its parts that look like tokens (a Slack token is the URL's "host", a webhook's its path; apprise logs
-    # the http:// URL it turned a json:// one into)
-    redactor.add(url)
-    for part in _secret_parts(url):
-        redactor.add(part)
-    if password := _password(url):  # a short word-like one ("tiktok") would blank the word in every message
-        redactor.add(password, in_logs_only=len(password) < _MIN_PART_LENGTH and not _has_digit(password))
-    for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):  # apprise's and urllib3's lines quote pieces
-        if len(part) >= _MIN_PART_LENGTH or (part.isdigit() and len(part) >= _MIN_NUMBER_LENGTH):
-            redactor.add(part, in_logs_only=True)  # a topic, a chat id, a phone number
+    _mask_url(url, redactor)
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if not re.fullmatch(r"[A-Za-z0-9+]{2,32}", scheme):
         raise doc.fail(url_node, f"destination {name!r}: not an apprise URL (scheme://...)")
@@ -205,17 +195,22 @@ def _destination(doc: _Doc, name: str, node: yaml.Node, data_dir: Path, redactor
     return Destination(name=name, url=url, line=node.start_mark.line + 1)
 
 
-def _secret_parts(url: str) -> list[str]:
-    """The parts of a destination URL to mask in messages too: each piece between separators that looks like a token
-    (8+ characters with a digit, not an address like 127.0.0.1, or 20+ of anything). Words and host names
-    ("services", "notifications", "hooks.slack.com") are masked in log lines only: in a message's text they are
-    ordinary words."""
-    parts = []
+def _mask_url(url: str, redactor: Redactor) -> None:
+    """A destination URL is a secret, written in alerts.yml, taken from the environment or from url_file alike: the
+    whole URL, its password and its pieces that look like tokens (8+ characters with a digit, not an address like
+    127.0.0.1, or 20+ of anything: a Slack token is the URL's "host", a webhook's its path) are masked everywhere.
+    Apprise's and urllib3's log lines quote pieces (apprise logs the http:// URL it turned a json:// one into), so
+    there every other piece of 8+ characters and number of 6+ digits (an ntfy topic, a chat id) and a short
+    word-like password are masked too: in a message's text they would blank ordinary words ("services", "tiktok")."""
+    redactor.add(url)
+    if password := _password(url):
+        redactor.add(password, in_logs_only=len(password) < _MIN_PART_LENGTH and not _has_digit(password))
     for part in re.split(r"[/:@?&=#]+", url.split("://", 1)[-1]):
         digits = _has_digit(part) and not set(part) <= set("0123456789.")
         if len(part) >= _MIN_PART_LENGTH and digits or len(part) >= _TOKEN_LENGTH:
-            parts.append(part)
-    return parts
+            redactor.add(part)
+        elif len(part) >= _MIN_PART_LENGTH or (part.isdigit() and len(part) >= _MIN_NUMBER_LENGTH):
+            redactor.add(part, in_logs_only=True)
 
 
 def _password(url: str) -> str | None:
