@@ -73,13 +73,15 @@ def data(tmp_path, monkeypatch, receiver):
     monkeypatch.delenv("TIKTOK_ALERTS_FILE", raising=False)
     paths = DataPaths(tmp_path).ensure()
     # no_new_export (days: 3, run date 2026-03-10): beta 5 days (export 03-05), gamma 3 days (API only,
-    # follower day 03-07: the boundary fires); alpha 1 day and delta 2 days do not.
+    # follower day 03-07: the boundary fires), epsilon 4 days (LIVE files only, 03-06); alpha 1 day and delta 2 days
+    # do not. Each is told what its data comes from (rpt_account_freshness below).
     _parquet(
         paths,
         "dim_accounts",
         """select * from (values
             ('alpha', date '2026-03-09', date '2026-03-08'), ('beta', date '2026-03-05', date '2026-03-04'),
-            ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'))
+            ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'),
+            ('epsilon', date '2026-03-06', null))
             t(account_handle, last_export_date, latest_followers_date)""",
     )
     # and the inbox's backstage/ folder, as the mart flags it (its dbt unit test holds the rule): newest 03-02,
@@ -89,7 +91,9 @@ def data(tmp_path, monkeypatch, receiver):
         "rpt_account_freshness",
         """select * from (values ('backstage', 'live', date '2026-03-02', true),
             ('backstage', 'studio', null::date, true), ('beta', 'live', date '2026-03-01', false),
-            ('beta', 'studio', date '2026-03-05', false), ('newbrand', 'api_display', null::date, false))
+            ('beta', 'studio', date '2026-03-05', false), ('newbrand', 'api_display', null::date, false),
+            ('gamma', 'api_display', date '2026-03-07', false), ('epsilon', 'live', date '2026-03-06', false),
+            ('epsilon', 'studio', null::date, false))
             t(account_handle, export_source, last_export_date, is_agency_wide_folder)""",
     )
     # followers_drop (percent: 5, lookback 7 days of alpha's data, i.e. after 03-02):
@@ -160,7 +164,8 @@ rules:
 
 EXPECTED_TITLES = [
     "@beta: no new export for 5 days",
-    "@gamma: no new export for 3 days",
+    "@epsilon: no new LIVE file for 4 days",
+    "@gamma: no new API data for 3 days",
     "backstage/: no new agency-wide download for 8 days",
     "@alpha: followers fell 10.9% on 2026-03-03",
     "@alpha: followers fell 5.9% on 2026-03-07",
@@ -182,7 +187,12 @@ def test_a_freshness_mart_published_before_its_folder_column_names_no_folder_and
     )
     with duckdb.connect() as con:
         titles = [e.title for e in no_new_export(con, data.marts, days=3, today=TODAY)]
-    assert titles == ["@beta: no new export for 5 days", "@gamma: no new export for 3 days"]
+    # without the mart's sources, each account gets the Studio advice
+    assert titles == [
+        "@beta: no new export for 5 days",
+        "@epsilon: no new export for 4 days",
+        "@gamma: no new export for 3 days",
+    ]
 
 
 def test_each_rule_fires_once_with_its_numbers(data, receiver):
@@ -191,6 +201,15 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert receiver.titles("/filed/") == ["Quarantined: Content.csv (@beta)"]
     assert receiver.body_of("@beta: no new export for 5 days").startswith(
         "The newest export of @beta is dated 2026-03-05, 5 days before 2026-03-10 (rule no_new_export: 3 days"
+    )
+    assert receiver.body_of("@gamma: no new API data for 3 days") == (
+        "The newest TikTok API data of @gamma is dated 2026-03-07, 3 days before 2026-03-10 (rule no_new_export: 3 "
+        "days or more). Check that the daily job ran and that its API pull for the account succeeded (an expired or "
+        "revoked token stops it: docs/api-sources.md)."
+    )
+    assert receiver.body_of("@epsilon: no new LIVE file for 4 days").endswith(
+        "@epsilon has LIVE files only, so it has data only on the days it goes LIVE; to follow it every day, "
+        "download its files from TikTok Studio too."
     )
     assert receiver.body_of("backstage/: no new agency-wide download for 8 days").startswith(
         "The newest file in inbox/backstage/ (agency-wide: LIVE Backstage creator data) is dated 2026-03-02, 8 days "
@@ -209,11 +228,11 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert receiver.body_of("Quarantined: Content.csv (@beta)").startswith(
         "Content.csv (content) was quarantined: header: the header is not Content's (1 more issue(s)).\n"
     )
-    assert (first.events, len(first.sent), first.failed, first.already_sent) == (8, 8, [], 0)
+    assert (first.events, len(first.sent), first.failed, first.already_sent) == (9, 9, [], 0)
 
     second = run_alerts(data, today=TODAY)
-    assert len(receiver.requests) == 8, "a second run sends nothing"
-    assert (second.events, second.sent, second.already_sent) == (8, [], 8)
+    assert len(receiver.requests) == 9, "a second run sends nothing"
+    assert (second.events, second.sent, second.already_sent) == (9, [], 9)
 
     # a new fact is a new event: a second quarantine report is sent, and only it
     # (named by its place in the inbox: a dated folder's Viewers.csv is one of many)
@@ -287,12 +306,12 @@ def test_a_failed_run_is_sent_once_and_its_error_carries_no_secret(data, receive
 def test_a_failed_delivery_is_retried_by_the_next_run(data, receiver):
     receiver.status = 500
     failed = run_alerts(data, today=TODAY)
-    assert (len(failed.failed), failed.sent, receiver.requests) == (8, [], [])
+    assert (len(failed.failed), failed.sent, receiver.requests) == (9, [], [])
     alert_run_failed(data, run_id="run-7", job_name="daily_pipeline", failed_steps=["x"], error="e")
     receiver.status = 200
     retried = run_alerts(data, today=TODAY)
-    # the seven mart events, the quarantine report and the failed run kept as pending
-    assert len(retried.sent) == 9 and retried.failed == []
+    # the eight mart events, the quarantine report and the failed run kept as pending
+    assert len(retried.sent) == 10 and retried.failed == []
     assert receiver.titles("/alerts/") == [*EXPECTED_TITLES, "Pipeline run failed: daily_pipeline"]
     assert run_alerts(data, today=TODAY).sent == []
     assert json.loads(state_path(data).read_text())["pending"] == {}
