@@ -219,6 +219,26 @@ def test_a_full_refresh_a_replay_asked_for_is_done_by_the_next_build_until_one_e
     )
 
 
+def test_a_warehouse_built_by_another_version_of_the_project_is_refreshed_whole_once(dbt_manifest):
+    """An upgrade or an edited model may compute old rows differently: Viewers' "0","0" fillers beside an undefined
+    total became null, but a build from the window on left them 0 on every older day. A first build is a plain
+    whole build (nothing to refresh); a warehouse another version built gets a full refresh, until one ends well."""
+    from orchestration.defs.dbt import finish_dbt_build, plan_dbt_build
+
+    manifest = json.loads(dbt_manifest.read_text())
+    con = duckdb.connect()
+    con.execute("create schema landing")  # a new warehouse's
+    first = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+    assert "--full-refresh" not in first.args and first.reason == "the warehouse was not built by this dbt project yet"
+    record_whole_build(con, "an older version's fingerprint")
+    upgraded = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+    assert "--full-refresh" in upgraded.args and upgraded.whole
+    assert upgraded.reason == "the warehouse was built by another version of it"
+    assert "--full-refresh" in plan_dbt_build(con, manifest, full_refresh=False, subset=False).args, "until done"
+    finish_dbt_build(con, upgraded)
+    assert "--full-refresh" not in plan_dbt_build(con, manifest, full_refresh=False, subset=False).args
+
+
 def test_every_dbt_var_either_forces_a_full_refresh_when_changed_or_moves_no_row(tmp_path):
     """Setting diamond_usd_rate later filled diamonds_usd from the build window on only: older LIVEs kept null while
     the daily table showed dollars for the same days (review). A var that shapes rows already built is in the

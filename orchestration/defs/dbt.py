@@ -5,9 +5,9 @@ import); its manifest is parsed only when the project changed (`lib/core/dbt_man
 
 The daily build (`plan_dbt_build`): landing records the raw tables it wrote and the earliest metric day it
 touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
-reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, after the
-project changed, on a full refresh (also while one a replay asked for is pending) and when Dagster itself asked
-for a subset (the UI); a subset is refused while a full refresh is due (`SUBSET_REFUSED_*`).
+reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, on a full refresh
+(also after the project changed, and while one a replay asked for is pending) and when Dagster itself asked for a
+subset (the UI); a subset is refused while a replay's or a var's full refresh is due (`SUBSET_REFUSED_*`).
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
@@ -61,8 +61,7 @@ from orchestration.lib.core.replay_state import refusal_while_unfinished
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
 from orchestration.lib.marts import quality_worker
 
-# Read by macros/build_window.sql at run time. Environment variables rather than `--vars`: dbt's parse state is
-# keyed on its vars, so a new min_date every day would make every build parse the whole project again.
+# Read by macros/build_window.sql at run time; not `--vars`, which key dbt's parse state (a parse a day)
 MIN_DATE_ENV = "TIKTOK_DBT_MIN_DATE"
 TESTS_FROM_ENV = "TIKTOK_DBT_TESTS_FROM"
 # JSON {model name: day}: the incremental models whose own inputs changed from a later day than MIN_DATE_ENV's
@@ -197,8 +196,9 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
             full_refresh=True,
             reason=f"a dbt var that keys or shapes rows changed ({', '.join(REBUILD_VARS)})",
         )
-    elif built_fingerprint(con) != fingerprint:
-        build = dbt_build(min_date, reason="the warehouse was not built by this dbt project yet")
+    elif (built := built_fingerprint(con)) != fingerprint:  # an upgrade or an edited model: old rows may change
+        why = "was not built by this dbt project yet" if built is None else "was built by another version of it"
+        build = dbt_build(min_date, full_refresh=built is not None, reason=f"the warehouse {why}")
     elif min_date is not None and not changed:
         build = dbt_build(min_date, reason="rows landed without a record of their raw tables")
     elif missing := missing_relations(con, manifest):

@@ -30,8 +30,9 @@ select
     document_id,
     source_row
 from renamed
--- the newest export of a day wins
+-- the newest export of a day wins, except that a count beats "undefined": a newer export that no longer knows a
+-- day's followers does not erase what an older one captured (follower history cannot be downloaded again later)
 qualify row_number() over (
     partition by account_handle, metric_date
-    order by exported_at desc, document_id desc, source_row desc
+    order by followers is not null desc, exported_at desc, document_id desc, source_row desc
 ) = 1

@@ -35,8 +35,13 @@ select
     document_id,
     source_row
 from renamed
--- the latest 1-3 days get revised by later exports: the newest export wins
+-- the latest 1-3 days get revised by later exports: the newest export wins, except that a row of "undefined" only
+-- never beats one with a number
 qualify row_number() over (
     partition by account_handle, metric_date
-    order by exported_at desc, document_id desc, source_row desc
+    order by
+        coalesce(video_views, profile_views, likes, comments, shares) is not null desc,
+        exported_at desc,
+        document_id desc,
+        source_row desc
 ) = 1

@@ -13,10 +13,17 @@ renamed as (
         cast(metric_date as date) as metric_date,
         cast(export_date as date) as export_date,
         cast(exported_at as timestamp) as exported_at,
-        -- metrics (total = new + returning when all are known)
+        -- metrics (total = new + returning when all are known). Where TikTok has no total ("undefined") it fills
+        -- the parts with "0","0": unknown, not zero viewers (tiktok-formats.md, Viewers)
         cast(total_viewers as bigint) as total_viewers,
-        cast(new_viewers as bigint) as new_viewers,
-        cast(returning_viewers as bigint) as returning_viewers
+        case
+            when not (total_viewers is null and new_viewers = 0 and returning_viewers = 0)
+                then cast(new_viewers as bigint)
+        end as new_viewers,
+        case
+            when not (total_viewers is null and new_viewers = 0 and returning_viewers = 0)
+                then cast(returning_viewers as bigint)
+        end as returning_viewers
     from source
 )
 
@@ -31,8 +38,8 @@ select
     document_id,
     source_row
 from renamed
--- the newest export of a day wins (recent days are revised)
+-- the newest export of a day wins (recent days are revised), except that a known total beats "undefined"
 qualify row_number() over (
     partition by account_handle, metric_date
-    order by exported_at desc, document_id desc, source_row desc
+    order by total_viewers is not null desc, exported_at desc, document_id desc, source_row desc
 ) = 1
