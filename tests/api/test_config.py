@@ -14,7 +14,7 @@ accounts:
     api: display
     timezone: Europe/Berlin
     token_file: secrets/techcreator.json
-  - handle: "@shop.official"
+  - handle: "@Shop.Official"  # one account with inbox/shop.official/: handles are read in lower case
     api: business
     timezone: America/Los_Angeles
     token_file: /etc/tiktok/shop.json

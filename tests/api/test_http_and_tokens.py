@@ -146,6 +146,20 @@ def test_access_token_is_refreshed_before_it_expires_and_rotation_is_on_disk_fir
     assert not list(token_file.parent.glob(".*.tmp"))
 
 
+def test_a_refresh_answer_missing_a_lifetime_is_saved_with_the_old_one_not_thrown_away(fake, paths, clock, sleeps):
+    """TikTok rotates the refresh token as it answers: refusing an answer without `refresh_expires_in` (validated
+    before it was saved) lost the new refresh token, and the next run's refresh was `invalid_grant` (review)."""
+    fake.refresh_expires_in = None
+    session, token_file = _session(fake, paths, clock, sleeps, obtained_at=T0 - timedelta(hours=23, minutes=55))
+    old = json.loads(token_file.read_text())
+    session.user_info()
+    new = json.loads(token_file.read_text())
+    assert new["refresh_token"] != old["refresh_token"] and new["refresh_token"] in fake.refresh_tokens
+    # the old refresh token's end, not later: obtained 23 h 55 min before T0 with its lifetime
+    assert new["refresh_expires_in"] == old["refresh_expires_in"] - (23 * 60 + 55) * 60
+    assert new["expires_in"] == 7200 and new["obtained_at"] == T0.isoformat(timespec="seconds")
+
+
 def test_a_401_triggers_one_refresh_and_one_retry(fake, paths, clock, sleeps):
     session, token_file = _session(fake, paths, clock, sleeps)
     fake.add_fault("user_info", "401")

@@ -206,9 +206,13 @@ def parse(account: AccountConfig, plan: PullPlan, responses: dict, pulls: list[E
 def _videos(rows: dict, account: AccountConfig, items: list[dict], endpoint: str, base: dict) -> None:
     video_map = DISPLAY_VIDEO if account.api == "display" else BUSINESS_VIDEO
     breakdowns = () if account.api == "display" else BUSINESS_VIDEO_BREAKDOWNS
+    seen = set()
     for index, video in enumerate(items, start=1):
         where = f"{endpoint} item {index}"
         video_id = read(video, video_map.fields["video_id"], where)
+        if video_id in seen:  # listed again on a later page (pages shift as videos are posted): its first listing
+            continue
+        seen.add(video_id)
         where = f"{where} (id {video_id})"
         row = _append(rows, video_map, video, where, {**base, "video_id": video_id})
         row["post_date"] = pd.Timestamp(row["created_at"].tz_localize(UTC).tz_convert(account.timezone).date())

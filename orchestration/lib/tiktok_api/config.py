@@ -170,6 +170,7 @@ def _account(doc: _Doc, node: yaml.Node, data_dir: Path) -> AccountConfig:
     handle = _str(doc, fields["handle"][1], "handle").lstrip("@")
     if not _HANDLE.match(handle):
         raise doc.fail(fields["handle"][1], "handle must be the TikTok username: letters, digits, '.' and '_' only")
+    handle = handle.lower()  # as inbox folders and aliases are read: `TechCreator` is the account `techcreator`
     api = _str(doc, fields["api"][1], "api")
     if api not in APIS:
         raise doc.fail(fields["api"][1], f"api must be one of {', '.join(APIS)} (got {api!r})")

@@ -195,10 +195,23 @@ class TokenManager:
                     f"{BOOTSTRAP_HINT}"
                 )
             response = self._refresher(on_disk.refresh_token)
-            record = {**response, "obtained_at": self._now().astimezone(UTC).isoformat(timespec="seconds")}
-            record.setdefault("open_id", on_disk.open_id)
-            record.setdefault("scope", on_disk.scope)
-            record.setdefault("token_type", on_disk.token_type)
+            now = self._now()
+            record = {
+                **_with_refresh_expires_in(response),
+                "obtained_at": now.astimezone(UTC).isoformat(timespec="seconds"),
+            }
+            # TikTok has already retired the old refresh token: an answer that misses a field must still be saved, or
+            # the account is locked out until someone authorises it again. What it leaves out, the file's set gives:
+            # no new refresh token (none rotated), the lifetimes (the refresh token's no longer than the old one's)
+            fallbacks = {
+                "refresh_token": on_disk.refresh_token,
+                "expires_in": on_disk.expires_in,
+                "refresh_expires_in": max(0, int((on_disk.refresh_expires_at - now).total_seconds())),
+                "open_id": on_disk.open_id,
+                "scope": on_disk.scope,
+                "token_type": on_disk.token_type,
+            }
+            record.update({key: value for key, value in fallbacks.items() if record.get(key) in (None, "")})
             fresh = TokenSet.from_json(record, f"token refresh response for {self.path}")
             write_secret_file(self.path, fresh.to_json())  # persisted before anything uses it
             self._tokens = fresh

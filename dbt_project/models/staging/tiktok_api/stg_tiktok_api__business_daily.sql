@@ -7,7 +7,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage
-        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
+        {{ canonical_handle("lower(cast(account_handle as varchar))") }} as account_handle,
         cast(document_id as varchar) as pull_id,
         cast(source_row as integer) as source_row,
         -- dates: TikTok's own (UTC) date, never the pull day

@@ -7,7 +7,7 @@ renamed as (
     select
         -- ids
         cast(pull_id as varchar) as pull_id,
-        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
+        {{ canonical_handle("lower(cast(account_handle as varchar))") }} as account_handle,
         cast(api as varchar) as api,
         cast(endpoint as varchar) as endpoint,
         cast(purpose as varchar) as purpose,

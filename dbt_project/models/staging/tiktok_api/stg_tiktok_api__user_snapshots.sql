@@ -6,7 +6,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage
-        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
+        {{ canonical_handle("lower(cast(account_handle as varchar))") }} as account_handle,
         cast(api as varchar) as api,
         cast(open_id as varchar) as open_id,
         cast(document_id as varchar) as pull_id,

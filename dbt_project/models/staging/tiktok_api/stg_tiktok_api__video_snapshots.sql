@@ -7,7 +7,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage (video_id: digits, kept as text so it stays exact)
-        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
+        {{ canonical_handle("lower(cast(account_handle as varchar))") }} as account_handle,
         cast(video_id as varchar) as video_id,
         cast(api as varchar) as api,
         cast(document_id as varchar) as pull_id,
@@ -20,7 +20,7 @@ renamed as (
         -- attributes: a blank title means "no title"; the link is built like Studio's video links
         case when trim(title) = '' then null else cast(title as varchar) end as video_title,
         -- by the account's current handle (account_handle_aliases): a former one may lead nowhere
-        'https://www.tiktok.com/@' || {{ canonical_handle("account_handle") }} || '/video/' || video_id as video_link,
+        'https://www.tiktok.com/@' || {{ canonical_handle("lower(account_handle)") }} || '/video/' || video_id as video_link,
         cast(duration_s as double) as duration_s,
         -- metrics: lifetime totals at pull time
         cast(views_total as bigint) as views_total,

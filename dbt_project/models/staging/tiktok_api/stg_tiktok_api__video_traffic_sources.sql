@@ -7,7 +7,7 @@ with source as (
 renamed as (
     select
         -- ids and lineage
-        {{ canonical_handle("cast(account_handle as varchar)") }} as account_handle,
+        {{ canonical_handle("lower(cast(account_handle as varchar))") }} as account_handle,
         cast(video_id as varchar) as video_id,
         cast(document_id as varchar) as pull_id,
         -- dates: the account-local day of the pull
