@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.lib.core.paths import DataPaths, data_dir_from_env
+from orchestration.lib.core.replay_state import mark_when_new_beside_an_archive
 from orchestration.lib.core.run_lock import WarehouseBusy, hold_run_lock
 from orchestration.lib.core.warehouse import connect
 
@@ -37,8 +38,11 @@ class DataDirResource(dg.ConfigurableResource):
     def warehouse(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """The working DuckDB, raw tables created, under the run lock: `with data_dir.warehouse() as con:`."""
         with self.exclusive():
+            new = not self.paths.warehouse.exists()
             con = connect(self.paths.warehouse, read_only=read_only)
             try:
+                if new and not read_only:  # a lost warehouse: the landing replays the archive first
+                    mark_when_new_beside_an_archive(con, self.paths)
                 yield con
             finally:
                 con.close()

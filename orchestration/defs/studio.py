@@ -113,8 +113,9 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
     with data_dir.warehouse() as con:
         if (started := unfinished_replay(con)) is not None:  # its raw tables hold part of the history
             context.log.warning(
-                f"the replay of the archive started {started:%Y-%m-%d %H:%M:%S} UTC did not finish (stopped or "
-                "killed): replaying the whole archive again before this landing"
+                "the raw tables do not hold the whole archive (the warehouse was created at "
+                f"{started:%Y-%m-%d %H:%M:%S} UTC beside an archive of received files, or a replay started then did "
+                "not finish): replaying the whole archive before this landing"
             )
             replay_archives(paths, con)
         # the build window is recorded before any receipt is (land_inbox's on_loaded)

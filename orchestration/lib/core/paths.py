@@ -46,6 +46,11 @@ class DataPaths:
         return self.archive / "manifest.jsonl"
 
     @property
+    def api_manifest(self) -> Path:
+        """One JSON line per archived API account pull (lib/api/archive.py)."""
+        return self.archive / "api" / "manifest.jsonl"
+
+    @property
     def quarantine(self) -> Path:
         return self.root / "raw" / "quarantine"
 

@@ -5,7 +5,9 @@ API pulls follow. Stopped half-way (Ctrl-C, a kill, a crash), it left raw tables
 `raw.archive_manifest` still lists every receipt, so no later landing saw anything to load: the next run built
 and published marts from that part, and said nothing. So the replay marks its start here, before it changes any
 row, and clears the mark only once the last source is replayed; while the mark stays, every landing replays the
-archive again first (`defs/studio.py`), and the full refresh the replay asked for rebuilds the marts from it.
+archive again first (`defs/studio.py`), and the full refresh the replay asked for rebuilds the marts from it. A
+warehouse created beside an archive that lists received files is marked the same way
+(`mark_when_new_beside_an_archive`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import duckdb
+
+from orchestration.lib.core.paths import DataPaths
 
 _DDL = "create table if not exists landing.replay_started (started_at timestamp not null)"
 
@@ -48,6 +52,18 @@ def unfinished_replay(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the replay that has not finished started, or None."""
     con.execute(_DDL)
     return con.execute("select max(started_at) from landing.replay_started").fetchone()[0]
+
+
+def mark_when_new_beside_an_archive(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> bool:
+    """For a warehouse just created: when the archive already lists received files or API pulls (the warehouse was
+    lost or deleted, or a data dir was set up around an old archive), its raw tables hold none of that history, as
+    after a replay stopped before it began. Marked so, the next landing replays the whole archive first, instead of
+    landing the inbox's files alone and publishing marts that lack every file deleted from the inbox since (review).
+    True when it marked."""
+    if not any(manifest.is_file() and manifest.stat().st_size for manifest in (paths.manifest, paths.api_manifest)):
+        return False
+    mark_replay_started(con, datetime.now(UTC).replace(tzinfo=None))
+    return True
 
 
 @contextmanager
