@@ -109,7 +109,7 @@ def print_accounts(con, inbox: Path, marts: list[str]) -> None:
     elif landed := con.execute(  # Followers, LIVE or API only: an account with something loaded
         "select count(*) from dim_accounts where documents_loaded > 0 or latest_followers is not null"
     ).fetchone()[0]:
-        print(f"\nAccounts: {landed}   no daily overview yet (no Overview or Viewers download, nor API days)")
+        print(f"\nAccounts: {landed}   no daily overview yet (it comes from Studio's Overview and Viewers downloads)")
     else:
         print(f"\nNo account yet: drop your TikTok Studio downloads into {inbox} and run again.")
     if "rpt_account_freshness" not in marts:

@@ -73,6 +73,12 @@ def test_good_file_gives_accounts_with_token_paths_relative_to_the_data_dir():
             6,
             "environment variable",
         ),
+        (
+            "accounts:\n  - handle: a\n    api: display\n    timezone: UTC\n    token_file: t\n"
+            "    base_url: http://agency:Pr0xyPassw0rd@127.0.0.1:8080\n",
+            6,
+            "must not hold a user name or password",
+        ),
         ("accounts: []\n", 1, "non-empty list"),
         (
             "accounts:\n  - handle: a\n    api: display\n    timezone: UTC\n    token_file: t\n"
@@ -87,7 +93,7 @@ def test_malformed_file_names_the_line(text, line, words):
         parse_accounts(text, path=Path("/data/accounts.yml"), data_dir=Path("/data"))
     message = str(error.value)
     assert f"/data/accounts.yml, line {line}:" in message
-    assert words in message
+    assert words in message and "Pr0xyPassw0rd" not in message
 
 
 def test_a_secret_typed_into_the_file_is_not_echoed():
@@ -103,6 +109,20 @@ def test_a_secret_typed_into_the_file_is_not_echoed():
 def test_without_a_file_there_is_nothing_to_pull(tmp_path, monkeypatch):
     monkeypatch.delenv("TIKTOK_ACCOUNTS_FILE", raising=False)
     assert load_accounts(tmp_path) is None
+
+
+def test_an_accounts_yaml_is_an_error_that_says_to_rename_it(tmp_path, monkeypatch):
+    """Saved as accounts.yaml, the file was ignored: no pull, a passing check, and the days lost for good (review)."""
+    from orchestration.lib.alerts import AlertsConfigError, load_alerts
+
+    monkeypatch.delenv("TIKTOK_ACCOUNTS_FILE", raising=False)
+    monkeypatch.delenv("TIKTOK_ALERTS_FILE", raising=False)
+    (tmp_path / "accounts.yaml").write_text(GOOD)
+    with pytest.raises(AccountsConfigError, match=r"accounts\.yaml is not read: rename it to accounts\.yml"):
+        load_accounts(tmp_path)
+    (tmp_path / "alerts.yaml").write_text("rules: {}\n")
+    with pytest.raises(AlertsConfigError, match=r"alerts\.yaml is not read: rename it to alerts\.yml"):
+        load_alerts(tmp_path)
 
 
 def test_accounts_file_env_var_wins_and_must_exist(tmp_path, monkeypatch):

@@ -249,8 +249,13 @@ def test_the_bootstrap_helper_saves_a_business_token_response_as_a_0600_token_fi
     tokens = read_token_file(path)
     assert (tokens.open_id, tokens.refresh_expires_in, tokens.obtained_at) == ("biz-1", 31_536_000, T0)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    with pytest.raises(TokenError):
-        save_token_response(tmp_path / "bad.json", {"error": "invalid_grant", "error_description": "x"})
+    # TikTok's own reason is told (an expired code is the most common first-time failure), and what to do
+    expired = {"error": "invalid_grant", "error_description": "Authorization code is expired.", "log_id": "l"}
+    with pytest.raises(TokenError, match=r"\(invalid_grant: Authorization code is expired\.\); nothing was written\. "):
+        save_token_response(tmp_path / "bad.json", expired)
+    business = {"code": 40001, "message": "Auth code is invalid", "request_id": "r"}  # no data
+    with pytest.raises(TokenError, match=r"\(code 40001: Auth code is invalid\); .* authorise again"):
+        save_token_response(tmp_path / "bad.json", business)
     assert not (tmp_path / "bad.json").exists()
 
 

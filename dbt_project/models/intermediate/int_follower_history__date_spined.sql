@@ -6,7 +6,8 @@ with follower_history as (
     select
         account_handle,
         metric_date,
-        followers
+        followers,
+        follower_source
     from {{ ref('int_follower_counts__unioned') }}
 ),
 
@@ -34,6 +35,7 @@ select
     spine.account_handle,
     spine.metric_date,
     follower_history.followers,
+    follower_history.follower_source,
     follower_history.metric_date is not null as is_reported
 from spine
 left join follower_history

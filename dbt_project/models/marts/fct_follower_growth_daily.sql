@@ -12,7 +12,8 @@ with spined as (
     select
         account_handle,
         metric_date,
-        followers
+        followers,
+        follower_source
     from {{ ref('int_follower_history__date_spined') }}
 ),
 
@@ -37,7 +38,8 @@ changes as (
         followers,
         followers - lag(followers, 1) over account_days as net_follower_change,
         followers - lag(followers, 7) over account_days as net_follower_change_7d,
-        followers - lag(followers, 28) over account_days as net_follower_change_28d
+        followers - lag(followers, 28) over account_days as net_follower_change_28d,
+        follower_source
     from spined
     window account_days as (partition by account_handle order by metric_date)
 )
@@ -48,7 +50,8 @@ select
     changes.followers,
     changes.net_follower_change,
     changes.net_follower_change_7d,
-    changes.net_follower_change_28d
+    changes.net_follower_change_28d,
+    changes.follower_source  -- added last: the published column order stays as it was
 from changes
 {% if is_incremental() %}
     left join already_built on changes.account_handle = already_built.account_handle

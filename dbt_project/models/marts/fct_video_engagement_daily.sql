@@ -34,7 +34,8 @@ with snapshots as (
             when is_first_snapshot then 'none_first_snapshot'
             when snapshot_source <> previous_snapshot_source then 'none_source_changed'
             else 'previous_snapshot'
-        end as gains_baseline
+        end as gains_baseline,
+        snapshot_source
     from {{ ref('int_video_snapshots__with_previous') }}
     where {{ incremental_window('metric_date') }}
 )
@@ -66,5 +67,6 @@ select
     end as shares_gained,
     days_since_previous_snapshot,
     {{ safe_divide('likes_total + comments_total + shares_total', 'views_total') }} as engagement_rate,
-    gains_baseline  -- added last: the published column order stays as it was
+    gains_baseline,  -- added last: the published column order stays as it was
+    snapshot_source
 from snapshots

@@ -27,6 +27,10 @@ def existing_config_file(data_dir: Path, env_name: str, file_name: str, error: t
         return path
     if os.environ.get(env_name, "").strip():
         raise error(f"{env_name} names {path}, which does not exist")
+    # `accounts.yaml` for `accounts.yml`: ignored, it turned the APIs or the alerts off without a word (review)
+    misnamed = path.with_suffix(".yaml" if path.suffix == ".yml" else ".yml")
+    if misnamed.is_file():
+        raise error(f"{misnamed} is not read: rename it to {path.name}")
     return None
 
 

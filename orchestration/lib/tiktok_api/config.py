@@ -192,6 +192,12 @@ def _account(doc: _Doc, node: yaml.Node, data_dir: Path) -> AccountConfig:
                 fields["base_url"][1],
                 "base_url must start with https:// (or http:// for a local test server)",
             )
+        if "@" in base_url.split("/")[2]:  # the authority: user:password@host
+            raise doc.fail(
+                fields["base_url"][1],
+                "base_url must not hold a user name or password (user:password@host): it would be archived and "
+                "logged with every request, and sent instead of the token",
+            )
     business_id = _str(doc, fields["business_id"][1], "business_id") if "business_id" in fields else None
     if business_id is not None and api != "business":
         raise doc.fail(fields["business_id"][1], "business_id only applies to api: business")

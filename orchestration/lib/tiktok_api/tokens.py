@@ -349,12 +349,20 @@ def _json_object(body: bytes) -> dict | None:
 
 def save_token_response(path: Path, response: object, *, obtained_at: datetime | None = None) -> TokenSet:
     """Write TikTok's first token response (Display OAuth JSON or Business envelope) as a token file."""
-    if isinstance(response, dict) and isinstance(response.get("data"), dict) and "code" in response:
-        if response["code"] != 0:
-            raise TokenError(f"the Business token response is an error (code {response['code']})")
+    again = (
+        "nothing was written. An authorization code works once and expires within minutes: authorise again and "
+        "exchange the new code at once (docs/api-sources.md)"
+    )
+    if isinstance(response, dict) and "code" in response and ("data" in response or "message" in response):
+        if response["code"] != 0:  # TikTok's reason, the step a first-time user most often trips on
+            message = redact(str(response.get("message") or ""))
+            raise TokenError(f"TikTok refused the token request (code {response['code']}: {message}); {again}")
         response = response["data"]
-    if not isinstance(response, dict) or response.get("error"):
-        raise TokenError("the token response is an error or not a JSON object; nothing was written")
+    if not isinstance(response, dict):
+        raise TokenError("the token response is not a JSON object; nothing was written")
+    if response.get("error"):
+        error, description = redact(str(response["error"])), redact(str(response.get("error_description") or ""))
+        raise TokenError(f"TikTok refused the token request ({error}: {description}); {again}")
     moment = (obtained_at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     tokens = TokenSet.from_json({**response, "obtained_at": moment}, "the token response")
     write_secret_file(path, tokens.to_json())
