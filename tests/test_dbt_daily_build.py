@@ -221,9 +221,11 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     whole job, and lets go of the dbt worker the run would have used."""
     from orchestration.definitions import defs
     from orchestration.defs import dbt as dbt_defs
+    from orchestration.defs.studio import ARCHIVE
     from orchestration.lib.core import dbt_worker
     from orchestration.lib.core.dbt_selection import built_fingerprint, full_refresh_requested, request_full_refresh
     from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.marts import quality_worker
 
     paths = pipeline_env
     job = defs().resolve_job_def("daily_pipeline")
@@ -243,7 +245,20 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     # a row of an unselected fact whose account dim_accounts lacks: its relationships test reads the selected model
     with connect(paths.warehouse) as con:
         con.execute("insert into marts.fct_video_engagement_daily (account_handle) values ('ghost')")
+    # picked with the landing's assets but none of the models between: Dagster ran dbt first, from the raw tables
+    # as they were, and the run succeeded (review). Refused before anything is built.
+    landing = defs().resolve_assets_def(ARCHIVE).keys
+    out_of_order = run_selection([*landing, dim_accounts])
+    (failure,) = out_of_order.get_step_failure_events()
+    assert failure.step_key == "dbt_models" and not _dbt_outputs(out_of_order)
+    assert "none of which reads them directly" in failure.step_failure_data.user_failure_data.description
+    stg_overview = dg.AssetKey(["staging", "stg_studio__overview"])  # reads raw/studio_overview: landing first
+    assert run_selection([*landing, stg_overview]).success
+
+    ge_workers = []  # under `make ui` a GE worker started for a run that does not validate outlived the run (review)
+    monkeypatch.setattr(quality_worker, "start", lambda: ge_workers.append(True))
     picked = run_selection([dim_accounts])
+    assert ge_workers == [], "no great-expectations check in this run: no GE worker"
 
     assert set(_dbt_outputs(picked)) == {"marts/dim_accounts"}
     evaluations_kind = "ASSET_CHECK_EVALUATION"
@@ -316,3 +331,23 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     )
     with duckdb.connect(str(paths.warehouse)) as con:
         assert con.execute(relation).fetchall() == built
+
+
+def test_a_run_validates_the_published_marts_when_its_great_expectations_checks_are_selected():
+    from types import SimpleNamespace
+
+    from orchestration.defs.resources import validates_published_marts
+
+    def run_with(assets, checks):
+        return SimpleNamespace(run=SimpleNamespace(asset_selection=assets, asset_check_selection=checks))
+
+    mart, published = dg.AssetKey(["marts", "dim_accounts"]), dg.AssetKey(["published", "dim_accounts"])
+    ge = dg.AssetCheckKey(published, "great_expectations")
+    dbt_test = dg.AssetCheckKey(mart, "unique_dim_accounts_account_handle")
+    assert validates_published_marts(run_with(None, None))  # the daily job: every asset and check
+    assert validates_published_marts(run_with({mart, published}, None))  # assets picked with their checks
+    assert not validates_published_marts(run_with({mart}, None))
+    assert validates_published_marts(run_with(set(), {ge, dbt_test}))  # checks picked
+    assert not validates_published_marts(run_with({mart}, {dbt_test})) and not validates_published_marts(
+        run_with(None, set())
+    )

@@ -4,6 +4,7 @@ rule and row, flagged rows (this run and in total), and what is quarantined now.
 import os
 from datetime import UTC, datetime
 
+import dagster as dg
 import duckdb
 
 from orchestration.cli import main, print_run
@@ -106,6 +107,7 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
     assert "  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views" in out
     assert "Flagged rows (landed, worth a look): 2 this run" in out
     assert "Quarantined files now: 1" in out
+    assert f"Dagster UI:        make ui DATA_DIR={paths.root}  → http://127.0.0.1:3000" in out  # not ./data
     warned = next(line for line in out.splitlines() if "check(s) warned" in line)
     assert "no_structural_problems on raw/documents" in warned
     assert "flagged_rows on raw/studio_overview" in warned and "flagged_rows on raw/studio_follower_gender" in warned
@@ -117,6 +119,21 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
             "where account_handle = 'a' order by 1"
         ).fetchall()
     assert comments == [("2025-03-01", 0), ("2025-03-02", -1), ("2025-03-03", 1)], zip_name
+
+    # what BI tools read is wrong (a day twice): great-expectations' ERROR check fails the Dagster run itself, so the
+    # UI, the schedule's history and the run-failure alert see it (it passed as a record only, review); `make run`
+    # tells it as a failed check after its summary, exit 1
+    with connect(paths.warehouse) as con:
+        con.execute(
+            "insert into marts.fct_account_overview_daily select * from marts.fct_account_overview_daily "
+            "where account_handle = 'a' and metric_date = '2025-03-01'"
+        )
+    assert main(["run"]) == 1
+    told = capsys.readouterr()
+    assert "1 check(s) failed: great_expectations on published/fct_account_overview_daily (grain)" in told.err
+    assert "The pipeline failed in" not in told.err and "Quarantined files now: 1" in told.out
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.FAILURE
 
 
 def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summary_does(tmp_path, dbt):

@@ -29,7 +29,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_subset_selection_for_context
 
 from orchestration.defs.dbt_run import DbtRun
-from orchestration.defs.resources import DataDirResource
+from orchestration.defs.resources import DataDirResource, landing_after_dbt, validates_published_marts
 from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_batched_tests import (
     BatchedTest,
@@ -66,6 +66,7 @@ MIN_DATE_ENV = "TIKTOK_DBT_MIN_DATE"
 TESTS_FROM_ENV = "TIKTOK_DBT_TESTS_FROM"
 # JSON {model name: day}: the incremental models whose own inputs changed from a later day than MIN_DATE_ENV's
 MODEL_MIN_DATES_ENV = "TIKTOK_DBT_MODEL_MIN_DATES"
+UNTOUCHED_MART = {"rebuilt": False, "why": "no raw table it reads changed since its last build"}
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -250,7 +251,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         with data_dir.exclusive():  # dbt writes the warehouse too: the whole build under the run lock
             try:
                 with data_dir.warehouse() as con:
-                    if (refused := refusal_while_unfinished(con)) is not None:  # no landing: picked in the UI
+                    # no landing (picked in the UI), or a landing Dagster may run after dbt
+                    if refused := refusal_while_unfinished(con) or (subset and landing_after_dbt(context)):
                         raise dg.Failure(refused)
                     build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
                 if build.nothing:
@@ -263,10 +265,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                             yield dg.Output(
                                 None,
                                 output_name=context.assets_def.get_output_name_for_asset_key(key),
-                                metadata={
-                                    "rebuilt": False,
-                                    "why": "no raw table it reads changed since its last build",
-                                },
+                                metadata=UNTOUCHED_MART,
                             )
                 if not build.nothing:
                     yield from _run_build(context, data_dir, build, manifest, translator, project, subset=subset,
@@ -274,7 +273,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                     built = True
             finally:  # the workers the landing spawned, if no build took them
                 dbt_worker.discard()
-                if not built:  # nothing new to validate, or the run stops here: GE's, mid-import maybe
+                if not built or not validates_published_marts(context):  # nothing to validate: GE's, mid-import
                     quality_worker.discard()
             if not subset:  # a subset chosen in the UI leaves the rest pending for the next daily run
                 with data_dir.warehouse() as con:
@@ -294,10 +293,10 @@ def _run_build(
     subset: bool,
     same_project: bool,
 ):
-    """dbt's build, and the generic tests it left out, one statement per model (lib/core/dbt_batched_tests.py):
-    in dbt's worker while it builds, else here after it; fails the step if either failed. The batched tests come
-    from the manifest Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose
-    project was edited since lets dbt run every test); for a subset, those its selection would run (`subset_build`)."""
+    """dbt's build, and the generic tests it left out, one statement per model (lib/core/dbt_batched_tests.py): in
+    dbt's worker while it builds, else here after it; fails the step if either failed. The batched tests come from the
+    manifest Dagster loaded: only while dbt parses that same project (a long-lived `make ui` whose project was edited
+    since lets dbt run every test); for a subset, those its selection would run (`subset_build`)."""
     paths = data_dir.paths
     if subset:
         args, batched, models = subset_build(context, build, manifest, translator, same_project=same_project)
@@ -306,7 +305,8 @@ def _run_build(
     else:
         args, batched, models = build.args, {}, _models_built(build, manifest)
     context.log.info(_describe_subset(build, models, batched) if subset else _describe(build, len(batched)))
-    quality_worker.start()  # GE validates the marts after publishing: its import (~2 s) on the core dbt leaves idle
+    if validates_published_marts(context):  # after publishing: GE's import (~2 s) on the core dbt leaves idle
+        quality_worker.start()
     run = DbtRun(paths.root, args, dbt_target_dir(paths), build.env)
     tests_from = build.env.get(TESTS_FROM_ENV) or None
     try:

@@ -60,8 +60,11 @@ def build_publish_assets(mart_models: list[str]) -> list:
         Docs under <data>/marts/quality/."""
         paths = data_dir.paths
         results = quality_worker.check_published_marts(paths.marts, paths.quality_docs, manifest_path=DBT_MANIFEST)
+        wrong = []
         for model in mart_models:
             own = [r for r in results if r.mart == model]
+            if quality_severity(own) == dg.AssetCheckSeverity.ERROR and not all(r.passed for r in own):
+                wrong.append(f"{model} ({', '.join(r.check for r in own if not r.passed)})")
             lines = ["| check | passed | description |", "|---|---|---|"]
             lines += [f"| {r.check} | {'yes' if r.passed else '**no**'} | {r.description} |" for r in own]
             yield dg.AssetCheckResult(
@@ -77,6 +80,11 @@ def build_publish_assets(mart_models: list[str]) -> list:
                     "summary_page": dg.MetadataValue.path(str(paths.quality_docs / "checks.html")),
                     "data_docs": dg.MetadataValue.path(str(paths.quality_docs / "index.html")),
                 },
+            )
+        if wrong:  # an ERROR check is a record only to Dagster: the run (its UI, the run-failure alert) must fail
+            raise dg.Failure(
+                description=f"great-expectations: what BI tools read is wrong in {len(wrong)} published mart(s): "
+                f"{'; '.join(wrong)}. See {paths.quality_docs / 'checks.html'}"
             )
 
     return [published_marts, published_marts_quality]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from orchestration.defs.live import live_asset_specs, live_check_specs, live_results, live_tables_of_kind
 from orchestration.defs.raw_tables import raw_table_results
-from orchestration.defs.resources import DataDirResource
+from orchestration.defs.resources import DataDirResource, validates_published_marts
 from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_invocation import warm_up_in_background
 from orchestration.lib.core.dbt_selection import record_changed_sources
@@ -45,7 +45,7 @@ def raw_table_key(kind: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", f"studio_{kind}"])
 
 
-def _warm_up_workers(new_files: int) -> None:
+def _warm_up_workers(new_files: int, *, validates: bool = True) -> None:
     """New files mean a dbt build next: its worker process imports dbt meanwhile (`lib/core/dbt_worker.py`). Without
     one (the test suite), a drop big enough for the check workers, whose landing process mostly waits on them, loads
     dbt's runner on a thread here; not a small drop, landed in this process, whose Python would take turns with the
@@ -60,7 +60,7 @@ def _warm_up_workers(new_files: int) -> None:
     # asked before `start`, which spawns dbt's worker when none is waiting: after it, one always is
     landing_alone = dbt_worker.waiting() and not workers_check(new_files)
     if new_files and dbt_worker.start():
-        if landing_alone:
+        if landing_alone and validates:  # not for a run without great-expectations' checks (a few assets picked)
             quality_worker.start()
         return
     if workers_check(new_files):
@@ -120,7 +120,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             replay_archives(paths, con)
         # the build window is recorded before any receipt is (land_inbox's on_loaded)
         record_window = partial(record_build_window, con)
-        report = land_inbox(paths, con, sources=[LiveSource()], on_new=_warm_up_workers, on_loaded=record_window)
+        warm_up = partial(_warm_up_workers, validates=validates_published_marts(context))
+        report = land_inbox(paths, con, sources=[LiveSource()], on_new=warm_up, on_loaded=record_window)
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
             group by 1, 2"""
