@@ -227,7 +227,8 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
             print(f"  {named}: {account.files} file(s), covering {span}")
             print("      " + ", ".join(f"{kind} {count}" for kind, count in sorted(account.files_by_kind.items())))
         _more(run.new_files, "account(s)")
-        print(f"Quarantined in this run: {len(run.quarantined_this_run) or 'none'}")
+        corrected = f" ({run.corrected_since} more, replaced since by corrected files)" if run.corrected_since else ""
+        print(f"Quarantined in this run: {len(run.quarantined_this_run) or 'none'}{corrected}")
         for item in run.quarantined_this_run[:SUMMARY_LINES]:
             print(f"  {item.file}" + (f" (@{item.account_handle})" if item.account_handle else "") + f": {item.reason}")
         _more(run.quarantined_this_run, f"file(s): reports in {paths.quarantine}")

@@ -10,7 +10,7 @@ import duckdb
 from orchestration.cli import main, print_run
 from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.warehouse import connect
-from orchestration.lib.studio.run_summary import quarantined_now
+from orchestration.lib.studio.run_summary import quarantined_now, summarize_run
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, studio_zip
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -165,6 +165,10 @@ def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summ
 
     assert counted() == [(0, 0)] and listed() == []
     assert query(paths, "select count(*) from staging.stg_studio__documents where is_superseded") == [(1,)]
+    # a replay lands every receipt again, the replaced one too: told apart, not listed as quarantined (review)
+    with connect(paths.warehouse, read_only=True) as con:
+        replayed = summarize_run(con, datetime(2000, 1, 1))
+    assert (replayed.quarantined_this_run, replayed.corrected_since, replayed.quarantined_now) == ([], 1, 0)
 
 
 def _catalog(accounts: list[tuple], overview_days: list[tuple], freshness: list[tuple]):

@@ -51,13 +51,16 @@ class RunSummary:
     flags_in_total: int = 0
     quarantined_now: int = 0
     files_received: int = 0  # inbox files received this run; a ZIP holds several export files
+    # quarantined this run, already replaced by a corrected file (a replay reads old quarantines again)
+    corrected_since: int = 0
 
 
 def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> RunSummary:
     """The run that started at `since` (naive UTC); None: only the standing figures (totals, quarantine now)."""
     summary = RunSummary()
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
-    summary.quarantined_now = len(quarantined_now(con))
+    standing = set(quarantined_now(con))
+    summary.quarantined_now = len(standing)
     if since is None:
         return summary
     summary.new_files = _new_files(con, since)
@@ -70,6 +73,8 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
         order by original_name, member_name, document_id""",
         [since],
     ).fetchall()
+    summary.corrected_since = sum(row[0] not in standing for row in rows)
+    rows = [row for row in rows if row[0] in standing]
     # named by their place in the inbox: in dated folders, many files share a name (`<handle>/<day>/Overview.csv`)
     places = _inbox_paths(con, sorted({row[1] for row in rows}))
     summary.quarantined_this_run = [
