@@ -28,6 +28,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_subset_selection_for_context
 
+from orchestration.defs.dbt_checks import carried_over_failures
 from orchestration.defs.dbt_run import DbtRun
 from orchestration.defs.resources import DataDirResource, landing_after_dbt, validates_published_marts
 from orchestration.lib.core import dbt_worker
@@ -260,13 +261,11 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 if build.plan is not None:
                     # The published marts wait for every mart of this step: one this build does not touch is as
                     # it was. Yielded first: none of them is downstream of what the build changes.
-                    for unique_id, key in marts:
-                        if unique_id not in build.plan.models and key in context.selected_asset_keys:
-                            yield dg.Output(
-                                None,
-                                output_name=context.assets_def.get_output_name_for_asset_key(key),
-                                metadata=UNTOUCHED_MART,
-                            )
+                    untouched = {key for unique_id, key in marts if unique_id not in build.plan.models}
+                    for key in (key for _, key in marts if key in untouched and key in context.selected_asset_keys):
+                        output_name = context.assets_def.get_output_name_for_asset_key(key)
+                        yield dg.Output(None, output_name=output_name, metadata=UNTOUCHED_MART)
+                    yield from carried_over_failures(context, untouched, build.plan.tests)
                 if not build.nothing:
                     yield from _run_build(context, data_dir, build, manifest, translator, project, subset=subset,
                                           same_project=build.fingerprint == loaded_fingerprint)  # fmt: skip
