@@ -236,7 +236,14 @@ def test_a_dated_files_last_row_may_be_a_day_after_its_file_or_a_week_after_its_
     for name, (days, _) in expected.items():
         dated = frame.loc[frame["document_id"] == name, "metric_date"]
         assert dated.tolist() == [pd.Timestamp(d) for d in days], name
+    # the label's file was downloaded after its newest row (17 April): exported the next day, not on the early
+    # label, else an older ZIP exported on 17 April won every day this newer download revised (review)
+    assert (docs[1].anchor.export_date, docs[1].anchor.exported_at) == (date(2026, 4, 18), datetime(2026, 4, 18))
+    assert docs[0].anchor == ahead  # a ZIP entry's time stays as it is
     late = ExportAnchor(date(2026, 4, 15), datetime(2026, 4, 15), "inbox_folder_date", file_day=date(2026, 4, 15))
     week = _doc("late", "viewers", [[_label(d), "3", "2", "1"] for d in _days(date(2026, 4, 10), 8)], late)
     # the file's own day (15 April) bounds the label's week: its rows up to 17 April are last year's
     assert frames_by_kind([week])["viewers"]["metric_date"].tolist()[-1] == pd.Timestamp("2025-04-17")
+    early = _doc("early", "viewers", [[_label(d), "3", "2", "1"] for d in _days(date(2026, 4, 8), 5)], label)
+    frames_by_kind([early])
+    assert early.anchor == label  # its rows (to 12 April) end before the label: the label stays

@@ -9,7 +9,7 @@ its documents' rows in document order, each row's cells as the csv module reads 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import chain
 
 import numpy as np
@@ -132,6 +132,7 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
         frame["metric_date"] = _walked_back_from_last_row(
             _dates(frame, "metric_date", rules, docs, row_docs), texts, rules, row_docs
         )
+        _not_before_its_data(frame["metric_date"].to_numpy(), docs, row_docs)
     elif kind.kind == "content":
         rules = [_content_time_rule(doc.anchor) for doc in docs]
         frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
@@ -143,6 +144,23 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
         rules = [(latest_not_after, snapshots[i]) if i in snapshots else None for i in range(len(docs))]
         frame["post_date"] = _dates(frame, "post_date", rules, docs, row_docs)
     return frame
+
+
+def _not_before_its_data(days: np.ndarray, docs: list[Document], row_docs: np.ndarray) -> None:
+    """A dated folder's label may be a few days early, but its file was downloaded after its newest row (TikTok's
+    days end before the download): labelled earlier, a newer download lost every day it revised to an older ZIP
+    (review). Its export moment is then the day after that row, never past the file's own modification day."""
+    newest = pd.Series(days).groupby(row_docs).max()
+    for position, last in newest.dropna().items():
+        anchor = docs[position].anchor
+        if anchor.source != "inbox_folder_date":
+            continue
+        after = last.date() + timedelta(days=1)
+        if anchor.file_day is not None:
+            after = min(after, max(anchor.file_day, last.date()))
+        if after > anchor.export_date:
+            moment = datetime.combine(after, datetime.min.time())
+            docs[position].anchor = replace(anchor, export_date=after, exported_at=moment)
 
 
 # A file's last day (Content's download day `Time`, a dated file's last row) is at most a day after the file's own

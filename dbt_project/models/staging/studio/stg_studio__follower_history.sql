@@ -23,16 +23,23 @@ renamed as (
 select
     account_handle,
     metric_date,
-    followers,
+    -- the newest export's count, or the newest count an export captured when it wrote "undefined": an older
+    -- capture is never erased (follower history cannot be downloaded again later)
+    last_value(followers ignore nulls) over exports_of_the_day as followers,
     follower_difference,
     export_date,
     exported_at,
     document_id,
     source_row
 from renamed
--- the newest export of a day wins, except that a count beats "undefined": a newer export that no longer knows a
--- day's followers does not erase what an older one captured (follower history cannot be downloaded again later)
+window
+    exports_of_the_day as (
+        partition by account_handle, metric_date
+        order by exported_at, document_id, source_row
+        rows between unbounded preceding and unbounded following
+    )
+-- the newest export of a day wins (its lineage)
 qualify row_number() over (
     partition by account_handle, metric_date
-    order by followers is not null desc, exported_at desc, document_id desc, source_row desc
+    order by exported_at desc, document_id desc, source_row desc
 ) = 1

@@ -25,23 +25,26 @@ renamed as (
 select
     account_handle,
     metric_date,
-    video_views,
-    profile_views,
-    likes,
-    comments,
-    shares,
+    -- each the newest export's, or the newest an export knew where it wrote "undefined" (a partial row: a count
+    -- not computed yet)
+    last_value(video_views ignore nulls) over exports_of_the_day as video_views,
+    last_value(profile_views ignore nulls) over exports_of_the_day as profile_views,
+    last_value(likes ignore nulls) over exports_of_the_day as likes,
+    last_value(comments ignore nulls) over exports_of_the_day as comments,
+    last_value(shares ignore nulls) over exports_of_the_day as shares,
     export_date,
     exported_at,
     document_id,
     source_row
 from renamed
--- the latest 1-3 days get revised by later exports: the newest export wins, except that a row of "undefined" only
--- never beats one with a number
+window
+    exports_of_the_day as (
+        partition by account_handle, metric_date
+        order by exported_at, document_id, source_row
+        rows between unbounded preceding and unbounded following
+    )
+-- the latest 1-3 days get revised by later exports: the newest export wins (its lineage, and each number it knows)
 qualify row_number() over (
     partition by account_handle, metric_date
-    order by
-        coalesce(video_views, profile_views, likes, comments, shares) is not null desc,
-        exported_at desc,
-        document_id desc,
-        source_row desc
+    order by exported_at desc, document_id desc, source_row desc
 ) = 1

@@ -30,16 +30,23 @@ renamed as (
 select
     account_handle,
     metric_date,
-    total_viewers,
-    new_viewers,
-    returning_viewers,
+    -- each the newest export's, or the newest an export knew where it wrote "undefined"
+    last_value(total_viewers ignore nulls) over exports_of_the_day as total_viewers,
+    last_value(new_viewers ignore nulls) over exports_of_the_day as new_viewers,
+    last_value(returning_viewers ignore nulls) over exports_of_the_day as returning_viewers,
     export_date,
     exported_at,
     document_id,
     source_row
 from renamed
--- the newest export of a day wins (recent days are revised), except that a known total beats "undefined"
+window
+    exports_of_the_day as (
+        partition by account_handle, metric_date
+        order by exported_at, document_id, source_row
+        rows between unbounded preceding and unbounded following
+    )
+-- the newest export of a day wins (recent days are revised): its lineage, and each number it knows
 qualify row_number() over (
     partition by account_handle, metric_date
-    order by total_viewers is not null desc, exported_at desc, document_id desc, source_row desc
+    order by exported_at desc, document_id desc, source_row desc
 ) = 1

@@ -20,7 +20,10 @@ renamed as (
         -- attributes: a blank title means "no title"; the link is built like Studio's video links
         case when trim(title) = '' then null else cast(title as varchar) end as video_title,
         -- by the account's current handle (account_handle_aliases): a former one may lead nowhere
-        'https://www.tiktok.com/@' || {{ canonical_handle("lower(account_handle)") }} || '/video/' || video_id as video_link,
+        'https://www.tiktok.com/@'
+        || {{ canonical_handle("lower(account_handle)") }}
+        || '/video/'
+        || video_id as video_link,
         cast(duration_s as double) as duration_s,
         -- metrics: lifetime totals at pull time
         cast(views_total as bigint) as views_total,
