@@ -136,6 +136,19 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
     # the first run, defs/dbt_checks.py), where Dagster showed it skipped (review)
     warned_again = next(line for line in told.out.splitlines() if "check(s) warned" in line)
     assert "on marts/fct_account_overview_daily" in warned_again
+
+    # great-expectations itself crashing is a failed step, even beside another ERROR check (an accounts.yaml left
+    # unread fails every_account_pulled): it was told as that check alone, the marts unvalidated (review)
+    from orchestration.lib.marts import quality_worker
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("great-expectations could not start")
+
+    monkeypatch.setattr(quality_worker, "check_published_marts", crash)
+    (paths.root / "accounts.yaml").write_text("accounts: []\n")
+    assert main(["run"]) == 1
+    told = capsys.readouterr()
+    assert "The pipeline failed in: published_marts_quality." in told.err
     with dg.DagsterInstance.get() as instance:
         assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.FAILURE
 

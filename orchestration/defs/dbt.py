@@ -7,7 +7,7 @@ The daily build (`plan_dbt_build`): landing records the raw tables it wrote and 
 touched; dbt then builds the models downstream of those tables, incrementals from that day, and the tests
 reading what it built (`lib/core/dbt_selection.py`). The whole project is built on a first run, on a full refresh
 (also after the project changed, and while one a replay asked for is pending) and when Dagster itself asked for a
-subset (the UI); a subset is refused while a replay's or a var's full refresh is due (`SUBSET_REFUSED_*`).
+subset (the UI); a subset is refused while a full refresh is due (`defs/dbt_subset.py`).
 
 dbt runs in a worker process spawned when the run started (`lib/core/dbt_worker.py`), else inside this one
 (`defs/dbt_run.py`, `lib/core/dbt_invocation.py`: the project parsed once, with one parse state for every data
@@ -30,7 +30,13 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_subs
 
 from orchestration.defs.dbt_checks import carried_over_failures
 from orchestration.defs.dbt_run import DbtRun
-from orchestration.defs.resources import DataDirResource, landing_after_dbt, validates_published_marts
+from orchestration.defs.dbt_subset import (
+    SUBSET_REFUSED_PROJECT_CHANGED,
+    SUBSET_REFUSED_REFRESH_PENDING,
+    SUBSET_REFUSED_VAR_CHANGED,
+    landing_after_dbt,
+)
+from orchestration.defs.resources import DataDirResource, validates_published_marts
 from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_batched_tests import (
     BatchedTest,
@@ -150,28 +156,6 @@ def dbt_build_args(min_date: date | None, *, full_refresh: bool = False) -> list
     return args + (["--full-refresh"] if full_refresh else [])
 
 
-# While a full refresh of the whole project is due, a subset is refused (the message says why). "From failure" re-runs
-# whole steps: the dbt step is no subset then.
-def _subset_refusal(why: str, harm: str) -> str:
-    return (
-        f"dbt: {why}, so this run, which builds only some of the dbt assets (assets picked in the UI, checks left "
-        f'out, a re-execution "From asset failure", or the tiktok_api_repull job), cannot build them: {harm}. Run '
-        "the whole daily job instead (`python -m orchestration run`, or the daily_pipeline job in the UI; its "
-        're-execution "From failure" re-runs whole steps and does it too).'
-    )
-
-
-SUBSET_REFUSED_VAR_CHANGED = _subset_refusal(
-    f"a var that keys or shapes rows changed since the last whole build ({', '.join(REBUILD_VARS)})",
-    "its marts would hold rows built under the new vars beside rows built under the old ones",
-)
-SUBSET_REFUSED_REFRESH_PENDING = _subset_refusal(
-    "a full refresh of the whole project is pending (a replay asked for one, or a var that keys or shapes rows "
-    "changed, and no whole build has ended well since)",
-    "its marts would keep rows the refresh removes or re-keys",
-)
-
-
 def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> DbtBuild:
     """What this run's dbt step builds, from what landing recorded (see the module docstring)."""
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
@@ -181,6 +165,8 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         raise dg.Failure(description=SUBSET_REFUSED_VAR_CHANGED)
     if subset and full_refresh_requested(con):
         raise dg.Failure(description=SUBSET_REFUSED_REFRESH_PENDING)
+    if subset and built_fingerprint(con) not in (None, fingerprint):
+        raise dg.Failure(description=SUBSET_REFUSED_PROJECT_CHANGED)
     if full_refresh:
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:

@@ -61,24 +61,3 @@ def validates_published_marts(context) -> bool:
         return any(key.name == "great_expectations" for key in checks)
     # none picked: every check of the job, or of the assets picked (the GE checks are the published marts')
     return assets is None or any(key.path[0] == "published" for key in assets)
-
-
-def landing_after_dbt(context) -> str | None:
-    """Why a run of a few dbt assets, picked together with landing assets, must not build, or None. Dagster orders
-    steps by the edges between the assets picked: with no picked model reading a picked raw table (the staging
-    models between them left out), the dbt step ran first and rebuilt the marts from the raw tables as they were
-    before this run's landing, shown as freshly built (review). Each landing step (Studio and LIVE files, the APIs)
-    needs such an edge."""
-    raw = {key for key in context.run.asset_selection or () if key.path[0] == "raw"}
-    read = set().union(*(context.assets_def.asset_deps.get(key, set()) for key in context.selected_asset_keys))
-    landings = (
-        {k for k in raw if k.path[-1].startswith("api_")},
-        {k for k in raw if not k.path[-1].startswith("api_")},
-    )
-    if not any(landed and not landed & read for landed in landings):
-        return None
-    return (
-        "dbt: this run picks landing assets (raw/...) and dbt models none of which reads them directly, so Dagster "
-        "may build the models before the landing, from the raw tables as they were: pick the staging and "
-        "intermediate models between them too, or run the daily_pipeline job"
-    )

@@ -37,6 +37,7 @@ def test_good_file_gives_accounts_with_token_paths_relative_to_the_data_dir():
         "https://proxy.example.com",
     )
     assert shop.unlisted_videos == 2 and shop.line == 6
+    assert config.account("Shop.Official") is shop  # as a partition key an older version registered
     assert config.business_lookback_days == 10 and config.http.max_attempts == 3
 
 

@@ -59,16 +59,18 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
         from m where newest is not null and date_diff('day', newest, ?::date) >= ? order by account_handle""",
         [today, days],
     )
+    # each account's sources, newest first (an account that moved from Studio downloads to the API gets API advice)
     sources = dict(
         _read(
             con,
             marts,
             "rpt_account_freshness",
-            "select account_handle, list(distinct export_source) from m where last_export_date is not null group by 1",
+            """select account_handle, list(export_source order by last_export_date desc, export_source)
+            from m where last_export_date is not null group by 1""",
             [],
         )
     )
-    events = [_account_stalled(handle, newest, today, days, set(sources.get(handle) or ())) for handle, newest in rows]
+    events = [_account_stalled(handle, newest, today, days, sources.get(handle) or []) for handle, newest in rows]
     # inbox folders of agency-wide LIVE Backstage downloads (not accounts: dim_accounts leaves them out)
     folders = _read(
         con,
@@ -89,17 +91,18 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
     return events
 
 
-def _account_stalled(handle: str, newest: date, today: date, days: int, sources: set[str]) -> Event:
-    """What the account's data comes from decides the advice: Studio downloads, else the API pulls, else LIVE files
-    alone (an account that has data only on the days it goes LIVE)."""
-    if "studio" in sources or not sources:  # no freshness mart yet: Studio, the common case
-        return _stalled(handle, newest, today, days, f"@{handle}: no new export", f"The newest export of @{handle}",
-                        "Download the account's files from TikTok Studio and drop them into the inbox.")  # fmt: skip
-    if any(source.startswith("api_") for source in sources):
+def _account_stalled(handle: str, newest: date, today: date, days: int, sources: list[str]) -> Event:
+    """What the account's data comes from decides the advice (`sources`: newest first): the API pulls when they are
+    its newest source, else Studio downloads, else LIVE files alone (an account with data only on days it goes LIVE)."""
+    pulled = [source for source in sources if source.startswith("api_")]
+    if pulled and (sources[0] in pulled or "studio" not in sources):
         return _stalled(handle, newest, today, days, f"@{handle}: no new API data",
                         f"The newest TikTok API data of @{handle}",
                         "Check that the daily job ran and that its API pull for the account succeeded (an expired "
                         "or revoked token stops it: docs/api-sources.md).")  # fmt: skip
+    if "studio" in sources or not sources:  # no freshness mart yet: Studio, the common case
+        return _stalled(handle, newest, today, days, f"@{handle}: no new export", f"The newest export of @{handle}",
+                        "Download the account's files from TikTok Studio and drop them into the inbox.")  # fmt: skip
     return _stalled(handle, newest, today, days, f"@{handle}: no new LIVE file", f"The newest LIVE file of @{handle}",
                     f"@{handle} has LIVE files only, so it has data only on the days it goes LIVE; to follow it "
                     "every day, download its files from TikTok Studio too.")  # fmt: skip

@@ -37,10 +37,6 @@ SNAPSHOT_TABLES = (
     "api_account_audience",
 )
 DAILY_TABLES = ("api_business_daily", "api_business_audience_activity")
-# How many videos missing from a listing since the previous one a shortfall may be put down to: this many, or this
-# percentage of the profile's video count, whichever is more
-GONE_EXPLAINS_AT_LEAST = 3
-GONE_EXPLAINS_SHARE = 10
 
 
 def unexplained_shortfall(
@@ -63,23 +59,14 @@ def unexplained_shortfall(
         {"handles": handles, "day": plan.snapshot_date},
     ).fetchall()
     gone = len({video for (video,) in previous} - listed_ids)
-    # a few videos deleted or made private since the last listing (the profile's count lags); many more "gone" at
-    # once is what a listing cut short looks like (the API ending it early): publishing it would book their growth
-    # on a later day and mark them unlisted
-    gone_explains = min(gone, max(GONE_EXPLAINS_AT_LEAST, expected * GONE_EXPLAINS_SHARE // 100))
-    if expected - listed <= account.unlisted_videos + gone_explains:
+    explained = account.unlisted_videos + gone
+    if expected - listed <= explained:
         return None
     endpoint = "video/list" if account.api == "display" else "business/video/list"
-    cut_short = (
-        f" ({gone} seen in the last listing are missing: more than the {gone_explains} a day's deletions explain, "
-        "so the listing may have been cut short; the next pull tries again)"
-        if gone > gone_explains
-        else ""
-    )
     return (
-        f"{endpoint} listed {listed} videos but the profile counts {expected}; {gone_explains} of the difference are "
-        f"videos seen before and gone now{cut_short}, {account.unlisted_videos} are declared unlisted. If the account "
-        f"has private videos, set `unlisted_videos: {expected - listed - gone_explains}` for @{account.handle} in "
+        f"{endpoint} listed {listed} videos but the profile counts {expected}; {gone} of the difference are "
+        f"videos seen before and gone now, {account.unlisted_videos} are declared unlisted. If the account "
+        f"has private videos, set `unlisted_videos: {expected - listed - gone}` for @{account.handle} in "
         f"accounts.yml (line {account.line})."
     )
 

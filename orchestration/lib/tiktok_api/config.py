@@ -90,7 +90,7 @@ class ApiConfig:
 
     def account(self, handle: str) -> AccountConfig:
         for account in self.accounts:
-            if account.handle == handle:
+            if account.handle == handle.lstrip("@").lower():  # a partition an older version named `TechCreator`
                 return account
         raise AccountsConfigError(f"{self.path}: no account with handle {handle!r} (configured: {self.handles})")
 
