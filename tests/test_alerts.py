@@ -82,7 +82,8 @@ def data(tmp_path, monkeypatch, receiver):
         """select * from (values
             ('alpha', date '2026-03-09', date '2026-03-08'), ('beta', date '2026-03-05', date '2026-03-04'),
             ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'),
-            ('epsilon', date '2026-03-06', null), ('zeta', date '2026-01-10', date '2026-03-05'))
+            ('epsilon', date '2026-03-06', null), ('zeta', date '2026-01-10', date '2026-03-05'),
+            ('eta', date '2026-03-06', date '2026-03-05'))
             t(account_handle, last_export_date, latest_followers_date)""",
     )
     # and the inbox's backstage/ folder, as the mart flags it (its dbt unit test holds the rule): newest 03-02,
@@ -95,7 +96,8 @@ def data(tmp_path, monkeypatch, receiver):
             ('beta', 'studio', date '2026-03-05', false), ('newbrand', 'api_display', null::date, false),
             ('gamma', 'api_display', date '2026-03-07', false), ('epsilon', 'live', date '2026-03-06', false),
             ('epsilon', 'studio', null::date, false), ('zeta', 'studio', date '2026-01-10', false),
-            ('zeta', 'api_display', date '2026-03-05', false))
+            ('zeta', 'api_display', date '2026-03-05', false), ('eta', 'live', date '2026-03-06', false),
+            ('eta', 'api_display', date '2026-03-05', false), ('eta', 'studio', date '2026-01-10', false))
             t(account_handle, export_source, last_export_date, is_agency_wide_folder)""",
     )
     # followers_drop (percent: 5, lookback 7 days of alpha's data, i.e. after 03-02):
@@ -167,6 +169,7 @@ rules:
 EXPECTED_TITLES = [
     "@beta: no new export for 5 days",
     "@epsilon: no new LIVE file for 4 days",
+    "@eta: no new API data for 4 days",  # a LIVE file since: no daily source, the API still its newest one
     "@gamma: no new API data for 3 days",
     "@zeta: no new API data for 5 days",  # Studio downloads until January, the API since (review)
     "backstage/: no new agency-wide download for 8 days",
@@ -194,6 +197,7 @@ def test_a_freshness_mart_published_before_its_folder_column_names_no_folder_and
     assert titles == [
         "@beta: no new export for 5 days",
         "@epsilon: no new export for 4 days",
+        "@eta: no new export for 4 days",
         "@gamma: no new export for 3 days",
         "@zeta: no new export for 5 days",
     ]
@@ -232,11 +236,11 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
     assert receiver.body_of("Quarantined: Content.csv (@beta)").startswith(
         "Content.csv (content) was quarantined: header: the header is not Content's (1 more issue(s)).\n"
     )
-    assert (first.events, len(first.sent), first.failed, first.already_sent) == (10, 10, [], 0)
+    assert (first.events, len(first.sent), first.failed, first.already_sent) == (11, 11, [], 0)
 
     second = run_alerts(data, today=TODAY)
-    assert len(receiver.requests) == 10, "a second run sends nothing"
-    assert (second.events, second.sent, second.already_sent) == (10, [], 10)
+    assert len(receiver.requests) == 11, "a second run sends nothing"
+    assert (second.events, second.sent, second.already_sent) == (11, [], 11)
 
     # a new fact is a new event: a second quarantine report is sent, and only it
     # (named by its place in the inbox: a dated folder's Viewers.csv is one of many)
@@ -310,12 +314,12 @@ def test_a_failed_run_is_sent_once_and_its_error_carries_no_secret(data, receive
 def test_a_failed_delivery_is_retried_by_the_next_run(data, receiver):
     receiver.status = 500
     failed = run_alerts(data, today=TODAY)
-    assert (len(failed.failed), failed.sent, receiver.requests) == (10, [], [])
+    assert (len(failed.failed), failed.sent, receiver.requests) == (11, [], [])
     alert_run_failed(data, run_id="run-7", job_name="daily_pipeline", failed_steps=["x"], error="e")
     receiver.status = 200
     retried = run_alerts(data, today=TODAY)
-    # the nine mart events, the quarantine report and the failed run kept as pending
-    assert len(retried.sent) == 11 and retried.failed == []
+    # the ten mart events, the quarantine report and the failed run kept as pending
+    assert len(retried.sent) == 12 and retried.failed == []
     assert receiver.titles("/alerts/") == [*EXPECTED_TITLES, "Pipeline run failed: daily_pipeline"]
     assert run_alerts(data, today=TODAY).sent == []
     assert json.loads(state_path(data).read_text())["pending"] == {}

@@ -345,9 +345,53 @@ def test_a_run_validates_the_published_marts_when_its_great_expectations_checks_
     ge = dg.AssetCheckKey(published, "great_expectations")
     dbt_test = dg.AssetCheckKey(mart, "unique_dim_accounts_account_handle")
     assert validates_published_marts(run_with(None, None))  # the daily job: every asset and check
+    assert validates_published_marts(run_with(frozenset(), None))  # the same, run in process
     assert validates_published_marts(run_with({mart, published}, None))  # assets picked with their checks
     assert not validates_published_marts(run_with({mart}, None))
     assert validates_published_marts(run_with(set(), {ge, dbt_test}))  # checks picked
     assert not validates_published_marts(run_with({mart}, {dbt_test})) and not validates_published_marts(
         run_with(None, set())
+    )
+
+
+def test_a_carried_over_failure_names_the_run_its_test_ran_in():
+    """Carried from a run that had itself carried it, it named that run: a chain of hops back to the real result
+    (review). Only failed checks of untouched marts whose test this build does not run are carried."""
+    from types import SimpleNamespace
+
+    from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+
+    from orchestration.defs.dbt_checks import carried_over_failures
+
+    mart, other = dg.AssetKey(["marts", "a"]), dg.AssetKey(["marts", "b"])
+    keys = {
+        dg.AssetCheckKey(mart, "warned"): ("test.x.warned", False, {"carried_over_from_run": "run-1"}),
+        dg.AssetCheckKey(mart, "fine"): ("test.x.fine", True, {}),
+        dg.AssetCheckKey(mart, "rerun"): ("test.x.rerun", False, {}),  # this build runs it
+        dg.AssetCheckKey(other, "rebuilt"): ("test.x.rebuilt", False, {}),  # its mart is rebuilt
+    }
+
+    def summary(key):
+        unique_id, passed, metadata = keys[key]
+        evaluation = SimpleNamespace(passed=passed, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+        return SimpleNamespace(
+            last_completed_check_execution_record=SimpleNamespace(run_id="run-2", evaluation=evaluation)
+        )
+
+    context = SimpleNamespace(
+        selected_asset_check_keys=set(keys),
+        assets_def=SimpleNamespace(
+            get_spec_for_check_key=lambda key: SimpleNamespace(
+                metadata={DAGSTER_DBT_UNIQUE_ID_METADATA_KEY: keys[key][0]}
+            )
+        ),
+        instance=SimpleNamespace(
+            event_log_storage=SimpleNamespace(get_asset_check_summary_records=lambda ks: {k: summary(k) for k in ks})
+        ),
+    )
+    (carried,) = carried_over_failures(context, {mart}, {"test.x.rerun"})
+    assert (carried.check_name, carried.passed, carried.metadata["carried_over_from_run"].value) == (
+        "warned",
+        False,
+        "run-1",
     )

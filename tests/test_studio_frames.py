@@ -240,6 +240,10 @@ def test_a_dated_files_last_row_may_be_a_day_after_its_file_or_a_week_after_its_
     # label, else an older ZIP exported on 17 April won every day this newer download revised (review)
     assert (docs[1].anchor.export_date, docs[1].anchor.exported_at) == (date(2026, 4, 18), datetime(2026, 4, 18))
     assert docs[0].anchor == ahead  # a ZIP entry's time stays as it is
+    # FollowerActivity's last day is the download day itself (its later hours not computed yet): exported that day
+    activity = _doc("hours", "follower_activity", [["April 16", "0", "5"], ["April 17", "0", "3"]], label)
+    frames_by_kind([activity])
+    assert (activity.anchor.export_date, activity.anchor.exported_at) == (date(2026, 4, 17), datetime(2026, 4, 17))
     late = ExportAnchor(date(2026, 4, 15), datetime(2026, 4, 15), "inbox_folder_date", file_day=date(2026, 4, 15))
     week = _doc("late", "viewers", [[_label(d), "3", "2", "1"] for d in _days(date(2026, 4, 10), 8)], late)
     # the file's own day (15 April) bounds the label's week: its rows up to 17 April are last year's

@@ -39,7 +39,8 @@ def carried_over_failures(
             severity=evaluation.severity,
             metadata={
                 **evaluation.metadata,
-                "carried_over_from_run": record.run_id,
+                # the run the test ran in, not the last run that carried it (a chain of hops)
+                "carried_over_from_run": evaluation.metadata.get("carried_over_from_run") or record.run_id,
                 "why": "its mart was not rebuilt: the rows this check failed on are still there",
             },
         )

@@ -59,5 +59,6 @@ def validates_published_marts(context) -> bool:
     assets, checks = context.run.asset_selection, context.run.asset_check_selection
     if checks is not None:  # the checks picked
         return any(key.name == "great_expectations" for key in checks)
-    # none picked: every check of the job, or of the assets picked (the GE checks are the published marts')
-    return assets is None or any(key.path[0] == "published" for key in assets)
+    # none picked: every check of the job (no asset picked either: None, or empty from execute_in_process), or of
+    # the assets picked (the GE checks are the published marts')
+    return not assets or any(key.path[0] == "published" for key in assets)

@@ -94,8 +94,9 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
 def _account_stalled(handle: str, newest: date, today: date, days: int, sources: list[str]) -> Event:
     """What the account's data comes from decides the advice (`sources`: newest first): the API pulls when they are
     its newest source, else Studio downloads, else LIVE files alone (an account with data only on days it goes LIVE)."""
-    pulled = [source for source in sources if source.startswith("api_")]
-    if pulled and (sources[0] in pulled or "studio" not in sources):
+    regular = [source for source in sources if source != "live"]  # a LIVE file is no daily source
+    pulled = [source for source in regular if source.startswith("api_")]
+    if pulled and (regular[0] in pulled or "studio" not in regular):
         return _stalled(handle, newest, today, days, f"@{handle}: no new API data",
                         f"The newest TikTok API data of @{handle}",
                         "Check that the daily job ran and that its API pull for the account succeeded (an expired "

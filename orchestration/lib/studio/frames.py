@@ -132,7 +132,7 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
         frame["metric_date"] = _walked_back_from_last_row(
             _dates(frame, "metric_date", rules, docs, row_docs), texts, rules, row_docs
         )
-        _not_before_its_data(frame["metric_date"].to_numpy(), docs, row_docs)
+        _not_before_its_data(kind, frame["metric_date"].to_numpy(), docs, row_docs)
     elif kind.kind == "content":
         rules = [_content_time_rule(doc.anchor) for doc in docs]
         frame["metric_date"] = _dates(frame, "metric_date", rules, docs, row_docs)
@@ -146,16 +146,17 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
     return frame
 
 
-def _not_before_its_data(days: np.ndarray, docs: list[Document], row_docs: np.ndarray) -> None:
-    """A dated folder's label may be a few days early, but its file was downloaded after its newest row (TikTok's
-    days end before the download): labelled earlier, a newer download lost every day it revised to an older ZIP
-    (review). Its export moment is then the day after that row, never past the file's own modification day."""
+def _not_before_its_data(kind: StudioFileKind, days: np.ndarray, docs: list[Document], row_docs: np.ndarray) -> None:
+    """A dated folder's label may be a few days early, but its file was downloaded after its newest row (TikTok's days
+    end before the download; FollowerActivity's last day is the download day, its later hours not computed yet):
+    labelled earlier, a newer download lost every day it revised to an older ZIP (review). Its export moment is then
+    the day after that row (FollowerActivity's: that day), not after the file's own day unless its rows are."""
     newest = pd.Series(days).groupby(row_docs).max()
     for position, last in newest.dropna().items():
         anchor = docs[position].anchor
         if anchor.source != "inbox_folder_date":
             continue
-        after = last.date() + timedelta(days=1)
+        after = last.date() + (timedelta(0) if kind.kind == "follower_activity" else timedelta(days=1))
         if anchor.file_day is not None:
             after = min(after, max(anchor.file_day, last.date()))
         if after > anchor.export_date:

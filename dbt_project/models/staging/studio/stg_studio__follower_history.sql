@@ -18,26 +18,40 @@ renamed as (
         cast(followers as bigint) as followers,
         cast(follower_difference as bigint) as follower_difference
     from source
+),
+
+exports_of_the_day as (
+    -- the count and TikTok's difference beside it are one unit: from the newest export that knows the count (an
+    -- older export's capture is never erased: follower history cannot be downloaded again later)
+    select
+        *,
+        last_value(
+            case
+                when followers is not null then struct_pack(followers, difference := follower_difference)
+            end
+            ignore nulls
+        ) over whole_day as known
+    from renamed
+    window
+        whole_day as (
+            partition by account_handle, metric_date
+            order by exported_at, document_id, source_row
+            rows between unbounded preceding and unbounded following
+        )
 )
 
 select
     account_handle,
     metric_date,
-    -- the newest export's count, or the newest count an export captured when it wrote "undefined": an older
-    -- capture is never erased (follower history cannot be downloaded again later)
-    last_value(followers ignore nulls) over exports_of_the_day as followers,
-    follower_difference,
+    struct_extract(known, 'followers') as followers,
+    case
+        when known is null then follower_difference else struct_extract(known, 'difference')
+    end as follower_difference,
     export_date,
     exported_at,
     document_id,
     source_row
-from renamed
-window
-    exports_of_the_day as (
-        partition by account_handle, metric_date
-        order by exported_at, document_id, source_row
-        rows between unbounded preceding and unbounded following
-    )
+from exports_of_the_day
 -- the newest export of a day wins (its lineage)
 qualify row_number() over (
     partition by account_handle, metric_date

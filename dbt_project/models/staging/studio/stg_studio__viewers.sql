@@ -25,27 +25,48 @@ renamed as (
                 then cast(returning_viewers as bigint)
         end as returning_viewers
     from source
+),
+
+exports_of_the_day as (
+    -- the three numbers are one unit (total = new + returning): from the newest export that knows the total, else
+    -- the newest that knows a part ("undefined" never beats a number, nor mixes two exports' figures)
+    select
+        *,
+        last_value(
+            case
+                when total_viewers is not null
+                    then struct_pack(total_viewers, new_viewers, returning_viewers)
+            end
+            ignore nulls
+        ) over whole_day as with_total,
+        last_value(
+            case
+                when coalesce(new_viewers, returning_viewers) is not null
+                    then struct_pack(total_viewers := cast(null as bigint), new_viewers, returning_viewers)
+            end
+            ignore nulls
+        ) over whole_day as parts_only
+    from renamed
+    window
+        whole_day as (
+            partition by account_handle, metric_date
+            order by exported_at, document_id, source_row
+            rows between unbounded preceding and unbounded following
+        )
 )
 
 select
     account_handle,
     metric_date,
-    -- each the newest export's, or the newest an export knew where it wrote "undefined"
-    last_value(total_viewers ignore nulls) over exports_of_the_day as total_viewers,
-    last_value(new_viewers ignore nulls) over exports_of_the_day as new_viewers,
-    last_value(returning_viewers ignore nulls) over exports_of_the_day as returning_viewers,
+    struct_extract(coalesce(with_total, parts_only), 'total_viewers') as total_viewers,
+    struct_extract(coalesce(with_total, parts_only), 'new_viewers') as new_viewers,
+    struct_extract(coalesce(with_total, parts_only), 'returning_viewers') as returning_viewers,
     export_date,
     exported_at,
     document_id,
     source_row
-from renamed
-window
-    exports_of_the_day as (
-        partition by account_handle, metric_date
-        order by exported_at, document_id, source_row
-        rows between unbounded preceding and unbounded following
-    )
--- the newest export of a day wins (recent days are revised): its lineage, and each number it knows
+from exports_of_the_day
+-- the newest export of a day wins (recent days are revised): its lineage, and its numbers when it knows them
 qualify row_number() over (
     partition by account_handle, metric_date
     order by exported_at desc, document_id desc, source_row desc
