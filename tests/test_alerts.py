@@ -169,7 +169,7 @@ rules:
 EXPECTED_TITLES = [
     "@beta: no new export for 5 days",
     "@epsilon: no new LIVE file for 4 days",
-    "@eta: no new API data for 4 days",  # a LIVE file since: no daily source, the API still its newest one
+    "@eta: no new API data for 5 days",  # a LIVE file since (03-06) is no daily source: the API's 03-05 is
     "@gamma: no new API data for 3 days",
     "@zeta: no new API data for 5 days",  # Studio downloads until January, the API since (review)
     "backstage/: no new agency-wide download for 8 days",
@@ -214,6 +214,9 @@ def test_each_rule_fires_once_with_its_numbers(data, receiver):
         "The newest TikTok API data of @gamma is dated 2026-03-07, 3 days before 2026-03-10 (rule no_new_export: 3 "
         "days or more). Check that the daily job ran and that its API pull for the account succeeded (an expired or "
         "revoked token stops it: docs/api-sources.md)."
+    )
+    assert receiver.body_of("@eta: no new API data for 5 days").startswith(
+        "The newest TikTok API data of @eta is dated 2026-03-05, 5 days before 2026-03-10"
     )
     assert receiver.body_of("@epsilon: no new LIVE file for 4 days").endswith(
         "@epsilon has LIVE files only, so it has data only on the days it goes LIVE; to follow it every day, "

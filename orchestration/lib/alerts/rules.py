@@ -51,26 +51,35 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
 
     The run date, not the newest day across accounts: when every account stops exporting, that is news too.
     Keyed by the account and that newest date, so one stall sends one message and a later stall another."""
-    rows = _read(
+    accounts = _read(
         con,
         marts,
         "dim_accounts",
-        """select account_handle, greatest(last_export_date, latest_followers_date) as newest
-        from m where newest is not null and date_diff('day', newest, ?::date) >= ? order by account_handle""",
-        [today, days],
+        """select account_handle, greatest(last_export_date, latest_followers_date), latest_followers_date
+        from m order by account_handle""",
+        [],
     )
-    # each account's sources, newest first (an account that moved from Studio downloads to the API gets API advice)
-    sources = dict(
-        _read(
+    # each account's sources, newest first (an account that moved from Studio downloads to the API gets API advice),
+    # and its newest day of a daily source: a LIVE file is none, so it neither ends nor dates a stall of the others
+    sources = {
+        handle: (listed, daily)
+        for handle, listed, daily in _read(
             con,
             marts,
             "rpt_account_freshness",
-            """select account_handle, list(export_source order by last_export_date desc, export_source)
+            """select account_handle, list(export_source order by last_export_date desc, export_source),
+                max(last_export_date) filter (where export_source <> 'live')
             from m where last_export_date is not null group by 1""",
             [],
         )
-    )
-    events = [_account_stalled(handle, newest, today, days, sources.get(handle) or []) for handle, newest in rows]
+    }
+    events = []
+    for handle, newest, followers_day in accounts:
+        listed, daily = sources.get(handle, ([], None))
+        if any(source != "live" for source in listed):
+            newest = max((day for day in (daily, followers_day) if day is not None), default=newest)
+        if newest is not None and (today - newest).days >= days:
+            events.append(_account_stalled(handle, newest, today, days, listed))
     # inbox folders of agency-wide LIVE Backstage downloads (not accounts: dim_accounts leaves them out)
     folders = _read(
         con,
