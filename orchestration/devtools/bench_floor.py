@@ -148,13 +148,37 @@ create or replace macro not_after(m, d, anchor) as make_date(
 create or replace macro num(x) as cast(nullif(x, 'undefined') as bigint);
 """
 
+# Each day from its newest export; a count that export wrote as "undefined" from the newest export that had one
+# (Overview: cell by cell; Viewers: total, new and returning as one unit, its "0","0" beside an undefined total unknown)
 _DAILY = """
 create or replace table {kind}_daily as
-select k.* exclude (label, exported_at), not_after(l.m, l.d, cast(k.exported_at as date)) as metric_date,
-    cast(k.exported_at as date) as export_date
-from {kind} k join date_labels l using (label)
+with dated as (
+    select k.* exclude (label), not_after(l.m, l.d, cast(k.exported_at as date)) as metric_date
+    from {kind} k join date_labels l using (label)
+)
+select account_handle, metric_date, cast(exported_at as date) as export_date, {values}
+from ({rows}) window w as (partition by account_handle, metric_date order by exported_at
+    rows between unbounded preceding and unbounded following)
 qualify row_number() over (partition by account_handle, metric_date order by exported_at desc) = 1
 """
+_DAILY_VALUES = {
+    "overview": (
+        "select *, " + ", ".join(f"num({c}) as n_{c}" for c in COLUMNS["overview"][1:]) + " from dated",
+        ", ".join(f"last_value(n_{c} ignore nulls) over w as {c}" for c in COLUMNS["overview"][1:]),
+    ),
+    "viewers": (
+        """select *, num(total_viewers) as t, case when num(total_viewers) is null and num(new_viewers) = 0
+            and num(returning_viewers) = 0 then [null, null] else [num(new_viewers), num(returning_viewers)] end as p
+        from dated""",
+        """coalesce(last_value(case when t is not null then [t, p[1], p[2]] end ignore nulls) over w,
+            last_value(case when coalesce(p[1], p[2]) is not null then [null, p[1], p[2]] end ignore nulls) over w,
+            [null, null, null]) as unit""",
+    ),
+    "follower_history": (
+        "select *, num(followers) as f from dated",
+        "last_value(f ignore nulls) over w as followers",
+    ),
+}
 
 _MARTS = """
 create or replace table fct_follower_growth_daily as
@@ -167,7 +191,7 @@ spine as (
     from bounds
 ),
 filled as (
-    select s.account_handle, s.metric_date, num(h.followers) as followers
+    select s.account_handle, s.metric_date, h.followers
     from spine s left join follower_history_daily h using (account_handle, metric_date)
 )
 select account_handle, metric_date, followers,
@@ -179,9 +203,8 @@ from filled window w as (partition by account_handle order by metric_date);
 create or replace table fct_account_overview_daily as
 select coalesce(o.account_handle, v.account_handle) as account_handle,
     coalesce(o.metric_date, v.metric_date) as metric_date,
-    num(o.video_views) as video_views, num(o.profile_views) as profile_views, num(o.likes) as likes,
-    num(o.comments) as comments, num(o.shares) as shares, num(v.total_viewers) as total_viewers,
-    num(v.new_viewers) as new_viewers, num(v.returning_viewers) as returning_viewers,
+    o.video_views, o.profile_views, o.likes, o.comments, o.shares, v.unit[1] as total_viewers,
+    v.unit[2] as new_viewers, v.unit[3] as returning_viewers,
     coalesce(o.export_date - o.metric_date <= {provisional_days}, false)
         or coalesce(v.export_date - v.metric_date <= {provisional_days}, false) as is_provisional
 from overview_daily o full outer join viewers_daily v using (account_handle, metric_date);
@@ -284,7 +307,8 @@ def run_floor(inbox: Path, workdir: Path) -> Floor:
 
     started = time.perf_counter()
     for kind in ("overview", "viewers", "follower_history"):
-        con.execute(_DAILY.format(kind=kind))
+        rows, values = _DAILY_VALUES[kind]
+        con.execute(_DAILY.format(kind=kind, rows=rows, values=values))
     con.execute(
         _MARTS.format(
             provisional_days=int(knobs["provisional_days"]),
