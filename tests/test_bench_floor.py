@@ -142,3 +142,39 @@ def test_trending_ranks_views_gained_over_seven_days(drop):
         ).fetchall()
         assert got == sorted(gains, key=lambda g: (-g[0], g[1]))[:9]
         assert len(got) == 9
+
+
+def test_undefined_never_beats_a_number_in_the_floor_as_in_the_marts(tmp_path):
+    """An older export's numbers and a newer one's "undefined" (a cell not computed, Viewers' "0","0" filler): the
+    floor keeps the numbers as the staging models do (Overview cell by cell, Viewers' three as one unit), else the
+    bench would report the marts as a mismatch. Worked out by hand from the rows below."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    older, newer = (2026, 3, 5, 10, 0, 0), (2026, 3, 6, 10, 0, 0)
+    first, second = yearless_date(date(2026, 3, 1), "en"), yearless_date(date(2026, 3, 2), "en")
+    files = {
+        "Overview": ("Date,Video Views,Profile Views,Likes,Comments,Shares", "Overview.csv",
+                     [(first, 100, 10, 5, 1, 1), (second, 200, 20, 7, 2, 2)],
+                     [(first, "undefined", 11, "undefined", 1, 1), (second, *["undefined"] * 5)]),
+        "Viewers": ("Date,Total Viewers,New Viewers,Returning Viewers", "Viewers.csv",
+                    [(first, 100, 60, 40), (second, "undefined", 3, 4)],
+                    [(first, "undefined", 0, 0), (second, "undefined", 0, 0)]),
+        "Followers": ("Date,Followers,Difference in followers from previous day", "FollowerHistory.csv",
+                      [(first, 500, 0), (second, 510, 10)], [(first, "undefined", 0), (second, 515, 5)]),
+    }  # fmt: skip
+    for section, (header, member, old_rows, new_rows) in files.items():
+        for name, when, rows in ((f"{section}_acc.zip", older, old_rows), (f"{section}_acc (1).zip", newer, new_rows)):
+            with zipfile.ZipFile(inbox / name, "w") as archive:
+                body = "".join(",".join(f'"{cell}"' for cell in row) + "\n" for row in rows)
+                archive.writestr(zipfile.ZipInfo(member, date_time=when), f"{header}\n{body}")
+    floor = run_floor(inbox, tmp_path / "work")
+    overview = floor.con.execute(
+        """select metric_date, video_views, profile_views, likes, comments, shares, total_viewers, new_viewers,
+            returning_viewers from fct_account_overview_daily order by metric_date"""
+    ).fetchall()
+    assert overview == [
+        (date(2026, 3, 1), 100, 11, 5, 1, 1, 100, 60, 40),  # the newer profile views, the older rest
+        (date(2026, 3, 2), 200, 20, 7, 2, 2, None, 3, 4),  # the older parts: the newer export's are filler
+    ]
+    followers = "select metric_date, followers from fct_follower_growth_daily order by metric_date"
+    assert floor.con.execute(followers).fetchall() == [(date(2026, 3, 1), 500), (date(2026, 3, 2), 515)]

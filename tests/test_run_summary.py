@@ -153,6 +153,32 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
         assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.FAILURE
 
 
+def test_an_export_downloaded_twice_counts_once(tmp_path, dbt, capsys):
+    """The browser saves a second download of the same export as `Overview (1).csv`: two files received, one export
+    file in the summary, dim_accounts and rpt_account_freshness (each counted it twice). The same bytes for another
+    day (a dated folder) stay two exports."""
+    from tests.test_end_to_end import _land_and_build
+
+    paths = new_paths(tmp_path)
+    overview = studio_csv(OVERVIEW, [["March 1", "10", "1", "1", "0", "0"], ["March 2", "20", "2", "2", "1", "0"]])
+    for name in ("a/Overview.csv", "a/Overview (1).csv"):
+        drop(paths, name, overview, NOON)
+    since = _now()
+    _land_and_build(paths, tmp_path / "target", dbt)
+    with connect(paths.warehouse, read_only=True) as con:
+        assert summarize_run(con, since).new_files[0].files == 1
+    print_run(paths, since)
+    assert "New export files this run: 1 (1 account(s)), from 2 file(s) received" in capsys.readouterr().out
+    counted = (
+        "select d.documents_loaded, f.exports_loaded from marts.dim_accounts d "
+        "join marts.rpt_account_freshness f using (account_handle) where f.export_source = 'studio'"
+    )
+    assert query(paths, counted) == [(1, 1)]
+    drop(paths, "a/2025-03-06/Overview.csv", overview, NOON)  # the same bytes, labelled another export day
+    _land_and_build(paths, tmp_path / "target", dbt)
+    assert query(paths, counted) == [(2, 2)]
+
+
 def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summary_does(tmp_path, dbt):
     """@b's Overview is quarantined, then a corrected file is dropped at its path: the summary says 0 quarantined
     now; dim_accounts and rpt_account_freshness say the same (they counted the replaced file for ever)."""

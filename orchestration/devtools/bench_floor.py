@@ -167,8 +167,9 @@ _DAILY_VALUES = {
         ", ".join(f"last_value(n_{c} ignore nulls) over w as {c}" for c in COLUMNS["overview"][1:]),
     ),
     "viewers": (
-        """select *, num(total_viewers) as t, case when num(total_viewers) is null and num(new_viewers) = 0
-            and num(returning_viewers) = 0 then [null, null] else [num(new_viewers), num(returning_viewers)] end as p
+        """select *, num(total_viewers) as t, case when num(total_viewers) is null
+            and coalesce(num(new_viewers), 0) = 0 and coalesce(num(returning_viewers), 0) = 0 then [null, null]
+            else [num(new_viewers), num(returning_viewers)] end as p
         from dated""",
         """coalesce(last_value(case when t is not null then [t, p[1], p[2]] end ignore nulls) over w,
             last_value(case when coalesce(p[1], p[2]) is not null then [null, p[1], p[2]] end ignore nulls) over w,

@@ -49,7 +49,10 @@ documents as (
         account_handle,
         min(export_date) filter (where status = 'loaded') as first_export_date,
         max(export_date) filter (where status = 'loaded') as last_export_date,
-        count(*) filter (where status = 'loaded') as documents_loaded,
+        -- an export downloaded twice (`Overview (1).zip`: the same bytes, the same export day) is one
+        count(distinct struct_pack(bytes := {{ document_bytes_of('document_id') }}, export_date)) filter (
+            where status = 'loaded'
+        ) as documents_loaded,
         count(*) filter (where status = 'quarantined' and not is_superseded) as documents_quarantined,
         -- an account's own file loaded, or nothing loaded but a file still quarantined (it must show): not a
         -- folder of agency-wide files, nor one whose only file was moved where it belongs (superseded)

@@ -6,7 +6,9 @@ with documents as (
         account_handle,
         case when file_kind like 'live%' then 'live' else 'studio' end as export_source,
         export_date,
-        status = 'loaded' as is_loaded
+        status = 'loaded' as is_loaded,
+        -- an export downloaded twice (the same bytes, the same export day) counts once
+        struct_pack(bytes := {{ document_bytes_of('document_id') }}, export_date) as export_key
     from {{ ref('stg_studio__documents') }}
     -- a quarantined file a corrected one replaced at its inbox path is not an export left unloaded
     where account_handle is not null and not (status = 'quarantined' and is_superseded)
@@ -18,7 +20,8 @@ pulls as (
         account_handle,
         'api_' || api as export_source,
         coalesce(metric_date, cast(pulled_at as date)) as export_date,
-        is_published as is_loaded
+        is_published as is_loaded,
+        struct_pack(bytes := pull_id, export_date := cast(null as date)) as export_key
     from {{ ref('stg_tiktok_api__pulls') }}
 ),
 
@@ -38,7 +41,7 @@ per_source as (
         export_source,
         min(export_date) filter (where is_loaded) as first_export_date,
         max(export_date) filter (where is_loaded) as last_export_date,
-        count(*) filter (where is_loaded) as exports_loaded,
+        count(distinct export_key) filter (where is_loaded) as exports_loaded,
         count(*) filter (where not is_loaded) as exports_not_loaded
     from exports
     group by account_handle, export_source

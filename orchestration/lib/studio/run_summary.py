@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from orchestration.lib.core.archive import document_id_for
+from orchestration.lib.core.archive import RECEIPT_PREFIX_CHARS, document_id_for
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
 AGENCY_WIDE_KIND = "live_backstage"
@@ -110,8 +110,12 @@ def _inbox_paths(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, s
 
 def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountFiles]:
     loaded = """select * from raw.documents where status = 'loaded' and landed_at >= $since"""
+    # an export downloaded twice (`Overview (1).zip`: the same bytes, the same export day) is one export file
     kinds = con.execute(
-        f"select account_handle, file_kind, count(*) from ({loaded}) group by all order by all", {"since": since}
+        f"""select account_handle, file_kind,
+            count(distinct (left(document_id, 64), substr(document_id, {RECEIPT_PREFIX_CHARS + 1}), export_date))
+        from ({loaded}) group by all order by all""",
+        {"since": since},
     ).fetchall()
     spans = con.execute(
         f"""with days as (

@@ -14,14 +14,14 @@ renamed as (
         cast(export_date as date) as export_date,
         cast(exported_at as timestamp) as exported_at,
         -- metrics (total = new + returning when all are known). Where TikTok has no total ("undefined") it fills
-        -- the parts with "0","0": unknown, not zero viewers (tiktok-formats.md, Viewers)
+        -- the parts with "0","0": unknown, not zero viewers (tiktok-formats.md, Viewers); a lone "0" there too
         cast(total_viewers as bigint) as total_viewers,
         case
-            when not (total_viewers is null and new_viewers = 0 and returning_viewers = 0)
+            when not (total_viewers is null and coalesce(new_viewers, 0) = 0 and coalesce(returning_viewers, 0) = 0)
                 then cast(new_viewers as bigint)
         end as new_viewers,
         case
-            when not (total_viewers is null and new_viewers = 0 and returning_viewers = 0)
+            when not (total_viewers is null and coalesce(new_viewers, 0) = 0 and coalesce(returning_viewers, 0) = 0)
                 then cast(returning_viewers as bigint)
         end as returning_viewers
     from source
