@@ -17,6 +17,7 @@ from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths
 from orchestration.lib.core.run_lock import WarehouseBusy, hold_run_lock
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
+EXIT_INTERRUPTED = 130  # a shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 SUMMARY_LINES = 20  # per list in the summary; the rest is in the UI, the quarantine folder and raw.row_flags
 QUALITY_STEP = "published_marts_quality"  # defs/publish.py: great-expectations on the published files
 
@@ -323,6 +324,9 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         c.check_name == "great_expectations" and c.severity.value == "ERROR" for c in failed
     )  # else it crashed: told as a failed step
     failed_steps = [step for step in failed_steps if not (quality_failed and step == QUALITY_STEP)]
+    if stopped := _interrupted_steps(result):  # Ctrl-C: the user's own doing, no failure to alert anyone about
+        print(f"Stopped (Ctrl-C) in: {', '.join(stopped)}. The next run does what this one left.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if failed_steps:
         print(
             f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.",
@@ -339,6 +343,17 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             alert_failed_run(paths, result, [QUALITY_STEP])
         return 1
     return 0
+
+
+def _interrupted_steps(result) -> list[str]:
+    """The steps a Ctrl-C stopped (Dagster reports them as failed, with the interrupt as their error)."""
+    return [
+        event.step_key
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+        and (error := event.event_specific_data.error) is not None
+        and error.cls_name in ("KeyboardInterrupt", "DagsterExecutionInterruptedError")
+    ]
 
 
 def _told(check) -> str:

@@ -149,6 +149,18 @@ def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(
     assert main(["run"]) == 1
     told = capsys.readouterr()
     assert "The pipeline failed in: published_marts_quality." in told.err
+
+    # Ctrl-C while dbt plans: told as a stop by the user, exit 130, not as a failure (review)
+    from orchestration.defs import dbt as dbt_defs
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dbt_defs, "plan_dbt_build", stopped)
+    assert main(["run"]) == 130
+    told = capsys.readouterr()
+    assert "Stopped (Ctrl-C) in: dbt_models. The next run does what this one left." in told.err
+    assert "The pipeline failed in" not in told.err
     with dg.DagsterInstance.get() as instance:
         assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.FAILURE
 
