@@ -251,6 +251,12 @@ def test_the_sql_receipt_prefix_is_the_one_document_id_for_gives():
     assert {len(p) for p in prefixes} == {archive.RECEIPT_PREFIX_CHARS}
     assert all(p[at - 1] == ":" for p in prefixes for at in archive.RECEIPT_PREFIX_COLONS)
     assert prefixes[0] == f"{A}:{hashlib.sha256(ZIP.encode()).hexdigest()[:12]}:"  # by hand
+    # a document's bytes (`<sha256>:<member>`, the run summary's count of export files), for any path and member
+    ids = [document_id_for(A, path, member) for path in paths for member in ("", "Viewers.csv", "a:b.csv")]
+    in_sql = con.execute(f"select {archive.document_bytes_sql('id')} from (select unnest($1::varchar[]) as id)", [ids])
+    assert [row[0] for row in in_sql.fetchall()] == [
+        f"{A}:{member}" for _ in paths for member in ("", "Viewers.csv", "a:b.csv")
+    ]
 
 
 def test_a_large_drops_receipts_are_rows_of_the_table_in_the_order_received(tmp_path):

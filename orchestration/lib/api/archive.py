@@ -30,7 +30,7 @@ ARCHIVE_FORMAT = "tiktok-api-pull/1"
 
 
 def api_archive_dir(paths: DataPaths) -> Path:
-    return paths.archive / "api"
+    return paths.api_manifest.parent
 
 
 def archive_pulls(
@@ -68,7 +68,7 @@ def archive_pulls(
                 "size_bytes": len(data),
             }
         )
-    append_manifest_lines(folder / "manifest.jsonl", manifest_rows)
+    append_manifest_lines(paths.api_manifest, manifest_rows)
 
 
 def _wrapper(

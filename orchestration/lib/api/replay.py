@@ -88,7 +88,7 @@ def replay_api_archive(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> ApiR
 
 def _archived_pulls(paths: DataPaths, report: ApiReplayReport) -> list[_Archived]:
     folder = api_archive_dir(paths)
-    listed, _ = read_manifest(folder / "manifest.jsonl", key=("archive_path",))
+    listed, _ = read_manifest(paths.api_manifest, key=("archive_path",))
     line_of = {row["archive_path"]: index for index, row in enumerate(listed)}
     archived, unlisted = [], []
     for path in _wrapper_files(folder):
@@ -115,7 +115,7 @@ def _archived_pulls(paths: DataPaths, report: ApiReplayReport) -> list[_Archived
     found = {item.path for item in archived}
     report.missing = [p for p in line_of if p not in found]
     report.manifest_lines_added = append_manifest_lines(
-        folder / "manifest.jsonl", [_manifest_line(item) for item in unlisted], key=("archive_path",)
+        paths.api_manifest, [_manifest_line(item) for item in unlisted], key=("archive_path",)
     )
     return sorted(archived, key=lambda item: (*item.order, item.path))
 

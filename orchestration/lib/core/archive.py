@@ -72,6 +72,12 @@ RECEIPT_PREFIX_COLONS = (64 + 1, 64 + 1 + _PATH_TAG_HEX + 1)
 RECEIPT_PREFIX_CHARS = RECEIPT_PREFIX_COLONS[1]
 
 
+def document_bytes_sql(document_id: str) -> str:
+    """The bytes a document was read from, wherever they were received (`<sha256>:<member>`: its id without the
+    path tag), as a DuckDB SQL expression over a text column (dbt's macro `document_bytes_of` says the same)."""
+    return f"left({document_id}, 64) || substr({document_id}, {RECEIPT_PREFIX_CHARS})"
+
+
 def receipt_prefix_sql(sha256: str, inbox_path: str) -> str:
     """`document_id_for(sha256, inbox_path, "")` as a DuckDB SQL expression over two text columns, for whole
     columns of receipts (DuckDB's sha256() hashes a text's UTF-8 bytes, as the function does)."""

@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from orchestration.lib.core.archive import RECEIPT_PREFIX_CHARS, document_id_for
+from orchestration.lib.core.archive import document_bytes_sql, document_id_for
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
 AGENCY_WIDE_KIND = "live_backstage"
@@ -113,7 +113,7 @@ def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountF
     # an export downloaded twice (`Overview (1).zip`: the same bytes, the same export day) is one export file
     kinds = con.execute(
         f"""select account_handle, file_kind,
-            count(distinct (left(document_id, 64), substr(document_id, {RECEIPT_PREFIX_CHARS + 1}), export_date))
+            count(distinct ({document_bytes_sql("document_id")}, export_date))
         from ({loaded}) group by all order by all""",
         {"since": since},
     ).fetchall()
