@@ -66,15 +66,13 @@ def document_id_for(sha256: str, receipt_path: str, member: str) -> str:
 
 
 _PATH_TAG_HEX = 12
-# `document_id_for(sha256, path, "")`, the start of its documents' ids: where its two colons are (counted from 1,
-# as SQL's substr) and its length
+# the start of a receipt's document ids, `document_id_for(sha256, path, "")`: its colons (from 1, as SQL's), length
 RECEIPT_PREFIX_COLONS = (64 + 1, 64 + 1 + _PATH_TAG_HEX + 1)
 RECEIPT_PREFIX_CHARS = RECEIPT_PREFIX_COLONS[1]
 
 
 def document_bytes_sql(document_id: str) -> str:
-    """The bytes a document was read from, wherever they were received (`<sha256>:<member>`: its id without the
-    path tag), as a DuckDB SQL expression over a text column (dbt's macro `document_bytes_of` says the same)."""
+    """A document's bytes wherever received, `<sha256>:<member>`, in DuckDB SQL (as dbt's `document_bytes_of`)."""
     return f"left({document_id}, 64) || substr({document_id}, {RECEIPT_PREFIX_CHARS})"
 
 
@@ -127,11 +125,9 @@ def archive_relative_path(sha256: str, original_name: str) -> str:
 
 
 def store_bytes(destination: Path, data: bytes) -> None:
-    """Write `data` to `destination` atomically and read-only; never overwrite a different file.
-
-    A destination that already holds exactly these bytes is left alone (a retried write); one that
-    holds anything else raises FileExistsError.
-    """
+    """Write `data` to `destination` atomically and read-only; never overwrite a different file. A destination that
+    already holds exactly these bytes is left alone (a retried write); one that holds anything else raises
+    FileExistsError."""
     if destination.exists():
         if destination.read_bytes() == data:
             return
