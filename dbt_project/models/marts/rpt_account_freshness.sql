@@ -10,8 +10,9 @@ with documents as (
         -- an export downloaded twice (the same bytes, the same export day) counts once
         struct_pack(bytes := {{ document_bytes_of('document_id') }}, export_date) as export_key
     from {{ ref('stg_studio__documents') }}
-    -- a quarantined file a corrected one replaced at its inbox path is not an export left unloaded
-    where account_handle is not null and not (status = 'quarantined' and is_superseded)
+    -- a quarantined file a corrected one replaced at its inbox path is not an export left unloaded, nor one moved
+    -- to another account's folder this account's export
+    where account_handle is not null and not (status = 'quarantined' and is_superseded) and status != 'moved'
 ),
 
 pulls as (

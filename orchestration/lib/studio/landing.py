@@ -39,6 +39,7 @@ from orchestration.lib.core.receipts import (
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, PendingCheck, all_flags
+from orchestration.lib.studio.moved_files import withdraw_moved_files
 from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.reader import Document, Issue
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
@@ -59,6 +60,7 @@ class LandingReport:
     archive_set_aside: list[str] = field(default_factory=list)  # objects a stopped landing cut short (archive_upkeep)
     full_scan: bool = False  # every inbox folder listed and every file stat'ed (no folder cache used)
     manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
+    moved: int = 0  # documents withdrawn: their file was moved to another account's folder (`studio.moved_files`)
     # What each plugged-in source (LIVE) landed; its documents, issues, rows and flags are merged in above.
     sources: list[SourceLanding] = field(default_factory=list)
 
@@ -125,6 +127,7 @@ def land_inbox(
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
     record_manifest(paths, con, scan.manifest_rows, report.documents, claims=routed.claims)
+    report.moved = withdraw_moved_files(con)
     remember_scan(con, scan)
     return report
 
@@ -178,6 +181,7 @@ def replay_archive(
     fields = ManifestRow.__dataclass_fields__
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
+    report.moved = withdraw_moved_files(con)
     return report
 
 

@@ -20,6 +20,7 @@ from datetime import date, datetime
 import duckdb
 
 from orchestration.lib.core.archive import document_bytes_sql, document_id_for
+from orchestration.lib.studio.moved_files import MovedFile, moved_files
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
 AGENCY_WIDE_KIND = "live_backstage"
@@ -53,6 +54,8 @@ class RunSummary:
     files_received: int = 0  # inbox files received this run; a ZIP holds several export files
     # quarantined this run, already replaced by a corrected file (a replay reads old quarantines again)
     corrected_since: int = 0
+    # files moved to another account's folder this run: they count for that account only now (`moved_files`)
+    moved_this_run: list[MovedFile] = field(default_factory=list)
 
 
 def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> RunSummary:
@@ -64,6 +67,7 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
     if since is None:
         return summary
     summary.new_files = _new_files(con, since)
+    summary.moved_this_run = moved_files(con, since)
     summary.files_received = con.execute(
         "select count(*) from raw.archive_manifest where received_at >= ?", [since]
     ).fetchone()[0]

@@ -1,4 +1,4 @@
--- One row per landed export file (document_id), loaded or quarantined.
+-- One row per landed export file (document_id), loaded, quarantined or moved to another account's folder.
 with source as (
     select * from {{ source('studio', 'documents') }}
 ),

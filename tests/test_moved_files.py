@@ -1,0 +1,127 @@
+"""A bare file dropped in the wrong account's folder and moved where it belongs counts for that account only, in the
+landing and in a replay (`orchestration/lib/studio/moved_files.py`); a copy, or the same bytes downloaded again,
+is no move."""
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+
+import duckdb
+
+from orchestration.cli import print_run
+from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
+from orchestration.defs.studio import record_build_window
+from orchestration.lib.core.warehouse import connect
+from orchestration.lib.live.landing import LiveSource
+from orchestration.lib.studio.landing import land_inbox, replay_archive
+from tests.studio_fixtures import drop, new_paths, studio_csv
+
+VIEWERS = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
+GENDER = ("Gender", "Distribution")
+NOON = datetime(2025, 3, 5, 12, 0)  # the bare files' mtime: their export day is 2025-03-05
+# @a's viewers, first saved in @b's folder
+A_VIEWERS = studio_csv(VIEWERS, [["March 1", "30", "20", "10"], ["March 2", "12", "7", "5"]])
+
+
+def _build(paths, target, dbt, *, land: bool = True):
+    """Land (unless `land` is false), then the dbt build Dagster plans, as tests/test_end_to_end.py does."""
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    with connect(paths.warehouse) as con:
+        if land:
+            record_build_window(con, land_inbox(paths, con, sources=[LiveSource()]))
+        build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+    dbt.build(paths, build, target, manifest)
+    with connect(paths.warehouse) as con:
+        finish_dbt_build(con, build)
+    return build
+
+
+def _counted(paths) -> tuple:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        viewers = con.execute(
+            "select account_handle, metric_date::varchar, total_viewers from marts.fct_account_overview_daily "
+            "where total_viewers is not null order by all"
+        ).fetchall()
+        accounts = con.execute("select account_handle, documents_loaded from marts.dim_accounts order by 1").fetchall()
+        statuses = con.execute("select account_handle, file_kind, status from raw.documents order by all").fetchall()
+    return viewers, accounts, statuses
+
+
+def _published(paths) -> dict:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        tables = [
+            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
+        ]
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in sorted(tables)}
+
+
+def test_a_bare_file_moved_to_another_accounts_folder_counts_there_only_and_a_replay_agrees(tmp_path, dbt, capsys):
+    paths = new_paths(tmp_path)
+    target = tmp_path / "target"
+    drop(paths, "b/Viewers.csv", A_VIEWERS, NOON)  # misfiled
+    drop(paths, "b/FollowerGender.csv", studio_csv(GENDER, [["Female", "0.6"], ["Male", "0.4"]]), NOON)
+    _build(paths, target, dbt)
+    assert _counted(paths) == (
+        [("b", "2025-03-01", 30), ("b", "2025-03-02", 12)],
+        [("b", 2)],
+        [("b", "follower_gender", "loaded"), ("b", "viewers", "loaded")],
+    )
+
+    os.rename(paths.inbox / "b" / "Viewers.csv", (paths.inbox / "a").mkdir() or paths.inbox / "a" / "Viewers.csv")
+    since = datetime.now(UTC).replace(tzinfo=None)
+    build = _build(paths, target, dbt)
+    assert "--full-refresh" in build.args, "a withdrawn day leaves an incremental mart only by a full refresh"
+    moved = (
+        [("a", "2025-03-01", 30), ("a", "2025-03-02", 12)],  # @b keeps no viewers: they were never @b's
+        [("a", 1), ("b", 1)],
+        [("a", "viewers", "loaded"), ("b", "follower_gender", "loaded"), ("b", "viewers", "moved")],
+    )
+    assert _counted(paths) == moved
+    print_run(paths, since)
+    out = capsys.readouterr().out
+    assert (
+        "Moved to another account's folder: 1 (counted for that account only now)\n"
+        "  b/Viewers.csv (@b) → a/Viewers.csv (@a), 2025-03-01 → 2025-03-02\n"
+    ) in out
+    assert "@a: 1 file(s), covering 2025-03-01 → 2025-03-02 (2 days)" in out
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.studio_viewers").fetchone() == (1 * 2,)
+
+    # a run with nothing new withdraws nothing again; the next run's summary names no move
+    published = _published(paths)
+    since = datetime.now(UTC).replace(tzinfo=None)
+    assert "--full-refresh" not in _build(paths, target, dbt).args
+    print_run(paths, since)
+    assert "Moved to another" not in capsys.readouterr().out and _published(paths) == published
+
+    # the archive alone says the same: a replay withdraws the same receipt, the marts identical
+    shutil.rmtree(paths.root / "warehouse")
+    with connect(paths.warehouse) as con:
+        replay_archive(paths, con, sources=[LiveSource()])
+    _build(paths, target, dbt, land=False)
+    assert _counted(paths) == moved and _published(paths) == published
+
+
+def test_a_copy_or_the_same_bytes_downloaded_again_for_another_account_is_no_move(tmp_path, dbt):
+    """Two accounts' identical files are no move: in one drop (both in place at once), copied with a new modification
+    time (`cp` or a new download), or moved where the later copy did not load (a Content file whose links name
+    the account it left: quarantined where it went)."""
+    paths = new_paths(tmp_path)
+    target = tmp_path / "target"
+    gender = studio_csv(GENDER, [["Female", "0.5"], ["Male", "0.5"]])
+    drop(paths, "a/FollowerGender.csv", gender, NOON)
+    drop(paths, "b/FollowerGender.csv", gender, NOON)  # the same bytes and time, one drop
+    drop(paths, "c/Viewers.csv", A_VIEWERS, NOON)
+    header = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares")
+    link = "https://www.tiktok.com/@c/video/7546034661705796870"
+    content = studio_csv((*header, "Total views"), [["March 5", "clip", link, "March 1", "1", "0", "0", "10"]])
+    drop(paths, "c/Content.csv", content, NOON)
+    _build(paths, target, dbt)
+    drop(paths, "d/Viewers.csv", A_VIEWERS, datetime(2025, 3, 6, 9, 0))  # the same bytes, downloaded again
+    os.rename(paths.inbox / "c" / "Content.csv", (paths.inbox / "e").mkdir() or paths.inbox / "e" / "Content.csv")
+    assert "--full-refresh" not in _build(paths, target, dbt).args
+    viewers, accounts, statuses = _counted(paths)
+    assert viewers == [(handle, day, n) for handle in "cd" for day, n in (("2025-03-01", 30), ("2025-03-02", 12))]
+    assert "moved" not in {status for *_, status in statuses}
+    assert ("c", "content", "loaded") in statuses and ("e", "content", "quarantined") in statuses
