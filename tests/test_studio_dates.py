@@ -10,6 +10,7 @@ from orchestration.lib.studio.dates import (
     latest_not_after,
     month_lookup,
     parse_month_day,
+    post_day_not_after,
 )
 
 
@@ -58,11 +59,31 @@ def test_month_names_come_from_the_locale_library_without_conflicts():
         (1, 1, date(2026, 1, 2), date(2026, 1, 1)),
         (2, 28, date(2026, 2, 28), date(2026, 2, 28)),  # the anchor day itself
         (2, 28, date(2026, 2, 27), date(2025, 2, 28)),  # 365-day export: first row is last year
-        (2, 29, date(2026, 3, 1), date(2024, 2, 29)),  # leap day: the latest leap year
+        (2, 29, date(2025, 2, 28), date(2024, 2, 29)),  # leap day of last year, in a 365-day export
     ],
 )
 def test_year_rolls_back_across_new_year(month, day, anchor, expected):
     assert latest_not_after(month, day, anchor) == expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "anchor"),
+    [
+        (latest_not_after, date(2026, 3, 2)),  # 2026 and 2025 have none: 2024's is two years back (review)
+        (latest_not_after, date(2028, 2, 28)),  # 2028's is after the export, 2027 has none
+        (earliest_not_before, date(2026, 3, 1)),  # a window from 1 March 2026: 2028's is two years on
+    ],
+)
+def test_a_29_february_no_year_within_reach_has_is_no_day(rule, anchor):
+    with pytest.raises(UnknownDateText, match="within a year"):
+        rule(2, 29, anchor)
+
+
+def test_a_post_day_may_be_years_back():
+    assert post_day_not_after(2, 29, date(2026, 3, 2)) == date(2024, 2, 29)
+    assert post_day_not_after(9, 3, date(2026, 3, 2)) == date(2025, 9, 3)
+    assert post_day_not_after(2, 29, date(2104, 2, 28)) == date(2096, 2, 29)  # 8 years back (2100 has none)
+    assert post_day_not_after(3, 1, date(2026, 3, 1)) == date(2026, 3, 1)
 
 
 @pytest.mark.parametrize(

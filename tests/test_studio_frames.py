@@ -10,6 +10,7 @@ from orchestration.lib.studio.dates import (
     UnknownDateText,
     earliest_not_before,
     latest_not_after,
+    post_day_not_after,
     resolve_year_less,
 )
 from orchestration.lib.studio.frames import frames_by_kind
@@ -98,11 +99,13 @@ def test_content_time_is_not_after_the_files_own_time(source):
 @pytest.mark.parametrize(
     ("text", "rule", "expected"),
     [
-        ("February 29", (latest_not_after, date(2026, 3, 5)), date(2024, 2, 29)),
-        ("February 29", (latest_not_after, date(2100, 3, 1)), date(2096, 2, 29)),  # 2100 is no leap year
-        ("February 29", (latest_not_after, date(2104, 2, 28)), date(2096, 2, 29)),  # 8 years back
-        ("February 29", (earliest_not_before, date(2096, 3, 1)), date(2104, 2, 29)),  # 8 years on
-        ("February 29", (latest_not_after, date(3, 1, 1)), None),  # years 1-3 are common, year 0 is none
+        ("February 29", (latest_not_after, date(2026, 3, 5)), None),  # 2026 and 2025 have none: no row's day
+        ("February 29", (latest_not_after, date(2025, 2, 28)), date(2024, 2, 29)),  # last year's
+        ("February 29", (latest_not_after, date(2101, 2, 28)), None),  # 2100 is no leap year
+        ("February 29", (earliest_not_before, date(2095, 3, 1)), date(2096, 2, 29)),  # next year's
+        ("February 29", (earliest_not_before, date(2096, 3, 1)), None),
+        ("February 29", (post_day_not_after, date(2104, 2, 28)), date(2096, 2, 29)),  # a post: 8 years back
+        ("February 29", (post_day_not_after, date(3, 1, 1)), None),  # years 1-3 are common, year 0 is none
         ("December 31", (earliest_not_before, date(9999, 12, 31)), date(9999, 12, 31)),
         ("January 1", (earliest_not_before, date(9999, 12, 31)), None),  # year 10000 is none
     ],
@@ -119,7 +122,7 @@ def test_year_rules_on_arrays_give_what_their_loops_give():
     anchors = [date(2090, 1, 1) + timedelta(days=i) for i in range(0, 4383, 11)]
     anchors += [date(1, 1, 1) + timedelta(days=i) for i in range(0, 1500, 97)]
     anchors += [date(9999, 12, 31) - timedelta(days=i) for i in range(0, 1500, 97)]
-    for function in (latest_not_after, earliest_not_before):
+    for function in (latest_not_after, earliest_not_before, post_day_not_after):
         rules = {i: (function, anchor) for i, anchor in enumerate(anchors)}
         keys = pd.Series(np.repeat(np.arange(len(anchors)), len(texts)))
         values = resolve_year_less(pd.Series(texts * len(anchors), dtype="string"), keys, rules)

@@ -1,13 +1,14 @@
 """Reading in bulk says what reading row by row said: year-less dates resolved per distinct (rule, text),
 caps checked per chunk of rows, ragged rows found on whole lists, each issue at the same row."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
 
 from orchestration.lib.studio import reader
 from orchestration.lib.studio.dates import earliest_not_before, latest_not_after, resolve_year_less
+from schemas.studio_files import STUDIO_FILE_KINDS
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -28,13 +29,13 @@ def test_year_less_dates_resolve_per_rule_and_text():
     row_by_row = pd.to_datetime(pd.Series([date(2024, 2, 29), None], dtype="object"))  # what a per-row read gave
     assert values.dtype == row_by_row.dtype
     assert [None if pd.isna(v) else pd.Timestamp(v).date() for v in values] == [
-        date(2024, 2, 29),  # 2026 and 2025 have no 29 February
+        None,  # 2026 and 2025 have no 29 February: no day of a file exported in March 2026
         date(2026, 3, 1),
         None,  # an empty cell
         None,  # a missing one
         None,  # no month of any language
-        date(2028, 2, 29),  # the first 29 February from 2025-03-01 on
-        date(2024, 2, 29),  # the last 29 February on or before 2027-01-10
+        None,  # 2025 and 2026 have no 29 February: none within a year from 2025-03-01 on
+        None,  # nor in 2027 or 2026, on or before 2027-01-10
         None,  # a row whose document has no rule
         date(2026, 9, 13),  # the last 13 September on or before 2027-01-10
     ]
@@ -50,6 +51,51 @@ def test_an_unreadable_date_names_its_row_and_only_its_document_is_quarantined(t
         ("Overview.csv", "studio_date", 2, "metric_date", "Smarch 2")
     ]
     assert query(paths, "select account_handle, video_views from raw.studio_overview") == [("good", 9)]
+
+
+def test_a_29_february_no_year_near_the_export_has_is_quarantined_not_dated_years_away(tmp_path):
+    """Exported on 2 March 2026 (the files' time), "February 29" is no day of 2026 or 2025: it was dated 29 February
+    2024, and a ZIP's window from 1 March 2026 put it in 2028 (review). Each file is quarantined at that row; a
+    file exported on 28 February 2025 keeps last year's leap day, and a video posted on one is still dated."""
+    paths = new_paths(tmp_path)
+    exported = datetime(2026, 3, 2, 12)
+    leap = ["February 29", "100", "1", "1", "1", "1"]
+    drop(paths, "leap1/Overview.csv", studio_csv(OVERVIEW, [["February 28", "1", "0", "0", "0", "0"], leap]), exported)
+    drop(
+        paths,
+        "leap2/FollowerHistory.csv",
+        studio_csv(STUDIO_FILE_KINDS["follower_history"].header, [["February 29", "5000", "3"]]),
+        exported,
+    )
+    header = STUDIO_FILE_KINDS["content"].header
+    link = "https://www.tiktok.com/@leap4/video/7546034661705796870"
+    drop(
+        paths,
+        "leap4/Content.csv",
+        studio_csv(header, [["February 29", "t", link, "March 1", "1", "0", "0", "9"]]),
+        exported,
+    )
+    drop(
+        paths,
+        "posted/Content.csv",
+        studio_csv(header, [["March 2", "t", link.replace("leap4", "posted"), "February 29", "1", "0", "0", "9"]]),
+        exported,
+    )
+    drop(paths, "lastyear/Overview.csv", studio_csv(OVERVIEW, [leap]), datetime(2025, 2, 28, 12))
+    report = land(paths)
+    why = "no such day within a year of the file's export (no year written: a common year has no 29 February)"
+    assert sorted((i.file, i.row, i.column, i.value, i.message) for i in report.issues) == [
+        ("Content.csv", 1, "metric_date", "February 29", why),
+        ("Content.csv", 1, "post_date", "March 1", "cannot be dated: the file's download day (Time) is no date"),
+        ("FollowerHistory.csv", 1, "metric_date", "February 29", why),
+        ("Overview.csv", 2, "metric_date", "February 29", why),
+    ]
+    assert query(paths, "select account_handle, metric_date::varchar from raw.studio_overview") == [
+        ("lastyear", "2024-02-29")
+    ]
+    assert query(paths, "select account_handle, metric_date::varchar, post_date::varchar from raw.studio_content") == [
+        ("posted", "2026-03-02", "2024-02-29")
+    ]
 
 
 @pytest.fixture

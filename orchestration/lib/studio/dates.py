@@ -102,22 +102,34 @@ def _on(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def latest_not_after(month: int, day: int, anchor: date) -> date:
-    """The latest date with this month and day that is not after `anchor` (rows of an export)."""
-    for year in range(anchor.year, anchor.year - 9, -1):
+# A row's day lies within a year of its anchor (a Studio download spans at most 365 days): "February 29" in a file
+# exported in March 2026 is no day, not 29 February 2024 (a search over the years before took the nearest leap year,
+# 2028 for a window starting in 2026). A video's post day may be years back.
+ROW_YEARS, POST_YEARS = 2, 9
+
+
+def latest_not_after(month: int, day: int, anchor: date, years: int = ROW_YEARS) -> date:
+    """The latest date with this month and day not after `anchor`, within `years` calendar years (rows of an
+    export: this year's or last year's)."""
+    for year in range(anchor.year, anchor.year - years, -1):
         candidate = _on(year, month, day)
         if candidate is not None and candidate <= anchor:
             return candidate
-    raise UnknownDateText(f"no {month:02d}-{day:02d} on or before {anchor}")
+    raise UnknownDateText(f"no {month:02d}-{day:02d} within a year on or before {anchor}")
 
 
 def earliest_not_before(month: int, day: int, anchor: date) -> date:
-    """The earliest date with this month and day that is not before `anchor` (window's first day)."""
-    for year in range(anchor.year, anchor.year + 9):
+    """The earliest date with this month and day not before `anchor` (an export window's first day), within a year."""
+    for year in range(anchor.year, anchor.year + ROW_YEARS):
         candidate = _on(year, month, day)
         if candidate is not None and candidate >= anchor:
             return candidate
-    raise UnknownDateText(f"no {month:02d}-{day:02d} on or after {anchor}")
+    raise UnknownDateText(f"no {month:02d}-{day:02d} within a year on or after {anchor}")
+
+
+def post_day_not_after(month: int, day: int, anchor: date) -> date:
+    """A video's post day: the latest with this month and day not after the day it was seen, up to 9 years back."""
+    return latest_not_after(month, day, anchor, POST_YEARS)
 
 
 def resolve_year_less(
@@ -191,8 +203,9 @@ def _first_found(month, day, anchor, offsets, keep) -> np.ndarray:
 
 
 _YEARS = (  # by code, as in _ARRAY_RULES
-    lambda m, d, a: _first_found(m, d, a, range(0, -9, -1), np.less_equal),
-    lambda m, d, a: _first_found(m, d, a, range(9), np.greater_equal),
+    lambda m, d, a: _first_found(m, d, a, range(0, -ROW_YEARS, -1), np.less_equal),
+    lambda m, d, a: _first_found(m, d, a, range(ROW_YEARS), np.greater_equal),
+    lambda m, d, a: _first_found(m, d, a, range(0, -POST_YEARS, -1), np.less_equal),
 )
 
 
@@ -243,4 +256,5 @@ def _resolved(month_day: tuple[int, int] | None, rule) -> date | None:
         return None
 
 
-_ARRAY_RULES = {latest_not_after: 0, earliest_not_before: 1}  # the rules `_YEARS` computes on arrays
+# the rules `_YEARS` computes on arrays
+_ARRAY_RULES = {latest_not_after: 0, earliest_not_before: 1, post_day_not_after: 2}

@@ -19,10 +19,12 @@ import pyarrow.compute as pc
 
 from orchestration.lib.studio.csv_bodies import read_bodies
 from orchestration.lib.studio.dates import (
+    UnknownDateText,
     earliest_not_before,
     first_date_per_key,
     latest_not_after,
     parse_month_day,
+    post_day_not_after,
     resolve_year_less_by_key,
 )
 from orchestration.lib.studio.provenance import ExportAnchor
@@ -141,7 +143,7 @@ def _resolve_dates(kind: StudioFileKind, frame: pd.DataFrame, docs: list[Documen
             if docs[position].anchor.source in ("inbox_folder_date", "file_mtime"):
                 docs[position].anchor = replace(docs[position].anchor, export_date=snapshot, source="content_time")
         # A video was posted on or before the day it was seen.
-        rules = [(latest_not_after, snapshots[i]) if i in snapshots else None for i in range(len(docs))]
+        rules = [(post_day_not_after, snapshots[i]) if i in snapshots else None for i in range(len(docs))]
         frame["post_date"] = _dates(frame, "post_date", rules, docs, row_docs)
     return frame
 
@@ -228,5 +230,15 @@ def _dates(frame: pd.DataFrame, column: str, rules: list, docs: list[Document], 
     unreadable = texts.ne("").fillna(False).to_numpy(dtype=bool) & np.isnat(values)
     for i in np.flatnonzero(unreadable).tolist():
         where = {"row": int(frame["source_row"].iat[i]), "column": column, "value": texts.iat[i]}
-        docs[row_docs[i]].fail("studio_date", "not a date in any supported UI language", **where)
+        try:
+            parse_month_day(texts.iat[i])
+        except UnknownDateText:
+            why = "not a date in any supported UI language"
+        else:  # a month and day, but no year makes it a day here
+            why = (
+                "no such day within a year of the file's export (no year written: a common year has no 29 February)"
+                if rules[row_docs[i]] is not None
+                else "cannot be dated: the file's download day (Time) is no date"
+            )
+        docs[row_docs[i]].fail("studio_date", why, **where)
     return pd.Series(values, index=frame.index)
