@@ -199,6 +199,7 @@ def replay(paths: DataPaths) -> None:
 def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = False) -> None:
     """New files per account with their days, this run's quarantined files, flags, and what is quarantined now."""
     from orchestration.lib.core.dbt_vars import handle_aliases
+    from orchestration.lib.core.inbox import shown_name
     from orchestration.lib.core.warehouse import connect
     from orchestration.lib.studio.run_summary import summarize_run
 
@@ -232,13 +233,14 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
             print(f"Moved to another account's folder: {len(run.moved_this_run)} (counted for that account only now)")
         for moved in run.moved_this_run[:SUMMARY_LINES]:
             days = f", {moved.first_day} → {moved.last_day}" if moved.first_day else ""
-            went = f"{moved.moved_to} (@{moved.moved_to_account})"
-            print(f"  {moved.inbox_path} (@{moved.account_handle}) → {went}{days}")
+            went = f"{shown_name(moved.moved_to)} (@{moved.moved_to_account})"
+            print(f"  {shown_name(moved.inbox_path)} (@{moved.account_handle}) → {went}{days}")
         _more(run.moved_this_run, "file(s)")
         corrected = f" ({run.corrected_since} more, replaced since by corrected files)" if run.corrected_since else ""
         print(f"Quarantined in this run: {len(run.quarantined_this_run) or 'none'}{corrected}")
         for item in run.quarantined_this_run[:SUMMARY_LINES]:
-            print(f"  {item.file}" + (f" (@{item.account_handle})" if item.account_handle else "") + f": {item.reason}")
+            named = f" (@{item.account_handle})" if item.account_handle else ""
+            print(f"  {item.file}{named}: {shown_name(item.reason)}")
         _more(run.quarantined_this_run, f"file(s): reports in {paths.quarantine}")
     this_run = sum(run.flags_this_run.values())
     by_rule = ", ".join(f"{rule} {count}" for rule, count in run.flags_this_run.items())

@@ -355,3 +355,30 @@ def test_a_check_that_warned_is_told_with_what_failed_in_it():
         "great_expectations on published/fct_account_overview_daily (recency, volume)",
         "flagged_rows on raw/studio_overview",
     ]
+
+
+def test_a_quarantined_file_is_named_by_its_place_and_control_characters_in_names_are_escaped(tmp_path, capsys):
+    """Dagster's log named a quarantined file `Overview.csv`, one of many in an agency's drop; a name holding a line
+    break forged a summary line, and an ESC sequence coloured the terminal (review). Both tell the inbox place, with
+    control characters escaped; the stored name stays exact."""
+    from orchestration.lib.studio.run_summary import issue_places
+
+    paths = new_paths(tmp_path)
+    bad = [["March 1", "many", "0", "0", "0", "0"]]
+    drop(paths, "a/Overview.csv", studio_csv(OVERVIEW, bad), NOON)
+    drop(paths, "nl/Overview\nquarantined evil.csv", studio_csv(OVERVIEW, bad), NOON)
+    drop(paths, "esc/Over\x1b[31mview.csv", studio_csv(OVERVIEW, bad), NOON)
+    since = _now()
+    report = land(paths)
+    with connect(paths.warehouse, read_only=True) as con:
+        places = sorted(issue_places(con, report.issues))
+    assert places == ["a/Overview.csv", "esc/Over\\x1b[31mview.csv", "nl/Overview\\nquarantined evil.csv"]
+    print_run(paths, since)
+    out = capsys.readouterr().out
+    assert "  nl/Overview\\nquarantined evil.csv (@nl): dtype('Int64') at row 1" in out
+    assert "\x1b" not in out and not any(line.startswith("quarantined evil.csv") for line in out.splitlines())
+    assert query(paths, "select inbox_path from raw.archive_manifest order by 1") == [
+        ("a/Overview.csv",),
+        ("esc/Over\x1b[31mview.csv",),
+        ("nl/Overview\nquarantined evil.csv",),
+    ]

@@ -18,13 +18,14 @@ from orchestration.defs.resources import DataDirResource, validates_published_ma
 from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.dbt_invocation import warm_up_in_background
 from orchestration.lib.core.dbt_selection import record_changed_sources
-from orchestration.lib.core.inbox import describe_skipped
+from orchestration.lib.core.inbox import describe_skipped, shown_name
 from orchestration.lib.core.replay_state import replay_under_way, unfinished_replay
 from orchestration.lib.core.warehouse import record_pending_min_date
 from orchestration.lib.live.landing import LiveSource, flag_table
 from orchestration.lib.marts import quality_worker
 from orchestration.lib.studio.checking import workers_check
 from orchestration.lib.studio.landing import LandingReport, land_inbox, replay_archive
+from orchestration.lib.studio.run_summary import issue_places
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 INBOX = dg.AssetKey(["raw", "inbox"])
@@ -122,6 +123,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         record_window = partial(record_build_window, con)
         warm_up = partial(_warm_up_workers, validates=validates_published_marts(context))
         report = land_inbox(paths, con, sources=[LiveSource()], on_new=warm_up, on_loaded=record_window)
+        places = issue_places(con, report.issues)  # `b/Overview.csv`, not one of many `Overview.csv`
         by_kind_and_rule = con.execute(
             """select d.file_kind, f.rule, count(*) from raw.row_flags f join raw.documents d using (document_id)
             group by 1, 2"""
@@ -144,10 +146,11 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             context.log.info(note)
     docs = report.documents
     quarantined = report.quarantined
-    for issue in report.issues:
+    for issue, place in zip(report.issues, places, strict=True):
         where = f" row {issue.row}" if issue.row is not None else ""
         where += f" column {issue.column}" if issue.column else ""
-        context.log.warning(f"quarantined {issue.file}:{where} {issue.rule}: {issue.message} (value {issue.value!r})")
+        told = f"{where} {issue.rule}: {shown_name(issue.message)} (value {issue.value!r})"
+        context.log.warning(f"quarantined {place}:{told}")
     flags = report.flags
     flags = flags.assign(file_kind=_file_kinds_of(flags["document_id"], docs))
     for rule, count in flags["rule"].value_counts().sort_index().items():
@@ -172,7 +175,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             "documents_quarantined": len(quarantined),
             "rows_flagged": len(flags),
             "quarantine_folder": dg.MetadataValue.path(str(paths.quarantine)),
-            "quarantined": dg.MetadataValue.md(_issues_table(report.issues)),
+            "quarantined": dg.MetadataValue.md(_issues_table(report.issues, places)),
         },
     )
     yield dg.MaterializeResult(
@@ -186,7 +189,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         severity=dg.AssetCheckSeverity.WARN,  # the file waits in quarantine; the rest of the drop went through
         metadata={
             "files_quarantined": len(quarantined),
-            "issues": dg.MetadataValue.md(_issues_table(report.issues)),
+            "issues": dg.MetadataValue.md(_issues_table(report.issues, places)),
         },
     )
     for kind in STUDIO_FILE_KINDS:
@@ -268,12 +271,13 @@ def _cell(value) -> str:
     return "" if value is None or pd.isna(value) else str(value).replace("|", "\\|")[:60]
 
 
-def _issues_table(issues) -> str:
+def _issues_table(issues, places: list[str]) -> str:
     if not issues:
         return "No file was quarantined in this run."
     lines = ["| file | row | column | rule | value |", "|---|---|---|---|---|"]
-    for issue in issues[:TABLE_ROWS]:
-        where = f"| {issue.file} | {issue.row or ''} | {issue.column or ''}"
+    for issue, place in zip(issues[:TABLE_ROWS], places, strict=False):
+        file = place.replace("|", "\\|")
+        where = f"| {file} | {issue.row or ''} | {issue.column or ''}"
         lines.append(f"{where} | {issue.message} | {_cell(issue.value)} |")
     if len(issues) > TABLE_ROWS:
         lines.append(f"| … {len(issues) - TABLE_ROWS} more in the quarantine folder | | | | |")

@@ -27,6 +27,7 @@ reaching DuckDB, JSON and logs is valid text; the file itself is still opened by
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
 from collections.abc import Sequence
@@ -72,6 +73,17 @@ def safe_name(name: str) -> str:
         return name
     except UnicodeEncodeError:  # surrogate escapes: the file system gave bytes that are not UTF-8
         return os.fsencode(name).decode("utf-8", errors="replace")
+
+
+# Control characters (C0, DEL, C1) and the bidirectional overrides a name may hold: printed as they are, a file named
+# "Overview\nquarantined evil.csv" forged a line of the run summary and ESC sequences coloured the terminal (review).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_name(name: str) -> str:
+    """An inbox name as a summary or log line shows it: control characters escaped (`\\n`, `\\x1b`, `\\u202e`),
+    the rest as it is. The stored name stays exact."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], name)
 
 
 # A folder, or a file in it, changed less than this long before a scan may still change within the
@@ -222,10 +234,12 @@ def describe_skipped(walk: InboxWalk, examples: int = 3) -> list[tuple[str, str]
     """Log lines (level, message) for what a walk skipped: one line for litter, one per refusal."""
     lines = []
     if walk.ignored:
-        shown = ", ".join(walk.ignored[:examples]) + (", ..." if len(walk.ignored) > examples else "")
+        shown = ", ".join(map(shown_name, walk.ignored[:examples])) + (", ..." if len(walk.ignored) > examples else "")
         lines.append(("info", f"ignored {len(walk.ignored)} OS/browser leftover(s) in the inbox (e.g. {shown})"))
     for relative in walk.renamed:
-        lines.append(("info", f"{relative}: file name is not valid UTF-8; landed under this name (� = bad bytes)"))
+        lines.append(
+            ("info", f"{shown_name(relative)}: file name is not valid UTF-8; landed under this name (� = bad bytes)")
+        )
     for relative, reason in walk.refused:
-        lines.append(("warning", f"refused {relative}: {reason}"))
+        lines.append(("warning", f"refused {shown_name(relative)}: {reason}"))
     return lines

@@ -20,6 +20,7 @@ from datetime import date, datetime
 import duckdb
 
 from orchestration.lib.core.archive import document_bytes_sql, document_id_for
+from orchestration.lib.core.inbox import shown_name
 from orchestration.lib.studio.moved_files import MovedFile, moved_files
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
@@ -94,7 +95,19 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
 
 
 def _display_name(shown: str, original: str, member: str | None) -> str:
-    return shown if member in (None, "", original) else f"{shown} › {member}"
+    return shown_name(shown if member in (None, "", original) else f"{shown} › {member}")
+
+
+def issue_places(con: duckdb.DuckDBPyConnection, issues: list) -> list[str]:
+    """Each issue's file by its place in the inbox (`b/Overview.csv`, `Overview_x.zip › Overview.csv`), as the
+    summary names it: a drop of many accounts holds many files of one name. Its own name where no receipt says."""
+    places = _inbox_paths(con, sorted({issue.document_id[:64] for issue in issues}))
+    shown = []
+    for issue in issues:
+        member = issue.file.split(" › ", 1)[1] if " › " in issue.file else None
+        place = places.get(_receipt(issue.document_id))
+        shown.append(_display_name(place, "", member) if place else shown_name(issue.file))
+    return shown
 
 
 def _receipt(document_id: str) -> str:
