@@ -555,3 +555,27 @@ def test_a_live_known_from_events_only_survives_a_later_unrelated_build(tmp_path
     assert r4 in {row[1] for row in before["fct_live_gifts"]}  # account_handle, room_id, ...
     _dbt(dbt, tmp_path, "run", *dbt_build_args(date(2026, 3, 9))[1:3], *select)  # nothing new before 9 March
     assert _live_marts(database) == before
+
+
+def test_a_creator_who_quit_keyed_by_username_then_by_an_older_downloads_id_leaves_no_row_behind(tmp_path, dbt):
+    """dave quit before the agency's first downloads (keyed `@dave`), then an older download naming his id lands: his
+    rows are keyed by the id from then on. The incremental mart kept the `@dave` rows beside them: his days counted
+    twice (review). It is a table now: incremental runs end where a full refresh does."""
+    database = tmp_path / "data" / "warehouse" / "pipeline.duckdb"
+    select = ["--select", "+fct_live_backstage_daily"]
+    with connect(database) as con:
+        for doc, end, diamonds in (("q1", "2026-03-01", 50), ("q2", "2026-03-02", 80)):
+            rows = _backstage(end, [(None, "dave", diamonds, 3600, 1, 0, 1, 0)])
+            _insert(con, "live_backstage_creators", _lineage(doc, "agency", datetime.fromisoformat(end), rows))
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(None)[1:3], *select)
+    with connect(database) as con:
+        rows = _backstage("2026-02-28", [("7004", "dave", 900, 3600, 1, 0, 1, 0)])
+        _insert(con, "live_backstage_creators", _lineage("q0", "agency", datetime(2026, 2, 28, 20), rows))
+    _dbt(dbt, tmp_path, "run", *dbt_build_args(date(2026, 2, 28))[1:3], *select)
+    query = "select creator_key, metric_date::varchar, diamonds_delta from marts.fct_live_backstage_daily order by all"
+    with duckdb.connect(str(database), read_only=True) as con:
+        incremental = con.execute(query).fetchall()
+    assert incremental == [("7004", "2026-02-28", 900), ("7004", "2026-03-01", 50), ("7004", "2026-03-02", 30)]
+    _dbt(dbt, tmp_path, "run", "--full-refresh", *select)
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute(query).fetchall() == incremental

@@ -1,13 +1,9 @@
 -- One row per creator (creator_key) per day a LIVE Backstage download runs to (period_end): TikTok's
 -- month-to-date counters and the daily deltas taken from them.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['creator_key', 'metric_date'],
-        on_schema_change='fail'
-    )
-}}
+-- A table, rebuilt whole: a creator who quit is keyed by username until a download naming the id lands (even an
+-- older one), and then by the id on every day; delete+insert by key kept the rows under the old key (his days
+-- twice). The chain reads every download anyway, and an agency's Backstage history is small.
+{{ config(materialized='table') }}
 
 with snapshots as (
     select * from {{ ref('stg_live__backstage_creators') }}
@@ -93,4 +89,3 @@ select
     matches as matches_mtd,
     matches_delta
 from deltas
-where {{ incremental_window('period_end') }}
