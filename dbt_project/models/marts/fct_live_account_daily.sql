@@ -1,5 +1,6 @@
 -- One row per account per day any LIVE source reports on: a LIVE of an event log started that day (in
--- the account's time zone), a LIVE Center file lists the day, or a one-day Backstage delta ends on it.
+-- the account's time zone), a LIVE Center file lists the day, or a one-day Backstage delta ends on it (for an
+-- account whose day is UTC's: Backstage counts UTC days).
 -- The headline figures come from one source per row (figures_source); each source's figures sit beside.
 -- A table, rebuilt whole: a day no source reports any more must go (a later recording moved a LIVE to the day
 -- before in the account's time zone, a log re-landed under another account, a recording withdrawn), which
@@ -65,7 +66,7 @@ center as (
         on center_days.account_handle = revenue.account_handle and center_days.metric_date = revenue.metric_date
 ),
 
-backstage as (
+backstage_days as (
     -- only deltas that cover exactly one day are a day's figures; Backstage days are UTC+0 days
     select
         creator_handle as account_handle,
@@ -77,6 +78,26 @@ backstage as (
     from {{ ref('fct_live_backstage_daily') }}
     where days_covered = 1
     group by creator_handle, metric_date
+),
+
+backstage as (
+    -- a Backstage day is the account's day only where the account's day is UTC's (both midnights at offset 0):
+    -- elsewhere a LIVE after local midnight (00:15 in Tokyo is 15:15 UTC the day before) sat on one day from its
+    -- log and on the day before from Backstage, counted twice in a week's sum (review). Those stay in
+    -- fct_live_backstage_daily, by UTC day.
+    select backstage_days.*
+    from backstage_days
+    left join {{ ref('int_live_accounts__timezones') }} as zones
+        on backstage_days.account_handle = zones.account_handle
+    where
+        timezone(
+            coalesce(zones.account_timezone, '{{ var("live_default_timezone") }}'),
+            cast(backstage_days.metric_date as timestamp)
+        ) = timezone('UTC', cast(backstage_days.metric_date as timestamp))
+        and timezone(
+            coalesce(zones.account_timezone, '{{ var("live_default_timezone") }}'),
+            cast(backstage_days.metric_date + 1 as timestamp)
+        ) = timezone('UTC', cast(backstage_days.metric_date + 1 as timestamp))
 ),
 
 days as (
