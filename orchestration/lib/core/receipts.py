@@ -41,6 +41,7 @@ from orchestration.lib.core.archive_batch import ArchiveBatch
 from orchestration.lib.core.archive_upkeep import break_links_once, verify_not_yet_durable
 from orchestration.lib.core.inbox import FolderCache, FolderListing, InboxFile, InboxWalk, walk_inbox
 from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.receipt_moments import as_first_received, first_moments
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class InboxScan:
     stored: dict[str, int] = field(default_factory=dict)  # linked / copied / present: how new bytes were stored
     set_aside: list[str] = field(default_factory=list)  # archive objects a stopped landing cut short (archive_upkeep)
     full_scan_at: datetime | None = None  # when the walk started, if it used no folder cache (a full scan)
+    first_moments: dict[str, datetime] = field(default_factory=dict)  # sha256 → the earliest time its bytes had
 
 
 class ReceiptSource(Protocol):
@@ -198,18 +200,21 @@ def archive_new_inbox_files(
                 )
             )
             if commit_every is not None and len(scan.received) - handed >= commit_every:
-                handed = _hand_over(batch, scan, handed, on_archived, last=False)
-        _hand_over(batch, scan, handed, on_archived, last=True)
+                handed = _hand_over(con, batch, scan, handed, on_archived, last=False)
+        _hand_over(con, batch, scan, handed, on_archived, last=True)
         scan.stored = dict(batch.counts)
     return scan
 
 
-def _hand_over(batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived, *, last: bool) -> int:
+def _hand_over(
+    con: duckdb.DuckDBPyConnection, batch: ArchiveBatch, scan: InboxScan, handed: int, on_archived, *, last: bool
+) -> int:
     """Commit what is stored, then pass the receipts not handed over yet to `on_archived`; how many were. Named
     before anything reads them (a link's bytes durable; a copy's bytes from the page cache, durable by the last
     commit); the names made durable by the last commit (or by the batch's
     exit, when the landing stops half-way), before any manifest line can name them."""
     batch.commit(names_durable=last)
+    scan.received[handed:] = as_first_received(con, scan.received[handed:], scan.first_moments)
     if on_archived is not None and len(scan.received) > handed:
         on_archived(scan.received[handed:])
     return len(scan.received)
@@ -337,16 +342,13 @@ def _timestamp(mtime_ns: int) -> datetime:
 
 
 def received_from_manifest(paths: DataPaths, rows: list[dict]) -> list[Received]:
-    """The receipts of manifest lines (or raw.archive_manifest rows), to be read again."""
+    """The receipts of manifest lines (or raw.archive_manifest rows), to be read again, each dated as when it
+    landed (`receipt_moments.first_moments`)."""
+    moments = [_not_after(_moment(r["source_mtime"]), _moment(r.get("received_at"))) for r in rows]
+    firsts = first_moments([r["sha256"] for r in rows], moments, [_moment(r.get("received_at")) for r in rows])
     return [
-        Received(
-            r["sha256"],
-            paths.archive / r["archive_path"],
-            r["original_name"],
-            r["inbox_path"],
-            _not_after(_moment(r["source_mtime"]), _moment(r.get("received_at"))),
-        )
-        for r in rows
+        Received(r["sha256"], paths.archive / r["archive_path"], r["original_name"], r["inbox_path"], first)
+        for r, first in zip(rows, firsts, strict=True)
     ]
 
 

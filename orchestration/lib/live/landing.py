@@ -37,6 +37,7 @@ from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, MAX_TOTAL_BYTES
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.quarantine import quarantine_reason, write_quarantine_report
+from orchestration.lib.core.receipt_moments import folder_moment
 from orchestration.lib.core.receipts import (
     Received,
     SourceLanding,
@@ -261,7 +262,7 @@ def _date_sheet(unit: _Unit) -> None:
     if unit.doc.exported_at is not None:
         unit.exported_at, unit.export_source = unit.doc.exported_at, "backstage_file_name"
     elif folder_day is not None:
-        unit.exported_at, unit.export_source = datetime.combine(folder_day, datetime.min.time()), "inbox_folder_date"
+        unit.exported_at, unit.export_source = folder_moment(folder_day, unit.item.mtime), "inbox_folder_date"
     else:
         unit.exported_at, unit.export_source = unit.item.mtime, "file_mtime"
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from orchestration.lib.core.receipt_moments import folder_moment
 from orchestration.lib.core.receipts import (
     inbox_folder_date,
     inbox_folder_handle,
@@ -98,6 +99,6 @@ def export_anchor(names: NameFacts, zip_entry_time: datetime | None, mtime: date
     if zip_entry_time is not None:
         return ExportAnchor(zip_entry_time.date(), zip_entry_time, "zip_entry_timestamp")
     if names.folder_date is not None:  # a label its user gave: the file's own time bounds it too
-        midnight = datetime.combine(names.folder_date, datetime.min.time())
-        return ExportAnchor(names.folder_date, midnight, "inbox_folder_date", file_day=mtime.date())
+        return ExportAnchor(names.folder_date, folder_moment(names.folder_date, mtime), "inbox_folder_date",
+                            file_day=mtime.date())  # fmt: skip
     return ExportAnchor(mtime.date(), mtime, "file_mtime")
