@@ -476,12 +476,20 @@ def test_spreadsheet_re_saves_are_told_what_happened_and_what_to_do(tmp_path):
     # quoted cells, as spreadsheets write them: the comma-separated reading breaks on the header's first quote
     quoted = "\r\n".join(";".join(f'"{cell}"' for cell in line) for line in [header, *rows])
     drop(paths, "quoted/Overview.csv", quoted.encode("utf-8"))
+    # a spreadsheet's 'Text (Tab delimited)', its cells quoted or not, and UTF-16 without its byte-order mark (a
+    # malformed-CSV message at row 0 for each, review)
+    drop(paths, "tabs/Overview.csv", "\n".join("\t".join(line) for line in [header, *rows]).encode("utf-8"))
+    drop(paths, "qtabs/Overview.csv", quoted.replace(";", "\t").encode("utf-8"))
+    drop(paths, "utf16le/Overview.csv", text.encode("utf-16-le"))
     report = land(paths)
     resave = "save it again as CSV UTF-8 (comma-separated), or download it again from TikTok Studio"
     told = {issue.document_id.split(":")[1]: (issue.rule, issue.row, issue.message) for issue in report.issues}
     assert sorted(told.values()) == [
+        ("header", 0, f"UTF-16 text without a byte-order mark (NUL bytes between letters), not UTF-8: {resave}"),
         ("header", 0, f"a Studio header with its columns separated by semicolons, not commas: {resave}"),
         ("header", 0, f"a Studio header with its columns separated by semicolons, not commas: {resave}"),
+        ("header", 0, f"a Studio header with its columns separated by tabs, not commas: {resave}"),
+        ("header", 0, f"a Studio header with its columns separated by tabs, not commas: {resave}"),
         ("utf8", 0, f"UTF-16 text (a spreadsheet's 'Unicode Text'), not the UTF-8 TikTok writes: {resave}"),
         ("utf8", 2, f"not UTF-8 text (invalid continuation byte at byte 38, line 3): another encoding, as a "
                     f"spreadsheet may save it: {resave}"),

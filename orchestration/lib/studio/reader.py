@@ -310,14 +310,18 @@ def _not_utf8_reason(data: bytes, error: UnicodeDecodeError, offset: int, line: 
 
 
 def _semicolons(first_line: str) -> str | None:
-    """The reason for a Studio header whose columns are separated by semicolons (a spreadsheet's regional setting),
-    its cells quoted or not (quoted, the comma-separated reading fails on the first line)."""
-    try:
-        cells = next(csv.reader([first_line], delimiter=";"), [])
-    except csv.Error:
-        return None
-    if len(cells) > 1 and tuple(cell.strip() for cell in cells) in _BY_HEADER:
-        return f"a Studio header with its columns separated by semicolons, not commas: {_RESAVE}"
+    """The reason for a Studio header whose columns are separated by semicolons (a spreadsheet's regional setting)
+    or tabs (its 'Text (Tab delimited)'), its cells quoted or not (quoted, the comma-separated reading fails on the
+    first line); or for UTF-16 text without its byte-order mark, which reads as UTF-8 with a NUL between letters."""
+    if "\x00" in first_line:
+        return f"UTF-16 text without a byte-order mark (NUL bytes between letters), not UTF-8: {_RESAVE}"
+    for delimiter, named in ((";", "semicolons"), ("\t", "tabs")):
+        try:
+            cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if len(cells) > 1 and tuple(cell.strip() for cell in cells) in _BY_HEADER:
+            return f"a Studio header with its columns separated by {named}, not commas: {_RESAVE}"
     return None
 
 
