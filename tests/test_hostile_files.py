@@ -143,6 +143,13 @@ HOSTILE = {
     "damaged": ("Overview_2026-04-01_1777023476_damaged.zip", _damaged_zip, "safe_zip", "is damaged (zlib.error"),
     "locked": ("Overview_2026-04-01_1777023476_locked.zip", _password_protected_zip, "safe_zip", "password-protected"),
     "bomb": ("bomb/Overview.xlsx", _xlsx_bomb, "safe_xlsx", "expands past 67108864 bytes"),
+    # an error page (or an old .xls-as-HTML export) saved under an .xlsx name: said what it is, not "BadZipFile"
+    "webpage": (
+        "webpage/Overview.xlsx",
+        lambda: b"\xef\xbb\xbf<!DOCTYPE html><html><body><table><tr><td>Date</td></tr></table></body></html>",
+        "safe_xlsx",
+        "a web page (HTML/XML text) saved under an .xlsx name",
+    ),
     "sparse": ("sparse/Overview.xlsx", _xlsx_claiming_a_million_rows, "size_limit", "more than 200,000 rows"),
     "wide": (
         "wide/Overview.csv",

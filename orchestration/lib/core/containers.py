@@ -81,6 +81,14 @@ def check_xlsx_container(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             checked_entries(archive)
     except _UNREADABLE as error:
+        # a web page or a text file saved under an .xlsx name (an error page a browser saved, an .xls export): a
+        # spreadsheet opens it, this reader cannot; say what it is and what to do (review)
+        head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if head.startswith(b"<"):
+            raise RefusedArchive(
+                "a web page (HTML/XML text) saved under an .xlsx name, not an XLSX workbook: open it in a spreadsheet "
+                "and save it as CSV UTF-8, or download it again from TikTok"
+            ) from error
         raise RefusedArchive(f"not a readable XLSX (ZIP) container ({_describe(error)})") from error
 
 
