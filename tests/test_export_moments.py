@@ -38,6 +38,11 @@ def test_two_downloads_in_one_dated_folder_on_its_day_the_later_one_wins(tmp_pat
          datetime(2025, 3, 5, 10, 5))  # fmt: skip
     _build(paths, tmp_path / "target", dbt)
     assert _views(paths) == [("2025-03-04", 20)]
+    # a correction saved over the earlier one three days later (its time held to the folder's day: its last moment)
+    drop(paths, f"a/2025-03-05/{earlier}", studio_csv(OVERVIEW, [["March 4", "25", "0", "0", "0", "0"]]),
+         datetime(2025, 3, 8, 9, 0))  # fmt: skip
+    _build(paths, tmp_path / "target", dbt)
+    assert _views(paths) == [("2025-03-04", 25)]
 
 
 def test_a_copy_of_a_file_already_received_is_dated_as_it_first_was_in_a_landing_and_a_replay(tmp_path, dbt):

@@ -153,8 +153,9 @@ def test_a_drop_of_every_live_input_lands_beside_studio_with_the_bad_log_quarant
         ("bob_live.jsonl.gz", "bob", "live_log", "loaded", 9, "2026-06-21", "log_end", "2026-06-21 00:00:10",
          "2026-06-21", "2026-06-21"),
         ("broken.jsonl", "alice", "live_log", "quarantined", 0, None, None, None, None, None),
+        # saved today, long after its folder's day: its time held to the day's last moment (receipt_moments.py)
         ("engagement.xlsx", "carol", "live_center_engagement", "loaded", 2, "2026-06-24", "inbox_folder_date",
-         "2026-06-24 00:00:00", "2026-06-22", "2026-06-23"),
+         "2026-06-24 23:59:59.999999", "2026-06-22", "2026-06-23"),
     ]  # fmt: skip
     (reason,) = query(paths, "select quarantine_reason from raw.documents where status = 'quarantined'")[0]
     assert reason.startswith("json at row 3: line 3: not valid JSON (")

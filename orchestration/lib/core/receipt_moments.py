@@ -8,17 +8,19 @@ date them alike."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 
 
 def folder_moment(folder_day: date, mtime: datetime) -> datetime:
-    """A dated folder's file: exported at its modification time when that is on the folder's day (two downloads
-    saved there that day, `activity.csv` and `activity (1).csv`, are then told apart: the later one is the newer
-    export, where both at midnight left the choice to their ids' hashes; LIVE review), else at the day's midnight
-    (a file copied there later: its time says nothing of the export)."""
-    return mtime if mtime.date() == folder_day else datetime.combine(folder_day, datetime.min.time())
+    """A dated folder's file: exported at its modification time, held within the folder's day. Two downloads saved
+    there that day (`activity.csv`, `activity (1).csv`) are told apart, the later one the newer export, where both
+    at midnight left the choice to their ids' hashes (LIVE review); one saved over them days later (a correction)
+    is the day's last; a file saved before the day its folder names, its first. Never outside the day: files copied
+    into dated folders months later keep their folders' order."""
+    midnight = datetime.combine(folder_day, datetime.min.time())
+    return min(max(mtime, midnight), midnight + timedelta(days=1) - timedelta(microseconds=1))
 
 
 def as_first_received(con: duckdb.DuckDBPyConnection, batch: list, known: dict[str, datetime]) -> list:
