@@ -204,7 +204,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
     from orchestration.lib.studio.run_summary import summarize_run
 
     with connect(paths.warehouse, read_only=True) as con:
-        run = summarize_run(con, since)
+        run = summarize_run(con, since, paths)
     try:  # files keep the handle they came under; the marts count them as the current account's
         aliases = handle_aliases()
     except ValueError:  # the landing said why

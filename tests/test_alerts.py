@@ -578,3 +578,26 @@ def test_a_quarantine_that_ended_is_not_announced(tmp_path):
         "files_quarantined:bbbbbbbbbbbb_2_Followers.zip_FollowerGender.csv",
         "files_quarantined:dddddddddddd_Content.csv",
     ]
+
+
+def test_a_quarantined_file_s_name_cannot_write_lines_into_an_alert(tmp_path):
+    """A file named `Overview\\nBcc: attacker@example.com\\n.csv` wrote that header line into an e-mail alert's title,
+    and an ESC sequence went out raw (review): control characters are escaped in the title and the body."""
+    from orchestration.lib.alerts.rules import files_quarantined
+
+    paths = DataPaths(tmp_path).ensure()
+    name = "nl/Overview\nBcc: attacker@example.com\n\x1b[31m.csv"
+    report = {
+        "file": name.split("/")[1],
+        "inbox_path": name,
+        "archive_sha256": "a" * 64,
+        "account_handle": "nl",
+        "issues": [{"rule": "header", "message": "bad header in\nBcc: x", "row": 0}],
+    }
+    (paths.quarantine / "aaaaaaaaaaaa_Overview.json").write_text(json.dumps(report))
+    (event,) = files_quarantined(paths)
+    assert event.title == "Quarantined: nl/Overview\\nBcc: attacker@example.com\\n\\x1b[31m.csv (@nl)"
+    assert event.body.splitlines()[0] == (
+        "nl/Overview\\nBcc: attacker@example.com\\n\\x1b[31m.csv (unknown kind) was quarantined: header: bad header "
+        "in\\nBcc: x."
+    )

@@ -104,24 +104,61 @@ def test_a_bare_file_moved_to_another_accounts_folder_counts_there_only_and_a_re
 
 
 def test_a_copy_or_the_same_bytes_downloaded_again_for_another_account_is_no_move(tmp_path, dbt):
-    """Two accounts' identical files are no move: in one drop (both in place at once), copied with a new modification
-    time (`cp` or a new download), or moved where the later copy did not load (a Content file whose links name
-    the account it left: quarantined where it went)."""
+    """Two accounts' identical files are no move while both are in place: in one drop, in two runs with the same time
+    (a copy that kept it: `cp -p`, a file manager; two accounts' header-only files unzipped in one second; review),
+    copied with a new time (`cp`, a new download), or moved where the later copy did not load (a Content file whose
+    links name the account it left: quarantined where it went)."""
     paths = new_paths(tmp_path)
     target = tmp_path / "target"
     gender = studio_csv(GENDER, [["Female", "0.5"], ["Male", "0.5"]])
     drop(paths, "a/FollowerGender.csv", gender, NOON)
     drop(paths, "b/FollowerGender.csv", gender, NOON)  # the same bytes and time, one drop
     drop(paths, "c/Viewers.csv", A_VIEWERS, NOON)
+    drop(paths, "f/FollowerGender.csv", studio_csv(GENDER, []), NOON)  # header-only, as small accounts get it
     header = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares")
     link = "https://www.tiktok.com/@c/video/7546034661705796870"
     content = studio_csv((*header, "Total views"), [["March 5", "clip", link, "March 1", "1", "0", "0", "10"]])
     drop(paths, "c/Content.csv", content, NOON)
     _build(paths, target, dbt)
     drop(paths, "d/Viewers.csv", A_VIEWERS, datetime(2025, 3, 6, 9, 0))  # the same bytes, downloaded again
+    (paths.inbox / "g").mkdir()
+    shutil.copy2(paths.inbox / "c" / "Viewers.csv", paths.inbox / "g" / "Viewers.csv")  # a copy keeping its time
+    drop(paths, "h/FollowerGender.csv", studio_csv(GENDER, []), NOON)  # another small account's, the same second
     os.rename(paths.inbox / "c" / "Content.csv", (paths.inbox / "e").mkdir() or paths.inbox / "e" / "Content.csv")
     assert "--full-refresh" not in _build(paths, target, dbt).args
     viewers, accounts, statuses = _counted(paths)
-    assert viewers == [(handle, day, n) for handle in "cd" for day, n in (("2025-03-01", 30), ("2025-03-02", 12))]
-    assert "moved" not in {status for *_, status in statuses}
+    expected = [(handle, day, n) for handle in "cdg" for day, n in (("2025-03-01", 30), ("2025-03-02", 12))]
+    assert viewers == expected
+    assert "moved" not in {status for *_, status in statuses} and not (paths.archive / "moves.jsonl").exists()
     assert ("c", "content", "loaded") in statuses and ("e", "content", "quarantined") in statuses
+    assert {handle for handle, _ in accounts} >= {"a", "b", "c", "d", "f", "g", "h"}
+
+
+def test_moved_on_then_back_counts_where_the_file_is_and_the_summary_tells_each_move_once(tmp_path, dbt, capsys):
+    """@a's Viewers moved to @b, then to @c, then back to @a (its first place: a receipt the archive knew, which the
+    scan skipped as known and nothing counted for @a again; review). Each run's summary names its own move only."""
+    paths = new_paths(tmp_path)
+    target = tmp_path / "target"
+    drop(paths, "a/Viewers.csv", A_VIEWERS, NOON)
+    _build(paths, target, dbt)
+    told = []
+    for here, there in (("a", "b"), ("b", "c"), ("c", "a")):
+        (paths.inbox / there).mkdir(exist_ok=True)
+        os.rename(paths.inbox / here / "Viewers.csv", paths.inbox / there / "Viewers.csv")
+        since = datetime.now(UTC).replace(tzinfo=None)
+        _build(paths, target, dbt)
+        viewers, _, _ = _counted(paths)
+        assert {handle for handle, *_ in viewers} == {there}, (here, there)
+        print_run(paths, since)
+        told.append([line for line in capsys.readouterr().out.splitlines() if "Viewers.csv (@" in line])
+    assert told == [
+        ["  a/Viewers.csv (@a) → b/Viewers.csv (@b), 2025-03-01 → 2025-03-02"],
+        ["  b/Viewers.csv (@b) → c/Viewers.csv (@c), 2025-03-01 → 2025-03-02"],
+        ["  c/Viewers.csv (@c) → a/Viewers.csv (@a), 2025-03-01 → 2025-03-02"],
+    ]
+    published = _published(paths)
+    shutil.rmtree(paths.root / "warehouse")  # the archive's decisions, not the inbox, rebuild the same
+    with connect(paths.warehouse) as con:
+        replay_archive(paths, con, sources=[LiveSource()])
+    _build(paths, target, dbt, land=False)
+    assert _published(paths) == published

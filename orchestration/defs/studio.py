@@ -151,6 +151,12 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         where += f" column {issue.column}" if issue.column else ""
         told = f"{where} {issue.rule}: {shown_name(issue.message)} (value {issue.value!r})"
         context.log.warning(f"quarantined {place}:{told}")
+    for moved in report.moved:  # its rows left the other account's marts: say why
+        went = f"{shown_name(moved.moved_to)} (@{moved.moved_to_account})"
+        context.log.warning(
+            f"moved to another account's folder: {shown_name(moved.inbox_path)} (@{moved.account_handle}) → {went}: "
+            f"counted for @{moved.moved_to_account} only now"
+        )
     flags = report.flags
     flags = flags.assign(file_kind=_file_kinds_of(flags["document_id"], docs))
     for rule, count in flags["rule"].value_counts().sort_index().items():
@@ -164,6 +170,7 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
             # every folder listed, every file stat'ed: a first landing, TIKTOK_FULL_SCAN, every TIKTOK_FULL_SCAN_DAYS
             "inbox_full_scan": report.full_scan,
             "files_newly_archived": report.files_new,
+            "files_moved_to_another_account": len(report.moved),
             # seconds per landing step (scan + archive, read, validate, load): what `make bench` prints
             "landing_seconds": dg.MetadataValue.json({step: round(s, 3) for step, s in report.seconds.items()}),
         },

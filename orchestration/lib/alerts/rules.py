@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.core.inbox import shown_name
 from orchestration.lib.core.links import tiktok_link
 from orchestration.lib.core.paths import DataPaths
 
@@ -272,7 +273,7 @@ def files_quarantined(paths: DataPaths) -> list[Event]:
             f", column {first['column']}" if first.get("column") else ""
         )
         more = f" ({len(issues) - 1} more issue(s))" if len(issues) > 1 else ""
-        reason = f"{first.get('rule')}{where}: {first.get('message')}{more}" if issues else "see its report"
+        reason = shown_name(f"{first.get('rule')}{where}: {first.get('message')}{more}") if issues else "see its report"
         file = _placed(report)
         events.append(
             Event(
@@ -314,9 +315,10 @@ def _placed(report: dict) -> str:
     after it): in dated folders many files share a name."""
     file, inbox_path = str(report.get("file")), report.get("inbox_path")
     if not inbox_path:
-        return file
+        return shown_name(file)
     _, member = file.split(" › ", 1) if " › " in file else (file, "")
-    return f"{inbox_path} › {member}" if member else inbox_path
+    # control characters escaped: a name with a line break wrote headers into an e-mail alert's title (review)
+    return shown_name(f"{inbox_path} › {member}" if member else inbox_path)
 
 
 def quarantine_digest(events: list[Event], shown: int = 30) -> Event:

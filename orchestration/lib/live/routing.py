@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container
+from orchestration.lib.core.inbox import shown_name
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.receipts import (
     Received,
@@ -167,7 +168,9 @@ def pair(
             if (r.sha256, r.inbox_path) not in in_batch
         ]
         if not earlier and not batch_log_paths.intersection(log_paths(path)):
-            notes.append(f"{path}: a session sidecar waiting for its log ({log_paths(path)[0]})")
+            notes.append(
+                f"{shown_name(path)}: a session sidecar waiting for its log ({shown_name(log_paths(path)[0])})"
+            )
         for log in earlier:  # received before its sidecar: read again with it (same document, replaced)
             in_batch.add((log.sha256, log.inbox_path))
             logs.append(log)

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -39,7 +40,7 @@ from orchestration.lib.core.receipts import (
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, PendingCheck, all_flags
-from orchestration.lib.studio.moved_files import withdraw_moved_files
+from orchestration.lib.studio.moved_files import apply_moves, decide_moves, moved_files
 from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.reader import Document, Issue
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
@@ -60,7 +61,7 @@ class LandingReport:
     archive_set_aside: list[str] = field(default_factory=list)  # objects a stopped landing cut short (archive_upkeep)
     full_scan: bool = False  # every inbox folder listed and every file stat'ed (no folder cache used)
     manifest_lines_unreadable: int = 0  # replay: torn or garbled manifest lines skipped
-    moved: int = 0  # documents withdrawn: their file was moved to another account's folder (`studio.moved_files`)
+    moved: list = field(default_factory=list)  # files moved to another account's folder (`studio.moved_files`)
     # What each plugged-in source (LIVE) landed; its documents, issues, rows and flags are merged in above.
     sources: list[SourceLanding] = field(default_factory=list)
 
@@ -104,7 +105,7 @@ def land_inbox(
     validate them while this process hashes and links the next files and loads the batches checked before."""
     paths.ensure()
     report = LandingReport()
-    started = time.perf_counter()
+    started, began = time.perf_counter(), datetime.now(UTC).replace(tzinfo=None)
     with BatchChecker() as checker, _StudioBatches(paths, con, report, checker) as studio:
         routed = _Routed(sources, studio)
         # a large drop's check workers start (a second of imports) while its first files are hashed and linked
@@ -126,8 +127,13 @@ def land_inbox(
         on_loaded(report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
+    # before the receipts are recorded: a landing stopped after it lands them again, and decides again
+    moves = [(r.sha256, r.inbox_path, datetime.fromisoformat(r.source_mtime), who)
+             for r, (_, who) in zip(scan.manifest_rows, routed.claims, strict=True)]  # fmt: skip
+    decide_moves(paths, con, moves)
+    apply_moves(paths, con, partial(_reland, paths, con, sources))
     record_manifest(paths, con, scan.manifest_rows, report.documents, claims=routed.claims)
-    report.moved = withdraw_moved_files(con)
+    report.moved = moved_files(paths, con, since=began)
     remember_scan(con, scan)
     return report
 
@@ -181,8 +187,18 @@ def replay_archive(
     fields = ManifestRow.__dataclass_fields__
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
-    report.moved = withdraw_moved_files(con)
+    apply_moves(paths, con, partial(_reland, paths, con, sources))  # the moves the landings decided
     return report
+
+
+def _reland(paths: DataPaths, con: duckdb.DuckDBPyConnection, sources: Sequence[ReceiptSource], rows: list) -> None:
+    """Read receipts again from the archive, given their manifest rows: a file moved back to its first place."""
+    report = LandingReport()
+    with BatchChecker() as checker, _StudioBatches(paths, con, report, checker) as studio:
+        checker.prepare(len(rows))
+        routed = _Routed(sources, studio)
+        routed.add(received_from_manifest(paths, rows))
+        routed.finish(paths, con, report)
 
 
 class _Routed:

@@ -2,115 +2,199 @@
 
 Nothing in a Viewers, Overview or Followers file names its account: a bare one lands as the account of the folder
 it was dropped in. Dropped in the wrong folder and moved where it belongs, it was received twice, and both accounts
-counted it (another account's viewers on the wrong account's days). A *move* is told from the archive alone, so a
-replay withdraws the same receipts as the landings did: the same bytes with the same modification time (a move keeps
-it; a new download or a plain `cp` does not) received later under another account, where that later receipt
-loaded. Receipts of one landing are never a move of each other (a file in two folders at once is two files).
+counted it (another account's viewers on the wrong account's days).
 
-The earlier receipt's documents keep their row in raw.documents with status `moved` (lineage: what was received and
-why it no longer counts); their rows leave the raw tables and their flags raw.row_flags. Withdrawn rows leave the
-incremental marts only by a full refresh (delete+insert never deletes a key no new row carries): requested here.
-LIVE files are left to the LIVE landing's own rules (a log re-landed under another account)."""
+A *move* is decided by a landing from the inbox as it is: a receipt of the same bytes, with the same modification
+time (a move keeps it), received now under another account, while the earlier receipt's place no longer holds them
+(size and time as received). A file in both places, a copy that kept its time (`cp -p`, a file manager, two
+accounts' ZIPs unzipped in one second), or two accounts' identical files, is no move. Moved back, the file is found
+at its first place again while the other is empty: that is a move too. Each decision is a line of
+`<archive>/moves.jsonl`, append-only beside manifest.jsonl, so a replay reads the decisions instead of guessing
+them from an inbox that has changed since.
+
+`apply_moves` makes the raw tables say what the lines say, in a landing and in a replay alike: a receipt the last
+line naming it moved away keeps its documents in raw.documents with status `moved` (lineage: what was received,
+and why it no longer counts), their rows leave the raw tables and their flags raw.row_flags; a receipt moved back
+is read again from the archive. Rows that leave leave the incremental marts only by a full refresh
+(delete+insert never deletes a key no new row carries): requested with them. LIVE files are left to the LIVE
+landing's own rules (a log re-landed under another account).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 
-from orchestration.lib.core.archive import RECEIPT_PREFIX_CHARS, receipt_prefix_sql
+from orchestration.lib.core.archive import RECEIPT_PREFIX_CHARS, append_manifest_lines, document_id_for, read_manifest
 from orchestration.lib.core.dbt_selection import record_changed_sources, request_full_refresh
+from orchestration.lib.core.paths import DataPaths
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 MOVED = "moved"  # raw.documents.status of a document whose receipt was moved to another account's folder
+MOVE_FIELDS = ("decided_at", "sha256", "from_path", "to_path")
+_STUDIO_KINDS = ", ".join(repr(kind) for kind in sorted(STUDIO_FILE_KINDS))
 
 
 @dataclass(frozen=True)
 class MovedFile:
-    inbox_path: str  # where it was received first
+    inbox_path: str  # the receipt that no longer counts
     account_handle: str
-    moved_to: str  # the inbox path of its newest receipt under another account
+    moved_to: str  # the receipt that counts instead
     moved_to_account: str
     first_day: date | None
     last_day: date | None
 
 
-# Each receipt a later receipt of the same bytes and modification time, under another account, moved away (the
-# newest such receipt is where the file went), where both read as Studio documents (the later one may have moved on
-# since). Only bytes received under two accounts are looked at: a handful.
-_MOVES = f"""
-with twice as (
-    select sha256 from raw.archive_manifest where account_handle is not null
-    group by sha256 having count(distinct lower(account_handle)) > 1
-),
-receipts as (
-    select sha256, inbox_path, lower(account_handle) as account, source_mtime, received_at,
-           {receipt_prefix_sql("sha256", "inbox_path")} as receipt
-    from raw.archive_manifest
-    where sha256 in (select sha256 from twice) and account_handle is not null
-),
-read_documents as (
-    select left(document_id, {RECEIPT_PREFIX_CHARS}) as receipt, min(first_metric_date) as first_day,
-           max(last_metric_date) as last_day
-    from raw.documents
-    where status in ('loaded', '{MOVED}') and list_contains($kinds, file_kind)
-      and archive_sha256 in (select sha256 from twice)
-    group by 1
-)
-select earlier.receipt, earlier.inbox_path, earlier.account, arg_max(later.inbox_path, later.received_at),
-       arg_max(later.account, later.received_at), max(later.received_at), was.first_day, was.last_day
-from receipts as earlier
-join read_documents as was on was.receipt = earlier.receipt
-join receipts as later
-  on later.sha256 = earlier.sha256 and later.source_mtime = earlier.source_mtime
- and later.account <> earlier.account and later.received_at > earlier.received_at
-where later.receipt in (select receipt from read_documents)
-group by all
-order by all
-"""
+def moves_file(paths: DataPaths):
+    return paths.archive / "moves.jsonl"
 
 
-def _moves(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return con.execute(_MOVES, {"kinds": sorted(STUDIO_FILE_KINDS)}).fetchall()
+def decide_moves(paths: DataPaths, con: duckdb.DuckDBPyConnection, new_receipts: list[tuple]) -> int:
+    """Record in moves.jsonl the moves this landing's receipts show, and the moves back of receipts moved away
+    before; how many. `new_receipts`: (sha256, inbox path, modification time, account) of each, their documents
+    loaded and their manifest lines not written yet (a landing stopped after this step lands them again)."""
+    withdrawn = _withdrawn(_read(paths))
+    decided = []
+    if new_receipts:
+        con.execute(
+            "create or replace temp table new_receipts "
+            "(sha256 varchar, inbox_path varchar, source_mtime timestamp, account_handle varchar)"
+        )
+        con.executemany("insert into new_receipts values (?, ?, ?, ?)", new_receipts)
+        candidates = con.execute(
+            f"""select earlier.sha256, earlier.inbox_path, earlier.size_bytes, earlier.source_mtime, later.inbox_path
+            from new_receipts as later
+            join raw.archive_manifest as earlier
+              on earlier.sha256 = later.sha256 and earlier.source_mtime = later.source_mtime
+             and lower(earlier.account_handle) <> lower(later.account_handle)
+            where exists (select 1 from raw.documents where status = 'loaded' and file_kind in ({_STUDIO_KINDS})
+                          and left(document_id, {RECEIPT_PREFIX_CHARS}) = {_prefix("later")})
+            order by all"""
+        ).fetchall()
+        con.execute("drop table new_receipts")
+        decided += [
+            (sha, before, after)
+            for sha, before, size, mtime, after in candidates
+            if (sha, before) not in withdrawn and not _holds(paths, before, size, mtime)
+        ]
+    # a receipt moved away whose place holds its bytes again, while the place it went to does not: moved back
+    for (sha, before), after in sorted(withdrawn.items()):
+        seen = {before}
+        while (sha, after) in withdrawn and after not in seen:  # where it went on to: the receipt counting now
+            seen.add(after)
+            after = withdrawn[(sha, after)]
+        facts = _receipt_facts(con, sha, [before, after])
+        if before in facts and after in facts and _holds(paths, before, *facts[before]):
+            if not _holds(paths, after, *facts[after]):
+                decided.append((sha, after, before))
+    if decided:
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+        lines = [dict(zip(MOVE_FIELDS, (now, *move), strict=True)) for move in decided]
+        append_manifest_lines(moves_file(paths), lines)
+    return len(decided)
 
 
-def moved_files(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> list[MovedFile]:
-    """The receipts moved to another account's folder (those moved by a receipt received at or after `since`)."""
-    return [
-        MovedFile(path, account, to, to_account, first, last)
-        for _, path, account, to, to_account, moved_at, first, last in _moves(con)
-        if since is None or moved_at >= since
+def apply_moves(paths: DataPaths, con: duckdb.DuckDBPyConnection, reland: Callable[[list[dict]], None]) -> int:
+    """Make raw.documents and the raw tables say what moves.jsonl says: the documents of receipts moved away
+    `moved`, their rows and flags gone; receipts moved back read again (`reland`, given their manifest rows). Asks
+    for a full refresh when anything changed; how many documents changed. Idempotent: a landing stopped half-way is
+    finished by the next one, and a replay ends where the landings did."""
+    withdrawn = sorted(document_id_for(sha, path, "") for sha, path in _withdrawn(_read(paths)))
+    back = con.execute(
+        f"""select distinct m.* from raw.archive_manifest as m
+        join raw.documents as d on left(d.document_id, {RECEIPT_PREFIX_CHARS}) = {_prefix("m")}
+        where d.status = '{MOVED}' and not list_contains($withdrawn, {_prefix("m")})""",
+        {"withdrawn": withdrawn},
+    ).df()
+    if len(back):
+        reland(back.to_dict("records"))
+    leaving = f"""status = 'loaded' and file_kind in ({_STUDIO_KINDS})
+        and list_contains($withdrawn, left(document_id, {RECEIPT_PREFIX_CHARS}))"""
+    kinds = [
+        kind
+        for (kind,) in con.execute(
+            f"select distinct file_kind from raw.documents where {leaving}", {"withdrawn": withdrawn}
+        ).fetchall()
     ]
-
-
-def withdraw_moved_files(con: duckdb.DuckDBPyConnection) -> int:
-    """Mark the loaded documents of every receipt moved away `moved` and remove their rows and flags, in one
-    transaction that also asks for a full refresh; how many documents. Over the whole manifest, so that a landing
-    stopped between its receipts and this step is finished by the next one, and a replay ends where they did."""
-    moved = [row[0] for row in _moves(con)]
-    if not moved:
+    if not kinds and not len(back):
         return 0
-    withdrawn = (
-        f"status = 'loaded' and list_contains($moved, left(document_id, {RECEIPT_PREFIX_CHARS})) "
-        f"and file_kind in ({', '.join(repr(kind) for kind in sorted(STUDIO_FILE_KINDS))})"
-    )
-    documents = f"select document_id from raw.documents where {withdrawn}"
-    kinds = con.execute(f"select distinct file_kind from raw.documents where {withdrawn}", {"moved": moved}).fetchall()
-    if not kinds:
-        return 0
+    documents = f"select document_id from raw.documents where {leaving}"
     con.execute("begin transaction")
     try:
-        for (kind,) in kinds:
-            con.execute(f"delete from raw.studio_{kind} where document_id in ({documents})", {"moved": moved})
-        con.execute(f"delete from raw.row_flags where document_id in ({documents})", {"moved": moved})
+        for kind in kinds:
+            con.execute(f"delete from raw.studio_{kind} where document_id in ({documents})", {"withdrawn": withdrawn})
+        con.execute(f"delete from raw.row_flags where document_id in ({documents})", {"withdrawn": withdrawn})
         (count,) = con.execute(
-            f"update raw.documents set status = '{MOVED}' where {withdrawn}", {"moved": moved}
+            f"update raw.documents set status = '{MOVED}' where {leaving}", {"withdrawn": withdrawn}
         ).fetchone()
-        record_changed_sources(con, [f"studio_{kind}" for (kind,) in kinds] + ["documents", "row_flags"])
+        record_changed_sources(con, [f"studio_{kind}" for kind in kinds] + ["documents", "row_flags"])
         request_full_refresh(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return count
+    return count + len(back)
+
+
+def moved_files(paths: DataPaths, con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> list[MovedFile]:
+    """The moves decided at or after `since` (every move: None), oldest first."""
+    moves = [row for row in _read(paths) if since is None or datetime.fromisoformat(row["decided_at"]) >= since]
+    told = []
+    for row in moves:
+        facts = con.execute(
+            f"""select m.inbox_path, any_value(m.account_handle), min(d.first_metric_date), max(d.last_metric_date)
+            from raw.archive_manifest as m
+            left join raw.documents as d on left(d.document_id, {RECEIPT_PREFIX_CHARS}) = {_prefix("m")}
+            where m.sha256 = ? and list_contains(?, m.inbox_path) group by 1""",
+            [row["sha256"], [row["from_path"], row["to_path"]]],
+        ).fetchall()
+        by_path = {path: (account, first, last) for path, account, first, last in facts}
+        if row["from_path"] in by_path and row["to_path"] in by_path:
+            account, first, last = by_path[row["from_path"]]
+            told.append(MovedFile(row["from_path"], account, row["to_path"], by_path[row["to_path"]][0], first, last))
+    return told
+
+
+def _read(paths: DataPaths) -> list[dict]:
+    rows, _ = read_manifest(moves_file(paths), key=MOVE_FIELDS)
+    return rows
+
+
+def _withdrawn(moves: list[dict]) -> dict[tuple[str, str], str]:
+    """(sha256, inbox path) of each receipt the last line naming it moved away → where it went."""
+    withdrawn: dict[tuple[str, str], str] = {}
+    for move in moves:
+        withdrawn.pop((move["sha256"], move["to_path"]), None)
+        withdrawn[(move["sha256"], move["from_path"])] = move["to_path"]
+    return withdrawn
+
+
+def _receipt_facts(con: duckdb.DuckDBPyConnection, sha: str, places: list[str]) -> dict[str, tuple]:
+    rows = con.execute(
+        "select inbox_path, size_bytes, source_mtime from raw.archive_manifest where sha256 = ? "
+        "and list_contains(?, inbox_path)",
+        [sha, places],
+    ).fetchall()
+    return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def _holds(paths: DataPaths, inbox_path: str, size: int, mtime: datetime) -> bool:
+    """Whether the inbox still holds this receipt's file at its place: a regular file of its size and modification
+    time (as the scan tells a known file, without reading it)."""
+    try:
+        status = os.lstat(paths.inbox / inbox_path)
+    except (OSError, ValueError):  # gone, or a name this system cannot hold
+        return False
+    seconds, nanoseconds = divmod(status.st_mtime_ns, 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None, microsecond=nanoseconds // 1000)
+    return status.st_size == size and moment == mtime and os.path.isfile(paths.inbox / inbox_path)
+
+
+def _prefix(alias: str) -> str:
+    from orchestration.lib.core.archive import receipt_prefix_sql
+
+    return receipt_prefix_sql(f"{alias}.sha256", f"{alias}.inbox_path")

@@ -59,8 +59,9 @@ class RunSummary:
     moved_this_run: list[MovedFile] = field(default_factory=list)
 
 
-def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> RunSummary:
-    """The run that started at `since` (naive UTC); None: only the standing figures (totals, quarantine now)."""
+def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths=None) -> RunSummary:
+    """The run that started at `since` (naive UTC); None: only the standing figures (totals, quarantine now).
+    `paths` (DataPaths): where the archive's moves are (`moved_files`)."""
     summary = RunSummary()
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
     standing = set(quarantined_now(con))
@@ -68,7 +69,7 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None) -> Run
     if since is None:
         return summary
     summary.new_files = _new_files(con, since)
-    summary.moved_this_run = moved_files(con, since)
+    summary.moved_this_run = moved_files(paths, con, since) if paths is not None else []
     summary.files_received = con.execute(
         "select count(*) from raw.archive_manifest where received_at >= ?", [since]
     ).fetchone()[0]
