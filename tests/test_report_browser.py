@@ -23,6 +23,7 @@ from websockets.sync.client import connect
 
 from orchestration.lib.report import build_report
 from tests.test_report import HOSTILE_TITLE, write_marts
+from tests.test_report_as_of import write_as_of_marts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts" / "report"
@@ -300,3 +301,29 @@ def test_an_account_with_one_day_draws_its_points_and_a_long_title_wraps(browser
     assert browser.js("document.documentElement.scrollWidth") <= 1280  # the viewport's width
     assert browser.js("document.querySelector('#trending td a').textContent") == long_title
     _check_clean(browser, "solo-one-day")
+
+
+def _ticks(page: Page, chart: str, axis: str) -> list[str]:
+    return page.js(f"[...document.querySelectorAll('#chart-{chart} .{axis}tick text')].map(t => t.textContent)")
+
+
+WHOLE = re.compile(r"−?\d{1,3}(,\d{3})*")  # plotly writes a minus as U+2212
+
+
+def test_count_axes_tick_whole_numbers_and_a_few_days_tick_by_day(browser, tmp_path):
+    """A right-hand count axis was ticked on the left axis's grid (fresh's net changes −1.76, 0.45, 2.65, 4.86; the
+    portfolio's 7-day growth 139, 139.337 …), zero unlabelled; 5 days were ticked by 12 hours. fresh's net changes
+    are −3, +2, +5, −1 over 2026-02-15..19, stale's 7-day growth +140."""
+    index = build_report(write_as_of_marts(tmp_path / "marts"))
+    browser.open(index)
+    browser.wait_for("document.querySelector('#chart-portfolio svg.main-svg')")
+    growth = _ticks(browser, "portfolio", "y2")
+    assert "0" in growth and all(WHOLE.fullmatch(t) for t in growth), growth
+    browser.open(index.parent / "accounts" / "fresh.html")
+    browser.wait_for("document.querySelector('#chart-followers svg.main-svg')")
+    assert _ticks(browser, "followers", "y2") == ["−3", "−2", "−1", "0", "1", "2", "3", "4", "5"]
+    followers = _ticks(browser, "followers", "y")
+    assert followers and all(WHOLE.fullmatch(t) for t in followers), followers
+    # a tick a day, each a date: "Feb 15" with the year under the first
+    assert _ticks(browser, "followers", "x") == ["Feb 152026", "Feb 16", "Feb 17", "Feb 18", "Feb 19"]
+    _check_clean(browser, "fresh-as-of")

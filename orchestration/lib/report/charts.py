@@ -29,21 +29,44 @@ def _layout(title: str, **extra) -> dict:
 
 
 _DAY_MS = 86_400_000
+# plotly aims at 10 ticks at most per axis (axes.prepTicks): over a shorter span its step can fall below 1 (a day)
+_FEW = 10
 
 
-def _time_axis(values: list, extra: dict | None = None) -> dict:
-    """An x axis of dates or moments. With a single distinct value plotly would span a millisecond around it
-    ("23:59:59.9996 … 00:00:00.0004"): a day either side instead, ticked by day."""
+def _moment(value) -> datetime:
+    """An ISO text (series.py), a date or a datetime, as a datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value if isinstance(value, datetime) else datetime.combine(value, time())
+
+
+def _time_axis(values: list, extra: dict | None = None, *, daily: bool = True) -> dict:
+    """An x axis of days (or of moments: `daily` false). Over a few days plotly ticks by the hour ("12:00",
+    "00:00"), which a day's figure does not have: a day between ticks then, and ticks read as dates. With a single
+    distinct value plotly would span a millisecond around it ("23:59:59.9996 … 00:00:00.0004"): a day either
+    side instead, ticked by day."""
     axis = {"type": "date", **(extra or {})}
-    distinct = {value for value in values if value is not None}
-    if len(distinct) == 1:
-        (only,) = distinct  # an ISO text (series.py), a date or a datetime
-        if isinstance(only, str):
-            moment = datetime.fromisoformat(only)
-        else:
-            moment = only if isinstance(only, datetime) else datetime.combine(only, time())
+    moments = sorted({_moment(value) for value in values if value is not None})
+    if len(moments) == 1:
         day = timedelta(days=1)
-        axis |= {"range": [(moment - day).isoformat(), (moment + day).isoformat()], "dtick": _DAY_MS}
+        axis |= {"range": [(moments[0] - day).isoformat(), (moments[0] + day).isoformat()], "dtick": _DAY_MS}
+    elif daily and moments and moments[-1] - moments[0] < timedelta(days=_FEW):
+        axis |= {"dtick": _DAY_MS}
+    return axis
+
+
+def _count_axis(values: list, title: str, *, overlaying: bool = False, tozero: bool = False) -> dict:
+    """A y axis of whole numbers (followers, views, daily changes): labelled as integers, a step of 1 at least.
+    An overlaying axis gets ticks of its own: plotly.js (3+) syncs it to the left axis's grid by default, which
+    labels a count −2.7, 0.45, 140.011 and can leave zero out; `tozero` keeps zero in view (changes, bars)."""
+    axis = {"title": {"text": title}, "tickformat": ",d", "tickmode": "auto"}
+    if overlaying:
+        axis |= {"overlaying": "y", "side": "right", "showgrid": False}
+    if tozero:
+        axis["rangemode"] = "tozero"
+    numbers = [value for value in values if value is not None] + ([0] if tozero else [])
+    if numbers and max(numbers) - min(numbers) < _FEW:
+        axis |= {"tickmode": "linear", "tick0": 0, "dtick": 1}  # plotly's own step would be 0.5 or 0.2
     return axis
 
 
@@ -83,8 +106,8 @@ def followers(rows: Series) -> dict:
         "layout": _layout(
             "Followers and daily net change",
             xaxis=_time_axis(days),
-            yaxis={"title": {"text": "followers"}},
-            yaxis2={"title": {"text": "net change"}, "overlaying": "y", "side": "right", "showgrid": False},
+            yaxis=_count_axis(rows["followers"], "followers"),
+            yaxis2=_count_axis(rows["net_follower_change"], "net change", overlaying=True, tozero=True),
         ),
     }
 
@@ -118,8 +141,13 @@ def engagement(rows: Series) -> dict:
         "layout": _layout(
             "Daily views, likes, comments, shares",
             xaxis=_time_axis(days),
-            yaxis={"title": {"text": "views"}},
-            yaxis2={"title": {"text": "likes · comments · shares"}, "overlaying": "y", "side": "right"},
+            yaxis=_count_axis(rows["video_views"], "views"),
+            yaxis2=_count_axis(
+                rows["likes"] + rows["comments"] + rows["shares"],
+                "likes · comments · shares",
+                overlaying=True,
+                tozero=True,
+            ),
         ),
     }
 
@@ -213,18 +241,22 @@ def live(rows: list[dict]) -> dict:
     starts = [r.get("started_at") or r["metric_date"] for r in rows]
     zones = sorted({r["time_zone"] for r in rows if r.get("time_zone")})
     title = {"text": f"start ({', '.join(zones)})"} if zones else {"text": "start"}
+    peaks = [r.get("peak_viewers") for r in rows]
     return {
         "data": [
             {
                 "type": "bar",
                 "name": "peak viewers",
                 "x": starts,
-                "y": [r.get("peak_viewers") for r in rows],
+                "y": peaks,
                 "marker": {"color": COLORS[2]},
             }
         ],
         "layout": _layout(
-            "LIVE sessions: peak viewers", hovermode="closest", xaxis=_time_axis(starts, {"title": title})
+            "LIVE sessions: peak viewers",
+            hovermode="closest",
+            xaxis=_time_axis(starts, {"title": title}, daily=False),
+            yaxis=_count_axis(peaks, "peak viewers", tozero=True),
         ),
     }
 
@@ -255,13 +287,14 @@ def rates(rows: Series) -> dict:
 def portfolio(rows: list[dict]) -> dict:
     """Accounts side by side: followers (bars) and their 7-day growth (markers, right axis)."""
     handles = [html.escape("@" + r["account_handle"], quote=False) for r in rows]
+    followers, growth = [r["followers"] for r in rows], [r["growth_7d"] for r in rows]
     return {
         "data": [
             {
                 "type": "bar",
                 "name": "followers",
                 "x": handles,
-                "y": [r["followers"] for r in rows],
+                "y": followers,
                 "marker": {"color": COLORS[0]},
             },
             {
@@ -269,15 +302,15 @@ def portfolio(rows: list[dict]) -> dict:
                 "mode": "markers",
                 "name": "7-day growth",
                 "x": handles,
-                "y": [r["growth_7d"] for r in rows],
+                "y": growth,
                 "yaxis": "y2",
                 "marker": {"color": COLORS[1], "size": 12},
             },
         ],
         "layout": _layout(
             "Followers and 7-day growth per account",
-            yaxis={"title": {"text": "followers"}},
-            yaxis2={"title": {"text": "7-day growth"}, "overlaying": "y", "side": "right", "showgrid": False},
+            yaxis=_count_axis(followers, "followers", tozero=True),
+            yaxis2=_count_axis(growth, "7-day growth", overlaying=True, tozero=True),
             hovermode="closest",
         ),
     }

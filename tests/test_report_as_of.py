@@ -1,0 +1,98 @@
+"""Dates on the report's figures: chart axes that read as days and whole numbers. Marts made by hand; the browser
+checks are in tests/test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.report import build_report
+
+
+def write_as_of_marts(marts: Path) -> Path:
+    """Three accounts, the newest daily data 2026-02-19:
+
+    - stale: FollowerHistory 2025-12-13..2026-01-10 (2,260 + 20 a day → 2,820; +140 in 7 days, +560 in 28), its
+      Overview 2026-01-23..2026-02-19 (28 days);
+    - fresh: FollowerHistory only, 2026-02-15..19: 1,000, 997, 999, 1,004, 1,003 (net -3, +2, +5, -1), no Overview;
+    - onair: LIVE Center only, one LIVE on 2026-02-18: no daily data at all.
+    """
+    marts.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "dim_accounts": """select * from (values
+            ('stale', date '2025-12-13', date '2026-02-19', 2820, date '2026-01-10', 0, null::date,
+             date '2026-01-11', date '2026-02-20', 4, 0),
+            ('fresh', date '2026-02-15', date '2026-02-19', 1003, date '2026-02-19', 0, null::date,
+             date '2026-02-20', date '2026-02-20', 1, 0),
+            ('onair', null::date, null::date, null::bigint, null::date, 0, null::date,
+             date '2026-02-18', date '2026-02-18', 2, 0))
+            t(account_handle, first_metric_date, last_metric_date, latest_followers, latest_followers_date,
+              videos_seen, last_video_snapshot_date, first_export_date, last_export_date, documents_loaded,
+              documents_quarantined)""",
+        "fct_follower_growth_daily": """
+            select 'stale' as account_handle, date '2025-12-13' + i::integer as metric_date,
+                2260 + 20 * i as followers, case when i > 0 then 20 end as net_follower_change,
+                case when i >= 7 then 140 end as net_follower_change_7d,
+                case when i >= 28 then 560 end as net_follower_change_28d
+            from range(29) r(i)
+            union all
+            select 'fresh', date '2026-02-15' + i::integer, [1000, 997, 999, 1004, 1003][i + 1],
+                [null, -3, 2, 5, -1][i + 1], null, null
+            from range(5) r(i)""",
+        "fct_account_overview_daily": """
+            select 'stale' as account_handle, date '2026-01-23' + i::integer as metric_date, 500 as video_views,
+                10 as profile_views, 20 as likes, 5 as comments, 5 as shares, null::bigint as total_viewers,
+                null::bigint as new_viewers, null::bigint as returning_viewers, false as is_provisional
+            from range(28) r(i)""",
+        # the scorecard has a row per Overview day, followers null after the FollowerHistory's last day
+        "rpt_account_scorecard_daily": """
+            select 'stale' as account_handle, date '2026-01-10' as metric_date, 2820 as followers,
+                140 / 2680 as follower_growth_rate_7d, 560 / 2260 as follower_growth_rate_28d,
+                null::double as engagement_rate_by_views, null::double as engagement_rate_by_followers,
+                null::double as engagement_rate_by_reach
+            union all
+            select 'stale', date '2026-01-23' + i::integer, null, null, null, 0.06, null, null from range(28) r(i)
+            union all
+            select 'fresh', date '2026-02-15' + i::integer, [1000, 997, 999, 1004, 1003][i + 1], null, null,
+                null, null, null
+            from range(5) r(i)""",
+        "fct_live_sessions": """select 'onair' as account_handle, date '2026-02-18' as metric_date,
+            timestamp '2026-02-18 20:00:00' as started_at, 1800 as duration_s, 40 as peak_viewers,
+            'UTC' as account_timezone""",
+    }
+    for name, sql in tables.items():
+        duckdb.execute(f"copy ({sql}) to '{marts / name}.parquet' (format parquet)")
+    return marts
+
+
+def _row(html: str, handle: str) -> str:
+    return html.split(f'<tr data-account="{handle}">', 1)[1].split("</tr>", 1)[0]
+
+
+def _figure(html: str, name: str) -> dict:
+    return json.loads(html.split(f'<script type="application/json" id="figure-{name}">', 1)[1].split("</script>")[0])
+
+
+def test_count_axes_tick_whole_numbers_and_day_axes_whole_days(tmp_path):
+    """The figures as the page carries them: a right-hand axis of its own ticks (plotly.js syncs an overlaying
+    axis to the left one's grid by default: −1.76, 0.45, 2.65), labelled as integers, zero in view; a few days
+    ticked a day apart (plotly went by 12 hours). What is drawn: tests/test_report_browser.py."""
+    marts = write_as_of_marts(tmp_path / "marts")
+    html = build_report(marts).read_text()
+    portfolio = _figure(html, "portfolio")["layout"]
+    assert portfolio["yaxis2"] | {"title": None} == {
+        "title": None, "overlaying": "y", "side": "right", "showgrid": False, "tickformat": ",d",
+        "tickmode": "auto", "rangemode": "tozero",
+    }  # fmt: skip
+    fresh = _figure((marts / "report" / "accounts" / "fresh.html").read_text(), "followers")["layout"]
+    # net changes -3 … +5: a span under plotly's 10 ticks, so a step of 1 from 0
+    assert {k: fresh["yaxis2"][k] for k in ("tickformat", "tickmode", "tick0", "dtick", "rangemode")} == {
+        "tickformat": ",d", "tickmode": "linear", "tick0": 0, "dtick": 1, "rangemode": "tozero"
+    }  # fmt: skip
+    assert fresh["xaxis"] == {"type": "date", "dtick": 86_400_000}  # 5 days
+    stale = _figure((marts / "report" / "accounts" / "stale.html").read_text(), "followers")["layout"]
+    assert stale["xaxis"] == {"type": "date"}  # 29 days: plotly's own step is a day or more
+    assert stale["yaxis2"]["tickmode"] == "auto" and "dtick" not in stale["yaxis2"]  # 0 … 20: steps of 1 or more
