@@ -1,5 +1,5 @@
-"""Dates on the report's figures: chart axes that read as days and whole numbers. Marts made by hand; the browser
-checks are in tests/test_report_browser.py.
+"""Dates on the report's figures: follower numbers older than the rest of a row, and chart axes that read as days
+and whole numbers. Marts made by hand; the browser checks are in tests/test_report_browser.py.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.report import build_report
+from tests.test_report import write_marts
 
 
 def write_as_of_marts(marts: Path) -> Path:
@@ -74,6 +75,39 @@ def _row(html: str, handle: str) -> str:
 
 def _figure(html: str, name: str) -> dict:
     return json.loads(html.split(f'<script type="application/json" id="figure-{name}">', 1)[1].split("</script>")[0])
+
+
+def test_follower_figures_older_than_the_accounts_other_daily_data_say_their_day(tmp_path):
+    """stale's FollowerHistory ends 2026-01-10, its Overview 2026-02-19: its followers and growth are marked as of
+    2026-01-10 in the table and in the chart; current figures carry no date."""
+    marts = write_as_of_marts(tmp_path / "marts")
+    html = build_report(marts).read_text()
+    stale, fresh, onair = _row(html, "stale"), _row(html, "fresh"), _row(html, "onair")
+    assert '>2,820<span class="as-of">as of 2026-01-10</span></td>' in stale
+    # followers, +140, +560, 140 / 2,680 and 560 / 2,260: each cell marked, with its day
+    for value, shown in (("140", "+140"), ("560", "+560"), (str(140 / 2680), "5.22%"), (str(560 / 2260), "24.78%")):
+        assert f'<td class="num behind" title="as of 2026-01-10" data-value="{value}">{shown}</td>' in stale, shown
+    assert stale.count(' behind"') == 5 and ">14,000<" in stale  # 28 Overview days of 500 views: current
+    assert '<td class="num" data-value="1003">1,003</td>' in fresh  # through 2026-02-19, the newest: no date
+    assert "as of" not in fresh + onair and "behind" not in fresh + onair
+    figure = _figure(html, "portfolio")  # accounts in handle order: fresh, onair, stale
+    followers, growth = figure["data"]
+    assert followers["customdata"] == growth["customdata"] == ["2026-02-19", None, "2026-01-10"]
+    assert "%{customdata}" in followers["hovertemplate"] and "%{customdata}" in growth["hovertemplate"]
+    assert followers["marker"]["pattern"]["shape"] == ["", "", "/"]
+    assert figure["layout"]["xaxis"]["ticktext"] == ["@fresh", "@onair", "@stale<br>as of 2026-01-10"]
+    # before dim_accounts is published, the Overview's own newest day tells the same
+    (marts / "dim_accounts.parquet").unlink()
+    assert '>2,820<span class="as-of">as of 2026-01-10</span></td>' in _row(build_report(marts).read_text(), "stale")
+
+
+def test_an_account_whose_data_all_ends_early_has_no_follower_date_of_its_own(tmp_path):
+    """beta's followers and Overview both end 2026-01-05, alpha's 2026-01-10: beta's row is as old throughout, which
+    its "daily data through" cell says; its followers are not singled out."""
+    html = build_report(write_marts(tmp_path / "marts")).read_text()
+    beta = _row(html, "beta")
+    assert '<td class="num" data-value="4980">4,980</td>' in beta and "as of" not in beta
+    assert ">2026-01-05 (5 day(s) before the newest)<" in beta
 
 
 def test_count_axes_tick_whole_numbers_and_day_axes_whole_days(tmp_path):

@@ -171,6 +171,7 @@ def test_portfolio_renders_and_sorts(browser, report):
     browser.open(report)
     rows = "[...document.querySelectorAll('#portfolio tbody tr')].map(r => r.dataset.account)"
     assert browser.js(rows) == ["alpha", "beta"]
+    # beta's followers end 2026-01-05 as all its data does (its "daily data through" says so): no date of their own
     assert browser.js("document.querySelector('tr[data-account=beta] td:nth-child(2)').textContent") == "4,980"
     # followers: first click sorts descending (beta 4,980 above alpha 190), the second ascending
     browser.js("document.querySelectorAll('#portfolio th')[1].click()")
@@ -308,6 +309,24 @@ def _ticks(page: Page, chart: str, axis: str) -> list[str]:
 
 
 WHOLE = re.compile(r"−?\d{1,3}(,\d{3})*")  # plotly writes a minus as U+2212
+
+
+def test_old_follower_figures_are_dated_in_the_table_and_the_chart(browser, tmp_path):
+    """stale's followers end 2026-01-10, its Overview 2026-02-19: its row and its bar say "as of 2026-01-10" (they
+    showed 2,820, +140, +560 beside its views current to 2026-02-19); fresh's are current."""
+    index = build_report(write_as_of_marts(tmp_path / "marts"))
+    browser.open(index)
+    cells = "[...document.querySelectorAll('tr[data-account=%s] td')].slice(1, 6).map(c => c.innerText)"
+    assert browser.js(cells % "stale") == ["2,820\nas of 2026-01-10", "+140", "+560", "5.22%", "24.78%"]
+    assert browser.js(cells % "fresh") == ["1,003", "–", "–", "–", "–"]
+    color = "getComputedStyle(document.querySelector('tr[data-account=%s] td:nth-child(3)')).color"
+    assert browser.js(color % "stale") != browser.js(color % "fresh")  # the old figures stand out
+    browser.wait_for("document.querySelector('#chart-portfolio svg.main-svg')")
+    # the bar's label carries its day (two lines: the handle, then the day), its bar is hatched
+    assert _ticks(browser, "portfolio", "x") == ["@fresh", "@onair", "@staleas of 2026-01-10"]
+    hatched = "[...document.querySelectorAll('#chart-portfolio .bars path')].map(p => p.style.fill.startsWith('url('))"
+    assert browser.js(hatched) == [False, False, True]  # fresh, onair (no bar), stale: filled with a pattern
+    _check_clean(browser, "index-as-of")
 
 
 def test_count_axes_tick_whole_numbers_and_a_few_days_tick_by_day(browser, tmp_path):

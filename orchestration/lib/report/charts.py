@@ -285,8 +285,15 @@ def rates(rows: Series) -> dict:
 
 
 def portfolio(rows: list[dict]) -> dict:
-    """Accounts side by side: followers (bars) and their 7-day growth (markers, right axis)."""
+    """Accounts side by side: followers (bars) and their 7-day growth (markers, right axis). Each point's hover
+    names the day it describes; an account whose follower figures end before its other daily data (`followers_as_of`,
+    data.portfolio) has a hatched bar and the day under its name."""
     handles = [html.escape("@" + r["account_handle"], quote=False) for r in rows]
+    days = [r["followers_date"] for r in rows]
+    labels = [
+        f"{h}<br>as of {r['followers_as_of']}" if r["followers_as_of"] else h
+        for h, r in zip(handles, rows, strict=True)
+    ]
     followers, growth = [r["followers"] for r in rows], [r["growth_7d"] for r in rows]
     return {
         "data": [
@@ -295,7 +302,12 @@ def portfolio(rows: list[dict]) -> dict:
                 "name": "followers",
                 "x": handles,
                 "y": followers,
-                "marker": {"color": COLORS[0]},
+                "customdata": days,
+                "hovertemplate": "%{x}: %{y:,d} followers on %{customdata}<extra></extra>",
+                "marker": {
+                    "color": COLORS[0],
+                    "pattern": {"shape": ["/" if r["followers_as_of"] else "" for r in rows]},
+                },
             },
             {
                 "type": "scatter",
@@ -303,12 +315,15 @@ def portfolio(rows: list[dict]) -> dict:
                 "name": "7-day growth",
                 "x": handles,
                 "y": growth,
+                "customdata": days,
+                "hovertemplate": "%{x}: %{y:+,d} followers in the 7 days to %{customdata}<extra></extra>",
                 "yaxis": "y2",
                 "marker": {"color": COLORS[1], "size": 12},
             },
         ],
         "layout": _layout(
             "Followers and 7-day growth per account",
+            xaxis={"tickmode": "array", "tickvals": handles, "ticktext": labels},
             yaxis=_count_axis(followers, "followers", tozero=True),
             yaxis2=_count_axis(growth, "7-day growth", overlaying=True, tozero=True),
             hovermode="closest",

@@ -37,6 +37,7 @@ MARTS = (
 PORTFOLIO_FIELDS = (
     "followers",
     "followers_date",
+    "followers_as_of",
     "growth_7d",
     "growth_28d",
     "growth_rate_7d",
@@ -135,7 +136,11 @@ def newest_data_date(m: Marts) -> date | None:
 
 
 def portfolio(m: Marts) -> list[dict]:
-    """One row per account: followers, 7/28-day growth, views and engagement rate over its last 28 days, last export."""
+    """One row per account: followers, 7/28-day growth, views and engagement rate over its last 28 days, last export.
+
+    `followers_as_of` is the day the follower figures (and growth rates) describe when the account has newer daily
+    data: a FollowerHistory export can end weeks before its Overview. An account whose data all ends early is told
+    by `last_metric_days_ago` instead (every column of its row is as old)."""
     newest = newest_data_date(m)
     empty = dict.fromkeys(PORTFOLIO_FIELDS)  # an account a mart does not know shows "–", never fails the page
     rows = {h: {**empty, "account_handle": h} for h in accounts(m)}
@@ -152,9 +157,10 @@ def portfolio(m: Marts) -> list[dict]:
                 growth_7d=r["net_follower_change_7d"],
                 growth_28d=r["net_follower_change_28d"],
             )
+    last_overview = {}  # each account's newest Overview day (dim_accounts' last_metric_date, before it is published)
     if m.has("fct_account_overview_daily"):
         for r in m.rows(
-            f"""select account_handle, sum(video_views) as views_28d,
+            f"""select account_handle, max(metric_date) as last_overview_date, sum(video_views) as views_28d,
                 -- net views (after removals) can sum to 0 or less: no rate then, as in rpt_account_scorecard_daily
                 (sum(likes) + sum(comments) + sum(shares)) / case when sum(video_views) > 0 then sum(video_views) end
                     as engagement_rate_28d
@@ -164,6 +170,7 @@ def portfolio(m: Marts) -> list[dict]:
             group by 1"""
         ):
             rows[r["account_handle"]].update(views_28d=r["views_28d"], engagement_rate_28d=r["engagement_rate_28d"])
+            last_overview[r["account_handle"]] = r["last_overview_date"]
     if m.has("rpt_account_scorecard_daily"):
         for r in m.rows(
             """select account_handle, follower_growth_rate_7d, follower_growth_rate_28d
@@ -189,6 +196,10 @@ def portfolio(m: Marts) -> list[dict]:
                 last_metric_days_ago=(newest - data_until).days if data_until and newest else None,
                 documents_quarantined=r["documents_quarantined"],
             )
+    for handle, row in rows.items():
+        day = row["followers_date"]
+        newer = [d for d in (row["last_metric_date"], last_overview.get(handle)) if d and day and d > day]
+        row["followers_as_of"] = day if newer else None
     return list(rows.values())
 
 
