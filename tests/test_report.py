@@ -211,7 +211,7 @@ def test_account_page_sections_and_missing_marts_say_no_data_yet(tmp_path):
         assert f'id="chart-{chart}"' in alpha, chart
     assert 'id="nodata-activity"' in alpha and 'id="nodata-live"' in alpha  # no such mart published
     assert "2026-01-02 → 2026-01-10" not in alpha  # days covered are metric days, not export days
-    assert "2026-01-01 → 2026-01-10 (10 day(s) of overview)" in alpha
+    assert '<dd id="daily-data">2026-01-01 → 2026-01-10</dd>' in alpha and '<dd id="overview-days">10</dd>' in alpha
     assert "3 (from 2026-01-08: TikTok may still revise them)" in alpha  # provisional days
     assert '<dd id="quarantined">1</dd>' in alpha
     # trending this week: the newest day's two videos in rank order, with links

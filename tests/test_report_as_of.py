@@ -1,5 +1,6 @@
-"""Dates on the report's figures: follower numbers older than the rest of a row, and chart axes that read as days
-and whole numbers. Marts made by hand; the browser checks are in tests/test_report_browser.py.
+"""Dates on the report's figures: follower numbers older than the rest of a row, the days an account page covers,
+and chart axes that read as days and whole numbers. Marts made by hand; the browser checks are in
+tests/test_report_browser.py.
 """
 
 from __future__ import annotations
@@ -108,6 +109,26 @@ def test_an_account_whose_data_all_ends_early_has_no_follower_date_of_its_own(tm
     beta = _row(html, "beta")
     assert '<td class="num" data-value="4980">4,980</td>' in beta and "as of" not in beta
     assert ">2026-01-05 (5 day(s) before the newest)<" in beta
+
+
+def test_freshness_shows_the_daily_range_and_overview_days_apart(tmp_path):
+    """The range is every daily source's (dim_accounts), the count Overview's: fresh has 5 days of followers and no
+    Overview ("2026-02-15 → 2026-02-19 (0 day(s) of overview)" before); onair has LIVEs only."""
+    marts = write_as_of_marts(tmp_path / "marts")
+    build_report(marts)
+    page = {h: (marts / "report" / "accounts" / f"{h}.html").read_text() for h in ("stale", "fresh", "onair")}
+    assert '<dd id="daily-data">2026-02-15 → 2026-02-19</dd>' in page["fresh"]
+    assert '<dd id="daily-data">2025-12-13 → 2026-02-19</dd>' in page["stale"]
+    assert '<dd id="overview-days">28</dd>' in page["stale"]
+    assert '<dd id="daily-data">none: no Overview, Viewers or follower figures</dd>' in page["onair"]
+    for handle in ("fresh", "onair"):
+        assert "overview-days" not in page[handle] and "of overview" not in page[handle], handle
+        assert "provisional days" not in page[handle], handle  # an Overview figure: no Overview, no line
+    # without dim_accounts (not published yet) the range is Overview's own: 28 days from 2026-01-23
+    (marts / "dim_accounts.parquet").unlink()
+    build_report(marts)
+    stale = (marts / "report" / "accounts" / "stale.html").read_text()
+    assert '<dd id="daily-data">2026-01-23 → 2026-02-19</dd>' in stale and '<dd id="overview-days">28</dd>' in stale
 
 
 def test_count_axes_tick_whole_numbers_and_day_axes_whole_days(tmp_path):

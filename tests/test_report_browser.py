@@ -346,3 +346,35 @@ def test_count_axes_tick_whole_numbers_and_a_few_days_tick_by_day(browser, tmp_p
     # a tick a day, each a date: "Feb 15" with the year under the first
     assert _ticks(browser, "followers", "x") == ["Feb 152026", "Feb 16", "Feb 17", "Feb 18", "Feb 19"]
     _check_clean(browser, "fresh-as-of")
+
+
+def test_freshness_tells_the_daily_range_and_overview_days_apart(browser, tmp_path):
+    """fresh has 5 days of followers and no Overview: it read "2026-02-15 → 2026-02-19 (0 day(s) of overview)";
+    onair has LIVEs only: it read "(0 day(s) of overview)"."""
+    index = build_report(write_as_of_marts(tmp_path / "marts"))
+    facts = "[...document.querySelectorAll('#freshness dt')].map(d => d.innerText + ': ' + d.nextSibling.innerText)"
+    expected = {
+        "fresh": [
+            "last export: 2026-02-20 (0 day(s) before the newest data, 2026-02-20)",
+            "daily data: 2026-02-15 → 2026-02-19",
+            "files loaded: 1",
+            "quarantined files: 0",
+        ],
+        "onair": [
+            "last export: 2026-02-18 (2 day(s) before the newest data, 2026-02-20)",
+            "daily data: none: no Overview, Viewers or follower figures",
+            "files loaded: 2",
+            "quarantined files: 0",
+        ],
+        "stale": [
+            "last export: 2026-02-20 (0 day(s) before the newest data, 2026-02-20)",
+            "daily data: 2025-12-13 → 2026-02-19",
+            "days of Overview: 28",
+            "provisional days: 0",
+            "files loaded: 4",
+            "quarantined files: 0",
+        ],
+    }
+    for handle, shown in expected.items():
+        browser.open(index.parent / "accounts" / f"{handle}.html")
+        assert browser.js(facts) == shown, handle

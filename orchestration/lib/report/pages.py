@@ -24,7 +24,7 @@ FRESHNESS_KEYS = (
     "documents_loaded",
     "documents_quarantined",
     "last_export_days_ago",
-    "days_covered",
+    "overview_days",
     "provisional_days",
     "provisional_from",
 )
@@ -178,6 +178,8 @@ def _sources(m: Marts) -> dict[str, list[dict]]:
 
 
 def _freshness(m: Marts, handles: list[str], newest: date | None) -> dict[str, dict]:
+    """The account's exports and days: its daily data's range (dim_accounts: Overview, Viewers and follower days)
+    and, apart, how many of those days Overview has (0 for an account of follower figures or LIVEs only)."""
     out = {h: dict.fromkeys(FRESHNESS_KEYS) for h in handles}
     if m.has("dim_accounts"):
         seen: set[str] = set()
@@ -195,13 +197,18 @@ def _freshness(m: Marts, handles: list[str], newest: date | None) -> dict[str, d
         counted = {
             r.pop("account_handle"): r
             for r in m.rows(
-                """select account_handle, count(*) as days_covered,
+                """select account_handle, count(*) as overview_days,
                     count(*) filter (where is_provisional) as provisional_days,
-                    min(metric_date) filter (where is_provisional) as provisional_from
+                    min(metric_date) filter (where is_provisional) as provisional_from,
+                    min(metric_date) as first_day, max(metric_date) as last_day
                 from fct_account_overview_daily group by 1"""
             )
         }
-        none = {"days_covered": 0, "provisional_days": 0, "provisional_from": None}  # count(*) of no rows
+        none = {"overview_days": 0, "provisional_days": 0, "provisional_from": None}  # count(*) of no rows
         for handle, fresh in out.items():
-            fresh.update(counted.get(handle, none))
+            days = dict(counted.get(handle, none))
+            first, last = days.pop("first_day", None), days.pop("last_day", None)
+            fresh.update(days)
+            if fresh["first_metric_date"] is None:  # dim_accounts not published (yet): the daily range is Overview's
+                fresh.update(first_metric_date=first, last_metric_date=last)
     return out
