@@ -7,6 +7,7 @@ date, an XLSX bomb, a sheet that claims a million rows, numbers past int64 or in
 import codecs
 import io
 import json
+import os
 import warnings
 import zipfile
 from datetime import datetime
@@ -548,3 +549,28 @@ def test_a_zip_whose_entries_differ_only_in_case_is_refused(tmp_path):
         "told",
     )
     assert query(paths, "select count(*) from raw.studio_overview") == [(0,)]
+
+
+def test_a_live_file_saved_under_a_studio_file_s_name_is_told_what_it_is(tmp_path):
+    """A LIVE Center viewers file saved as `viewers.csv` was quarantined as a Studio Viewers file whose header does
+    not match (review). The routing does not open files by Studio's names (it would read every bare Studio file of
+    an agency's drop once more), so the quarantine says what the file is and how to land it; renamed, it lands."""
+    paths = new_paths(tmp_path)
+    drop(paths, "hana/2026-07-06/viewers.csv", b"Date,Diamonds,,\n2026-07-05,90,,\n")  # LIVE Center revenue
+    drop(paths, "agency/Overview.csv", b"Data period,Creator ID,Creator's username,Diamonds\n")
+    report = land(paths)
+    assert sorted((i.file, i.rule, i.message) for i in report.issues) == [
+        ("Overview.csv", "header", "a LIVE Backstage file saved under a TikTok Studio file's name (Overview.csv): "
+         "give it another name (e.g. 'Creator data.csv') and drop it again; it is then read as LIVE data"),
+        ("viewers.csv", "header", "a LIVE Center file saved under a TikTok Studio file's name (viewers.csv): give it "
+         "another name (e.g. 'LIVE Center revenue.csv') and drop it again; it is then read as LIVE data"),
+    ]  # fmt: skip
+    os.rename(paths.inbox / "hana/2026-07-06/viewers.csv", paths.inbox / "hana/2026-07-06/LIVE Center revenue.csv")
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.live.landing import LiveSource
+
+    with connect(paths.warehouse) as con:
+        landing.land_inbox(paths, con, sources=[LiveSource()])
+    assert query(paths, "select account_handle, metric_date::varchar, diamonds from raw.live_center_revenue") == [
+        ("hana", "2026-07-05", 90)
+    ]

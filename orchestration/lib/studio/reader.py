@@ -233,6 +233,7 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         doc.fail(
             "header",
             _semicolons(",".join(header))
+            or _live_file_named_as_studio(header, doc.original_name)
             or f"header {list(header)} does not match {kind.entry_stem} ({list(kind.header)})",
             row=0,
             value=",".join(header),
@@ -323,6 +324,26 @@ def _semicolons(first_line: str) -> str | None:
         if len(cells) > 1 and tuple(cell.strip() for cell in cells) in _BY_HEADER:
             return f"a Studio header with its columns separated by {named}, not commas: {_RESAVE}"
     return None
+
+
+def _live_file_named_as_studio(header: tuple[str, ...], name: str) -> str | None:
+    """The reason for a LIVE Center or Backstage file saved under a Studio file's name (`viewers.csv`): the routing
+    takes a file by such a name for Studio without opening it (an agency's 100,000 bare Studio files would each be
+    read once more), so say what it is and how to land it (review)."""
+    from schemas.live_files import BACKSTAGE_BY_HEADER, BACKSTAGE_REQUIRED, LIVE_CENTER_BY_HEADER_SET, normalize_header
+
+    while header and not header[-1]:  # a spreadsheet's trailing empty columns
+        header = header[:-1]
+    if (center := LIVE_CENTER_BY_HEADER_SET.get(frozenset(normalize_header(h) for h in header[1:]))) is not None:
+        what, example = "LIVE Center", f"LIVE Center {center[0].kind}.csv"
+    elif set(BACKSTAGE_REQUIRED) <= {c.column for h in header if (c := BACKSTAGE_BY_HEADER.get(normalize_header(h)))}:
+        what, example = "LIVE Backstage", "Creator data.csv"
+    else:
+        return None
+    return (
+        f"a {what} file saved under a TikTok Studio file's name ({name}): give it another name (e.g. '{example}') "
+        "and drop it again; it is then read as LIVE data"
+    )
 
 
 def _kind_for(stem: str, header: tuple[str, ...]) -> StudioFileKind | None:
