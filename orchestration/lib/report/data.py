@@ -28,6 +28,7 @@ MARTS = (
     "fct_follower_gender_snapshot",
     "fct_follower_territory_snapshot",
     "fct_live_sessions",
+    "fct_live_account_daily",
     # issue 9's report marts: used when published, the base marts stand in until then
     "rpt_account_scorecard_daily",
     "rpt_video_outliers_daily",

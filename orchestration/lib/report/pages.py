@@ -13,9 +13,20 @@ from datetime import date
 from orchestration.lib.report.data import BREAKOUTS, TOP_TERRITORIES, TOP_VIDEOS, Marts
 from orchestration.lib.report.series import by_account
 
-SECTIONS = ("followers", "overview", "trending", "curves", "activity", "gender", "territories", "live", "rates")
+SECTIONS = (
+    "followers",
+    "overview",
+    "trending",
+    "curves",
+    "activity",
+    "gender",
+    "territories",
+    "live",
+    "live_daily",
+    "rates",
+)
 # drawn only, as columns (series.Series); trending and live stay rows: the page lists them, or they hold timestamps
-SERIES = ("followers", "overview", "curves", "activity", "gender", "territories", "rates")
+SERIES = ("followers", "overview", "curves", "activity", "gender", "territories", "live_daily", "rates")
 FRESHNESS_KEYS = (
     "first_metric_date",
     "last_metric_date",
@@ -116,6 +127,14 @@ def account_pages(m: Marts, handles: list[str], newest: date | None) -> dict[str
                 "live",
                 f"select account_handle, {', '.join(cols)} from fct_live_sessions order by account_handle, {order}",
             )
+    if m.has("fct_live_account_daily"):
+        # every LIVE day, whatever reported it: LIVE Center and Backstage count LIVEs no event log recorded
+        fill(
+            "live_daily",
+            """select account_handle, metric_date, figures_source, lives, minutes_live, peak_viewers, diamonds,
+                new_followers
+            from fct_live_account_daily order by account_handle, metric_date""",
+        )
     if m.has("rpt_account_scorecard_daily"):
         fill(
             "rates",

@@ -324,6 +324,8 @@ def account_figures(page: dict) -> dict[str, str]:
         )
     if page.get("live"):
         figures["live"] = charts.live(page["live"])
+    if page.get("live_daily"):
+        figures["live_daily"] = charts.live_daily(page["live_daily"])
     # a figure with nothing to draw (rates all null: no Overview yet) says "No data yet" instead of empty axes
     return {name: figure_json(figure) for name, figure in figures.items() if figure["data"]}
 
