@@ -132,6 +132,10 @@ REPORT_MARTS = {
     "fct_live_sessions": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,
         timestamp '2026-01-06 20:00:00' as started_at, 3600 as duration_s, 250 as peak_viewers,
         'America/New_York' as account_timezone""",
+    # that LIVE's day, from its event log: 1 LIVE, 3,600 s = 60 minutes, peak 250
+    "fct_live_account_daily": """select 'alpha' as account_handle, date '2026-01-06' as metric_date,
+        'event_log' as figures_source, 1 as lives, 60.0 as minutes_live, 250 as peak_viewers, null::bigint as hearts,
+        null::bigint as diamonds, null::double as diamonds_usd, null::bigint as new_followers""",
 }
 
 
@@ -278,7 +282,7 @@ def test_report_marts_add_growth_rates_breakout_scores_sources_and_lives(tmp_pat
     assert breakouts.index(">4.5×<") < breakouts.index(">2.5×<")
     assert "9.0×" not in breakouts and "Plain title" not in breakouts
     page = (marts / "report" / "accounts" / "alpha.html").read_text()
-    for chart in ("rates", "live"):
+    for chart in ("rates", "live", "live_daily"):
         assert f'id="chart-{chart}"' in page, chart
     sources = page[page.index('<table id="sources">') : page.index("</table>", page.index('id="sources"'))]
     assert '<tr><td>api_display</td><td>2026-01-08</td><td class="num">2</td>' in sources

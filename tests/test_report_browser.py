@@ -24,6 +24,7 @@ from websockets.sync.client import connect
 from orchestration.lib.report import build_report
 from tests.test_report import HOSTILE_TITLE, write_marts
 from tests.test_report_as_of import write_as_of_marts
+from tests.test_report_live import write_live_marts
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts" / "report"
@@ -250,7 +251,7 @@ def test_report_marts_and_a_live_draw_too(browser, tmp_path):
     browser.open(index.parent / "accounts" / "alpha.html")
     browser.wait_for("[...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))")
     drawn = _charts_drawn(browser)
-    assert {"chart-rates", "chart-live"} <= set(drawn) and all(drawn.values()), drawn
+    assert {"chart-rates", "chart-live", "chart-live_daily"} <= set(drawn) and all(drawn.values()), drawn
     assert browser.js("document.getElementById('chart-live').data[0].y") == [250]
     # the LIVE's start on the account's clock, named on the axis; one LIVE spans a day either side, not a millisecond
     assert browser.js("document.getElementById('chart-live').data[0].x") == ["2026-01-06T15:00:00"]
@@ -378,3 +379,29 @@ def test_freshness_tells_the_daily_range_and_overview_days_apart(browser, tmp_pa
     for handle, shown in expected.items():
         browser.open(index.parent / "accounts" / f"{handle}.html")
         assert browser.js(facts) == shown, handle
+
+
+def test_live_center_days_draw_a_daily_live_chart(browser, tmp_path):
+    """centre has LIVE Center days only (45.5, 0, 130 minutes; peak viewers 292, 0, 261) and no recorded LIVE: its
+    page said "No data yet." in every section; quiet has no LIVE at all and still says so."""
+    index = build_report(write_live_marts(tmp_path / "marts"))
+    browser.open(index.parent / "accounts" / "centre.html")
+    browser.wait_for("document.querySelector('#chart-live_daily svg.main-svg')")
+    chart = "document.getElementById('chart-live_daily')"
+    assert browser.js(f"{chart}.data[0].y") == [45.5, 0, 130]
+    assert browser.js(f"{chart}.data[1].y") == [292, 0, 261]
+    # the drawn bars: one per day, their heights in proportion to the minutes (the empty day has none)
+    heights = browser.js(
+        "[...document.querySelectorAll('#chart-live_daily .bars .point path')].map(p => p.getBBox().height)"
+    )
+    assert len(heights) == 3 and heights[1] == 0, heights
+    assert abs(heights[2] / heights[0] - 130 / 45.5) < 0.02, heights
+    assert browser.js("document.querySelectorAll('#chart-live_daily .scatterlayer .point').length") == 3
+    peaks = _ticks(browser, "live_daily", "y2")
+    assert "0" in peaks and all(WHOLE.fullmatch(t) for t in peaks), peaks
+    assert _ticks(browser, "live_daily", "x")[1:] == ["Feb 17", "Feb 18"]  # a tick a day
+    assert browser.js("document.getElementById('nodata-live').textContent").startswith("No recorded LIVE session:")
+    _check_clean(browser, "centre-live-daily")
+    browser.open(index.parent / "accounts" / "quiet.html")
+    assert browser.js("document.getElementById('nodata-live').textContent") == "No data yet."
+    assert browser.js("document.getElementById('nodata-live_daily').textContent") == "No data yet."

@@ -152,6 +152,7 @@ ONE_VALUE_CHANGES = [
     ("beta", "rpt_account_scorecard_daily", "engagement_rate_by_views", "0.06", "account_handle = 'beta'"),
     ("beta", "dim_videos", "video_title", "'Beta hit!'", "video_id = '3'"),
     ("alpha", "fct_live_sessions", "peak_viewers", "251", "true"),
+    ("alpha", "fct_live_account_daily", "minutes_live", "61", "true"),
     ("alpha", "rpt_account_freshness", "exports_loaded", "6", "export_source = 'api_display'"),
 ]  # fmt: skip
 
