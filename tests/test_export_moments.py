@@ -90,3 +90,61 @@ def test_a_copy_of_a_file_already_received_is_dated_as_it_first_was_in_a_landing
         )
     _build(paths, target, dbt, land=False)
     assert _views(paths) == [("2025-03-04", 12), ("2025-03-05", 30)]
+
+
+def test_the_same_bytes_in_another_account_s_folder_are_that_account_s_own_export(tmp_path):
+    """@b's download holding the same bytes as @a's (a small account's identical distribution) was dated by @a's
+    older time: @b got a snapshot before it had any export (review). The earliest time is looked for in the same
+    top folder only."""
+    from tests.studio_fixtures import land, query
+
+    paths = new_paths(tmp_path)
+    same = studio_csv(GENDER, [["Female", "0.55"], ["Male", "0.45"]])
+    drop(paths, "a/FollowerGender.csv", same, datetime(2025, 3, 1, 9, 0))
+    land(paths)
+    drop(paths, "b/FollowerGender.csv", same, datetime(2025, 3, 10, 9, 0))
+    drop(paths, "a/FollowerGender (1).csv", same, datetime(2025, 3, 12, 9, 0))  # @a's copy: dated as its first
+    land(paths)
+    receipt = "m.sha256 || ':' || left(sha256(m.inbox_path), 12) || ':'"
+    assert query(paths, f"""select m.inbox_path, d.export_date::varchar from raw.documents d
+                 join raw.archive_manifest m on left(d.document_id, 78) = {receipt} order by 1""") == [
+        ("a/FollowerGender (1).csv", "2025-03-01"),
+        ("a/FollowerGender.csv", "2025-03-01"),
+        ("b/FollowerGender.csv", "2025-03-10"),
+    ]  # fmt: skip
+
+
+def test_a_landing_in_several_batches_and_a_replay_date_copies_alike(tmp_path, monkeypatch):
+    """A landing hands its receipts over in batches (5,000 files, 2 here): a copy was dated by the bytes' earliest
+    time seen so far, which a replay (every receipt at once) did not repeat: the marts changed after a replay
+    (review). Both now look at the same landing's places up to the copy's own, in path order."""
+    from orchestration.lib.studio import landing
+    from tests.studio_fixtures import land
+
+    monkeypatch.setattr(landing, "BATCH_FILES", 2)
+    paths = new_paths(tmp_path)
+    old = studio_csv(OVERVIEW, [["March 4", "10", "0", "0", "0", "0"]])
+    drop(paths, "a/Overview (1).csv", studio_csv(OVERVIEW, [["March 4", "12", "0", "0", "0", "0"]]),
+         datetime(2025, 3, 6, 9, 0))  # fmt: skip
+    drop(paths, "a/Overview (2).csv", old, datetime(2025, 6, 1, 9, 0))  # a copy, handed over in the first batch
+    drop(paths, "a/zz/Overview.csv", old, datetime(2025, 3, 5, 9, 0))  # the original, in the second
+    drop(paths, "a/zz/Overview (3).csv", old, datetime(2025, 7, 1, 9, 0))  # a copy before it ("(" < ".")
+    land(paths)
+    dates = "select original_name, export_date::varchar from raw.documents order by document_id"
+    landed = query_all(paths, dates)
+    assert sorted(landed) == [
+        ("Overview (1).csv", "2025-03-06"),
+        ("Overview (2).csv", "2025-06-01"),  # nothing at a place before it had these bytes
+        ("Overview (3).csv", "2025-06-01"),  # the copy at a place before it had June 1
+        ("Overview.csv", "2025-03-05"),
+    ]
+    shutil.rmtree(paths.root / "warehouse")
+    with connect(paths.warehouse) as con:
+        replay_archive(paths, con, sources=[LiveSource()])
+    assert query_all(paths, dates) == landed
+
+
+def query_all(paths, sql: str) -> list[tuple]:
+    from tests.studio_fixtures import query
+
+    return query(paths, sql)

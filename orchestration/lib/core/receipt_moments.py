@@ -23,36 +23,53 @@ def folder_moment(folder_day: date, mtime: datetime) -> datetime:
     return min(max(mtime, midnight), midnight + timedelta(days=1) - timedelta(microseconds=1))
 
 
-def as_first_received(con: duckdb.DuckDBPyConnection, batch: list, known: dict[str, datetime]) -> list:
-    """The receipts of `batch` (`receipts.Received`), each dated by the earliest moment its bytes are known by:
-    from earlier landings (raw.archive_manifest, a time never after its receipt) and this one so far (`known`). A
-    copy's modification time is when it was copied, not exported: `cp "revenue.csv" "revenue (2).csv"` dated
-    TikTok's old figures today, and they beat a newer export's revised ones (determinism review). A replay takes the
-    same moments from the manifest (`first_moments`); only the same bytes at two times in one landing of more than
-    one batch of files can be dated apart there."""
+def as_first_received(con: duckdb.DuckDBPyConnection, batch: list, known: dict[tuple, datetime]) -> list:
+    """The receipts of `batch` (`receipts.Received`, in inbox-path order), each dated by the earliest moment its
+    bytes had in the same top inbox folder (an account's, or the inbox root: identical bytes in another account's
+    folder are that account's export, review): in earlier landings (raw.archive_manifest, a time never after its
+    receipt) and in this one at a place up to its own in path order (`known`, across the batches: the order the
+    scan hands them over, which a replay repeats). A copy's modification time is when it was copied, not exported:
+    `cp "revenue.csv" "revenue (2).csv"` dated TikTok's old figures today, and they beat a newer export's revised
+    ones (determinism review)."""
     if not batch:
         return batch
-    shas = sorted({item.sha256 for item in batch})
-    for sha, moment in con.execute(
-        """select sha256, min(least(source_mtime, received_at)) from raw.archive_manifest
-        where list_contains(?, sha256) group by 1""",
-        [shas],
-    ).fetchall():
-        known[sha] = min(moment, known.get(sha, moment))
+    keys = sorted({(item.sha256, top_folder(item.inbox_path)) for item in batch} - set(known))
+    if keys:
+        shas = sorted({sha for sha, _ in keys})
+        for sha, folder, moment in con.execute(
+            f"""select sha256, {_TOP_FOLDER_SQL}, min(least(source_mtime, received_at)) from raw.archive_manifest
+            where list_contains(?, sha256) group by 1, 2""",
+            [shas],
+        ).fetchall():
+            known.setdefault((sha, folder), moment)
+    dated = []
     for item in batch:
-        known[item.sha256] = min(item.mtime, known.get(item.sha256, item.mtime))
-    return [item if item.mtime <= known[item.sha256] else replace(item, mtime=known[item.sha256]) for item in batch]
+        key = (item.sha256, top_folder(item.inbox_path))
+        known[key] = min(item.mtime, known.get(key, item.mtime))
+        dated.append(item if item.mtime <= known[key] else replace(item, mtime=known[key]))
+    return dated
 
 
-def first_moments(shas: list[str], moments: list[datetime], received_at: list[datetime | None]) -> list[datetime]:
-    """Each receipt's moment, or the earliest of a receipt of the same bytes received no later than it (the
-    manifest's rows, as `as_first_received` dated them when they landed)."""
-    by_sha: dict[str, list[tuple[datetime, datetime]]] = {}
-    for sha, moment, at in zip(shas, moments, received_at, strict=True):
-        by_sha.setdefault(sha, []).append((at or datetime.max, moment))
-    return [
-        min([moment] + [other for when, other in by_sha[sha] if when <= (at or datetime.max)])
-        if len(by_sha[sha]) > 1
-        else moment
-        for sha, moment, at in zip(shas, moments, received_at, strict=True)
-    ]
+def first_moments(
+    shas: list[str], places: list[str], moments: list[datetime], received_at: list[datetime | None]
+) -> list[datetime]:
+    """Each receipt's moment as `as_first_received` dated it when it landed: the earliest of a receipt of the same
+    bytes in the same top folder received before it, or in the same landing at a place up to its own."""
+    by_key: dict[tuple, list[tuple]] = {}
+    for sha, place, moment, at in zip(shas, places, moments, received_at, strict=True):
+        by_key.setdefault((sha, top_folder(place)), []).append((at or datetime.max, place, moment))
+    dated = []
+    for sha, place, moment, at in zip(shas, places, moments, received_at, strict=True):
+        others = by_key[(sha, top_folder(place))]
+        when = at or datetime.max
+        earlier = [m for a, p, m in others if a < when or (a == when and p <= place)] if len(others) > 1 else []
+        dated.append(min([moment, *earlier]))
+    return dated
+
+
+def top_folder(inbox_path: str) -> str:
+    """The first folder of an inbox path (an account's, or a dated one's), '' at the inbox root."""
+    return inbox_path.split("/", 1)[0] if "/" in inbox_path else ""
+
+
+_TOP_FOLDER_SQL = "case when contains(inbox_path, '/') then split_part(inbox_path, '/', 1) else '' end"

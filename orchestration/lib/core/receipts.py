@@ -66,7 +66,7 @@ class InboxScan:
     stored: dict[str, int] = field(default_factory=dict)  # linked / copied / present: how new bytes were stored
     set_aside: list[str] = field(default_factory=list)  # archive objects a stopped landing cut short (archive_upkeep)
     full_scan_at: datetime | None = None  # when the walk started, if it used no folder cache (a full scan)
-    first_moments: dict[str, datetime] = field(default_factory=dict)  # sha256 → the earliest time its bytes had
+    first_moments: dict[tuple, datetime] = field(default_factory=dict)  # (sha256, top folder) → earliest time
 
 
 class ReceiptSource(Protocol):
@@ -345,7 +345,8 @@ def received_from_manifest(paths: DataPaths, rows: list[dict]) -> list[Received]
     """The receipts of manifest lines (or raw.archive_manifest rows), to be read again, each dated as when it
     landed (`receipt_moments.first_moments`)."""
     moments = [_not_after(_moment(r["source_mtime"]), _moment(r.get("received_at"))) for r in rows]
-    firsts = first_moments([r["sha256"] for r in rows], moments, [_moment(r.get("received_at")) for r in rows])
+    shas, places = [r["sha256"] for r in rows], [r["inbox_path"] for r in rows]
+    firsts = first_moments(shas, places, moments, [_moment(r.get("received_at")) for r in rows])
     return [
         Received(r["sha256"], paths.archive / r["archive_path"], r["original_name"], r["inbox_path"], first)
         for r, first in zip(rows, firsts, strict=True)

@@ -40,7 +40,7 @@ from orchestration.lib.core.receipts import (
 )
 from orchestration.lib.core.warehouse import forget_studio_documents, replace_documents
 from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, PendingCheck, all_flags
-from orchestration.lib.studio.moved_files import apply_moves, decide_moves, moved_files
+from orchestration.lib.studio.moved_files import apply_moves, decide_moves, moved_files, record_moves
 from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.reader import Document, Issue
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
@@ -127,12 +127,14 @@ def land_inbox(
         on_loaded(report)
     # Recorded only after the documents are loaded: a crash before this point re-lands the same
     # bytes next time (idempotently), instead of leaving archived files nobody read.
-    # before the receipts are recorded: a landing stopped after it lands them again, and decides again
+    # decided before the receipts are recorded (the new ones are told apart from those of earlier landings), written
+    # after: a line never names a receipt the manifest lacks
     moves = [(r.sha256, r.inbox_path, datetime.fromisoformat(r.source_mtime), who)
              for r, (_, who) in zip(scan.manifest_rows, routed.claims, strict=True)]  # fmt: skip
-    decide_moves(paths, con, moves)
-    apply_moves(paths, con, partial(_reland, paths, con, sources))
+    decided = decide_moves(paths, con, moves)
     record_manifest(paths, con, scan.manifest_rows, report.documents, claims=routed.claims)
+    record_moves(paths, decided)
+    apply_moves(paths, con, partial(_reland, paths, con, sources))
     report.moved = moved_files(paths, con, since=began)
     remember_scan(con, scan)
     return report
