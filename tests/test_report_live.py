@@ -77,6 +77,7 @@ def test_live_center_days_are_drawn_per_day_and_no_session_is_said_to_be_recorde
     assert minutes["x"] == line["x"] == ["2026-02-16", "2026-02-17", "2026-02-18"]
     assert minutes["y"] == [45.5, 0.0, 130.0]
     assert (line["name"], line["y"], line["yaxis"]) == ("peak viewers", [292, 0, 261], "y2")
+    assert line["mode"] == "markers"  # a line drew peak viewers across the weeks between two LIVE days
     # each day's hover names where its figures come from
     assert minutes["customdata"] == [
         "1 LIVE(s) · from LIVE Center", "0 LIVE(s) · from LIVE Center", "2 LIVE(s) · from LIVE Center"

@@ -266,8 +266,8 @@ LIVE_SOURCES = {"live_center": "LIVE Center", "event_log": "recorded LIVEs", "ba
 
 
 def live_daily(rows: Series) -> dict:
-    """Minutes live per day (bars) and the day's peak viewers (a line on a second axis), every LIVE a source counted:
-    LIVE Center and Backstage count LIVEs no event log recorded. Diamonds take the line instead where they are known
+    """Minutes live per day (bars) and the day's peak viewers (markers on a second axis), every LIVE a source counted:
+    LIVE Center and Backstage count LIVEs no event log recorded. Diamonds take the markers instead where they are known
     on more days (Backstage has no viewers, a LIVE Center viewers file no diamonds). Each day's hover names the
     source of its figures (figures_source)."""
     days = rows["metric_date"]
@@ -294,14 +294,16 @@ def live_daily(rows: Series) -> dict:
                 "opacity": 0.7,
             },
             {
+                # markers, not a line: LIVE days are few and far apart, and a line from one to the next drew peak
+                # viewers across the weeks between them, when nobody was live
                 "type": "scatter",
-                "mode": _line_mode(days),
+                "mode": "markers",
                 "name": label,
                 "x": days,
                 "y": rows[line],
                 "yaxis": "y2",
                 "hovertemplate": f"%{{y:,d}} {label}<extra></extra>",
-                "line": {"color": COLORS[0], "width": 2},
+                "marker": {"color": COLORS[0], "size": 7},
             },
         ],
         "layout": _layout(
