@@ -233,8 +233,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
             print(f"Moved to another account's folder: {len(run.moved_this_run)} (counted for that account only now)")
         for moved in run.moved_this_run[:SUMMARY_LINES]:
             days = f", {moved.first_day} → {moved.last_day}" if moved.first_day else ""
-            went = f"{shown_name(moved.moved_to)} (@{moved.moved_to_account})"
-            print(f"  {shown_name(moved.inbox_path)} (@{moved.account_handle}) → {went}{days}")
+            print(f"  {moved.told()}{days}")
         _more(run.moved_this_run, "file(s)")
         corrected = f" ({run.corrected_since} more, replaced since by corrected files)" if run.corrected_since else ""
         print(f"Quarantined in this run: {len(run.quarantined_this_run) or 'none'}{corrected}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # --- 1. LIVE event logs (docs/live.md section 1) ------------------------------------------------
@@ -213,3 +214,15 @@ LIVE_CENTER_BY_HEADER_SET: dict[frozenset[str], tuple[LiveCenterKind, str]] = {
     for language, headers in k.headers.items()
 }
 assert len(LIVE_CENTER_BY_HEADER_SET) == sum(len(k.headers) for k in LIVE_CENTER_KINDS.values())
+
+
+def live_center_kind_of_header(header: Sequence[str]) -> LiveCenterKind | None:
+    """The LIVE Center kind whose header set is this header's after its first (date) column, else None."""
+    found = LIVE_CENTER_BY_HEADER_SET.get(frozenset(normalize_header(h) for h in header[1:]))
+    return None if found is None else found[0]
+
+
+def is_backstage_header(header: Sequence[str]) -> bool:
+    """Whether a header holds Backstage's required columns (data period, creator id, username), by any alias."""
+    found = {column.column for h in header if (column := BACKSTAGE_BY_HEADER.get(normalize_header(h)))}
+    return set(BACKSTAGE_REQUIRED) <= found

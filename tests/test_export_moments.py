@@ -12,7 +12,7 @@ import pytest
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.live.landing import LiveSource
 from orchestration.lib.studio.landing import replay_archive
-from tests.studio_fixtures import drop, new_paths, studio_csv
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
 from tests.test_moved_files import _build
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
@@ -96,8 +96,6 @@ def test_the_same_bytes_in_another_account_s_folder_are_that_account_s_own_expor
     """@b's download holding the same bytes as @a's (a small account's identical distribution) was dated by @a's
     older time: @b got a snapshot before it had any export (review). The earliest time is looked for in the same
     top folder only."""
-    from tests.studio_fixtures import land, query
-
     paths = new_paths(tmp_path)
     same = studio_csv(GENDER, [["Female", "0.55"], ["Male", "0.45"]])
     drop(paths, "a/FollowerGender.csv", same, datetime(2025, 3, 1, 9, 0))
@@ -119,7 +117,6 @@ def test_a_landing_in_several_batches_and_a_replay_date_copies_alike(tmp_path, m
     time seen so far, which a replay (every receipt at once) did not repeat: the marts changed after a replay
     (review). Both now look at the same landing's places up to the copy's own, in path order."""
     from orchestration.lib.studio import landing
-    from tests.studio_fixtures import land
 
     monkeypatch.setattr(landing, "BATCH_FILES", 2)
     paths = new_paths(tmp_path)
@@ -131,7 +128,7 @@ def test_a_landing_in_several_batches_and_a_replay_date_copies_alike(tmp_path, m
     drop(paths, "a/zz/Overview (3).csv", old, datetime(2025, 7, 1, 9, 0))  # a copy before it ("(" < ".")
     land(paths)
     dates = "select original_name, export_date::varchar from raw.documents order by document_id"
-    landed = query_all(paths, dates)
+    landed = query(paths, dates)
     assert sorted(landed) == [
         ("Overview (1).csv", "2025-03-06"),
         ("Overview (2).csv", "2025-06-01"),  # nothing at a place before it had these bytes
@@ -141,10 +138,4 @@ def test_a_landing_in_several_batches_and_a_replay_date_copies_alike(tmp_path, m
     shutil.rmtree(paths.root / "warehouse")
     with connect(paths.warehouse) as con:
         replay_archive(paths, con, sources=[LiveSource()])
-    assert query_all(paths, dates) == landed
-
-
-def query_all(paths, sql: str) -> list[tuple]:
-    from tests.studio_fixtures import query
-
-    return query(paths, sql)
+    assert query(paths, dates) == landed

@@ -152,10 +152,8 @@ def studio_exports(context: dg.AssetExecutionContext, data_dir: DataDirResource)
         told = f"{where} {issue.rule}: {shown_name(issue.message)} (value {issue.value!r})"
         context.log.warning(f"quarantined {place}:{told}")
     for moved in report.moved:  # its rows left the other account's marts: say why
-        went = f"{shown_name(moved.moved_to)} (@{moved.moved_to_account})"
         context.log.warning(
-            f"moved to another account's folder: {shown_name(moved.inbox_path)} (@{moved.account_handle}) → {went}: "
-            f"counted for @{moved.moved_to_account} only now"
+            f"moved to another account's folder: {moved.told()}: counted for @{moved.moved_to_account} only now"
         )
     flags = report.flags
     flags = flags.assign(file_kind=_file_kinds_of(flags["document_id"], docs))

@@ -1,9 +1,9 @@
 """When a received file was exported, as far as the file's own time can say: the moment its receipt carries.
 
-A dated folder's file, exported at its time when that is on the folder's day; and the same bytes received
-again (a copy, a re-download saved as `(1)`), dated by the earliest time they had: a copy's modification time is
-when it was copied. The landing (`receipts.archive_new_inbox_files`) and a replay (`receipts.received_from_manifest`)
-date them alike."""
+A dated folder's file, exported at its time held within the folder's day; and the same bytes received again in
+the same top folder (a copy, a re-download saved as `(1)`), dated by the earliest time they had: a copy's
+modification time is when it was copied. The landing (`receipts.archive_new_inbox_files`) and a replay
+(`receipts.received_from_manifest`) date them alike."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ def archive_new_inbox_files(
         copies_only.unlink(missing_ok=True)  # links may be made again
     else:
         break_links_once(paths.archive, copies_only)
-    started = _timestamp(now_ns)
+    started = mtime_moment(now_ns)
     with ArchiveBatch(paths.archive, link=link, now_ns=now_ns) as batch:
         # none known: a first landing (or a cleared warehouse), most likely of many files: flushed while listed
         known = _inbox_files_known(con)
@@ -180,7 +180,7 @@ def archive_new_inbox_files(
             if (stored.sha256, file.relative) in receipts:  # the same bytes at the same path: received before
                 continue
             receipts.add((stored.sha256, file.relative))
-            mtime = _timestamp(file.mtime_ns)
+            mtime = mtime_moment(file.mtime_ns)
             scan.received.append(
                 Received(stored.sha256, stored.destination, name, file.relative, _not_after(mtime, now))
             )
@@ -335,7 +335,7 @@ def _cacheable_folders(con: duckdb.DuckDBPyConnection, scan: InboxScan) -> dict[
     return {key: listing for key, listing in scan.walk.folders.items() if listing.settled and key not in unsettled}
 
 
-def _timestamp(mtime_ns: int) -> datetime:
+def mtime_moment(mtime_ns: int) -> datetime:
     """Naive UTC, exact to the microsecond (a float timestamp can be off by one)."""
     seconds, nanoseconds = divmod(mtime_ns, 1_000_000_000)
     return datetime(1970, 1, 1) + timedelta(seconds=seconds, microseconds=nanoseconds // 1000)

@@ -34,12 +34,7 @@ from orchestration.lib.core.receipts import (
     strip_browser_repeat,
 )
 from orchestration.lib.live.tables import trim_header
-from schemas.live_files import (
-    BACKSTAGE_BY_HEADER,
-    BACKSTAGE_REQUIRED,
-    LIVE_CENTER_BY_HEADER_SET,
-    normalize_header,
-)
+from schemas.live_files import is_backstage_header, live_center_kind_of_header
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 LOG, SIDECAR, BACKSTAGE, LIVE_CENTER = "live_log", "live_session", "live_backstage", "live_center"
@@ -82,10 +77,9 @@ def classify(item: Received) -> tuple[str, str | None] | None:
 def _kind_by_header(header: list[str] | None) -> str | None:
     if not header:
         return None
-    if LIVE_CENTER_BY_HEADER_SET.get(frozenset(normalize_header(h) for h in header[1:])) is not None:
+    if live_center_kind_of_header(header) is not None:
         return LIVE_CENTER
-    found = {column.column for h in header if (column := BACKSTAGE_BY_HEADER.get(normalize_header(h)))}
-    return BACKSTAGE if set(BACKSTAGE_REQUIRED) <= found else None
+    return BACKSTAGE if is_backstage_header(header) else None
 
 
 def _peek_header(item: Received) -> list[str] | None:

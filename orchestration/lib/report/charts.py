@@ -272,12 +272,12 @@ def live_daily(rows: Series) -> dict:
     source of its figures (figures_source)."""
     days = rows["metric_date"]
     known = {name: sum(value is not None for value in rows[name]) for name in ("peak_viewers", "diamonds")}
-    line = "diamonds" if known["diamonds"] > known["peak_viewers"] else "peak_viewers"
-    label = line.replace("_", " ")
+    marked = "diamonds" if known["diamonds"] > known["peak_viewers"] else "peak_viewers"
+    label = marked.replace("_", " ")
     hovers = []
     for i, source in enumerate(rows["figures_source"]):
         figures = [(rows["lives"][i], "LIVE(s)")]
-        figures += [(rows[name][i], name.replace("_", " ")) for name in ("peak_viewers", "diamonds") if name != line]
+        figures += [(rows[name][i], name.replace("_", " ")) for name in ("peak_viewers", "diamonds") if name != marked]
         figures.append((rows["new_followers"][i], "new followers"))
         shown = [f"{int(value):,} {unit}" for value, unit in figures if value is not None]
         hovers.append(" · ".join([*shown, f"from {LIVE_SOURCES.get(source, source)}"]))
@@ -300,7 +300,7 @@ def live_daily(rows: Series) -> dict:
                 "mode": "markers",
                 "name": label,
                 "x": days,
-                "y": rows[line],
+                "y": rows[marked],
                 "yaxis": "y2",
                 "hovertemplate": f"%{{y:,d}} {label}<extra></extra>",
                 "marker": {"color": COLORS[0], "size": 7},
@@ -310,7 +310,7 @@ def live_daily(rows: Series) -> dict:
             f"LIVE per day: minutes live and {label}",
             xaxis=_time_axis(days),
             yaxis=_count_axis(rows["minutes_live"], "minutes live", tozero=True),
-            yaxis2=_count_axis(rows[line], label, overlaying=True, tozero=True),
+            yaxis2=_count_axis(rows[marked], label, overlaying=True, tozero=True),
         ),
     }
 

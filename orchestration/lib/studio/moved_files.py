@@ -23,6 +23,7 @@ landing's own rules (a log re-landed under another account).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,9 +31,17 @@ from datetime import UTC, date, datetime
 import duckdb
 import pyarrow as pa
 
-from orchestration.lib.core.archive import RECEIPT_PREFIX_CHARS, append_manifest_lines, document_id_for, read_manifest
+from orchestration.lib.core.archive import (
+    RECEIPT_PREFIX_CHARS,
+    append_manifest_lines,
+    document_id_for,
+    read_manifest,
+    receipt_prefix_sql,
+)
 from orchestration.lib.core.dbt_selection import record_changed_sources, request_full_refresh
+from orchestration.lib.core.inbox import shown_name
 from orchestration.lib.core.paths import DataPaths
+from orchestration.lib.core.receipts import mtime_moment
 from schemas.studio_files import STUDIO_FILE_KINDS
 
 MOVED = "moved"  # raw.documents.status of a document whose receipt was moved to another account's folder
@@ -49,6 +58,11 @@ class MovedFile:
     moved_to_account: str
     first_day: date | None
     last_day: date | None
+
+    def told(self) -> str:
+        """`b/Viewers.csv (@b) → a/Viewers.csv (@a)`, names escaped: as the run summary and Dagster's log say it."""
+        went = f"{shown_name(self.moved_to)} (@{self.moved_to_account})"
+        return f"{shown_name(self.inbox_path)} (@{self.account_handle}) → {went}"
 
 
 def moves_file(paths: DataPaths):
@@ -212,12 +226,8 @@ def _holds(paths: DataPaths, inbox_path: str, size: int, mtime: datetime) -> boo
         status = os.lstat(paths.inbox / inbox_path)
     except (OSError, ValueError):  # gone, or a name this system cannot hold
         return False
-    seconds, nanoseconds = divmod(status.st_mtime_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None, microsecond=nanoseconds // 1000)
-    return status.st_size == size and moment == mtime and os.path.isfile(paths.inbox / inbox_path)
+    return stat.S_ISREG(status.st_mode) and status.st_size == size and mtime_moment(status.st_mtime_ns) == mtime
 
 
 def _prefix(alias: str) -> str:
-    from orchestration.lib.core.archive import receipt_prefix_sql
-
     return receipt_prefix_sql(f"{alias}.sha256", f"{alias}.inbox_path")

@@ -36,6 +36,7 @@ from orchestration.lib.studio.provenance import (
     handle_from_video_links,
     strip_browser_repeat,
 )
+from schemas.live_files import is_backstage_header, live_center_kind_of_header
 from schemas.studio_files import STUDIO_FILE_KINDS, StudioFileKind
 
 MISSING = "undefined"  # TikTok's literal for a missing value
@@ -225,14 +226,14 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
     if kind is None:
         doc.fail(
             "known_file",
-            _semicolons(",".join(header)) or f"not a Studio export this pipeline knows (header {list(header)})",
+            _resaved_reason(",".join(header)) or f"not a Studio export this pipeline knows (header {list(header)})",
         )
         return
     doc.kind = kind.kind
     if header != kind.header:
         doc.fail(
             "header",
-            _semicolons(",".join(header))
+            _resaved_reason(",".join(header))
             or _live_file_named_as_studio(header, doc.original_name)
             or f"header {list(header)} does not match {kind.entry_stem} ({list(kind.header)})",
             row=0,
@@ -310,7 +311,7 @@ def _not_utf8_reason(data: bytes, error: UnicodeDecodeError, offset: int, line: 
     )
 
 
-def _semicolons(first_line: str) -> str | None:
+def _resaved_reason(first_line: str) -> str | None:
     """The reason for a Studio header whose columns are separated by semicolons (a spreadsheet's regional setting)
     or tabs (its 'Text (Tab delimited)'), its cells quoted or not (quoted, the comma-separated reading fails on the
     first line); or for UTF-16 text without its byte-order mark, which reads as UTF-8 with a NUL between letters."""
@@ -330,13 +331,11 @@ def _live_file_named_as_studio(header: tuple[str, ...], name: str) -> str | None
     """The reason for a LIVE Center or Backstage file saved under a Studio file's name (`viewers.csv`): the routing
     takes a file by such a name for Studio without opening it (an agency's 100,000 bare Studio files would each be
     read once more), so say what it is and how to land it (review)."""
-    from schemas.live_files import BACKSTAGE_BY_HEADER, BACKSTAGE_REQUIRED, LIVE_CENTER_BY_HEADER_SET, normalize_header
-
     while header and not header[-1]:  # a spreadsheet's trailing empty columns
         header = header[:-1]
-    if (center := LIVE_CENTER_BY_HEADER_SET.get(frozenset(normalize_header(h) for h in header[1:]))) is not None:
-        what, example = "LIVE Center", f"LIVE Center {center[0].kind}.csv"
-    elif set(BACKSTAGE_REQUIRED) <= {c.column for h in header if (c := BACKSTAGE_BY_HEADER.get(normalize_header(h)))}:
+    if (center := live_center_kind_of_header(header)) is not None:
+        what, example = "LIVE Center", f"LIVE Center {center.kind}.csv"
+    elif is_backstage_header(header):
         what, example = "LIVE Backstage", "Creator data.csv"
     else:
         return None
@@ -377,7 +376,7 @@ def _bounded_csv_rows(doc: Document, text: str) -> list[list[str]] | None:
             cells = totals[-1]
     except csv.Error:
         first_line = text.partition("\n")[0].partition("\r")[0]
-        if reason := _semicolons(first_line):
+        if reason := _resaved_reason(first_line):
             doc.fail("header", reason, row=0, value=first_line)
             return None
         return _bounded_rows(doc, _csv_reader(text))

@@ -21,6 +21,7 @@ import duckdb
 
 from orchestration.lib.core.archive import document_bytes_sql, document_id_for
 from orchestration.lib.core.inbox import shown_name
+from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.studio.moved_files import MovedFile, moved_files
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
@@ -59,9 +60,9 @@ class RunSummary:
     moved_this_run: list[MovedFile] = field(default_factory=list)
 
 
-def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths=None) -> RunSummary:
+def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths: DataPaths | None = None) -> RunSummary:
     """The run that started at `since` (naive UTC); None: only the standing figures (totals, quarantine now).
-    `paths` (DataPaths): where the archive's moves are (`moved_files`)."""
+    `paths`: where the archive's moves are (`moved_files`); without it, no move is told."""
     summary = RunSummary()
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
     standing = set(quarantined_now(con))
