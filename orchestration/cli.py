@@ -201,6 +201,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
     from orchestration.lib.core.dbt_vars import handle_aliases
     from orchestration.lib.core.inbox import shown_name
     from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.moved_files import moves_file
     from orchestration.lib.studio.run_summary import summarize_run
 
     with connect(paths.warehouse, read_only=True) as con:
@@ -235,6 +236,11 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
             days = f", {moved.first_day} → {moved.last_day}" if moved.first_day else ""
             print(f"  {moved.told()}{days}")
         _more(run.moved_this_run, "file(s)")
+        if run.move_lines_unreadable:
+            print(
+                f"  {run.move_lines_unreadable} torn or unreadable line(s) of {moves_file(paths)} skipped: the moves "
+                "they recorded are not applied (such a file counts for both accounts): restore it from a backup"
+            )
         corrected = f" ({run.corrected_since} more, replaced since by corrected files)" if run.corrected_since else ""
         print(f"Quarantined in this run: {len(run.quarantined_this_run) or 'none'}{corrected}")
         for item in run.quarantined_this_run[:SUMMARY_LINES]:

@@ -162,3 +162,34 @@ def test_moved_on_then_back_counts_where_the_file_is_and_the_summary_tells_each_
         replay_archive(paths, con, sources=[LiveSource()])
     _build(paths, target, dbt, land=False)
     assert _published(paths) == published
+
+
+def test_a_garbled_line_of_moves_jsonl_is_told_and_its_move_no_longer_applies(tmp_path, capsys):
+    """moves.jsonl damaged (an edit, a bad disk): the landing can no longer apply that move, so the file counts for
+    both accounts again. The run summary says so, naming the file, on every run until it is repaired."""
+    paths = new_paths(tmp_path)
+
+    def land():
+        with connect(paths.warehouse) as con:
+            land_inbox(paths, con, sources=[LiveSource()])
+            counted = "select account_handle, count(*) from raw.studio_viewers group by 1 order by 1"
+            return con.execute(counted).fetchall()
+
+    drop(paths, "b/Viewers.csv", A_VIEWERS, NOON)
+    land()
+    os.rename(paths.inbox / "b" / "Viewers.csv", (paths.inbox / "a").mkdir() or paths.inbox / "a" / "Viewers.csv")
+    assert land() == [("a", 2)]
+    moves = paths.archive / "moves.jsonl"
+    line = moves.read_bytes()
+    moves.write_bytes(b'{"decided_at": "2025-03-05T12:00:00", "sha256": ' + b"\n" + line)  # a garbled line first
+    since = datetime.now(UTC).replace(tzinfo=None)
+    assert land() == [("a", 2)], "an unreadable line beside a readable one loses nothing"
+    print_run(paths, since)
+    told = capsys.readouterr().out
+    assert f"1 torn or unreadable line(s) of {moves} skipped" in told
+
+    moves.write_bytes(line[: len(line) // 2] + b"\n")  # the move's own line garbled
+    since = datetime.now(UTC).replace(tzinfo=None)
+    assert land() == [("a", 2), ("b", 2)], "the move is no longer known: the file counts for both accounts"
+    print_run(paths, since)
+    assert f"1 torn or unreadable line(s) of {moves} skipped" in capsys.readouterr().out

@@ -188,6 +188,12 @@ def moved_files(paths: DataPaths, con: duckdb.DuckDBPyConnection, since: datetim
     return told
 
 
+def unreadable_move_lines(paths: DataPaths) -> int:
+    """How many lines of moves.jsonl are torn or garbled (an edit, a damaged disk): the moves they recorded are not
+    applied, so each such file counts for both accounts again. Told on every run until the file is repaired."""
+    return read_manifest(moves_file(paths), key=MOVE_FIELDS)[1]
+
+
 def _read(paths: DataPaths) -> list[dict]:
     rows, _ = read_manifest(moves_file(paths), key=MOVE_FIELDS)
     return rows

@@ -22,7 +22,7 @@ import duckdb
 from orchestration.lib.core.archive import document_bytes_sql, document_id_for
 from orchestration.lib.core.inbox import shown_name
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.studio.moved_files import MovedFile, moved_files
+from orchestration.lib.studio.moved_files import MovedFile, moved_files, unreadable_move_lines
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
 AGENCY_WIDE_KIND = "live_backstage"
@@ -58,6 +58,7 @@ class RunSummary:
     corrected_since: int = 0
     # files moved to another account's folder this run: they count for that account only now (`moved_files`)
     moved_this_run: list[MovedFile] = field(default_factory=list)
+    move_lines_unreadable: int = 0  # torn or garbled lines of moves.jsonl: their moves are not applied
 
 
 def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths: DataPaths | None = None) -> RunSummary:
@@ -67,6 +68,7 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths:
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
     standing = set(quarantined_now(con))
     summary.quarantined_now = len(standing)
+    summary.move_lines_unreadable = unreadable_move_lines(paths) if paths is not None else 0
     if since is None:
         return summary
     summary.new_files = _new_files(con, since)
