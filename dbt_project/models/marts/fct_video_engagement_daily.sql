@@ -3,11 +3,13 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['account_handle', 'video_id', 'metric_date'],
+        incremental_strategy='append',
+        pre_hook="{{ replace_build_window('metric_date') }}",
         on_schema_change='fail'
     )
 }}
+{#- The days from min_date are built again whole (replace_build_window), not video by video: a video a same-day
+    API re-pull no longer sees (deleted, made private) leaves its day, where delete+insert by video kept it. -#}
 
 with snapshots as (
     -- the previous snapshot was attached upstream over the whole history, so filtering here is safe
