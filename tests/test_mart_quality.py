@@ -400,7 +400,7 @@ def test_without_published_dim_accounts_recency_cannot_pass(tmp_path: Path) -> N
 
 RECONCILIATION_TESTS = (
     "assert_overview_video_views_reconcile_with_staging",
-    "assert_follower_growth_max_followers_reconcile",
+    "assert_follower_growth_keeps_every_known_count",
     "assert_video_engagement_has_one_row_per_snapshot",
 )
 CONTENT = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares",

@@ -16,6 +16,8 @@ ordered as (
     select
         samples.room_id,
         row_number() over room_samples as sample_number,
+        samples.session_id,
+        samples.seq,
         samples.sampled_at,
         samples.viewer_count,
         samples.total_user,
@@ -30,6 +32,8 @@ ordered as (
 select
     room_id,
     sample_number,
+    session_id,
+    seq,
     sampled_at,
     viewer_count,
     total_user,

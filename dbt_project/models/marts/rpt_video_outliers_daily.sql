@@ -30,6 +30,7 @@ with snapshots as (
 growth as (
     -- full windows only (trending's rules 1 and 2): the same-source snapshot exactly 7 days earlier, or 0
     -- for a video posted inside the window. A shorter window would not compare with its peers' 7 days.
+    -- 7 is this mart's definition, named by its column (views_gained_7d), not a knob: trending's window is.
     select
         snapshots.account_handle,
         snapshots.video_id,
