@@ -223,12 +223,16 @@ def _old_duckdb_python(cache_dir: Path) -> Path:
     return python
 
 
+def _duckdb_1x(request, tmp_path) -> Path:
+    # pytest's cache, unless its plugin is off (`-p no:cacheprovider`, e.g. a read-only checkout): then this test's own
+    cache = getattr(request.config, "cache", None)
+    return _old_duckdb_python(Path(cache.mkdir("duckdb-1x-venv")) if cache else tmp_path / "duckdb-1x-venv")
+
+
 def test_the_catalog_opens_with_duckdb_1x(tmp_path, request):
     warehouse, marts = _warehouse(tmp_path / "w.duckdb", 3), tmp_path / "marts"
     publish_marts(warehouse, marts, ["m", "titles"])
-    # pytest's cache, unless its plugin is off (`-p no:cacheprovider`, e.g. a read-only checkout): then this test's own
-    cache = getattr(request.config, "cache", None)
-    python = _old_duckdb_python(Path(cache.mkdir("duckdb-1x-venv")) if cache else tmp_path / "duckdb-1x-venv")
+    python = _duckdb_1x(request, tmp_path)
     script = (
         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
         "print(duckdb.__version__, con.execute('select count(*), max(n) from m').fetchone(), "
@@ -241,6 +245,41 @@ def test_the_catalog_opens_with_duckdb_1x(tmp_path, request):
     version, rest = out.stdout.split(" ", 1)
     assert version.startswith("1.")
     assert rest.strip() == "(1003, 3) First dance"
+
+
+def test_a_mart_whose_columns_changed_gets_its_view_made_again_for_duckdb_1x(tmp_path, request):
+    """DuckDB 1.x stores a view's column names and types when it is created and refuses the view once its query
+    binds to others: the catalog was rewritten only when the views' SQL changed, so after a mart's columns changed
+    1.x readers failed ("Contents of view were altered") on every run after."""
+    warehouse, marts = _warehouse(tmp_path / "w.duckdb", 3), tmp_path / "marts"
+    publish_marts(warehouse, marts, ["m", "titles"])
+    catalog = marts / "analytics.duckdb"
+    before = catalog.stat().st_ino
+    con = duckdb.connect(str(warehouse))
+    try:  # a BIGINT -> INTEGER, n renamed to batch, a column added
+        con.execute(
+            "create or replace table marts.m as select range::integer as a, 3 as batch, 'x' as note from range(4)"
+        )
+    finally:
+        con.close()
+    publish_marts(warehouse, marts, ["m", "titles"])  # default grace: the replaced version is still there
+    assert len(list_versions(marts, "m")) == 2
+    wanted = "[('a', 'INTEGER'), ('batch', 'INTEGER'), ('note', 'VARCHAR')] (4, 6, 3, 'x')"
+    script = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(duckdb.__version__, [tuple(c[:2]) for c in con.execute('describe m').fetchall()], "
+        "con.execute('select count(*), sum(a), max(batch), max(note) from m').fetchone())"
+    )
+    answers = []
+    for python in (sys.executable, _duckdb_1x(request, tmp_path)):  # the venv's DuckDB, then a 1.x wheel's
+        out = subprocess.run([python, "-c", script, str(catalog)], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        answers.append(out.stdout.strip().split(" ", 1))
+    assert answers[1][0].startswith("1.") and [answer for _, answer in answers] == [wanted, wanted]
+    after = catalog.stat().st_ino
+    assert after != before  # made again, though its views' SQL is the same
+    publish_marts(warehouse, marts, ["m", "titles"])  # unchanged again: the catalog file is kept
+    assert catalog.stat().st_ino == after
 
 
 if __name__ == "__main__":  # pragma: no cover

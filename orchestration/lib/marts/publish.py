@@ -7,9 +7,12 @@ file replaced in between is decoded half old, half new ("TProtocolException: Inv
 
 `analytics.duckdb` is a tiny catalog of one view per mart, stored in DuckDB's v1.0.0 storage format so
 DuckDB 1.x readers (CLI, BI drivers) open it. A view selects the newest version *at query time* (the
-first file of the folder's listing, which DuckDB opens at bind; older files are pruned by the filename
-filter and never opened), so a BI tool that keeps one connection open sees each new publication, and
-the catalog itself is rewritten only when the set of marts or the data directory changes.
+first file of the folder's listing, which DuckDB opens at bind; DuckDB 1.4.5 and 2.0 prune older files by
+the filename filter and never open them, but DuckDB 1.0.0 opens every file of the folder, so its readers fail
+on a mart whose columns changed until the replaced version is deleted), so a BI tool that keeps one
+connection open sees each new publication. The catalog itself is rewritten only when the set of marts, the data
+directory, or a mart's column names or types change (DuckDB 1.x stores a view's columns when it is created
+and refuses the view once its query binds to others).
 
 Every mart is written first (to a temporary name no view matches), then all are switched in one after the other,
 a millisecond or two for the whole set: a BI query joining marts meanwhile sees one run's set or the next one's.
@@ -175,7 +178,8 @@ def view_sql(marts_dir: Path, model: str) -> str:
 
 
 def write_catalog(marts_dir: Path, models: list[str]) -> Path:
-    """(Re)build analytics.duckdb when its views differ from what `models` need, swapped in atomically."""
+    """(Re)build analytics.duckdb when its views differ from what `models` need (their SQL, or the column names
+    and types the current versions bind to), swapped in atomically."""
     marts_dir = Path(marts_dir)
     catalog = marts_dir / "analytics.duckdb"
     wanted = {model: view_sql(marts_dir, model) for model in models}
@@ -194,8 +198,8 @@ def write_catalog(marts_dir: Path, models: list[str]) -> Path:
     return catalog
 
 
-def _catalog_views(catalog: Path) -> dict[str, str] | None:
-    """The catalog's views as DuckDB stores them (name → sql); None when it cannot be read."""
+def _catalog_views(catalog: Path) -> dict[str, tuple[str, list[tuple[str, str]]]] | None:
+    """The catalog's views as DuckDB stores them (name → sql, columns); None when it cannot be read."""
     if not catalog.exists():
         return None
     try:
@@ -208,8 +212,9 @@ def _catalog_views(catalog: Path) -> dict[str, str] | None:
         con.close()
 
 
-def _wanted_views(wanted: dict[str, str]) -> dict[str, str]:
-    """The same views as DuckDB would store them (its own normalisation of the SQL), for comparison."""
+def _wanted_views(wanted: dict[str, str]) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """The same views as DuckDB would store them (its own normalisation of the SQL; the columns of the newest
+    version, read from its parquet footer as creating a view binds it), for comparison."""
     con = duckdb.connect()
     try:
         for model, sql in wanted.items():
@@ -219,8 +224,16 @@ def _wanted_views(wanted: dict[str, str]) -> dict[str, str]:
         con.close()
 
 
-def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return dict(con.execute("select view_name, sql from duckdb_views() where not internal").fetchall())
+def _views(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Each view's SQL and the columns (name, type) DuckDB stored with it when the view was created."""
+    # DuckDB 1.x readers refuse a view whose query now binds to other names or types ("Contents of view were
+    # altered"), so a mart whose columns changed needs its view made again, same SQL or not.
+    rows = con.execute(
+        "select v.view_name, v.sql, list((c.column_name, c.data_type) order by c.column_index) "
+        "from duckdb_views() as v join duckdb_columns() as c on c.table_oid = v.view_oid "
+        "where not v.internal group by all"
+    ).fetchall()
+    return {name: (sql, [tuple(column) for column in columns]) for name, sql, columns in rows}
 
 
 def _link_stable(version: Path, stable: Path) -> None:
