@@ -34,6 +34,7 @@ from orchestration.defs.dbt_subset import (
     SUBSET_REFUSED_PROJECT_CHANGED,
     SUBSET_REFUSED_REFRESH_PENDING,
     SUBSET_REFUSED_VAR_CHANGED,
+    SUBSET_REFUSED_ZONE_MOVED,
     landing_after_dbt,
 )
 from orchestration.defs.resources import DataDirResource, validates_published_marts
@@ -58,11 +59,13 @@ from orchestration.lib.core.dbt_selection import (
     full_refresh_requested,
     missing_relations,
     model_min_dates,
+    moved_live_zones,
+    moved_zones_reason,
     plan_build,
     record_whole_build,
     request_full_refresh,
 )
-from orchestration.lib.core.dbt_vars import REBUILD_VARS, keying_vars_digest, project_vars
+from orchestration.lib.core.dbt_vars import REBUILD_VARS, keying_vars_digest, live_zone_handles, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
 from orchestration.lib.core.replay_state import refusal_while_unfinished
 from orchestration.lib.core.warehouse import clear_pending_min_date, pending_min_date
@@ -161,8 +164,11 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
     min_date, changed, fingerprint = pending_min_date(con), changed_sources(con), project_fingerprint()
     keying_vars, built_keying = keying_vars_digest(), built_keying_vars(con)
     var_changed = built_keying not in (None, keying_vars)  # None: a warehouse built before the digest was recorded
+    moved = moved_live_zones(con, live_zone_handles())  # a LIVE zone an API pull brought: data, no var saw it
     if subset and var_changed:
         raise dg.Failure(description=SUBSET_REFUSED_VAR_CHANGED)
+    if subset and moved:
+        raise dg.Failure(description=SUBSET_REFUSED_ZONE_MOVED)
     if subset and full_refresh_requested(con):
         raise dg.Failure(description=SUBSET_REFUSED_REFRESH_PENDING)
     if subset and built_fingerprint(con) not in (None, fingerprint):
@@ -171,11 +177,12 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         build = dbt_build(min_date, full_refresh=True, reason="of a full refresh")
     elif subset:
         build = dbt_build(min_date, reason="these assets were selected in Dagster")
-    elif full_refresh_requested(con):  # asked by a replay or a keying var change, and not yet done by a build
+    elif full_refresh_requested(con):  # asked by a replay, a keying var or zone change, and not yet done by a build
         build = dbt_build(
             min_date,
             full_refresh=True,
-            reason="a full refresh is pending (after a replay or a change of a var that keys or shapes rows)",
+            reason="a full refresh is pending (after a replay, a change of a var that keys or shapes rows, or of a "
+            "LIVE time zone an API pull brought)",
         )
     elif var_changed:
         request_full_refresh(con)  # pending until one succeeds, even should the var be changed back meanwhile
@@ -184,6 +191,9 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
             full_refresh=True,
             reason=f"a dbt var that keys or shapes rows changed ({', '.join(REBUILD_VARS)})",
         )
+    elif moved:
+        request_full_refresh(con)  # pending until one succeeds: a failed one may leave fct_live_sessions re-zoned
+        build = dbt_build(min_date, full_refresh=True, reason=moved_zones_reason(moved))
     elif (built := built_fingerprint(con)) != fingerprint:  # an upgrade or an edited model: old rows may change
         why = "was not built by this dbt project yet" if built is None else "was built by another version of it"
         build = dbt_build(min_date, full_refresh=built is not None, reason=f"the warehouse {why}")

@@ -19,9 +19,14 @@ SUBSET_REFUSED_VAR_CHANGED = _subset_refusal(
     f"a var that keys or shapes rows changed since the last whole build ({', '.join(REBUILD_VARS)})",
     "its marts would hold rows built under the new vars beside rows built under the old ones",
 )
+SUBSET_REFUSED_ZONE_MOVED = _subset_refusal(
+    "an account's LIVE time zone changed with an API pull (accounts.yml) since the marts were built, and the next "
+    "whole build is a full refresh",
+    "its marts would keep the account's older LIVEs on the days of the old zone",
+)
 SUBSET_REFUSED_REFRESH_PENDING = _subset_refusal(
-    "a full refresh of the whole project is pending (a replay asked for one, or a var that keys or shapes rows "
-    "changed, and no whole build has ended well since)",
+    "a full refresh of the whole project is pending (a replay asked for one, a var that keys or shapes rows changed, "
+    "or an API pull changed a LIVE time zone, and no whole build has ended well since)",
     "its marts would keep rows the refresh removes or re-keys",
 )
 SUBSET_REFUSED_PROJECT_CHANGED = _subset_refusal(

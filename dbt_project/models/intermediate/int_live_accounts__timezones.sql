@@ -34,7 +34,8 @@ zones_by_account as (
 ),
 
 api_accounts as (
-    -- accounts.yml gives every TikTok API account a time zone; each pull records it
+    -- accounts.yml gives every TikTok API account a time zone; each pull records it. Data, not a var: before each
+    -- build the same rule is compared with the marts' zones (orchestration/lib/core/dbt_selection.py moved_live_zones)
     select
         account_handle,
         account_timezone

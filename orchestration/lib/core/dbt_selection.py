@@ -16,7 +16,9 @@ A build covers the whole project instead when the warehouse was last built by an
 fingerprint, `dbt_manifest.project_fingerprint`, is recorded after each whole build: a first run, an
 upgrade, an edited model), when a model's relation is missing from the warehouse, and on a full refresh:
 asked for by `--full-refresh`, by a replay (`request_full_refresh`) until a daily build has done one, or by a
-change of the dbt vars that key rows (`dbt_vars.KEYING_VARS`, their digest recorded with each whole build).
+change of the dbt vars that key rows (`dbt_vars.KEYING_VARS`, their digest recorded with each whole build), or
+by an account's LIVE time zone that an API pull brought or changed (`moved_live_zones`: data, which no var digest
+sees).
 """
 
 from __future__ import annotations
@@ -190,6 +192,43 @@ def model_min_dates(
         if days and None not in days and min(days) > min_date:
             windows[node["name"]] = min(days)
     return windows
+
+
+def moved_live_zones(con: duckdb.DuckDBPyConnection, configured: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+    """The accounts whose LIVE days the marts took in another time zone than their newest API pull now names:
+    (handle, zone built, zone now). accounts.yml's zone reaches dbt as data (`raw.api_pulls`), so an incremental
+    build would leave the account's LIVEs before its window on their old days. The marts themselves record the zone
+    they used (`fct_live_sessions.account_timezone`, every LIVE's); the newest pull is int_live_accounts__timezones'
+    rule. Accounts `configured` in the var live_account_timezones are left out: the var wins over a pull, and a
+    change of it goes by the vars' digest. [] before a first build (nothing built to compare)."""
+    try:
+        return con.execute(
+            """with built as (
+                select distinct account_handle, account_timezone from marts.fct_live_sessions
+            ),
+            pulled as (
+                select account_handle, account_timezone from staging.stg_tiktok_api__pulls
+                where account_timezone is not null
+                qualify row_number() over (partition by account_handle order by pulled_at desc, pull_id desc) = 1
+            )
+            select built.account_handle, built.account_timezone, pulled.account_timezone
+            from built inner join pulled on built.account_handle = pulled.account_handle
+            where built.account_timezone is distinct from pulled.account_timezone
+                and not list_contains(?::varchar[], built.account_handle)
+            order by all""",
+            [sorted(configured)],
+        ).fetchall()
+    except duckdb.CatalogException:  # no marts or staging views yet
+        return []
+
+
+def moved_zones_reason(moved: list[tuple[str, str, str]]) -> str:
+    """Why a build after `moved_live_zones` is a full refresh, for the run's log."""
+    told = "; ".join(f"@{handle} from {built} to {now}" for handle, built, now in moved[:3])
+    return (
+        f"the time zone of {len(moved)} account(s)' LIVE days changed with an API pull (accounts.yml) since the "
+        f"marts were built ({told}{'; …' if len(moved) > 3 else ''}): their older LIVEs move to other days"
+    )
 
 
 def request_full_refresh(con: duckdb.DuckDBPyConnection) -> None:

@@ -20,7 +20,8 @@ from orchestration.lib.core.receipts import normalise_handle
 
 HANDLE_ALIASES_VAR = "account_handle_aliases"
 # Vars that move rows from one key to another (an account, a LIVE's day): an incremental build would keep the rows
-# under their old keys beside the new ones, so a change of any of them makes the next build a full refresh.
+# under their old keys beside the new ones, so a change of any of them makes the next build a full refresh. A zone
+# from accounts.yml is data, not a var: dbt_selection.moved_live_zones compares it with the one the marts used.
 KEYING_VARS = (HANDLE_ALIASES_VAR, "live_account_timezones", "live_default_timezone")
 # Vars that shape the values of rows already built (a rate, a threshold, a window): an incremental build applies a
 # new value from its window on only, so a change makes the next build a full refresh too. The others move no row:
@@ -58,6 +59,15 @@ def keying_vars_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
         **{name: declared.get(name) for name in VALUE_VARS},
     }
     return hashlib.sha256(json.dumps(meaning, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def live_zone_handles(project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
+    """The accounts the var `live_account_timezones` gives a zone, keyed as int_live_accounts__timezones keys them
+    (a former handle names its current account): their zone never comes from an API pull."""
+    aliases = handle_aliases(project_dir)
+    zones = project_vars(project_dir).get("live_account_timezones") or {}
+    handles = (normalise_handle(str(handle)) or str(handle) for handle in dict(zones))
+    return sorted({aliases.get(handle, handle) for handle in handles})
 
 
 def handle_aliases(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, str]:
