@@ -503,7 +503,7 @@ def test_each_reconciliation_test_fails_when_its_mart_drifts_from_its_source(bui
         # a day no export has: 60 + 5 views
         con.execute(f"insert into marts.{OVERVIEW} (account_handle, metric_date, video_views) values "
                     "('acct', date '2026-01-04', 5)")  # fmt: skip
-        # a follower total above anything exported (103)
+        # a follower total no export has for that day (101)
         con.execute("update marts.fct_follower_growth_daily set followers = 120 where metric_date = '2026-01-03'")
         # a lost snapshot: B's only one
         con.execute(f"delete from marts.fct_video_engagement_daily where video_id = '{VIDEO_B}'")
@@ -516,5 +516,5 @@ def test_each_reconciliation_test_fails_when_its_mart_drifts_from_its_source(bui
         name: ("fail", 1) for name in RECONCILIATION_TESTS
     }
     assert _offending_rows(data, by_name[RECONCILIATION_TESTS[0]]) == [("acct", 65, 60)]
-    assert _offending_rows(data, by_name[RECONCILIATION_TESTS[1]]) == [("acct", 120, 103)]
+    assert _offending_rows(data, by_name[RECONCILIATION_TESTS[1]]) == [("acct", dt.date(2026, 1, 3), 101, 120, True)]
     assert _offending_rows(data, by_name[RECONCILIATION_TESTS[2]]) == [("acct", VIDEO_B, 0, 1)]
