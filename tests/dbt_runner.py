@@ -70,3 +70,26 @@ def failures(target: Path) -> list[str]:
     """What did not pass in the last command, with dbt's message: the text an assertion shows."""
     return [f"{r['unique_id']}: {r['status']} {r.get('message')}" for r in run_results(target)
             if r["status"] not in ("success", "pass")]  # fmt: skip
+
+
+def planned_build(paths, dbt: InProcessDbt, target: Path, *, full_refresh: bool = False):
+    """The dbt build Dagster's daily job plans (the whole project on a first build, else what the new rows touch;
+    the generic tests batched per model), then its bookkeeping, without Dagster. Returns the `DbtBuild`."""
+    from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build  # Dagster: not at collection
+
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    with connect(paths.warehouse) as con:
+        build = plan_dbt_build(con, manifest, full_refresh=full_refresh, subset=False)
+    dbt.build(paths, build, target, manifest)
+    with connect(paths.warehouse) as con:
+        finish_dbt_build(con, build)
+    return build
+
+
+def mart_tables(paths, like: str = "%") -> dict[str, list[tuple]]:
+    """The rows of every table of the marts schema named `like`, each ordered: two builds compared table by table."""
+    with connect(paths.warehouse, read_only=True) as con:
+        tables = con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' and table_name like ?", [like]
+        ).fetchall()
+        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for (t,) in sorted(tables)}

@@ -11,7 +11,6 @@ Every expected figure below is worked out from those rows by hand, in the commen
 """
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 
@@ -19,10 +18,10 @@ import duckdb
 import pytest
 
 from orchestration.cli import run_pipeline
-from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
 from orchestration.defs.studio import record_build_window
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio.landing import land_inbox
+from tests.dbt_runner import mart_tables, planned_build
 from tests.studio_fixtures import drop, new_paths, studio_csv, studio_zip
 
 A, B, C = "7000000000000000001", "7000000000000000002", "7000000000000000003"
@@ -207,22 +206,9 @@ def _land_and_build(paths, target, dbt):
     Dagster's own dbt process is run by the test above). Returns the build (`DbtBuild`: whole or narrowed, its
     environment names the min_date it recomputed from).
     """
-    manifest = json.loads(dbt_project().manifest_path.read_text())
     with connect(paths.warehouse) as con:
         record_build_window(con, land_inbox(paths, con))  # as the landing asset does
-        build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
-    dbt.build(paths, build, target, manifest)
-    with connect(paths.warehouse) as con:
-        finish_dbt_build(con, build)
-    return build
-
-
-def _mart_tables(paths):
-    with connect(paths.warehouse, read_only=True) as con:
-        tables = [
-            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
-        ]
-        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in sorted(tables)}
+    return planned_build(paths, dbt, target)
 
 
 def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_path, dbt):
@@ -236,7 +222,7 @@ def test_same_files_in_another_order_and_in_two_drops_give_identical_marts(tmp_p
             _land_and_build(paths, tmp_path / f"{name}-target-1", dbt)
             _drop_fixture(paths, order)
         _land_and_build(paths, tmp_path / f"{name}-target-2", dbt)
-        results.append(_mart_tables(paths))
+        results.append(mart_tables(paths))
     assert len(results[0]) == 21  # 12 + 5 LIVE marts (empty here) + 4 report marts
     assert results[0] == results[1]
     # 7 engagement + 6 trending + 5 overview + 6 follower days + 3 videos + 1 account (see the test above)

@@ -2,7 +2,6 @@
 landing and in a replay (`orchestration/lib/studio/moved_files.py`); a copy, or the same bytes downloaded again,
 is no move."""
 
-import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -10,11 +9,11 @@ from datetime import UTC, datetime
 import duckdb
 
 from orchestration.cli import print_run
-from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
 from orchestration.defs.studio import record_build_window
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.live.landing import LiveSource
 from orchestration.lib.studio.landing import land_inbox, replay_archive
+from tests.dbt_runner import mart_tables, planned_build
 from tests.studio_fixtures import drop, new_paths, studio_csv
 
 VIEWERS = ("Date", "Total Viewers", "New Viewers", "Returning Viewers")
@@ -25,16 +24,11 @@ A_VIEWERS = studio_csv(VIEWERS, [["March 1", "30", "20", "10"], ["March 2", "12"
 
 
 def _build(paths, target, dbt, *, land: bool = True):
-    """Land (unless `land` is false), then the dbt build Dagster plans, as tests/test_end_to_end.py does."""
-    manifest = json.loads(dbt_project().manifest_path.read_text())
-    with connect(paths.warehouse) as con:
-        if land:
+    """Land (unless `land` is false), then the dbt build Dagster plans."""
+    if land:
+        with connect(paths.warehouse) as con:
             record_build_window(con, land_inbox(paths, con, sources=[LiveSource()]))
-        build = plan_dbt_build(con, manifest, full_refresh=False, subset=False)
-    dbt.build(paths, build, target, manifest)
-    with connect(paths.warehouse) as con:
-        finish_dbt_build(con, build)
-    return build
+    return planned_build(paths, dbt, target)
 
 
 def _counted(paths) -> tuple:
@@ -46,14 +40,6 @@ def _counted(paths) -> tuple:
         accounts = con.execute("select account_handle, documents_loaded from marts.dim_accounts order by 1").fetchall()
         statuses = con.execute("select account_handle, file_kind, status from raw.documents order by all").fetchall()
     return viewers, accounts, statuses
-
-
-def _published(paths) -> dict:
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        tables = [
-            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
-        ]
-        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in sorted(tables)}
 
 
 def test_a_bare_file_moved_to_another_accounts_folder_counts_there_only_and_a_replay_agrees(tmp_path, dbt, capsys):
@@ -89,18 +75,18 @@ def test_a_bare_file_moved_to_another_accounts_folder_counts_there_only_and_a_re
         assert con.execute("select count(*) from raw.studio_viewers").fetchone() == (1 * 2,)
 
     # a run with nothing new withdraws nothing again; the next run's summary names no move
-    published = _published(paths)
+    published = mart_tables(paths)
     since = datetime.now(UTC).replace(tzinfo=None)
     assert "--full-refresh" not in _build(paths, target, dbt).args
     print_run(paths, since)
-    assert "Moved to another" not in capsys.readouterr().out and _published(paths) == published
+    assert "Moved to another" not in capsys.readouterr().out and mart_tables(paths) == published
 
     # the archive alone says the same: a replay withdraws the same receipt, the marts identical
     shutil.rmtree(paths.root / "warehouse")
     with connect(paths.warehouse) as con:
         replay_archive(paths, con, sources=[LiveSource()])
     _build(paths, target, dbt, land=False)
-    assert _counted(paths) == moved and _published(paths) == published
+    assert _counted(paths) == moved and mart_tables(paths) == published
 
 
 def test_a_copy_or_the_same_bytes_downloaded_again_for_another_account_is_no_move(tmp_path, dbt):
@@ -156,12 +142,12 @@ def test_moved_on_then_back_counts_where_the_file_is_and_the_summary_tells_each_
         ["  b/Viewers.csv (@b) → c/Viewers.csv (@c), 2025-03-01 → 2025-03-02"],
         ["  c/Viewers.csv (@c) → a/Viewers.csv (@a), 2025-03-01 → 2025-03-02"],
     ]
-    published = _published(paths)
+    published = mart_tables(paths)
     shutil.rmtree(paths.root / "warehouse")  # the archive's decisions, not the inbox, rebuild the same
     with connect(paths.warehouse) as con:
         replay_archive(paths, con, sources=[LiveSource()])
     _build(paths, target, dbt, land=False)
-    assert _published(paths) == published
+    assert mart_tables(paths) == published
 
 
 def test_a_garbled_line_of_moves_jsonl_is_told_and_its_move_no_longer_applies(tmp_path, capsys):

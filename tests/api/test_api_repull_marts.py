@@ -5,36 +5,17 @@ by the next day's row, review)."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import duckdb
 
-from orchestration.defs.dbt import dbt_project, finish_dbt_build, plan_dbt_build
 from orchestration.lib.api.landing import pull_account
 from orchestration.lib.core.warehouse import connect
+from tests.dbt_runner import mart_tables, planned_build
 
 from .conftest import T0, setup_business, setup_display, write_both_accounts
 
 VIDEO_MARTS = ("fct_video_engagement_daily", "fct_video_business_metrics_daily")
-
-
-def _build(paths, target, dbt, *, full_refresh: bool = False) -> None:
-    """The dbt build Dagster plans (tests/test_end_to_end.py)."""
-    manifest = json.loads(dbt_project().manifest_path.read_text())
-    with connect(paths.warehouse) as con:
-        build = plan_dbt_build(con, manifest, full_refresh=full_refresh, subset=False)
-    dbt.build(paths, build, target, manifest)
-    with connect(paths.warehouse) as con:
-        finish_dbt_build(con, build)
-
-
-def _marts(paths) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        tables = [
-            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
-        ]
-        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for t in sorted(tables)}
 
 
 def _video_days(paths) -> dict[str, list[tuple]]:
@@ -60,7 +41,7 @@ def test_a_same_day_repull_without_a_video_takes_its_day_out_of_the_video_marts(
                 assert result.status == "complete", result.reason
 
     pull(T0)  # May 3, 12:00 UTC: two videos each
-    _build(paths, tmp_path / "target", dbt)
+    planned_build(paths, dbt, tmp_path / "target")
     display = [v["id"] for v in fake.videos]  # newest first: ...002, ...001
     business = [v["item_id"] for v in fake.business_videos]
     assert _video_days(paths) == {
@@ -74,11 +55,11 @@ def test_a_same_day_repull_without_a_video_takes_its_day_out_of_the_video_marts(
     fake.videos, fake.business_videos = fake.videos[:1], fake.business_videos[:1]
     fake.user["video_count"] = fake.business_profile["videos_count"] = 1
     pull(T0 + timedelta(hours=6))
-    _build(paths, tmp_path / "target", dbt)
+    planned_build(paths, dbt, tmp_path / "target")
     assert _video_days(paths) == {
         "fct_video_engagement_daily": [("shop", business[0], "2026-05-03"), ("techcreator", display[0], "2026-05-03")],
         "fct_video_business_metrics_daily": [("shop", business[0], "2026-05-03")],
     }
-    built = _marts(paths)
-    _build(paths, tmp_path / "target", dbt, full_refresh=True)
-    assert _marts(paths) == built
+    built = mart_tables(paths)
+    planned_build(paths, dbt, tmp_path / "target", full_refresh=True)
+    assert mart_tables(paths) == built

@@ -15,12 +15,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.defs.dbt import DbtBuild, dbt_project, finish_dbt_build, plan_dbt_build
+from orchestration.defs.dbt import dbt_project, plan_dbt_build
 from orchestration.lib.api.landing import pull_account
 from orchestration.lib.core.dbt_selection import moved_live_zones
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.live.landing import LiveSource
 from orchestration.lib.studio.landing import land_inbox
+from tests.dbt_runner import mart_tables, planned_build
 from tests.live.test_live_readers import ROOM, STREAM, jsonl
 from tests.live.test_live_readers import T0 as STREAM_T0
 from tests.studio_fixtures import drop
@@ -42,25 +43,6 @@ def _log() -> bytes:
     return jsonl(*lines)
 
 
-def _build(paths, target, dbt, *, full_refresh: bool = False) -> DbtBuild:
-    """The dbt build Dagster plans (tests/test_end_to_end.py)."""
-    manifest = json.loads(dbt_project().manifest_path.read_text())
-    with connect(paths.warehouse) as con:
-        build = plan_dbt_build(con, manifest, full_refresh=full_refresh, subset=False)
-    dbt.build(paths, build, target, manifest)
-    with connect(paths.warehouse) as con:
-        finish_dbt_build(con, build)
-    return build
-
-
-def _live_marts(paths) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' and table_name like 'fct_live_%'"
-        ).fetchall()
-        return {t: con.execute(f"select * from marts.{t} order by all").fetchall() for (t,) in sorted(tables)}
-
-
 def _day(paths) -> tuple[date, str]:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         sql = f"select metric_date, account_timezone from marts.fct_live_sessions where room_id = '{ROOM}'"
@@ -73,7 +55,7 @@ def test_a_zone_an_api_pull_brings_moves_older_lives_as_a_full_refresh_would(fak
     with connect(paths.warehouse) as con:
         assert moved_live_zones(con) == []  # nothing built yet: nothing to compare
         land_inbox(paths, con, sources=[LiveSource()])
-    first = _build(paths, target, dbt)
+    first = planned_build(paths, dbt, target)
     assert "--full-refresh" not in first.args  # a first build compares with nothing
     assert _day(paths) == (date(2026, 4, 10), "UTC")
 
@@ -87,12 +69,12 @@ def test_a_zone_an_api_pull_brings_moves_older_lives_as_a_full_refresh_would(fak
         manifest = json.loads(dbt_project().manifest_path.read_text())
         with pytest.raises(dg.Failure, match="LIVE time zone changed with an API pull"):
             plan_dbt_build(con, manifest, full_refresh=False, subset=True)  # assets picked in the UI
-    build = _build(paths, target, dbt)
+    build = planned_build(paths, dbt, target)
     assert _day(paths) == (date(2026, 4, 9), "America/Los_Angeles")  # 20:00 on 9 April in Los Angeles
-    built = _live_marts(paths)
+    built = mart_tables(paths, "fct_live_%")
     assert built["fct_live_gifts"] and built["fct_live_viewers_minutely"] and built["fct_live_account_daily"]
-    _build(paths, target, dbt, full_refresh=True)
-    assert _live_marts(paths) == built
+    planned_build(paths, dbt, target, full_refresh=True)
+    assert mart_tables(paths, "fct_live_%") == built
     # told in the run's log: "... the whole project, because <reason>"
     assert "--full-refresh" in build.args
     assert "@techcreator from UTC to America/Los_Angeles" in build.reason
