@@ -33,8 +33,9 @@ import pytest
 from orchestration.defs.dbt import MIN_DATE_ENV, MODEL_MIN_DATES_ENV, TESTS_FROM_ENV
 from orchestration.lib.core.dbt_selection import record_changed_sources
 from orchestration.lib.core.warehouse import connect, record_pending_min_date
+from tests.dbt_runner import mart_tables
 from tests.studio_fixtures import drop, new_paths, query, studio_csv, studio_zip
-from tests.test_end_to_end import _land_and_build, _mart_tables
+from tests.test_end_to_end import _land_and_build
 
 SEEDS = (18, 60)
 STEPS = 3  # drops (and incremental builds) per seed
@@ -287,7 +288,7 @@ def _full_refresh_of_a_copy(paths, dbt, root: Path):
         if source.exists():
             shutil.copyfile(source, copy.warehouse.with_name(copy.warehouse.name + suffix))
     dbt(copy, ["run", "--full-refresh"], root / "target")
-    return _mart_tables(copy)
+    return mart_tables(copy)
 
 
 def _differences(incremental: dict, full: dict) -> list[str]:
@@ -325,7 +326,7 @@ def test_incremental_builds_equal_a_full_refresh_after_every_drop(seed, tmp_path
         assert not quarantined, f"the generated files must be valid: {quarantined}"
 
         if number:  # the first build creates the tables: a full build already
-            incremental = _mart_tables(paths)
+            incremental = mart_tables(paths)
             full = _full_refresh_of_a_copy(paths, dbt, tmp_path / f"full-{number}")
             differences = _differences(incremental, full)
             assert not differences, (

@@ -17,8 +17,9 @@ from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.warehouse import connect
 from tests.api.conftest import T0, business_metrics, business_videos, setup_business, setup_display, write_both_accounts
 from tests.api.fake_tiktok import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
+from tests.dbt_runner import mart_tables
 from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
-from tests.test_end_to_end import _drop_fixture, _land_and_build, _mart_tables, _published_digests
+from tests.test_end_to_end import _drop_fixture, _land_and_build, _published_digests
 
 GENDER = studio_csv(("Gender", "Distribution"), [["Female", "0.6"], ["Male", "0.4"]])
 GENDER_RECEIPTS = ("acct/2026-01-05/FollowerGender.csv", "acct/2026-01-06/FollowerGender.csv")
@@ -30,7 +31,7 @@ def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp
         drop(paths, relative, GENDER)
     _land_and_build(paths, tmp_path / "target-1", dbt)
 
-    marts = _mart_tables(paths)
+    marts = mart_tables(paths)
     assert marts["fct_follower_gender_snapshot"] == [
         ("acct", date(2026, 1, 5), "Female", 0.6),
         ("acct", date(2026, 1, 5), "Male", 0.4),
@@ -61,7 +62,7 @@ def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp
     drop(paths, GENDER_RECEIPTS[1], GENDER)
     assert land(paths).files_new == 0
     _land_and_build(paths, tmp_path / "target-2", dbt)
-    assert _mart_tables(paths) == marts
+    assert mart_tables(paths) == marts
     assert paths.manifest.read_bytes() == manifest_before
     assert query(paths, "select * from raw.documents") == documents_before
 
