@@ -183,17 +183,17 @@ def replay(paths: DataPaths) -> None:
         api = replay_api_archive(paths, con)
     live = sum(source.receipts for source in studio.sources)
     print(
-        f"Replayed {studio.files_seen - live} Studio receipts"
-        + (f" and {live} LIVE receipts" if live else "")
-        + f" ({len(studio.quarantined)} documents quarantined)."
+        f"Replayed {studio.files_seen - live:,} Studio receipts"
+        + (f" and {live:,} LIVE receipts" if live else "")
+        + f" ({len(studio.quarantined):,} documents quarantined)."
     )
     if studio.manifest_lines_unreadable:
-        print(f"  skipped {studio.manifest_lines_unreadable} torn or unreadable line(s) of {paths.manifest}")
-    statuses = ", ".join(f"{count} {status}" for status, count in sorted(api.by_status.items())) or "none"
-    print(f"Replayed {len(api.pulls)} API account pulls ({statuses}).")
+        print(f"  skipped {studio.manifest_lines_unreadable:,} torn or unreadable line(s) of {paths.manifest}")
+    statuses = ", ".join(f"{count:,} {status}" for status, count in sorted(api.by_status.items())) or "none"
+    print(f"Replayed {len(api.pulls):,} API account pulls ({statuses}).")
     for problem, files in (("not a pull wrapper", api.unreadable), ("listed but missing", api.missing)):
         if files:
-            print(f"  {len(files)} API archive file(s) {problem}, e.g. {files[0]}")
+            print(f"  {len(files):,} API archive file(s) {problem}, e.g. {files[0]}")
 
 
 def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = False) -> None:
@@ -214,49 +214,49 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
         files = sum(a.files for a in run.new_files)
         # a folder of LIVE Backstage downloads only (agency-wide: each row names its creator) is no account
         folders = sum(a.agency_wide for a in run.new_files)
-        counted = f"{len(run.new_files) - folders} account(s)" + (
-            f", {folders} agency-wide folder(s)" if folders else ""
+        counted = f"{len(run.new_files) - folders:,} account(s)" + (
+            f", {folders:,} agency-wide folder(s)" if folders else ""
         )
         label = "Export files replayed" if replayed else "New export files this run"
         # export files are TikTok's CSV and XLSX files: a ZIP received holds one or more
         received = f", from {run.files_received:,} file(s) received" if files and run.files_received else ""
-        print(f"\n{label}: {files or 'none'}" + (f" ({counted}){received}" if files else ""))
+        print(f"\n{label}: {_count(files)}" + (f" ({counted}){received}" if files else ""))
         for account in run.new_files[:SUMMARY_LINES]:
-            days = f"{account.days} day" + ("s" if account.days != 1 else "")
+            days = f"{account.days:,} day" + ("s" if account.days != 1 else "")
             span = f"{account.first_day} → {account.last_day} ({days})" if account.days else "no days"
             named = f"{account.account_handle}/ (agency-wide)" if account.agency_wide else f"@{account.account_handle}"
             if current := aliases.get(account.account_handle):
                 named += f" (a former handle of @{current})"
-            print(f"  {named}: {account.files} file(s), covering {span}")
-            print("      " + ", ".join(f"{kind} {count}" for kind, count in sorted(account.files_by_kind.items())))
+            print(f"  {named}: {account.files:,} file(s), covering {span}")
+            print("      " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(account.files_by_kind.items())))
         _more(run.new_files, "account(s)")
         if run.moved_this_run:
-            print(f"Moved to another account's folder: {len(run.moved_this_run)} (counted for that account only now)")
+            print(f"Moved to another account's folder: {len(run.moved_this_run):,} (counted for that account only now)")
         for moved in run.moved_this_run[:SUMMARY_LINES]:
             days = f", {moved.first_day} → {moved.last_day}" if moved.first_day else ""
             print(f"  {moved.told()}{days}")
         _more(run.moved_this_run, "file(s)")
         if run.move_lines_unreadable:
             print(
-                f"  {run.move_lines_unreadable} torn or unreadable line(s) of {moves_file(paths)} skipped: the moves "
+                f"  {run.move_lines_unreadable:,} torn or unreadable line(s) of {moves_file(paths)} skipped: the moves "
                 "they recorded are not applied (such a file counts for both accounts): restore it from a backup"
             )
-        corrected = f" ({run.corrected_since} more, replaced since by corrected files)" if run.corrected_since else ""
-        print(f"Quarantined in this run: {len(run.quarantined_this_run) or 'none'}{corrected}")
+        corrected = f" ({run.corrected_since:,} more, replaced since by corrected files)" if run.corrected_since else ""
+        print(f"Quarantined in this run: {_count(len(run.quarantined_this_run))}{corrected}")
         for item in run.quarantined_this_run[:SUMMARY_LINES]:
             named = f" (@{item.account_handle})" if item.account_handle else ""
             print(f"  {item.file}{named}: {shown_name(item.reason)}")
         _more(run.quarantined_this_run, f"file(s): reports in {paths.quarantine}")
     this_run = sum(run.flags_this_run.values())
-    by_rule = ", ".join(f"{rule} {count}" for rule, count in run.flags_this_run.items())
+    by_rule = ", ".join(f"{rule} {count:,}" for rule, count in run.flags_this_run.items())
     print(
-        f"Flagged rows (landed, worth a look): {this_run} this run"
+        f"Flagged rows (landed, worth a look): {this_run:,} this run"
         + (f" ({by_rule})" if by_rule else "")
-        + f", {run.flags_in_total} in total"
+        + f", {run.flags_in_total:,} in total"
         + (f" (raw.row_flags in {paths.warehouse}: open it read-only, between runs)" if run.flags_in_total else "")
     )
     print(
-        f"Quarantined files now: {run.quarantined_now}"
+        f"Quarantined files now: {run.quarantined_now:,}"
         + (
             f" (listed in the report and rpt_quarantined_files; reports in {paths.quarantine}; a corrected file "
             "dropped at the same inbox path ends one)"
@@ -276,7 +276,12 @@ def _title(title: str | None, video_id: str) -> str:
 
 def _more(items: list, what: str) -> None:
     if len(items) > SUMMARY_LINES:
-        print(f"  … {len(items) - SUMMARY_LINES} more {what}")
+        print(f"  … {len(items) - SUMMARY_LINES:,} more {what}")
+
+
+def _count(number: int) -> str:
+    """A count as every count of the summary is written (2,330), or `none`."""
+    return f"{number:,}" if number else "none"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 rule and row, flagged rows (this run and in total), and what is quarantined now."""
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import duckdb
@@ -381,4 +381,44 @@ def test_a_quarantined_file_is_named_by_its_place_and_control_characters_in_name
         ("a/Overview.csv",),
         ("esc/Over\x1b[31mview.csv",),
         ("nl/Overview\nquarantined evil.csv",),
+    ]
+
+
+def test_every_count_of_the_run_is_written_with_thousands_separators(tmp_path, monkeypatch, capsys):
+    """A review read "New export files this run: 2330" beside "from 1,382 file(s) received": all counts read 2,330."""
+    from orchestration.lib.studio import run_summary
+    from orchestration.lib.studio.run_summary import AccountFiles, QuarantinedFile, RunSummary
+
+    paths = new_paths(tmp_path)
+    land(paths)  # an empty warehouse to open; the figures are the summary's below
+    many = RunSummary(
+        new_files=[
+            AccountFiles("a", 1_200, {"overview": 1_100, "viewers": 100}, date(2022, 1, 1), date(2025, 1, 1), 1_097),
+            AccountFiles("b", 1_130, {"content": 1_130}, None, None, 0),
+        ],
+        quarantined_this_run=[QuarantinedFile("b/Overview.csv", "b", "studio_date")] * 1_001,
+        flags_this_run={"net_daily_count_below_zero": 12_345},
+        flags_in_total=67_890,
+        quarantined_now=1_234,
+        files_received=1_382,
+        corrected_since=1_500,
+    )
+    monkeypatch.setattr(run_summary, "summarize_run", lambda con, since, paths=None: many)
+    print_run(paths, datetime(2025, 3, 5))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:6] == [
+        "",
+        "New export files this run: 2,330 (2 account(s)), from 1,382 file(s) received",
+        "  @a: 1,200 file(s), covering 2022-01-01 → 2025-01-01 (1,097 days)",
+        "      overview 1,100, viewers 100",
+        "  @b: 1,130 file(s), covering no days",
+        "      content 1,130",
+    ]
+    assert lines[6].startswith("Quarantined in this run: 1,001 (1,500 more")
+    assert lines[-3:] == [
+        f"  … 981 more file(s): reports in {paths.quarantine}",
+        "Flagged rows (landed, worth a look): 12,345 this run (net_daily_count_below_zero 12,345), 67,890 in total "
+        f"(raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
+        f"Quarantined files now: 1,234 (listed in the report and rpt_quarantined_files; reports in {paths.quarantine}; "
+        "a corrected file dropped at the same inbox path ends one)",
     ]
