@@ -71,25 +71,7 @@ def print_summary(paths: DataPaths, since: datetime | None = None, *, replayed: 
         print("Rows per mart:")
         for mart in marts:
             print(f"  {mart:<34} {con.execute(f'select count(*) from {mart}').fetchone()[0]:>9,}")
-        # the growth column is named after the trending window var (views_gained_7d by default)
-        cursor = con.execute(
-            """select t.account_handle, as_of_date, trending_rank, t.video_id, columns('^views_gained_\\d+d$'),
-                   has_full_window, v.video_title
-            from rpt_trending_videos_7d t
-            left join dim_videos v on v.account_handle = t.account_handle and v.video_id = t.video_id
-            where as_of_date = (select max(as_of_date) from rpt_trending_videos_7d u
-                                where u.account_handle = t.account_handle)
-              and trending_rank <= 3
-            order by t.account_handle, trending_rank"""
-        )
-        window = cursor.description[4][0].removeprefix("views_gained_").removesuffix("d")
-        trending = cursor.fetchall()
-        print("Top trending videos on each account's latest day (top 3):")
-        for handle, day, rank, video, gained, full, title in trending:
-            print(
-                f"  @{handle:<18} {day}  #{rank}  {_title(title, video)}  +{gained:,} views in {window} days"
-                + ("" if full else "  (partial window)")
-            )
+        print_trending(con)
         print_latest_lives(con)
     finally:
         con.close()
@@ -128,6 +110,36 @@ def print_accounts(con, inbox: Path, marts: list[str]) -> None:
             for folder, loaded, failed in folders
         )
         print(f"Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): {listed}")
+
+
+def print_trending(con) -> None:
+    """The top 3 of each account's latest day in `rpt_trending_videos_7d`; one line saying why when it has none."""
+    # the growth column is named after the trending window var (views_gained_7d by default)
+    cursor = con.execute(
+        """select t.account_handle, as_of_date, trending_rank, t.video_id, columns('^views_gained_\\d+d$'),
+               has_full_window, v.video_title
+        from rpt_trending_videos_7d t
+        left join dim_videos v on v.account_handle = t.account_handle and v.video_id = t.video_id
+        where as_of_date = (select max(as_of_date) from rpt_trending_videos_7d u
+                            where u.account_handle = t.account_handle)
+          and trending_rank <= 3
+        order by t.account_handle, trending_rank"""
+    )
+    window = cursor.description[4][0].removeprefix("views_gained_").removesuffix("d")
+    trending = cursor.fetchall()
+    if not trending:  # e.g. Followers or Overview downloads only: no video has views to compare
+        print(
+            "Top trending videos: none yet (ranked by view growth from Content downloads or TikTok API video "
+            f"pulls: a video is ranked once seen on two days up to {window} days apart, or posted within the last "
+            f"{window} days)"
+        )
+        return
+    print("Top trending videos on each account's latest day (top 3):")
+    for handle, day, rank, video, gained, full, title in trending:
+        print(
+            f"  @{handle:<18} {day}  #{rank}  {_title(title, video)}  +{gained:,} views in {window} days"
+            + ("" if full else "  (partial window)")
+        )
 
 
 def print_latest_lives(con) -> None:

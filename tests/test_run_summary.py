@@ -422,3 +422,45 @@ def test_every_count_of_the_run_is_written_with_thousands_separators(tmp_path, m
         f"Quarantined files now: 1,234 (listed in the report and rpt_quarantined_files; reports in {paths.quarantine}; "
         "a corrected file dropped at the same inbox path ends one)",
     ]
+
+
+def test_no_trending_video_is_one_line_saying_why_not_an_empty_heading(tmp_path, capsys):
+    """An account with Followers downloads only printed "Top trending videos on each account's latest day (top 3):"
+    and nothing under it (review). With rows, the heading and the top 3 of the latest day, as before."""
+    from orchestration.cli import print_summary
+
+    paths = new_paths(tmp_path)
+    land(paths)  # the warehouse the run's part of the summary reads
+    paths.analytics_db.parent.mkdir(parents=True, exist_ok=True)
+    # the BI catalog's marts are views (over the published files): here over tables of a schema of its own
+    with duckdb.connect(str(paths.analytics_db)) as con:
+        con.execute("create schema t")
+        con.execute("create table t.dim_accounts (account_handle varchar, documents_loaded int, latest_followers int)")
+        con.execute("insert into t.dim_accounts values ('a', 1, 12)")
+        con.execute("create table t.fct_account_overview_daily (account_handle varchar, metric_date date)")
+        con.execute("""create table t.rpt_trending_videos_7d (account_handle varchar, as_of_date date,
+            trending_rank int, video_id varchar, views_gained_7d bigint, has_full_window boolean)""")
+        con.execute("create table t.dim_videos (account_handle varchar, video_id varchar, video_title varchar)")
+        for mart in ("dim_accounts", "fct_account_overview_daily", "rpt_trending_videos_7d", "dim_videos"):
+            con.execute(f"create view {mart} as select * from t.{mart}")
+
+    def trending() -> list[str]:
+        print_summary(paths)
+        lines = capsys.readouterr().out.splitlines()
+        start = next(n for n, line in enumerate(lines) if line.startswith("  rpt_trending_videos_7d")) + 1
+        return lines[start : next(n for n, line in enumerate(lines) if line.startswith("Flagged rows"))]
+
+    assert trending() == [
+        "Top trending videos: none yet (ranked by view growth from Content downloads or TikTok API video pulls: a "
+        "video is ranked once seen on two days up to 7 days apart, or posted within the last 7 days)"
+    ]
+    with duckdb.connect(str(paths.analytics_db)) as con:
+        con.executemany(
+            "insert into t.rpt_trending_videos_7d values (?, ?, ?, ?, ?, ?)",
+            [("a", "2026-02-19", 1, "71", 900, True), ("a", "2026-02-20", 1, "72", 1_500, False)],
+        )
+        con.execute("insert into t.dim_videos values ('a', '72', 'clip')")
+    assert trending() == [
+        "Top trending videos on each account's latest day (top 3):",
+        '  @a                  2026-02-20  #1  "clip" (72)  +1,500 views in 7 days  (partial window)',
+    ]
