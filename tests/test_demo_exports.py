@@ -310,13 +310,13 @@ def test_cli_prints_what_it_wrote(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "wrote 40 files" in out and "maria.cocina (es)" in out and "LIVE" not in out
     # with the LIVE side, over 30 days: 2 x 30 x 4 Studio files, 2 accounts x 4 LIVEs (log + sidecar),
-    # 31 Backstage downloads (30 days, one of them twice), 2 x 4 LIVE Center files
+    # 31 Backstage downloads (30 days, one of them twice: 30 distinct), 2 x 4 LIVE Center files
     assert main(["--inbox", str(tmp_path / "b"), "--accounts", "2", "--days", "30", "--plain"]) == 0
     out = capsys.readouterr().out
     assert "wrote 295 files" in out
     assert (
-        "LIVE: 8 recorded LIVEs (log + sidecar), 31 Backstage downloads from 2026-01-22 to 2026-02-20, "
-        "8 LIVE Center files"
+        "LIVE: 8 recorded LIVEs (log + sidecar), 31 Backstage downloads from 2026-01-22 to 2026-02-20 (30 distinct: a "
+        "repeat byte for byte is archived and counted once), 8 LIVE Center files"
     ) in out
 
 
@@ -327,6 +327,9 @@ def test_the_live_side_has_its_own_folders(demo):
     # 3 accounts x 4 LIVEs, each a log and its sidecar; 30 daily Backstage downloads + one repeated;
     # 2 downloads of the 4 LIVE Center kinds
     assert (summary.live_logs, summary.backstage_files, summary.live_center_files) == (12, 31, 8)
+    # the repeat is the same bytes: the archive keeps 30, the run counts 30 (the seed message says so, review)
+    backstage = [p.read_bytes() for p in _files(inbox / "backstage")]
+    assert (len(backstage), len(set(backstage)), summary.backstage_distinct) == (31, 30, 30)
     assert (summary.backstage_first, summary.backstage_last) == (date(2026, 1, 22), date(2026, 2, 20))
     assert len(live) == 12 * 2 + 31 + 8
     assert sum(n.endswith(".session.json") for n in live) == 12

@@ -60,8 +60,13 @@ def test_the_demo_runs_in_its_own_data_dir_until_the_user_drops_a_file(tmp_path,
     real = DataPaths(tmp_path / "data")
     demo = demo_paths(real)
     assert choose_data_dir(real) == tmp_path / "data" / "demo"
-    assert "running the bundled demo in" in capsys.readouterr().err
+    told = capsys.readouterr().err
+    assert "running the bundled demo in" in told
     demo_files = sorted(p.relative_to(demo.inbox) for p in demo.inbox.rglob("*") if p.is_file())
+    # the seed said "31 Backstage downloads" and the run loaded 30: one is a repeat, byte for byte (review)
+    backstage = [p.read_bytes() for p in (demo.inbox / "backstage").iterdir()]
+    assert f"{len(demo_files):,} files, accounts" in told and (len(backstage), len(set(backstage))) == (31, 30)
+    assert "31 Backstage downloads (30 distinct: a repeat byte for byte is archived and counted once)." in told
     assert demo_files  # seeded once
     assert not real.inbox.exists() or not any(real.inbox.rglob("*"))  # nothing written into the user's inbox
 

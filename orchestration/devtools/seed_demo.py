@@ -37,15 +37,16 @@ def seed_if_empty(paths: DataPaths) -> bool:
     # nothing else runs yet: the LIVEs are recorded on the other cores while the Studio side is written
     summary = generate_demo_inbox(paths.ensure().inbox, workers=spare_workers())
     print(
-        f"Seeded {paths.inbox} with bundled demo exports "
-        f"({summary.files_written} files, accounts {', '.join(summary.accounts)}, "
+        f"Seeded {paths.inbox} with bundled demo exports: "
+        f"{summary.files_written:,} files, accounts {', '.join(summary.accounts)}, "
         f"{summary.first_day} → {summary.last_day}"
         + (
-            f"; LIVE: {summary.live_logs} recorded LIVEs, {summary.backstage_files} Backstage downloads"
+            f"; LIVE: {summary.live_logs} recorded LIVEs, {summary.backstage_files:,} Backstage downloads"
+            + summary.backstage_distinct_told
             if summary.live_logs
             else ""
         )
-        + ").",
+        + ".",
         file=sys.stderr,
     )
     return True

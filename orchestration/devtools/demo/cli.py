@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if summary.live_logs or summary.backstage_files:
         print(
             f"LIVE: {summary.live_logs} recorded LIVEs (log + sidecar), {summary.backstage_files} Backstage "
-            f"downloads from {summary.backstage_first} to {summary.backstage_last}, "
+            f"downloads from {summary.backstage_first} to {summary.backstage_last}{summary.backstage_distinct_told}, "
             f"{summary.live_center_files} LIVE Center files"
         )
     return 0

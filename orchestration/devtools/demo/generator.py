@@ -31,9 +31,17 @@ class DemoSummary:
     last_day: date  # = end_date, the last download day
     live_logs: int = 0  # recorded LIVEs (each a log and its .session.json sidecar)
     backstage_files: int = 0  # the agency's Backstage "Creator data" downloads
+    backstage_distinct: int = 0  # of them, distinct by their bytes (one is downloaded twice: the archive keeps it once)
     backstage_first: date | None = None  # first and last Backstage download day
     backstage_last: date | None = None
     live_center_files: int = 0  # LIVE Center daily files (English, one account)
+
+    @property
+    def backstage_distinct_told(self) -> str:
+        """` (30 distinct: ...)` after the Backstage downloads: the run counts 30 of 31."""
+        if self.backstage_distinct >= self.backstage_files:
+            return ""
+        return f" ({self.backstage_distinct:,} distinct: a repeat byte for byte is archived and counted once)"
 
 
 def generate_demo_inbox(
@@ -96,6 +104,7 @@ def generate_demo_inbox(
         last_day=end_date,
         live_logs=len(written.recorded),
         backstage_files=written.backstage_files,
+        backstage_distinct=written.backstage_distinct,
         backstage_first=written.backstage_first,
         backstage_last=written.backstage_last,
         live_center_files=written.live_center_files,

@@ -51,6 +51,7 @@ class LiveDemo:
     backstage_first: date | None
     backstage_last: date | None
     live_center_files: int = 0
+    backstage_distinct: int = 0  # by their bytes: a download repeated byte for byte lands once
 
 
 def plan_lives(account: Account, first_day: date, end_date: date, seed: int) -> list[LivePlan]:
@@ -157,4 +158,4 @@ def write_live(
     daily = live_center_files([pf for pfs in by_handle.values() for pf in pfs], member, end_date, seed)
     for file in daily:
         writer.write(writer.inbox / LIVE_CENTER_ACCOUNT / "live", file.name, file.data, file.at)
-    return LiveDemo(recorded, len(files), days[0], days[-1], len(daily))
+    return LiveDemo(recorded, len(files), days[0], days[-1], len(daily), len({file.data for file in files}))
