@@ -253,8 +253,7 @@ def print_run(paths: DataPaths, since: datetime | None, *, replayed: bool = Fals
                 f"  {run.move_lines_unreadable:,} torn or unreadable line(s) of {moves_file(paths)} skipped: the moves "
                 "they recorded are not applied (such a file counts for both accounts): restore it from a backup"
             )
-        corrected = f" ({run.corrected_since:,} more, replaced since by corrected files)" if run.corrected_since else ""
-        print(f"Quarantined in this run: {_count(len(run.quarantined_this_run))}{corrected}")
+        print(f"Quarantined in this run: {_count(len(run.quarantined_this_run))}{_ended(run)}")
         for item in run.quarantined_this_run[:SUMMARY_LINES]:
             named = f" (@{item.account_handle})" if item.account_handle else ""
             print(f"  {item.file}{named}: {shown_name(item.reason)}")
@@ -289,6 +288,18 @@ def _title(title: str | None, video_id: str) -> str:
 def _more(items: list, what: str) -> None:
     if len(items) > SUMMARY_LINES:
         print(f"  … {len(items) - SUMMARY_LINES:,} more {what}")
+
+
+def _ended(run) -> str:
+    """What became of the files quarantined in this run that no longer count (`RunSummary.corrected_since`)."""
+    ended = [
+        (run.corrected_since, "replaced since by a corrected file at the same inbox path"),
+        (run.loaded_elsewhere, "the same file loaded from another inbox path, where it counts"),
+    ]
+    ended = [(count, what) for count, what in ended if count]
+    if len(ended) < 2:
+        return "".join(f" ({count:,} more, {what})" for count, what in ended)
+    return f" ({sum(count for count, _ in ended):,} more: " + "; ".join(f"{n:,} {what}" for n, what in ended) + ")"
 
 
 def _count(number: int) -> str:

@@ -223,7 +223,8 @@ def test_the_marts_count_a_quarantined_file_a_corrected_one_replaced_as_the_summ
     # a replay lands every receipt again, the replaced one too: told apart, not listed as quarantined (review)
     with connect(paths.warehouse, read_only=True) as con:
         replayed = summarize_run(con, datetime(2000, 1, 1))
-    assert (replayed.quarantined_this_run, replayed.corrected_since, replayed.quarantined_now) == ([], 1, 0)
+    ended = (replayed.corrected_since, replayed.loaded_elsewhere)
+    assert (replayed.quarantined_this_run, ended, replayed.quarantined_now) == ([], (1, 0), 0)
 
 
 def _catalog(accounts: list[tuple], overview_days: list[tuple], freshness: list[tuple]):
@@ -463,4 +464,46 @@ def test_no_trending_video_is_one_line_saying_why_not_an_empty_heading(tmp_path,
     assert trending() == [
         "Top trending videos on each account's latest day (top 3):",
         '  @a                  2026-02-20  #1  "clip" (72)  +1,500 views in 7 days  (partial window)',
+    ]
+
+
+def test_files_quarantined_in_this_run_that_no_longer_count_are_told_what_became_of_them(tmp_path, capsys):
+    """@a's Content download saved in @a's, @b's and @c's folders: @b's and @c's copies are quarantined (their links
+    name @a) and no longer count, as @a's copy loaded. The summary said "none (2 more, replaced since by corrected
+    files)", when nothing was corrected (review). A replay reads an Overview quarantined, then replaced at its path,
+    again: that one was corrected."""
+    from orchestration.lib.studio.landing import replay_archive
+
+    header = ("Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares")
+    link = "https://www.tiktok.com/@a/video/7546034661705796870"
+    content = studio_csv((*header, "Total views"), [["March 5", "clip", link, "March 1", "1", "0", "0", "10"]])
+    paths = new_paths(tmp_path)
+    for folder in ("a", "b", "c"):
+        drop(paths, f"{folder}/Content.csv", content, NOON)
+    since = _now()
+    land(paths)
+    print_run(paths, since)
+    assert capsys.readouterr().out.splitlines()[1:6] == [
+        "New export files this run: 1 (1 account(s)), from 3 file(s) received",
+        "  @a: 1 file(s), covering 2025-03-05 → 2025-03-05 (1 day)",
+        "      content 1",
+        "Quarantined in this run: none (2 more, the same file loaded from another inbox path, where it counts)",
+        "Flagged rows (landed, worth a look): 0 this run, 0 in total",
+    ]
+    bad = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "many", "0", "0", "0", "0"]]
+    drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, bad), NOON)
+    land(paths)
+    fixed = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "6", "0", "0", "0", "0"]]
+    drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, fixed), datetime(2025, 3, 6, 12))  # same path, new bytes
+    land(paths)
+    since = _now()
+    with connect(paths.warehouse) as con:
+        replay_archive(paths, con)
+    print_run(paths, since, replayed=True)
+    told = capsys.readouterr().out.splitlines()
+    assert told[1] == "Export files replayed: 2 (2 account(s))"  # @a's Content, @b's corrected Overview
+    assert [line for line in told if line.startswith("Quarantined")] == [
+        "Quarantined in this run: none (3 more: 1 replaced since by a corrected file at the same inbox path; 2 the "
+        "same file loaded from another inbox path, where it counts)",
+        "Quarantined files now: 0",
     ]

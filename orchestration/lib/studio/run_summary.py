@@ -3,7 +3,8 @@
 "This run" is every document landed at or after the run's start (`raw.documents.landed_at`, UTC):
 landing stamps each batch when it loads it. "Quarantined now" counts documents whose status is
 quarantined and whose receipt is still the latest at its inbox path: dropping a corrected file at the
-same path supersedes the bad one, and a JSON report left in the quarantine folder is not counted.
+same path supersedes the bad one, and a JSON report left in the quarantine folder is not counted. Nor is one
+whose bytes loaded from another inbox path (a download saved in the wrong account's folder, and in the right one).
 
 LIVE files are documents of raw.documents like Studio exports (file kinds `live_log`, `live_backstage`,
 `live_center_<kind>`), so they count the same way: per account (a Backstage export's account is its inbox
@@ -54,8 +55,11 @@ class RunSummary:
     flags_in_total: int = 0
     quarantined_now: int = 0
     files_received: int = 0  # inbox files received this run; a ZIP holds several export files
-    # quarantined this run, already replaced by a corrected file (a replay reads old quarantines again)
+    # quarantined this run but no longer standing (`ended_quarantines`): replaced since by a corrected file at the
+    # same inbox path (a replay reads old quarantines again), or the same bytes loaded from another inbox path (a
+    # download saved in the wrong account's folder beside the right one): nothing was corrected then
     corrected_since: int = 0
+    loaded_elsewhere: int = 0
     # files moved to another account's folder this run: they count for that account only now (`moved_files`)
     moved_this_run: list[MovedFile] = field(default_factory=list)
     move_lines_unreadable: int = 0  # torn or garbled lines of moves.jsonl: their moves are not applied
@@ -66,7 +70,8 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths:
     `paths`: where the archive's moves are (`moved_files`); without it, no move is told."""
     summary = RunSummary()
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
-    standing = set(quarantined_now(con))
+    quarantined, ended = _quarantine_states(con)
+    standing = {doc for doc in quarantined if doc not in ended}
     summary.quarantined_now = len(standing)
     summary.move_lines_unreadable = unreadable_move_lines(paths) if paths is not None else 0
     if since is None:
@@ -82,7 +87,8 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths:
         order by original_name, member_name, document_id""",
         [since],
     ).fetchall()
-    summary.corrected_since = sum(row[0] not in standing for row in rows)
+    summary.corrected_since = sum(ended.get(row[0]) == CORRECTED for row in rows)
+    summary.loaded_elsewhere = sum(ended.get(row[0]) == LOADED_ELSEWHERE for row in rows)
     rows = [row for row in rows if row[0] in standing]
     # named by their place in the inbox: in dated folders, many files share a name (`<handle>/<day>/Overview.csv`)
     places = _inbox_paths(con, sorted({row[1] for row in rows}))
@@ -166,12 +172,23 @@ def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountF
 
 
 def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Ids of quarantined documents no later receipt at the same inbox path superseded."""
+    """Ids of the quarantined documents still standing: neither replaced at their inbox path nor loaded elsewhere."""
+    quarantined, ended = _quarantine_states(con)
+    return [doc for doc in quarantined if doc not in ended]
+
+
+# why a quarantined document no longer counts (`_quarantine_states`)
+CORRECTED, LOADED_ELSEWHERE = "corrected", "loaded_elsewhere"
+
+
+def _quarantine_states(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, str]]:
+    """Every quarantined document's id, and why those that no longer count ended: CORRECTED (a later receipt of
+    other bytes at its inbox path) before LOADED_ELSEWHERE (its bytes loaded from another inbox path)."""
     quarantined = con.execute(
         "select document_id, archive_sha256 from raw.documents where status = 'quarantined'"
     ).fetchall()
     if not quarantined:
-        return []
+        return [], {}
     receipts = con.execute(
         """select sha256, inbox_path, received_at,
                max(received_at) over (partition by inbox_path) as latest_at_path,
@@ -194,7 +211,9 @@ def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
         ).fetchall()
     }
     # A document id starts with its receipt (`<sha>:<path tag>:<member>`); one no receipt matches stays counted.
-    return [doc for doc, _ in quarantined if _receipt(doc) not in superseded and _bytes_of(doc) not in loaded]
+    ended = {doc: CORRECTED for doc, _ in quarantined if _receipt(doc) in superseded}
+    ended |= {doc: LOADED_ELSEWHERE for doc, _ in quarantined if doc not in ended and _bytes_of(doc) in loaded}
+    return [doc for doc, _ in quarantined], ended
 
 
 def _bytes_of(document_id: str) -> str:
