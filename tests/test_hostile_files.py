@@ -574,3 +574,71 @@ def test_a_live_file_saved_under_a_studio_file_s_name_is_told_what_it_is(tmp_pat
     assert query(paths, "select account_handle, metric_date::varchar, diamonds from raw.live_center_revenue") == [
         ("hana", "2026-07-05", 90)
     ]
+
+
+def _spreadsheet_xlsx(dates: list) -> bytes:
+    """An Overview saved by a spreadsheet as XLSX: numbers as numbers, the dates as whatever cells it made of them."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(list(OVERVIEW))
+    for day in dates:
+        book.active.append([day, 5, 0, 0, 0, 0])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_dates_a_spreadsheet_rewrote_are_told_to_download_again_or_save_as_csv_utf8(tmp_path):
+    """A TikTok CSV opened in a spreadsheet and saved again: its "April 12" became `12-Apr` (Excel's d-mmm),
+    `04/12/26` (LibreOffice), `12.04.2026`, a date cell of an XLSX, or an Excel serial number. Each is quarantined by
+    the date rule, now with what to do; a real TikTok date in a UI language not supported yet is not told that."""
+    from datetime import date
+
+    paths = new_paths(tmp_path)
+
+    def resaved(dates: list[str]) -> bytes:  # as a spreadsheet writes CSV: no BOM, no quotes, CRLF
+        return "\r\n".join([",".join(OVERVIEW), *(f"{day},5,0,0,0,0" for day in dates)]).encode()
+
+    drop(paths, "excel/Overview.csv", resaved(["12-Apr", "13-Apr"]), WHEN)
+    drop(paths, "libre/Overview.csv", resaved(["04/12/26"]), WHEN)
+    drop(paths, "german/Overview.csv", resaved(["12.04.2026"]), WHEN)
+    drop(paths, "long/Overview.csv", resaved(['"April 12, 2026"']), WHEN)
+    drop(paths, "cells/Overview.xlsx", _spreadsheet_xlsx([date(2026, 4, 12)]), WHEN)  # read back with its time
+    drop(paths, "serial/Overview.xlsx", _spreadsheet_xlsx([46124]), WHEN)  # 46124 days after 1899-12-30
+    posted = studio_csv(CONTENT, [["April 24", "clip", VIDEO.format("7546034661705796870"), "4/12/2026", "3", "1",
+                                   "0", "120"]])  # fmt: skip
+    drop(paths, "good/Content.csv", posted, WHEN)
+    drop(paths, "polish/Overview.csv", studio_csv(OVERVIEW, [["12 kwietnia", "5", "0", "0", "0", "0"]]), WHEN)
+    drop(paths, "acct/Overview.csv", studio_csv(OVERVIEW, [["April 12", "5", "0", "0", "0", "0"]]), WHEN)
+    land(paths)
+    told = "studio_date at row 1, column {}: {} (value {!r}){}"
+    advice = (
+        "a date as a spreadsheet rewrites it, not as TikTok writes it ('April 12'): download the file again from "
+        "TikTok Studio, or, if you edited it in a spreadsheet, keep the dates as TikTok wrote them and save it as "
+        '"CSV UTF-8"'
+    )
+    assert query(paths, "select account_handle, quarantine_reason from raw.documents order by 1") == [
+        ("acct", None),
+        ("cells", told.format("metric_date", advice, "2026-04-12 00:00:00", "")),
+        ("excel", told.format("metric_date", advice, "12-Apr", "; 1 more issue(s)")),
+        ("german", told.format("metric_date", advice, "12.04.2026", "")),
+        ("good", told.format("post_date", advice, "4/12/2026", "")),
+        ("libre", told.format("metric_date", advice, "04/12/26", "")),
+        ("long", told.format("metric_date", advice, "April 12, 2026", "")),
+        ("polish", told.format("metric_date", "not a date in any supported UI language", "12 kwietnia", "")),
+        ("serial", told.format("metric_date", advice, "46124", "")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    # the dates of tiktok-formats.md (US, day-first English, Spanish, Russian, Vietnamese, Japanese), a Korean one, a
+    # German one with its dot, and TikTok's missing value
+    ["February 28", "28 August", "8 de marzo", "18 января", "18 tháng Tám", "9月13日", "9월 13일", "18. August",
+     "undefined", "12 kwietnia", "31 February"],
+)  # fmt: skip
+def test_no_date_tiktok_writes_gets_the_spreadsheet_advice(text):
+    from orchestration.lib.studio.advice import spreadsheet_date
+
+    assert not spreadsheet_date(text)

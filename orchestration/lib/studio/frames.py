@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from orchestration.lib.studio.advice import SPREADSHEET_DATE, spreadsheet_date
 from orchestration.lib.studio.csv_bodies import read_bodies
 from orchestration.lib.studio.dates import (
     UnknownDateText,
@@ -232,8 +233,8 @@ def _dates(frame: pd.DataFrame, column: str, rules: list, docs: list[Document], 
         where = {"row": int(frame["source_row"].iat[i]), "column": column, "value": texts.iat[i]}
         try:
             parse_month_day(texts.iat[i])
-        except UnknownDateText:
-            why = "not a date in any supported UI language"
+        except UnknownDateText:  # a spreadsheet's rewrite of TikTok's text gets what to do about it
+            why = SPREADSHEET_DATE if spreadsheet_date(texts.iat[i]) else "not a date in any supported UI language"
         else:  # a month and day, but no year makes it a day here
             why = (
                 "no such day within a year of the file's export (no year written: a common year has no 29 February)"
