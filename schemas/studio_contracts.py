@@ -271,7 +271,7 @@ RULE_SEVERITY: dict[str, tuple[str, str]] = {
     "safe_xlsx": (STRUCTURAL, "a workbook past the ZIP limits is never opened"),
     "file_size": (STRUCTURAL, "far larger than any Studio export: not one"),
     "size_limit": (STRUCTURAL, "more rows or cells than any Studio export: not one"),
-    "file_type": (STRUCTURAL, "neither .csv nor .xlsx: not a Studio export"),
+    "file_type": (STRUCTURAL, "neither .csv nor .xlsx (a ZIP inside a ZIP included): not a Studio export"),
     "studio_date": (STRUCTURAL, "a date that cannot be read has no day to land on"),
     "account_handle": (STRUCTURAL, "rows without an account belong to nobody"),
     # the pandera contracts above

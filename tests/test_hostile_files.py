@@ -642,3 +642,33 @@ def test_no_date_tiktok_writes_gets_the_spreadsheet_advice(text):
     from orchestration.lib.studio.advice import spreadsheet_date
 
     assert not spreadsheet_date(text)
+
+
+def test_a_zip_inside_a_zip_is_told_to_unzip_the_outer_one(tmp_path):
+    """Downloads zipped together to share them (`downloads.zip` holding TikTok's ZIPs), or a ZIP zipped again under
+    its own name: each inner ZIP was "not a Studio export (.csv or .xlsx expected)", when it is one (review). The
+    reason says to unzip the outer ZIP and where to drop what it holds; done so, the exports land."""
+    paths = new_paths(tmp_path)
+    overview = studio_zip({"Overview.csv": _overview("7")}, WHEN)
+    viewers = studio_zip({"Viewers.csv": studio_csv(VIEWERS, [["April 1", "3", "2", "1"]])}, WHEN)
+    inner = {"Overview_2026-04-01_1777023476_good.zip": overview, "Viewers_good.zip": viewers}
+    drop(paths, "good/downloads.zip", studio_zip(inner, WHEN), WHEN)
+    drop(paths, "Viewers_other.zip", studio_zip({"Viewers_other.zip": viewers}, WHEN), WHEN)
+    drop(paths, "good/notes.txt", b"my notes", WHEN)
+    report = land(paths)
+    unzip = "unzip {0!r} and drop what it holds (TikTok's ZIPs as they are, or their CSV and XLSX files) into {1}"
+    assert sorted((issue.file, issue.rule, issue.message) for issue in report.issues) == [
+        ("Viewers_other.zip", "file_type", "'Viewers_other.zip' is a ZIP inside the ZIP "
+         f"'Viewers_other.zip': {unzip.format('Viewers_other.zip', 'the inbox')} instead"),
+        ("downloads.zip › Overview_2026-04-01_1777023476_good.zip", "file_type", "'Overview_2026-04-01_1777023476_"
+         f"good.zip' is a ZIP inside the ZIP 'downloads.zip': {unzip.format('downloads.zip', 'inbox/good/')} instead"),
+        ("downloads.zip › Viewers_good.zip", "file_type", "'Viewers_good.zip' is a ZIP inside the ZIP "
+         f"'downloads.zip': {unzip.format('downloads.zip', 'inbox/good/')} instead"),
+        ("notes.txt", "file_type", "'notes.txt' is not a Studio export (.csv or .xlsx expected)"),
+    ]  # fmt: skip
+    for name, data in inner.items():  # as told
+        drop(paths, f"good/{name}", data, WHEN)
+    drop(paths, "Viewers_other.zip", viewers, WHEN)  # over the outer ZIP: its place, so its quarantine ends
+    assert land(paths).issues == []
+    assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("good", 7)]
+    assert query(paths, "select account_handle from raw.studio_viewers order by 1") == [("good",), ("other",)]

@@ -1,5 +1,8 @@
 """What a quarantine reason tells the user to do about a file that something other than TikTok changed.
 
+TikTok sends each section as a ZIP of CSV or XLSX files: a ZIP inside a ZIP (downloads zipped together to share
+them) is no export the reader opens, so the reason says to unzip the outer one and drop what it holds.
+
 Calibrated on what TikTok sends (the project brief's tiktok-formats.md, section 1): a Studio date is a month name
 and a day, never a year nor a number alone ("April 12", "12 de abril", "4月12日"). A spreadsheet that opens the
 CSV turns it into a date of its own: saved again it writes `12-Apr`, `4/12/2026`, `12.04.2026`, an XLSX date cell
@@ -26,6 +29,17 @@ _NUMERIC = re.compile(
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")  # days since 1899-12-30: 46124 is 12 April 2026
 # "Sunday, April 12, 2026", "12 April 2026", "12 de abril de 2026": a Studio date with a weekday or a year added
 _WITH_YEAR = re.compile(r"(?:[^\W\d_]+,\s*)?(.+?)[,\s]+(?:de\s+)?\d{4}")
+
+
+def not_an_export(member: str, suffix: str, original: str, inbox_path: str) -> str:
+    """The `file_type` reason of a file that is neither CSV nor XLSX; for a ZIP inside a ZIP, how to land it."""
+    if suffix != ".zip":
+        return f"{member!r} is not a Studio export (.csv or .xlsx expected)"
+    folder = inbox_path.rpartition("/")[0]
+    return (
+        f"{member!r} is a ZIP inside the ZIP {original!r}: unzip {original!r} and drop what it holds (TikTok's ZIPs "
+        f"as they are, or their CSV and XLSX files) into {f'inbox/{folder}/' if folder else 'the inbox'} instead"
+    )
 
 
 def spreadsheet_date(text: str) -> bool:

@@ -28,6 +28,7 @@ from orchestration.lib.core.archive import document_id_for
 from orchestration.lib.core.containers import MAX_ENTRY_BYTES, RefusedArchive, check_xlsx_container, read_zip_members
 from orchestration.lib.core.inbox import is_litter_file, is_litter_folder
 from orchestration.lib.core.receipts import is_dated_folder, stem_and_suffix
+from orchestration.lib.studio.advice import not_an_export
 from orchestration.lib.studio.csv_bodies import well_formed_rows
 from orchestration.lib.studio.provenance import (
     ExportAnchor,
@@ -211,8 +212,8 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         if _keep_well_formed_body(doc, stem, data):
             return
         table = _bounded_csv_rows(doc, text)
-    else:
-        doc.fail("file_type", f"{member_name!r} is not a Studio export (.csv or .xlsx expected)")
+    else:  # a ZIP inside the ZIP is told how to land it
+        doc.fail("file_type", not_an_export(member_name, suffix, doc.original_name, doc.inbox_path))
         return
     if table is None:
         return
