@@ -124,7 +124,7 @@ def test_a_replay_after_adding_the_alias_lands_the_content_it_had_quarantined(tm
 
 
 def test_the_run_summary_says_which_files_came_under_a_former_handle(tmp_path, monkeypatch, capsys):
-    from orchestration.cli import print_run
+    from orchestration.cli_summary import print_run
 
     paths = new_paths(tmp_path)
     drop(paths, "old_name/Content.csv", _content("old_name"), NOON)

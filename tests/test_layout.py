@@ -29,8 +29,11 @@ ALLOWED = {
     "orchestration.lib.report": ("orchestration.lib.report", "orchestration.lib.core"),
     "orchestration.defs": ("orchestration.defs", "orchestration.lib", "schemas"),
     "orchestration.definitions": ("orchestration.defs", "orchestration.lib"),
+    # the run summary the CLI prints: what the data holds and what the run did
+    "orchestration.cli_summary": ("orchestration.cli_summary", "orchestration.lib"),
     "orchestration.cli": (
         "orchestration.cli",
+        "orchestration.cli_summary",
         "orchestration.definitions",
         "orchestration.lib",
         "orchestration.live_recorder",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from orchestration.cli import print_run
+from orchestration.cli_summary import print_run
 from orchestration.defs.studio import record_build_window
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.live.landing import LiveSource

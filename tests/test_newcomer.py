@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.cli import _title
+from orchestration.cli_summary import _title
 from orchestration.devtools.seed_demo import choose_data_dir, demo_paths
 from orchestration.lib.core.dagster_home import ensure_dagster_home
 from orchestration.lib.core.paths import PROJECT_ROOT, DataPaths

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from orchestration.cli import main, print_run
+from orchestration.cli import main
+from orchestration.cli_summary import print_run
 from orchestration.lib.core import dbt_worker
 from orchestration.lib.core.warehouse import connect
 from orchestration.lib.studio.run_summary import quarantined_now, summarize_run
@@ -64,6 +65,38 @@ def test_summary_lists_new_files_per_account_quarantine_and_flags(tmp_path, caps
         f"Quarantined files now: 1 (listed in the report and rpt_quarantined_files; reports in {paths.quarantine}; "
         "a corrected file dropped at the same inbox path ends one)",
     ]
+
+
+def test_files_a_failed_run_landed_are_told_by_the_next_summary_once(tmp_path, monkeypatch, capsys, dbt_manifest):
+    """A run that landed files and then failed (or was stopped) printed no summary: the next run's summary told only
+    its own files ("none"), so those files were never announced (review). They are now, once, saying so."""
+    from orchestration.defs import dbt as dbt_defs
+
+    paths = new_paths(tmp_path)
+    monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
+    monkeypatch.setitem(os.environ, "DAGSTER_HOME", str(paths.dagster_home))
+    _drop_two_accounts(paths)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("dbt could not start")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(dbt_defs, "plan_dbt_build", crash)
+        assert main(["run"]) == 1  # landed, then failed before dbt built anything
+    assert "New export files" not in capsys.readouterr().out
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    told = out.index("New export files this run: 3 (2 account(s)), from 4 file(s) received")
+    assert out[told + 1] == (
+        "  (3 of them landed by an earlier run that ended without a summary: stopped, failed, or run from the Dagster "
+        "UI)"
+    )
+    assert "  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views" in "\n".join(out)
+    assert "Flagged rows (landed, worth a look): 2 this run (" in "\n".join(out)
+    assert main(["run"]) == 0  # told once: the next summary starts where this one ended
+    out = capsys.readouterr().out
+    assert "\nNew export files this run: none\n" in out and "landed by an earlier run" not in out
+    assert "Quarantined in this run: none" in out and "Flagged rows (landed, worth a look): 0 this run" in out
 
 
 def test_a_corrected_file_at_the_same_path_ends_its_quarantine(tmp_path, capsys):
@@ -244,7 +277,7 @@ def _catalog(accounts: list[tuple], overview_days: list[tuple], freshness: list[
 def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     """The folders are those rpt_account_freshness flags (its unit test holds the rule: a stray file quarantined
     in backstage/, an account's own LIVE files, an API account whose pulls all failed); summed over sources."""
-    from orchestration.cli import print_accounts
+    from orchestration.cli_summary import print_accounts
 
     marts = ["dim_accounts", "fct_account_overview_daily", "rpt_account_freshness"]
     backstage = [("backstage", "live", 31, 0, True), ("backstage", "studio", 0, 1, True)]
@@ -404,7 +437,7 @@ def test_every_count_of_the_run_is_written_with_thousands_separators(tmp_path, m
         files_received=1_382,
         corrected_since=1_500,
     )
-    monkeypatch.setattr(run_summary, "summarize_run", lambda con, since, paths=None: many)
+    monkeypatch.setattr(run_summary, "summarize_run", lambda con, since, paths=None, run_started=None: many)
     print_run(paths, datetime(2025, 3, 5))
     lines = capsys.readouterr().out.splitlines()
     assert lines[:6] == [
@@ -428,7 +461,7 @@ def test_every_count_of_the_run_is_written_with_thousands_separators(tmp_path, m
 def test_no_trending_video_is_one_line_saying_why_not_an_empty_heading(tmp_path, capsys):
     """An account with Followers downloads only printed "Top trending videos on each account's latest day (top 3):"
     and nothing under it (review). With rows, the heading and the top 3 of the latest day, as before."""
-    from orchestration.cli import print_summary
+    from orchestration.cli_summary import print_summary
 
     paths = new_paths(tmp_path)
     land(paths)  # the warehouse the run's part of the summary reads

@@ -451,7 +451,7 @@ def test_python_m_orchestration_live_record_runs_the_recorder(monkeypatch):
 
 
 def test_the_run_summary_counts_live_files_per_account_with_their_days(tmp_path, capsys):
-    from orchestration.cli import print_run
+    from orchestration.cli_summary import print_run
 
     paths = new_paths(tmp_path)
     since = datetime(2000, 1, 1)

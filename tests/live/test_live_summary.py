@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration.cli import print_latest_lives
+from orchestration.cli_summary import print_latest_lives
 
 SESSIONS = """
 create table sessions as select * from (values

@@ -97,6 +97,9 @@ _DDL = [
     # the same receipts: while both are unchanged, a landing asks the table which receipts are recorded instead of
     # reading the whole file (`core.receipt_manifest`). Whatever else writes raw.archive_manifest deletes this row.
     "create table if not exists landing.manifest_stamp (stamp varchar not null, receipts bigint not null)",
+    # Until when the run summary told what landed (`studio.run_summary.summary_since`): a run stopped or failed after
+    # its landing printed none, so the next summary tells its files too.
+    "create table if not exists landing.run_summary_told (told_through timestamp not null)",
     # One row per endpoint pull, loaded or not: the API archive's queryable manifest and pull log.
     """create table if not exists raw.api_pulls (
         pull_id varchar primary key, account_handle varchar not null, api varchar not null,
@@ -124,6 +127,13 @@ def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
             _migrate_archive_manifest(con)
             for statement in _DDL:
                 con.execute(statement)
+            # a new warehouse: every document it will hold is untold until a summary tells it (a warehouse of
+            # documents from before this table tells only the next run's own, as summaries did before)
+            con.execute(
+                """insert into landing.run_summary_told select timestamp '1970-01-01'
+                where not exists (select 1 from landing.run_summary_told)
+                  and not exists (select 1 from raw.documents)"""
+            )
     except BaseException:
         con.close()  # else the file stays locked by this process until the connection is collected
         raise

@@ -62,12 +62,20 @@ class RunSummary:
     loaded_elsewhere: int = 0
     # files moved to another account's folder this run: they count for that account only now (`moved_files`)
     moved_this_run: list[MovedFile] = field(default_factory=list)
+    # export files of new_files landed before this run began: by a run that ended without a summary (stopped, failed)
+    landed_before_run: int = 0
     move_lines_unreadable: int = 0  # torn or garbled lines of moves.jsonl: their moves are not applied
 
 
-def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths: DataPaths | None = None) -> RunSummary:
-    """The run that started at `since` (naive UTC); None: only the standing figures (totals, quarantine now).
-    `paths`: where the archive's moves are (`moved_files`); without it, no move is told."""
+def summarize_run(
+    con: duckdb.DuckDBPyConnection,
+    since: datetime | None,
+    paths: DataPaths | None = None,
+    run_started: datetime | None = None,
+) -> RunSummary:
+    """What landed from `since` on (naive UTC: the run's start, or earlier, `summary_since`); None: only the standing
+    figures (totals, quarantine now). `paths`: where the archive's moves are (`moved_files`); without it, no move is
+    told. `run_started`: this run's start, when `since` is earlier (files landed before it are counted apart)."""
     summary = RunSummary()
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
     quarantined, ended = _quarantine_states(con)
@@ -77,6 +85,8 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths:
     if since is None:
         return summary
     summary.new_files = _new_files(con, since)
+    if run_started is not None and since < run_started:
+        summary.landed_before_run = sum(a.files for a in _new_files(con, since, run_started))
     summary.moved_this_run = moved_files(paths, con, since) if paths is not None else []
     summary.files_received = con.execute(
         "select count(*) from raw.archive_manifest where received_at >= ?", [since]
@@ -102,6 +112,23 @@ def summarize_run(con: duckdb.DuckDBPyConnection, since: datetime | None, paths:
         ).fetchall()
     )
     return summary
+
+
+def summary_since(con: duckdb.DuckDBPyConnection, run_started: datetime) -> datetime:
+    """Where the summary of the run that started at `run_started` begins: where the last summary told ended. A run
+    stopped (Ctrl-C) or failed after its landing told nothing, so its files count as new in the next summary; as do
+    those a run of the Dagster UI or its schedule landed meanwhile. `run_started` where no summary told yet (a
+    warehouse of documents from before `landing.run_summary_told`)."""
+    (told,) = con.execute("select max(told_through) from landing.run_summary_told").fetchone()
+    return run_started if told is None else min(told, run_started)
+
+
+def mark_summary_told(con: duckdb.DuckDBPyConnection, through: datetime) -> None:
+    """The summary told everything landed before `through` (a moment after the run's landing ended)."""
+    con.execute("begin transaction")
+    con.execute("delete from landing.run_summary_told")
+    con.execute("insert into landing.run_summary_told values (?)", [through])
+    con.execute("commit")
 
 
 def _display_name(shown: str, original: str, member: str | None) -> str:
@@ -135,14 +162,16 @@ def _inbox_paths(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, s
     return {document_id_for(sha, path, ""): path for sha, path in found}
 
 
-def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountFiles]:
-    loaded = """select * from raw.documents where status = 'loaded' and landed_at >= $since"""
+def _new_files(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime | None = None) -> list[AccountFiles]:
+    """Export files loaded from `since` (before `until`), per account."""
+    loaded = """select * from raw.documents where status = 'loaded' and landed_at >= $since
+        and ($until::timestamp is null or landed_at < $until::timestamp)"""
     # an export downloaded twice (`Overview (1).zip`: the same bytes, the same export day) is one export file
     kinds = con.execute(
         f"""select account_handle, file_kind,
             count(distinct ({document_bytes_sql("document_id")}, export_date))
         from ({loaded}) group by all order by all""",
-        {"since": since},
+        {"since": since, "until": until},
     ).fetchall()
     spans = con.execute(
         f"""with days as (
@@ -150,7 +179,7 @@ def _new_files(con: duckdb.DuckDBPyConnection, since: datetime) -> list[AccountF
                                                                    interval 1 day)) as day
             from ({loaded}) where first_metric_date is not null)
         select account_handle, min(day)::date, max(day)::date, count(*) from days group by 1""",
-        {"since": since},
+        {"since": since, "until": until},
     ).fetchall()
     by_account: dict[str, dict[str, int]] = {}
     for handle, kind, count in kinds:
