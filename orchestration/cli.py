@@ -15,9 +15,9 @@ from orchestration.cli_summary import print_summary
 from orchestration.lib.core import collector
 from orchestration.lib.core.paths import DataPaths
 from orchestration.lib.core.run_lock import WarehouseBusy, hold_run_lock
+from orchestration.lib.core.stop_signals import recording, stop_of
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the warehouse; try again later
-EXIT_INTERRUPTED = 130  # a shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 QUALITY_STEP = "published_marts_quality"  # defs/publish.py: great-expectations on the published files
 
 
@@ -138,7 +138,8 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             return 1
     # A replay may withdraw rows (a file now quarantined): only a full refresh removes them from marts.
     full_refresh = args.command == "replay" or args.full_refresh
-    result = run_pipeline(paths, full_refresh=full_refresh)
+    with recording() as signals:  # Ctrl-C or SIGTERM during the run: told as a stop, below
+        result = run_pipeline(paths, full_refresh=full_refresh)
     # a landing that found a replay unfinished replayed the archive first: its documents are replayed, not new
     replayed = args.command == "replay" or _landing_replayed(result)
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -156,9 +157,12 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         c.check_name == "great_expectations" and c.severity.value == "ERROR" for c in failed
     )  # else it crashed: told as a failed step
     failed_steps = [step for step in failed_steps if not (quality_failed and step == QUALITY_STEP)]
-    if stopped := _interrupted_steps(result):  # Ctrl-C: the user's own doing, no failure to alert anyone about
-        print(f"Stopped (Ctrl-C) in: {', '.join(stopped)}. The next run does what this one left.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    # Ctrl-C or SIGTERM: the user's (or a scheduler's) own doing, no failure to alert anyone about, whatever error
+    # the step it landed in carried (DuckDB's own, mid-query)
+    if stop := stop_of(result, signals):
+        where = f" in: {', '.join(stop.steps)}" if stop.steps else ""
+        print(f"Stopped ({stop.told}){where}. The next run does what this one left.", file=sys.stderr)
+        return stop.exit_code
     if failed_steps:
         print(
             f"The pipeline failed in: {', '.join(failed_steps)}. See the log above or `make ui`.",
@@ -177,17 +181,6 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             alert_failed_run(paths, result, [QUALITY_STEP])
         return 1
     return 0
-
-
-def _interrupted_steps(result) -> list[str]:
-    """The steps a Ctrl-C stopped (Dagster reports them as failed, with the interrupt as their error)."""
-    return [
-        event.step_key
-        for event in result.all_events
-        if event.event_type_value == "STEP_FAILURE"
-        and (error := event.event_specific_data.error) is not None
-        and error.cls_name in ("KeyboardInterrupt", "DagsterExecutionInterruptedError")
-    ]
 
 
 def _summary_since(paths: DataPaths, started: datetime) -> datetime:

@@ -1,0 +1,109 @@
+"""Whether a stop signal (Ctrl-C's SIGINT, a scheduler's or `kill`'s SIGTERM) reached the CLI during a run.
+
+A run a stop signal reached is told as stopped, not failed, whatever error its step carried: a signal landing while
+DuckDB executes a query makes DuckDB raise its own error ("Query interrupted", "INTERRUPT Error: Interrupted!")
+instead of Dagster's interrupt, and the step fails with that (a reviewer saw 8 of 26 timed Ctrl-Cs told as
+failures, with a run_failed alert).
+
+A Python handler cannot keep the record: `execute_in_process` replaces the SIGINT and SIGTERM handlers for the
+run's length and never calls the ones it replaced. The record is the interpreter's wakeup fd instead, which gets
+the number of every signal that has a Python handler, whoever's it is, and changes no handling. (A signal ignored,
+SIG_IGN, is not recorded: it stopped nothing in this process.)
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+# how each is told, and its exit code: a shell's for a command the signal ended (128 + its number)
+STOPS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143)}
+# a step failed with the interrupt itself: Ctrl-C between DuckDB queries, or dbt stopped (defs/dbt_run.py)
+INTERRUPTS = ("KeyboardInterrupt", "DagsterExecutionInterruptedError")
+
+
+class SignalRecord:
+    """The stop signals that arrived while `recording`, in order; readable from any thread, also after it."""
+
+    def __init__(self, reader: socket.socket | None) -> None:
+        self._reader = reader
+        self._arrived: list[signal.Signals] = []
+        self._lock = threading.Lock()
+
+    def first(self) -> signal.Signals | None:
+        with self._lock:
+            self._drain()
+            return self._arrived[0] if self._arrived else None
+
+    def _drain(self) -> None:
+        while self._reader is not None:
+            try:
+                numbers = self._reader.recv(256)
+            except OSError:  # BlockingIOError: nothing more
+                return
+            if not numbers:
+                return
+            self._arrived += [signal.Signals(n) for n in numbers if n in STOPS]
+
+    def _close(self) -> None:
+        with self._lock:
+            self._drain()
+            self._reader = None
+
+
+@contextmanager
+def recording() -> Iterator[SignalRecord]:
+    """Record the stop signals that reach this process meanwhile. Only the main thread can (Python's rule): in
+    another one, nothing is recorded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield SignalRecord(None)
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)  # the interpreter's signal handler must never block on it
+    record = SignalRecord(reader)
+    # Dagster maps SIGTERM to SIGINT's handler when a run ends (dagster/_utils/interrupts.py): put it back, so a
+    # SIGTERM after the run ends the process as before it, not as a KeyboardInterrupt
+    sigterm = signal.getsignal(signal.SIGTERM)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    try:
+        yield record
+    finally:
+        signal.set_wakeup_fd(previous)
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
+        record._close()
+        reader.close()
+        writer.close()
+
+
+@dataclass(frozen=True)
+class Stop:
+    told: str  # "Ctrl-C" or "SIGTERM"
+    exit_code: int
+    steps: list[str]  # the steps it stopped
+
+
+def stop_of(result, record: SignalRecord | None) -> Stop | None:
+    """The stop of a Dagster run (its execution result), None when it was not stopped: it did not succeed and a
+    stop signal arrived meanwhile (each failed step counts as stopped), or steps failed with the interrupt itself."""
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    arrived = record.first() if record is not None else None
+    if arrived is not None and not result.success:
+        steps = [e.step_key for e in failures]
+    else:  # no signal, or the run finished all the same (a Ctrl-C as it ended): only the interrupt itself stops
+        steps = [e.step_key for e in failures if _interrupted(e.event_specific_data.error)]
+        if not steps:
+            return None
+        arrived = signal.SIGINT  # none recorded (not recording, or a KeyboardInterrupt raised by code): Ctrl-C
+    told, exit_code = STOPS[arrived]
+    return Stop(told, exit_code, steps)
+
+
+def _interrupted(error) -> bool:
+    """Whether a step's error (Dagster's SerializableErrorInfo) is the interrupt itself."""
+    return error is not None and error.cls_name in INTERRUPTS
