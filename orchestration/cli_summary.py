@@ -43,30 +43,36 @@ def print_summary(
 
 
 def print_accounts(con, inbox: Path, marts: list[str]) -> None:
-    """How many accounts the marts hold, and the inbox folders of agency-wide files that are not accounts."""
+    """How many accounts the marts hold, the inbox folders of agency-wide files that are not accounts, and the LIVE
+    creators those files name who have nothing of their own (in dim_accounts, apart)."""
     accounts, first, last = con.execute(
         "select count(distinct account_handle), min(metric_date), max(metric_date) from fct_account_overview_daily"
     ).fetchone()
     if accounts:
         print(f"\nAccounts: {accounts}   days covered: {first} → {last}")
-    elif landed := con.execute(  # Followers, LIVE or API only: an account with something loaded
+    elif landed := con.execute(  # Followers, LIVE or API only: an account with something loaded (not a creator
+        # known only from LIVE Backstage downloads, known_from 'live_backstage': nothing of its own, counted below)
         "select count(*) from dim_accounts where documents_loaded > 0 or latest_followers is not null"
     ).fetchone()[0]:
         print(f"\nAccounts: {landed}   no daily overview yet (it comes from Studio's Overview and Viewers downloads)")
     else:
         print(f"\nNo account yet: drop your TikTok Studio downloads into {inbox} and run again.")
-    if "rpt_account_freshness" not in marts:
-        return
-    folders = con.execute(  # e.g. backstage/: LIVE Backstage's creator data, whose rows name their creators
-        """select account_handle, sum(exports_loaded), sum(exports_not_loaded) from rpt_account_freshness
-        where is_agency_wide_folder group by 1 order by 1"""
-    ).fetchall()
-    if folders:
-        listed = ", ".join(
-            f"{folder}/ {loaded:,} loaded" + (f" ({failed:,} quarantined)" if failed else "")
-            for folder, loaded, failed in folders
-        )
-        print(f"Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): {listed}")
+    if "rpt_account_freshness" in marts:
+        folders = con.execute(  # e.g. backstage/: LIVE Backstage's creator data, whose rows name their creators
+            """select account_handle, sum(exports_loaded), sum(exports_not_loaded) from rpt_account_freshness
+            where is_agency_wide_folder group by 1 order by 1"""
+        ).fetchall()
+        if folders:
+            listed = ", ".join(
+                f"{folder}/ {loaded:,} loaded" + (f" ({failed:,} quarantined)" if failed else "")
+                for folder, loaded, failed in folders
+            )
+            print(f"Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): {listed}")
+    known_from = "select 1 from duckdb_columns() where table_name = 'dim_accounts' and column_name = 'known_from'"
+    if con.execute(known_from).fetchall():  # a dim_accounts published before the column has no such creator
+        creators = con.execute("select count(*) from dim_accounts where known_from = 'live_backstage'").fetchone()[0]
+        if creators:
+            print(f"LIVE creators known only from Backstage downloads: {creators:,} (dim_accounts.known_from)")
 
 
 def print_trending(con) -> None:

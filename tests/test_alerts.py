@@ -75,7 +75,8 @@ def data(tmp_path, monkeypatch, receiver):
     # no_new_export (days: 3, run date 2026-03-10): beta 5 days (export 03-05), gamma 3 days (API only,
     # follower day 03-07: the boundary fires), epsilon 4 days (LIVE files only, 03-06); alpha 1 day and delta 2 days
     # do not; zeta 5 days (Studio until 01-10, the API since: API advice). Each is told what its data comes from
-    # (rpt_account_freshness below).
+    # (rpt_account_freshness below). theta, a creator known only from the Backstage downloads, has no date: no event
+    # (backstage/'s stall is told).
     _parquet(
         paths,
         "dim_accounts",
@@ -83,7 +84,7 @@ def data(tmp_path, monkeypatch, receiver):
             ('alpha', date '2026-03-09', date '2026-03-08'), ('beta', date '2026-03-05', date '2026-03-04'),
             ('gamma', null, date '2026-03-07'), ('delta', null, date '2026-03-08'),
             ('epsilon', date '2026-03-06', null), ('zeta', date '2026-01-10', date '2026-03-05'),
-            ('eta', date '2026-03-06', date '2026-03-05'))
+            ('eta', date '2026-03-06', date '2026-03-05'), ('theta', null, null))
             t(account_handle, last_export_date, latest_followers_date)""",
     )
     # and the inbox's backstage/ folder, as the mart flags it (its dbt unit test holds the rule): newest 03-02,

@@ -32,6 +32,8 @@ LAYERS = ("staging", "intermediate", "marts")  # the dbt step's asset key prefix
 DIM_ACCOUNTS_TESTS = (  # models/marts/_marts__models.yml
     "unique_dim_accounts_account_handle",
     "not_null_dim_accounts_account_handle",
+    "not_null_dim_accounts_known_from",
+    "accepted_values_dim_accounts_known_from__account_exports__live_backstage",
     "accepted_range_dim_accounts_latest_followers__0",
     "accepted_range_dim_accounts_videos_seen__0",
     "accepted_range_dim_accounts_documents_loaded__0",
@@ -144,7 +146,9 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     assert not any("live" in key or "tiktok_api" in key for key in built)
     checks = _dbt_checks(content)
     assert "unique_combination_fct_video_engagement_daily_account_handle__video_id__metric_date" in checks
-    assert not [check for check in checks if any(layer in check for layer in ("stg_live", "int_live", "fct_live"))]
+    # no LIVE model's own test: only the 5 LIVE marts' relationships tests to the rebuilt dim_accounts, which read it
+    live = [check for check in checks if any(layer in check for layer in ("stg_live", "int_live", "fct_live"))]
+    assert len(live) == 5 and all(c.startswith("relationships_fct_live") and "ref_dim_accounts" in c for c in live)
     # every test of a model that reads a model the build rebuilt reports its check, whether dbt ran it or it ran
     # as one statement per model: also a relationships test from an untouched fact to the rebuilt dim_videos
     manifest = json.loads(manifest_path().read_text())
@@ -265,12 +269,13 @@ def test_a_selection_of_the_jobs_assets_builds_only_it_and_is_refused_while_a_fu
     evaluations = [e.event_specific_data for e in picked.all_events if e.event_type_value == evaluations_kind]
     assert {e.asset_key for e in evaluations} == {dim_accounts} and all(e.passed for e in evaluations)
     assert sorted(e.check_name for e in evaluations) == sorted(DIM_ACCOUNTS_TESTS)
-    # as dbt's eager selection runs them: its six tests and the 13 relationships tests reading it, as one statement
-    # per model, not as dbt nodes (dbt built the model alone); the ghost's fails the step, though no check is selected
+    # as dbt's eager selection runs them: its eight tests and the 18 relationships tests reading it (5 of them from the
+    # LIVE marts), as one statement per model, not as dbt nodes (dbt built the model alone); the ghost's fails the
+    # step, though no check is selected
     ran = _ran_by_dbt_and_batched(paths)
     assert ran["dbt"] == ["dim_accounts"]
     relationships = {name for name in ran["batched"] if name.startswith("relationships_")}
-    assert set(ran["batched"]) - relationships == set(DIM_ACCOUNTS_TESTS) and len(relationships) == 13
+    assert set(ran["batched"]) - relationships == set(DIM_ACCOUNTS_TESTS) and len(relationships) == 18
     assert all(name.endswith("__ref_dim_accounts_") for name in relationships)
     assert ran["failed"] == [
         "relationships_fct_video_engagement_daily_account_handle__account_handle__ref_dim_accounts_"

@@ -126,3 +126,58 @@ def test_a_report_without_the_daily_mart_reads_as_before(tmp_path):
     (marts / "fct_live_sessions.parquet").unlink()
     build_report(marts)
     assert NO_DATA in _page(marts, "centre") and "LIVE per day" not in _page(marts, "centre")
+
+
+def write_backstage_creator(marts: Path) -> Path:
+    """write_live_marts' accounts, all with data of their own (dim_accounts.known_from), and solo, a creator only the
+    agency's LIVE Backstage downloads name: 2026-02-17 and 02-18 (month to date: 300 then 450 diamonds, 3,600 then
+    9,000 s LIVE, 2 then 3 LIVEs, 1 then 2 valid days, 8 then 12 new followers), so one Backstage day, 02-18: 1 LIVE,
+    90 minutes, 150 diamonds, 4 new followers. relay, an account of its own, is in the downloads too."""
+    write_live_marts(marts)
+    accounts = marts / "dim_accounts.parquet"
+    duckdb.execute(f"""copy (
+        select account_handle, 'account_exports' as known_from, * exclude (account_handle) from '{accounts}'
+        union all
+        select 'solo', 'live_backstage', null, null, null, null, 0, null, null, null, 0, 0
+        ) to '{marts / "accounts.tmp"}' (format parquet)""")
+    (marts / "accounts.tmp").replace(accounts)
+    duckdb.execute(f"""copy (select * from (values
+        ('7009', 'solo', date '2026-02-17', date '2026-02-01', 300, 3600, 2, 1, 8, false),
+        ('7009', 'solo', date '2026-02-18', date '2026-02-01', 450, 9000, 3, 2, 12, false),
+        ('7001', 'relay', date '2026-02-18', date '2026-02-01', 900, 7200, 2, 2, 10, false))
+        t(creator_key, creator_handle, metric_date, period_start, diamonds_mtd, live_duration_mtd_s, live_streams_mtd,
+          valid_live_days_mtd, new_followers_mtd, has_quit)) to '{marts / "fct_live_backstage_daily.parquet"}'
+        (format parquet)""")
+    daily = marts / "fct_live_account_daily.parquet"
+    duckdb.execute(f"""copy (select * from '{daily}' union all
+        select 'solo', date '2026-02-18', 'backstage', 1, 90.0, null, null, 150, 0.75, 4) to '{marts / "daily.tmp"}'
+        (format parquet)""")
+    (marts / "daily.tmp").replace(daily)
+    return marts
+
+
+def test_a_creator_known_only_from_backstage_is_listed_apart_with_its_live_figures_not_studio_dashes(tmp_path):
+    """No portfolio row (every Studio figure would be a dash, its 0 quarantined files a false precision): a table of
+    its own with the newest download's month-to-date figures, and a page of its LIVE days without the Studio
+    sections that could never have data."""
+    marts = write_backstage_creator(tmp_path / "marts")
+    html = build_report(marts).read_text()
+    assert "3 account(s)." in html and 'data-account="solo"' not in html
+    start = html.index('<table class="sortable" id="backstage-creators">')
+    creators = html[start : html.index("</table>", start)]
+    assert '<tr data-creator="solo">' in creators and "relay" not in creators  # relay has data of its own
+    # the 02-18 download: 450 diamonds, 9,000 s = 2.5 h, 3 LIVEs, 2 valid days, 12 new followers
+    cells = [c.split(">", 1)[1] for c in creators.split("</td>")[1:-1]]
+    assert cells == ["2026-02-01 → 2026-02-18", "450", "2.5", "3", "2", "12"]
+    solo = _page(marts, "solo")
+    assert 'id="backstage-only"' in solo and "no follower, video or audience figures" in solo
+    assert "<dt>LIVE hours</dt><dd>2.5</dd>" in solo and "<dt>diamonds</dt><dd>450</dd>" in solo
+    for studio in ("Data freshness", "<h2>Followers</h2>", "Daily views and engagement", "Audience"):
+        assert studio not in solo, studio
+    minutes, diamonds = _figure(solo, "live_daily")["data"]
+    assert (minutes["x"], minutes["y"], diamonds["name"], diamonds["y"]) == (["2026-02-18"], [90.0], "diamonds", [150])
+    relay = _page(marts, "relay")
+    assert 'id="backstage-only"' not in relay and "<h2>Followers</h2>" in relay
+    assert sorted(p.name for p in (marts / "report" / "accounts").iterdir()) == [
+        "centre.html", "quiet.html", "relay.html", "solo.html"
+    ]  # fmt: skip

@@ -311,6 +311,33 @@ def test_agency_wide_folders_are_told_apart_from_accounts(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1:] == ["Accounts: 2   days covered: 2026-01-01 → 2026-01-02"]
 
 
+def test_creators_known_only_from_backstage_are_counted_apart_from_the_accounts(tmp_path, capsys):
+    """dim_accounts holds every LIVE creator the agency's Backstage downloads name (known_from 'live_backstage'): not
+    an account with something loaded (nothing is its own), but said, once, beside the downloads' folder."""
+    from orchestration.cli_summary import print_accounts
+
+    marts = ["dim_accounts", "fct_account_overview_daily", "rpt_account_freshness"]
+    backstage = [("backstage", "live", 31, 0, True)]
+    creators = [("s1", 0, None, "live_backstage"), ("s2", 0, None, "live_backstage")]
+    con = _catalog([], [], backstage)
+    con.execute("alter table dim_accounts add column known_from varchar")
+    con.executemany("insert into dim_accounts values (?, ?, ?, ?)", creators)
+    print_accounts(con, tmp_path / "inbox", marts)  # Backstage only: still no account
+    folder = (
+        "Agency-wide downloads (folders, not accounts; LIVE Backstage: fct_live_backstage_daily): backstage/ 31 loaded"
+    )
+    said = "LIVE creators known only from Backstage downloads: 2 (dim_accounts.known_from)"
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"No account yet: drop your TikTok Studio downloads into {tmp_path / 'inbox'} and run again.", folder, said
+    ]  # fmt: skip
+    # an account of its own with LIVE files only (no daily overview): one account, the two creators apart
+    con.execute("insert into dim_accounts values ('a', 2, null, 'account_exports')")
+    print_accounts(con, tmp_path / "inbox", marts)
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "Accounts: 1   no daily overview yet (it comes from Studio's Overview and Viewers downloads)", folder, said
+    ]  # fmt: skip
+
+
 def test_a_folder_of_agency_wide_downloads_is_flagged_and_an_accounts_own_download_is_not(tmp_path, dbt):
     """rpt_account_freshness.is_agency_wide_folder, from real files: a LIVE Backstage download at the inbox root
     (the backstage/ folder) and the same download in @a's folder; @b has no LIVE file."""

@@ -1,5 +1,9 @@
--- One row per account (account_handle) seen in any export: coverage, latest followers and videos seen. A folder
--- holding only agency-wide files (LIVE Backstage's creator data, e.g. `backstage` at the inbox root) is not one.
+-- One row per handle (account_handle) any mart references, so relationships to this dimension always hold:
+-- every account seen in an export, an API pull or a LIVE file of its own (known_from 'account_exports': coverage,
+-- latest followers, videos seen, export history), and every LIVE creator named only in agency-wide LIVE Backstage
+-- downloads, whose rows name their creators (known_from 'live_backstage': the handle alone, every figure null or 0;
+-- their LIVE figures are fct_live_backstage_daily's). A folder holding only agency-wide files (`backstage` at the
+-- inbox root) is not an account: it is in rpt_account_freshness under the folder's name.
 -- Where a mart holds exactly the keys of a staging view (every row of the view, no filter), the mart is read:
 -- a table's column scan instead of each view's newest-export deduplication over the whole history.
 with daily_metric_days as (
@@ -68,8 +72,8 @@ documents as (
     group by account_handle
 ),
 
-accounts as (
-    -- every handle any mart can reference, so relationships to this dimension always hold
+own_accounts as (
+    -- the accounts with data of their own: files filed under them (Studio, LIVE logs, LIVE Center), API pulls
     select account_handle from metric_coverage
     union
     select account_handle from videos
@@ -85,10 +89,46 @@ accounts as (
     select account_handle from {{ ref('fct_follower_territory_snapshot') }}
     union
     select account_handle from latest_followers
+    union
+    -- recorded LIVEs (event logs: the account is the log's host)
+    select account_handle from {{ ref('fct_live_sessions') }}
+    union
+    select account_handle from {{ ref('fct_live_viewers_minutely') }}
+    union
+    select account_handle from {{ ref('fct_live_gifts') }}
+    union
+    -- LIVE Center's daily files (the account's folder; fct_live_account_daily's days from LIVE Center)
+    select account_handle from {{ ref('stg_live__center_activity') }}
+    union
+    select account_handle from {{ ref('stg_live__center_viewers') }}
+    union
+    select account_handle from {{ ref('stg_live__center_engagement') }}
+    union
+    select account_handle from {{ ref('stg_live__center_revenue') }}
+),
+
+accounts as (
+    -- every handle any mart can reference, so relationships to this dimension always hold: fct_live_account_daily's
+    -- days are those of the logs, LIVE Center and Backstage, so its handles are among these
+    select
+        account_handle,
+        'account_exports' as known_from
+    from own_accounts
+    union all
+    -- LIVE Backstage's creators with nothing of their own: known only from the rows of an agency's downloads
+    select distinct
+        backstage.creator_handle as account_handle,
+        'live_backstage' as known_from
+    from {{ ref('fct_live_backstage_daily') }} as backstage
+    where not exists (
+        select 1 from own_accounts
+        where own_accounts.account_handle = backstage.creator_handle
+    )
 )
 
 select
     accounts.account_handle,
+    accounts.known_from,
     metric_coverage.first_metric_date,
     metric_coverage.last_metric_date,
     latest_followers.latest_followers,
@@ -103,4 +143,6 @@ from accounts
 left join metric_coverage on accounts.account_handle = metric_coverage.account_handle
 left join latest_followers on accounts.account_handle = latest_followers.account_handle
 left join videos on accounts.account_handle = videos.account_handle
-left join documents on accounts.account_handle = documents.account_handle
+-- a Backstage creator named like an inbox folder of agency-wide downloads: that folder's files are not the creator's
+left join documents
+    on accounts.account_handle = documents.account_handle and accounts.known_from = 'account_exports'

@@ -33,7 +33,10 @@ exports as (
 ),
 
 accounts as (
+    -- the accounts with data of their own: a Backstage creator known only from the downloads (known_from
+    -- 'live_backstage') named like the folder they were dropped in leaves it a folder
     select account_handle from {{ ref('dim_accounts') }}
+    where known_from = 'account_exports'
 ),
 
 per_source as (
@@ -59,8 +62,8 @@ select
     max(last_export_date) over () as reference_date,
     max(last_export_date) over () - last_export_date as days_behind_reference,
     -- an inbox folder of agency-wide downloads (LIVE Backstage's creator data, e.g. `backstage` at the inbox root),
-    -- not an account: a handle dim_accounts leaves out, with LIVE files (not an API account whose pulls all failed;
-    -- a stray file quarantined there before its kind was read counts as a Studio one)
+    -- not an account: a handle with no data of its own in dim_accounts, with LIVE files (not an API account whose
+    -- pulls all failed; a stray file quarantined there before its kind was read counts as a Studio one)
     not exists (
         select 1 from accounts
         where accounts.account_handle = per_source.account_handle

@@ -51,7 +51,9 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
     inbox folders of agency-wide LIVE Backstage downloads whose newest download is.
 
     The run date, not the newest day across accounts: when every account stops exporting, that is news too.
-    Keyed by the account and that newest date, so one stall sends one message and a later stall another."""
+    Keyed by the account and that newest date, so one stall sends one message and a later stall another. A creator
+    dim_accounts knows only from Backstage downloads (known_from 'live_backstage') has no date of its own: their
+    folder's stall is the one to tell."""
     accounts = _read(
         con,
         marts,
@@ -81,7 +83,7 @@ def no_new_export(con, marts: Path, *, days: int, today: date) -> list[Event]:
             newest = max((day for day in (daily, followers_day) if day is not None), default=newest)
         if newest is not None and (today - newest).days >= days:
             events.append(_account_stalled(handle, newest, today, days, listed))
-    # inbox folders of agency-wide LIVE Backstage downloads (not accounts: dim_accounts leaves them out)
+    # inbox folders of agency-wide LIVE Backstage downloads (not accounts: no data of their own in dim_accounts)
     folders = _read(
         con,
         marts,

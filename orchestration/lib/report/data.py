@@ -29,6 +29,7 @@ MARTS = (
     "fct_follower_territory_snapshot",
     "fct_live_sessions",
     "fct_live_account_daily",
+    "fct_live_backstage_daily",
     # issue 9's report marts: used when published, the base marts stand in until then
     "rpt_account_scorecard_daily",
     "rpt_video_outliers_daily",
@@ -116,12 +117,44 @@ class Marts:
             shutil.rmtree(self.pin_dir, ignore_errors=True)
 
 
+def own_data_filter(m: Marts) -> str:
+    """dim_accounts' filter to the accounts with data of their own: not a LIVE creator known only from LIVE Backstage
+    downloads (`known_from`; a dim_accounts published before that column holds no such creator)."""
+    return "where known_from = 'account_exports'" if "known_from" in m.columns("dim_accounts") else ""
+
+
 def accounts(m: Marts) -> list[str]:
+    """The portfolio's accounts: those with data of their own (backstage_creators are listed apart)."""
     sources = [s for s in ("dim_accounts", "fct_account_overview_daily", "fct_follower_growth_daily") if m.has(s)]
     if not sources:
         return []
-    union = " union ".join(f"select account_handle from {s}" for s in sources)
+    union = " union ".join(
+        f"select account_handle from {s} {own_data_filter(m) if s == 'dim_accounts' else ''}" for s in sources
+    )
     return [r["account_handle"] for r in m.rows(f"select distinct account_handle from ({union}) order by 1")]
+
+
+def backstage_creators(m: Marts) -> list[dict]:
+    """LIVE creators known only from LIVE Backstage downloads (dim_accounts.known_from 'live_backstage'), by handle,
+    with their newest download's month-to-date figures (fct_live_backstage_daily; null without it). Not portfolio
+    rows: no follower, view or export figure exists for them, and a row of dashes and 0 quarantined files would say
+    otherwise."""
+    if not m.has("dim_accounts") or "known_from" not in m.columns("dim_accounts"):
+        return []
+    figures = ("period_start", "diamonds_mtd", "live_duration_mtd_s", "live_streams_mtd", "valid_live_days_mtd",
+               "new_followers_mtd", "has_quit")  # fmt: skip
+    if m.has("fct_live_backstage_daily"):
+        newest = """left join (
+                select * from fct_live_backstage_daily
+                qualify row_number() over (partition by creator_handle order by metric_date desc, creator_key) = 1
+            ) b on b.creator_handle = d.account_handle"""
+        columns = ", ".join(["b.metric_date", *(f"b.{f}" for f in figures)])
+    else:
+        newest, columns = "", ", ".join(f"null as {f}" for f in ("metric_date", *figures))
+    return m.rows(
+        f"""select d.account_handle, {columns} from dim_accounts d {newest}
+        where d.known_from = 'live_backstage' order by d.account_handle"""
+    )
 
 
 def newest_data_date(m: Marts) -> date | None:
@@ -187,7 +220,8 @@ def portfolio(m: Marts) -> list[dict]:
         # the export's date and the newest day its numbers describe: a months-old download copied into the inbox
         # today (dated by its file's time) is a fresh export of old data
         for r in m.rows(
-            "select account_handle, last_export_date, last_metric_date, documents_quarantined from dim_accounts"
+            "select account_handle, last_export_date, last_metric_date, documents_quarantined from dim_accounts "
+            + own_data_filter(m)
         ):
             last, data_until = r["last_export_date"], r["last_metric_date"]
             rows[r["account_handle"]].update(

@@ -33,6 +33,7 @@ from orchestration.lib.report.data import (
     MARTS,
     Marts,
     accounts,
+    backstage_creators,
     breakouts,
     drop_folders,
     newest_data_date,
@@ -247,6 +248,8 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
         handles = accounts(m)
         newest = newest_data_date(m)
         rows = portfolio(m)
+        # LIVE creators known only from Backstage: listed apart, each with a page of its LIVE figures
+        creators = {c["account_handle"]: c for c in backstage_creators(m) if c["account_handle"] not in handles}
         _write(
             staging / "index.html",
             _ENV.get_template("index.html").render(
@@ -256,12 +259,16 @@ def _render(marts_dir: Path, staging: Path, previous: Path | None = None) -> Non
                 figures={"portfolio": charts.portfolio(rows)} if rows else {},
                 breakouts=breakouts(m),
                 drop_folders=drop_folders(m),
+                backstage_creators=list(creators.values()),
                 quarantined=quarantined_files(m),
                 has_scorecard=m.has("rpt_account_scorecard_daily"),
                 has_outliers=m.has("rpt_video_outliers_daily"),
             ),
         )
+        handles = [*handles, *creators]
         pages = account_pages(m, handles, newest)
+        for handle, page in pages.items():
+            page["backstage"] = creators.get(handle)  # None: an account with data of its own
         by_name = {page_name(h): h for h in handles}  # two handles on one file name: the last one's page, as before
         code, old, manifest = code_signature(), PreviousPages(previous), {}
         for name, handle in by_name.items():
