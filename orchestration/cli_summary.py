@@ -147,6 +147,8 @@ def print_run(
         aliases = handle_aliases()
     except ValueError:  # the landing said why
         aliases = {}
+    # where a run ended without a summary (stopped, failed, the Dagster UI's), this one tells what that run landed too
+    window = "since the last summary" if run.includes_earlier_runs else "this run"
     if since is not None:
         files = sum(a.files for a in run.new_files)
         # a folder of LIVE Backstage downloads only (agency-wide: each row names its creator) is no account
@@ -154,7 +156,7 @@ def print_run(
         counted = f"{len(run.new_files) - folders:,} account(s)" + (
             f", {folders:,} agency-wide folder(s)" if folders else ""
         )
-        label = "Export files replayed" if replayed else "New export files this run"
+        label = "Export files replayed" if replayed else f"New export files {window}"
         # export files are TikTok's CSV and XLSX files: a ZIP received holds one or more
         received = f", from {run.files_received:,} file(s) received" if files and run.files_received else ""
         print(f"\n{label}: {_count(files)}" + (f" ({counted}){received}" if files else ""))
@@ -183,7 +185,8 @@ def print_run(
                 f"  {run.move_lines_unreadable:,} torn or unreadable line(s) of {moves_file(paths)} skipped: the moves "
                 "they recorded are not applied (such a file counts for both accounts): restore it from a backup"
             )
-        print(f"Quarantined in this run: {_count(len(run.quarantined_this_run))}{_ended(run)}")
+        quarantined = "in this run" if window == "this run" else window
+        print(f"Quarantined {quarantined}: {_count(len(run.quarantined_this_run))}{_ended(run)}")
         for item in run.quarantined_this_run[:SUMMARY_LINES]:
             named = f" (@{item.account_handle})" if item.account_handle else ""
             print(f"  {item.file}{named}: {shown_name(item.reason)}")
@@ -191,7 +194,7 @@ def print_run(
     this_run = sum(run.flags_this_run.values())
     by_rule = ", ".join(f"{rule} {count:,}" for rule, count in run.flags_this_run.items())
     print(
-        f"Flagged rows (landed, worth a look): {this_run:,} this run"
+        f"Flagged rows (landed, worth a look): {this_run:,} {window}"
         + (f" ({by_rule})" if by_rule else "")
         + f", {run.flags_in_total:,} in total"
         + (f" (raw.row_flags in {paths.warehouse}: open it read-only, between runs)" if run.flags_in_total else "")

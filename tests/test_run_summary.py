@@ -75,6 +75,8 @@ def test_files_a_failed_run_landed_are_told_by_the_next_summary_once(tmp_path, m
     paths = new_paths(tmp_path)
     monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
     monkeypatch.setitem(os.environ, "DAGSTER_HOME", str(paths.dagster_home))
+    assert main(["run"]) == 0  # a summary told (nothing yet): the next one starts where it ended
+    capsys.readouterr()
     _drop_two_accounts(paths)
 
     def crash(*args, **kwargs):
@@ -86,13 +88,14 @@ def test_files_a_failed_run_landed_are_told_by_the_next_summary_once(tmp_path, m
     assert "New export files" not in capsys.readouterr().out
     assert main(["run"]) == 0
     out = capsys.readouterr().out.splitlines()
-    told = out.index("New export files this run: 3 (2 account(s)), from 4 file(s) received")
+    told = out.index("New export files since the last summary: 3 (2 account(s)), from 4 file(s) received")
     assert out[told + 1] == (
         "  (3 of them landed by an earlier run that ended without a summary: stopped, failed, or run from the Dagster "
         "UI)"
     )
-    assert "  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views" in "\n".join(out)
-    assert "Flagged rows (landed, worth a look): 2 this run (" in "\n".join(out)
+    quarantined = out.index("Quarantined since the last summary: 1")  # b/Overview.csv, by the failed run
+    assert out[quarantined + 1].startswith("  b/Overview.csv (@b): dtype('Int64') at row 2, column video_views")
+    assert any(line.startswith("Flagged rows (landed, worth a look): 2 since the last summary (") for line in out)
     assert main(["run"]) == 0  # told once: the next summary starts where this one ended
     out = capsys.readouterr().out
     assert "\nNew export files this run: none\n" in out and "landed by an earlier run" not in out

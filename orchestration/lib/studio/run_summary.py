@@ -1,10 +1,12 @@
 """What a run did, read back from the working DuckDB: new files per account, quarantine, flags.
 
 "This run" is every document landed at or after the run's start (`raw.documents.landed_at`, UTC):
-landing stamps each batch when it loads it. "Quarantined now" counts documents whose status is
-quarantined and whose receipt is still the latest at its inbox path: dropping a corrected file at the
-same path supersedes the bad one, and a JSON report left in the quarantine folder is not counted. Nor is one
-whose bytes loaded from another inbox path (a download saved in the wrong account's folder, and in the right one).
+landing stamps each batch when it loads it. The CLI's summary starts earlier where a run ended without one
+(stopped, failed, or run from the Dagster UI): at the end of the last summary (`summary_since`), and says so.
+"Quarantined now" counts documents whose status is quarantined and whose receipt is still the latest at its inbox
+path: dropping a corrected file at the same path supersedes the bad one, and a JSON report left in the quarantine
+folder is not counted. Nor is one whose bytes loaded from another inbox path (a download saved in the wrong
+account's folder, and in the right one).
 
 LIVE files are documents of raw.documents like Studio exports (file kinds `live_log`, `live_backstage`,
 `live_center_<kind>`), so they count the same way: per account (a Backstage export's account is its inbox
@@ -64,6 +66,8 @@ class RunSummary:
     moved_this_run: list[MovedFile] = field(default_factory=list)
     # export files of new_files landed before this run began: by a run that ended without a summary (stopped, failed)
     landed_before_run: int = 0
+    # whether anything counted (files, quarantines, flags) landed before this run began: "since the last summary"
+    includes_earlier_runs: bool = False
     move_lines_unreadable: int = 0  # torn or garbled lines of moves.jsonl: their moves are not applied
 
 
@@ -87,6 +91,9 @@ def summarize_run(
     summary.new_files = _new_files(con, since)
     if run_started is not None and since < run_started:
         summary.landed_before_run = sum(a.files for a in _new_files(con, since, run_started))
+        summary.includes_earlier_runs = con.execute(
+            "select count(*) > 0 from raw.documents where landed_at >= ? and landed_at < ?", [since, run_started]
+        ).fetchone()[0]
     summary.moved_this_run = moved_files(paths, con, since) if paths is not None else []
     summary.files_received = con.execute(
         "select count(*) from raw.archive_manifest where received_at >= ?", [since]
