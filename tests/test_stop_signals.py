@@ -137,6 +137,42 @@ def test_a_step_failing_without_a_stop_signal_is_a_failure_and_alerts(data, monk
     assert [body["title"] for _, body in data.requests] == ["Pipeline run failed: daily_pipeline"]
 
 
+def test_a_step_that_failed_before_the_signal_is_still_a_failure_and_alerts(data, monkeypatch, capsys):
+    """A scheduler's SIGTERM (or a Ctrl-C) after a step failed for its own reasons must not hide that failure: every
+    failed step was told as stopped, exit 130, no alert (review)."""
+    started = threading.Event()
+
+    def api_pull():
+        raise RuntimeError("access_token_invalid: the token expired")
+
+    def land():
+        con = duckdb.connect()
+        con.execute("set threads = 1; set enable_progress_bar = false")
+        started.set()
+        con.execute(LONG_QUERY).fetchall()
+
+    @dg.job(name="daily_pipeline")
+    def job():  # two roots, as the daily job's studio_exports and tiktok_api_pulls
+        dg.op(name="api_pull")(api_pull)()
+        dg.op(name="land")(land)()
+
+    def ctrl_c():
+        if started.wait(60):
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def run_pipeline(paths, full_refresh=False):
+        with dg.instance_for_test() as instance:
+            return job.execute_in_process(instance=instance, raise_on_error=False)
+
+    monkeypatch.setattr(cli, "run_pipeline", run_pipeline)
+    threading.Thread(target=ctrl_c, daemon=True).start()
+    assert cli.main(["run"]) == 1
+    told = capsys.readouterr().err
+    assert "The pipeline failed in: api_pull, land. See the log above or `make ui`." in told and "Stopped" not in told
+    assert [body["title"] for _, body in data.requests] == ["Pipeline run failed: daily_pipeline"]
+
+
 def test_a_run_that_finished_despite_a_signal_is_not_a_stop(data):
     def land():  # the interrupt arrives and the step finishes all the same
         try:

@@ -13,6 +13,7 @@ SIG_IGN, is not recorded: it stopped nothing in this process.)
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import threading
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 STOPS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143)}
 # a step failed with the interrupt itself: Ctrl-C between DuckDB queries, or dbt stopped (defs/dbt_run.py)
 INTERRUPTS = ("KeyboardInterrupt", "DagsterExecutionInterruptedError")
+_INTERRUPT_TEXT = re.compile(r"interrupt", re.IGNORECASE)  # DuckDB's InterruptException, "Query interrupted"
 
 
 class SignalRecord:
@@ -89,21 +91,35 @@ class Stop:
 
 
 def stop_of(result, record: SignalRecord | None) -> Stop | None:
-    """The stop of a Dagster run (its execution result), None when it was not stopped: it did not succeed and a
-    stop signal arrived meanwhile (each failed step counts as stopped), or steps failed with the interrupt itself."""
+    """The stop of a Dagster run (its execution result), None when it was not stopped. Stopped: it did not succeed
+    and every failed step was stopped, i.e. failed with an interrupt (Dagster's, Python's, or DuckDB's own, anywhere
+    in its error's chain) or, once a stop signal arrived, was the last step to fail (the one running when it arrived,
+    whatever error that left: the in-process executor runs one step at a time). A step that failed for its own reasons
+    before makes the run a failure, told and alerted as one (a scheduler's SIGTERM after a real failure included)."""
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     arrived = record.first() if record is not None else None
-    if arrived is not None and not result.success:
-        steps = [e.step_key for e in failures]
-    else:  # no signal, or the run finished all the same (a Ctrl-C as it ended): only the interrupt itself stops
-        steps = [e.step_key for e in failures if _interrupted(e.event_specific_data.error)]
-        if not steps:
-            return None
-        arrived = signal.SIGINT  # none recorded (not recording, or a KeyboardInterrupt raised by code): Ctrl-C
-    told, exit_code = STOPS[arrived]
-    return Stop(told, exit_code, steps)
+    if result.success or not failures and arrived is None:
+        return None
+    last = failures[-1].step_key if failures and arrived is not None else None
+    signalled = arrived is not None  # DuckDB's interrupt error counts only then: alone, code interrupted a query
+    stopped = [
+        e.step_key for e in failures if e.step_key == last or _interrupted(e.event_specific_data.error, signalled)
+    ]
+    if len(stopped) < len(failures):
+        return None
+    told, exit_code = STOPS[arrived if arrived is not None else signal.SIGINT]  # none recorded: a Ctrl-C
+    return Stop(told, exit_code, stopped)
 
 
-def _interrupted(error) -> bool:
-    """Whether a step's error (Dagster's SerializableErrorInfo) is the interrupt itself."""
-    return error is not None and error.cls_name in INTERRUPTS
+def _interrupted(error, signalled: bool) -> bool:
+    """Whether a step's error (Dagster's SerializableErrorInfo) is, or was caused by, an interrupt: KeyboardInterrupt
+    or Dagster's, and once a stop signal arrived, DuckDB's ("Query interrupted", "INTERRUPT Error: Interrupted!")."""
+    seen = [error]
+    while seen:
+        error = seen.pop()
+        if error is None:
+            continue
+        if error.cls_name in INTERRUPTS or signalled and _INTERRUPT_TEXT.search(f"{error.cls_name} {error.message}"):
+            return True
+        seen += [error.cause, error.context]
+    return False
