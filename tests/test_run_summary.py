@@ -1,6 +1,7 @@
 """The run says what happened: new files per account with their days, this run's quarantine with the
 rule and row, flagged rows (this run and in total), and what is quarantined now."""
 
+import json
 import os
 from datetime import UTC, date, datetime
 
@@ -106,6 +107,7 @@ def test_a_corrected_file_at_the_same_path_ends_its_quarantine(tmp_path, capsys)
     paths = new_paths(tmp_path)
     _drop_two_accounts(paths)
     land(paths)
+    (report,) = paths.quarantine.glob("*.json")  # b/Overview.csv's
     fixed = [["March 1", "5", "0", "0", "0", "0"], ["March 2", "6", "0", "0", "0", "0"]]
     drop(paths, "b/Overview.csv", studio_csv(OVERVIEW, fixed), datetime(2025, 3, 6, 12))  # same path, new bytes
     since = _now()
@@ -121,8 +123,24 @@ def test_a_corrected_file_at_the_same_path_ends_its_quarantine(tmp_path, capsys)
         f"(raw.row_flags in {paths.warehouse}: open it read-only, between runs)",
         "Quarantined files now: 0",
     ]
-    # the old report stays in the folder (reports are never deleted), so counting files there would say 1
-    assert len(list(paths.quarantine.glob("*.json"))) == 1
+    # the report is kept (never deleted), filed under resolved/: the folder holds what is quarantined now (it kept
+    # the old report beside the current ones, which a user counted as still quarantined: review)
+    assert list(paths.quarantine.glob("*.json")) == []
+    assert json.loads((paths.quarantine / "resolved" / report.name).read_text())["inbox_path"] == "b/Overview.csv"
+
+
+def test_a_report_whose_quarantine_stands_again_comes_back_and_others_are_filed_away(tmp_path):
+    from orchestration.lib.core.quarantine import file_reports
+
+    paths = new_paths(tmp_path)
+    resolved = paths.quarantine / "resolved"
+    resolved.mkdir(parents=True)
+    (resolved / "again.json").write_text("{}")  # its file is quarantined once more (its correction moved away)
+    (paths.quarantine / "ended.json").write_text("{}")
+    (paths.quarantine / "still.json").write_text("{}")
+    assert file_reports(paths, {"again.json", "still.json", "never_filed.json"}) == 2
+    assert sorted(p.name for p in paths.quarantine.glob("*.json")) == ["again.json", "still.json"]
+    assert [p.name for p in resolved.glob("*.json")] == ["ended.json"]
 
 
 def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(

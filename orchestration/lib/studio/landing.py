@@ -43,6 +43,7 @@ from orchestration.lib.studio.checking import BatchChecker, CheckedBatch, Pendin
 from orchestration.lib.studio.moved_files import apply_moves, decide_moves, moved_files, record_moves
 from orchestration.lib.studio.provenance import facts_from_name
 from orchestration.lib.studio.reader import Document, Issue
+from orchestration.lib.studio.run_summary import file_quarantine_reports
 from orchestration.lib.studio.validation import ROW_FLAG_COLUMNS, empty_flags
 from schemas.studio_files import STUDIO_FILE_KINDS
 
@@ -137,6 +138,8 @@ def land_inbox(
     apply_moves(paths, con, partial(_reland, paths, con, sources))
     report.moved = moved_files(paths, con, since=began)
     remember_scan(con, scan)
+    if scan.manifest_rows or report.moved:  # what is quarantined changes only with new receipts or moves
+        file_quarantine_reports(paths, con)
     return report
 
 
@@ -190,6 +193,7 @@ def replay_archive(
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
     apply_moves(paths, con, partial(_reland, paths, con, sources))  # the moves the landings decided
+    file_quarantine_reports(paths, con, replayed=True)
     return report
 
 
