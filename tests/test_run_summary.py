@@ -138,9 +138,12 @@ def test_a_report_whose_quarantine_stands_again_comes_back_and_others_are_filed_
     (resolved / "again.json").write_text("{}")  # its file is quarantined once more (its correction moved away)
     (paths.quarantine / "ended.json").write_text("{}")
     (paths.quarantine / "still.json").write_text("{}")
-    assert file_reports(paths, {"again.json", "still.json", "never_filed.json"}) == 2
-    assert sorted(p.name for p in paths.quarantine.glob("*.json")) == ["again.json", "still.json"]
-    assert [p.name for p in resolved.glob("*.json")] == ["ended.json"]
+    (paths.quarantine / "rewritten.json").write_text('{"issues": ["new"]}')  # quarantined again, written again
+    (resolved / "rewritten.json").write_text('{"issues": ["old"]}')
+    assert file_reports(paths, {"again.json", "still.json", "rewritten.json", "never_filed.json"}) == 2
+    assert sorted(p.name for p in paths.quarantine.glob("*.json")) == ["again.json", "rewritten.json", "still.json"]
+    assert [p.name for p in resolved.glob("*.json")] == ["ended.json"]  # the older copy of rewritten.json went
+    assert json.loads((paths.quarantine / "rewritten.json").read_text()) == {"issues": ["new"]}
 
 
 def test_make_run_on_a_tiny_drop_prints_the_run_and_exits_0_despite_warnings(

@@ -62,9 +62,9 @@ def inbox_fingerprint(
 
 
 def _quarantined_inbox_paths(quarantine: Path) -> set[str] | None:
-    """The inbox paths of the quarantine reports, None when a report names none (a report whose quarantine ended
-    still counts: a folder listed once too often costs a listing, never a missed run). The sensor never opens the
-    warehouse, which a run holds."""
+    """The inbox paths of the quarantine reports, None when a report names none (reports whose quarantine ended are
+    filed under `resolved/` by the landing, not read here; one not filed yet still counts: a folder listed once too
+    often costs a listing, never a missed run). The sensor never opens the warehouse, which a run holds."""
     seen: dict[tuple[str, int, int], str | None] = {}
     try:
         entries = list(os.scandir(quarantine))

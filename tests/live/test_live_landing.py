@@ -283,6 +283,16 @@ def test_a_log_withdrawn_by_a_later_sidecar_recomputes_the_marts_from_its_day(tm
     assert [issue.rule for issue in withdrawn.issues] == ["sidecar_json"]
     assert query(paths, "select count(*) from raw.live_events") == [(0,)]
     assert withdrawn.earliest_new_date == pd.Timestamp("2026-06-20")
+    (report,) = paths.quarantine.glob("*.json")  # the log's, named for it
+    assert report.name.endswith("_alice_live.jsonl.json")
+
+    # a corrected sidecar at the same path lands the log again, loaded: its report is filed away (it stayed beside
+    # the current ones, though nothing else was quarantined: review)
+    drop(paths, ALICE_SIDECAR, sidecar(ended_at_ms=T0 + 30_000), datetime(2026, 6, 22, 12))
+    _land(paths)
+    assert query(paths, "select status from raw.documents") == [("loaded",)]
+    assert list(paths.quarantine.glob("*.json")) == []
+    assert [p.name for p in (paths.quarantine / "resolved").iterdir()] == [report.name]
 
 
 def test_a_withdrawn_later_recording_moves_the_window_to_its_lives_first_recording(tmp_path):

@@ -76,12 +76,25 @@ def report_path(paths: DataPaths, document_id: str, archive_sha256: str, origina
     return _report_path(paths, archive_sha256[:12], receipt, original_name, _member(original_name, member_name))
 
 
+def report_names(paths: DataPaths, document_id: str, archive_sha256: str, original_name: str, member_name: str):
+    """The names a document's report may have: `report_path`'s, and the one reports had before receipts named them
+    (bytes and file only), which the next rewrite of the report replaces."""
+    former = _report_path(paths, archive_sha256[:12], original_name, _member(original_name, member_name))
+    return {report_path(paths, document_id, archive_sha256, original_name, member_name).name, former.name}
+
+
 def file_reports(paths: DataPaths, standing: set[str]) -> int:
     """Keep `<data>/raw/quarantine/` to the reports of files still quarantined (`standing`: their report names): any
-    other report (a corrected file dropped over its file, the file moved where it belongs, loaded by a replay) goes
-    to `resolved/` beside them, and back should its quarantine stand again. Returns how many moved."""
+    other report (a corrected file dropped over its file, the file moved where it belongs, loaded by a replay or a
+    LIVE log's corrected sidecar) goes to `resolved/` beside them, and back should its quarantine stand again; a
+    copy left in `resolved/` of a report written again goes. Returns how many moved. (`os.listdir`: one listing.)"""
     resolved = paths.quarantine / RESOLVED_FOLDER
-    here = {report.name for report in paths.quarantine.glob("*.json")}
+    try:
+        here = {name for name in os.listdir(paths.quarantine) if name.endswith(".json")}
+    except FileNotFoundError:  # nothing was ever quarantined
+        return 0
+    for name in sorted(here & standing):  # written again since it was filed away: the filed copy is older
+        (resolved / name).unlink(missing_ok=True)
     moves = [(paths.quarantine / name, resolved / name) for name in sorted(here - standing)]
     moves += [(resolved / name, paths.quarantine / name) for name in sorted(standing - here)]
     moved = 0

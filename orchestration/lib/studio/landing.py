@@ -138,8 +138,7 @@ def land_inbox(
     apply_moves(paths, con, partial(_reland, paths, con, sources))
     report.moved = moved_files(paths, con, since=began)
     remember_scan(con, scan)
-    if scan.manifest_rows or report.moved:  # what is quarantined changes only with new receipts or moves
-        file_quarantine_reports(paths, con)
+    file_quarantine_reports(paths, con)  # also after a landing stopped before it filed them
     return report
 
 
@@ -193,7 +192,7 @@ def replay_archive(
     receipts = [ManifestRow(**{name: row.get(name) for name in fields}) for row in rows]
     record_manifest(paths, con, receipts, report.documents, append_to_file=False)
     apply_moves(paths, con, partial(_reland, paths, con, sources))  # the moves the landings decided
-    file_quarantine_reports(paths, con, replayed=True)
+    file_quarantine_reports(paths, con)
     return report
 
 

@@ -25,7 +25,7 @@ import duckdb
 from orchestration.lib.core.archive import document_bytes_sql, document_id_for
 from orchestration.lib.core.inbox import shown_name
 from orchestration.lib.core.paths import DataPaths
-from orchestration.lib.core.quarantine import file_reports, report_path
+from orchestration.lib.core.quarantine import file_reports, report_names
 from orchestration.lib.studio.moved_files import MovedFile, moved_files, unreadable_move_lines
 
 # LIVE Backstage creator data, the agency-wide file kind (live/routing.BACKSTAGE; stg_studio__documents.is_agency_wide)
@@ -214,19 +214,15 @@ def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [doc for doc in quarantined if doc not in ended]
 
 
-def file_quarantine_reports(paths: DataPaths, con: duckdb.DuckDBPyConnection, *, replayed: bool = False) -> int:
+def file_quarantine_reports(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> int:
     """After a landing: the quarantine folder holds the reports of the files quarantined now, the others are filed
-    under `resolved/` (`quarantine.file_reports`), so that what a user sees there is what the summary counts. With
-    no document quarantined, only after a replay (which may load a file once quarantined) is the folder looked at."""
+    under `resolved/` (`quarantine.file_reports`), so that what a user sees there is what the summary counts."""
     quarantined, ended = _quarantine_states(con)
-    if not quarantined and not replayed:
-        return 0
     standing = {doc for doc in quarantined if doc not in ended}
     rows = con.execute(
         "select document_id, archive_sha256, original_name, member_name from raw.documents where status = 'quarantined'"
     ).fetchall()
-    names = {report_path(paths, *row).name for row in rows if row[0] in standing}
-    return file_reports(paths, names)
+    return file_reports(paths, {name for row in rows if row[0] in standing for name in report_names(paths, *row)})
 
 
 # why a quarantined document no longer counts (`_quarantine_states`)
