@@ -25,7 +25,8 @@ from dataclasses import dataclass
 STOPS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143)}
 # a step failed with the interrupt itself: Ctrl-C between DuckDB queries, or dbt stopped (defs/dbt_run.py)
 INTERRUPTS = ("KeyboardInterrupt", "DagsterExecutionInterruptedError")
-_INTERRUPT_TEXT = re.compile(r"interrupt", re.IGNORECASE)  # DuckDB's InterruptException, "Query interrupted"
+# DuckDB's error for a query a signal interrupted: its InterruptException, or the RuntimeError "Query interrupted"
+_DUCKDB_INTERRUPT = re.compile(r"^InterruptException:|\bQuery interrupted\b|\bINTERRUPT Error: Interrupted!")
 
 
 class SignalRecord:
@@ -92,34 +93,30 @@ class Stop:
 
 def stop_of(result, record: SignalRecord | None) -> Stop | None:
     """The stop of a Dagster run (its execution result), None when it was not stopped. Stopped: it did not succeed
-    and every failed step was stopped, i.e. failed with an interrupt (Dagster's, Python's, or DuckDB's own, anywhere
-    in its error's chain) or, once a stop signal arrived, was the last step to fail (the one running when it arrived,
-    whatever error that left: the in-process executor runs one step at a time). A step that failed for its own reasons
-    before makes the run a failure, told and alerted as one (a scheduler's SIGTERM after a real failure included)."""
+    and every failed step failed with an interrupt anywhere in its error's chain: KeyboardInterrupt or Dagster's, and
+    once a stop signal arrived, DuckDB's own ("Query interrupted", "INTERRUPT Error: Interrupted!"). Any other error
+    makes the run a failure, told and alerted as one, a signal or not: a step that failed for its own reasons before
+    the signal, or ran on after it (DuckDB's error does not stop Dagster's executor) and then failed (review). So a
+    stop whose step left an error of another kind is told as a failure: a false alarm rather than a missed one."""
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     arrived = record.first() if record is not None else None
     if result.success or not failures and arrived is None:
         return None
-    last = failures[-1].step_key if failures and arrived is not None else None
-    signalled = arrived is not None  # DuckDB's interrupt error counts only then: alone, code interrupted a query
-    stopped = [
-        e.step_key for e in failures if e.step_key == last or _interrupted(e.event_specific_data.error, signalled)
-    ]
-    if len(stopped) < len(failures):
+    if not all(_interrupted(e.event_specific_data.error, arrived is not None) for e in failures):
         return None
     told, exit_code = STOPS[arrived if arrived is not None else signal.SIGINT]  # none recorded: a Ctrl-C
-    return Stop(told, exit_code, stopped)
+    return Stop(told, exit_code, [e.step_key for e in failures])
 
 
 def _interrupted(error, signalled: bool) -> bool:
     """Whether a step's error (Dagster's SerializableErrorInfo) is, or was caused by, an interrupt: KeyboardInterrupt
-    or Dagster's, and once a stop signal arrived, DuckDB's ("Query interrupted", "INTERRUPT Error: Interrupted!")."""
+    or Dagster's, and once a stop signal arrived, DuckDB's (alone, it is code interrupting a query)."""
     seen = [error]
     while seen:
         error = seen.pop()
         if error is None:
             continue
-        if error.cls_name in INTERRUPTS or signalled and _INTERRUPT_TEXT.search(f"{error.cls_name} {error.message}"):
+        if error.cls_name in INTERRUPTS or signalled and _DUCKDB_INTERRUPT.search(f"{error.cls_name}: {error.message}"):
             return True
         seen += [error.cause, error.context]
     return False
