@@ -2,7 +2,11 @@
 
 import logging
 
-from orchestration.lib.core.console_filters import UnyieldedOutputsInOneLine, ungated_checks_counted
+from orchestration.lib.core.console_filters import (
+    ObservedTestsQuiet,
+    UnyieldedOutputsInOneLine,
+    ungated_checks_counted,
+)
 
 UNYIELDED = (
     "daily_pipeline - 1234 - dbt_models - op 'dbt_models' did not yield or return expected outputs "
@@ -40,3 +44,24 @@ def test_warnings_of_ungated_checks_are_counted_by_step_while_a_run_executes(cap
     assert [r.getMessage() for r in caplog.records] == ["something else"]
     logger.warning("Blocking asset check 'a:x' emitted no result in step 'dbt_models'; after the run")
     assert len(caplog.records) == 2 and counted == {"dbt_models": 3, "other": 1}  # the filter is gone
+
+
+def test_a_dbt_test_recorded_as_an_observation_is_no_warning_on_the_console():
+    """Two WARNING lines on every build that ran the tests on the raw API tables (dbt sources), saying nothing was
+    wrong (review): told at DEBUG, below the console's INFO; any other warning stays one."""
+    observed = logging.LogRecord(
+        "dagster",
+        logging.WARNING,
+        __file__,
+        1,
+        "daily_pipeline - 1234 - dbt_models - Logging an `AssetObservation` instead of an `AssetCheckResult` for dbt "
+        "test `source_shares_sum_to_at_most_tiktok_api_api_account_audience_share__document_id__dimension`.\n\nThis "
+        "test was not included in Dagster's asset check selection, and was likely executed due to dbt indirect "
+        "selection.",
+        (),
+        None,
+    )
+    other = logging.LogRecord("dagster", logging.WARNING, __file__, 1, "dbt: a test warned", (), None)
+    assert ObservedTestsQuiet().filter(observed) and ObservedTestsQuiet().filter(other)
+    assert (observed.levelno, observed.levelname) == (logging.DEBUG, "DEBUG")
+    assert (other.levelno, other.levelname) == (logging.WARNING, "WARNING")

@@ -8,7 +8,7 @@ import logging
 
 import dagster as dg
 
-from orchestration.lib.core.console_filters import UnyieldedOutputsInOneLine
+from orchestration.lib.core.console_filters import ObservedTestsQuiet, UnyieldedOutputsInOneLine
 
 
 @dg.logger(
@@ -18,4 +18,5 @@ from orchestration.lib.core.console_filters import UnyieldedOutputsInOneLine
 def console_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = dg.colored_console_logger.logger_fn(init_context)
     logger.addFilter(UnyieldedOutputsInOneLine())
+    logger.addFilter(ObservedTestsQuiet())  # at DEBUG: below the console's INFO
     return logger
