@@ -26,6 +26,7 @@ import dagster as dg
 
 from orchestration.defs.resources import DataDirResource
 from orchestration.lib.api.landing import AccountPull, SnapshotDayError, pull_account, pull_all
+from orchestration.lib.core.stop_signals import stop_arrived
 from orchestration.lib.core.warehouse import API_RAW_TABLE_COLUMNS
 from orchestration.lib.tiktok_api.config import AccountsConfigError, ApiConfig, load_accounts
 from orchestration.lib.tiktok_api.redact import redact
@@ -85,6 +86,8 @@ def api_table_key(table: str) -> dg.AssetKey:
 )
 def tiktok_api_pulls(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     """Pull TikTok's Display / Business APIs, archive the responses, validate and load them."""
+    if (stop := stop_arrived()) is not None:  # Ctrl-C during the landing: no call to TikTok after it
+        raise dg.DagsterExecutionInterruptedError(f"{stop.name} arrived before the API pulls began: none was made")
     paths = data_dir.paths
     if context.has_partition_key_range and not context.has_partition_key:
         # One run over many partitions (a single-run backfill policy) would otherwise look like the daily job's run

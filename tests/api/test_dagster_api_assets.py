@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,30 @@ def test_without_accounts_yml_the_daily_run_does_nothing_and_passes(fake, paths,
     assert fake.api_requests() == []
     evaluation = _check(result)
     assert evaluation.passed and "no accounts.yml" in evaluation.description
+
+
+def test_after_a_stop_signal_the_daily_pulls_make_no_call(fake, paths, instance):
+    """Ctrl-C in the landing's DuckDB query leaves DuckDB's error, not Dagster's interrupt, so Dagster's executor ran
+    this other root step on and pulled from TikTok after the user stopped the run (review)."""
+    import os
+    import signal
+
+    from orchestration.lib.core import stop_signals
+
+    setup_display(fake, paths)
+    quiet = signal.signal(signal.SIGINT, lambda *_: None)  # recorded by the wakeup fd, as under Dagster's handler
+    try:
+        with stop_signals.recording() as record:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            result = _materialize(paths, instance)
+    finally:
+        signal.signal(signal.SIGINT, quiet)
+    assert record.first() == signal.SIGINT and not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.event_specific_data.error.cls_name == "DagsterExecutionInterruptedError"
+    assert fake.api_requests() == []
+    assert stop_signals.stop_of(result, record).exit_code == 130  # told as a stop (cli.py)
 
 
 def test_a_malformed_accounts_yml_fails_the_check_but_not_the_daily_run(fake, paths, instance):

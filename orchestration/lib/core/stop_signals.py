@@ -58,6 +58,15 @@ class SignalRecord:
             self._reader = None
 
 
+_RECORDING: list[SignalRecord] = []  # the record of the run under way in this process (`recording`), if any
+
+
+def stop_arrived() -> signal.Signals | None:
+    """The stop signal that reached the run under way, if one did: a step about to start checks it (DuckDB answers a
+    signal with its own error, so Dagster's executor runs the other root step on, e.g. the API pulls after Ctrl-C)."""
+    return _RECORDING[-1].first() if _RECORDING else None
+
+
 @contextmanager
 def recording() -> Iterator[SignalRecord]:
     """Record the stop signals that reach this process meanwhile. Only the main thread can (Python's rule): in
@@ -73,9 +82,11 @@ def recording() -> Iterator[SignalRecord]:
     # SIGTERM after the run ends the process as before it, not as a KeyboardInterrupt
     sigterm = signal.getsignal(signal.SIGTERM)
     previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    _RECORDING.append(record)
     try:
         yield record
     finally:
+        _RECORDING.remove(record)
         signal.set_wakeup_fd(previous)
         if sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
