@@ -157,8 +157,8 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         c.check_name == "great_expectations" and c.severity.value == "ERROR" for c in failed
     )  # else it crashed: told as a failed step
     failed_steps = [step for step in failed_steps if not (quality_failed and step == QUALITY_STEP)]
-    # Ctrl-C or SIGTERM: the user's (or a scheduler's) own doing, no failure to alert anyone about, whatever error
-    # the step it landed in carried (DuckDB's own, mid-query)
+    # Ctrl-C or SIGTERM: the user's (or a scheduler's) own doing, no failure to alert anyone about, when every failed
+    # step failed with an interrupt (DuckDB's own, mid-query, included: lib/core/stop_signals.py)
     if stop := stop_of(result, signals):
         where = f" in: {', '.join(stop.steps)}" if stop.steps else ""
         print(f"Stopped ({stop.told}){where}. The next run does what this one left.", file=sys.stderr)
@@ -170,9 +170,15 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
         )
         alert_failed_run(paths, result, failed_steps)
         return 1
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.run_summary import mark_summary_told, summary_since
+
     told_through = datetime.now(UTC).replace(tzinfo=None)  # the run ended: whatever it landed, it landed before
-    print_summary(paths, _summary_since(paths, started), replayed=replayed, run_started=started)
-    _mark_summary_told(paths, told_through)
+    with connect(paths.warehouse) as con:  # from where the last summary ended: a stopped run's files are told too
+        since = summary_since(con, started)
+    print_summary(paths, since, replayed=replayed, run_started=started)
+    with connect(paths.warehouse) as con:
+        mark_summary_told(con, told_through)
     if warned_checks:
         print(f"\n{len(warned_checks)} check(s) warned: " + "; ".join(warned_checks[:10]))
     if failed_checks:
@@ -181,23 +187,6 @@ def _command(args: argparse.Namespace, paths: DataPaths) -> int:
             alert_failed_run(paths, result, [QUALITY_STEP])
         return 1
     return 0
-
-
-def _summary_since(paths: DataPaths, started: datetime) -> datetime:
-    """Where the summary begins: where the last one ended (a run stopped or failed after its landing told nothing)."""
-    from orchestration.lib.core.warehouse import connect
-    from orchestration.lib.studio.run_summary import summary_since
-
-    with connect(paths.warehouse) as con:
-        return summary_since(con, started)
-
-
-def _mark_summary_told(paths: DataPaths, through: datetime) -> None:
-    from orchestration.lib.core.warehouse import connect
-    from orchestration.lib.studio.run_summary import mark_summary_told
-
-    with connect(paths.warehouse) as con:
-        mark_summary_told(con, through)
 
 
 def _told(check) -> str:

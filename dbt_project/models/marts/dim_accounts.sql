@@ -81,30 +81,19 @@ own_accounts as (
     select account_handle from documents
     where has_account_files
     union
-    -- the marts, not their staging models: the same accounts
-    select account_handle from {{ ref('fct_follower_activity_hourly') }}
-    union
-    select account_handle from {{ ref('fct_follower_gender_snapshot') }}
-    union
-    select account_handle from {{ ref('fct_follower_territory_snapshot') }}
-    union
     select account_handle from latest_followers
-    union
-    -- recorded LIVEs (event logs: the account is the log's host)
-    select account_handle from {{ ref('fct_live_sessions') }}
-    union
-    select account_handle from {{ ref('fct_live_viewers_minutely') }}
-    union
-    select account_handle from {{ ref('fct_live_gifts') }}
-    union
-    -- LIVE Center's daily files (the account's folder; fct_live_account_daily's days from LIVE Center)
-    select account_handle from {{ ref('stg_live__center_activity') }}
-    union
-    select account_handle from {{ ref('stg_live__center_viewers') }}
-    union
-    select account_handle from {{ ref('stg_live__center_engagement') }}
-    union
-    select account_handle from {{ ref('stg_live__center_revenue') }}
+    -- the follower marts, not their staging models (the same accounts); recorded LIVEs (fct_live_sessions: the
+    -- log's host, whose rooms are fct_live_viewers_minutely's too; a gift keeps its own log's account); LIVE
+    -- Center's daily files (the account's folder: fct_live_account_daily's days from LIVE Center)
+    {%- for model in [
+        'fct_follower_activity_hourly', 'fct_follower_gender_snapshot', 'fct_follower_territory_snapshot',
+        'fct_live_sessions', 'fct_live_gifts',
+        'stg_live__center_activity', 'stg_live__center_viewers', 'stg_live__center_engagement',
+        'stg_live__center_revenue'
+    ] %}
+        union
+        select account_handle from {{ ref(model) }}
+    {%- endfor %}
 ),
 
 accounts as (

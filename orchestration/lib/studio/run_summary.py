@@ -58,7 +58,7 @@ class RunSummary:
     flags_in_total: int = 0
     quarantined_now: int = 0
     files_received: int = 0  # inbox files received this run; a ZIP holds several export files
-    # quarantined this run but no longer standing (`ended_quarantines`): replaced since by a corrected file at the
+    # quarantined this run but no longer standing (`_quarantine_states`): replaced since by a corrected file at the
     # same inbox path (a replay reads old quarantines again), or the same bytes loaded from another inbox path (a
     # download saved in the wrong account's folder beside the right one): nothing was corrected then
     corrected_since: int = 0
@@ -83,8 +83,7 @@ def summarize_run(
     told. `run_started`: this run's start, when `since` is earlier (files landed before it are counted apart)."""
     summary = RunSummary()
     summary.flags_in_total = con.execute("select count(*) from raw.row_flags").fetchone()[0]
-    quarantined, ended = _quarantine_states(con)
-    standing = {doc for doc in quarantined if doc not in ended}
+    standing, ended = _quarantine_states(con)
     summary.quarantined_now = len(standing)
     summary.move_lines_unreadable = unreadable_move_lines(paths) if paths is not None else 0
     if since is None:
@@ -107,7 +106,7 @@ def summarize_run(
     ).fetchall()
     summary.corrected_since = sum(ended.get(row[0]) == CORRECTED for row in rows)
     summary.loaded_elsewhere = sum(ended.get(row[0]) == LOADED_ELSEWHERE for row in rows)
-    rows = [row for row in rows if row[0] in standing]
+    rows = [row for row in rows if row[0] not in ended]
     # named by their place in the inbox: in dated folders, many files share a name (`<handle>/<day>/Overview.csv`)
     places = _inbox_paths(con, sorted({row[1] for row in rows}))
     summary.quarantined_this_run = [
@@ -210,15 +209,13 @@ def _new_files(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime 
 
 def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Ids of the quarantined documents still standing: neither replaced at their inbox path nor loaded elsewhere."""
-    quarantined, ended = _quarantine_states(con)
-    return [doc for doc in quarantined if doc not in ended]
+    return _quarantine_states(con)[0]
 
 
 def file_quarantine_reports(paths: DataPaths, con: duckdb.DuckDBPyConnection) -> int:
     """After a landing: the quarantine folder holds the reports of the files quarantined now, the others are filed
     under `resolved/` (`quarantine.file_reports`), so that what a user sees there is what the summary counts."""
-    quarantined, ended = _quarantine_states(con)
-    standing = {doc for doc in quarantined if doc not in ended}
+    standing = set(quarantined_now(con))
     rows = con.execute(
         "select document_id, archive_sha256, original_name, member_name from raw.documents where status = 'quarantined'"
     ).fetchall()
@@ -230,7 +227,7 @@ CORRECTED, LOADED_ELSEWHERE = "corrected", "loaded_elsewhere"
 
 
 def _quarantine_states(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, str]]:
-    """Every quarantined document's id, and why those that no longer count ended: CORRECTED (a later receipt of
+    """The ids of the quarantined documents still standing, and why the others ended: CORRECTED (a later receipt of
     other bytes at its inbox path) before LOADED_ELSEWHERE (its bytes loaded from another inbox path)."""
     quarantined = con.execute(
         "select document_id, archive_sha256 from raw.documents where status = 'quarantined'"
@@ -261,7 +258,7 @@ def _quarantine_states(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[
     # A document id starts with its receipt (`<sha>:<path tag>:<member>`); one no receipt matches stays counted.
     ended = {doc: CORRECTED for doc, _ in quarantined if _receipt(doc) in superseded}
     ended |= {doc: LOADED_ELSEWHERE for doc, _ in quarantined if doc not in ended and _bytes_of(doc) in loaded}
-    return [doc for doc, _ in quarantined], ended
+    return [doc for doc, _ in quarantined if doc not in ended], ended
 
 
 def _bytes_of(document_id: str) -> str:
