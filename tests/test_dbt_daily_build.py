@@ -128,7 +128,6 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
     outputs = _dbt_outputs(content)
     built = {key for key, meta in outputs.items() if meta.get("rebuilt") is not False}
     assert {
-        "staging/stg_studio__content",
         "intermediate/int_video_snapshots__unioned",
         "marts/fct_video_engagement_daily",
         "marts/rpt_trending_videos_7d",
@@ -144,8 +143,20 @@ def test_each_run_builds_what_its_files_touch_and_ends_where_a_full_refresh_does
         "marts/fct_follower_growth_daily",
     } <= untouched
     assert not any("live" in key or "tiktok_api" in key for key in built)
+    # the views the new rows reach are kept as they are (a view holds a query: it reads the new rows), and dbt ran
+    # no view; their tests ran on the new rows
+    assert not {"staging/stg_studio__content", "intermediate/int_video_snapshots__with_previous"} & set(outputs)
+    ran = _ran_by_dbt_and_batched(paths)
+    assert "int_video_snapshots__unioned" in ran["dbt"] and not {"stg_studio__content", "stg_studio__documents"} & set(
+        ran["dbt"]
+    )
     checks = _dbt_checks(content)
     assert "unique_combination_fct_video_engagement_daily_account_handle__video_id__metric_date" in checks
+    assert {
+        "not_null_stg_studio__content_video_id",
+        "unique_combination_stg_studio__content_account_handle__video_id__metric_date",
+        "unique_combination_int_video_snapshots__with_previous_account_handle__video_id__metric_date",
+    } <= checks
     # no LIVE model's own test: only the 5 LIVE marts' relationships tests to the rebuilt dim_accounts, which read it
     live = [check for check in checks if any(layer in check for layer in ("stg_live", "int_live", "fct_live"))]
     assert len(live) == 5 and all(c.startswith("relationships_fct_live") and "ref_dim_accounts" in c for c in live)

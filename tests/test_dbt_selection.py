@@ -23,6 +23,7 @@ from orchestration.lib.core.dbt_selection import (
     plan_build,
     record_changed_sources,
     record_whole_build,
+    through_kept_views,
 )
 
 
@@ -74,19 +75,27 @@ def test_a_content_snapshot_reaches_every_video_mart_and_no_live_or_api_model(ma
     plan = plan_build(manifest, {"studio_content", "documents", "row_flags"})
     models = _names(manifest, plan.models)
     assert {
-        "stg_studio__content",
         "int_video_snapshots__unioned",
-        "int_video_snapshots__with_previous",
         "fct_video_engagement_daily",
         "dim_videos",
         "rpt_trending_videos_7d",
         "rpt_video_outliers_daily",
         "dim_accounts",
-        # raw.documents / raw.row_flags
+        "rpt_account_freshness",  # raw.documents
+    } <= models
+    # the views between are kept as they are (they read the new rows), excluded by one selector; their tests run
+    kept = {
+        "stg_studio__content",
+        "int_video_snapshots__with_previous",
         "stg_studio__documents",
         "stg_studio__row_flags",
-        "rpt_account_freshness",
-    } <= models
+    }
+    assert kept <= _names(manifest, plan.views) and not kept & models and kept <= set(plan.excluded)
+    assert _tests_of(manifest, "stg_studio__content") | _tests_of(manifest, "int_video_snapshots__with_previous") <= (
+        _names(manifest, plan.tests)
+    )
+    assert plan.dbt_exclude[-1] == "config.materialized:view" and not kept & set(plan.dbt_exclude)
+    assert "fct_live_sessions" in plan.dbt_exclude and "stg_live__sessions" not in plan.dbt_exclude  # a view
     assert not {m for m in models if "live" in m or "tiktok_api" in m or m == "fct_account_overview_daily"}
     # the source test of a changed raw table runs; one of an unchanged raw table does not
     source_tests = {
@@ -95,6 +104,34 @@ def test_a_content_snapshot_reaches_every_video_mart_and_no_live_or_api_model(ma
         if any(d.startswith("source.") for d in manifest["nodes"][u]["depends_on"]["nodes"])
     }
     assert not {t for t in source_tests if "tiktok_api" in t}
+
+
+def test_a_test_of_a_kept_view_waits_for_the_models_the_view_reads(manifest):
+    """A kept view is not run: its test must wait for (and be skipped after a failure of) what the view reads, as dbt
+    orders its own test across an excluded node; else it reads the incremental below it before it is rebuilt."""
+    plan = plan_build(manifest, {"studio_content"})
+    model = "model.tiktok_warehouse."
+    # int_video_snapshots__with_previous (view) reads int_video_snapshots__unioned (incremental, rebuilt)
+    assert through_kept_views(manifest, [f"{model}int_video_snapshots__with_previous"], plan.views) == (
+        f"{model}int_video_snapshots__unioned",
+    )
+    # stg_studio__content (view) reads the raw table; a node that is no kept view stays, each once
+    parents = through_kept_views(
+        manifest, [f"{model}stg_studio__content", f"{model}dim_videos", f"{model}dim_videos"], plan.views
+    )
+    assert sorted(parents) == [f"{model}dim_videos", "source.tiktok_warehouse.studio.studio_content"]
+    # the build's batched tests carry those parents (what the tests run alongside dbt wait for)
+    from orchestration.defs.dbt import dbt_build, split_batched_tests
+
+    _, batched = split_batched_tests(dbt_build(None, plan=plan), manifest)
+    (test,) = (
+        test
+        for test in batched.values()
+        if test.name == "not_null_int_video_snapshots__with_previous_is_first_snapshot"
+    )
+    assert test.parents == (f"{model}int_video_snapshots__unioned",)
+    # a view this build does not reach is no kept view: the test waits for it, as before (it is not run: as it was)
+    assert through_kept_views(manifest, [f"{model}stg_live__sessions"], plan.views) == (f"{model}stg_live__sessions",)
 
 
 def test_nothing_changed_builds_nothing(manifest):

@@ -17,6 +17,7 @@ directory); the generic tests of a build (of a subset, those its dbt selection w
 artifacts (run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
 """
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ from orchestration.lib.core.dbt_selection import (
     plan_build,
     record_whole_build,
     request_full_refresh,
+    through_kept_views,
 )
 from orchestration.lib.core.dbt_vars import REBUILD_VARS, keying_vars_digest, live_zone_handles, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
@@ -146,8 +148,8 @@ def dbt_build(
     env = {MIN_DATE_ENV: min_date.isoformat() if min_date and not full_refresh else ""}
     env[TESTS_FROM_ENV] = env[MIN_DATE_ENV] if plan is not None else ""
     env[MODEL_MIN_DATES_ENV] = ""
-    if plan is not None and plan.excluded:
-        args += ["--exclude", " ".join(plan.excluded), "--indirect-selection", "empty"]
+    if plan is not None:
+        args += ["--exclude", " ".join(plan.dbt_exclude), "--indirect-selection", "empty"]
     return DbtBuild(args, env, whole=plan is None, reason=reason, plan=plan)
 
 
@@ -253,7 +255,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                         raise dg.Failure(refused)
                     build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
                 if build.nothing:
-                    context.log.info("dbt: no raw table changed since the last build; nothing to build")
+                    why = "no model or test reads them but views" if build.changed else "none changed"
+                    context.log.info(f"dbt: nothing to build: of the raw tables since the last build, {why}")
                 if build.plan is not None:
                     # The published marts wait for every mart of this step: one this build does not touch is as
                     # it was. Yielded first: none of them is downstream of what the build changes.
@@ -332,7 +335,12 @@ def split_batched_tests(build: DbtBuild, manifest: dict) -> tuple[list[str], dic
         names = {test.name for test in batched.values()}
         args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
     if build.plan is not None:
-        batched = {uid: test for uid, test in batched.items() if uid in build.plan.tests}
+        plan = build.plan
+        batched = {
+            uid: dataclasses.replace(test, parents=through_kept_views(manifest, test.parents, plan.views))
+            for uid, test in batched.items()
+            if uid in plan.tests
+        }
     return args, batched
 
 
@@ -399,7 +407,8 @@ def _describe(build: DbtBuild, batched: int) -> str:
     plan = build.plan
     return (
         f"dbt build ({window}) of {len(plan.models)} model(s) and {len(plan.tests)} test(s) downstream of "
-        f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched{apart}"
+        f"the raw tables that changed ({build.reason}); {len(plan.excluded)} node(s) untouched, "
+        f"{len(plan.views)} of them views reading the new rows as they are{apart}"
     )
 
 
