@@ -17,7 +17,6 @@ directory); the generic tests of a build (of a subset, those its dbt selection w
 artifacts (run_results.json, compiled SQL, dbt.log) go to `<data>/warehouse/dbt_target/`.
 """
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,9 +62,9 @@ from orchestration.lib.core.dbt_selection import (
     moved_live_zones,
     moved_zones_reason,
     plan_build,
+    planned_batched_tests,
     record_whole_build,
     request_full_refresh,
-    through_kept_views,
 )
 from orchestration.lib.core.dbt_vars import REBUILD_VARS, keying_vars_digest, live_zone_handles, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
@@ -335,12 +334,7 @@ def split_batched_tests(build: DbtBuild, manifest: dict) -> tuple[list[str], dic
         names = {test.name for test in batched.values()}
         args = exclude_nodes(args, excluded_from_dbt(manifest, batched), drop=names)
     if build.plan is not None:
-        plan = build.plan
-        batched = {
-            uid: dataclasses.replace(test, parents=through_kept_views(manifest, test.parents, plan.views))
-            for uid, test in batched.items()
-            if uid in plan.tests
-        }
+        batched = planned_batched_tests(manifest, build.plan, batched)
     return args, batched
 
 

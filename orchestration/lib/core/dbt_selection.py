@@ -30,7 +30,7 @@ sees).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import duckdb
@@ -194,6 +194,16 @@ def through_kept_views(manifest: dict, parents: Iterable[str], views: set[str]) 
         elif parent not in found:
             found.append(parent)
     return tuple(found)
+
+
+def planned_batched_tests(manifest: dict, plan: BuildPlan, batched: dict) -> dict:
+    """The batched tests (`dbt_batched_tests.BatchedTest` by unique id) that `plan` runs, each waiting for what its
+    kept views read."""
+    return {
+        unique_id: replace(test, parents=through_kept_views(manifest, test.parents, plan.views))
+        for unique_id, test in batched.items()
+        if unique_id in plan.tests
+    }
 
 
 def _views(manifest: dict) -> set[str]:
