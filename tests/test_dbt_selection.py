@@ -24,6 +24,7 @@ from orchestration.lib.core.dbt_selection import (
     record_changed_sources,
     record_whole_build,
     through_kept_views,
+    whole_build_unfinished,
 )
 
 
@@ -280,6 +281,35 @@ def test_a_warehouse_built_by_another_version_of_the_project_is_refreshed_whole_
     assert (
         plan_dbt_build(con, manifest, full_refresh=False, subset=True).reason == "these assets were selected in Dagster"
     )
+
+
+def test_after_a_whole_build_that_did_not_finish_the_next_build_is_whole(manifest, monkeypatch):
+    """A whole build that failed half-way may have re-created views from an edit undone since: the fingerprint then
+    matches again, and a planned build keeps views as they are (review). Until a whole build finishes, the next is
+    whole; a planned build leaves the record as it is."""
+    from orchestration.defs import dbt as dbt_defs
+    from orchestration.defs.dbt import finish_dbt_build, plan_dbt_build, project_fingerprint
+
+    monkeypatch.setattr(dbt_defs, "missing_relations", lambda con, manifest: [])  # as if every model were built
+    con = duckdb.connect()
+    con.execute("create schema landing")
+    record_whole_build(con, project_fingerprint())
+    record_changed_sources(con, ["studio_content"])
+
+    def plan():
+        return plan_dbt_build(con, manifest, full_refresh=False, subset=False)
+
+    daily = plan()
+    assert not daily.whole and not whole_build_unfinished(con)
+    whole = plan_dbt_build(con, manifest, full_refresh=True, subset=False)
+    assert whole.whole and whole_build_unfinished(con)  # ... and it failed: no finish_dbt_build
+    again = plan()
+    assert again.whole and "--full-refresh" not in again.args, "the same project: no full refresh for that alone"
+    assert again.reason == "the last whole build did not finish: its views may be of another project"
+    subset = plan_dbt_build(con, manifest, full_refresh=False, subset=True)  # a UI pick is not a whole build
+    assert subset.reason == "these assets were selected in Dagster" and whole_build_unfinished(con)
+    finish_dbt_build(con, again)
+    assert not whole_build_unfinished(con) and not plan().whole
 
 
 def test_every_dbt_var_either_forces_a_full_refresh_when_changed_or_moves_no_row(tmp_path):

@@ -57,14 +57,17 @@ from orchestration.lib.core.dbt_selection import (
     clear_changed_sources,
     clear_full_refresh,
     full_refresh_requested,
+    mark_whole_build_started,
     missing_relations,
     model_min_dates,
+    models_in_dependency_order,
     moved_live_zones,
     moved_zones_reason,
     plan_build,
     planned_batched_tests,
     record_whole_build,
     request_full_refresh,
+    whole_build_unfinished,
 )
 from orchestration.lib.core.dbt_vars import REBUILD_VARS, keying_vars_digest, live_zone_handles, project_vars
 from orchestration.lib.core.paths import DBT_PROJECT_DIR, DataPaths, data_dir_from_env
@@ -198,6 +201,8 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
     elif (built := built_fingerprint(con)) != fingerprint:  # an upgrade or an edited model: old rows may change
         why = "was not built by this dbt project yet" if built is None else "was built by another version of it"
         build = dbt_build(min_date, full_refresh=built is not None, reason=f"the warehouse {why}")
+    elif whole_build_unfinished(con):
+        build = dbt_build(min_date, reason="the last whole build did not finish: its views may be of another project")
     elif min_date is not None and not changed:
         build = dbt_build(min_date, reason="rows landed without a record of their raw tables")
     elif missing := missing_relations(con, manifest):
@@ -208,6 +213,8 @@ def plan_dbt_build(con, manifest: dict, *, full_refresh: bool, subset: bool) -> 
         if later := model_min_dates(manifest, plan, changed_source_dates(con), min_date):
             build.env[MODEL_MIN_DATES_ENV] = json.dumps({name: day.isoformat() for name, day in sorted(later.items())})
     build.changed, build.fingerprint, build.keying_vars = changed, fingerprint, keying_vars
+    if build.whole and not subset:
+        mark_whole_build_started(con)
     return build
 
 
@@ -228,7 +235,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     # marts in dependency order: Dagster wants a multi-asset's outputs yielded parents first
     marts = [
         (unique_id, translator.get_asset_key(manifest["nodes"][unique_id]))
-        for unique_id in _models_in_dependency_order(manifest)
+        for unique_id in models_in_dependency_order(manifest)
         if manifest["nodes"][unique_id]["fqn"][1:2] == ["marts"]
     ]
 
@@ -254,8 +261,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                         raise dg.Failure(refused)
                     build = plan_dbt_build(con, manifest, full_refresh=config.full_refresh, subset=subset)
                 if build.nothing:
-                    why = "no model or test reads them but views" if build.changed else "none changed"
-                    context.log.info(f"dbt: nothing to build: of the raw tables since the last build, {why}")
+                    why = "views read them as they are" if build.plan.views else "nothing reads them"
+                    context.log.info(f"dbt: nothing to build: {why if build.changed else 'no raw table changed'}")
                 if build.plan is not None:
                     # The published marts wait for every mart of this step: one this build does not touch is as
                     # it was. Yielded first: none of them is downstream of what the build changes.
@@ -374,23 +381,6 @@ def subset_build(
         if unique_id in selected or (eager and not models.isdisjoint(test.parents))
     }
     return exclude_nodes(args, excluded_from_dbt(manifest, every)), batched, models
-
-
-def _models_in_dependency_order(manifest: dict) -> list[str]:
-    """Every model's unique id, each after the models it reads (Kahn's algorithm, ties in name order)."""
-    models = {u: n for u, n in manifest["nodes"].items() if n["resource_type"] == "model"}
-    parents = {u: {p for p in n["depends_on"]["nodes"] if p in models} for u, n in models.items()}
-    ordered: list[str] = []
-    ready = sorted(u for u, p in parents.items() if not p)
-    while ready:
-        current = ready.pop(0)
-        ordered.append(current)
-        for child in sorted(manifest["child_map"].get(current, ())):
-            if child in parents and current in parents[child]:
-                parents[child].discard(current)
-                if not parents[child]:
-                    ready.append(child)
-    return ordered
 
 
 def _describe(build: DbtBuild, batched: int) -> str:

@@ -13,10 +13,12 @@ rebuilds the account models from 60 days back and the video models from today. I
 the day its own inputs changed, so it ends where a full refresh does (tests/test_incremental_equals_full.py).
 
 Views downstream of the changed tables are kept as they are, their tests run: a view holds a query, not rows, and
-DuckDB binds it again at every read, so new rows reach it without re-creating it (~75 ms of dbt a view: 29 views
-were ~2 of a daily build's 3 seconds). Its query changes only with the project, and a changed project is built
-whole. A batched test of a kept view waits for the models the view reads (`through_kept_views`), as dbt orders its
-own tests across an excluded node.
+DuckDB binds it again at every read, so new rows reach it without re-creating it (dbt took 50-75 ms a view in a
+whole build of a small warehouse; a daily drop of every Studio file kind reaches 12 of the 29 views). Its query
+changes only with the project, and a changed project is built whole; so is the next build after a whole build that
+did not finish (`mark_whole_build_started`: it may have left views of an edit since undone). A batched test of a
+kept view waits for the models the view reads (`through_kept_views`), as dbt orders its own tests across an
+excluded node.
 
 A build covers the whole project instead when the warehouse was last built by another dbt project (its
 fingerprint, `dbt_manifest.project_fingerprint`, is recorded after each whole build: a first run, an
@@ -45,6 +47,8 @@ _DDL = (
     # the vars incremental marts key their rows by, as of the last whole build (null before this column existed)
     "alter table landing.dbt_build add column if not exists keying_vars varchar",
     "create table if not exists landing.pending_full_refresh (requested_at timestamp)",
+    # set when a whole build starts, cleared by `record_whole_build`: whether the last one did not finish
+    "alter table landing.dbt_build add column if not exists unfinished boolean default false",
 )
 RAW_SCHEMA = "raw"
 VIEW_SELECTOR = "config.materialized:view"
@@ -107,7 +111,22 @@ def built_keying_vars(con: duckdb.DuckDBPyConnection) -> str | None:
 def record_whole_build(con: duckdb.DuckDBPyConnection, fingerprint: str, keying_vars: str | None = None) -> None:
     _ensure(con)
     con.execute("delete from landing.dbt_build")
-    con.execute("insert into landing.dbt_build values (?, ?)", [fingerprint, keying_vars])
+    con.execute(
+        "insert into landing.dbt_build (project_fingerprint, keying_vars) values (?, ?)", [fingerprint, keying_vars]
+    )
+
+
+def mark_whole_build_started(con: duckdb.DuckDBPyConnection) -> None:
+    """A whole build re-creates every view. One that fails half-way may leave views of an edited project, edited back
+    since (the fingerprint then matches again), which planned builds keep as they are: until a whole build finishes
+    (`record_whole_build`), the next build is whole again."""
+    _ensure(con)
+    con.execute("update landing.dbt_build set unfinished = true")
+
+
+def whole_build_unfinished(con: duckdb.DuckDBPyConnection) -> bool:
+    _ensure(con)
+    return con.execute("select coalesce(bool_or(unfinished), false) from landing.dbt_build").fetchone()[0]
 
 
 def missing_relations(con: duckdb.DuckDBPyConnection, manifest: dict) -> list[str]:
@@ -204,6 +223,23 @@ def planned_batched_tests(manifest: dict, plan: BuildPlan, batched: dict) -> dic
         for unique_id, test in batched.items()
         if unique_id in plan.tests
     }
+
+
+def models_in_dependency_order(manifest: dict) -> list[str]:
+    """Every model's unique id, each after the models it reads (Kahn's algorithm, ties in name order)."""
+    models = {u: n for u, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    parents = {u: {p for p in n["depends_on"]["nodes"] if p in models} for u, n in models.items()}
+    ordered: list[str] = []
+    ready = sorted(u for u, p in parents.items() if not p)
+    while ready:
+        current = ready.pop(0)
+        ordered.append(current)
+        for child in sorted(manifest["child_map"].get(current, ())):
+            if child in parents and current in parents[child]:
+                parents[child].discard(current)
+                if not parents[child]:
+                    ready.append(child)
+    return ordered
 
 
 def _views(manifest: dict) -> set[str]:
