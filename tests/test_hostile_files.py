@@ -672,3 +672,42 @@ def test_a_zip_inside_a_zip_is_told_to_unzip_the_outer_one(tmp_path):
     assert land(paths).issues == []
     assert query(paths, "select account_handle, sum(video_views) from raw.studio_overview group by 1") == [("good", 7)]
     assert query(paths, "select account_handle from raw.studio_viewers order by 1") == [("good",), ("other",)]
+
+
+def test_a_zip_inside_a_zip_is_no_longer_quarantined_once_its_bytes_land_bare(tmp_path):
+    """Downloads zipped together: each inner ZIP is quarantined, and stayed so for ever once the user did as told (the
+    outer ZIP's bytes are never corrected). An entry's quarantine ends once the very same bytes (its sha256, recorded
+    with it) land as a file of their own, in any folder: its report goes to resolved/; a replay ends the same."""
+    from orchestration.lib.core.warehouse import connect
+    from orchestration.lib.studio.run_summary import quarantined_now, summarize_run
+
+    paths = new_paths(tmp_path)
+    overview = studio_zip({"Overview.csv": _overview("7")}, WHEN)
+    viewers = studio_zip({"Viewers.csv": studio_csv(VIEWERS, [["April 1", "3", "2", "1"]])}, WHEN)
+    inner = {"Overview_2026-04-01_1777023476_good.zip": overview, "Viewers_good.zip": viewers}
+    drop(paths, "good/downloads.zip", studio_zip(inner, WHEN), WHEN)
+    land(paths)
+
+    def standing() -> tuple[list[str], list[str], list[str]]:
+        with connect(paths.warehouse, read_only=True) as con:
+            now = con.execute(
+                "select member_name from raw.documents where list_contains(?, document_id) order by 1",
+                [quarantined_now(con)],
+            ).fetchall()
+        reports = [p.name.split("downloads.zip_")[1] for p in sorted(paths.quarantine.glob("*.json"))]
+        resolved = [p.name.split("downloads.zip_")[1] for p in sorted(paths.quarantine.glob("resolved/*.json"))]
+        return [member for (member,) in now], reports, resolved
+
+    assert standing() == (sorted(inner), [f"{name}.json" for name in sorted(inner)], [])
+    drop(paths, "Viewers_good.zip", viewers, WHEN)  # one inner ZIP dropped bare, at the top of the inbox
+    land(paths)
+    ended = (["Overview_2026-04-01_1777023476_good.zip"], ["Overview_2026-04-01_1777023476_good.zip.json"])
+    assert standing() == (*ended, ["Viewers_good.zip.json"])
+    assert query(paths, "select account_handle from raw.studio_viewers") == [("good",)]
+    with connect(paths.warehouse, read_only=True) as con:
+        summary = summarize_run(con, datetime(2000, 1, 1))
+    assert (summary.quarantined_now, summary.unzipped_since, len(summary.quarantined_this_run)) == (1, 1, 1)
+
+    with connect(paths.warehouse) as con:  # the archive again: the outer ZIP quarantined, one entry ended anew
+        landing.replay_archive(paths, con)
+    assert standing() == (*ended, ["Viewers_good.zip.json"])

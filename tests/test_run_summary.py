@@ -591,3 +591,57 @@ def test_files_quarantined_in_this_run_that_no_longer_count_are_told_what_became
         "same file loaded from another inbox path, where it counts)",
         "Quarantined files now: 0",
     ]
+
+
+def test_a_zip_inside_a_zip_dropped_bare_ends_its_quarantine_everywhere_and_in_a_replay(
+    tmp_path, monkeypatch, capsys, dbt_manifest
+):
+    """Two TikTok ZIPs zipped together: both entries quarantined (file_type). The user drops one of them bare, as
+    the reason says: its entry no longer counts in the summary, rpt_quarantined_files or the report, its quarantine
+    report is filed under resolved/ (they stayed quarantined for ever: the outer ZIP is never corrected), and a
+    replay of the archive ends where the runs did."""
+    from orchestration.lib.report.data import Marts, quarantined_files
+
+    paths = new_paths(tmp_path)
+    monkeypatch.setenv("TIKTOK_DATA_DIR", str(paths.root))
+    monkeypatch.setitem(os.environ, "DAGSTER_HOME", str(paths.dagster_home))
+    overview_zip = f"Overview_2025-03-01_{int(EXPORTED.timestamp())}_a.zip"
+    overview = studio_zip({"Overview.csv": studio_csv(OVERVIEW, [["March 1", "10", "1", "1", "0", "0"]])}, NOON)
+    viewers = studio_zip({"Viewers.csv": studio_csv(VIEWERS, [["March 1", "30", "20", "10"]])}, NOON)
+    drop(paths, "agency.zip", studio_zip({overview_zip: overview, "Viewers_b.zip": viewers}, NOON), NOON)
+
+    def counted(command: str) -> tuple:
+        assert main([command]) == 0
+        now = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Quarantined files now"))
+        listed = query(paths, "select inbox_path, zip_member from marts.rpt_quarantined_files order by 2")
+        marts = Marts(paths.marts)  # what the report shows
+        shown, files = quarantined_files(marts)
+        marts.con.close()
+
+        def reports(folder):
+            return sorted(p.name.split("agency.zip_")[1] for p in folder.glob("*.json"))
+
+        in_report = [(row["inbox_path"], row["zip_member"]) for row in shown]
+        return (
+            now.split(" (")[0],
+            listed,
+            in_report,
+            files,
+            reports(paths.quarantine),
+            reports(paths.quarantine / "resolved"),
+        )
+
+    entries = [("agency.zip", overview_zip), ("agency.zip", "Viewers_b.zip")]
+    assert counted("run") == (
+        "Quarantined files now: 2",
+        entries,
+        entries,
+        2,
+        [f"{overview_zip}.json", "Viewers_b.zip.json"],
+        [],
+    )
+    drop(paths, "b/Viewers_b.zip", viewers, NOON)  # one inner ZIP unzipped from the outer one, dropped bare
+    ended = ("Quarantined files now: 1", entries[:1], entries[:1], 1, [f"{overview_zip}.json"], ["Viewers_b.zip.json"])
+    assert counted("run") == ended
+    assert query(paths, "select account_handle, total_viewers from raw.studio_viewers") == [("b", 30)]
+    assert counted("replay") == ended

@@ -91,3 +91,17 @@ def test_a_failed_ddl_leaves_the_file_unlocked(tmp_path, monkeypatch):
     script = f"import duckdb; duckdb.connect({str(database)!r}).close()"
     opened = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert opened.returncode == 0, opened.stderr
+
+
+def test_a_column_added_since_is_added_to_a_warehouse_built_before_it(tmp_path):
+    """raw.documents.inner_zip_sha256 (a ZIP inside a ZIP's bytes) came later: a warehouse built before it, every
+    table there, gets it on its next writable open, its rows kept."""
+    database = tmp_path / "warehouse.duckdb"
+    connect(database).close()
+    with duckdb.connect(str(database)) as con:
+        con.execute("alter table raw.documents drop column inner_zip_sha256")
+        con.execute("insert into raw.documents (document_id, archive_sha256, original_name, status, landed_at) "
+                    "values ('d', 's', 'Overview.csv', 'loaded', now())")  # fmt: skip
+
+    with connect(database) as con:
+        assert con.execute("select document_id, inner_zip_sha256 from raw.documents").fetchall() == [("d", None)]

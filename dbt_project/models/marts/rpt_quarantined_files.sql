@@ -1,7 +1,8 @@
 -- One row per received file still quarantined (document_id): what the run summary counts as "Quarantined files
 -- now", with where each was dropped and why, so that a file that did not load is seen where people look (the
--- report, BI), with or without an account. Gone once a corrected file lands at its inbox path or the same bytes
--- load from another one (stg_studio__documents.is_superseded).
+-- report, BI), with or without an account. Gone once a corrected file lands at its inbox path, the same bytes
+-- load from another one, or, for a ZIP inside a ZIP, its bytes land as a file of their own
+-- (stg_studio__documents.is_superseded).
 with quarantined as (
     select
         document_id,

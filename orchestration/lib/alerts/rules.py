@@ -256,10 +256,10 @@ def _trending_rows(con, marts: Path, *, min_views: int, lookback_days: int) -> t
 def files_quarantined(paths: DataPaths) -> list[Event]:
     """One event per quarantine report (`<data>/raw/quarantine/*.json`) of a file still quarantined: the reports
     are what a user reads about a quarantined file. A landing files a report whose quarantine ended (a corrected
-    file dropped over it, the file moved where it belongs) under `resolved/`; until then (a run stopped before it),
-    the published `rpt_quarantined_files` says which are still quarantined (every report while it is not
-    published). Keyed by the report's name (archive hash, receipt and file name): the same file quarantined again is
-    not news."""
+    file dropped over it, the file moved where it belongs, a ZIP inside a ZIP whose bytes landed bare) under
+    `resolved/`; until then (a run stopped before it), the published `rpt_quarantined_files` says which are still
+    quarantined (every report while it is not published). Keyed by the report's name (archive hash, receipt and
+    file name): the same file quarantined again is not news."""
     current = _still_quarantined(paths.marts)
     events = []
     for report_file in sorted(paths.quarantine.glob("*.json")):

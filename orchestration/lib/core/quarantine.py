@@ -86,8 +86,9 @@ def report_names(paths: DataPaths, document_id: str, archive_sha256: str, origin
 def file_reports(paths: DataPaths, standing: set[str]) -> int:
     """Keep `<data>/raw/quarantine/` to the reports of files still quarantined (`standing`: their report names): any
     other report (a corrected file dropped over its file, the file moved where it belongs, loaded by a replay or a
-    LIVE log's corrected sidecar) goes to `resolved/` beside them, and back should its quarantine stand again; a
-    copy left in `resolved/` of a report written again goes. Returns how many moved. (`os.listdir`: one listing.)"""
+    LIVE log's corrected sidecar, a ZIP inside a ZIP whose bytes landed as a file of their own) goes to `resolved/`
+    beside them, and back should its quarantine stand again; a copy left in `resolved/` of a report written again
+    goes. Returns how many moved. (`os.listdir`: one listing.)"""
     resolved = paths.quarantine / RESOLVED_FOLDER
     try:
         here = {name for name in os.listdir(paths.quarantine) if name.endswith(".json")}

@@ -69,7 +69,7 @@ _DDL = [
         original_name varchar not null, account_handle varchar, file_kind varchar, export_date date,
         export_date_source varchar, exported_at timestamp, status varchar not null, row_count integer,
         quarantine_reason varchar, landed_at timestamp not null, first_metric_date date,
-        last_metric_date date)""",
+        last_metric_date date, inner_zip_sha256 varchar)""",
     # One row per receipt (the same bytes at two inbox paths are two rows), as in manifest.jsonl.
     """create table if not exists raw.archive_manifest (
         sha256 varchar not null, inbox_path varchar not null, original_name varchar not null,
@@ -115,6 +115,8 @@ _DDL = [
 # `create schema if not exists` and `create table if not exists` (tests/test_warehouse_connect.py).
 _TABLE_DDL = re.compile(r"create table if not exists (\w+\.\w+) ")
 _DDL_TABLES = [match.group(1) for match in map(_TABLE_DDL.match, _DDL) if match]
+# Columns added to a table since warehouses were first built: `alter table ... add column if not exists`, after `_DDL`
+_ADDED_COLUMNS = [("raw", "documents", "inner_zip_sha256", "varchar")]  # (schema, table, column, type)
 _OLD_MANIFEST_KEY = """select 1 from duckdb_constraints() where schema_name = 'raw' and table_name = 'archive_manifest'
     and constraint_type = 'PRIMARY KEY' and constraint_column_names = ['sha256']"""
 
@@ -127,6 +129,8 @@ def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
             _migrate_archive_manifest(con)
             for statement in _DDL:
                 con.execute(statement)
+            for schema, table, column, sql_type in _ADDED_COLUMNS:
+                con.execute(f"alter table {schema}.{table} add column if not exists {column} {sql_type}")
             # a new warehouse: every document it will hold is untold until a summary tells it (a warehouse of
             # documents from before this table tells only the next run's own, as summaries did before)
             con.execute(
@@ -141,13 +145,17 @@ def connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnectio
 
 
 def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether `_DDL` and the migration would change nothing: every table there, the manifest keyed by receipt.
-    One catalog query (~1-3 ms) instead of the 32 statements (~13 ms), on every writable open of a run and a test."""
+    """Whether `_DDL` and the migration would change nothing: every table there, every added column, the manifest
+    keyed by receipt. One catalog query (~1-3 ms) instead of the 32 statements (~13 ms), on every writable open."""
+    added = [".".join(column[:3]) for column in _ADDED_COLUMNS]
     # fetchall, not fetchone: a result left unfinished would make the caller's next `register` fail (DuckDB 2)
     ((current,),) = con.execute(
         f"""select (select count(*) from duckdb_tables() where database_name = current_database()
-            and list_contains(?, schema_name || '.' || table_name)) = ? and not exists ({_OLD_MANIFEST_KEY})""",
-        [_DDL_TABLES, len(_DDL_TABLES)],
+            and list_contains($1, schema_name || '.' || table_name)) = len($1)
+            and (select count(*) from duckdb_columns() where database_name = current_database()
+                 and list_contains($2, schema_name || '.' || table_name || '.' || column_name)) = len($2)
+            and not exists ({_OLD_MANIFEST_KEY})""",
+        [_DDL_TABLES, added],
     ).fetchall()
     return current
 

@@ -1,7 +1,8 @@
 """What a quarantine reason tells the user to do about a file that something other than TikTok changed.
 
 TikTok sends each section as a ZIP of CSV or XLSX files: a ZIP inside a ZIP (downloads zipped together to share
-them) is no export the reader opens, so the reason says to unzip the outer one and drop what it holds.
+them) is no export the reader opens, so the reason says to unzip the outer one and drop what it holds; once the
+inner ZIP's bytes land as a file of their own, the entry's quarantine ends (`run_summary._quarantine_states`).
 
 Calibrated on what TikTok sends (the project brief's tiktok-formats.md, section 1): a Studio date is a month name
 and a day, never a year nor a number alone ("April 12", "12 de abril", "4月12日"). A spreadsheet that opens the

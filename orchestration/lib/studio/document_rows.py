@@ -43,6 +43,7 @@ def document_rows(documents: list[Document], valid: dict[str, pd.DataFrame]) -> 
             "quarantine_reason": [quarantine_reason(d.issues) if d.issues else None for d in documents],
             "first_metric_date": _or_none(np.where(pd.isna(first), snapshot, first)),
             "last_metric_date": _or_none(np.where(pd.isna(last), snapshot, last)),
+            "inner_zip_sha256": [d.inner_zip_sha256 for d in documents],  # null but for a ZIP inside a ZIP
         }
     )
 

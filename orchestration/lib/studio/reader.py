@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
@@ -82,6 +83,7 @@ class Document:
     body_rows: int = 0
     inbox_path: str = ""  # the receipt's place in the inbox, as the user knows it (quarantine reports)
     handle_from: str = ""  # where account_handle came from: zip_name | inbox_folder | video_links (NameFacts)
+    inner_zip_sha256: str | None = None  # a ZIP inside the ZIP: its bytes, whose landing ends this quarantine
 
     @property
     def row_count(self) -> int:
@@ -212,7 +214,8 @@ def _parse_rows(doc: Document, member_name: str, data: bytes) -> None:
         if _keep_well_formed_body(doc, stem, data):
             return
         table = _bounded_csv_rows(doc, text)
-    else:  # a ZIP inside the ZIP is told how to land it
+    else:  # a ZIP inside the ZIP is told how to land it; its quarantine ends once its bytes land bare (run_summary)
+        doc.inner_zip_sha256 = hashlib.sha256(data).hexdigest() if suffix == ".zip" else None
         doc.fail("file_type", not_an_export(member_name, suffix, doc.original_name, doc.inbox_path))
         return
     if table is None:
@@ -442,8 +445,6 @@ def _without_trailing_empty(cells: list[str]) -> list[str]:
 
 
 def _cell_text(value) -> str:
-    if value is None:
-        return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return "" if value is None else str(value)

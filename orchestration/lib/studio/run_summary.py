@@ -60,9 +60,11 @@ class RunSummary:
     files_received: int = 0  # inbox files received this run; a ZIP holds several export files
     # quarantined this run but no longer standing (`_quarantine_states`): replaced since by a corrected file at the
     # same inbox path (a replay reads old quarantines again), or the same bytes loaded from another inbox path (a
-    # download saved in the wrong account's folder beside the right one): nothing was corrected then
+    # download saved in the wrong account's folder beside the right one): nothing was corrected then; or a ZIP
+    # inside a ZIP whose bytes landed since as a file of their own (the outer ZIP unzipped as its reason says)
     corrected_since: int = 0
     loaded_elsewhere: int = 0
+    unzipped_since: int = 0
     # files moved to another account's folder this run: they count for that account only now (`moved_files`)
     moved_this_run: list[MovedFile] = field(default_factory=list)
     # export files of new_files landed before this run began: by a run that ended without a summary (stopped, failed)
@@ -106,6 +108,7 @@ def summarize_run(
     ).fetchall()
     summary.corrected_since = sum(ended.get(row[0]) == CORRECTED for row in rows)
     summary.loaded_elsewhere = sum(ended.get(row[0]) == LOADED_ELSEWHERE for row in rows)
+    summary.unzipped_since = sum(ended.get(row[0]) == UNZIPPED for row in rows)
     rows = [row for row in rows if row[0] not in ended]
     # named by their place in the inbox: in dated folders, many files share a name (`<handle>/<day>/Overview.csv`)
     places = _inbox_paths(con, sorted({row[1] for row in rows}))
@@ -208,7 +211,8 @@ def _new_files(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime 
 
 
 def quarantined_now(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Ids of the quarantined documents still standing: neither replaced at their inbox path nor loaded elsewhere."""
+    """Ids of the quarantined documents still standing: neither replaced at their inbox path nor loaded elsewhere,
+    nor a ZIP inside a ZIP whose bytes landed as a file of their own."""
     return _quarantine_states(con)[0]
 
 
@@ -223,14 +227,16 @@ def file_quarantine_reports(paths: DataPaths, con: duckdb.DuckDBPyConnection) ->
 
 
 # why a quarantined document no longer counts (`_quarantine_states`)
-CORRECTED, LOADED_ELSEWHERE = "corrected", "loaded_elsewhere"
+CORRECTED, LOADED_ELSEWHERE, UNZIPPED = "corrected", "loaded_elsewhere", "unzipped"
 
 
 def _quarantine_states(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, str]]:
     """The ids of the quarantined documents still standing, and why the others ended: CORRECTED (a later receipt of
-    other bytes at its inbox path) before LOADED_ELSEWHERE (its bytes loaded from another inbox path)."""
+    other bytes at its inbox path) before LOADED_ELSEWHERE (its bytes loaded from another inbox path) before UNZIPPED
+    (a ZIP inside a ZIP whose bytes, `inner_zip_sha256`, landed as a received file of their own: the outer ZIP was
+    unzipped and its ZIPs dropped, as its reason says; the inner ZIP's own documents count from then on)."""
     quarantined = con.execute(
-        "select document_id, archive_sha256 from raw.documents where status = 'quarantined'"
+        "select document_id, archive_sha256, inner_zip_sha256 from raw.documents where status = 'quarantined'"
     ).fetchall()
     if not quarantined:
         return [], {}
@@ -252,13 +258,18 @@ def _quarantine_states(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[
         _bytes_of(doc)
         for (doc,) in con.execute(
             "select document_id from raw.documents where status = 'loaded' and list_contains(?, archive_sha256)",
-            [sorted({sha for _, sha in quarantined})],
+            [sorted({sha for _, sha, _ in quarantined})],
         ).fetchall()
     }
+    inner = sorted({zip_sha for _, _, zip_sha in quarantined if zip_sha is not None})
+    # a ZIP inside a ZIP whose bytes landed as a received file of their own (stg_studio__documents too)
+    sql = "select distinct archive_sha256 from raw.documents where list_contains(?, archive_sha256)"
+    landed_bare = {sha for (sha,) in con.execute(sql, [inner]).fetchall()} if inner else set()
     # A document id starts with its receipt (`<sha>:<path tag>:<member>`); one no receipt matches stays counted.
-    ended = {doc: CORRECTED for doc, _ in quarantined if _receipt(doc) in superseded}
-    ended |= {doc: LOADED_ELSEWHERE for doc, _ in quarantined if doc not in ended and _bytes_of(doc) in loaded}
-    return [doc for doc, _ in quarantined if doc not in ended], ended
+    ended = {doc: CORRECTED for doc, _, _ in quarantined if _receipt(doc) in superseded}
+    ended |= {doc: LOADED_ELSEWHERE for doc, _, _ in quarantined if doc not in ended and _bytes_of(doc) in loaded}
+    ended |= {doc: UNZIPPED for doc, _, zip_sha in quarantined if doc not in ended and zip_sha in landed_bare}
+    return [doc for doc, _, _ in quarantined if doc not in ended], ended
 
 
 def _bytes_of(document_id: str) -> str:

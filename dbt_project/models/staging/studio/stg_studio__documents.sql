@@ -29,6 +29,17 @@ loaded_bytes as (
         )
 ),
 
+unzipped_bytes as (
+    -- the bytes of a ZIP inside a ZIP (inner_zip_sha256 of its quarantined entry) received and landed since as a
+    -- file of their own: the outer ZIP was unzipped and what it held dropped, as the entry's reason says
+    select distinct archive_sha256
+    from source
+    where archive_sha256 in (
+        select inner_zip.inner_zip_sha256 from source as inner_zip
+        where inner_zip.inner_zip_sha256 is not null
+    )
+),
+
 renamed as (
     select
         -- ids
@@ -54,6 +65,10 @@ renamed as (
         or (
             status = 'quarantined'
             and {{ document_bytes_of('document_id') }} in (select loaded_bytes.document_bytes from loaded_bytes)
+        )
+        or (
+            status = 'quarantined'
+            and inner_zip_sha256 in (select unzipped_bytes.archive_sha256 from unzipped_bytes)
         ) as is_superseded
     from source
 )
