@@ -228,7 +228,7 @@ def _ended(run) -> str:
     ended = [
         (run.corrected_since, "replaced since by a corrected file at the same inbox path"),
         (run.loaded_elsewhere, "the same file loaded from another inbox path, where it counts"),
-        (run.unzipped_since, "a ZIP inside a ZIP whose bytes landed since as a file of their own, where they count"),
+        (run.unzipped_since, "a ZIP inside a ZIP also received as a file of its own, which counts instead"),
     ]
     ended = [(count, what) for count, what in ended if count]
     if len(ended) < 2:

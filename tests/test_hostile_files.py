@@ -644,6 +644,9 @@ def test_no_date_tiktok_writes_gets_the_spreadsheet_advice(text):
     assert not spreadsheet_date(text)
 
 
+ENDS = " (each one landed ends its entry's quarantine)"
+
+
 def test_a_zip_inside_a_zip_is_told_to_unzip_the_outer_one(tmp_path):
     """Downloads zipped together to share them (`downloads.zip` holding TikTok's ZIPs), or a ZIP zipped again under
     its own name: each inner ZIP was "not a Studio export (.csv or .xlsx expected)", when it is one (review). The
@@ -656,14 +659,14 @@ def test_a_zip_inside_a_zip_is_told_to_unzip_the_outer_one(tmp_path):
     drop(paths, "Viewers_other.zip", studio_zip({"Viewers_other.zip": viewers}, WHEN), WHEN)
     drop(paths, "good/notes.txt", b"my notes", WHEN)
     report = land(paths)
-    unzip = "unzip {0!r} and drop what it holds (TikTok's ZIPs as they are, or their CSV and XLSX files) into {1}"
+    unzip = "unzip {0!r} and drop the ZIPs it holds, as they are, into {1} instead" + ENDS
     assert sorted((issue.file, issue.rule, issue.message) for issue in report.issues) == [
         ("Viewers_other.zip", "file_type", "'Viewers_other.zip' is a ZIP inside the ZIP "
-         f"'Viewers_other.zip': {unzip.format('Viewers_other.zip', 'the inbox')} instead"),
+         f"'Viewers_other.zip': {unzip.format('Viewers_other.zip', 'the inbox')}"),
         ("downloads.zip › Overview_2026-04-01_1777023476_good.zip", "file_type", "'Overview_2026-04-01_1777023476_"
-         f"good.zip' is a ZIP inside the ZIP 'downloads.zip': {unzip.format('downloads.zip', 'inbox/good/')} instead"),
+         f"good.zip' is a ZIP inside the ZIP 'downloads.zip': {unzip.format('downloads.zip', 'inbox/good/')}"),
         ("downloads.zip › Viewers_good.zip", "file_type", "'Viewers_good.zip' is a ZIP inside the ZIP "
-         f"'downloads.zip': {unzip.format('downloads.zip', 'inbox/good/')} instead"),
+         f"'downloads.zip': {unzip.format('downloads.zip', 'inbox/good/')}"),
         ("notes.txt", "file_type", "'notes.txt' is not a Studio export (.csv or .xlsx expected)"),
     ]  # fmt: skip
     for name, data in inner.items():  # as told

@@ -1,8 +1,9 @@
 """What a quarantine reason tells the user to do about a file that something other than TikTok changed.
 
 TikTok sends each section as a ZIP of CSV or XLSX files: a ZIP inside a ZIP (downloads zipped together to share
-them) is no export the reader opens, so the reason says to unzip the outer one and drop what it holds; once the
-inner ZIP's bytes land as a file of their own, the entry's quarantine ends (`run_summary._quarantine_states`).
+them) is no export the reader opens, so the reason says to unzip the outer one and drop the ZIPs it holds as they
+are: once an inner ZIP's bytes land as a file of their own, its entry's quarantine ends
+(`run_summary._quarantine_states`; its CSV files unzipped in turn land too, but are other bytes, which end nothing).
 
 Calibrated on what TikTok sends (the project brief's tiktok-formats.md, section 1): a Studio date is a month name
 and a day, never a year nor a number alone ("April 12", "12 de abril", "4月12日"). A spreadsheet that opens the
@@ -38,8 +39,8 @@ def not_an_export(member: str, suffix: str, original: str, inbox_path: str) -> s
         return f"{member!r} is not a Studio export (.csv or .xlsx expected)"
     folder = inbox_path.rpartition("/")[0]
     return (
-        f"{member!r} is a ZIP inside the ZIP {original!r}: unzip {original!r} and drop what it holds (TikTok's ZIPs "
-        f"as they are, or their CSV and XLSX files) into {f'inbox/{folder}/' if folder else 'the inbox'} instead"
+        f"{member!r} is a ZIP inside the ZIP {original!r}: unzip {original!r} and drop the ZIPs it holds, as they are, "
+        f"into {f'inbox/{folder}/' if folder else 'the inbox'} instead (each one landed ends its entry's quarantine)"
     )
 
 

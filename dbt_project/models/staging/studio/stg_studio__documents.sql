@@ -67,7 +67,8 @@ renamed as (
             and {{ document_bytes_of('document_id') }} in (select loaded_bytes.document_bytes from loaded_bytes)
         )
         or (
-            status = 'quarantined'
+            -- (null for every other file: `null in (...)` is null, and would make the whole `or` null)
+            status = 'quarantined' and inner_zip_sha256 is not null
             and inner_zip_sha256 in (select unzipped_bytes.archive_sha256 from unzipped_bytes)
         ) as is_superseded
     from source
