@@ -31,7 +31,9 @@ loaded_bytes as (
 
 unzipped_bytes as (
     -- the bytes of a ZIP inside a ZIP (inner_zip_sha256 of its quarantined entry) received and landed since as a
-    -- file of their own: the outer ZIP was unzipped and what it held dropped, as the entry's reason says
+    -- file of their own: the outer ZIP was unzipped and what it held dropped, as the entry's reason says. Only
+    -- those hashes, as in loaded_bytes: `in (select archive_sha256 from source)` would hash the whole history's
+    -- objects on every read of the view
     select distinct archive_sha256
     from source
     where archive_sha256 in (
