@@ -374,3 +374,31 @@ def test_the_sensor_lists_a_folder_holding_a_quarantined_file_so_a_correction_in
     (paths.quarantine / "old_report.json").write_text('{"file": "Overview.csv", "inbox_path": null}')
     inbox_fingerprint(paths.inbox, kept, paths.quarantine)
     assert kept[str(paths.inbox)] == {}
+
+
+def test_files_hashed_before_with_the_same_size_and_mtime_are_skipped_and_the_rest_keep_their_order(tmp_path):
+    """What the scan hashes: a known path with another size or mtime (touched, rewritten) or an unknown path; a
+    known path, size and mtime is not read again (one anti-join, not every known path fetched back)."""
+    from orchestration.lib.core.receipts import _not_seen_before
+    from orchestration.lib.core.warehouse import connect
+
+    paths = new_paths(tmp_path)
+    walked = [
+        inbox.InboxFile("/x/a.csv", "a.csv", 10, 1_000),  # known as it is
+        inbox.InboxFile("/x/b.csv", "b.csv", 11, 2_000),  # known with another mtime: touched
+        inbox.InboxFile("/x/c.csv", "c.csv", 12, 3_000),  # never hashed
+        inbox.InboxFile("/x/d.csv", "d.csv", 99, 4_000),  # known with another size
+        inbox.InboxFile("/x/é/e.csv", "é/e.csv", 5, 5_000),  # known as it is, a non-ASCII path
+    ]
+    with connect(paths.warehouse) as con:
+        con.executemany(
+            "insert into landing.inbox_files values (?, ?, ?, ?)",
+            [
+                ("a.csv", 10, 1_000, "sha-a"),
+                ("b.csv", 11, 1_999, "sha-b"),
+                ("d.csv", 13, 4_000, "sha-d"),
+                ("é/e.csv", 5, 5_000, "sha-e"),
+            ],
+        )
+        assert [f.relative for f in _not_seen_before(con, walked)] == ["b.csv", "c.csv", "d.csv"]
+        assert _not_seen_before(con, walked[:1] + walked[4:]) == [] and _not_seen_before(con, []) == []

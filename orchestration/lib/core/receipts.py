@@ -35,6 +35,7 @@ from typing import Protocol
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from orchestration.lib.core.archive import ManifestRow, archive_mode_from_env
 from orchestration.lib.core.archive_batch import ArchiveBatch
@@ -226,22 +227,30 @@ def _archive_paths_named(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _not_seen_before(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> list[InboxFile]:
-    """The files not hashed before with this size and mtime (`landing.inbox_files`), in order."""
+    """The files not hashed before with this size and mtime (`landing.inbox_files`), in order.
+
+    An anti-join that answers with the new files' positions: a flat download folder of 108,896 known files, listed
+    again each day, took 0.35 s fetching every known path back and 0.14 s this way (docs/benchmarks.md)."""
     if not files:
         return []
-    frame = pd.DataFrame({"inbox_path": [f.relative for f in files], "size_bytes": [f.size for f in files]}).assign(
-        mtime_ns=[f.mtime_ns for f in files]
+    walked = pa.table(
+        {
+            "position": pa.array(range(len(files)), pa.int64()),
+            "inbox_path": pa.array([f.relative for f in files], pa.string()),
+            "size_bytes": pa.array([f.size for f in files], pa.int64()),
+            "mtime_ns": pa.array([f.mtime_ns for f in files], pa.int64()),
+        }
     )
-    con.register("walked_inbox_files", frame)
+    con.register("walked_inbox_files", walked)
     try:
-        seen = con.execute(
-            """select w.inbox_path from walked_inbox_files w join landing.inbox_files f
-            on f.inbox_path = w.inbox_path and f.size_bytes = w.size_bytes and f.mtime_ns = w.mtime_ns"""
+        new = con.execute(
+            """select w.position from walked_inbox_files w anti join landing.inbox_files f
+            on f.inbox_path = w.inbox_path and f.size_bytes = w.size_bytes and f.mtime_ns = w.mtime_ns
+            order by w.position"""
         ).fetchall()
     finally:
         con.unregister("walked_inbox_files")
-    seen_paths = {path for (path,) in seen}
-    return [f for f in files if f.relative not in seen_paths]
+    return [files[position] for (position,) in new]
 
 
 def _receipts_at(con: duckdb.DuckDBPyConnection, files: list[InboxFile]) -> set[tuple[str, str]]:
