@@ -197,6 +197,11 @@ def test_titles_are_escaped_in_tables_and_figures(tmp_path):
         ("https://www.tiktok.com@evil.example/video/1", False),
         ("https://evil.example\\@www.tiktok.com/video/1", False),  # browsers read the backslash as a slash
         ("https://www.tiktok.com/@a/video/1\nSet-Cookie: x", False),
+        ("https://www.tiktok.com/@a/video/1\x7f", False),  # DEL
+        ("https://www.tiktok.com/@a/\x01video/1", False),  # a C0 control
+        ("https://www.tiktok.com/@a/video/1\u00a0", False),  # a no-break space (Unicode whitespace)
+        ("https://www.tiktok.com/@a/video/1\u2028x", False),  # a line separator
+        ("https://www.tiktok.com/@café/video/1", True),  # other non-ASCII text is kept
         ("https://[::1", False),
         ("", False),
         (None, False),

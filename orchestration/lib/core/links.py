@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+# whitespace (str.isspace's: `\s` of a str pattern is the same test), C0 controls, DEL and backslashes: one scan in C,
+# not a Python test per character (a 300 x 90 report checked 24,369 links: 0.12 s of its 2.0 s)
+_REFUSED_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f\\]")
 
 
 def tiktok_link(url: object) -> str | None:
@@ -10,7 +15,7 @@ def tiktok_link(url: object) -> str | None:
     None. A link is a cell of a received file or an API field: "javascript:…" in a report's href runs when clicked,
     and a link to another site is not TikTok's. Whitespace, control characters and backslashes (which browsers read
     as slashes: `https://evil.example\\@tiktok.com`) are refused rather than interpreted."""
-    if not isinstance(url, str) or "\\" in url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if not isinstance(url, str) or _REFUSED_CHARACTER.search(url):
         return None
     try:
         parts = urlsplit(url)
