@@ -214,3 +214,40 @@ def test_os_leftovers_inside_a_zip_are_no_documents(tmp_path):
     ]
     with connect(paths.warehouse, read_only=True) as con:
         assert len(quarantined_now(con)) == 1
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [10_413_792_000, -10_000_000_000],  # 2300-01-01 (1.04e19 ns) and 1653-02-10 (-1e19 ns): beyond 64-bit nanoseconds
+)
+def test_a_file_dated_beyond_64_bit_nanoseconds_is_refused_by_name_the_rest_lands_and_touching_it_lands_it(
+    tmp_path, monkeypatch, seconds
+):
+    """A modification time whose nanoseconds do not fit in 64 bits (`touch -d 2300-01-01`) stopped every landing of
+    the inbox: the file is refused with its reason, the others land, and once it has a real date it lands too, its
+    folder never cached meanwhile (the fix changes the file, not the folder's stamp; a date in the future keeps the
+    folder unsettled anyway, one before 1677 would not)."""
+    from orchestration.lib.core import inbox
+    from orchestration.lib.core.inbox import REFUSED_TIME
+
+    monkeypatch.setattr(inbox, "SETTLE_NS", 0)  # folders count as settled at once: cacheable but for this file
+    paths = new_paths(tmp_path)
+    drop(paths, "acct/Overview.csv", _overview(1))
+    odd = drop(paths, "acct/Overview (1).csv", _overview(2))
+    try:
+        os.utime(odd, (seconds, seconds))
+    except (OSError, OverflowError):
+        pytest.skip("this file system cannot store such a date")
+    if odd.stat().st_mtime_ns in range(-(2**63), 2**63):
+        pytest.skip("this file system cannot store such a date")
+
+    for _ in range(2):  # again: the folder was not cached with the refused file in it
+        report = land(paths)
+        assert report.inbox.refused == [("acct/Overview (1).csv", REFUSED_TIME)]
+        assert query(paths, "select video_views from raw.studio_overview") == [(1,)]
+    assert query(paths, "select folder from landing.inbox_folders") == [(b"",)]
+
+    os.utime(odd, (1_743_508_800, 1_743_508_800))  # 2025-04-01 12:00 UTC: in place, the folder's stamp unchanged
+    report = land(paths)
+    assert report.inbox.refused == [] and report.files_new == 1
+    assert sorted(query(paths, "select video_views from raw.studio_overview")) == [(1,), (2,)]

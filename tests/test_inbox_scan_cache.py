@@ -402,3 +402,22 @@ def test_files_hashed_before_with_the_same_size_and_mtime_are_skipped_and_the_re
         )
         assert [f.relative for f in _not_seen_before(con, walked)] == ["b.csv", "c.csv", "d.csv"]
         assert _not_seen_before(con, walked[:1] + walked[4:]) == [] and _not_seen_before(con, []) == []
+
+
+def test_the_files_not_hashed_before_come_back_in_walk_order_from_a_large_parallel_anti_join(tmp_path):
+    """The landing hashes and lands new files in walk (path) order; DuckDB's parallel anti-join answers out of order
+    at this size without its `order by`."""
+    import pyarrow as pa
+
+    from orchestration.lib.core.receipts import _not_seen_before
+    from orchestration.lib.core.warehouse import connect
+
+    paths = new_paths(tmp_path)
+    walked = [inbox.InboxFile(f"/x/{n:06d}.csv", f"{n:06d}.csv", n, n) for n in range(300_000)]
+    known = [f for n, f in enumerate(walked) if n % 7]  # every 7th file never hashed
+    with connect(paths.warehouse) as con:
+        con.execute("set threads = 2")  # out of order from 300,000 rows on 2 threads or more (DuckDB 2.0)
+        rows = {"inbox_path": [f.relative for f in known], "size_bytes": [f.size for f in known]}
+        con.register("known", pa.table({**rows, "mtime_ns": [f.mtime_ns for f in known], "sha256": ["x"] * len(known)}))
+        con.execute("insert into landing.inbox_files select * from known")
+        assert _not_seen_before(con, walked) == walked[::7]

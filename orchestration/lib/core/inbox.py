@@ -15,9 +15,9 @@ holds, and its files' sizes and mtimes come from the earlier walk without a stat
   lock files (`~$*`, `.~lock*`), any other hidden file (name starting with a dot), and the hidden
   folders of removable drives (`.Trashes`, `.Spotlight-V100`, `$RECYCLE.BIN`, ...).
 - **Refused**, never opened and never archived, each with a reason for the log: symbolic links
-  (file or folder, pointing inside the inbox or not: never followed), FIFOs, sockets and devices, and
-  any other folder whose name starts with a dot (an account folder is `inbox/<handle>/`; `.` and `..`
-  never appear in a listing).
+  (file or folder, pointing inside the inbox or not: never followed), FIFOs, sockets and devices, a file
+  whose modification time does not fit in 64 bits of nanoseconds (after the year 2262), and any other folder
+  whose name starts with a dot (an account folder is `inbox/<handle>/`; `.` and `..` never appear in a listing).
 
 A name that is not valid UTF-8 (bytes from another system's encoding) is read through a safe name:
 the undecodable bytes become U+FFFD (`os.fsencode(name).decode("utf-8", "replace")`), so every path
@@ -134,6 +134,13 @@ class InboxWalk:
 
 REFUSED_LINK = "a symbolic link: links are never followed; copy the file itself into the inbox"
 REFUSED_SPECIAL = "not a regular file (FIFO, socket or device): never opened"
+REFUSED_TIME = (
+    "its modification time is outside what can be recorded (after 2262-04-11 or before 1677-09-21, a file system's "
+    "nanoseconds beyond 64 bits): never opened; give it a real date (e.g. `touch` it) and it lands on the next run"
+)
+# A file's mtime in nanoseconds is recorded as a 64-bit integer (landing.inbox_files, the folder cache): one beyond
+# it (`touch -d 2300-01-01` on ext4) stopped every landing of the inbox, not just its own.
+_RECORDABLE_NS = range(-(1 << 63), 1 << 63)
 REFUSED_HIDDEN_FOLDER = (
     "a hidden folder (its name starts with '.'): nothing inside is read; "
     "put exports in inbox/ or inbox/<handle>/ (a handle never starts with '.')"
@@ -201,6 +208,10 @@ class _Walker:
                 walk.refused.append((relative, REFUSED_LINK))
             elif kind == "s":
                 walk.refused.append((relative, REFUSED_SPECIAL))
+            elif mtime_ns not in _RECORDABLE_NS:
+                walk.refused.append((relative, REFUSED_TIME))
+                # never cached: the fix the reason asks for (`touch`) changes the file, not its folder's stamp
+                walk.folders[key] = replace(walk.folders[key], settled=False)
             else:
                 if renamed or safe != name:
                     walk.renamed.append(relative)
