@@ -30,12 +30,14 @@ metric_coverage as (
 ),
 
 latest_followers as (
-    -- Studio FollowerHistory, else the TikTok APIs (int_follower_counts__unioned)
+    -- Studio FollowerHistory, else the TikTok APIs (int_follower_counts__unioned), read from the growth mart: its
+    -- known counts are exactly that view's, on the same days, and its accounts the same (each has a spine day; the
+    -- singular test assert_follower_growth_keeps_every_known_count holds it). A 300 x 90 warehouse: 270 -> 188 ms.
     select
         account_handle,
         arg_max(followers, metric_date) filter (where followers is not null) as latest_followers,
         max(metric_date) filter (where followers is not null) as latest_followers_date
-    from {{ ref('int_follower_counts__unioned') }}
+    from {{ ref('fct_follower_growth_daily') }}
     group by account_handle
 ),
 
