@@ -92,5 +92,7 @@ select
     member_name,
     original_name
 from renamed
--- document_id is the landing key; guard against a re-landed file appearing twice
-qualify row_number() over (partition by document_id order by exported_at desc) = 1
+-- One row per document_id without a deduplication: it is raw.documents' primary key (since the first landing's
+-- schema), and the grain test here would say so loudly. The `row_number()` that guarded it sorted the whole
+-- history's ids on every read of the view (dim_accounts, rpt_account_freshness, rpt_quarantined_files, its tests):
+-- at 300 x 90 (190,568 documents) a count of the view 171 -> 63 ms.
