@@ -1,5 +1,6 @@
 -- One row per video per day on which a snapshot saw it: lifetime totals and the growth since the
 -- video's previous snapshot.
+-- depends_on: {{ ref('int_video_snapshots__unioned') }}
 {{
     config(
         materialized='incremental',
@@ -12,7 +13,8 @@
     API re-pull no longer sees (deleted, made private) leaves its day, where delete+insert by video kept it. -#}
 
 with snapshots as (
-    -- the previous snapshot was attached upstream over the whole history, so filtering here is safe
+    -- each snapshot beside its previous one (a full build: the intermediate view; an incremental one: the same macro
+    -- over the window), so filtering here is safe
     select
         account_handle,
         video_id,
@@ -38,7 +40,12 @@ with snapshots as (
             else 'previous_snapshot'
         end as gains_baseline,
         snapshot_source
-    from {{ ref('int_video_snapshots__with_previous') }}
+    {%- if is_incremental() and build_min_date() %}
+        -- the window's snapshots beside their previous ones, however old, without sorting the whole history again
+        from ({{ video_snapshots_with_previous(ref('int_video_snapshots__unioned'), since=build_min_date()) }})
+    {%- else %}
+        from {{ ref('int_video_snapshots__with_previous') }}
+    {%- endif %}
     where {{ incremental_window('metric_date') }}
 )
 

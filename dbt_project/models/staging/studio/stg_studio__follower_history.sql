@@ -21,23 +21,31 @@ renamed as (
 ),
 
 exports_of_the_day as (
-    -- the count and TikTok's difference beside it are one unit: from the newest export that knows the count (an
-    -- older export's capture is never erased: follower history cannot be downloaded again later)
+    -- per day, two greatest structs led by the order key (exported_at, document_id, source_row: unique per row, so
+    -- the fields after it never decide): the newest export's row (its lineage), and the newest that knows the count,
+    -- with TikTok's difference beside it, one unit (an older export's capture is never erased: follower history
+    -- cannot be downloaded again later). A hash aggregate, not two window sorts of every raw row: every export
+    -- repeats its recent days, and dim_accounts and the growth mart read this view whole (a 300 x 90 warehouse:
+    -- 188,468 raw rows, 28,724 days, 165 -> 56 ms on one thread)
     select
-        *,
-        last_value(
-            case
-                when followers is not null then struct_pack(followers, difference := follower_difference)
-            end
-            ignore nulls
-        ) over whole_day as known
+        account_handle,
+        metric_date,
+        max({
+            'exported_at': exported_at,
+            'document_id': document_id,
+            'source_row': source_row,
+            'export_date': export_date,
+            'difference': follower_difference
+        }) as newest,
+        max({
+            'exported_at': exported_at,
+            'document_id': document_id,
+            'source_row': source_row,
+            'followers': followers,
+            'difference': follower_difference
+        }) filter (where followers is not null) as known
     from renamed
-    window
-        whole_day as (
-            partition by account_handle, metric_date
-            order by exported_at, document_id, source_row
-            rows between unbounded preceding and unbounded following
-        )
+    group by account_handle, metric_date
 )
 
 select
@@ -45,15 +53,10 @@ select
     metric_date,
     struct_extract(known, 'followers') as followers,
     case
-        when known is null then follower_difference else struct_extract(known, 'difference')
+        when known is null then struct_extract(newest, 'difference') else struct_extract(known, 'difference')
     end as follower_difference,
-    export_date,
-    exported_at,
-    document_id,
-    source_row
+    struct_extract(newest, 'export_date') as export_date,
+    struct_extract(newest, 'exported_at') as exported_at,
+    struct_extract(newest, 'document_id') as document_id,
+    struct_extract(newest, 'source_row') as source_row
 from exports_of_the_day
--- the newest export of a day wins (its lineage)
-qualify row_number() over (
-    partition by account_handle, metric_date
-    order by exported_at desc, document_id desc, source_row desc
-) = 1
