@@ -13,8 +13,8 @@
     API re-pull no longer sees (deleted, made private) leaves its day, where delete+insert by video kept it. -#}
 
 with snapshots as (
-    -- each snapshot beside its previous one (a full build: the intermediate view; an incremental one: the same macro
-    -- over the window), so filtering here is safe
+    -- each snapshot beside its previous one (an incremental build with a window: the macro over the window; any
+    -- other build: the intermediate view, the same macro over every snapshot), so filtering here is safe
     select
         account_handle,
         video_id,
