@@ -145,3 +145,42 @@ def test_the_demo_round_seeds_a_new_data_directory_then_times_make_run_in_its_de
     monkeypatch.setattr(bench_run, "run_sampled", lambda args, *, log, **popen: (2, 0.0, 0.1, None, 0.0))
     assert bench_run.timed_demo_run(tmp_path / "broken", tmp_path / "logs").exit_code == 2
     assert calls == []  # no run after a failed seeding
+
+
+def test_a_creators_days_print_their_median_and_its_wall_after_start_up(tmp_path, capsys):
+    """Issue 10: "a creator's daily run with one new download should finish in seconds after start-up". The median
+    of three days is 6.40 s (the third day); after its prepare and start-up (0.15 + 2.25 s): 4.00 s."""
+    from orchestration.devtools.bench import print_creator_days
+
+    def day(wall_s: float, cpu_s: float, prepare: float, start_up: float) -> RunFigures:
+        stages = {"prepare (make prepare)": prepare, "start-up (imports, definitions)": start_up, "dbt build": 2.0}
+        return RunFigures("day", 0, tmp_path / "x.log", wall_s=wall_s, cpu_s=cpu_s, stages=stages, files_new=4)
+
+    print_creator_days([day(7.0, 11.0, 0.2, 2.5), day(6.0, 10.0, 0.1, 2.0), day(6.4, 10.6, 0.15, 2.25)])
+    assert capsys.readouterr().out.strip() == (
+        "a creator's day (4 new files, 3 days): median make run wall 6.40 s, CPU 10.60 s; after start-up 4.00 s "
+        "(the run nearest the median, whose prepare, imports and definitions took 2.40 s)"
+    )
+
+
+def test_the_benchmark_lands_a_creators_days_after_the_demo_unless_told_not_to(tmp_path, monkeypatch):
+    from orchestration.devtools import bench
+
+    asked = []
+    monkeypatch.setattr(bench, "print_creator_round", lambda *args: asked.append(args) or 1)  # stops main there
+    assert bench.main(["--no-demo", "--days", "30", "--creator-days", "2", "--data-dir", str(tmp_path)]) == 1
+    assert asked == [(tmp_path.resolve() / "creator", 30, 2)]
+    with pytest.raises(SystemExit) as refused:
+        bench.main(["--no-demo", "--creator-days", "-1", "--data-dir", str(tmp_path)])
+    assert refused.value.code == 2
+
+    class AgencyDrop(Exception):
+        pass
+
+    def agency_drop(*args):
+        raise AgencyDrop  # the agency's drop comes next: the creator's round was skipped
+
+    monkeypatch.setattr(bench, "History", agency_drop)
+    with pytest.raises(AgencyDrop):
+        bench.main(["--no-demo", "--creator-days", "0", "--data-dir", str(tmp_path)])
+    assert len(asked) == 1

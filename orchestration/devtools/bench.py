@@ -5,7 +5,10 @@
     ... --data-dir /tmp/x --keep  keep the scratch data directory (then `make ui DATA_DIR=/tmp/x`)
 
 First, unless `--no-demo`, the demo's first `make run` in a new data directory, seeding included (issue 10's
-"demo `make run` under 15 s"). Then it generates plain daily Studio drops with the demo generator
+"demo `make run` under 15 s"). Then, unless `--creator-days 0`, a single creator's daily run: one account with
+`--days` days of history, then `--creator-days` days of its four downloads landed one after the other, and the
+median day's wall after start-up (issue 10's "a creator's daily run with one new download should finish in seconds
+after start-up"). Then it generates plain daily Studio drops with the demo generator
 (`variety=False`: every account downloads the four sections every day, ZIPs; no LIVE files unless `--live`),
 `--days` days of history and one more day. The history lands first, then the last day, each through what
 `make run` runs (`make prepare`, then `python -m orchestration run` in a subprocess on the scratch data
@@ -47,6 +50,8 @@ DAY_REPEATS = 3  # days landed one after the other on each history for the compa
 RUN_TO_FLOOR_TARGET = 4.0  # issue 10's targets, printed beside the figures
 HISTORY_RATIO_TARGET = 1.5
 DEMO_TARGET_S = 15.0
+CREATOR_DAYS = 3  # a single creator's days landed one after the other (--creator-days; 0 skips the round)
+START_UP_STAGES = ("prepare (make prepare)", "start-up (imports, definitions)")  # what every run pays first
 
 
 def generate(staging: Path, accounts: int, days: int, live: bool, days_after: int = 1) -> int:
@@ -222,7 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--live", action="store_true", help="also generate the demo's LIVE files (no floor)")
     parser.add_argument("--no-landing-split", action="store_true", help="do not land again in process")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo's first `make run` (timed first)")
+    parser.add_argument(
+        "--creator-days",
+        type=int,
+        default=CREATOR_DAYS,
+        help="a single creator's days (one account, --days of history) landed one after the other after the demo, "
+        f"whose median is printed; 0 skips them (default: {CREATOR_DAYS})",
+    )
     args = parser.parse_args(argv)
+    if args.creator_days < 0:
+        parser.error("--creator-days must be 0 or more")
     compare = [] if args.history_compare in ("", "none") else [int(d) for d in args.history_compare.split(",")]
     compare = sorted(set(compare) - {args.days})
     if args.day_repeats < 1:
@@ -231,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
     root = (args.data_dir or Path(tempfile.mkdtemp(prefix="tiktok-bench-"))).resolve()
     if not args.no_demo and print_demo_round(root / "demo-run") != 0:
+        return 1
+    if args.creator_days and print_creator_round(root / "creator", args.days, args.creator_days) != 0:
         return 1
     print(f"Generating {args.accounts} accounts × {args.days} days + {repeats} of daily Studio drops into {root} …")
     started = time.perf_counter()
@@ -289,6 +305,40 @@ def print_demo_round(root: Path) -> int:
     if not figures.exit_code:
         print(f"   demo make run / target  {figures.wall_s:6.2f} s   (issue 10's target: under {DEMO_TARGET_S:.0f} s)")
     return figures.exit_code
+
+
+def print_creator_round(root: Path, days: int, repeats: int) -> int:
+    """A single creator's daily run: one account's `days` days of history landed first, then `repeats` days of its
+    downloads one after the other, each printed; then their median (`print_creator_days`). Its exit code."""
+    print(f"\nLanding 1 account × {days} days of history for a creator's daily run …")
+    creator = History(root, 1, days, False, repeats)
+    history, _ = creator.land_next("a creator's history")
+    if history.exit_code:
+        print_round(history, None)
+        return history.exit_code
+    print(f"   history: {history.files_new:,} files in {history.wall_s:.1f} s")
+    days_run = []
+    for n in range(repeats):
+        day, _ = creator.land_next(f"a creator's day {n + 1}")
+        print_round(day, None)
+        if day.exit_code:
+            return day.exit_code
+        days_run.append(day)
+    print_creator_days(days_run)
+    return 0
+
+
+def print_creator_days(runs: list[RunFigures]) -> None:
+    """The median of a creator's days (wall, CPU) and, of the run nearest it, the wall after what every run pays
+    before touching data (`START_UP_STAGES`: make prepare, imports and the Dagster definitions)."""
+    wall = _median(runs, "wall_s")
+    typical = min(runs, key=lambda run: abs(run.wall_s - wall))
+    start_up = sum(typical.stages.get(stage, 0.0) for stage in START_UP_STAGES)
+    print(
+        f"   a creator's day ({typical.files_new:,} new files, {len(runs)} days): median make run wall {wall:.2f} s, "
+        f"CPU {_median(runs, 'cpu_s'):.2f} s; after start-up {typical.wall_s - start_up:.2f} s (the run nearest "
+        f"the median, whose prepare, imports and definitions took {start_up:.2f} s)"
+    )
 
 
 def print_history_comparison(accounts: int, by_days: dict[int, list[RunFigures]]) -> None:
