@@ -331,8 +331,7 @@ def print_creator_round(root: Path, days: int, repeats: int) -> int:
 def print_creator_days(runs: list[RunFigures]) -> None:
     """The median of a creator's days (wall, CPU) and, of the run nearest it, the wall after what every run pays
     before touching data (`START_UP_STAGES`: make prepare, imports and the Dagster definitions)."""
-    wall = _median(runs, "wall_s")
-    typical = min(runs, key=lambda run: abs(run.wall_s - wall))
+    wall, typical = _median(runs, "wall_s"), _nearest_median(runs)
     start_up = sum(typical.stages.get(stage, 0.0) for stage in START_UP_STAGES)
     print(
         f"   a creator's day ({typical.files_new:,} new files, {len(runs)} days): median make run wall {wall:.2f} s, "
@@ -344,8 +343,8 @@ def print_creator_days(runs: list[RunFigures]) -> None:
 def print_history_comparison(accounts: int, by_days: dict[int, list[RunFigures]]) -> None:
     """Each history's runs of the same one-day increment; the stages of its median run; the medians' ratio."""
     shortest, longest, order = min(by_days), max(by_days), sorted(by_days)
-    # the run nearest each median (the median itself with an odd number of runs) gives the stages
-    typical = {d: min(runs, key=lambda r: abs(r.wall_s - _median(runs, "wall_s"))) for d, runs in by_days.items()}
+    # the run nearest each median gives the stages
+    typical = {d: _nearest_median(runs) for d, runs in by_days.items()}
     stages = [s for s in typical[longest].stages if s in typical[shortest].stages]
     print(f"\n== the same one-day increment for {accounts} accounts on {' vs '.join(map(str, order))} days")
     print(f"   {'history':<33}" + "".join(f"{f'{days} days':>11}" for days in order))
@@ -371,6 +370,12 @@ def print_history_comparison(accounts: int, by_days: dict[int, list[RunFigures]]
 
 def _median(runs: list[RunFigures], figure: str) -> float:
     return median(getattr(run, figure) for run in runs)
+
+
+def _nearest_median(runs: list[RunFigures]) -> RunFigures:
+    """The run whose wall time is nearest the runs' median (the median run itself with an odd number of runs)."""
+    wall = _median(runs, "wall_s")
+    return min(runs, key=lambda run: abs(run.wall_s - wall))
 
 
 def _share(stalled_s: float, wall_s: float) -> str:
