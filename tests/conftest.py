@@ -29,29 +29,44 @@ quality_worker.spawn_worker = False
 # run's landing (lib/core/dbt_worker.py; ~2.5 s of CPU each). A `make run` a test starts still uses the worker.
 dbt_worker.spawn_worker = False
 
-# The longest tests and the modules with the longest shared fixtures, longest first (`pytest --durations=30`).
-# xdist hands out work in collection order, so these start first and the workers finish together; a test not
-# listed keeps its place after them. Node-id prefixes: a module stands for all of its tests; a test named alone
-# is a work unit of its own (so it must not use a module-scoped fixture, which its module would set up again).
+# The longest work units, longest first (measured: a plugin timing each test of a whole warm run, session 43), so
+# that the workers finish together. xdist hands out work in collection order; a test not listed keeps its place
+# after these. Node-id prefixes: a module stands for all of its tests not listed alone; a test named alone is a work
+# unit of its own (so it must not use a module-scoped fixture, which its module would set up again). Left unlisted,
+# test_run_summary's other tests made one 51 s unit that a worker started last, 21 s after the other had finished.
 SLOWEST_FIRST = (
-    "tests/test_dbt_daily_build.py::test_each_run_builds_what_its_files_touch",
-    "tests/test_receipts_and_replay.py::test_replay_rebuilds_a_deleted_warehouse_from_the_archive",
-    "tests/test_end_to_end.py::test_marts_equal_hand_computed_figures_and_reruns_change_nothing",
-    "tests/test_incremental_equals_full.py::test_incremental_builds_equal_a_full_refresh_after_every_drop",
-    "tests/test_run_summary.py::test_make_run_on_a_tiny_drop",
-    "tests/test_end_to_end.py::test_same_files_in_another_order",
-    "tests/api/test_dagster_api_assets.py::test_the_repull_job_builds_what_depends_on_the_pull",
-    "tests/test_dbt_daily_build.py::test_a_selection_of_the_jobs_assets_builds_only_it",
-    "tests/test_dbt_manifest.py",
+    "tests/test_receipts_and_replay.py::test_replay_rebuilds_a_deleted_warehouse_from_the_archive",  # 35 s
+    "tests/test_dbt_daily_build.py::test_each_run_builds_what_its_files_touch",  # 33 s
+    "tests/test_run_summary.py::test_make_run_on_a_tiny_drop",  # 24 s
+    "tests/api/test_dagster_api_assets.py::test_the_repull_job_builds_what_depends_on_the_pull",  # 22 s
+    "tests/live/test_live_marts.py",  # 21 s
+    "tests/test_run_summary.py::test_a_zip_inside_a_zip",  # 19 s
+    "tests/test_report_browser.py",  # 19 s
+    "tests/test_dbt_batched_tests.py",  # 19 s
+    "tests/test_moved_files.py::test_moved_on_then_back",  # 19 s
+    "tests/test_dbt_daily_build.py::test_a_selection_of_the_jobs_assets_builds_only_it",  # 18 s
+    "tests/test_incremental_equals_full.py::test_incremental_builds_equal_a_full_refresh",  # 15-17 s a case
+    "tests/test_moved_files.py",  # 17 s
+    "tests/test_dbt_worker.py",  # 16 s: each test spawns a worker that imports dbt
+    "tests/test_export_moments.py",  # 16 s
+    "tests/test_receipts_and_replay.py::test_a_replay_stopped_half_way",  # 16 s
+    "tests/test_run_summary.py::test_files_a_failed_run_landed",  # 15 s
+    "tests/test_run_summary.py",  # 18 s (its tests not listed above: a module after its tests listed alone)
+    "tests/test_end_to_end.py::test_marts_equal_hand_computed_figures_and_reruns_change_nothing",  # 14 s
+    "tests/test_mart_quality.py",  # 13 s
+    "tests/test_dbt_manifest.py",  # 13 s
     "tests/test_publish.py::test_the_catalog_opens_with_duckdb_1x",  # installs a DuckDB 1.x wheel on a fresh clone
-    "tests/test_receipts_and_replay.py::test_the_same_bytes_for_two_days",
-    "tests/api/test_api_marts.py",
-    "tests/test_hostile_files.py::test_good_rows_reach_the_marts",
-    "tests/live/test_live_marts.py",
-    "tests/test_mart_quality.py",
-    "tests/test_dbt_worker.py",  # each test spawns a worker that imports dbt
-    "tests/test_demo_exports.py",
-    "tests/test_report_marts.py",
+    "tests/test_instance_storage.py",  # 11 s
+    "tests/api/test_api_marts.py",  # 11 s
+    "tests/test_end_to_end.py::test_same_files_in_another_order",  # 10 s
+    "tests/live/test_live_landing.py",  # 10 s
+    "tests/test_studio_checking_workers.py",  # 10 s
+    "tests/api/test_pulls.py",  # 10 s
+    "tests/test_publish.py",  # 10 s
+    "tests/api/test_api_repull_marts.py",  # 9 s
+    "tests/test_report_marts.py",  # 9 s
+    "tests/api/test_live_zone_from_pull.py",  # 9 s
+    "tests/test_landing.py",  # 8 s
 )
 SLOW_TESTS_APART = tuple(prefix for prefix in SLOWEST_FIRST if "::" in prefix)
 # Below this much free memory the temporary folders stay on disk.
