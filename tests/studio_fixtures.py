@@ -3,7 +3,7 @@
 import io
 import os
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.lib.core.paths import DataPaths
@@ -32,9 +32,15 @@ def drop(paths: DataPaths, relative: str, data: bytes, mtime: datetime | None = 
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     if mtime is not None:
-        stamp = mtime.timestamp()
+        stamp = utc_timestamp(mtime)
         os.utime(target, (stamp, stamp))
     return target
+
+
+def utc_timestamp(moment: datetime) -> float:
+    """Seconds since the epoch of `moment`, a naive one read as UTC (as the landing reads modification times), not
+    as the machine's local time: the tests' expected dates hold in any time zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def land(paths: DataPaths):

@@ -17,7 +17,7 @@ import pytest
 from orchestration.lib.core import archive_batch, archive_upkeep
 from orchestration.lib.core.archive import ChangedWhileReading, archive_mode_from_env, archive_relative_path
 from orchestration.lib.core.archive_batch import ArchiveBatch
-from tests.studio_fixtures import drop, land, new_paths, query, studio_csv
+from tests.studio_fixtures import drop, land, new_paths, query, studio_csv, utc_timestamp
 
 OVERVIEW = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 LAST_WEEK = datetime(2026, 4, 2, 9, 30)
@@ -153,7 +153,9 @@ def test_as_root_by_default_a_file_rewritten_in_place_leaves_its_archived_bytes_
     assert hashlib.sha256(archived.read_bytes()).hexdigest() == archived.stem
 
 
-def test_a_file_changed_in_the_last_two_seconds_is_copied_not_linked(tmp_path):
+def test_a_file_changed_in_the_last_two_seconds_is_copied_not_linked(tmp_path, monkeypatch):
+    # "recently" is 10 minutes here: a stall of 2 s between the drop and the landing's clock must not settle it
+    monkeypatch.setattr(archive_batch, "_SETTLE_NS", 600 * 10**9)
     paths = new_paths(tmp_path)
     inbox_file = drop(paths, "acct/Overview.csv", _overview(7))  # just written: it may still be growing
     inbox_file.chmod(0o644)
@@ -213,7 +215,7 @@ def test_a_file_swapped_between_hashing_and_linking_is_not_archived_and_is_taken
     drop(paths, "acct/Overview.csv", _overview(1), mtime=LAST_WEEK)
     replacement = tmp_path / "replacement.csv"
     replacement.write_bytes(_overview(2))
-    os.utime(replacement, (LAST_WEEK.timestamp(), LAST_WEEK.timestamp()))
+    os.utime(replacement, (utc_timestamp(LAST_WEEK), utc_timestamp(LAST_WEEK)))
     real_link = os.link
 
     def swap_then_link(source, target, **kwargs):

@@ -120,11 +120,12 @@ def test_entries_added_removed_or_replaced_in_a_cached_folder_are_seen(tmp_path,
 
 
 def test_a_known_file_rewritten_in_place_in_a_cached_folder_is_seen_by_a_full_scan(tmp_path, settled_now, monkeypatch):
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")  # the in-place write below needs the archive's own copy
     paths = new_paths(tmp_path)
     drop(paths, "acct/Overview.csv", _overview(1))
     land(paths)
     land(paths)  # the folder is cached now
-    # (archived by a copy: the file was just written, so the in-place write below leaves the archive alone)
+    # (archived by a copy, so the in-place write below leaves the archive alone)
     drop(paths, "acct/Overview.csv", _overview(2))  # `cp` over it: same inode, the folder's stamp unchanged
 
     assert land(paths).files_new == 0, "the documented trade-off: the cached folder vouches for its files"
@@ -146,8 +147,9 @@ def _move_last_full_scan(paths, days: float) -> None:
 
 
 def test_a_file_rewritten_in_place_is_seen_by_the_first_landing_a_week_after_the_last_full_scan(
-    tmp_path, settled_now, listed
+    tmp_path, settled_now, listed, monkeypatch
 ):
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")  # the in-place write below needs the archive's own copy
     folders, paths = _listed_paths(tmp_path, listed)
     drop(paths, "acct/Overview.csv", _overview(1))
     first = land(paths)  # no folder cache yet: a full scan, recorded
@@ -249,7 +251,9 @@ def test_a_folder_holding_a_quarantined_file_is_never_cached_so_a_correction_in_
     assert cached == {"", "acct/", "acct/2026-04-02/"}
 
 
-def test_folders_changed_in_the_last_two_seconds_are_not_cached(tmp_path):
+def test_folders_changed_in_the_last_two_seconds_are_not_cached(tmp_path, monkeypatch):
+    # "recently" is 10 minutes here: a stall of 2 s between the drop and the walk's clock must not settle them
+    monkeypatch.setattr(inbox, "SETTLE_NS", 600 * 10**9)
     paths = new_paths(tmp_path)
     drop(paths, "acct/Overview.csv", _overview(1))
     land(paths)
@@ -317,8 +321,10 @@ def test_the_sensor_lists_only_folders_changed_since_its_last_walk_and_sees_what
     assert removed not in (first, added) and removed == inbox_fingerprint(paths.inbox)
 
 
-def test_the_sensor_keeps_no_folder_changed_in_the_last_two_seconds(tmp_path, listed):
+def test_the_sensor_keeps_no_folder_changed_in_the_last_two_seconds(tmp_path, listed, monkeypatch):
     from orchestration.defs.automation import inbox_fingerprint
+
+    monkeypatch.setattr(inbox, "SETTLE_NS", 600 * 10**9)  # "recently": whatever stalls this test
 
     folders, paths = _listed_paths(tmp_path, listed)
     drop(paths, "acct/Overview.csv", _overview(1))

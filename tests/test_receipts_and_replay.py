@@ -25,7 +25,10 @@ GENDER = studio_csv(("Gender", "Distribution"), [["Female", "0.6"], ["Male", "0.
 GENDER_RECEIPTS = ("acct/2026-01-05/FollowerGender.csv", "acct/2026-01-06/FollowerGender.csv")
 
 
-def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp_path, dbt):
+def test_the_same_bytes_for_two_days_and_two_accounts_are_separate_snapshots(tmp_path, dbt, monkeypatch):
+    # the archive copies (as for CI's root): a file landed 2 s after its drop would be linked read-only for another
+    # user, and the second drop below writes over it in place
+    monkeypatch.setenv("TIKTOK_ARCHIVE_MODE", "copy")
     paths = new_paths(tmp_path)
     for relative in (*GENDER_RECEIPTS, "other/2026-01-05/FollowerGender.csv"):
         drop(paths, relative, GENDER)

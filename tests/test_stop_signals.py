@@ -87,7 +87,7 @@ def test_ctrl_c_while_duckdb_runs_a_query_is_a_stop_not_a_failure(data, monkeypa
 
     def ctrl_c():
         if started.wait(60):
-            time.sleep(0.5)
+            time.sleep(2)  # DuckDB runs the query by then, even if this process stalls (0.5 s could be too soon)
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=ctrl_c, daemon=True).start()
@@ -160,7 +160,7 @@ def test_a_step_that_failed_for_its_own_reasons_is_still_a_failure_and_alerts(da
 
     def ctrl_c():
         if started.wait(60):
-            time.sleep(0.5)
+            time.sleep(2)  # DuckDB runs the query by then, even if this process stalls (0.5 s could be too soon)
             os.kill(os.getpid(), signal.SIGINT)
 
     def run_pipeline(paths, full_refresh=False):

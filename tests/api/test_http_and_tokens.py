@@ -89,9 +89,11 @@ def test_attempts_are_bounded(fake, paths, clock, sleeps):
 
 
 def test_timeouts_and_dropped_connections_are_retried(fake, paths, clock, sleeps):
-    settings = HttpSettings(max_attempts=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.01, timeout_seconds=0.3)
+    # The timeout holds for every attempt, the one that must succeed too, answered by a thread of this busy process:
+    # 2 s, not 0.3 s (one stall of 0.3 s timed out a third attempt); the slow answer comes far later than that.
+    settings = HttpSettings(max_attempts=4, backoff_base_seconds=0.01, backoff_cap_seconds=0.01, timeout_seconds=2.0)
     session, _ = _session(fake, paths, clock, sleeps, settings=settings)
-    fake.add_fault("user_info", "slow", delay=1.0)
+    fake.add_fault("user_info", "slow", delay=10.0)
     fake.add_fault("user_info", "drop")
     assert session.user_info()["username"] == "techcreator"
     errors = [e.error for _, e in session.exchanges if e.error]
