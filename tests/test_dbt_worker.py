@@ -112,7 +112,8 @@ def _wait_until_warmed_up(worker: dbt_worker.DbtWorker) -> None:
     worker.warmed_up = True  # as `stop` and `build` note it when they read it
 
 
-def test_an_unused_worker_ends_by_itself_once_warmed_up_and_is_killed_before():
+def test_an_unused_worker_ends_by_itself_once_warmed_up_and_is_killed_before(monkeypatch):
+    monkeypatch.setattr(dbt_worker, "STOP_WAIT_SECONDS", 60)  # a stalled host must not kill it before it ends
     warm = dbt_worker.DbtWorker()
     _wait_until_warmed_up(warm)
     warm.stop()
