@@ -42,6 +42,38 @@ def _today(timezone: str) -> str:
     return datetime.now(ZoneInfo(timezone)).date().isoformat()
 
 
+# The time zones of the accounts these tests pull (tests/api/conftest.py): a test comparing the day its pull took
+# with `_today` fails when one of their midnights falls between the two.
+ACCOUNT_ZONES = ("Europe/Berlin", "America/Los_Angeles")
+MIDNIGHT_MARGIN = timedelta(seconds=90)  # longer than such a test takes (the repull job's ~30 s, on a slow host)
+
+
+def _until_past_midnight(now: datetime, margin: timedelta = MIDNIGHT_MARGIN) -> float:
+    """Seconds to wait (0 if none) so that no midnight of `ACCOUNT_ZONES` falls within `margin` after."""
+    for zone in ACCOUNT_ZONES:
+        local = now.astimezone(ZoneInfo(zone))
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
+        if midnight - local <= margin:
+            return (midnight - local).total_seconds() + 1
+    return 0.0
+
+
+@pytest.fixture
+def same_day_throughout():
+    """Starts the test after a midnight of the accounts' zones that would fall during it (a wait of at most
+    `MIDNIGHT_MARGIN`, in ~0.2 % of runs)."""
+    time.sleep(_until_past_midnight(datetime.now(UTC)))
+
+
+def test_a_test_starting_just_before_an_accounts_midnight_waits_until_after_it():
+    berlin, los_angeles = ZoneInfo("Europe/Berlin"), ZoneInfo("America/Los_Angeles")
+    assert _until_past_midnight(datetime(2026, 12, 4, 23, 59, 30, tzinfo=berlin)) == 31  # 30 s to Berlin's midnight
+    assert _until_past_midnight(datetime(2026, 12, 4, 23, 58, 30, tzinfo=los_angeles)) == 91
+    assert _until_past_midnight(datetime(2026, 12, 4, 23, 58, 29, tzinfo=los_angeles)) == 0  # 91 s: no wait
+    assert _until_past_midnight(datetime(2026, 12, 4, 12, 0, tzinfo=UTC)) == 0
+    assert _until_past_midnight(datetime(2026, 7, 4, 21, 59, 0, tzinfo=UTC)) == 61  # Berlin's summer time: UTC+2
+
+
 def test_without_accounts_yml_the_daily_run_does_nothing_and_passes(fake, paths, instance):
     result = _materialize(paths, instance)
     assert result.success
@@ -82,7 +114,7 @@ def test_a_malformed_accounts_yml_fails_the_check_but_not_the_daily_run(fake, pa
     assert not evaluation.passed and "line 4" in evaluation.description
 
 
-def test_the_daily_run_pulls_every_account_and_marks_its_partition(fake, paths, instance):
+def test_the_daily_run_pulls_every_account_and_marks_its_partition(fake, paths, instance, same_day_throughout):
     # an expired access token: the run refreshes it, and no token reaches the run's events
     setup_display(fake, paths, obtained_at=datetime.now(UTC) - timedelta(days=2))
     result = _materialize(paths, instance)
@@ -107,7 +139,7 @@ def test_one_failing_account_fails_the_check_and_says_why(fake, paths, instance)
     assert "unexpected envelope" in json.dumps(evaluation.metadata["failed"].value)
 
 
-def test_todays_partition_repulls_one_account(fake, paths, instance):
+def test_todays_partition_repulls_one_account(fake, paths, instance, same_day_throughout):
     setup_business(fake, paths, obtained_at=datetime.now(UTC))
     instance.add_dynamic_partitions(ACCOUNTS_PARTITION_NAME, ["shop"])
     key = dg.MultiPartitionKey({"day": _today("America/Los_Angeles"), "account": "shop"})
@@ -186,7 +218,7 @@ def test_the_accounts_sensor_adds_partitions_without_pulling(fake, paths, instan
 
 
 def test_the_repull_job_builds_what_depends_on_the_pull_and_is_refused_while_a_full_refresh_is_due(
-    fake, paths, instance, dbt_manifest
+    fake, paths, instance, dbt_manifest, same_day_throughout
 ):
     """tiktok_api_repull selects the pull and what is downstream of it: its dbt step is a subset of the dbt assets
     (defs/dbt.py), which builds those models after a whole build made the rest, and fails with the reason while a
