@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -204,7 +205,16 @@ def test_a_reader_never_fails_while_publishing_and_sees_new_data_on_one_connecti
 
 def _old_duckdb_python(cache_dir: Path) -> Path:
     """A throwaway venv with a DuckDB 1.x wheel, kept in pytest's cache so CI installs it once: made by the uv the
-    Makefile bootstrapped (.tools/, ~1 s), else by venv and pip (~6 s of CPU)."""
+    Makefile bootstrapped (.tools/, ~1 s), else by venv and pip (~6 s of CPU). Two tests use it, often at once on a
+    fresh clone (two test workers): one makes it under a lock while the other waits, then finds it made (else each
+    cleared the folder, perhaps while the other was installing into it)."""
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir.parent / f"{cache_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or with the process
+        return _made_old_duckdb_python(cache_dir)
+
+
+def _made_old_duckdb_python(cache_dir: Path) -> Path:
     python = cache_dir / "bin" / "python"
     if python.exists() and subprocess.run([python, "-c", "import duckdb"], capture_output=True).returncode == 0:
         return python
