@@ -159,12 +159,16 @@ def test_a_mistake_in_the_aliases_stops_a_replay_before_any_row_changes(tmp_path
 
 
 def test_the_keying_digest_follows_what_the_vars_mean_not_how_they_are_written(tmp_path):
+    stamps = []
+
     def digest(aliases: str, zones: str = "{}") -> str:
         project = _project(tmp_path, aliases)
         text = (project / "dbt_project.yml").read_text() + f"  live_account_timezones: {zones}\n"
         (project / "dbt_project.yml").write_text(text)
-        stamp = (project / "dbt_project.yml").stat().st_mtime_ns + 10**9
-        os.utime(project / "dbt_project.yml", ns=(stamp, stamp))  # read again, whatever the clock
+        # a new modification time each call, so the file is read again (the aliases are cached by it): later than
+        # the last one, as two writes within one tick of a coarse file clock (kernels before 6.13) have the same
+        stamps.append(max([(project / "dbt_project.yml").stat().st_mtime_ns, *stamps]) + 10**9)
+        os.utime(project / "dbt_project.yml", ns=(stamps[-1], stamps[-1]))
         return dbt_vars.keying_vars_digest(project)
 
     plain = digest("{old_name: new.name}")
