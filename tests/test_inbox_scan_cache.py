@@ -28,6 +28,13 @@ def settled_now(monkeypatch):
 
 
 @pytest.fixture
+def settling_ten_minutes(monkeypatch):
+    """Folders changed in the last 10 minutes are not settled: a stall of 2 s between a test's drop and the walk's
+    clock must not settle them (with the real 2 s it did)."""
+    monkeypatch.setattr(inbox, "SETTLE_NS", 600 * 10**9)
+
+
+@pytest.fixture
 def listed(monkeypatch):
     """The folders the walk lists (scandir), by inbox-relative path."""
     folders = []
@@ -251,9 +258,7 @@ def test_a_folder_holding_a_quarantined_file_is_never_cached_so_a_correction_in_
     assert cached == {"", "acct/", "acct/2026-04-02/"}
 
 
-def test_folders_changed_in_the_last_two_seconds_are_not_cached(tmp_path, monkeypatch):
-    # "recently" is 10 minutes here: a stall of 2 s between the drop and the walk's clock must not settle them
-    monkeypatch.setattr(inbox, "SETTLE_NS", 600 * 10**9)
+def test_folders_changed_in_the_last_two_seconds_are_not_cached(tmp_path, settling_ten_minutes):
     paths = new_paths(tmp_path)
     drop(paths, "acct/Overview.csv", _overview(1))
     land(paths)
@@ -321,10 +326,8 @@ def test_the_sensor_lists_only_folders_changed_since_its_last_walk_and_sees_what
     assert removed not in (first, added) and removed == inbox_fingerprint(paths.inbox)
 
 
-def test_the_sensor_keeps_no_folder_changed_in_the_last_two_seconds(tmp_path, listed, monkeypatch):
+def test_the_sensor_keeps_no_folder_changed_in_the_last_two_seconds(tmp_path, listed, settling_ten_minutes):
     from orchestration.defs.automation import inbox_fingerprint
-
-    monkeypatch.setattr(inbox, "SETTLE_NS", 600 * 10**9)  # "recently": whatever stalls this test
 
     folders, paths = _listed_paths(tmp_path, listed)
     drop(paths, "acct/Overview.csv", _overview(1))

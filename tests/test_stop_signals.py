@@ -19,8 +19,24 @@ from orchestration import cli
 from orchestration.lib.core import stop_signals
 from tests.test_alerts import Receiver
 
-# ~20 s on one thread unless interrupted (0.5 s in): the test cannot hang on a lost signal
+# ~14-20 s on one thread unless interrupted (2 s in, `_ctrl_c_once_started`): the test cannot hang on a lost signal
 LONG_QUERY = "select count(*) from range(5000000000) t(i) where i % 7 = 3"
+
+
+def _long_query(started: threading.Event) -> None:
+    """What the step a Ctrl-C stops runs: `LONG_QUERY` in DuckDB, `started` set just before."""
+    con = duckdb.connect()
+    con.execute("set threads = 1; set enable_progress_bar = false")
+    started.set()
+    con.execute(LONG_QUERY).fetchall()
+
+
+def _ctrl_c_once_started(started: threading.Event) -> None:
+    """Ctrl-C (SIGINT to this process) 2 s after `started`: DuckDB runs the query by then, even if this process
+    stalls (0.5 s could be too soon)."""
+    if started.wait(60):
+        time.sleep(2)
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _terminated(signum, frame):
@@ -80,17 +96,9 @@ def test_ctrl_c_while_duckdb_runs_a_query_is_a_stop_not_a_failure(data, monkeypa
     started = threading.Event()
 
     def land():
-        con = duckdb.connect()
-        con.execute("set threads = 1; set enable_progress_bar = false")
-        started.set()
-        con.execute(LONG_QUERY).fetchall()
+        _long_query(started)
 
-    def ctrl_c():
-        if started.wait(60):
-            time.sleep(2)  # DuckDB runs the query by then, even if this process stalls (0.5 s could be too soon)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=ctrl_c, daemon=True).start()
+    threading.Thread(target=_ctrl_c_once_started, args=(started,), daemon=True).start()
     t0 = time.monotonic()
     code, result = _run(monkeypatch, land)
     assert time.monotonic() - t0 < 15, "the query was not interrupted"
@@ -148,27 +156,19 @@ def test_a_step_that_failed_for_its_own_reasons_is_still_a_failure_and_alerts(da
         raise RuntimeError("access_token_invalid: the token expired")
 
     def land():
-        con = duckdb.connect()
-        con.execute("set threads = 1; set enable_progress_bar = false")
-        started.set()
-        con.execute(LONG_QUERY).fetchall()
+        _long_query(started)
 
     @dg.job(name="daily_pipeline")
     def job():  # two roots, as the daily job's studio_exports and tiktok_api_pulls (run in name order)
         dg.op(name=api_step)(api_pull)()
         dg.op(name="land")(land)()
 
-    def ctrl_c():
-        if started.wait(60):
-            time.sleep(2)  # DuckDB runs the query by then, even if this process stalls (0.5 s could be too soon)
-            os.kill(os.getpid(), signal.SIGINT)
-
     def run_pipeline(paths, full_refresh=False):
         with dg.instance_for_test() as instance:
             return job.execute_in_process(instance=instance, raise_on_error=False)
 
     monkeypatch.setattr(cli, "run_pipeline", run_pipeline)
-    threading.Thread(target=ctrl_c, daemon=True).start()
+    threading.Thread(target=_ctrl_c_once_started, args=(started,), daemon=True).start()
     assert cli.main(["run"]) == 1
     told = capsys.readouterr().err
     failed = ", ".join(sorted([api_step, "land"]))
